@@ -1,0 +1,335 @@
+"""Analytic figures of an ArchSpec: parameters (total and active per token), KV-cache
+and recurrent-state bytes, and FLOPs per token. Reads only the spec.
+
+The parameter counts follow the reference implementation's module layout exactly, so
+tests can compare them with transformers' own count of a meta-device model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .arch import ArchSpec
+from .components import (
+    MLP,
+    Attention,
+    GatedDeltaNet,
+    KimiDeltaAttention,
+    Layer,
+    LightningAttention,
+    Mamba2,
+    MoE,
+    MultiHeadLatentAttention,
+    Norm,
+)
+
+# --- parameters of each component ------------------------------------------------------
+
+
+def norm_params(norm: Norm, width: int) -> int:
+    if norm.kind == "l2":
+        return 0
+    return width * (2 if norm.bias else 1)
+
+
+def mixer_params(mixer, d: int) -> int:
+    if isinstance(mixer, Attention):
+        q_width = mixer.num_heads * mixer.head_dim * (2 if mixer.output_gate else 1)
+        k_width = mixer.num_kv_heads * mixer.head_dim
+        v_width = mixer.num_kv_heads * mixer.v_dim
+        out_width = mixer.num_heads * mixer.v_dim
+        total = d * (q_width + k_width + v_width) + out_width * d
+        if mixer.qkv_bias:
+            total += q_width + k_width + v_width
+        if mixer.out_bias:
+            total += d
+        if mixer.qk_norm is not None:
+            norm = mixer.qk_norm.norm
+            if mixer.qk_norm.scope == "head":
+                total += 2 * norm_params(norm, mixer.head_dim)
+            else:
+                total += norm_params(norm, mixer.num_heads * mixer.head_dim) + norm_params(norm, k_width)
+        if mixer.sinks:
+            total += mixer.num_heads
+        return total
+    if isinstance(mixer, MultiHeadLatentAttention):
+        h, rope = mixer.num_heads, mixer.qk_rope_head_dim
+        q_out = h * (mixer.qk_nope_head_dim + rope)
+        if mixer.q_lora_rank:
+            query = d * mixer.q_lora_rank + mixer.q_lora_rank + mixer.q_lora_rank * q_out
+        else:
+            query = d * q_out
+        latent = d * (mixer.kv_lora_rank + rope) + mixer.kv_lora_rank
+        expand = mixer.kv_lora_rank * h * (mixer.qk_nope_head_dim + mixer.v_head_dim)
+        total = query + latent + expand + h * mixer.v_head_dim * d
+        if mixer.qkv_bias:
+            total += (mixer.q_lora_rank or q_out) + mixer.kv_lora_rank + rope + d
+        if mixer.indexer is not None:
+            index = mixer.indexer
+            query_in = mixer.q_lora_rank or d
+            total += query_in * index.num_heads * index.head_dim  # indexer queries
+            total += d * index.head_dim + 2 * index.head_dim  # its single key head, LayerNorm
+            total += d * index.num_heads  # per-head weights of the index scores
+        return total
+    if isinstance(mixer, GatedDeltaNet):
+        key_width = mixer.num_key_heads * mixer.key_head_dim
+        value_width = mixer.num_value_heads * mixer.value_head_dim
+        conv_width = 2 * key_width + value_width
+        return (
+            d * (2 * key_width + 2 * value_width)  # q, k, v and the output gate z
+            + d * 2 * mixer.num_value_heads  # beta and the decay's input
+            + conv_width * mixer.conv_kernel
+            + 2 * mixer.num_value_heads  # dt bias, A
+            + mixer.value_head_dim  # gated RMSNorm over each head's output
+            + value_width * d
+        )
+    if isinstance(mixer, KimiDeltaAttention):
+        width = mixer.num_heads * mixer.head_dim
+        low_rank = mixer.head_dim
+        return (
+            3 * d * width  # q, k, v
+            + 3 * width * mixer.conv_kernel  # a short conv on each
+            + 2 * (d * low_rank + low_rank * width)  # channel-wise decay and output gate, low rank
+            + d * mixer.num_heads  # beta
+            + mixer.num_heads + width  # A, dt bias
+            + mixer.head_dim  # output norm
+            + width * d
+        )
+    if isinstance(mixer, Mamba2):
+        inner = mixer.num_heads * mixer.head_dim
+        group_width = 2 * mixer.num_groups * mixer.state_size
+        in_width = 2 * inner + group_width + mixer.num_heads
+        conv_width = inner + group_width
+        total = d * in_width + conv_width * mixer.conv_kernel + 3 * mixer.num_heads + inner + inner * d
+        if mixer.conv_bias:
+            total += conv_width
+        if mixer.proj_bias:
+            total += in_width + d
+        return total
+    if isinstance(mixer, LightningAttention):
+        width = mixer.num_heads * mixer.head_dim
+        return d * 3 * width + d * width + width + width * d  # qkv, output gate, norm, out
+    raise TypeError(f"unknown mixer {type(mixer).__name__}")
+
+
+def mlp_params(mlp: MLP, d: int) -> int:
+    matrices = 3 if mlp.gated else 2
+    total = matrices * d * mlp.intermediate_size
+    if mlp.bias:
+        total += (matrices - 1) * mlp.intermediate_size + d
+    return total
+
+
+def ffn_params(ffn, d: int) -> tuple[int, int]:
+    """(total, active per token)."""
+    if isinstance(ffn, MLP):
+        params = mlp_params(ffn, d)
+        return params, params
+    assert isinstance(ffn, MoE)
+    router = d * ffn.num_experts + (ffn.num_experts if ffn.router.bias else 0)
+    if ffn.router.score_correction_bias:
+        router += ffn.num_experts
+    shared = mlp_params(ffn.shared, d) if ffn.shared is not None else 0
+    if ffn.shared_gate:
+        shared += d
+    expert = mlp_params(ffn.expert, d)
+    return router + shared + ffn.num_experts * expert, router + shared + ffn.top_k * expert
+
+
+def layer_norm_count(layer: Layer) -> int:
+    sublayers = (layer.mixer is not None) + (layer.ffn is not None)
+    return sublayers * (2 if layer.norm_placement == "sandwich" else 1)
+
+
+# --- cache and state --------------------------------------------------------------------
+
+
+def kv_values_per_token(mixer) -> int:
+    """Values a layer appends to its cache for each token."""
+    if isinstance(mixer, Attention):
+        return mixer.num_kv_heads * (mixer.head_dim + mixer.v_dim)
+    if isinstance(mixer, MultiHeadLatentAttention):
+        index_key = mixer.indexer.head_dim if mixer.indexer is not None else 0
+        return mixer.kv_lora_rank + mixer.qk_rope_head_dim + index_key
+    return 0
+
+
+def cache_window(mixer) -> int:
+    """Tokens a layer keeps at most; 0 when it keeps them all."""
+    if isinstance(mixer, Attention):
+        windows = [w for w in (mixer.sliding_window, mixer.chunk_size) if w]
+        return min(windows) if windows else 0
+    return 0
+
+
+def state_values(mixer) -> int:
+    """Values of a recurrent layer's constant-size state (recurrence plus conv tail)."""
+    if isinstance(mixer, GatedDeltaNet):
+        conv_width = 2 * mixer.num_key_heads * mixer.key_head_dim + mixer.num_value_heads * mixer.value_head_dim
+        return (mixer.num_value_heads * mixer.key_head_dim * mixer.value_head_dim
+                + (mixer.conv_kernel - 1) * conv_width)
+    if isinstance(mixer, KimiDeltaAttention):
+        width = mixer.num_heads * mixer.head_dim
+        return mixer.num_heads * mixer.head_dim**2 + 3 * (mixer.conv_kernel - 1) * width
+    if isinstance(mixer, Mamba2):
+        inner = mixer.num_heads * mixer.head_dim
+        conv_width = inner + 2 * mixer.num_groups * mixer.state_size
+        return inner * mixer.state_size + (mixer.conv_kernel - 1) * conv_width
+    if isinstance(mixer, LightningAttention):
+        return mixer.num_heads * mixer.head_dim**2
+    return 0
+
+
+def attention_flops_per_token(mixer, context_len: int) -> int:
+    """Multiply-adds x2 of the score and value products for one query at this context."""
+    if isinstance(mixer, Attention):
+        window = cache_window(mixer)
+        seen = min(context_len, window) if window else context_len
+        return 2 * mixer.num_heads * (mixer.head_dim + mixer.v_dim) * seen
+    if isinstance(mixer, MultiHeadLatentAttention):
+        head = mixer.qk_nope_head_dim + mixer.qk_rope_head_dim + mixer.v_head_dim
+        if mixer.indexer is not None:
+            index = mixer.indexer
+            return (2 * mixer.num_heads * head * min(context_len, index.top_k)
+                    + 2 * index.num_heads * index.head_dim * context_len)
+        return 2 * mixer.num_heads * head * context_len
+    if isinstance(mixer, GatedDeltaNet):
+        return 4 * mixer.num_value_heads * mixer.key_head_dim * mixer.value_head_dim
+    if isinstance(mixer, (KimiDeltaAttention, LightningAttention)):
+        return 4 * mixer.num_heads * mixer.head_dim**2
+    if isinstance(mixer, Mamba2):
+        return 4 * mixer.num_heads * mixer.head_dim * mixer.state_size
+    return 0
+
+
+# --- the analysis -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    index: int
+    mixer: str
+    ffn: str
+    params: int
+    active_params: int
+    kv_values_per_token: int  # appended per token, until `window` tokens are held
+    window: int  # 0: unbounded
+    state_values: int  # constant, whatever the context
+
+    def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
+        return self.kv_values_per_token * dtype_bytes
+
+    def kv_bytes_at(self, context_len: int, dtype_bytes: int = 2) -> int:
+        tokens = min(context_len, self.window) if self.window else context_len
+        return (tokens * self.kv_values_per_token + self.state_values) * dtype_bytes
+
+
+@dataclass(frozen=True)
+class Analysis:
+    spec: ArchSpec
+    layers: tuple[LayerRow, ...]
+    embedding_params: int  # token (and learned position) embeddings
+    head_params: int  # output projection; 0 when tied to the embeddings
+    final_norm_params: int
+    mtp_params: int  # estimate of the multi-token-prediction modules, not in total_params
+
+    @property
+    def total_params(self) -> int:
+        return self.embedding_params + self.head_params + self.final_norm_params + sum(
+            row.params for row in self.layers)
+
+    @property
+    def active_params(self) -> int:
+        """Parameters a token passes through: routed experts count top_k times, not all."""
+        return self.embedding_params + self.head_params + self.final_norm_params + sum(
+            row.active_params for row in self.layers)
+
+    @property
+    def non_embedding_params(self) -> int:
+        return self.total_params - self.embedding_params - self.head_params
+
+    def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
+        """Cache bytes each new token adds while every window is still filling."""
+        return sum(row.kv_bytes_per_token(dtype_bytes) for row in self.layers)
+
+    def kv_bytes_at(self, context_len: int, dtype_bytes: int = 2) -> int:
+        """Cache and state bytes held at this context length: sliding layers stop at their
+        window, recurrent layers hold their constant state."""
+        return sum(row.kv_bytes_at(context_len, dtype_bytes) for row in self.layers)
+
+    def state_bytes(self, dtype_bytes: int = 2) -> int:
+        return sum(row.state_values for row in self.layers) * dtype_bytes
+
+    def flops_per_token(self, context_len: int = 0) -> int:
+        """Forward FLOPs for one token at this context: 2 per active weight (the
+        embedding lookup is free, the output head is not) plus attention itself."""
+        matmul = 2 * (self.active_params - self.embedding_params)
+        if self.spec.tie_embeddings:
+            matmul += 2 * self.spec.vocab_size * self.spec.d_model
+        attention = sum(attention_flops_per_token(layer.mixer, context_len) for layer in self.spec.layers)
+        return matmul + attention
+
+
+def describe_mixer(mixer) -> str:
+    if mixer is None:
+        return "-"
+    if isinstance(mixer, Attention):
+        heads = mixer.num_heads
+        kv = mixer.num_kv_heads
+        grouping = "MHA" if kv == heads else "MQA" if kv == 1 else "GQA"
+        text = f"{grouping} {heads}/{kv}x{mixer.head_dim}"
+        if mixer.sliding_window:
+            text += f" sliding {mixer.sliding_window}"
+        if mixer.chunk_size:
+            text += f" chunked {mixer.chunk_size}"
+        if mixer.rope is None:
+            text += " NoPE"
+        if mixer.output_gate:
+            text += " gated"
+        if mixer.sinks:
+            text += " sinks"
+        return text
+    if isinstance(mixer, MultiHeadLatentAttention):
+        text = f"MLA {mixer.num_heads}h latent {mixer.kv_lora_rank}+{mixer.qk_rope_head_dim}"
+        if mixer.indexer is not None:
+            text += f" DSA top-{mixer.indexer.top_k}"
+        if mixer.rope is None:
+            text += " NoPE"
+        return text
+    names = {GatedDeltaNet: "Gated DeltaNet", KimiDeltaAttention: "Kimi Delta Attention",
+             Mamba2: "Mamba-2", LightningAttention: "Lightning attention"}
+    return names[type(mixer)]
+
+
+def describe_ffn(ffn) -> str:
+    if ffn is None:
+        return "-"
+    if isinstance(ffn, MLP):
+        name = {"silu": "SwiGLU", "gelu": "GeGLU", "gelu_tanh": "GeGLU"}.get(ffn.activation, ffn.activation)
+        return f"{name if ffn.gated else ffn.activation.upper() + ' MLP'} {ffn.intermediate_size}"
+    shared = f" +{'gated ' if ffn.shared_gate else ''}shared" if ffn.shared is not None else ""
+    return f"MoE {ffn.top_k}/{ffn.num_experts}x{ffn.expert.intermediate_size}{shared}"
+
+
+def analyze(spec: ArchSpec) -> Analysis:
+    d = spec.d_model
+    rows = []
+    for index, layer in enumerate(spec.layers):
+        norms = layer_norm_count(layer) * norm_params(layer.norm, d)
+        mixer = mixer_params(layer.mixer, d) if layer.mixer is not None else 0
+        ffn_total, ffn_active = ffn_params(layer.ffn, d) if layer.ffn is not None else (0, 0)
+        rows.append(LayerRow(
+            index=index,
+            mixer=describe_mixer(layer.mixer),
+            ffn=describe_ffn(layer.ffn),
+            params=norms + mixer + ffn_total,
+            active_params=norms + mixer + ffn_active,
+            kv_values_per_token=kv_values_per_token(layer.mixer),
+            window=cache_window(layer.mixer),
+            state_values=state_values(layer.mixer),
+        ))
+    embedding = (spec.vocab_size + spec.learned_positions) * d
+    head = 0 if spec.tie_embeddings else spec.vocab_size * d
+    # An MTP module is one more decoder layer plus two norms and a 2d -> d projection.
+    mtp = spec.mtp_layers * (rows[-1].params + 2 * d * d + 3 * d) if rows else 0
+    return Analysis(spec, tuple(rows), embedding, head, norm_params(spec.final_norm, d), mtp)

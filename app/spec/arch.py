@@ -1,0 +1,56 @@
+"""ArchSpec: a whole decoder-only model as data, with its layers listed one by one.
+
+Patterns such as "5 local : 1 global" are resolved when a spec is made (see
+`patterns`), so everything downstream indexes `spec.layers[i]` the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .components import Layer, Norm
+
+SPEC_SCHEMA = "archscope.spec/1"
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """Equality compares the architecture, not its labels (name, family, notes)."""
+
+    name: str = field(compare=False)
+    vocab_size: int
+    d_model: int
+    layers: tuple[Layer, ...]
+    final_norm: Norm = Norm()
+    tie_embeddings: bool = False
+    embedding_scale: bool = False  # Gemma: embeddings multiplied by sqrt(d_model)
+    learned_positions: int = 0  # GPT-2: a learned position table of this many rows
+    max_context: int = 0  # published maximum context length
+    final_logit_softcap: float = 0.0  # 0: none
+    mtp_layers: int = 0  # multi-token-prediction modules (DeepSeek V3, GLM-4.5, ...)
+    model_type: str = ""  # the Hugging Face model_type this spec converts to
+    family: str = field(default="", compare=False)
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+    def with_layers(self, layers) -> ArchSpec:
+        return replace(self, layers=tuple(layers))
+
+    def to_json(self, indent: int | None = 2) -> str:
+        from .serialize import spec_to_json
+
+        return spec_to_json(self, indent=indent)
+
+    @staticmethod
+    def from_json(text: str) -> ArchSpec:
+        from .serialize import spec_from_json
+
+        return spec_from_json(text)
+
+    def validate(self) -> list:
+        from .validation import validate
+
+        return validate(self)

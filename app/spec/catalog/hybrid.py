@@ -1,0 +1,3 @@
+"""Hybrid entries (filled in below)."""
+
+ENTRIES: list = []

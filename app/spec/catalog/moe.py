@@ -1,0 +1,3 @@
+"""Mixture-of-experts entries (filled in below)."""
+
+ENTRIES: list = []

@@ -1,0 +1,261 @@
+"""The building blocks of a decoder layer, as plain frozen data.
+
+Every class here describes one box of the architecture diagrams in the "Big LLM
+Architecture Comparison": what it is and its published sizes, nothing about how it
+runs. `app/model` turns each into a torch module; `app/spec/analysis` counts it.
+Union members carry a `kind` tag so that the JSON form says which box it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+# --- normalization and positions -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Norm:
+    """LayerNorm or RMSNorm. `unit_offset` scales by (1 + w) with w initialised at zero:
+    Gemma's RMSNorm and the "zero-centered" RMSNorm of Qwen3-Next are this formula.
+    kind "l2" is a weightless L2 normalization (Llama 4's QK-norm)."""
+
+    kind: Literal["rmsnorm", "layernorm", "l2"] = "rmsnorm"
+    eps: float = 1e-6
+    unit_offset: bool = False
+    bias: bool = False  # LayerNorm's additive term
+
+
+@dataclass(frozen=True)
+class RopeScaling:
+    """Context extension of RoPE. `type` follows the Hugging Face `rope_type` names."""
+
+    type: Literal["linear", "llama3", "yarn"]
+    factor: float
+    original_max_position: int = 0  # llama3, yarn
+    low_freq_factor: float = 1.0  # llama3
+    high_freq_factor: float = 4.0  # llama3
+    beta_fast: float = 32.0  # yarn
+    beta_slow: float = 1.0  # yarn
+    mscale: float = 1.0  # yarn (DeepSeek)
+    mscale_all_dim: float = 0.0  # yarn (DeepSeek): also rescales the softmax
+    truncate: bool = True  # yarn (gpt-oss sets False)
+
+
+@dataclass(frozen=True)
+class Rope:
+    """Rotary positions on the first `rotary_dim` channels of each head (partial RoPE
+    when that is less than the head dimension)."""
+
+    theta: float
+    rotary_dim: int
+    scaling: RopeScaling | None = None
+    interleaved: bool = False  # pairs (2i, 2i+1) instead of halves (GLM, GPT-J style)
+
+
+@dataclass(frozen=True)
+class QKNorm:
+    """Normalization of queries and keys before the dot product: per head over head_dim
+    (Qwen3, Gemma 3), or over all heads of the layer at once (OLMo 2, MiniMax-M2)."""
+
+    scope: Literal["head", "all_heads"]
+    norm: Norm
+
+
+# --- token mixers -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Softmax attention: MHA when num_kv_heads == num_heads, MQA when 1, GQA between.
+    A sliding window or a chunk limits what a query sees; rope None means NoPE."""
+
+    kind: ClassVar[str] = "attention"
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    value_head_dim: int = 0  # 0: same as head_dim (MiMo-V2-Flash differs)
+    rope: Rope | None = None
+    sliding_window: int = 0  # 0: global
+    chunk_size: int = 0  # Llama 4 chunked local attention; 0: none
+    qkv_bias: bool = False
+    out_bias: bool = False
+    qk_norm: QKNorm | None = None
+    sinks: bool = False  # gpt-oss: a learned logit per head that absorbs attention mass
+    output_gate: bool = False  # Qwen3-Next: sigmoid gate from the query projection
+    logit_softcap: float = 0.0  # Gemma 2 / Grok: cap * tanh(scores / cap); 0: none
+    query_pre_attn_scalar: float = 0.0  # Gemma: scale = scalar ** -0.5; 0: head_dim
+    temperature_tuning: bool = False  # Llama 4 NoPE layers scale queries with position
+
+    @property
+    def v_dim(self) -> int:
+        return self.value_head_dim or self.head_dim
+
+
+@dataclass(frozen=True)
+class SparseIndexer:
+    """DeepSeek sparse attention's lightning indexer: cheap ReLU scores pick the top-k
+    cached tokens each query attends to (DeepSeek V3.2)."""
+
+    num_heads: int
+    head_dim: int
+    top_k: int
+
+
+@dataclass(frozen=True)
+class MultiHeadLatentAttention:
+    """MLA (DeepSeek V2/V3): keys and values come from a compressed latent of
+    kv_lora_rank values plus one shared rope key, which is all the cache holds."""
+
+    kind: ClassVar[str] = "mla"
+    num_heads: int
+    kv_lora_rank: int
+    qk_nope_head_dim: int
+    qk_rope_head_dim: int
+    v_head_dim: int
+    q_lora_rank: int = 0  # 0: queries are not compressed
+    rope: Rope | None = None  # None: NoPE (Kimi Linear), the rope channels stay unrotated
+    qkv_bias: bool = False
+    indexer: SparseIndexer | None = None
+
+
+@dataclass(frozen=True)
+class GatedDeltaNet:
+    """Gated DeltaNet linear attention (Qwen3-Next): a constant-size state per head,
+    updated by the delta rule with a scalar decay gate, after a short causal conv."""
+
+    kind: ClassVar[str] = "gated_deltanet"
+    num_key_heads: int
+    num_value_heads: int
+    key_head_dim: int
+    value_head_dim: int
+    conv_kernel: int = 4
+
+
+@dataclass(frozen=True)
+class KimiDeltaAttention:
+    """Kimi Delta Attention (Kimi Linear): Gated DeltaNet with a channel-wise decay gate."""
+
+    kind: ClassVar[str] = "kimi_delta"
+    num_heads: int
+    head_dim: int
+    conv_kernel: int = 4
+
+
+@dataclass(frozen=True)
+class Mamba2:
+    """Mamba-2 selective state-space mixer (Nemotron-H)."""
+
+    kind: ClassVar[str] = "mamba2"
+    num_heads: int
+    head_dim: int
+    state_size: int
+    num_groups: int = 1
+    conv_kernel: int = 4
+    conv_bias: bool = True
+    proj_bias: bool = False
+    chunk_size: int = 128
+
+
+@dataclass(frozen=True)
+class LightningAttention:
+    """Lightning attention (MiniMax-01 / M1): linear attention with a per-head decay,
+    computed blockwise; constant-size state."""
+
+    kind: ClassVar[str] = "lightning"
+    num_heads: int
+    head_dim: int
+
+
+Mixer = (
+    Attention
+    | MultiHeadLatentAttention
+    | GatedDeltaNet
+    | KimiDeltaAttention
+    | Mamba2
+    | LightningAttention
+)
+MIXER_TYPES: tuple[type, ...] = (
+    Attention,
+    MultiHeadLatentAttention,
+    GatedDeltaNet,
+    KimiDeltaAttention,
+    Mamba2,
+    LightningAttention,
+)
+
+# --- feed-forward -----------------------------------------------------------------------
+
+# "gelu_tanh" is GPT-2's gelu_new and Gemma's gelu_pytorch_tanh; "relu2" is squared ReLU
+# (Nemotron-H); "swiglu_oss" is gpt-oss's clamped SwiGLU with (up + 1).
+Activation = Literal["silu", "gelu", "gelu_tanh", "relu2", "swiglu_oss"]
+
+
+@dataclass(frozen=True)
+class MLP:
+    """Feed-forward network. Gated: down(act(gate(x)) * up(x)) -- SwiGLU with silu,
+    GeGLU with gelu; plain: down(act(up(x))), GPT-2's GELU MLP."""
+
+    kind: ClassVar[str] = "mlp"
+    intermediate_size: int
+    activation: Activation = "silu"
+    gated: bool = True
+    bias: bool = False
+
+
+@dataclass(frozen=True)
+class Router:
+    """How a token picks its experts. DeepSeek V3: sigmoid scores, a correction bias
+    that only affects selection (aux-loss-free balancing), group-limited top-k,
+    normalized weights times routed_scaling."""
+
+    scoring: Literal["softmax", "sigmoid"] = "softmax"
+    normalize_top_k: bool = True
+    num_groups: int = 1
+    top_k_groups: int = 1
+    score_correction_bias: bool = False
+    routed_scaling: float = 1.0
+    bias: bool = False  # gpt-oss's router has a bias term
+    weight_inputs: bool = False  # Llama 4 scales the expert's input, not its output
+
+
+@dataclass(frozen=True)
+class MoE:
+    """Mixture of experts: top_k of num_experts routed experts per token, plus shared
+    experts every token passes through (their widths summed into one `shared` MLP)."""
+
+    kind: ClassVar[str] = "moe"
+    num_experts: int
+    top_k: int
+    expert: MLP
+    router: Router = Router()
+    shared: MLP | None = None
+    shared_gate: bool = False  # Qwen3-Next: sigmoid(x . w) scales the shared expert
+
+
+FeedForward = MLP | MoE
+FEED_FORWARD_TYPES: tuple[type, ...] = (MLP, MoE)
+
+# --- a layer ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One residual block: a token mixer then a feed-forward network, either may be
+    absent (Nemotron-H alternates mixer-only and MoE-only blocks).
+
+    norm_placement: "pre" normalizes each sublayer's input (Llama); "post" normalizes its
+    output inside the residual (OLMo 2/3); "sandwich" does both (Gemma 3)."""
+
+    mixer: Mixer | None
+    ffn: FeedForward | None
+    norm: Norm = Norm()
+    norm_placement: Literal["pre", "post", "sandwich"] = "pre"
+
+    @property
+    def mixer_kind(self) -> str:
+        return self.mixer.kind if self.mixer is not None else "none"
+
+    @property
+    def ffn_kind(self) -> str:
+        return self.ffn.kind if self.ffn is not None else "none"

@@ -1,0 +1,81 @@
+"""Pieces shared by the converters: the keys every decoder config has, and the check
+that a spec is uniform where a config format can only hold one value."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+from ..arch import ArchSpec
+from ..components import Attention, Norm, QKNorm
+from ..errors import Problem, SpecError
+from .reader import ConfigReader
+
+T = TypeVar("T")
+
+# The catalog family a model_type belongs to, for specs read from a bare config.
+FAMILIES = {
+    "gpt2": "GPT-2", "llama": "Llama", "mistral": "Mistral", "qwen3": "Qwen3", "olmo2": "OLMo 2",
+    "olmo3": "Olmo 3", "gemma3_text": "Gemma 3", "smollm3": "SmolLM3", "qwen3_moe": "Qwen3 MoE",
+    "gpt_oss": "gpt-oss", "deepseek_v3": "DeepSeek V3", "deepseek_v32": "DeepSeek V3.2",
+    "llama4_text": "Llama 4", "glm4_moe": "GLM-4.5", "minimax": "MiniMax-M1", "minimax_m2": "MiniMax-M2",
+    "mimo_v2_flash": "MiMo-V2-Flash", "qwen3_next": "Qwen3-Next", "kimi_linear": "Kimi Linear",
+    "nemotron_h": "Nemotron 3",
+}
+
+
+def the_one(spec: ArchSpec, what: str, get: Callable[[Any], T], layers=None) -> T:
+    """The single value `get` gives on every (selected) layer; a format that stores one
+    value cannot express a spec whose layers disagree."""
+    indices = range(spec.num_layers) if layers is None else layers
+    values = {}
+    for index in indices:
+        values.setdefault(get(spec.layers[index]), index)
+    if not values:
+        raise SpecError([Problem("layers", f"no layer has {what}")])
+    if len(values) > 1:
+        (first, _), (other, index) = list(values.items())[:2]
+        raise SpecError([Problem(f"layers[{index}]", f"{what} {other!r} differs from {first!r}; "
+                                 f"{spec.model_type} configs hold one value for every layer")])
+    return next(iter(values))
+
+
+def attention_of(layer) -> Attention:
+    if not isinstance(layer.mixer, Attention):
+        raise SpecError([Problem("layers", f"expected softmax attention, found {layer.mixer_kind}")])
+    return layer.mixer
+
+
+def read_base(r: ConfigReader) -> dict:
+    """vocab, width, depth and the few model-level flags most configs share."""
+    return dict(
+        vocab_size=r.int("vocab_size"),
+        d_model=r.int("hidden_size"),
+        max_context=r.int("max_position_embeddings", 0, minimum=0),
+        tie_embeddings=r.bool("tie_word_embeddings", False),
+    )
+
+
+def write_base(spec: ArchSpec) -> dict:
+    return {
+        "model_type": spec.model_type,
+        "vocab_size": spec.vocab_size,
+        "hidden_size": spec.d_model,
+        "num_hidden_layers": spec.num_layers,
+        "max_position_embeddings": spec.max_context,
+        "tie_word_embeddings": spec.tie_embeddings,
+    }
+
+
+def qk_norm(scope: str | None, norm: Norm) -> QKNorm | None:
+    return QKNorm(scope, norm) if scope else None
+
+
+HIDDEN_ACTS = ("silu", "gelu", "gelu_pytorch_tanh", "gelu_new", "relu2")
+
+
+def activation_from_hf(name: str) -> str:
+    return {"gelu_pytorch_tanh": "gelu_tanh", "gelu_new": "gelu_tanh"}.get(name, name)
+
+
+def activation_to_hf(name: str) -> str:
+    return {"gelu_tanh": "gelu_pytorch_tanh"}.get(name, name)

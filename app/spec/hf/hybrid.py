@@ -1,0 +1,3 @@
+"""Hybrid linear-attention and state-space configs (filled in below)."""
+
+CONVERTERS: dict = {}

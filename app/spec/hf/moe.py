@@ -1,0 +1,3 @@
+"""Mixture-of-experts configs (filled in below)."""
+
+CONVERTERS: dict = {}

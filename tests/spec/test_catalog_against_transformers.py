@@ -1,0 +1,53 @@
+"""The catalog's analytic counts against transformers' own models, built on the meta
+device from the config our converter writes, and against the published headlines."""
+
+import pytest
+
+from app.spec import catalog
+from app.spec.analysis import analyze
+from app.spec.hf import hf_config_from_spec, spec_from_hf_config, supported_model_types
+
+HF_ENTRIES = [name for name in catalog.names() if catalog.get(name).model_type in supported_model_types()]
+
+
+def transformers_param_count(config: dict) -> int:
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    hf_config = transformers.AutoConfig.for_model(**config)
+    with torch.device("meta"):
+        model = transformers.AutoModelForCausalLM.from_config(hf_config)
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
+@pytest.mark.parametrize("name", HF_ENTRIES)
+def test_total_params_equal_transformers_meta_model(name):
+    spec = catalog.get(name)
+    assert analyze(spec).total_params == transformers_param_count(hf_config_from_spec(spec))
+
+
+@pytest.mark.parametrize("name", HF_ENTRIES)
+def test_explore_scale_also_equals_transformers(name):
+    spec = catalog.get(name, "explore")
+    assert analyze(spec).total_params == transformers_param_count(hf_config_from_spec(spec))
+
+
+@pytest.mark.parametrize("name", HF_ENTRIES)
+def test_hf_config_round_trip(name):
+    for scale in ("full", "explore", "slice"):
+        spec = catalog.get(name, scale)
+        assert spec_from_hf_config(hf_config_from_spec(spec)) == spec
+
+
+@pytest.mark.parametrize("name", catalog.names())
+def test_published_headline_within_three_percent(name):
+    entry = catalog.entry(name)
+    analysis = analyze(catalog.get(name))
+    assert entry.published_total > 0, "every entry records its published size"
+    # What the headline counts beyond the text decoder (MTP modules, a vision encoder) is
+    # named in the entry's notes and added back here.
+    extra = entry.headline_extra_params + (analysis.mtp_params if entry.headline_counts_mtp else 0)
+    if extra:
+        assert entry.notes, "an entry that adds to its count says why"
+    assert analysis.total_params + extra == pytest.approx(entry.published_total, rel=0.03)
+    if entry.published_active:
+        assert analysis.active_params == pytest.approx(entry.published_active, rel=0.03)

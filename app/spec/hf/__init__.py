@@ -31,7 +31,8 @@ def spec_from_hf_config(config: Any, name: str | None = None) -> ArchSpec:
     if not isinstance(config, dict):
         raise SpecError([Problem("", f"expected a config object, found {type(config).__name__}")])
     model_type = config.get("model_type")
-    if model_type not in _CONVERTERS and isinstance(config.get("text_config"), dict):
+    if (not isinstance(model_type, str) or model_type not in _CONVERTERS) and isinstance(
+            config.get("text_config"), dict):
         config = config["text_config"]
         model_type = config.get("model_type")
     if not isinstance(model_type, str):

@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh clone:  `make run`  and  `make test`.
+# Both build .venv/ at the repository root; torch is installed first (a CPU build
+# where no NVIDIA driver is present) so pip never pulls a multi-GB CUDA wheel by accident.
+
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+PIP    := $(PYTHON) -m pip --disable-pip-version-check -q
+TORCH  := torch==2.13.0
+
+.PHONY: run test venv clean
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+$(VENV)/.torch: | $(VENV)/bin/python
+	@if command -v nvidia-smi >/dev/null 2>&1; then $(PIP) install torch; else $(PIP) install $(TORCH); fi
+	@touch $@
+
+$(VENV)/.app: pyproject.toml $(VENV)/.torch
+	$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.test: pyproject.toml $(VENV)/.app
+	$(PIP) install -e '.[test]'
+	@touch $@
+
+venv: $(VENV)/.app
+
+run: $(VENV)/.app
+	$(VENV)/bin/archscope $(ARGS)
+
+test: $(VENV)/.test
+	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info

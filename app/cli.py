@@ -1,0 +1,158 @@
+"""Headless commands: `archscope catalog`, `archscope show NAME`.
+
+Run with no command, `archscope` is the desktop app's entry point; until the window
+lands it prints the catalog.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .spec import ArchSpec, Problem, SpecError, catalog
+from .spec.analysis import analyze
+from .spec.summary import LONG_CONTEXTS, catalog_row, layer_rows
+
+DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "fp8": 1}
+
+
+def human_count(n: float) -> str:
+    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.3g}{unit}" if n / size < 100 else f"{n / size:.0f}{unit}"
+    return str(int(n))
+
+
+def human_bytes(n: float) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(n) >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} B"
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def load_spec(name: str, scale: str = "full") -> ArchSpec:
+    """A catalog name, a spec JSON file, or a Hugging Face config.json."""
+    path = Path(name)
+    if path.suffix == ".json" and path.is_file():
+        from .spec.hf import spec_from_hf_config
+        from .spec.serialize import spec_from_dict
+
+        try:
+            document = json.loads(path.read_text())
+        except ValueError as error:
+            raise SpecError([Problem(str(path), f"not valid JSON: {error}")]) from None
+        if isinstance(document, dict) and "schema" in document:
+            return spec_from_dict(document)
+        return spec_from_hf_config(document, name=path.parent.name or path.stem)
+    return catalog.get(name, scale)
+
+
+def cmd_catalog(args) -> int:
+    dtype_bytes = DTYPE_BYTES[args.dtype]
+    rows = [catalog_row(catalog.get(name, args.scale), dtype_bytes) | {
+        "title": catalog.entry(name).title, "source": catalog.entry(name).source} for name in catalog.names()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    headers = ["name", "family", "layers", "d_model", "heads/kv", "attention", "experts (act/shared)",
+               "total", "active", f"KV/token ({args.dtype})", *(f"KV @{n // 1024}k" for n in LONG_CONTEXTS)]
+    table = []
+    for row in rows:
+        experts = f"{row['experts']} ({row['experts_active']}/{row['experts_shared']})" if row["experts"] else "-"
+        table.append([
+            row["name"], row["family"], str(row["layers"]), str(row["d_model"]),
+            f"{row['heads']}/{row['kv_heads']}", row["attention"], experts,
+            human_count(row["total_params"]), human_count(row["active_params"]),
+            human_bytes(row["kv_bytes_per_token"]),
+            *(human_bytes(row[f"kv_bytes_at_{n // 1024}k"]) for n in LONG_CONTEXTS),
+        ])
+    print(_table(headers, table, right={2, 3, 7, 8, 9, 10, 11}))
+    return 0
+
+
+def cmd_show(args) -> int:
+    spec = load_spec(args.name, args.scale)
+    dtype_bytes = DTYPE_BYTES[args.dtype]
+    summary = catalog_row(spec, dtype_bytes)
+    layers = layer_rows(spec, dtype_bytes)
+    analysis = analyze(spec)
+    if args.json:
+        print(json.dumps({"summary": summary, "layers": layers, "spec": json.loads(spec.to_json())}, indent=2))
+        return 0
+    if args.name in catalog.names():
+        entry = catalog.entry(args.name)
+        print(f"{entry.title} [{args.scale}] - {entry.family}")
+        print(f"source: {entry.source}")
+        for note in entry.notes:
+            print(f"note: {note}")
+    else:
+        print(f"{spec.name} [{spec.model_type or 'custom'}]")
+    print(f"params: {human_count(analysis.total_params)} total, {human_count(analysis.active_params)} active per "
+          f"token; embedding {human_count(analysis.embedding_params)}, output head "
+          f"{human_count(analysis.head_params) if analysis.head_params else 'tied'}"
+          + (f"; MTP modules ~{human_count(analysis.mtp_params)} (not counted)" if analysis.mtp_params else ""))
+    print(f"KV cache ({args.dtype}): {human_bytes(summary['kv_bytes_per_token'])}/token, "
+          + ", ".join(f"{human_bytes(summary[f'kv_bytes_at_{n // 1024}k'])} at {n // 1024}k" for n in LONG_CONTEXTS)
+          + (f" (incl. {human_bytes(analysis.state_bytes(dtype_bytes))} constant state)"
+             if analysis.state_bytes(dtype_bytes) else ""))
+    print(f"FLOPs/token at 4k context: {human_count(analysis.flops_per_token(4096))}")
+    print()
+    table = [[str(r["index"]), r["mixer"], r["ffn"], human_count(r["params"]), human_count(r["active_params"]),
+              human_bytes(r["kv_bytes_per_token"]), str(r["window"] or "-"),
+              human_bytes(r["state_bytes"]) if r["state_bytes"] else "-"] for r in layers]
+    print(_table(["layer", "mixer", "feed-forward", "params", "active", "KV/token", "window", "state"], table,
+                 right={0, 3, 4, 5, 6, 7}))
+    return 0
+
+
+def cmd_app(args) -> int:
+    print("The desktop window is not built yet; here is the catalog.\n", file=sys.stderr)
+    return cmd_catalog(argparse.Namespace(json=False, scale="full", dtype="bfloat16"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="archscope", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"archscope {__version__}")
+    commands = parser.add_subparsers(dest="command")
+
+    def scale_and_dtype(sub):
+        sub.add_argument("--scale", choices=catalog.SCALES, default="full", help="catalog scale (default: full)")
+        sub.add_argument("--dtype", choices=list(DTYPE_BYTES), default="bfloat16",
+                         help="element type for KV-cache bytes (default: bfloat16)")
+        sub.add_argument("--json", action="store_true", help="machine-readable output")
+
+    listing = commands.add_parser("catalog", help="every architecture with its key figures")
+    scale_and_dtype(listing)
+    listing.set_defaults(run=cmd_catalog)
+    show = commands.add_parser("show", help="one architecture in full, layer by layer")
+    show.add_argument("name", help="catalog name, a spec .json, or a Hugging Face config.json")
+    scale_and_dtype(show)
+    show.set_defaults(run=cmd_show)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args) if args.command else cmd_app(args)
+    except SpecError as error:
+        print(f"archscope: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `archscope catalog | head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Plain-data summaries of a spec: one catalog row, and the per-layer table.
+
+Shared by the command line and the UI, which only format them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from math import gcd
+
+from .analysis import analyze, describe_mixer
+from .arch import ArchSpec
+from .components import Attention, MoE, MultiHeadLatentAttention
+
+LONG_CONTEXTS = (32_768, 131_072)
+
+
+def _attention_heads(spec: ArchSpec) -> tuple[int, int]:
+    for layer in spec.layers:
+        if isinstance(layer.mixer, Attention):
+            return layer.mixer.num_heads, layer.mixer.num_kv_heads
+        if isinstance(layer.mixer, MultiHeadLatentAttention):
+            return layer.mixer.num_heads, layer.mixer.num_heads
+    return 0, 0
+
+
+def _mixer_label(mixer) -> str:
+    """A mixer's kind without its sizes, for the pattern summary."""
+    if isinstance(mixer, Attention):
+        if mixer.sliding_window:
+            return f"sliding {mixer.sliding_window}"
+        if mixer.chunk_size:
+            return f"chunked {mixer.chunk_size}"
+        return "global"
+    return describe_mixer(mixer).split(" ")[0] if isinstance(mixer, MultiHeadLatentAttention) else describe_mixer(
+        mixer)
+
+
+def mixer_pattern(spec: ArchSpec) -> str:
+    """The attention kind in a few words: "GQA 32/8", "GQA 8/4, 5 sliding 512 : 1 global",
+    "Gated DeltaNet 3 : 1 global"."""
+    mixers = [layer.mixer for layer in spec.layers if layer.mixer is not None]
+    if not mixers:
+        return "-"
+    first_attention = next((m for m in mixers if isinstance(m, (Attention, MultiHeadLatentAttention))), None)
+    head = ""
+    if isinstance(first_attention, Attention):
+        head = describe_mixer(first_attention).split(" sliding")[0].split(" chunked")[0].split(" NoPE")[0]
+    elif isinstance(first_attention, MultiHeadLatentAttention):
+        head = describe_mixer(first_attention)
+    counts = Counter(_mixer_label(m) for m in mixers)
+    if len(counts) == 1:
+        return head or next(iter(counts))
+    divisor = 0
+    for count in counts.values():
+        divisor = gcd(divisor, count)
+    ratio = " : ".join(f"{count // divisor} {label}" for label, count in counts.items())
+    return f"{head}, {ratio}" if head else ratio
+
+
+def experts(spec: ArchSpec) -> tuple[int, int, int]:
+    """(routed experts, active per token, shared) of the first MoE layer; zeros if dense."""
+    for layer in spec.layers:
+        if isinstance(layer.ffn, MoE):
+            return layer.ffn.num_experts, layer.ffn.top_k, int(layer.ffn.shared is not None)
+    return 0, 0, 0
+
+
+def catalog_row(spec: ArchSpec, dtype_bytes: int = 2) -> dict:
+    analysis = analyze(spec)
+    heads, kv_heads = _attention_heads(spec)
+    routed, active, shared = experts(spec)
+    return {
+        "name": spec.name,
+        "family": spec.family,
+        "layers": spec.num_layers,
+        "d_model": spec.d_model,
+        "heads": heads,
+        "kv_heads": kv_heads,
+        "attention": mixer_pattern(spec),
+        "experts": routed,
+        "experts_active": active,
+        "experts_shared": shared,
+        "total_params": analysis.total_params,
+        "active_params": analysis.active_params,
+        "embedding_params": analysis.embedding_params,
+        "head_params": analysis.head_params,
+        "kv_bytes_per_token": analysis.kv_bytes_per_token(dtype_bytes),
+        **{f"kv_bytes_at_{n // 1024}k": analysis.kv_bytes_at(n, dtype_bytes) for n in LONG_CONTEXTS},
+    }
+
+
+def layer_rows(spec: ArchSpec, dtype_bytes: int = 2) -> list[dict]:
+    return [
+        {
+            "index": row.index,
+            "mixer": row.mixer,
+            "ffn": row.ffn,
+            "params": row.params,
+            "active_params": row.active_params,
+            "kv_bytes_per_token": row.kv_bytes_per_token(dtype_bytes),
+            "window": row.window,
+            "state_bytes": row.state_values * dtype_bytes,
+        }
+        for row in analyze(spec).layers
+    ]

@@ -1,0 +1,57 @@
+"""The headless commands a user types."""
+
+import json
+import subprocess
+import sys
+
+from app.cli import main
+from app.spec import catalog
+
+
+def test_catalog_table_lists_every_entry(capsys):
+    assert main(["catalog"]) == 0
+    out = capsys.readouterr().out
+    for name in catalog.names():
+        assert name in out
+    assert "KV @128k" in out
+
+
+def test_catalog_json_has_the_figures(capsys):
+    assert main(["catalog", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["name"] for row in rows] == catalog.names()
+    llama = next(row for row in rows if row["name"] == "llama3-8b")
+    assert llama["total_params"] == 8_030_261_248
+    assert llama["kv_bytes_per_token"] == 32 * 8 * 128 * 2 * 2  # layers x kv heads x dim x (k, v) x bf16
+    assert llama["kv_bytes_at_128k"] == 131_072 * llama["kv_bytes_per_token"]
+
+
+def test_show_prints_a_row_per_layer(capsys):
+    assert main(["show", "llama3-8b", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert len(shown["layers"]) == 32
+    assert shown["spec"]["schema"] == "archscope.spec/1"
+
+
+def test_show_reads_a_spec_file_and_a_config_file(tmp_path, capsys):
+    spec_file = tmp_path / "mine.json"
+    spec_file.write_text(catalog.get("gpt2-small", "explore").to_json())
+    assert main(["show", str(spec_file)]) == 0
+    config_dir = tmp_path / "tiny-llama"
+    config_dir.mkdir()
+    (config_dir / "config.json").write_text(json.dumps({
+        "model_type": "llama", "vocab_size": 1000, "hidden_size": 64, "intermediate_size": 128,
+        "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2}))
+    assert main(["show", str(config_dir / "config.json")]) == 0
+    assert "tiny-llama" in capsys.readouterr().out
+
+
+def test_unknown_name_is_a_clear_error(capsys):
+    assert main(["show", "llama9"]) == 2
+    assert "no catalog entry 'llama9'" in capsys.readouterr().err
+
+
+def test_python_dash_m_app_runs():
+    result = subprocess.run([sys.executable, "-m", "app", "catalog", "--json"], capture_output=True, text=True,
+                            check=True)
+    assert json.loads(result.stdout)

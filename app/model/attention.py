@@ -1,0 +1,108 @@
+"""Softmax attention: MHA, GQA and MQA, with the options the catalog uses -- QK-norm per
+head or over all heads, partial RoPE or none, sliding windows and chunks, biases, a
+sigmoid output gate (Qwen3-Next), learned sinks (gpt-oss) and logit soft-capping."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..spec import Attention as AttentionSpec
+from .cache import FullKVCache, SlidingWindowCache
+from .norms import make_norm
+from .rope import apply_rope
+
+
+def visibility_mask(query_positions: torch.Tensor, key_positions: torch.Tensor, window: int = 0,
+                    chunk: int = 0) -> torch.Tensor:
+    """Boolean [T, S]: which keys each query may attend to. Causal; a window of w keeps
+    the w most recent tokens (the query's own included); a chunk keeps its own chunk."""
+    q = query_positions[:, None]
+    k = key_positions[None, :]
+    visible = (k <= q) & (k >= 0)  # negative positions mark empty cache slots
+    if window:
+        visible &= q - k < window
+    if chunk:
+        visible &= torch.div(q, chunk, rounding_mode="floor") == torch.div(k, chunk, rounding_mode="floor")
+    return visible
+
+
+class Attention(nn.Module):
+    def __init__(self, spec: AttentionSpec, d_model: int):
+        super().__init__()
+        self.spec = spec
+        heads, kv_heads, head_dim, v_dim = spec.num_heads, spec.num_kv_heads, spec.head_dim, spec.v_dim
+        q_width = heads * head_dim * (2 if spec.output_gate else 1)
+        self.q_proj = nn.Linear(d_model, q_width, bias=spec.qkv_bias)
+        self.k_proj = nn.Linear(d_model, kv_heads * head_dim, bias=spec.qkv_bias)
+        self.v_proj = nn.Linear(d_model, kv_heads * v_dim, bias=spec.qkv_bias)
+        self.o_proj = nn.Linear(heads * v_dim, d_model, bias=spec.out_bias)
+        self.q_norm = self.k_norm = None
+        if spec.qk_norm is not None:
+            per_head = spec.qk_norm.scope == "head"
+            self.q_norm = make_norm(spec.qk_norm.norm, head_dim if per_head else heads * head_dim)
+            self.k_norm = make_norm(spec.qk_norm.norm, head_dim if per_head else kv_heads * head_dim)
+        self.sinks = nn.Parameter(torch.zeros(heads)) if spec.sinks else None
+        scalar = spec.query_pre_attn_scalar or head_dim
+        self.scale = scalar**-0.5
+        self.window = spec.sliding_window or spec.chunk_size
+
+    def new_cache(self, batch: int, max_len: int, dtype: torch.dtype, device) -> FullKVCache | SlidingWindowCache:
+        spec = self.spec
+        if self.window and self.window < max_len:
+            return SlidingWindowCache(batch, self.window, spec.num_kv_heads, spec.head_dim, spec.v_dim, dtype, device)
+        return FullKVCache(batch, max_len, spec.num_kv_heads, spec.head_dim, spec.v_dim, dtype, device)
+
+    def forward(self, x: torch.Tensor, positions: torch.Tensor, rotary: dict, cache=None) -> torch.Tensor:
+        spec = self.spec
+        batch, length, _ = x.shape
+        q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        if self.q_norm is not None and spec.qk_norm.scope == "all_heads":
+            q, k = self.q_norm(q), self.k_norm(k)
+        gate = None
+        if spec.output_gate:
+            q, gate = q.view(batch, length, spec.num_heads, 2 * spec.head_dim).chunk(2, dim=-1)
+            gate = gate.reshape(batch, length, spec.num_heads * spec.head_dim)
+        q = q.reshape(batch, length, spec.num_heads, spec.head_dim)
+        k = k.view(batch, length, spec.num_kv_heads, spec.head_dim)
+        if self.q_norm is not None and spec.qk_norm.scope == "head":
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
+        v = v.view(batch, length, spec.num_kv_heads, spec.v_dim).transpose(1, 2)
+        if spec.rope is not None:
+            cos, sin = rotary[spec.rope]
+            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+
+        key_positions = None
+        if cache is not None:
+            k, v, key_positions = cache.update(k, v, positions)
+        if key_positions is None:
+            key_positions = torch.arange(k.shape[2], device=x.device)
+        out = self._attend(q, k, v, positions, key_positions)
+        out = out.transpose(1, 2).reshape(batch, length, spec.num_heads * spec.v_dim)
+        if gate is not None:
+            out = out * torch.sigmoid(gate)
+        return self.o_proj(out)
+
+    def _attend(self, q, k, v, query_positions, key_positions) -> torch.Tensor:
+        spec = self.spec
+        mask = visibility_mask(query_positions, key_positions, spec.sliding_window, spec.chunk_size)
+        if self.sinks is None and not spec.logit_softcap:
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale,
+                                                  enable_gqa=spec.num_kv_heads != spec.num_heads)
+        # Sinks and soft-capping act on the logits themselves, which SDPA does not expose.
+        group = spec.num_heads // spec.num_kv_heads
+        k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
+        scores = (q @ k.transpose(-2, -1)) * self.scale
+        if spec.logit_softcap:
+            scores = torch.tanh(scores / spec.logit_softcap) * spec.logit_softcap
+        scores = scores.masked_fill(~mask, float("-inf"))
+        if self.sinks is not None:
+            # gpt-oss: a per-head logit joins the softmax and absorbs mass, then is dropped.
+            sink = self.sinks.to(scores.dtype).view(1, -1, 1, 1).expand(*scores.shape[:-1], 1)
+            scores = torch.cat((scores, sink), dim=-1)
+            weights = torch.softmax(scores - scores.amax(-1, keepdim=True), dim=-1)[..., :-1]
+        else:
+            weights = torch.softmax(scores, dim=-1)
+        return weights.to(v.dtype) @ v

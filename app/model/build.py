@@ -1,0 +1,70 @@
+"""build_model: an ArchSpec becomes a DecoderModel, each spec component its module.
+
+The builder composes modules from spec fields; it never looks at a family name.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..spec import MLP as MLPSpec
+from ..spec import ArchSpec, SpecError
+from ..spec import Attention as AttentionSpec
+from .attention import Attention
+from .decoder import DecoderModel
+from .mlp import MLP
+
+INIT_STD = 0.02  # the usual initializer_range of the published configs
+
+
+def make_mixer(spec, d_model: int) -> nn.Module:
+    if isinstance(spec, AttentionSpec):
+        return Attention(spec, d_model)
+    raise NotImplementedError(f"the {spec.kind} mixer has no torch module yet")
+
+
+def make_ffn(spec, d_model: int) -> nn.Module:
+    if isinstance(spec, MLPSpec):
+        return MLP(spec, d_model)
+    raise NotImplementedError(f"the {spec.kind} feed-forward has no torch module yet")
+
+
+@torch.no_grad()
+def initialize(model: nn.Module, seed: int) -> None:
+    """Random weights, reproducible for a seed whatever the device: normal(0, 0.02) for
+    matrices and embeddings, zeros for biases and sinks; norms keep their identity init."""
+    generator = torch.Generator().manual_seed(seed)
+    for name, parameter in model.named_parameters():
+        leaf = name.rsplit(".", 1)[-1]
+        owner = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
+        if isinstance(owner, (nn.Linear, nn.Embedding)) and leaf == "weight":
+            values = torch.randn(parameter.shape, generator=generator) * INIT_STD
+            parameter.copy_(values.to(parameter.dtype))
+        elif leaf in ("bias", "sinks"):
+            parameter.zero_()
+
+
+def construct(spec: ArchSpec, device: torch.device | str = "cpu") -> DecoderModel:
+    """The modules of a spec, weights uninitialized (on "meta", none are allocated)."""
+    problems = spec.validate()
+    if problems:
+        raise SpecError(problems)
+    d = spec.d_model
+    with torch.device(device):
+        return DecoderModel(spec, lambda mixer: make_mixer(mixer, d), lambda ffn: make_ffn(ffn, d))
+
+
+def build_model(spec: ArchSpec, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                seed: int = 0) -> DecoderModel:
+    """A model of the spec with random weights, reproducible for a seed."""
+    model = construct(spec, device)
+    initialize(model, seed)
+    return model.to(dtype=dtype).eval()
+
+
+def empty_model(spec: ArchSpec, device: torch.device | str, dtype: torch.dtype) -> DecoderModel:
+    """Allocated in the target dtype but not initialized: for loaders that fill every tensor."""
+    model = construct(spec, "meta").to(dtype=dtype).to_empty(device=device)
+    model.tie_weights()
+    return model.eval()

@@ -1,0 +1,88 @@
+"""Per-layer caches, preallocated once, written in place (no torch.cat of the history).
+
+`FullKVCache` keeps every token; `SlidingWindowCache` is a ring buffer of the window, so
+its bytes stop growing there. Both report the bytes of the tokens they hold (`nbytes`)
+and of what they allocated (`capacity_nbytes`). `ModelCache` holds one per layer.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class FullKVCache:
+    def __init__(self, batch: int, max_len: int, kv_heads: int, key_dim: int, value_dim: int,
+                 dtype: torch.dtype, device: torch.device | str):
+        self.keys = torch.zeros(batch, kv_heads, max_len, key_dim, dtype=dtype, device=device)
+        self.values = torch.zeros(batch, kv_heads, max_len, value_dim, dtype=dtype, device=device)
+        self.length = 0
+        self.bytes_per_token = batch * kv_heads * (key_dim + value_dim) * self.keys.element_size()
+
+    def update(self, keys: torch.Tensor, values: torch.Tensor, positions: torch.Tensor):
+        """Store new keys/values [B, H, T, D] at their positions; return everything visible
+        (keys, values, their positions)."""
+        start, end = int(positions[0]), int(positions[-1]) + 1
+        if end > self.keys.shape[2]:
+            raise ValueError(f"cache holds {self.keys.shape[2]} tokens; position {end - 1} does not fit "
+                             "(make it with a larger max_len)")
+        self.keys[:, :, start:end] = keys
+        self.values[:, :, start:end] = values
+        self.length = end
+        return self.keys[:, :, :end], self.values[:, :, :end], None
+
+    def nbytes(self) -> int:
+        return self.length * self.bytes_per_token
+
+    def capacity_nbytes(self) -> int:
+        return self.keys.nbytes + self.values.nbytes
+
+
+class SlidingWindowCache:
+    """The last `window` tokens in a ring: token p lives in slot p % window."""
+
+    def __init__(self, batch: int, window: int, kv_heads: int, key_dim: int, value_dim: int,
+                 dtype: torch.dtype, device: torch.device | str):
+        self.window = window
+        self.keys = torch.zeros(batch, kv_heads, window, key_dim, dtype=dtype, device=device)
+        self.values = torch.zeros(batch, kv_heads, window, value_dim, dtype=dtype, device=device)
+        self.slot_positions = torch.full((window,), -1, dtype=torch.long, device=device)  # -1: empty
+        self.seen = 0
+        self.bytes_per_token = batch * kv_heads * (key_dim + value_dim) * self.keys.element_size()
+
+    def update(self, keys: torch.Tensor, values: torch.Tensor, positions: torch.Tensor):
+        """Return the window's past tokens followed by the new ones (the queries may reach
+        back into the ring), then keep the last `window` of them."""
+        visible_keys = torch.cat((self.keys, keys), dim=2)
+        visible_values = torch.cat((self.values, values), dim=2)
+        visible_positions = torch.cat((self.slot_positions, positions))
+        kept = min(keys.shape[2], self.window)
+        slots = positions[-kept:] % self.window
+        self.keys[:, :, slots] = keys[:, :, -kept:]
+        self.values[:, :, slots] = values[:, :, -kept:]
+        self.slot_positions[slots] = positions[-kept:]
+        self.seen = int(positions[-1]) + 1
+        return visible_keys, visible_values, visible_positions
+
+    def nbytes(self) -> int:
+        return min(self.seen, self.window) * self.bytes_per_token
+
+    def capacity_nbytes(self) -> int:
+        return self.keys.nbytes + self.values.nbytes
+
+
+class ModelCache:
+    """One cache per layer (None for a layer that keeps nothing) and the next position."""
+
+    def __init__(self, layers: list, max_len: int):
+        self.layers = layers
+        self.max_len = max_len
+        self.position = 0
+
+    def nbytes(self) -> int:
+        return sum(self.layer_nbytes())
+
+    def layer_nbytes(self) -> list[int]:
+        return [layer.nbytes() if layer is not None else 0 for layer in self.layers]
+
+    def capacity_nbytes(self) -> int:
+        return sum(layer.capacity_nbytes() for layer in self.layers if layer is not None)

@@ -1,0 +1,111 @@
+"""The decoder: embeddings, a stack of residual blocks, the final norm and the output head.
+
+A block places its norms as the spec says: before each sublayer (Pre-Norm), after it
+inside the residual (OLMo 2/3's Post-Norm), or both (Gemma 3's sandwich).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..spec import ArchSpec, Layer
+from .cache import ModelCache
+from .norms import make_norm
+from .rope import RotaryTable
+
+
+class DecoderBlock(nn.Module):
+    def __init__(self, layer: Layer, d_model: int, make_mixer, make_ffn):
+        super().__init__()
+        self.layer = layer
+        pre = layer.norm_placement in ("pre", "sandwich")
+        post = layer.norm_placement in ("post", "sandwich")
+
+        def norm_if(wanted: bool, sublayer) -> nn.Module | None:
+            return make_norm(layer.norm, d_model) if wanted and sublayer is not None else None
+
+        self.mixer = make_mixer(layer.mixer) if layer.mixer is not None else None
+        self.ffn = make_ffn(layer.ffn) if layer.ffn is not None else None
+        self.pre_mixer_norm = norm_if(pre, self.mixer)
+        self.post_mixer_norm = norm_if(post, self.mixer)
+        self.pre_ffn_norm = norm_if(pre, self.ffn)
+        self.post_ffn_norm = norm_if(post, self.ffn)
+
+    @staticmethod
+    def _sublayer(x, pre, sublayer, post, *args):
+        h = pre(x) if pre is not None else x
+        h = sublayer(h, *args)
+        return post(h) if post is not None else h
+
+    def forward(self, x: torch.Tensor, positions: torch.Tensor, rotary: dict, cache=None) -> torch.Tensor:
+        if self.mixer is not None:
+            x = x + self._sublayer(x, self.pre_mixer_norm, self.mixer, self.post_mixer_norm, positions, rotary, cache)
+        if self.ffn is not None:
+            x = x + self._sublayer(x, self.pre_ffn_norm, self.ffn, self.post_ffn_norm)
+        return x
+
+
+class DecoderModel(nn.Module):
+    def __init__(self, spec: ArchSpec, make_mixer, make_ffn):
+        super().__init__()
+        self.spec = spec
+        d = spec.d_model
+        self.embed_tokens = nn.Embedding(spec.vocab_size, d)
+        self.embed_positions = nn.Embedding(spec.learned_positions, d) if spec.learned_positions else None
+        self.layers = nn.ModuleList(DecoderBlock(layer, d, make_mixer, make_ffn) for layer in spec.layers)
+        self.final_norm = make_norm(spec.final_norm, d)
+        self.lm_head = nn.Linear(d, spec.vocab_size, bias=False)
+        self.tie_weights()
+        self._rotary: dict = {}
+
+    def tie_weights(self) -> None:
+        """Share the embedding with the output head; again after moving off "meta", which
+        gives each module its own new tensor."""
+        if self.spec.tie_embeddings:
+            self.lm_head.weight = self.embed_tokens.weight
+
+    def rotary_tables(self) -> dict:
+        """One cos/sin table per distinct Rope (Gemma 3 has two), made on first use."""
+        device = self.embed_tokens.weight.device
+        if not self._rotary:
+            for layer in self.spec.layers:
+                rope = getattr(layer.mixer, "rope", None)
+                if rope is not None and rope not in self._rotary:
+                    self._rotary[rope] = RotaryTable(rope, device)
+        return self._rotary
+
+    def new_cache(self, batch: int, max_len: int) -> ModelCache:
+        weight = self.embed_tokens.weight
+        layers = [block.mixer.new_cache(batch, max_len, weight.dtype, weight.device)
+                  if block.mixer is not None and hasattr(block.mixer, "new_cache") else None
+                  for block in self.layers]
+        return ModelCache(layers, max_len)
+
+    def forward(self, input_ids: torch.Tensor, cache: ModelCache | None = None) -> torch.Tensor:
+        """Logits [B, T, vocab] for input_ids [B, T]; with a cache, input_ids continue the
+        sequence the cache holds."""
+        start = cache.position if cache is not None else 0
+        length = input_ids.shape[1]
+        positions = torch.arange(start, start + length, device=input_ids.device)
+        x = self.embed_tokens(input_ids)
+        if self.spec.embedding_scale:
+            # Gemma: sqrt(d) rounded to the model dtype, as the published model applies it.
+            x = x * torch.tensor(math.sqrt(self.spec.d_model), dtype=x.dtype)
+        if self.embed_positions is not None:
+            if start + length > self.spec.learned_positions:
+                raise ValueError(f"position {start + length - 1} exceeds the {self.spec.learned_positions} "
+                                 "learned positions")
+            x = x + self.embed_positions(positions)
+        rotary = {rope: table.at(positions, x.dtype) for rope, table in self.rotary_tables().items()}
+        for index, block in enumerate(self.layers):
+            x = block(x, positions, rotary, cache.layers[index] if cache is not None else None)
+        if cache is not None:
+            cache.position = start + length
+        logits = self.lm_head(self.final_norm(x))
+        if self.spec.final_logit_softcap:
+            cap = self.spec.final_logit_softcap
+            logits = torch.tanh(logits / cap) * cap
+        return logits

@@ -1,0 +1,97 @@
+"""Rotary position embeddings: the inverse frequencies (default, linear, Llama 3 and YaRN
+scaling), then rotation of the first `rotary_dim` channels of each head."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..spec import Rope
+
+
+def _yarn_mscale(factor: float, mscale: float = 1.0) -> float:
+    return 1.0 if factor <= 1 else 0.1 * mscale * math.log(factor) + 1.0
+
+
+def inverse_frequencies(rope: Rope) -> tuple[torch.Tensor, float]:
+    """(inv_freq of rotary_dim / 2 channels, factor applied to cos and sin)."""
+    dim = rope.rotary_dim
+    # float32 throughout, as the published implementations compute it.
+    exponents = torch.arange(0, dim, 2, dtype=torch.int64).float() / dim
+    inv_freq = 1.0 / (rope.theta**exponents)
+    scaling = rope.scaling
+    if scaling is None:
+        return inv_freq, 1.0
+    if scaling.type == "linear":
+        return inv_freq / scaling.factor, 1.0
+    if scaling.type == "llama3":
+        # Llama 3.1: long wavelengths are interpolated by `factor`, short ones kept, and
+        # the band between blends the two.
+        original = scaling.original_max_position
+        low_wavelen = original / scaling.low_freq_factor
+        high_wavelen = original / scaling.high_freq_factor
+        wavelen = 2 * math.pi / inv_freq
+        smooth = (original / wavelen - scaling.low_freq_factor) / (scaling.high_freq_factor - scaling.low_freq_factor)
+        blended = (1 - smooth) * inv_freq / scaling.factor + smooth * inv_freq
+        scaled = torch.where(wavelen > low_wavelen, inv_freq / scaling.factor, blended)
+        return torch.where(wavelen < high_wavelen, inv_freq, scaled), 1.0
+    # YaRN (Peng et al. 2023): interpolate the low-frequency dimensions, extrapolate the
+    # high-frequency ones, ramp between, and temper the attention logits via cos/sin.
+    def correction_dim(rotations: float) -> float:
+        return dim * math.log(scaling.original_max_position / (rotations * 2 * math.pi)) / (2 * math.log(rope.theta))
+
+    low, high = correction_dim(scaling.beta_fast), correction_dim(scaling.beta_slow)
+    if scaling.truncate:
+        low, high = math.floor(low), math.ceil(high)
+    low, high = max(low, 0), min(high, dim - 1)
+    if low == high:
+        high += 0.001
+    ramp = ((torch.arange(dim // 2, dtype=torch.float32) - low) / (high - low)).clamp(0, 1)
+    extrapolate = 1 - ramp
+    inv_freq = (inv_freq / scaling.factor) * (1 - extrapolate) + inv_freq * extrapolate
+    if scaling.mscale and scaling.mscale_all_dim:
+        attention_factor = _yarn_mscale(scaling.factor, scaling.mscale) / _yarn_mscale(
+            scaling.factor, scaling.mscale_all_dim)
+    else:
+        attention_factor = _yarn_mscale(scaling.factor)
+    return inv_freq, attention_factor
+
+
+class RotaryTable:
+    """cos/sin for positions, computed once per distinct Rope and grown on demand."""
+
+    def __init__(self, rope: Rope, device: torch.device | str):
+        self.inv_freq, self.attention_factor = inverse_frequencies(rope)
+        self.inv_freq = self.inv_freq.to(device)
+        self.cos = self.sin = torch.empty(0, device=device)
+
+    def ensure(self, length: int) -> None:
+        if self.cos.shape[0] >= length:
+            return
+        length = max(length, 2 * self.cos.shape[0], 256)
+        positions = torch.arange(length, device=self.inv_freq.device, dtype=torch.float32)
+        angles = torch.outer(positions, self.inv_freq)
+        angles = torch.cat((angles, angles), dim=-1)
+        self.cos = angles.cos() * self.attention_factor
+        self.sin = angles.sin() * self.attention_factor
+
+    def at(self, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos, sin of shape [T, rotary_dim] for a 1-D tensor of positions."""
+        self.ensure(int(positions.max()) + 1)
+        return self.cos[positions].to(dtype), self.sin[positions].to(dtype)
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    first, second = x.chunk(2, dim=-1)
+    return torch.cat((-second, first), dim=-1)
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate the first cos.shape[-1] channels of x [B, H, T, D]; the rest pass through
+    (partial RoPE)."""
+    rotary_dim = cos.shape[-1]
+    if rotary_dim == x.shape[-1]:
+        return x * cos + rotate_half(x) * sin
+    rotated, passed = x[..., :rotary_dim], x[..., rotary_dim:]
+    return torch.cat((rotated * cos + rotate_half(rotated) * sin, passed), dim=-1)

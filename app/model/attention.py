@@ -68,8 +68,14 @@ class Attention(nn.Module):
         k = k.view(batch, length, spec.num_kv_heads, spec.head_dim)
         if self.q_norm is not None and spec.qk_norm.scope == "head":
             q, k = self.q_norm(q), self.k_norm(k)
+        if spec.temperature_tuning:
+            # Llama 4's NoPE layers sharpen attention as the context grows.
+            growth = torch.log1p(torch.floor((positions.float() + 1.0) / spec.temperature_floor))
+            q = (q * (1.0 + spec.temperature_scale * growth).view(1, length, 1, 1)).to(q.dtype)
         q, k = q.transpose(1, 2), k.transpose(1, 2)
         v = v.view(batch, length, spec.num_kv_heads, spec.v_dim).transpose(1, 2)
+        if spec.value_scale != 1.0:
+            v = v * spec.value_scale
         if spec.rope is not None:
             cos, sin = rotary[spec.rope]
             q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)

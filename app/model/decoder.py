@@ -34,17 +34,24 @@ class DecoderBlock(nn.Module):
         self.pre_ffn_norm = norm_if(pre, self.ffn)
         self.post_ffn_norm = norm_if(post, self.ffn)
 
-    @staticmethod
-    def _sublayer(x, pre, sublayer, post, *args):
-        h = pre(x) if pre is not None else x
-        h = sublayer(h, *args)
-        return post(h) if post is not None else h
+    def _residual(self, x, pre, sublayer, post, weights, *args):
+        normed = pre(x) if pre is not None else x
+        out = sublayer(normed, *args)
+        if post is not None:
+            out = post(out)
+        # MiniMax-01/M1 carry the normalized input in the residual and weight both terms.
+        base = normed if self.layer.residual_from_norm else x
+        if weights is None:
+            return base + out
+        return weights.alpha * base + weights.beta * out
 
     def forward(self, x: torch.Tensor, positions: torch.Tensor, rotary: dict, cache=None) -> torch.Tensor:
+        layer = self.layer
         if self.mixer is not None:
-            x = x + self._sublayer(x, self.pre_mixer_norm, self.mixer, self.post_mixer_norm, positions, rotary, cache)
+            x = self._residual(x, self.pre_mixer_norm, self.mixer, self.post_mixer_norm, layer.mixer_residual,
+                               positions, rotary, cache)
         if self.ffn is not None:
-            x = x + self._sublayer(x, self.pre_ffn_norm, self.ffn, self.post_ffn_norm)
+            x = self._residual(x, self.pre_ffn_norm, self.ffn, self.post_ffn_norm, layer.ffn_residual)
         return x
 
 
@@ -105,6 +112,8 @@ class DecoderModel(nn.Module):
         if cache is not None:
             cache.position = start + length
         logits = self.lm_head(self.final_norm(x))
+        if self.spec.output_logit_scale != 1.0:
+            logits = logits * self.spec.output_logit_scale
         if self.spec.final_logit_softcap:
             cap = self.spec.final_logit_softcap
             logits = torch.tanh(logits / cap) * cap

@@ -50,7 +50,9 @@ def inverse_frequencies(rope: Rope) -> tuple[torch.Tensor, float]:
     ramp = ((torch.arange(dim // 2, dtype=torch.float32) - low) / (high - low)).clamp(0, 1)
     extrapolate = 1 - ramp
     inv_freq = (inv_freq / scaling.factor) * (1 - extrapolate) + inv_freq * extrapolate
-    if scaling.mscale and scaling.mscale_all_dim:
+    if scaling.attention_factor:
+        attention_factor = scaling.attention_factor
+    elif scaling.mscale and scaling.mscale_all_dim:
         attention_factor = _yarn_mscale(scaling.factor, scaling.mscale) / _yarn_mscale(
             scaling.factor, scaling.mscale_all_dim)
     else:

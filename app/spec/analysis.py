@@ -62,8 +62,8 @@ def mixer_params(mixer, d: int) -> int:
         latent = d * (mixer.kv_lora_rank + rope) + mixer.kv_lora_rank
         expand = mixer.kv_lora_rank * h * (mixer.qk_nope_head_dim + mixer.v_head_dim)
         total = query + latent + expand + h * mixer.v_head_dim * d
-        if mixer.qkv_bias:
-            total += (mixer.q_lora_rank or q_out) + mixer.kv_lora_rank + rope + d
+        if mixer.qkv_bias:  # on the down-projections and the output; an uncompressed q_proj has none
+            total += mixer.q_lora_rank + mixer.kv_lora_rank + rope + d
         if mixer.indexer is not None:
             index = mixer.indexer
             query_in = mixer.q_lora_rank or d
@@ -126,9 +126,9 @@ def ffn_params(ffn, d: int) -> tuple[int, int]:
         params = mlp_params(ffn, d)
         return params, params
     assert isinstance(ffn, MoE)
+    # The score-correction bias is not counted: it is updated by a balancing rule, not by
+    # gradients, and every reference implementation keeps it as a buffer.
     router = d * ffn.num_experts + (ffn.num_experts if ffn.router.bias else 0)
-    if ffn.router.score_correction_bias:
-        router += ffn.num_experts
     shared = mlp_params(ffn.shared, d) if ffn.shared is not None else 0
     if ffn.shared_gate:
         shared += d
@@ -163,18 +163,20 @@ def cache_window(mixer) -> int:
 
 
 def state_values(mixer) -> int:
-    """Values of a recurrent layer's constant-size state (recurrence plus conv tail)."""
+    """Values of a recurrent layer's constant-size state: the recurrence plus the conv
+    window, which the caches of transformers (and of mamba_ssm and fla) keep at the full
+    conv_kernel inputs per channel."""
     if isinstance(mixer, GatedDeltaNet):
         conv_width = 2 * mixer.num_key_heads * mixer.key_head_dim + mixer.num_value_heads * mixer.value_head_dim
         return (mixer.num_value_heads * mixer.key_head_dim * mixer.value_head_dim
-                + (mixer.conv_kernel - 1) * conv_width)
+                + mixer.conv_kernel * conv_width)
     if isinstance(mixer, KimiDeltaAttention):
         width = mixer.num_heads * mixer.head_dim
-        return mixer.num_heads * mixer.head_dim**2 + 3 * (mixer.conv_kernel - 1) * width
+        return mixer.num_heads * mixer.head_dim**2 + 3 * mixer.conv_kernel * width
     if isinstance(mixer, Mamba2):
         inner = mixer.num_heads * mixer.head_dim
         conv_width = inner + 2 * mixer.num_groups * mixer.state_size
-        return inner * mixer.state_size + (mixer.conv_kernel - 1) * conv_width
+        return inner * mixer.state_size + mixer.conv_kernel * conv_width
     if isinstance(mixer, LightningAttention):
         return mixer.num_heads * mixer.head_dim**2
     return 0

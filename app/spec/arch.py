@@ -27,6 +27,7 @@ class ArchSpec:
     learned_positions: int = 0  # GPT-2: a learned position table of this many rows
     max_context: int = 0  # published maximum context length
     final_logit_softcap: float = 0.0  # 0: none
+    output_logit_scale: float = 1.0  # Grok 2.5: logits times output_multiplier_scale (0.5)
     mtp_layers: int = 0  # multi-token-prediction modules (DeepSeek V3, GLM-4.5, ...)
     model_type: str = ""  # the Hugging Face model_type this spec converts to
     family: str = field(default="", compare=False)

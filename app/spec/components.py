@@ -40,6 +40,9 @@ class RopeScaling:
     mscale: float = 1.0  # yarn (DeepSeek)
     mscale_all_dim: float = 0.0  # yarn (DeepSeek): also rescales the softmax
     truncate: bool = True  # yarn (gpt-oss sets False)
+    # yarn: the cos/sin scale when a config states it (Olmo 3 does); 0: derived from
+    # factor and mscale as transformers does
+    attention_factor: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,11 @@ class Attention:
     logit_softcap: float = 0.0  # Gemma 2 / Grok: cap * tanh(scores / cap); 0: none
     query_pre_attn_scalar: float = 0.0  # Gemma: scale = scalar ** -0.5; 0: head_dim
     temperature_tuning: bool = False  # Llama 4 NoPE layers scale queries with position
+    # Llama 4's query scale 1 + temperature_scale * log1p(floor((pos + 1) / temperature_floor)),
+    # its config's attn_scale and floor_scale; used only when temperature_tuning is set
+    temperature_floor: int = 8192
+    temperature_scale: float = 0.1
+    value_scale: float = 1.0  # MiMo-V2-Flash multiplies the values by attention_value_scale (0.707)
 
     @property
     def v_dim(self) -> int:
@@ -95,7 +103,9 @@ class Attention:
 @dataclass(frozen=True)
 class SparseIndexer:
     """DeepSeek sparse attention's lightning indexer: cheap ReLU scores pick the top-k
-    cached tokens each query attends to (DeepSeek V3.2)."""
+    cached tokens each query attends to (DeepSeek V3.2). Its queries come from the MLA
+    query latent, its single key head is LayerNorm-ed, and RoPE (half-split, never
+    interleaved) turns the first qk_rope_head_dim channels of each indexer head."""
 
     num_heads: int
     head_dim: int
@@ -117,6 +127,10 @@ class MultiHeadLatentAttention:
     rope: Rope | None = None  # None: NoPE (Kimi Linear), the rope channels stay unrotated
     qkv_bias: bool = False
     indexer: SparseIndexer | None = None
+    # Mistral Large 3 ("llama_4_scaling" in its params.json) scales queries by
+    # 1 + query_position_scale * log(1 + floor(pos / query_position_floor)); 0: off
+    query_position_scale: float = 0.0
+    query_position_floor: int = 8192
 
 
 @dataclass(frozen=True)
@@ -130,21 +144,25 @@ class GatedDeltaNet:
     key_head_dim: int
     value_head_dim: int
     conv_kernel: int = 4
+    norm_eps: float = 1e-6  # the gated RMSNorm on each head's output (Qwen3-Next: rms_norm_eps)
 
 
 @dataclass(frozen=True)
 class KimiDeltaAttention:
-    """Kimi Delta Attention (Kimi Linear): Gated DeltaNet with a channel-wise decay gate."""
+    """Kimi Delta Attention (Kimi Linear): Gated DeltaNet with a channel-wise decay gate.
+    The decay gate and the sigmoid output gate are low-rank (d -> head_dim -> width)."""
 
     kind: ClassVar[str] = "kimi_delta"
     num_heads: int
     head_dim: int
     conv_kernel: int = 4
+    norm_eps: float = 1e-5  # the sigmoid-gated output RMSNorm (Kimi Linear: rms_norm_eps)
 
 
 @dataclass(frozen=True)
 class Mamba2:
-    """Mamba-2 selective state-space mixer (Nemotron-H)."""
+    """Mamba-2 selective state-space mixer (Nemotron-H). Its output norm is a gated
+    RMSNorm taken over num_groups groups of the inner width."""
 
     kind: ClassVar[str] = "mamba2"
     num_heads: int
@@ -155,16 +173,23 @@ class Mamba2:
     conv_bias: bool = True
     proj_bias: bool = False
     chunk_size: int = 128
+    # softplus(dt + dt_bias) is clamped below at this; transformers' Nemotron-H uses its
+    # config's time_step_min (0.001) as the floor and no ceiling
+    dt_min: float = 0.0
+    norm_eps: float = 1e-5  # the gated output RMSNorm (Nemotron-H: layer_norm_epsilon)
 
 
 @dataclass(frozen=True)
 class LightningAttention:
     """Lightning attention (MiniMax-01 / M1): linear attention with a per-head decay,
-    computed blockwise; constant-size state."""
+    computed blockwise; constant-size state. The decay of head h in layer l of L is
+    2 ** (-8 (h + 1) / num_heads) * (1 - l / (L - 1)): ALiBi slopes fading with depth."""
 
     kind: ClassVar[str] = "lightning"
     num_heads: int
     head_dim: int
+    block_size: int = 256  # tokens per block of the blockwise prefill (MiniMax config block_size)
+    norm_eps: float = 1e-6  # RMSNorm over all heads' output, before the sigmoid gate
 
 
 Mixer = (
@@ -217,6 +242,7 @@ class Router:
     routed_scaling: float = 1.0
     bias: bool = False  # gpt-oss's router has a bias term
     weight_inputs: bool = False  # Llama 4 scales the expert's input, not its output
+    logit_softcap: float = 0.0  # Grok 2.5: cap * tanh(logits / cap) before the softmax; 0: none
 
 
 @dataclass(frozen=True)
@@ -231,12 +257,22 @@ class MoE:
     router: Router = Router()
     shared: MLP | None = None
     shared_gate: bool = False  # Qwen3-Next: sigmoid(x . w) scales the shared expert
+    output_scale: float = 1.0  # Grok 2.5: (shared + routed) / sqrt(2), its "residual MoE"
 
 
 FeedForward = MLP | MoE
 FEED_FORWARD_TYPES: tuple[type, ...] = (MLP, MoE)
 
 # --- a layer ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResidualScale:
+    """Weights of a residual sum, alpha * residual + beta * sublayer output (MiniMax-M1:
+    alpha = 3.5566, beta = 1, from its layernorm_*_alpha / _beta config keys)."""
+
+    alpha: float = 1.0
+    beta: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -251,6 +287,11 @@ class Layer:
     ffn: FeedForward | None
     norm: Norm = Norm()
     norm_placement: Literal["pre", "post", "sandwich"] = "pre"
+    # MiniMax-01 / M1 ("postnorm"): the residual carries the normalized input, and both
+    # terms are weighted: x = alpha * norm(x) + beta * sublayer(norm(x)), per sublayer
+    residual_from_norm: bool = False
+    mixer_residual: ResidualScale | None = None  # None: alpha = beta = 1
+    ffn_residual: ResidualScale | None = None
 
     @property
     def mixer_kind(self) -> str:

@@ -48,9 +48,22 @@ class _Shrinker:
     def __init__(self, spec: ArchSpec):
         self.d_model = spec.d_model
         self.ratio = EXPLORE_D_MODEL / spec.d_model
+        kv_counts = {layer.mixer.num_kv_heads for layer in spec.layers if isinstance(layer.mixer, Attention)}
+        # Set only where layers differ in kv heads (MiMo-V2-Flash's sliding layers have twice
+        # its global layers'), so that explore keeps every layer's grouping and their ratio.
+        self.fewest_kv_heads = min(kv_counts) if len(kv_counts) > 1 else 0
 
     def heads(self, heads: int, kv_heads: int) -> tuple[int, int]:
         new_heads = min(heads, EXPLORE_MAX_HEADS)
+        fewest = self.fewest_kv_heads
+        if fewest and heads % fewest == 0:  # one whole query group of the layers with the fewest kv heads
+            new_heads = min(heads, max(new_heads, heads // fewest), 4 * EXPLORE_MAX_HEADS)
+        group = heads // kv_heads
+        if group > 1 and heads % kv_heads == 0:
+            # Whole query groups (or one smaller group) whose head count divides the width, as
+            # configs require: Llama 4's 40/8 (groups of 5) -> 4/1, Qwen3's 32/4 -> 8/1.
+            new_heads = next(h for h in range(new_heads, 0, -1)
+                             if EXPLORE_D_MODEL % h == 0 and (h % group == 0 or h < group))
         new_kv = max(1, round(new_heads * kv_heads / heads))
         while new_heads % new_kv:
             new_kv -= 1
@@ -67,7 +80,7 @@ class _Shrinker:
             heads, kv = self.heads(mixer.num_heads, mixer.num_kv_heads)
             head_dim = _head_dim(mixer.head_dim)
             if mixer.num_heads * mixer.head_dim == self.d_model:  # keep heads x head_dim == width
-                head_dim = EXPLORE_D_MODEL // heads
+                head_dim = EXPLORE_D_MODEL // heads // 2 * 2  # even, for RoPE's pairs
             return replace(
                 mixer, num_heads=heads, num_kv_heads=kv, head_dim=head_dim,
                 value_head_dim=_head_dim(mixer.value_head_dim) if mixer.value_head_dim else 0,

@@ -25,6 +25,7 @@ def validate(spec: ArchSpec) -> list[Problem]:
     check = _Checker()
     check.positive(spec, "", "vocab_size", "d_model")
     check.non_negative(spec, "", "learned_positions", "max_context", "mtp_layers", "final_logit_softcap")
+    check.positive(spec, "", "output_logit_scale")
     if not spec.name.strip():
         check.add("name", "must not be empty")
     if not spec.layers:
@@ -35,6 +36,10 @@ def validate(spec: ArchSpec) -> list[Problem]:
         if layer.mixer is None and layer.ffn is None:
             check.add(path, "a layer needs a mixer, a feed-forward network, or both")
         check.norm(layer.norm, f"{path}.norm")
+        for name in ("mixer_residual", "ffn_residual"):
+            scale = getattr(layer, name)
+            if scale is not None:
+                check.finite(scale, f"{path}.{name}", "alpha", "beta")
         if layer.mixer is not None:
             check.mixer(layer.mixer, f"{path}.mixer")
         if layer.ffn is not None:
@@ -60,6 +65,12 @@ class _Checker:
             value = getattr(obj, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 self.add(_at(path, name), f"must be zero or positive, found {value!r}")
+
+    def finite(self, obj, path: str, *names: str) -> None:
+        for name in names:
+            value = getattr(obj, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value)):
+                self.add(_at(path, name), f"must be a finite number, found {value!r}")
 
     def divides(self, path: str, name: str, divisor: int, what: str, dividend: int) -> None:
         if divisor > 0 and dividend > 0 and dividend % divisor:
@@ -87,6 +98,9 @@ class _Checker:
             self.positive(mixer, path, "num_heads", "num_kv_heads", "head_dim")
             self.non_negative(mixer, path, "value_head_dim", "sliding_window", "chunk_size",
                               "logit_softcap", "query_pre_attn_scalar")
+            if mixer.temperature_tuning:
+                self.positive(mixer, path, "temperature_floor", "temperature_scale")
+            self.positive(mixer, path, "value_scale")
             self.divides(path, "num_kv_heads", mixer.num_kv_heads, "num_heads", mixer.num_heads)
             if mixer.rope is not None:
                 self.rope(mixer.rope, _at(path, "rope"), mixer.head_dim)
@@ -95,23 +109,31 @@ class _Checker:
         elif isinstance(mixer, MultiHeadLatentAttention):
             self.positive(mixer, path, "num_heads", "kv_lora_rank", "qk_nope_head_dim",
                           "qk_rope_head_dim", "v_head_dim")
-            self.non_negative(mixer, path, "q_lora_rank")
+            self.non_negative(mixer, path, "q_lora_rank", "query_position_scale")
+            self.positive(mixer, path, "query_position_floor")
             if mixer.rope is not None:
                 self.rope(mixer.rope, _at(path, "rope"), mixer.qk_rope_head_dim)
             if mixer.indexer is not None:
-                self.positive(mixer.indexer, _at(path, "indexer"), "num_heads", "head_dim", "top_k")
+                index_path = _at(path, "indexer")
+                self.positive(mixer.indexer, index_path, "num_heads", "head_dim", "top_k")
+                if not mixer.q_lora_rank:  # the indexer's queries are read from the query latent
+                    self.add(_at(path, "q_lora_rank"), "the sparse indexer needs a query latent (q_lora_rank > 0)")
+                if mixer.indexer.head_dim < mixer.qk_rope_head_dim:  # it rotates its first rope channels
+                    self.add(_at(index_path, "head_dim"), f"{mixer.indexer.head_dim} is smaller than "
+                             f"qk_rope_head_dim {mixer.qk_rope_head_dim}")
         elif isinstance(mixer, GatedDeltaNet):
             self.positive(mixer, path, "num_key_heads", "num_value_heads", "key_head_dim",
-                          "value_head_dim", "conv_kernel")
+                          "value_head_dim", "conv_kernel", "norm_eps")
             self.divides(path, "num_key_heads", mixer.num_key_heads, "num_value_heads", mixer.num_value_heads)
         elif isinstance(mixer, KimiDeltaAttention):
-            self.positive(mixer, path, "num_heads", "head_dim", "conv_kernel")
+            self.positive(mixer, path, "num_heads", "head_dim", "conv_kernel", "norm_eps")
         elif isinstance(mixer, Mamba2):
             self.positive(mixer, path, "num_heads", "head_dim", "state_size", "num_groups",
-                          "conv_kernel", "chunk_size")
+                          "conv_kernel", "chunk_size", "norm_eps")
+            self.non_negative(mixer, path, "dt_min")
             self.divides(path, "num_groups", mixer.num_groups, "num_heads", mixer.num_heads)
         elif isinstance(mixer, LightningAttention):
-            self.positive(mixer, path, "num_heads", "head_dim")
+            self.positive(mixer, path, "num_heads", "head_dim", "block_size", "norm_eps")
 
     def mlp(self, mlp: MLP, path: str) -> None:
         self.positive(mlp, path, "intermediate_size")
@@ -121,7 +143,7 @@ class _Checker:
             self.mlp(ffn, path)
             return
         assert isinstance(ffn, MoE)
-        self.positive(ffn, path, "num_experts", "top_k")
+        self.positive(ffn, path, "num_experts", "top_k", "output_scale")
         self.mlp(ffn.expert, _at(path, "expert"))
         if ffn.shared is not None:
             self.mlp(ffn.shared, _at(path, "shared"))
@@ -129,6 +151,7 @@ class _Checker:
             self.add(_at(path, "top_k"), f"{ffn.top_k} exceeds num_experts {ffn.num_experts}")
         router, router_path = ffn.router, _at(path, "router")
         self.positive(router, router_path, "num_groups", "top_k_groups", "routed_scaling")
+        self.non_negative(router, router_path, "logit_softcap")
         self.divides(router_path, "num_groups", router.num_groups, "num_experts", ffn.num_experts)
         if router.top_k_groups > router.num_groups > 0:
             self.add(_at(router_path, "top_k_groups"),

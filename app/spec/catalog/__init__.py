@@ -33,7 +33,17 @@ class Entry:
     # explained in `notes`, and the 3% check adds it back.
     headline_counts_mtp: bool = False  # the headline includes the MTP modules
     headline_extra_params: float = 0.0  # e.g. a vision encoder, from the model card
+    # What the published *active* count leaves out that ArchScope counts (it counts both
+    # embedding tables): "input_embedding" (OpenAI's gpt-oss card: a lookup, not compute)
+    # or "embeddings" (both tables). Explained in `notes`; the 3% check subtracts it.
+    headline_active_excludes: Literal["", "input_embedding", "embeddings"] = ""
     notes: tuple[str, ...] = field(default=())
+
+    def active_comparable_to_headline(self, analysis) -> int:
+        """analysis.active_params counted the way this entry's publisher counts."""
+        left_out = {"": 0, "input_embedding": analysis.embedding_params,
+                    "embeddings": analysis.embedding_params + analysis.head_params}
+        return analysis.active_params - left_out[self.headline_active_excludes]
 
 
 def _entries() -> dict[str, Entry]:

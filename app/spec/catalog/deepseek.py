@@ -1,3 +1,212 @@
-"""DeepSeek-lineage entries: DeepSeek V3/R1/V3.2, Kimi K2, Mistral 3 Large, GLM-4.5, MiMo-V2-Flash."""
+"""DeepSeek-lineage entries: DeepSeek V3/R1/V3.2, Kimi K2, Mistral 3 Large, GLM-4.5, MiMo-V2-Flash.
 
-ENTRIES: list = []
+Each config is the text decoder's published config.json, trimmed to the keys that
+decide the architecture (tokenizer ids, dtypes and quantization left out).
+"""
+
+from __future__ import annotations
+
+from . import Entry
+
+# deepseek-ai/DeepSeek-V3 config.json; DeepSeek-R1 ships the identical file.
+DEEPSEEK_V3 = {
+    "model_type": "deepseek_v3", "vocab_size": 129280, "hidden_size": 7168, "intermediate_size": 18432,
+    "moe_intermediate_size": 2048, "num_hidden_layers": 61, "num_attention_heads": 128,
+    "num_key_value_heads": 128, "n_shared_experts": 1, "n_routed_experts": 256, "routed_scaling_factor": 2.5,
+    "kv_lora_rank": 512, "q_lora_rank": 1536, "qk_rope_head_dim": 64, "v_head_dim": 128,
+    "qk_nope_head_dim": 128, "topk_method": "noaux_tc", "n_group": 8, "topk_group": 4,
+    "num_experts_per_tok": 8, "moe_layer_freq": 1, "first_k_dense_replace": 3, "norm_topk_prob": True,
+    "scoring_func": "sigmoid", "hidden_act": "silu", "max_position_embeddings": 163840, "rms_norm_eps": 1e-6,
+    "rope_theta": 10000,
+    "rope_scaling": {"type": "yarn", "factor": 40, "beta_fast": 32, "beta_slow": 1, "mscale": 1.0,
+                     "mscale_all_dim": 1.0, "original_max_position_embeddings": 4096},
+    "attention_bias": False, "tie_word_embeddings": False, "num_nextn_predict_layers": 1,
+}
+
+# deepseek-ai/DeepSeek-V3.2-Exp config.json: V3 plus the lightning indexer.
+DEEPSEEK_V32 = DEEPSEEK_V3 | {"model_type": "deepseek_v32", "index_n_heads": 64, "index_head_dim": 128,
+                              "index_topk": 2048}
+
+# moonshotai/Kimi-K2-Instruct config.json. Its model_type is "kimi_k2" but its
+# architectures entry is DeepseekV3ForCausalLM: stored here as deepseek_v3.
+KIMI_K2 = DEEPSEEK_V3 | {
+    "vocab_size": 163840, "num_attention_heads": 64, "num_key_value_heads": 64, "n_routed_experts": 384,
+    "routed_scaling_factor": 2.827, "n_group": 1, "topk_group": 1, "first_k_dense_replace": 1,
+    "max_position_embeddings": 131072, "rope_theta": 50000.0,
+    "rope_scaling": {"type": "yarn", "factor": 32.0, "beta_fast": 1.0, "beta_slow": 1.0, "mscale": 1.0,
+                     "mscale_all_dim": 1.0, "original_max_position_embeddings": 4096},
+    "num_nextn_predict_layers": 0,
+}
+
+# moonshotai/Kimi-K2-Thinking config.json: K2's architecture with a 256K context.
+KIMI_K2_THINKING = KIMI_K2 | {
+    "max_position_embeddings": 262144,
+    "rope_scaling": KIMI_K2["rope_scaling"] | {"factor": 64.0},
+}
+
+# mistralai/Mistral-Large-3-675B-Instruct-2512 ships a Mistral-format params.json; its
+# text part under DeepSeek-V3 key names, as vLLM's Mistral adapter maps it (dim ->
+# hidden_size, moe.expert_hidden_dim -> moe_intermediate_size, yarn.beta/alpha ->
+# beta_fast/beta_slow; its router is a plain softmax top-k, no correction bias).
+MISTRAL_LARGE_3 = {
+    "model_type": "deepseek_v3", "vocab_size": 131072, "hidden_size": 7168, "intermediate_size": 16384,
+    "moe_intermediate_size": 4096, "num_hidden_layers": 61, "num_attention_heads": 128,
+    "num_key_value_heads": 128, "n_shared_experts": 1, "n_routed_experts": 128, "num_experts_per_tok": 4,
+    "routed_scaling_factor": 1.0, "n_group": 1, "topk_group": 1, "first_k_dense_replace": 3,
+    "norm_topk_prob": True, "scoring_func": "softmax", "topk_method": "greedy",
+    "kv_lora_rank": 512, "q_lora_rank": 1536, "qk_rope_head_dim": 64, "qk_nope_head_dim": 128,
+    "v_head_dim": 128, "hidden_act": "silu", "rms_norm_eps": 1e-6, "max_position_embeddings": 294912,
+    "rope_theta": 10000.0,
+    "rope_scaling": {"type": "yarn", "factor": 36, "beta_fast": 32, "beta_slow": 1, "mscale": 1.0,
+                     "mscale_all_dim": 1.0, "original_max_position_embeddings": 8192},
+    "llama_4_scaling": {"beta": 0.1, "original_max_position_embeddings": 8192},
+    "attention_bias": False, "tie_word_embeddings": False,
+}
+
+# zai-org/GLM-4.5 config.json
+GLM_45 = {
+    "model_type": "glm4_moe", "vocab_size": 151552, "hidden_size": 5120, "intermediate_size": 12288,
+    "moe_intermediate_size": 1536, "num_hidden_layers": 92, "num_attention_heads": 96, "num_key_value_heads": 8,
+    "head_dim": 128, "n_routed_experts": 160, "n_shared_experts": 1, "num_experts_per_tok": 8,
+    "first_k_dense_replace": 3, "routed_scaling_factor": 2.5, "n_group": 1, "topk_group": 1,
+    "norm_topk_prob": True, "partial_rotary_factor": 0.5, "rope_theta": 1000000, "rope_scaling": None,
+    "max_position_embeddings": 131072, "rms_norm_eps": 1e-5, "attention_bias": True, "use_qk_norm": True,
+    "hidden_act": "silu", "num_nextn_predict_layers": 1, "tie_word_embeddings": False,
+}
+
+# zai-org/GLM-4.5-Air config.json
+GLM_45_AIR = GLM_45 | {
+    "hidden_size": 4096, "intermediate_size": 10944, "moe_intermediate_size": 1408, "num_hidden_layers": 46,
+    "n_routed_experts": 128, "first_k_dense_replace": 1, "routed_scaling_factor": 1.0, "use_qk_norm": False,
+}
+
+# XiaomiMiMo/MiMo-V2-Flash config.json, in its published key names: the sliding layers'
+# own head counts (swa_*), hybrid_layer_pattern (1: sliding) and moe_layer_freq (1: MoE).
+MIMO_V2_FLASH = {
+    "model_type": "mimo_v2_flash", "vocab_size": 152576, "hidden_size": 4096, "intermediate_size": 16384,
+    "moe_intermediate_size": 2048, "num_hidden_layers": 48, "num_attention_heads": 64, "num_key_value_heads": 4,
+    "head_dim": 192, "v_head_dim": 128, "swa_num_attention_heads": 64, "swa_num_key_value_heads": 8,
+    "swa_head_dim": 192, "swa_v_head_dim": 128, "partial_rotary_factor": 0.334, "rope_theta": 5000000,
+    "swa_rope_theta": 10000, "sliding_window": 128, "add_swa_attention_sink_bias": True,
+    "add_full_attention_sink_bias": False, "attention_value_scale": 0.707,
+    "hybrid_layer_pattern": [0 if i == 0 or (i + 1) % 6 == 0 else 1 for i in range(48)],
+    "moe_layer_freq": [0] + [1] * 47, "n_routed_experts": 256, "num_experts_per_tok": 8,
+    "n_shared_experts": None, "scoring_func": "sigmoid", "topk_method": "noaux_tc", "n_group": 1, "topk_group": 1,
+    "norm_topk_prob": True, "routed_scaling_factor": None, "layernorm_epsilon": 1e-5,
+    "max_position_embeddings": 262144, "attention_bias": False, "hidden_act": "silu", "tie_word_embeddings": False,
+}
+
+ENTRIES = [
+    Entry(
+        slug="deepseek-v3",
+        title="DeepSeek V3 (671B-A37B)",
+        family="DeepSeek V3",
+        source="deepseek-ai/DeepSeek-V3 config.json",
+        config=DEEPSEEK_V3,
+        published_total=671e9,
+        published_active=37e9,
+        notes=("Three dense layers, then 58 MoE layers of 256 routed experts (top 8) plus one shared.",
+               "671B counts the main model; the 685B on the hub adds the 14B multi-token-prediction module."),
+    ),
+    Entry(
+        slug="deepseek-r1",
+        title="DeepSeek R1 (671B-A37B)",
+        family="DeepSeek V3",
+        source="deepseek-ai/DeepSeek-R1 config.json",
+        config=DEEPSEEK_V3,
+        published_total=671e9,
+        published_active=37e9,
+        notes=("The same architecture as DeepSeek V3 (identical config.json); R1 differs only in training.",),
+    ),
+    Entry(
+        slug="deepseek-v3.2",
+        title="DeepSeek V3.2-Exp (671B-A37B, sparse attention)",
+        family="DeepSeek V3.2",
+        source="deepseek-ai/DeepSeek-V3.2-Exp config.json",
+        config=DEEPSEEK_V32,
+        published_total=671e9,
+        notes=("DeepSeek V3 plus DeepSeek sparse attention: a lightning indexer (64 heads x 128) scores "
+               "every cached token and each query attends to the top 2048.",
+               "The indexer caches one 128-value key per token per layer beside MLA's 512 + 64 latent.",
+               "No active count is checked: the quoted 37B is V3's, and every token also passes through "
+               "the indexers (about 0.85B over 61 layers)."),
+    ),
+    Entry(
+        slug="kimi-k2",
+        title="Kimi K2 Instruct (1T-A32B)",
+        family="Kimi K2",
+        source="moonshotai/Kimi-K2-Instruct config.json",
+        config=KIMI_K2,
+        published_total=1.0e12,
+        published_active=32e9,
+        notes=("Its config says model_type kimi_k2 with architectures DeepseekV3ForCausalLM: the DeepSeek V3 "
+               "architecture, stored here as deepseek_v3.",
+               "Against V3: 384 experts instead of 256, 64 attention heads instead of 128, one dense layer, "
+               "no expert groups (n_group 1)."),
+    ),
+    Entry(
+        slug="kimi-k2-thinking",
+        title="Kimi K2 Thinking (1T-A32B)",
+        family="Kimi K2",
+        source="moonshotai/Kimi-K2-Thinking config.json",
+        config=KIMI_K2_THINKING,
+        published_total=1.0e12,
+        published_active=32e9,
+        notes=("The Kimi K2 architecture (DeepSeek V3, stored as deepseek_v3) with a 256K context "
+               "(YaRN factor 64); the release ships INT4 expert weights, which do not change the count.",),
+    ),
+    Entry(
+        slug="mistral-3-large",
+        title="Mistral Large 3 (675B-A41B)",
+        family="Mistral 3 Large",
+        source="mistralai/Mistral-Large-3-675B-Instruct-2512 params.json (text part) and model card",
+        config=MISTRAL_LARGE_3,
+        published_total=675e9,
+        published_active=41e9,
+        headline_extra_params=2.5e9,
+        notes=("Its text decoder is DeepSeek V3's design: MLA, 3 dense layers, then MoE layers of 128 "
+               "experts (top 4, softmax router without correction bias) plus one shared.",
+               "The 675B headline includes the 2.5B vision encoder of the model card, not built here.",
+               "Its YaRN runs with apply_scale false (no attention rescaling), which transformers' DeepSeek V3 "
+               "module does not model."),
+    ),
+    Entry(
+        slug="glm-4.5",
+        title="GLM-4.5 (355B-A32B)",
+        family="GLM-4.5",
+        source="zai-org/GLM-4.5 config.json",
+        config=GLM_45,
+        published_total=355e9,
+        published_active=32e9,
+        headline_active_excludes="embeddings",
+        notes=("Zhipu's 32B active leaves out the embedding and output matrices (1.6B), which ArchScope counts.",
+               "GQA (96 query heads, 8 kv heads of 128) with qkv bias, per-head QK-norm and RoPE on half "
+               "of each head; three dense layers, then 160 experts (top 8) plus one shared.",),
+    ),
+    Entry(
+        slug="glm-4.5-air",
+        title="GLM-4.5-Air (106B-A12B)",
+        family="GLM-4.5",
+        source="zai-org/GLM-4.5-Air config.json",
+        config=GLM_45_AIR,
+        published_total=106e9,
+        published_active=12e9,
+        headline_active_excludes="embeddings",
+        notes=("Zhipu's 12B active leaves out the embedding and output matrices (1.2B), which ArchScope counts.",
+               "GLM-4.5's design at 46 layers: one dense layer, 128 experts (top 8) plus one shared, "
+               "no QK-norm.",),
+    ),
+    Entry(
+        slug="mimo-v2-flash",
+        title="MiMo-V2-Flash (309B-A15B)",
+        family="MiMo-V2-Flash",
+        source="XiaomiMiMo/MiMo-V2-Flash config.json",
+        config=MIMO_V2_FLASH,
+        published_total=309e9,
+        published_active=15e9,
+        notes=("Five sliding-window layers (window 128, attention sinks, 8 kv heads) per global layer "
+               "(4 kv heads); the first layer is global and dense.",
+               "Query/key heads of 192 with RoPE on a third of them, value heads of 128 scaled by 0.707; "
+               "256 experts (top 8), no shared expert."),
+    ),
+]

@@ -1,3 +1,181 @@
-"""Mixture-of-experts entries (filled in below)."""
+"""Mixture-of-experts entries outside the DeepSeek line: Qwen3 MoE, gpt-oss, Llama 4,
+MiniMax-M2 and Grok 2.5, each at the numbers of its published config.json."""
 
-ENTRIES: list = []
+from __future__ import annotations
+
+import math
+
+from ..arch import ArchSpec
+from ..components import MLP, Attention, Layer, MoE, Norm, Rope, Router
+from . import Entry
+
+
+def _qwen3_moe(layers: int, d_model: int, heads: int, dense_width: int, expert_width: int) -> dict:
+    """The keys Qwen3-30B-A3B and Qwen3-235B-A22B share: 128 experts, top-8, normalized."""
+    return {"model_type": "qwen3_moe", "vocab_size": 151936, "hidden_size": d_model, "num_hidden_layers": layers,
+            "num_attention_heads": heads, "num_key_value_heads": 4, "head_dim": 128,
+            "intermediate_size": dense_width, "moe_intermediate_size": expert_width, "num_experts": 128,
+            "num_experts_per_tok": 8, "norm_topk_prob": True, "decoder_sparse_step": 1, "mlp_only_layers": [],
+            "max_position_embeddings": 40960, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "rope_scaling": None,
+            "attention_bias": False, "use_sliding_window": False, "sliding_window": None,
+            "tie_word_embeddings": False, "hidden_act": "silu"}
+
+
+def _gpt_oss(layers: int, experts: int) -> dict:
+    """gpt-oss-20b and -120b differ only in depth and expert count."""
+    return {"model_type": "gpt_oss", "vocab_size": 201088, "hidden_size": 2880, "intermediate_size": 2880,
+            "num_hidden_layers": layers, "num_attention_heads": 64, "num_key_value_heads": 8, "head_dim": 64,
+            "layer_types": ["sliding_attention", "full_attention"] * (layers // 2), "sliding_window": 128,
+            "num_local_experts": experts, "num_experts_per_tok": 4, "attention_bias": True,
+            "max_position_embeddings": 131072, "rms_norm_eps": 1e-5, "rope_theta": 150000,
+            "rope_scaling": {"rope_type": "yarn", "factor": 32.0, "beta_fast": 32.0, "beta_slow": 1.0,
+                             "original_max_position_embeddings": 4096, "truncate": False},
+            "swiglu_limit": 7.0, "hidden_act": "silu", "tie_word_embeddings": False}
+
+
+def _llama4_text(experts: int, moe_step: int, context: int, use_qk_norm: bool, rope_scaling) -> dict:
+    """Maverick and Scout text decoders: 48 layers, d 5120, NoPE every 4th layer."""
+    return {"model_type": "llama4_text", "vocab_size": 202048, "hidden_size": 5120, "num_hidden_layers": 48,
+            "num_attention_heads": 40, "num_key_value_heads": 8, "head_dim": 128, "intermediate_size": 8192,
+            "intermediate_size_mlp": 16384, "num_local_experts": experts, "num_experts_per_tok": 1,
+            "interleave_moe_layer_step": moe_step, "no_rope_layers": [1, 1, 1, 0] * 12,
+            "attention_chunk_size": 8192, "attn_temperature_tuning": 4, "floor_scale": 8192, "attn_scale": 0.1,
+            "use_qk_norm": use_qk_norm, "max_position_embeddings": context, "rms_norm_eps": 1e-5,
+            "rope_theta": 500000.0, "rope_scaling": rope_scaling, "attention_bias": False, "hidden_act": "silu",
+            "tie_word_embeddings": False}
+
+
+# Llama 4's vision encoder and projector, not part of the text decoder spec. The model card
+# gives only the 17B-active / 109B / 400B headlines, so this is transformers' count of
+# Llama4VisionModel at the published vision_config (34 layers, width 1408, MLP 5632, 16
+# heads, 336 px / 14 px patches, pixel shuffle 0.5, projector 4096) plus the 4096 -> 5120
+# multi-modal projector.
+VISION_ENCODER_PARAMS = 871_932_416.0
+VISION_NOTE = ("The headline counts the vision encoder and projector (0.87B, transformers' count at the "
+               "published vision_config), which this text-decoder spec leaves out.")
+
+
+def grok_2_5() -> ArchSpec:
+    """Grok 2.5 (xai-org/grok-2) has no transformers model_type: built here from its config.
+
+    64 layers of GQA 64/8x128 with tanh soft-capped scores (30), sandwich RMSNorms, and a
+    feed-forward that averages a dense GeGLU "residual" MLP (32768) with top-2 of 8 GeGLU
+    experts (16384): (mlp + moe) / sqrt(2). The router soft-caps its logits at 30 and keeps
+    the raw softmax weights of its two picks. Embeddings are scaled by sqrt(8192)
+    (embedding_multiplier_scale 90.51), logits by output_multiplier_scale 0.5, then
+    soft-capped at 50. rope_type "original": plain RoPE at theta 208533496."""
+    d = 8192
+    norm = Norm("rmsnorm", 1e-5)
+    attention = Attention(num_heads=64, num_kv_heads=8, head_dim=128, rope=Rope(theta=208533496.0, rotary_dim=128),
+                          logit_softcap=30.0)
+    moe = MoE(num_experts=8, top_k=2, expert=MLP(16384, "gelu_tanh"), shared=MLP(32768, "gelu_tanh"),
+              router=Router("softmax", normalize_top_k=False, logit_softcap=30.0), output_scale=1 / math.sqrt(2))
+    return ArchSpec(name="grok-2.5", vocab_size=131072, d_model=d, layers=tuple(Layer(attention, moe, norm, "sandwich")
+                                                                                 for _ in range(64)),
+                    final_norm=norm, embedding_scale=True, max_context=131072, final_logit_softcap=50.0,
+                    output_logit_scale=0.5, model_type="")
+
+
+ENTRIES = [
+    Entry(
+        slug="qwen3-30b-a3b",
+        title="Qwen3 30B-A3B",
+        family="Qwen3 MoE",
+        source="Qwen/Qwen3-30B-A3B config.json",
+        config=_qwen3_moe(layers=48, d_model=2048, heads=32, dense_width=6144, expert_width=768),
+        published_total=30.5e9,
+        published_active=3.3e9,
+    ),
+    Entry(
+        slug="qwen3-235b-a22b",
+        title="Qwen3 235B-A22B",
+        family="Qwen3 MoE",
+        source="Qwen/Qwen3-235B-A22B config.json",
+        config=_qwen3_moe(layers=94, d_model=4096, heads=64, dense_width=12288, expert_width=1536),
+        published_total=235e9,
+        published_active=22e9,
+    ),
+    Entry(
+        slug="gpt-oss-20b",
+        title="gpt-oss-20b",
+        family="gpt-oss",
+        source="openai/gpt-oss-20b config.json",
+        config=_gpt_oss(layers=24, experts=32),
+        published_total=21e9,
+        published_active=3.6e9,
+        headline_active_excludes="input_embedding",
+        notes=("OpenAI's active count (3.6B) leaves out the input embedding table; ArchScope's also counts it.",),
+    ),
+    Entry(
+        slug="gpt-oss-120b",
+        title="gpt-oss-120b",
+        family="gpt-oss",
+        source="openai/gpt-oss-120b config.json",
+        config=_gpt_oss(layers=36, experts=128),
+        published_total=117e9,
+        published_active=5.1e9,
+        headline_active_excludes="input_embedding",
+        notes=("OpenAI's active count (5.1B) leaves out the input embedding table; ArchScope's also counts it.",),
+    ),
+    Entry(
+        slug="llama4-maverick",
+        title="Llama 4 Maverick 17B-128E (text decoder)",
+        family="Llama 4",
+        source="meta-llama/Llama-4-Maverick-17B-128E-Instruct config.json (text_config)",
+        config=_llama4_text(experts=128, moe_step=2, context=1048576, use_qk_norm=False, rope_scaling=None),
+        published_total=400e9,
+        published_active=17e9,
+        headline_extra_params=VISION_ENCODER_PARAMS,
+        notes=(VISION_NOTE, "Maverick's published config sets use_qk_norm false and no rope scaling "
+               "(transformers: 'the 128E model does not use qk_norm'); Scout has both."),
+    ),
+    Entry(
+        slug="llama4-scout",
+        title="Llama 4 Scout 17B-16E (text decoder)",
+        family="Llama 4",
+        source="meta-llama/Llama-4-Scout-17B-16E config.json (text_config)",
+        config=_llama4_text(experts=16, moe_step=1, context=262144, use_qk_norm=True,
+                            rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                          "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}),
+        published_total=109e9,
+        published_active=17e9,
+        headline_extra_params=VISION_ENCODER_PARAMS,
+        notes=(VISION_NOTE,),
+    ),
+    Entry(
+        slug="minimax-m2",
+        title="MiniMax-M2",
+        family="MiniMax-M2",
+        source="MiniMaxAI/MiniMax-M2 config.json",
+        config={"model_type": "minimax_m2", "vocab_size": 200064, "hidden_size": 3072, "intermediate_size": 1536,
+                "num_hidden_layers": 62, "num_attention_heads": 48, "num_key_value_heads": 8, "head_dim": 128,
+                "rotary_dim": 64, "rope_theta": 5000000, "max_position_embeddings": 196608, "rms_norm_eps": 1e-6,
+                "num_local_experts": 256, "num_experts_per_tok": 8, "scoring_func": "sigmoid",
+                "use_routing_bias": True, "shared_intermediate_size": 0, "use_qk_norm": True,
+                "qk_norm_type": "per_layer", "attn_type_list": [1] * 62, "use_mtp": True, "num_mtp_modules": 3,
+                "mtp_transformer_layers": 1, "hidden_act": "silu", "tie_word_embeddings": False},
+        published_total=230e9,
+        published_active=10e9,
+        headline_active_excludes="embeddings",
+        notes=("MiniMax does not say how its 10B active is counted: it matches the count without the two "
+               "embedding tables (9.8B), not with them (11.0B).",
+               "The release's three MTP modules (num_mtp_modules) are not built by transformers; they are "
+               "kept as mtp_layers, outside total_params. The 230B headline matches the count without them "
+               "(228.7B; 239.8B with)."),
+    ),
+    Entry(
+        slug="grok-2.5",
+        title="Grok 2.5",
+        family="Grok",
+        source="xai-org/grok-2 config.json (values as mirrored by sglang's Grok tests and the model "
+               "repository's parameter breakdown, discussion #6)",
+        build=grok_2_5,
+        published_total=270e9,
+        published_active=115e9,
+        notes=("No transformers model_type: the spec is built from the published config values.",
+               "Headline ~270B total / ~115B active is the community count in xai-org/grok-2 discussion #6, "
+               "not an xAI figure.",
+               "attn_temperature_len (a query temperature for long contexts in sglang) is not modelled."),
+    ),
+]
+

@@ -4,11 +4,11 @@ layers, Gemma 3 adds sandwich norms and (1 + w) scales, SmolLM3 drops RoPE every
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from ..arch import ArchSpec
 from ..components import MLP, Attention, Layer, Norm, Rope
-from ..patterns import every_kth
+from ..patterns import every_kth, local_global
 from .common import FAMILIES, HIDDEN_ACTS, activation_from_hf, activation_to_hf, attention_of, qk_norm, \
     read_base, the_one, write_base
 from .reader import ConfigReader, rope_to_parameters
@@ -21,67 +21,108 @@ class Traits:
     qk_norm: str | None = None  # "head" or "all_heads"
     norm_placement: str = "pre"
     unit_offset_norm: bool = False
-    layer_types: bool = False  # sliding/full per layer from `layer_types`
-    uniform_window: bool = False  # one `sliding_window` for every layer (Mistral)
+    # Which layers slide: "none"; "uniform" (Mistral: one `sliding_window` for every layer);
+    # "layer_types" (a per-layer list, or the model's own rule when the list is absent).
+    windows: str = "none"
+    sliding_switch: bool = False  # Qwen3, SmolLM3: windows apply only with use_sliding_window
+    # Olmo 3, Gemma 3: rope scaling (YaRN, linear) applies to the full-attention layers only;
+    # sliding layers keep plain RoPE, at their own theta in Gemma 3.
+    rope_per_layer_type: bool = False
     nope_layers: bool = False  # SmolLM3's no_rope_layers
-    gemma: bool = False  # embedding scale, query_pre_attn_scalar, softcaps, per-type rope
+    gemma: bool = False  # embedding scale, query_pre_attn_scalar, softcaps, hidden_activation
+    attention_bias_key: bool = True  # Mistral's projections never have a bias
     mlp_bias_key: bool = False
-    default_eps: float = 1e-6
+    # transformers' config defaults for keys a published config.json may leave out (the
+    # Gemma 3 multimodal configs omit every text key equal to Gemma3TextConfig's default).
+    defaults: dict = field(default_factory=dict)
 
 
 TRAITS = {
-    "llama": Traits(mlp_bias_key=True, default_eps=1e-6),
-    "mistral": Traits(uniform_window=True),
-    "qwen3": Traits(qk_norm="head"),
-    "olmo2": Traits(qk_norm="all_heads", norm_placement="post", default_eps=1e-5),
-    "olmo3": Traits(qk_norm="all_heads", norm_placement="post", layer_types=True, default_eps=1e-5),
-    "gemma3_text": Traits(qk_norm="head", norm_placement="sandwich", unit_offset_norm=True, layer_types=True,
-                          gemma=True),
-    "smollm3": Traits(nope_layers=True, mlp_bias_key=True),
+    "llama": Traits(mlp_bias_key=True, defaults={"rms_norm_eps": 1e-6}),
+    "mistral": Traits(windows="uniform", attention_bias_key=False,
+                      defaults={"rms_norm_eps": 1e-6, "sliding_window": 4096}),
+    "qwen3": Traits(qk_norm="head", windows="layer_types", sliding_switch=True,
+                    defaults={"rms_norm_eps": 1e-6, "head_dim": 128, "max_window_layers": 28}),
+    "olmo2": Traits(qk_norm="all_heads", norm_placement="post", defaults={"rms_norm_eps": 1e-5}),
+    "olmo3": Traits(qk_norm="all_heads", norm_placement="post", windows="layer_types", rope_per_layer_type=True,
+                    defaults={"rms_norm_eps": 1e-5, "rope_theta": 500_000.0, "sliding_window": 4096}),
+    "gemma3_text": Traits(qk_norm="head", norm_placement="sandwich", unit_offset_norm=True, windows="layer_types",
+                          rope_per_layer_type=True, gemma=True, defaults={
+                              "vocab_size": 262_208, "num_attention_heads": 8, "num_key_value_heads": 4,
+                              "head_dim": 256, "hidden_activation": "gelu_pytorch_tanh",
+                              "max_position_embeddings": 131_072, "rms_norm_eps": 1e-6, "tie_word_embeddings": True,
+                              "query_pre_attn_scalar": 256, "sliding_window": 4096, "sliding_window_pattern": 6,
+                              "rope_theta": 1_000_000.0, "rope_local_base_freq": 10_000.0}),
+    "smollm3": Traits(windows="layer_types", sliding_switch=True, nope_layers=True, mlp_bias_key=True,
+                      defaults={"rms_norm_eps": 1e-6, "rope_theta": 2_000_000.0, "tie_word_embeddings": True,
+                                "no_rope_layer_interval": 4}),
 }
 LAYER_TYPES = ("full_attention", "sliding_attention")
 
 
+def default_sliding_layers(r: ConfigReader, model_type: str, n: int, nope: list[bool]) -> list[bool]:
+    """Each model's own rule for which layers slide when the config has no `layer_types`."""
+    if model_type == "olmo3":  # three sliding layers, then one full
+        return local_global(n, 3)
+    if model_type == "gemma3_text":  # published configs give the period (6: five local, one global)
+        return local_global(n, r.int("sliding_window_pattern") - 1)
+    if model_type == "qwen3":  # the layers from max_window_layers on
+        first = r.int("max_window_layers", minimum=0)
+        return [i >= first for i in range(n)]
+    return list(nope)  # SmolLM3's rule: its NoPE layers are the sliding ones
+
+
+def read_sliding(r: ConfigReader, traits: Traits, model_type: str, n: int, nope: list[bool]) -> tuple[list[bool], int]:
+    """(which layers slide, their window)."""
+    if traits.windows == "none":
+        return [False] * n, 0
+    window = r.int("sliding_window", 0, minimum=0)  # null: no window
+    if traits.windows == "uniform":
+        return [window > 0] * n, window
+    types = r.str_list("layer_types", n, LAYER_TYPES)
+    sliding = [t == "sliding_attention" for t in types] if types else default_sliding_layers(r, model_type, n, nope)
+    if traits.sliding_switch and not r.bool("use_sliding_window", False):
+        window = 0
+    if not window:
+        return [False] * n, 0
+    return sliding, window
+
+
+def read_ropes(r: ConfigReader, traits: Traits, head_dim: int) -> tuple[Rope, Rope]:
+    """(the rope of full-attention layers, the rope of sliding layers)."""
+    if not traits.rope_per_layer_type:
+        rope = r.rope(head_dim)
+        return rope, rope
+    params = r.config.get("rope_parameters")
+    if isinstance(params, dict) and any(isinstance(value, dict) for value in params.values()):
+        return r.rope(head_dim, "full_attention"), r.rope(head_dim, "sliding_attention")
+    # Published style: rope_theta and rope_scaling describe the full-attention layers.
+    full = r.rope(head_dim)
+    local_theta = r.float("rope_local_base_freq", positive=True) if traits.gemma else full.theta
+    return full, Rope(theta=local_theta, rotary_dim=full.rotary_dim)
+
+
 def llama_like_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
     traits = TRAITS[model_type]
+    r.config = traits.defaults | r.config  # keys the config leaves out take transformers' default
     base = read_base(r)
     d = base["d_model"]
     n = r.int("num_hidden_layers")
     heads = r.int("num_attention_heads")
     kv_heads = r.int("num_key_value_heads", heads)
     head_dim = r.int("head_dim", max(d // heads, 1))
-    norm = Norm("rmsnorm", r.float("rms_norm_eps", traits.default_eps, positive=True), traits.unit_offset_norm)
-    bias = r.bool("attention_bias", False)
-    activation = r.str("hidden_activation" if traits.gemma else "hidden_act", "gelu_pytorch_tanh"
-                       if traits.gemma else "silu", HIDDEN_ACTS)
+    norm = Norm("rmsnorm", r.float("rms_norm_eps", positive=True), traits.unit_offset_norm)
+    bias = r.bool("attention_bias", False) if traits.attention_bias_key else False
+    activation = r.str("hidden_activation" if traits.gemma else "hidden_act", "silu", HIDDEN_ACTS)
     mlp = MLP(r.int("intermediate_size"), activation_from_hf(activation), gated=True,
               bias=r.bool("mlp_bias", False) if traits.mlp_bias_key else False)
 
-    sliding = [False] * n
-    window = 0
-    if traits.layer_types:
-        types = r.str_list("layer_types", n, LAYER_TYPES)
-        if types is None and traits.gemma:  # published Gemma 3 configs give the period instead
-            period = r.int("sliding_window_pattern", 6)
-            types = ["full_attention" if (i + 1) % period == 0 else "sliding_attention" for i in range(n)]
-        sliding = [t == "sliding_attention" for t in types] if types else sliding
-        window = r.int("sliding_window", 4096) if any(sliding) else 0
-    elif traits.uniform_window and r.has("sliding_window"):
-        window = r.int("sliding_window")
-        sliding = [True] * n
     nope = [False] * n
     if traits.nope_layers:
         flags = r.int_list("no_rope_layers", n)  # 1: uses rope, 0: NoPE
-        nope = [f == 0 for f in flags] if flags is not None else every_kth(n, r.int("no_rope_layer_interval", 4))
-
-    if traits.gemma:
-        global_rope = r.rope(head_dim, "full_attention", default_theta=1_000_000.0)
-        if isinstance(r.config.get("rope_parameters"), dict) and "sliding_attention" in r.config["rope_parameters"]:
-            local_rope = r.rope(head_dim, "sliding_attention")
-        else:
-            local_rope = Rope(theta=r.float("rope_local_base_freq", 10000.0, positive=True), rotary_dim=head_dim)
-    else:
-        global_rope = local_rope = r.rope(head_dim)
+        nope = [f == 0 for f in flags] if flags is not None else every_kth(n, r.int("no_rope_layer_interval"))
+    sliding, window = read_sliding(r, traits, model_type, n, nope)
+    global_rope, local_rope = read_ropes(r, traits, head_dim)
 
     layers = []
     for i in range(n):
@@ -92,7 +133,7 @@ def llama_like_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
             qkv_bias=bias, out_bias=bias,
             qk_norm=qk_norm(traits.qk_norm, norm),
             logit_softcap=r.float("attn_logit_softcapping", 0.0) if traits.gemma else 0.0,
-            query_pre_attn_scalar=r.float("query_pre_attn_scalar", head_dim) if traits.gemma else 0.0,
+            query_pre_attn_scalar=r.float("query_pre_attn_scalar") if traits.gemma else 0.0,
         )
         layers.append(Layer(attention, mlp, norm, traits.norm_placement))
     return ArchSpec(
@@ -103,9 +144,41 @@ def llama_like_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
     )
 
 
+def sliding_to_config(spec: ArchSpec, traits: Traits, sliding: list[bool]) -> dict:
+    windows = [i for i, s in enumerate(sliding) if s]
+    window = the_one(spec, "sliding window", lambda l: l.mixer.sliding_window, windows) if windows else None
+    if traits.windows == "uniform":
+        if windows and len(windows) != spec.num_layers:
+            the_one(spec, "sliding window", lambda l: l.mixer.sliding_window)  # raises: some layers differ
+        return {"sliding_window": window}
+    config = {"layer_types": [LAYER_TYPES[s] for s in sliding], "sliding_window": window}
+    if traits.sliding_switch:
+        config["use_sliding_window"] = bool(windows)
+    return config
+
+
+def rope_to_config(spec: ArchSpec, traits: Traits, sliding: list[bool]) -> dict:
+    head_dim = attention_of(spec.layers[0]).head_dim
+    with_rope = [i for i, layer in enumerate(spec.layers) if layer.mixer.rope is not None]
+    if not traits.rope_per_layer_type:
+        return {"rope_parameters": rope_to_parameters(the_one(spec, "rope", lambda l: l.mixer.rope, with_rope),
+                                                      head_dim)}
+    ropes = {}
+    for kind, is_sliding in (("full_attention", False), ("sliding_attention", True)):
+        indices = [i for i in with_rope if sliding[i] == is_sliding]
+        if indices:
+            ropes[kind] = the_one(spec, f"{kind} rope", lambda l: l.mixer.rope, indices)
+    if not ropes:
+        the_one(spec, "rope", lambda l: l.mixer.rope, [])  # raises: no layer has rope
+    # a layer type with no layers still needs an entry: it borrows the other's, unscaled
+    other = next(iter(ropes.values()))
+    for kind in LAYER_TYPES:
+        ropes.setdefault(kind, replace(other, scaling=None))
+    return {"rope_parameters": {kind: rope_to_parameters(rope, head_dim) for kind, rope in ropes.items()}}
+
+
 def llama_like_to_config(spec: ArchSpec) -> dict:
     traits = TRAITS[spec.model_type]
-    first = attention_of(spec.layers[0])
     the_one(spec, "mixer", lambda layer: attention_of(layer).kind)
     mlp = the_one(spec, "feed-forward", lambda layer: layer.ffn)
     norm = the_one(spec, "norm", lambda layer: layer.norm)
@@ -115,37 +188,26 @@ def llama_like_to_config(spec: ArchSpec) -> dict:
         "head_dim": the_one(spec, "head_dim", lambda layer: layer.mixer.head_dim),
         "intermediate_size": mlp.intermediate_size,
         "rms_norm_eps": norm.eps,
-        "attention_bias": the_one(spec, "attention bias", lambda layer: layer.mixer.qkv_bias),
+        # Token ids belong to the tokenizer, and a default pad id (SmolLM3's 128004) would
+        # fall outside a shrunken vocabulary.
+        "pad_token_id": None,
     }
+    if traits.attention_bias_key:
+        config["attention_bias"] = the_one(spec, "attention bias", lambda layer: layer.mixer.qkv_bias)
     config["hidden_activation" if traits.gemma else "hidden_act"] = activation_to_hf(mlp.activation)
     if traits.mlp_bias_key:
         config["mlp_bias"] = mlp.bias
     sliding = [bool(layer.mixer.sliding_window) for layer in spec.layers]
-    windows = [i for i, s in enumerate(sliding) if s]
-    if traits.layer_types:
-        config["layer_types"] = [LAYER_TYPES[s] for s in sliding]
-        config["sliding_window"] = the_one(spec, "sliding window", lambda l: l.mixer.sliding_window, windows) \
-            if windows else None
-    elif traits.uniform_window:
-        config["sliding_window"] = the_one(spec, "sliding window", lambda l: l.mixer.sliding_window) or None
+    if traits.windows != "none":
+        config.update(sliding_to_config(spec, traits, sliding))
     if traits.nope_layers:
         config["no_rope_layers"] = [int(layer.mixer.rope is not None) for layer in spec.layers]
-    with_rope = [i for i, layer in enumerate(spec.layers) if layer.mixer.rope is not None]
-    head_dim = first.head_dim
+    config.update(rope_to_config(spec, traits, sliding))
     if traits.gemma:
-        full = [i for i, s in enumerate(sliding) if not s]
-        config["rope_parameters"] = {
-            "full_attention": rope_to_parameters(the_one(spec, "rope", lambda l: l.mixer.rope, full), head_dim),
-            "sliding_attention": rope_to_parameters(the_one(spec, "rope", lambda l: l.mixer.rope, windows)
-                                                    if windows else spec.layers[full[0]].mixer.rope, head_dim),
-        }
-        config["query_pre_attn_scalar"] = the_one(spec, "query_pre_attn_scalar",
-                                                  lambda l: l.mixer.query_pre_attn_scalar)
+        scalar = the_one(spec, "query_pre_attn_scalar", lambda l: l.mixer.query_pre_attn_scalar)
+        config["query_pre_attn_scalar"] = int(scalar) if float(scalar).is_integer() else scalar  # an int field
         config["attn_logit_softcapping"] = the_one(spec, "logit softcap", lambda l: l.mixer.logit_softcap) or None
         config["final_logit_softcapping"] = spec.final_logit_softcap or None
-    else:
-        config["rope_parameters"] = rope_to_parameters(
-            the_one(spec, "rope", lambda l: l.mixer.rope, with_rope), head_dim)
     return config
 
 

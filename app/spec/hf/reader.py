@@ -174,6 +174,7 @@ class ConfigReader:
                 mscale=sub.float("mscale", 1.0),
                 mscale_all_dim=sub.float("mscale_all_dim", 0.0),
                 truncate=sub.bool("truncate", True),
+                attention_factor=sub.float("attention_factor", 0.0) if kind == "yarn" else 0.0,
             )
         elif kind != "default":
             sub.problem("rope_type", f"unsupported rope type {kind!r}; expected default, linear, llama3 or yarn")
@@ -202,4 +203,6 @@ def rope_to_parameters(rope: Rope, head_dim: int) -> dict:
                           original_max_position_embeddings=scaling.original_max_position)
             if not scaling.truncate:
                 params["truncate"] = False
+            if scaling.attention_factor:
+                params["attention_factor"] = scaling.attention_factor
     return params

@@ -1,0 +1,1 @@
+"""Running models: generation loop (profiler and session arrive with [5/10])."""

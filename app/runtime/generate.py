@@ -1,0 +1,51 @@
+"""Greedy and sampled generation through the model's cache: prefill the prompt once, then
+decode one token at a time (gpt-fast's prefill / decode_one_token split)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float = 0.0  # 0: greedy
+    top_k: int = 0  # 0: no top-k filter
+    seed: int = 0
+
+
+def pick_next(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator | None) -> torch.Tensor:
+    """Next token ids [B, 1] from the last position's logits [B, vocab]."""
+    if sampling.temperature <= 0:
+        return logits.argmax(dim=-1, keepdim=True)
+    logits = logits.float() / sampling.temperature
+    if sampling.top_k:
+        threshold = logits.topk(min(sampling.top_k, logits.shape[-1]), dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < threshold, float("-inf"))
+    probabilities = torch.softmax(logits, dim=-1)
+    return torch.multinomial(probabilities.cpu(), 1, generator=generator).to(logits.device)
+
+
+@torch.no_grad()
+def prefill(model, input_ids: torch.Tensor, cache) -> torch.Tensor:
+    return model(input_ids, cache=cache)[:, -1]
+
+
+@torch.no_grad()
+def decode_one_token(model, token: torch.Tensor, cache) -> torch.Tensor:
+    return model(token, cache=cache)[:, -1]
+
+
+@torch.no_grad()
+def generate(model, input_ids: torch.Tensor, max_new_tokens: int, sampling: Sampling = Sampling()) -> torch.Tensor:
+    """The new token ids [B, max_new_tokens] after the prompt input_ids [B, T]."""
+    batch, prompt_len = input_ids.shape
+    cache = model.new_cache(batch, prompt_len + max_new_tokens)
+    generator = torch.Generator().manual_seed(sampling.seed) if sampling.temperature > 0 else None
+    token = pick_next(prefill(model, input_ids, cache), sampling, generator)
+    tokens = [token]
+    for _ in range(max_new_tokens - 1):
+        token = pick_next(decode_one_token(model, token, cache), sampling, generator)
+        tokens.append(token)
+    return torch.cat(tokens, dim=1)

@@ -1,0 +1,115 @@
+"""The DeepSeek lineage as a user studies it: dense-first MoE stacks, MLA's small cache,
+V3.2's indexer key, and MiMo-V2-Flash's sliding layers that stop growing at 128 tokens."""
+
+from dataclasses import replace
+
+import pytest
+
+from app.spec import catalog
+from app.spec.analysis import analyze
+from app.spec.components import MLP, Attention, MoE, MultiHeadLatentAttention
+from app.spec.errors import SpecError
+from app.spec.hf import hf_config_from_spec
+
+BF16 = 2
+
+
+def test_deepseek_v3_has_three_dense_layers_then_58_moe_layers():
+    spec = catalog.get("deepseek-v3")
+    kinds = [type(layer.ffn) for layer in spec.layers]
+    assert kinds == [MLP] * 3 + [MoE] * 58
+    moe = spec.layers[3].ffn
+    assert (moe.num_experts, moe.top_k, moe.expert.intermediate_size) == (256, 8, 2048)
+    assert moe.shared.intermediate_size == 2048  # one shared expert of a routed expert's width
+    router = moe.router
+    assert router.scoring == "sigmoid" and router.score_correction_bias and router.normalize_top_k
+    assert (router.num_groups, router.top_k_groups, router.routed_scaling) == (8, 4, 2.5)
+    assert spec.mtp_layers == 1
+
+
+def test_deepseek_v3_caches_only_the_latent_and_the_rope_key():
+    analysis = analyze(catalog.get("deepseek-v3"))
+    assert analysis.kv_bytes_per_token(BF16) == (512 + 64) * 61 * 2
+    assert analysis.kv_bytes_at(1000, BF16) == 1000 * (512 + 64) * 61 * 2
+
+
+def test_deepseek_v32_adds_the_indexer_key_to_every_layer():
+    spec = catalog.get("deepseek-v3.2")
+    indexers = {layer.mixer.indexer for layer in spec.layers}
+    assert len(indexers) == 1
+    indexer = indexers.pop()
+    assert (indexer.num_heads, indexer.head_dim, indexer.top_k) == (64, 128, 2048)
+    assert analyze(spec).kv_bytes_per_token(BF16) == (512 + 64 + 128) * 61 * 2
+
+
+def test_deepseek_r1_is_deepseek_v3():
+    assert catalog.get("deepseek-r1") == catalog.get("deepseek-v3")
+
+
+def test_kimi_k2_is_deepseek_v3_with_more_experts_and_fewer_heads():
+    spec = catalog.get("kimi-k2")
+    assert spec.model_type == "deepseek_v3"
+    assert [type(layer.ffn) for layer in spec.layers] == [MLP] + [MoE] * 60
+    moe = spec.layers[1].ffn
+    assert (moe.num_experts, moe.top_k, moe.router.num_groups) == (384, 8, 1)
+    assert {layer.mixer.num_heads for layer in spec.layers} == {64}
+
+
+def test_mistral_large_3_routes_with_a_plain_softmax():
+    spec = catalog.get("mistral-3-large")
+    router = spec.layers[3].ffn.router
+    assert router.scoring == "softmax" and not router.score_correction_bias
+    assert all(isinstance(layer.mixer, MultiHeadLatentAttention) for layer in spec.layers)
+    assert spec.layers[0].mixer.query_position_scale == 0.1
+
+
+def test_glm45_rotates_half_of_each_head_with_qkv_bias_and_qk_norm():
+    attention = catalog.get("glm-4.5").layers[0].mixer
+    assert (attention.num_heads, attention.num_kv_heads, attention.head_dim) == (96, 8, 128)
+    assert attention.rope.rotary_dim == 64 and not attention.rope.interleaved
+    assert attention.qkv_bias and not attention.out_bias and attention.qk_norm.scope == "head"
+    assert catalog.get("glm-4.5-air").layers[0].mixer.qk_norm is None
+
+
+def test_mimo_v2_flash_alternates_five_sliding_layers_with_one_global():
+    spec = catalog.get("mimo-v2-flash")
+    sliding = [bool(layer.mixer.sliding_window) for layer in spec.layers]
+    assert sliding == [not (i == 0 or (i + 1) % 6 == 0) for i in range(48)]
+    local, global_ = spec.layers[1].mixer, spec.layers[0].mixer
+    assert (local.sliding_window, local.num_kv_heads, local.sinks) == (128, 8, True)
+    assert (global_.sliding_window, global_.num_kv_heads, global_.sinks) == (0, 4, False)
+    for attention in (local, global_):  # values narrower than queries and keys, partial RoPE
+        assert (attention.head_dim, attention.v_dim, attention.rope.rotary_dim) == (192, 128, 64)
+    assert local.rope.theta == 10_000 and global_.rope.theta == 5_000_000
+    assert isinstance(spec.layers[0].ffn, MLP) and all(isinstance(layer.ffn, MoE) for layer in spec.layers[1:])
+    assert spec.layers[1].ffn.shared is None
+
+
+def test_mimo_v2_flash_sliding_layers_plateau_at_the_window():
+    analysis = analyze(catalog.get("mimo-v2-flash"))
+    sliding = [row for row in analysis.layers if row.window]
+    global_rows = [row for row in analysis.layers if not row.window]
+    assert len(sliding) == 39 and all(row.window == 128 for row in sliding)
+    per_token_global = sum(row.kv_bytes_per_token(BF16) for row in global_rows)
+    assert per_token_global == 9 * 4 * (192 + 128) * BF16
+    # Past the window only the nine global layers keep growing.
+    assert analysis.kv_bytes_at(65_536, BF16) - analysis.kv_bytes_at(32_768, BF16) == 32_768 * per_token_global
+    at_window = sum(row.kv_bytes_per_token(BF16) * 128 for row in sliding)
+    assert analysis.kv_bytes_at(65_536, BF16) == 65_536 * per_token_global + at_window
+    assert analysis.kv_bytes_at(100, BF16) == 100 * analysis.kv_bytes_per_token(BF16)
+
+
+def test_mimo_config_cannot_hold_sliding_layers_without_twice_the_kv_heads():
+    spec = catalog.get("mimo-v2-flash", "slice")
+    edited = spec.with_layers(
+        replace(layer, mixer=replace(layer.mixer, num_kv_heads=layer.mixer.num_kv_heads * 4))
+        if isinstance(layer.mixer, Attention) and layer.mixer.sliding_window else layer
+        for layer in spec.layers)
+    with pytest.raises(SpecError, match=r"layers\[1\]\.mixer"):
+        hf_config_from_spec(edited)
+
+
+def test_deepseek_v3_config_cannot_hold_dense_layers_after_moe_ones():
+    spec = catalog.get("deepseek-v3", "slice")  # [dense, MoE]
+    with pytest.raises(SpecError, match="first_k_dense_replace"):
+        hf_config_from_spec(spec.with_layers(reversed(spec.layers)))

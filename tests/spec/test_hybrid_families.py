@@ -1,0 +1,96 @@
+"""The hybrid families as a user sees them: which layers keep a growing KV cache and
+which a constant state, in the published order, and what that does to cache bytes."""
+
+import pytest
+
+from app.spec import ArchSpec, catalog
+from app.spec.analysis import analyze
+from app.spec.components import Attention, GatedDeltaNet, KimiDeltaAttention, LightningAttention, Mamba2, MLP, MoE, \
+    MultiHeadLatentAttention
+
+HYBRIDS = ["qwen3-next-80b-a3b", "kimi-linear-48b-a3b", "nemotron-3-nano-30b-a3b", "minimax-m1"]
+
+
+def test_qwen3_next_is_three_gated_deltanet_layers_then_one_gated_attention_layer_repeated():
+    spec = catalog.get("qwen3-next-80b-a3b")
+    assert spec.num_layers == 48
+    kinds = [layer.mixer_kind for layer in spec.layers]
+    assert kinds == (["gated_deltanet"] * 3 + ["attention"]) * 12
+    attention = spec.layers[3].mixer
+    assert attention.output_gate and attention.head_dim == 256
+    assert attention.rope.rotary_dim == 64  # a quarter of each head rotates
+    assert all(layer.norm.unit_offset for layer in spec.layers) and spec.final_norm.unit_offset
+    moe = spec.layers[0].ffn
+    assert (moe.num_experts, moe.top_k, moe.shared_gate) == (512, 10, True)
+
+
+def test_qwen3_next_cache_grows_only_with_its_full_attention_layers():
+    analysis = analyze(catalog.get("qwen3-next-80b-a3b"))
+    # 12 full-attention layers, each caching keys and values of 2 heads x 256, in bf16
+    full_layer_bytes_per_token = 12 * 2 * (256 + 256) * 2
+    assert analysis.kv_bytes_per_token(2) == full_layer_bytes_per_token
+    short, long = analysis.kv_bytes_at(4096, 2), analysis.kv_bytes_at(65536, 2)
+    assert long - short == (65536 - 4096) * full_layer_bytes_per_token
+    # What is not per-token is the 36 Gated DeltaNet layers' constant state.
+    constant = short - 4096 * full_layer_bytes_per_token
+    assert constant == analysis.state_bytes(2) > 0
+    assert sum(row.state_values > 0 for row in analysis.layers) == 36
+
+
+def test_nemotron_3_nano_layers_follow_its_published_pattern_string():
+    pattern = catalog.entry("nemotron-3-nano-30b-a3b").config["hybrid_override_pattern"]
+    spec = catalog.get("nemotron-3-nano-30b-a3b")
+    expected = {"M": ("mamba2", "none"), "*": ("attention", "none"), "-": ("none", "mlp"), "E": ("none", "moe")}
+    assert [(layer.mixer_kind, layer.ffn_kind) for layer in spec.layers] == [expected[c] for c in pattern]
+    assert pattern.count("M") == 23 and pattern.count("E") == 23 and pattern.count("*") == 6
+    attention = next(layer.mixer for layer in spec.layers if isinstance(layer.mixer, Attention))
+    assert attention.rope is None  # Nemotron-H attention has no positions
+    moe = next(layer.ffn for layer in spec.layers if isinstance(layer.ffn, MoE))
+    assert moe.expert.activation == "relu2" and not moe.expert.gated and moe.shared is not None
+    assert moe.router.scoring == "sigmoid" and moe.router.routed_scaling == 2.5
+
+
+def test_kimi_linear_full_layers_are_nope_mla_and_the_rest_kimi_delta_attention():
+    spec = catalog.get("kimi-linear-48b-a3b")
+    full = [i for i, layer in enumerate(spec.layers) if isinstance(layer.mixer, MultiHeadLatentAttention)]
+    assert [i + 1 for i in full] == [4, 8, 12, 16, 20, 24, 27]
+    assert all(spec.layers[i].mixer.rope is None for i in full)
+    assert all(isinstance(layer.mixer, KimiDeltaAttention) for i, layer in enumerate(spec.layers) if i not in full)
+    assert isinstance(spec.layers[0].ffn, MLP)  # first_k_dense_replace = 1
+    assert all(isinstance(layer.ffn, MoE) and layer.ffn.router.scoring == "sigmoid" for layer in spec.layers[1:])
+
+
+def test_minimax_m1_puts_softmax_attention_on_every_eighth_layer_with_weighted_residuals():
+    spec = catalog.get("minimax-m1")
+    kinds = [type(layer.mixer) for layer in spec.layers]
+    assert kinds == ([LightningAttention] * 7 + [Attention]) * 10
+    layer = spec.layers[0]
+    assert layer.residual_from_norm and layer.mixer_residual.alpha == pytest.approx(3.5566, abs=1e-4)
+    assert spec.layers[7].mixer.rope.rotary_dim == 64  # half of each 128-wide head rotates
+
+
+@pytest.mark.parametrize("name", HYBRIDS)
+def test_explore_scale_keeps_every_kind_of_layer_and_stays_small(name):
+    full, small = catalog.get(name), catalog.get(name, "explore")
+    kinds = {(layer.mixer_kind, layer.ffn_kind) for layer in full.layers}
+    assert {(layer.mixer_kind, layer.ffn_kind) for layer in small.layers} == kinds
+    assert analyze(small).total_params <= 60_000_000
+
+
+@pytest.mark.parametrize("name", HYBRIDS)
+def test_spec_json_round_trip_keeps_the_hybrid_details(name):
+    spec = catalog.get(name)
+    assert ArchSpec.from_json(spec.to_json()) == spec
+
+
+def test_recurrent_state_counts_what_the_cache_holds():
+    """transformers' caches keep the whole conv window (conv_kernel inputs per channel)
+    besides the recurrence, so a Mamba-2 layer of Nemotron 3 Nano holds
+    64 heads x 64 x 128 state values plus 4 x (4096 + 2 x 8 x 128) conv values."""
+    spec = catalog.get("nemotron-3-nano-30b-a3b")
+    row = next(row for row, layer in zip(analyze(spec).layers, spec.layers) if isinstance(layer.mixer, Mamba2))
+    assert row.state_values == 64 * 64 * 128 + 4 * (64 * 64 + 2 * 8 * 128)
+    deltanet = catalog.get("qwen3-next-80b-a3b").layers[0].mixer
+    assert isinstance(deltanet, GatedDeltaNet)
+    row = analyze(catalog.get("qwen3-next-80b-a3b")).layers[0]
+    assert row.state_values == 32 * 128 * 128 + 4 * (2 * 16 * 128 + 32 * 128)

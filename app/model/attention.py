@@ -12,20 +12,7 @@ from ..spec import Attention as AttentionSpec
 from .cache import FullKVCache, SlidingWindowCache
 from .norms import make_norm
 from .rope import apply_rope
-
-
-def visibility_mask(query_positions: torch.Tensor, key_positions: torch.Tensor, window: int = 0,
-                    chunk: int = 0) -> torch.Tensor:
-    """Boolean [T, S]: which keys each query may attend to. Causal; a window of w keeps
-    the w most recent tokens (the query's own included); a chunk keeps its own chunk."""
-    q = query_positions[:, None]
-    k = key_positions[None, :]
-    visible = (k <= q) & (k >= 0)  # negative positions mark empty cache slots
-    if window:
-        visible &= q - k < window
-    if chunk:
-        visible &= torch.div(q, chunk, rounding_mode="floor") == torch.div(k, chunk, rounding_mode="floor")
-    return visible
+from .step import Step
 
 
 class Attention(nn.Module):
@@ -54,7 +41,7 @@ class Attention(nn.Module):
             return SlidingWindowCache(batch, self.window, spec.num_kv_heads, spec.head_dim, spec.v_dim, dtype, device)
         return FullKVCache(batch, max_len, spec.num_kv_heads, spec.head_dim, spec.v_dim, dtype, device)
 
-    def forward(self, x: torch.Tensor, positions: torch.Tensor, rotary: dict, cache=None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, step: Step, cache=None) -> torch.Tensor:
         spec = self.spec
         batch, length, _ = x.shape
         q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
@@ -70,30 +57,28 @@ class Attention(nn.Module):
             q, k = self.q_norm(q), self.k_norm(k)
         if spec.temperature_tuning:
             # Llama 4's NoPE layers sharpen attention as the context grows.
-            growth = torch.log1p(torch.floor((positions.float() + 1.0) / spec.temperature_floor))
+            growth = torch.log1p(torch.floor((step.positions.float() + 1.0) / spec.temperature_floor))
             q = (q * (1.0 + spec.temperature_scale * growth).view(1, length, 1, 1)).to(q.dtype)
         q, k = q.transpose(1, 2), k.transpose(1, 2)
         v = v.view(batch, length, spec.num_kv_heads, spec.v_dim).transpose(1, 2)
         if spec.value_scale != 1.0:
             v = v * spec.value_scale
         if spec.rope is not None:
-            cos, sin = rotary[spec.rope]
+            cos, sin = step.rotary[spec.rope]
             q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
 
         key_positions = None
         if cache is not None:
-            k, v, key_positions = cache.update(k, v, positions)
-        if key_positions is None:
-            key_positions = torch.arange(k.shape[2], device=x.device)
-        out = self._attend(q, k, v, positions, key_positions)
+            k, v, key_positions = cache.update(k, v, step.positions)
+        mask = step.mask(key_positions, k.shape[2], spec.sliding_window, spec.chunk_size)
+        out = self._attend(q, k, v, mask)
         out = out.transpose(1, 2).reshape(batch, length, spec.num_heads * spec.v_dim)
         if gate is not None:
             out = out * torch.sigmoid(gate)
         return self.o_proj(out)
 
-    def _attend(self, q, k, v, query_positions, key_positions) -> torch.Tensor:
+    def _attend(self, q, k, v, mask: torch.Tensor | None) -> torch.Tensor:
         spec = self.spec
-        mask = visibility_mask(query_positions, key_positions, spec.sliding_window, spec.chunk_size)
         if self.sinks is None and not spec.logit_softcap:
             return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale,
                                                   enable_gqa=spec.num_kv_heads != spec.num_heads)
@@ -103,7 +88,8 @@ class Attention(nn.Module):
         scores = (q @ k.transpose(-2, -1)) * self.scale
         if spec.logit_softcap:
             scores = torch.tanh(scores / spec.logit_softcap) * spec.logit_softcap
-        scores = scores.masked_fill(~mask, float("-inf"))
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
         if self.sinks is not None:
             # gpt-oss: a per-head logit joins the softmax and absorbs mass, then is dropped.
             sink = self.sinks.to(scores.dtype).view(1, -1, 1, 1).expand(*scores.shape[:-1], 1)

@@ -15,6 +15,7 @@ from ..spec import ArchSpec, Layer
 from .cache import ModelCache
 from .norms import make_norm
 from .rope import RotaryTable
+from .step import Step
 
 
 class DecoderBlock(nn.Module):
@@ -45,11 +46,11 @@ class DecoderBlock(nn.Module):
             return base + out
         return weights.alpha * base + weights.beta * out
 
-    def forward(self, x: torch.Tensor, positions: torch.Tensor, rotary: dict, cache=None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, step: Step, cache=None) -> torch.Tensor:
         layer = self.layer
         if self.mixer is not None:
             x = self._residual(x, self.pre_mixer_norm, self.mixer, self.post_mixer_norm, layer.mixer_residual,
-                               positions, rotary, cache)
+                               step, cache)
         if self.ffn is not None:
             x = self._residual(x, self.pre_ffn_norm, self.ffn, self.post_ffn_norm, layer.ffn_residual)
         return x
@@ -107,8 +108,9 @@ class DecoderModel(nn.Module):
                                  "learned positions")
             x = x + self.embed_positions(positions)
         rotary = {rope: table.at(positions, x.dtype) for rope, table in self.rotary_tables().items()}
+        step = Step(positions, rotary)
         for index, block in enumerate(self.layers):
-            x = block(x, positions, rotary, cache.layers[index] if cache is not None else None)
+            x = block(x, step, cache.layers[index] if cache is not None else None)
         if cache is not None:
             cache.position = start + length
         logits = self.lm_head(self.final_norm(x))

@@ -1,0 +1,45 @@
+"""What every layer of one forward pass shares: the positions being computed, their
+rotary cos/sin per distinct Rope, and attention masks built once, not once per layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+def visibility_mask(query_positions: torch.Tensor, key_positions: torch.Tensor, window: int = 0,
+                    chunk: int = 0) -> torch.Tensor:
+    """Boolean [T, S]: which keys each query may attend to. Causal; a window of w keeps
+    the w most recent tokens (the query's own included); a chunk keeps its own chunk."""
+    q = query_positions[:, None]
+    k = key_positions[None, :]
+    visible = (k <= q) & (k >= 0)  # negative positions mark empty cache slots
+    if window:
+        visible &= q - k < window
+    if chunk:
+        visible &= torch.div(q, chunk, rounding_mode="floor") == torch.div(k, chunk, rounding_mode="floor")
+    return visible
+
+
+@dataclass
+class Step:
+    positions: torch.Tensor  # [T] absolute positions of this forward's tokens
+    rotary: dict  # Rope -> (cos, sin), each [T, rotary_dim]
+    _masks: dict = field(default_factory=dict)
+
+    def mask(self, key_positions: torch.Tensor | None, key_count: int, window: int = 0,
+             chunk: int = 0) -> torch.Tensor | None:
+        """The mask for keys at key_positions (None: 0..key_count-1, contiguous), or None
+        when every key is visible to every query -- a single decode step over a full cache."""
+        length = self.positions.shape[0]
+        if key_positions is None and not window and not chunk and length == 1:
+            return None
+        # Layers of one kind see the same key positions within a step (their caches move
+        # in lockstep), so the mask is memoized by kind and key count.
+        key = (key_positions is None, window, chunk, key_count)
+        if key not in self._masks:
+            if key_positions is None:
+                key_positions = torch.arange(key_count, device=self.positions.device)
+            self._masks[key] = visibility_mask(self.positions, key_positions, window, chunk)
+        return self._masks[key]

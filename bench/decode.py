@@ -1,0 +1,90 @@
+"""Decode speed, ArchScope vs transformers, on the same weights, measured side by side.
+
+For each architecture: transformers builds a random model from the config ArchScope
+writes, saves it as safetensors, ArchScope loads that directory; both then generate
+greedily from the same prompt (batch 1), alternating runs, and the best run of each
+counts. Prints tokens/s for both and their ratio (ours / transformers; > 1 is faster).
+
+    .venv/bin/python bench/decode.py [--models smollm2-135m qwen3-0.6b] [--new-tokens 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import torch
+import transformers
+
+from app.runtime.generate import generate
+from app.spec import catalog
+from app.spec.hf import hf_config_from_spec
+from app.weights import load_pretrained
+
+DEFAULT_MODELS = ["smollm2-135m", "gemma3-270m", "qwen3-0.6b", "olmo3-7b:explore", "gpt2-small"]
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def synchronize(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(run, device: str) -> float:
+    synchronize(device)
+    start = time.perf_counter()
+    run()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def bench_model(name: str, device: str, dtype: torch.dtype, prompt_len: int, new_tokens: int, repeats: int):
+    slug, _, scale = name.partition(":")
+    spec = catalog.get(slug, scale or "full")
+    config = transformers.AutoConfig.for_model(**hf_config_from_spec(spec))
+    torch.manual_seed(0)
+    reference = transformers.AutoModelForCausalLM.from_config(config, dtype=dtype)
+    with tempfile.TemporaryDirectory() as directory:
+        reference.save_pretrained(directory)
+        ours = load_pretrained(directory, device=device, dtype=dtype).model
+    reference = reference.to(device).eval()
+    prompt = torch.randint(0, spec.vocab_size, (1, prompt_len), generator=torch.Generator().manual_seed(0)).to(device)
+
+    def run_ours():
+        generate(ours, prompt, new_tokens)
+
+    def run_reference():
+        with torch.no_grad():
+            reference.generate(prompt, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
+                               pad_token_id=0)
+
+    run_ours(), run_reference()  # warm-up: allocator, kernels, rotary tables
+    ours_s, reference_s = [], []
+    for _ in range(repeats):
+        ours_s.append(timed(run_ours, device))
+        reference_s.append(timed(run_reference, device))
+    return new_tokens / min(ours_s), new_tokens / min(reference_s)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=DEFAULT_MODELS, help="catalog names, NAME:explore for a scale")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--dtype", choices=list(DTYPES), default="float32")
+    parser.add_argument("--prompt-tokens", type=int, default=32)
+    parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_grad_enabled(False)
+    print(f"device {args.device}, {args.dtype}, batch 1, prompt {args.prompt_tokens}, {args.new_tokens} new tokens, "
+          f"torch {torch.__version__}, transformers {transformers.__version__}, {torch.get_num_threads()} threads")
+    print(f"{'model':<22} {'ours tok/s':>11} {'transformers tok/s':>19} {'ratio':>7}")
+    for name in args.models:
+        ours, reference = bench_model(name, args.device, DTYPES[args.dtype], args.prompt_tokens, args.new_tokens,
+                                      args.repeats)
+        print(f"{name:<22} {ours:>11.1f} {reference:>19.1f} {ours / reference:>6.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -92,9 +92,11 @@ class DecoderModel(nn.Module):
                   for block in self.layers]
         return ModelCache(layers, max_len)
 
-    def forward(self, input_ids: torch.Tensor, cache: ModelCache | None = None) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, cache: ModelCache | None = None,
+                last_only: bool = False) -> torch.Tensor:
         """Logits [B, T, vocab] for input_ids [B, T]; with a cache, input_ids continue the
-        sequence the cache holds."""
+        sequence the cache holds. last_only: logits of the last position only [B, 1, vocab]
+        (a prefill needs no more, and the output head is costly over a long prompt)."""
         start = cache.position if cache is not None else 0
         length = input_ids.shape[1]
         positions = torch.arange(start, start + length, device=input_ids.device)
@@ -113,6 +115,8 @@ class DecoderModel(nn.Module):
             x = block(x, step, cache.layers[index] if cache is not None else None)
         if cache is not None:
             cache.position = start + length
+        if last_only:
+            x = x[:, -1:]
         logits = self.lm_head(self.final_norm(x))
         if self.spec.output_logit_scale != 1.0:
             logits = logits * self.spec.output_logit_scale

@@ -29,7 +29,7 @@ def pick_next(logits: torch.Tensor, sampling: Sampling, generator: torch.Generat
 
 @torch.no_grad()
 def prefill(model, input_ids: torch.Tensor, cache) -> torch.Tensor:
-    return model(input_ids, cache=cache)[:, -1]
+    return model(input_ids, cache=cache, last_only=True)[:, -1]
 
 
 @torch.no_grad()

@@ -38,3 +38,11 @@ def test_greedy_generation_through_the_cache_equals_recomputing(name):
     cached = generate(model, prompt, NEW_TOKENS)
     assert cached.shape == (2, NEW_TOKENS)
     assert torch.equal(cached, generate_without_cache(model, prompt, NEW_TOKENS))
+
+
+@torch.no_grad()
+def test_last_only_gives_the_last_positions_logits():
+    spec = catalog.get("llama3-8b", "explore")
+    model = build_model(spec)
+    ids = torch.randint(0, spec.vocab_size, (2, 9))
+    torch.testing.assert_close(model(ids, last_only=True), model(ids)[:, -1:])

@@ -1,13 +1,14 @@
-"""Headless commands: `archscope catalog`, `archscope show NAME`.
+"""Headless commands: `archscope catalog`, `archscope show NAME`, `archscope profile`.
 
-Run with no command, `archscope` is the desktop app's entry point; until the window
-lands it prints the catalog.
+Run with no command, `archscope` is the desktop app's entry point; with no display (or
+until the window lands) it profiles the default embedded model headless instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -117,9 +118,18 @@ def cmd_show(args) -> int:
     return 0
 
 
+def has_display() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def cmd_app(args) -> int:
-    print("The desktop window is not built yet; here is the catalog.\n", file=sys.stderr)
-    return cmd_catalog(argparse.Namespace(json=False, scale="full", dtype="bfloat16"))
+    from .profile_cli import DEFAULT_MODEL, cmd_profile
+
+    reason = "no display found" if not has_display() else "the desktop window is not built yet"
+    print(f"archscope: {reason}; profiling {DEFAULT_MODEL} headless instead.", file=sys.stderr)
+    return cmd_profile(build_parser().parse_args(["profile"]))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("name", help="catalog name, a spec .json, or a Hugging Face config.json")
     scale_and_dtype(show)
     show.set_defaults(run=cmd_show)
+    from .profile_cli import add_arguments, cmd_profile
+
+    profile = commands.add_parser("profile", help="generate with the profiler on and write a snapshot")
+    add_arguments(profile)
+    profile.set_defaults(run=cmd_profile)
     return parser
 
 
@@ -147,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) if args.command else cmd_app(args)
-    except SpecError as error:
+    except (SpecError, ValueError, OSError) as error:  # WeightsError is a ValueError
         print(f"archscope: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `archscope catalog | head`

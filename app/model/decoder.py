@@ -15,12 +15,13 @@ from ..spec import ArchSpec, Layer
 from .cache import ModelCache
 from .norms import make_norm
 from .rope import RotaryTable
-from .step import Step
+from .step import LayerObserver, Step
 
 
 class DecoderBlock(nn.Module):
-    def __init__(self, layer: Layer, d_model: int, make_mixer, make_ffn):
+    def __init__(self, index: int, layer: Layer, d_model: int, make_mixer, make_ffn):
         super().__init__()
+        self.index = index
         self.layer = layer
         pre = layer.norm_placement in ("pre", "sandwich")
         post = layer.norm_placement in ("post", "sandwich")
@@ -47,12 +48,18 @@ class DecoderBlock(nn.Module):
         return weights.alpha * base + weights.beta * out
 
     def forward(self, x: torch.Tensor, step: Step, cache=None) -> torch.Tensor:
-        layer = self.layer
+        layer, observer = self.layer, step.observer
+        if observer is not None:
+            observer.mark(self.index, "start")
         if self.mixer is not None:
             x = self._residual(x, self.pre_mixer_norm, self.mixer, self.post_mixer_norm, layer.mixer_residual,
                                step, cache)
+        if observer is not None:
+            observer.mark(self.index, "mixer")
         if self.ffn is not None:
             x = self._residual(x, self.pre_ffn_norm, self.ffn, self.post_ffn_norm, layer.ffn_residual)
+        if observer is not None:
+            observer.mark(self.index, "ffn")
         return x
 
 
@@ -63,7 +70,8 @@ class DecoderModel(nn.Module):
         d = spec.d_model
         self.embed_tokens = nn.Embedding(spec.vocab_size, d)
         self.embed_positions = nn.Embedding(spec.learned_positions, d) if spec.learned_positions else None
-        self.layers = nn.ModuleList(DecoderBlock(layer, d, make_mixer, make_ffn) for layer in spec.layers)
+        self.layers = nn.ModuleList(DecoderBlock(index, layer, d, make_mixer, make_ffn)
+                                    for index, layer in enumerate(spec.layers))
         self.final_norm = make_norm(spec.final_norm, d)
         self.lm_head = nn.Linear(d, spec.vocab_size, bias=False)
         self.tie_weights()
@@ -92,11 +100,12 @@ class DecoderModel(nn.Module):
                   for block in self.layers]
         return ModelCache(layers, max_len)
 
-    def forward(self, input_ids: torch.Tensor, cache: ModelCache | None = None,
-                last_only: bool = False) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, cache: ModelCache | None = None, last_only: bool = False,
+                observer: LayerObserver | None = None) -> torch.Tensor:
         """Logits [B, T, vocab] for input_ids [B, T]; with a cache, input_ids continue the
         sequence the cache holds. last_only: logits of the last position only [B, 1, vocab]
-        (a prefill needs no more, and the output head is costly over a long prompt)."""
+        (a prefill needs no more, and the output head is costly over a long prompt).
+        observer: told as each block starts and finishes each sublayer (the profiler)."""
         start = cache.position if cache is not None else 0
         length = input_ids.shape[1]
         positions = torch.arange(start, start + length, device=input_ids.device)
@@ -110,7 +119,7 @@ class DecoderModel(nn.Module):
                                  "learned positions")
             x = x + self.embed_positions(positions)
         rotary = {rope: table.at(positions, x.dtype) for rope, table in self.rotary_tables().items()}
-        step = Step(positions, rotary)
+        step = Step(positions, rotary, observer)
         for index, block in enumerate(self.layers):
             x = block(x, step, cache.layers[index] if cache is not None else None)
         if cache is not None:

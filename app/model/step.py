@@ -1,11 +1,21 @@
 """What every layer of one forward pass shares: the positions being computed, their
-rotary cos/sin per distinct Rope, and attention masks built once, not once per layer."""
+rotary cos/sin per distinct Rope, attention masks built once (not once per layer), and
+the observer a profiler may attach."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import torch
+
+
+class LayerObserver(Protocol):
+    """Told where the forward pass is: mark(layer, "start" | "mixer" | "ffn") at a block's
+    start and after each of its sublayers. A profiler times the intervals; a runner may
+    raise from it to cancel between layers."""
+
+    def mark(self, layer: int, point: str) -> None: ...
 
 
 def visibility_mask(query_positions: torch.Tensor, key_positions: torch.Tensor, window: int = 0,
@@ -26,6 +36,7 @@ def visibility_mask(query_positions: torch.Tensor, key_positions: torch.Tensor, 
 class Step:
     positions: torch.Tensor  # [T] absolute positions of this forward's tokens
     rotary: dict  # Rope -> (cos, sin), each [T, rotary_dim]
+    observer: LayerObserver | None = None
     _masks: dict = field(default_factory=dict)
 
     def mask(self, key_positions: torch.Tensor | None, key_count: int, window: int = 0,

@@ -12,6 +12,7 @@ import torch
 class Sampling:
     temperature: float = 0.0  # 0: greedy
     top_k: int = 0  # 0: no top-k filter
+    top_p: float = 1.0  # 1: no nucleus filter
     seed: int = 0
 
 
@@ -24,6 +25,12 @@ def pick_next(logits: torch.Tensor, sampling: Sampling, generator: torch.Generat
         threshold = logits.topk(min(sampling.top_k, logits.shape[-1]), dim=-1).values[..., -1:]
         logits = logits.masked_fill(logits < threshold, float("-inf"))
     probabilities = torch.softmax(logits, dim=-1)
+    if sampling.top_p < 1.0:
+        # Nucleus: keep the most likely tokens whose mass reaches top_p (the first always).
+        ordered, order = probabilities.sort(dim=-1, descending=True)
+        outside = ordered.cumsum(dim=-1) - ordered >= sampling.top_p
+        ordered = ordered.masked_fill(outside, 0.0)
+        probabilities = torch.zeros_like(probabilities).scatter(-1, order, ordered)
     return torch.multinomial(probabilities.cpu(), 1, generator=generator).to(logits.device)
 
 

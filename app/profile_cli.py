@@ -1,0 +1,120 @@
+"""`archscope profile`: run a model with the profiler and write its snapshot files."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+import time
+from pathlib import Path
+
+from .runtime.generate import Sampling
+from .runtime.session import DEFAULT_PROMPT, DTYPES, RunConfig, Session, StepUpdate
+
+DEFAULT_MODEL = "embedded:gemma3-270m"
+
+
+def add_arguments(parser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--model", help=f"weights: a local HF directory, a Hub repo id, a .gguf file or "
+                                         f"embedded:NAME (default {DEFAULT_MODEL})")
+    source.add_argument("--arch", help="a catalog name (random weights), or a spec .json file")
+    parser.add_argument("--scale", choices=("explore", "slice", "full"), default="explore",
+                        help="catalog scale for --arch (default: explore)")
+    parser.add_argument("--prompt", default=DEFAULT_PROMPT)
+    parser.add_argument("--chat", action="store_true", help="format the prompt with the model's chat template")
+    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--temperature", type=float, default=0.0, help="0: greedy (default)")
+    parser.add_argument("--top-k", type=int, default=0)
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--dtype", choices=list(DTYPES), default="float32")
+    parser.add_argument("--no-probe", action="store_true", help="no per-layer timing or routing (overhead baseline)")
+    parser.add_argument("--out", help="snapshot JSON (default: profiles/NAME-TIME.json)")
+    parser.add_argument("--csv", help="also write a CSV, a row per step and layer")
+    parser.add_argument("--trace", help="also write a Chrome trace (open in Perfetto or chrome://tracing)")
+
+
+class ProgressBar:
+    """One line on stderr, redrawn in place: a bar, tokens so far, speed."""
+
+    def __init__(self, stream=sys.stderr, width: int = 30):
+        self.stream, self.width = stream, width
+        self.start = time.perf_counter()
+
+    def loading(self, done: int, total: int) -> None:
+        self._draw(done, total, "loading")
+
+    def step(self, update: StepUpdate) -> None:
+        elapsed = time.perf_counter() - self.start
+        self._draw(update.done, update.total, f"tokens {update.done / elapsed:5.1f} tok/s")
+
+    def _draw(self, done: int, total: int, label: str) -> None:
+        if not self.stream.isatty():
+            return
+        filled = int(self.width * done / max(total, 1))
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} {label}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.stream.isatty():
+            self.stream.write("\n")
+
+
+def open_session(args, progress: ProgressBar) -> Session:
+    if args.arch:
+        from .cli import load_spec
+
+        spec = load_spec(args.arch, args.scale)
+        return Session.from_arch(spec, device=args.device, dtype=args.dtype, seed=args.seed)
+    return Session.from_source(args.model or DEFAULT_MODEL, device=args.device, dtype=args.dtype,
+                               progress=progress.loading)
+
+
+def summary_table(snapshot) -> str:
+    from .cli import _table, human_bytes
+
+    steps = snapshot.steps
+    timed = [s for s in steps if s.phase == "decode" and s.layer_ms] or [s for s in steps if s.layer_ms]
+    rows = []
+    for layer, kinds in enumerate(snapshot.model["layers"]):
+        def mean(values):
+            return f"{sum(values) / len(values):.3f}" if values else "-"
+
+        rows.append([str(layer), kinds["mixer"], kinds["ffn"], mean([s.layer_ms[layer] for s in timed]),
+                     mean([s.mixer_ms[layer] for s in timed]), mean([s.ffn_ms[layer] for s in timed]),
+                     human_bytes(steps[-1].kv_bytes[layer]), human_bytes(steps[-1].kv_bytes_predicted[layer])])
+    return _table(["layer", "mixer", "feed-forward", "decode ms", "mixer ms", "ffn ms", "KV now", "KV predicted"],
+                  rows, right={0, 3, 4, 5, 6, 7})
+
+
+def default_out(name: str) -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-._" else "-" for c in name)
+    return Path("profiles") / f"{safe}-{stamp}.json"
+
+
+def cmd_profile(args) -> int:
+    from .runtime.export import export
+
+    progress = ProgressBar()
+    session = open_session(args, progress)
+    config = RunConfig(prompt=args.prompt, max_new_tokens=args.max_new_tokens, batch=args.batch,
+                       sampling=Sampling(args.temperature, args.top_k, args.top_p, args.seed),
+                       probe=not args.no_probe, chat=args.chat)
+    progress.start = time.perf_counter()
+    snapshot = session.run(config, on_step=progress.step)
+    progress.close()
+    out = Path(args.out) if args.out else default_out(session.name)
+    written = export(snapshot, out, args.csv, args.trace)
+    summary = snapshot.summary()
+    if snapshot.run["completion"]:
+        print(f"{snapshot.run['prompt']}\u2192{snapshot.run['completion']}\n")
+    print(summary_table(snapshot))
+    print(f"\n{session.name} on {session.device} ({snapshot.model['dtype']}): prefill {summary['prefill_ms']:.1f} ms, "
+          f"decode {summary['decode_tokens_per_s']:.1f} tokens/s, KV {summary['kv_bytes_final']} bytes "
+          f"(predicted {summary['kv_bytes_final_predicted']})")
+    for path in written:
+        print(f"wrote {path}")
+    return 0

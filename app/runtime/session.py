@@ -1,0 +1,171 @@
+"""A Session owns one model on one device and runs profiled generations on it.
+
+The model comes from any weights source (`load_pretrained`) or from a catalog entry or
+spec at a scale with random weights. `run` generates token by token and, per step,
+records wall time, per-layer time (the probe, switchable), KV bytes per layer beside the
+analysis' prediction, memory and MoE routing -- streaming each step to a callback.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import torch
+
+from ..model import build_model
+from ..spec import ArchSpec, catalog
+from ..spec.analysis import analyze
+from .generate import Sampling, pick_next
+from .memory import hardware, sample
+from .probe import CancelCheck, LayerTimer
+from .snapshot import ProfileSnapshot, StepRecord
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DEFAULT_PROMPT = "The key differences between modern large language model architectures are"
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device cuda: no CUDA GPU is available to torch here; use --device cpu")
+    return torch.device(device)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    prompt: str = DEFAULT_PROMPT
+    max_new_tokens: int = 32
+    batch: int = 1
+    sampling: Sampling = Sampling()
+    stop_at_eos: bool = True
+    probe: bool = True
+    chat: bool = False  # format the prompt with the checkpoint's chat template
+
+
+@dataclass
+class StepUpdate:
+    """What a listener gets after every step (plain data, safe to send across threads)."""
+
+    record: StepRecord
+    text: str  # the decoded text of batch row 0 so far (empty without a tokenizer)
+    done: int  # new tokens so far
+    total: int  # new tokens asked for
+
+
+@dataclass
+class Session:
+    model: torch.nn.Module
+    spec: ArchSpec
+    device: torch.device
+    dtype: torch.dtype
+    name: str
+    source: str
+    tokenizer: object = None
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_arch(cls, name: str | ArchSpec, scale: str = "explore", device: str = "auto",
+                  dtype: str = "float32", seed: int = 0) -> Session:
+        spec = name if isinstance(name, ArchSpec) else catalog.get(name, scale)
+        torch_device = resolve_device(device)
+        model = build_model(spec, torch_device, DTYPES[dtype], seed)
+        return cls(model, spec, torch_device, DTYPES[dtype], spec.name, f"random weights, seed {seed}")
+
+    @classmethod
+    def from_source(cls, source: str, device: str = "auto", dtype: str = "float32", progress=None) -> Session:
+        from ..weights import load_pretrained
+
+        torch_device = resolve_device(device)
+        loaded = load_pretrained(source, device=torch_device, dtype=DTYPES[dtype], progress=progress)
+        return cls(loaded.model, loaded.spec, torch_device, DTYPES[dtype], loaded.spec.name, str(source),
+                   loaded.tokenizer)
+
+    # --- prompt -------------------------------------------------------------------------
+
+    def encode(self, prompt: str, chat: bool = False) -> list[int]:
+        if self.tokenizer is not None:
+            if chat and hasattr(self.tokenizer, "apply_chat_template"):
+                return self.tokenizer.apply_chat_template(prompt)
+            return self.tokenizer.encode(prompt)
+        # Random weights have no vocabulary: the prompt's UTF-8 bytes stand in for tokens.
+        return [byte % self.spec.vocab_size for byte in prompt.encode("utf-8")] or [0]
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids) if self.tokenizer is not None else ""
+
+    def stop_ids(self) -> set[int]:
+        ids = getattr(self.tokenizer, "eos_token_ids", None) or ()
+        return set(ids)
+
+    # --- running ------------------------------------------------------------------------
+
+    def model_info(self) -> dict:
+        analysis = analyze(self.spec)
+        return {
+            "name": self.name, "source": self.source, "spec": self.spec_document(),
+            "params_total": analysis.total_params, "params_active": analysis.active_params,
+            "dtype": str(self.dtype).removeprefix("torch."), "device": str(self.device),
+            "layers": [{"mixer": row.mixer, "ffn": row.ffn} for row in analysis.layers],
+        }
+
+    def spec_document(self) -> dict:
+        import json
+
+        return json.loads(self.spec.to_json())
+
+    @torch.no_grad()
+    def run(self, config: RunConfig, on_step: Callable[[StepUpdate], None] | None = None,
+            cancelled: Callable[[], bool] = lambda: False) -> ProfileSnapshot:
+        """Generate and measure. Raises probe.Cancelled when `cancelled()` turns true;
+        the steps so far are lost with it, the session stays usable."""
+        prompt_ids = self.encode(config.prompt, config.chat)
+        input_ids = torch.tensor([prompt_ids] * config.batch, device=self.device)
+        total_len = len(prompt_ids) + config.max_new_tokens
+        cache = self.model.new_cache(config.batch, total_len)
+        rows = analyze(self.spec).layers
+        element = self.model.embed_tokens.weight.element_size()
+        observer = LayerTimer(self.spec.num_layers, self.device, cancelled) if config.probe else CancelCheck(cancelled)
+        recording = config.probe and hasattr(self.model, "record_routing")
+        if recording:
+            self.model.record_routing(True)
+        generator = torch.Generator().manual_seed(config.sampling.seed) if config.sampling.temperature > 0 else None
+        stops = self.stop_ids() if config.stop_at_eos else set()
+        steps: list[StepRecord] = []
+        generated: list[int] = []
+        try:
+            token_input = input_ids
+            for index in range(config.max_new_tokens):
+                start = time.perf_counter()
+                logits = self.model(token_input, cache=cache, last_only=True, observer=observer)
+                token = pick_next(logits[:, -1], config.sampling, generator)
+                token_ids = token[:, 0].tolist()  # the one synchronization of the step
+                wall_ms = (time.perf_counter() - start) * 1e3
+                times = observer.resolve() if config.probe else None
+                seq_len = cache.position
+                steps.append(StepRecord(
+                    index=index, phase="prefill" if index == 0 else "decode", seq_len=seq_len,
+                    wall_ms=round(wall_ms, 4),
+                    layer_ms=times.layer_ms if times else [], mixer_ms=times.mixer_ms if times else [],
+                    ffn_ms=times.ffn_ms if times else [],
+                    kv_bytes=cache.layer_nbytes(),
+                    kv_bytes_predicted=[config.batch * row.kv_bytes_at(seq_len, element) for row in rows],
+                    memory=sample(self.device),
+                    routing={str(k): v for k, v in self.model.take_routing_counts().items()} if recording else {},
+                    tokens=token_ids,
+                ))
+                generated.append(token_ids[0])
+                if on_step is not None:
+                    on_step(StepUpdate(steps[-1], self.decode(generated), index + 1, config.max_new_tokens))
+                if stops and all(t in stops for t in token_ids):
+                    break
+                token_input = token
+        finally:
+            if recording:
+                self.model.record_routing(False)
+        run = {"prompt_tokens": len(prompt_ids), "new_tokens": len(steps), "batch": config.batch,
+               "sampling": asdict(config.sampling), "probe": config.probe, "prompt": config.prompt,
+               "completion": self.decode(generated)}
+        return ProfileSnapshot(self.model_info(), hardware(self.device), run, steps, notes=list(self.notes))

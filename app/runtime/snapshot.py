@@ -1,0 +1,68 @@
+"""A profile run as data: its steps, and the snapshot document (schema
+"archscope.profile/1", see DESIGN.md) that every exporter writes from."""
+
+from __future__ import annotations
+
+import datetime
+import statistics
+from dataclasses import asdict, dataclass, field
+
+from .. import __version__
+
+PROFILE_SCHEMA = "archscope.profile/1"
+
+
+@dataclass
+class StepRecord:
+    index: int
+    phase: str  # "prefill" | "decode"
+    seq_len: int  # tokens in the context after this step
+    wall_ms: float
+    layer_ms: list[float]  # empty when the probe is off
+    mixer_ms: list[float]
+    ffn_ms: list[float]
+    kv_bytes: list[int]  # measured from the cache, per layer
+    kv_bytes_predicted: list[int]  # the analysis' figure for the same length, per layer
+    memory: dict[str, int]
+    routing: dict[str, list[int]] = field(default_factory=dict)  # MoE layer index -> tokens per expert
+    tokens: list[int] = field(default_factory=list)  # the token ids this step produced (batch row 0 first)
+
+
+@dataclass
+class ProfileSnapshot:
+    model: dict
+    hardware: dict
+    run: dict
+    steps: list[StepRecord]
+    created: str = field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).isoformat())
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        prefill = [s for s in self.steps if s.phase == "prefill"]
+        decode = [s for s in self.steps if s.phase == "decode"]
+        decode_seconds = sum(s.wall_ms for s in decode) / 1e3
+        batch = self.run.get("batch", 1)
+        timed = [s for s in (decode or self.steps) if s.layer_ms]
+        layer_means = [round(statistics.fmean(column), 4) for column in zip(*(s.layer_ms for s in timed))]
+        peaks = [max(s.memory.get("allocated", 0), s.memory.get("rss", 0)) for s in self.steps]
+        return {
+            "prefill_ms": round(sum(s.wall_ms for s in prefill), 3),
+            "decode_tokens_per_s": round(len(decode) * batch / decode_seconds, 3) if decode_seconds else 0.0,
+            "peak_memory_bytes": max(peaks, default=0),
+            "kv_bytes_final": sum(self.steps[-1].kv_bytes) if self.steps else 0,
+            "kv_bytes_final_predicted": sum(self.steps[-1].kv_bytes_predicted) if self.steps else 0,
+            "layer_ms_mean": layer_means,
+        }
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": PROFILE_SCHEMA,
+            "created": self.created,
+            "app_version": __version__,
+            "model": self.model,
+            "hardware": self.hardware,
+            "run": self.run,
+            "steps": [asdict(step) for step in self.steps],
+            "summary": self.summary(),
+            "notes": self.notes,
+        }

@@ -1,0 +1,155 @@
+"""The model worker: a QObject living on its own QThread that owns the runtime Session.
+
+The UI never touches torch: it asks through `WorkerHandle` (load, run, cancel) and hears
+back through signals carrying plain data -- progress, loaded, steps (coalesced to at most
+~30 emissions a second), finished, failed, cancelled. Any exception, out-of-memory
+included, becomes `failed(message)`; the thread stays usable afterwards.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+import traceback
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from .runtime.generate import Sampling
+from .runtime.probe import Cancelled
+from .runtime.session import RunConfig, Session, StepUpdate
+
+MAX_EMISSIONS_PER_S = 30
+
+
+class Worker(QObject):
+    progress = Signal(str, int, int)  # what, done, total
+    loaded = Signal(dict)  # the session's model info (spec document, params, device)
+    steps = Signal(list)  # [StepUpdate, ...] since the last emission
+    finished = Signal(dict)  # the snapshot document
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self):
+        super().__init__()
+        self.session: Session | None = None
+        self._cancel = threading.Event()  # set from the UI thread, read between layers
+        self._pending: list[StepUpdate] = []
+        self._last_emit = 0.0
+
+    def request_cancel(self) -> None:
+        self._cancel.set()
+
+    @Slot(dict)
+    def load(self, request: dict) -> None:
+        """request: {"source": ...} for weights, or {"arch": name, "scale": ...} for random ones;
+        optional "device", "dtype", "seed"."""
+        self._cancel.clear()
+        try:
+            self._release()
+            device, dtype = request.get("device", "auto"), request.get("dtype", "float32")
+            if "arch" in request:
+                self.progress.emit("building", 0, 1)
+                self.session = Session.from_arch(request["arch"], request.get("scale", "explore"), device, dtype,
+                                                 request.get("seed", 0))
+                self.progress.emit("building", 1, 1)
+            else:
+                self.session = Session.from_source(request["source"], device, dtype,
+                                                   progress=lambda done, total: self.progress.emit("loading", done,
+                                                                                                   total))
+            self.loaded.emit(self.session.model_info())
+        except Exception as error:  # noqa: BLE001 - every failure must reach the UI as a message
+            self._fail("loading failed", error)
+
+    @Slot(dict)
+    def run(self, settings: dict) -> None:
+        """settings: RunConfig fields (prompt, max_new_tokens, batch, probe, chat, stop_at_eos)
+        plus temperature, top_k, top_p, seed."""
+        self._cancel.clear()
+        if self.session is None:
+            self.failed.emit("No model is loaded: load one before running.")
+            return
+        sampling_keys = ("temperature", "top_k", "top_p", "seed")
+        sampling = Sampling(**{k: settings[k] for k in sampling_keys if k in settings})
+        config = RunConfig(sampling=sampling, **{k: v for k, v in settings.items() if k not in sampling_keys})
+        try:
+            snapshot = self.session.run(config, on_step=self._on_step, cancelled=self._cancel.is_set)
+        except Cancelled:
+            self._flush()
+            self.cancelled.emit()
+            return
+        except Exception as error:  # noqa: BLE001
+            self._pending.clear()
+            self._fail("the run failed", error)
+            return
+        self._flush()
+        self.finished.emit(snapshot.to_dict())
+
+    def _on_step(self, update: StepUpdate) -> None:
+        self._pending.append(update)
+        if time.monotonic() - self._last_emit >= 1.0 / MAX_EMISSIONS_PER_S:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.steps.emit(self._pending)
+            self._pending = []
+            self._last_emit = time.monotonic()
+
+    def _fail(self, what: str, error: BaseException) -> None:
+        import torch
+
+        if isinstance(error, torch.cuda.OutOfMemoryError):
+            message = f"{what}: out of GPU memory ({error}). Try a smaller scale, a shorter run or bfloat16."
+        else:
+            message = f"{what}: {error}"
+        traceback.print_exception(error)
+        self.failed.emit(message)
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def _release(self) -> None:
+        """Drop the current model before building another, so two never share memory."""
+        self.session = None
+        gc.collect()
+
+
+class WorkerHandle(QObject):
+    """Owns the thread. The UI calls load/run/cancel here and listens to the handle's own
+    signals, which re-emit the worker's in the UI thread (queued across the threads)."""
+
+    load_requested = Signal(dict)
+    run_requested = Signal(dict)
+    progress = Signal(str, int, int)
+    loaded = Signal(dict)
+    steps = Signal(list)
+    finished = Signal(dict)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("archscope-model-worker")
+        self.worker = Worker()
+        self.worker.moveToThread(self.thread)
+        self.load_requested.connect(self.worker.load)
+        self.run_requested.connect(self.worker.run)
+        for name in ("progress", "loaded", "steps", "finished", "failed", "cancelled"):
+            getattr(self.worker, name).connect(getattr(self, name))
+        self.thread.start()
+
+    def load(self, request: dict) -> None:
+        self.load_requested.emit(request)
+
+    def run(self, settings: dict) -> None:
+        self.run_requested.emit(settings)
+
+    def cancel(self) -> None:
+        self.worker.request_cancel()  # a flag, not a queued call: the worker thread is busy
+
+    def shutdown(self) -> None:
+        self.worker.request_cancel()
+        self.thread.quit()
+        self.thread.wait()

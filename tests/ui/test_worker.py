@@ -1,0 +1,77 @@
+"""The model worker on its thread: it streams steps, cancels between layers, turns any
+failure into a message, and stays usable afterwards."""
+
+import time
+
+import pytest
+
+from app.worker import WorkerHandle
+
+LOAD_TIMEOUT_MS = 60_000  # generous: only a hang should trip these
+RUN_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def handle(qtbot):
+    handle = WorkerHandle()
+    yield handle
+    handle.shutdown()
+
+
+def load(qtbot, handle, **request):
+    with qtbot.waitSignal(handle.loaded, timeout=LOAD_TIMEOUT_MS) as loaded:
+        handle.load({"device": "cpu", **request})
+    return loaded.args[0]
+
+
+def test_streams_steps_then_finishes_with_a_snapshot(qtbot, handle):
+    info = load(qtbot, handle, arch="gemma3-27b", scale="explore")
+    assert info["params_total"] > 0 and len(info["layers"]) == 12
+    batches = []
+    handle.steps.connect(batches.append)
+    with qtbot.waitSignal(handle.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        handle.run({"max_new_tokens": 8, "prompt": "hello"})
+    updates = [update for batch in batches for update in batch]
+    assert [u.record.index for u in updates] == list(range(8))
+    assert len(batches) <= len(updates)
+    assert finished.args[0]["schema"] == "archscope.profile/1"
+    assert len(finished.args[0]["steps"]) == 8
+
+
+def test_cancel_stops_the_run_between_layers_and_the_worker_runs_again(qtbot, handle):
+    load(qtbot, handle, arch="llama3-8b", scale="explore")
+    first_step = []
+    handle.steps.connect(first_step.append)
+    with qtbot.waitSignal(handle.cancelled, timeout=RUN_TIMEOUT_MS):
+        handle.run({"max_new_tokens": 100_000})
+        qtbot.waitUntil(lambda: bool(first_step), timeout=RUN_TIMEOUT_MS)
+        asked = time.perf_counter()
+        handle.cancel()
+    latency_ms = (time.perf_counter() - asked) * 1e3
+    print(f"cancel latency {latency_ms:.1f} ms")  # reported, not asserted: machines here are shared
+    with qtbot.waitSignal(handle.finished, timeout=RUN_TIMEOUT_MS):
+        handle.run({"max_new_tokens": 2})
+
+
+def test_an_exception_in_the_model_becomes_failed_and_the_worker_recovers(qtbot, handle):
+    load(qtbot, handle, arch="qwen3-0.6b", scale="explore")
+    model = handle.worker.session.model
+    original = model.forward
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected failure")
+
+    model.forward = broken
+    with qtbot.waitSignal(handle.failed, timeout=RUN_TIMEOUT_MS) as failed:
+        handle.run({"max_new_tokens": 4})
+    assert "injected failure" in failed.args[0]
+    model.forward = original
+    with qtbot.waitSignal(handle.finished, timeout=RUN_TIMEOUT_MS):
+        handle.run({"max_new_tokens": 2})
+
+
+def test_loading_a_missing_model_is_a_message_not_a_crash(qtbot, handle, tmp_path):
+    with qtbot.waitSignal(handle.failed, timeout=LOAD_TIMEOUT_MS) as failed:
+        handle.load({"source": str(tmp_path / "nowhere"), "device": "cpu"})
+    assert "nowhere" in failed.args[0]
+    load(qtbot, handle, arch="gpt2-small", scale="explore")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from .runtime.generate import Sampling
 from .runtime.session import DEFAULT_PROMPT, DTYPES, RunConfig, Session, StepUpdate
+from .runtime.slices import SlicePlan, extrapolate, plan_slice
 
 DEFAULT_MODEL = "embedded:gemma3-270m"
 
@@ -31,6 +33,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--dtype", choices=list(DTYPES), default="float32")
     parser.add_argument("--no-probe", action="store_true", help="no per-layer timing or routing (overhead baseline)")
+    parser.add_argument("--sweep", help="also measure decode at these context lengths, e.g. 256,1024,4096")
     parser.add_argument("--out", help="snapshot JSON (default: profiles/NAME-TIME.json)")
     parser.add_argument("--csv", help="also write a CSV, a row per step and layer")
     parser.add_argument("--trace", help="also write a Chrome trace (open in Perfetto or chrome://tracing)")
@@ -62,14 +65,31 @@ class ProgressBar:
             self.stream.write("\n")
 
 
-def open_session(args, progress: ProgressBar) -> Session:
-    if args.arch:
-        from .cli import load_spec
+def memory_budget(device) -> int:
+    """Bytes a slice may use: most of what is free now."""
+    import psutil
+    import torch
 
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0] * 0.8)
+    return int(psutil.virtual_memory().available * 0.6)
+
+
+def open_session(args, progress: ProgressBar) -> tuple[Session, SlicePlan | None]:
+    if not args.arch:
+        return Session.from_source(args.model or DEFAULT_MODEL, device=args.device, dtype=args.dtype,
+                                   progress=progress.loading), None
+    from .cli import load_spec
+    from .runtime.session import resolve_device
+
+    if args.scale != "slice":
         spec = load_spec(args.arch, args.scale)
-        return Session.from_arch(spec, device=args.device, dtype=args.dtype, seed=args.seed)
-    return Session.from_source(args.model or DEFAULT_MODEL, device=args.device, dtype=args.dtype,
-                               progress=progress.loading)
+        return Session.from_arch(spec, device=args.device, dtype=args.dtype, seed=args.seed), None
+    plan = plan_slice(load_spec(args.arch, "full"), memory_budget(resolve_device(args.device)),
+                      DTYPES[args.dtype].itemsize)
+    session = Session.from_arch(plan.spec, device=args.device, dtype=args.dtype, seed=args.seed)
+    session.notes.extend(plan.notes)
+    return session, plan
 
 
 def summary_table(snapshot) -> str:
@@ -99,13 +119,25 @@ def cmd_profile(args) -> int:
     from .runtime.export import export
 
     progress = ProgressBar()
-    session = open_session(args, progress)
+    session, plan = open_session(args, progress)
     config = RunConfig(prompt=args.prompt, max_new_tokens=args.max_new_tokens, batch=args.batch,
                        sampling=Sampling(args.temperature, args.top_k, args.top_p, args.seed),
                        probe=not args.no_probe, chat=args.chat)
     progress.start = time.perf_counter()
     snapshot = session.run(config, on_step=progress.step)
     progress.close()
+    if plan is not None:
+        summary = snapshot.summary()
+        decode = [s for s in snapshot.steps if s.phase == "decode" and s.layer_ms]
+        overhead = (sum(s.wall_ms - sum(s.layer_ms) for s in decode) / len(decode)) if decode else 0.0
+        snapshot.extra["extrapolation"] = extrapolate(plan, summary["layer_ms_mean"], overhead,
+                                                      DTYPES[args.dtype].itemsize)
+    if args.sweep:
+        from .runtime.sweep import context_sweep
+
+        contexts = [int(value) for value in args.sweep.split(",") if value.strip()]
+        points = context_sweep(session, contexts, probe=not args.no_probe)
+        snapshot.extra["sweep"] = [asdict(point) for point in points]
     out = Path(args.out) if args.out else default_out(session.name)
     written = export(snapshot, out, args.csv, args.trace)
     summary = snapshot.summary()
@@ -115,6 +147,15 @@ def cmd_profile(args) -> int:
     print(f"\n{session.name} on {session.device} ({snapshot.model['dtype']}): prefill {summary['prefill_ms']:.1f} ms, "
           f"decode {summary['decode_tokens_per_s']:.1f} tokens/s, KV {summary['kv_bytes_final']} bytes "
           f"(predicted {summary['kv_bytes_final_predicted']})")
+    if plan is not None:
+        estimate = snapshot.extra["extrapolation"]
+        print(f"whole {plan.full.name} from its slice: {estimate['decode_ms_per_token']:.1f} ms per token "
+              f"({estimate['decode_tokens_per_s']:.2f} tokens/s), weights {estimate['weight_bytes'] / 2**30:.1f} GiB")
+        for note in plan.notes:
+            print(f"note: {note}")
+    for point in snapshot.extra.get("sweep", []):
+        print(f"context {point['context_len']:>7}: decode {point['decode_ms']:.2f} ms/token, KV {point['kv_bytes']} "
+              f"bytes (predicted {point['kv_bytes_predicted']})")
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -36,6 +36,7 @@ class ProfileSnapshot:
     steps: list[StepRecord]
     created: str = field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).isoformat())
     notes: list[str] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)  # optional sections: "sweep", "extrapolation"
 
     def summary(self) -> dict:
         prefill = [s for s in self.steps if s.phase == "prefill"]
@@ -65,4 +66,5 @@ class ProfileSnapshot:
             "steps": [asdict(step) for step in self.steps],
             "summary": self.summary(),
             "notes": self.notes,
+            **self.extra,
         }

@@ -1,0 +1,65 @@
+"""Full-width slices: one layer of each distinct kind at the published widths, measured,
+then scaled by how many layers of each kind the whole model has.
+
+This is how a laptop or one GPU measures what a DeepSeek V3 layer really costs. When a
+kind's layer would not fit in the memory budget, its MoE keeps only as many experts as fit
+(at least top-k), routes among them, and the plan says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..spec import ArchSpec, MoE
+from ..spec.analysis import analyze, mlp_params
+from ..spec.scale import slice_
+
+
+@dataclass
+class SlicePlan:
+    full: ArchSpec
+    spec: ArchSpec  # what is instantiated: one layer per kind, experts trimmed where needed
+    counts: list[int]  # layers of the full model that each slice layer stands for
+    notes: list[str]
+
+
+def plan_slice(full: ArchSpec, budget_bytes: int, dtype_bytes: int) -> SlicePlan:
+    distinct = slice_(full)
+    counts = [sum(layer == kind for layer in full.layers) for kind in distinct.layers]
+    analysis = analyze(distinct)
+    fixed = (analysis.embedding_params + analysis.head_params) * dtype_bytes
+    share = max((budget_bytes - fixed) // max(len(distinct.layers), 1), 0)
+    layers, notes = [], []
+    for index, (layer, row) in enumerate(zip(distinct.layers, analysis.layers)):
+        if isinstance(layer.ffn, MoE) and row.params * dtype_bytes > share:
+            moe = layer.ffn
+            expert_bytes = mlp_params(moe.expert, full.d_model) * dtype_bytes
+            rest_bytes = row.params * dtype_bytes - moe.num_experts * expert_bytes
+            kept = max(moe.top_k, min(moe.num_experts, (share - rest_bytes) // expert_bytes))
+            groups, router = moe.router.num_groups, moe.router
+            per_group = kept // groups
+            if groups > 1 and per_group * router.top_k_groups >= moe.top_k:
+                kept = per_group * groups  # whole groups keep group-limited routing intact
+            elif groups > 1:
+                router = replace(router, num_groups=1, top_k_groups=1)
+            layer = replace(layer, ffn=replace(moe, num_experts=kept, router=router))
+            notes.append(f"slice layer {index}: {kept} of {moe.num_experts} experts fit in the memory budget; "
+                         f"tokens are routed among those {kept}")
+        layers.append(layer)
+    return SlicePlan(full, replace(distinct, layers=tuple(layers)), counts, notes)
+
+
+def extrapolate(plan: SlicePlan, layer_ms_mean: list[float], step_overhead_ms: float, dtype_bytes: int) -> dict:
+    """The whole model's decode time per token and weight bytes, from the measured slice."""
+    full = analyze(plan.full)
+    per_kind = [{"layer": index, "stands_for": count, "measured_ms": ms, "total_ms": round(ms * count, 4)}
+                for index, (count, ms) in enumerate(zip(plan.counts, layer_ms_mean))]
+    layers_ms = sum(item["total_ms"] for item in per_kind)
+    return {
+        "kinds": per_kind,
+        "decode_ms_per_token": round(layers_ms + step_overhead_ms, 4),
+        "decode_tokens_per_s": round(1e3 / (layers_ms + step_overhead_ms), 4) if layers_ms else 0.0,
+        "weight_bytes": full.total_params * dtype_bytes,
+        "active_weight_bytes_per_token": full.active_params * dtype_bytes,
+        "notes": plan.notes,
+    }

@@ -65,7 +65,8 @@ class Attention(nn.Module):
             v = v * spec.value_scale
         if spec.rope is not None:
             cos, sin = step.rotary[spec.rope]
-            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+            pairs = spec.rope.interleaved
+            q, k = apply_rope(q, cos, sin, pairs), apply_rope(k, cos, sin, pairs)
 
         key_positions = None
         if cache is not None:

@@ -9,11 +9,15 @@ import torch
 from torch import nn
 
 from ..spec import MLP as MLPSpec
+from ..spec import MoE as MoESpec
 from ..spec import ArchSpec, SpecError
 from ..spec import Attention as AttentionSpec
+from ..spec import MultiHeadLatentAttention as MLASpec
 from .attention import Attention
 from .decoder import DecoderModel
+from .mla import MultiHeadLatentAttention
 from .mlp import MLP
+from .moe import MoE
 
 INIT_STD = 0.02  # the usual initializer_range of the published configs
 
@@ -21,12 +25,16 @@ INIT_STD = 0.02  # the usual initializer_range of the published configs
 def make_mixer(spec, d_model: int) -> nn.Module:
     if isinstance(spec, AttentionSpec):
         return Attention(spec, d_model)
+    if isinstance(spec, MLASpec):
+        return MultiHeadLatentAttention(spec, d_model)
     raise NotImplementedError(f"the {spec.kind} mixer has no torch module yet")
 
 
 def make_ffn(spec, d_model: int) -> nn.Module:
     if isinstance(spec, MLPSpec):
         return MLP(spec, d_model)
+    if isinstance(spec, MoESpec):
+        return MoE(spec, d_model)
     raise NotImplementedError(f"the {spec.kind} feed-forward has no torch module yet")
 
 
@@ -38,7 +46,8 @@ def initialize(model: nn.Module, seed: int) -> None:
     for name, parameter in model.named_parameters():
         leaf = name.rsplit(".", 1)[-1]
         owner = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
-        if isinstance(owner, (nn.Linear, nn.Embedding)) and leaf == "weight":
+        # `matrices`: raw weight tensors a module names as such (stacked expert weights)
+        if isinstance(owner, (nn.Linear, nn.Embedding)) and leaf == "weight" or leaf in getattr(owner, "matrices", ()):
             values = torch.randn(parameter.shape, generator=generator) * INIT_STD
             parameter.copy_(values.to(parameter.dtype))
         elif leaf in ("bias", "sinks"):

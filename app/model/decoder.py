@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ..spec import ArchSpec, Layer
+from . import moe
 from .cache import ModelCache
 from .norms import make_norm
 from .rope import RotaryTable
@@ -92,6 +93,14 @@ class DecoderModel(nn.Module):
                 if rope is not None and rope not in self._rotary:
                     self._rotary[rope] = RotaryTable(rope, device)
         return self._rotary
+
+    def record_routing(self, enabled: bool) -> None:
+        """Count, per MoE layer, the tokens each expert receives (from zero), or stop."""
+        moe.record_routing(self, enabled)
+
+    def take_routing_counts(self) -> dict[int, list[int]]:
+        """{layer index: tokens per expert} since the last call, read once for all layers."""
+        return moe.take_routing_counts(self)
 
     def new_cache(self, batch: int, max_len: int) -> ModelCache:
         weight = self.embed_tokens.weight

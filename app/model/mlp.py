@@ -1,4 +1,5 @@
-"""Feed-forward networks: GPT-2's GELU MLP, and the gated SwiGLU / GeGLU of modern models."""
+"""Feed-forward networks: GPT-2's GELU MLP, the gated SwiGLU / GeGLU of modern models, and
+gpt-oss's clamped SwiGLU. The routed experts of app/model/moe.py use the same activations."""
 
 from __future__ import annotations
 
@@ -20,13 +21,37 @@ ACTIVATIONS = {
     "relu2": relu_squared,
 }
 
+# gpt-oss's published constants: both halves are clamped at 7 to keep the experts' outputs
+# bounded, and gate * sigmoid(1.702 gate) is the sigmoid approximation of GELU.
+SWIGLU_OSS_LIMIT = 7.0
+SWIGLU_OSS_ALPHA = 1.702
+
+
+def swiglu_oss(gate: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
+    """gpt-oss: (clamp(up) + 1) * g * sigmoid(1.702 g), with g = gate clamped above."""
+    gate = gate.clamp(max=SWIGLU_OSS_LIMIT)
+    up = up.clamp(-SWIGLU_OSS_LIMIT, SWIGLU_OSS_LIMIT)
+    return (up + 1) * gate * torch.sigmoid(gate * SWIGLU_OSS_ALPHA)
+
+
+def gated_activation(name: str):
+    """act(gate) * up for a gated MLP; gpt-oss's activation combines the halves its own way."""
+    if name == "swiglu_oss":
+        return swiglu_oss
+    activation = ACTIVATIONS[name]
+    return lambda gate, up: activation(gate) * up
+
+
+def check_activation(name: str, gated: bool) -> None:
+    if name == "swiglu_oss" and not gated:
+        raise ValueError("activation 'swiglu_oss' combines a gate and an up projection; it needs gated=True")
+
 
 class MLP(nn.Module):
     def __init__(self, spec: MLPSpec, d_model: int):
         super().__init__()
-        if spec.activation not in ACTIVATIONS:
-            raise NotImplementedError(f"activation {spec.activation!r} is built with the MoE experts")
-        self.activation = ACTIVATIONS[spec.activation]
+        check_activation(spec.activation, spec.gated)
+        self.activation = gated_activation(spec.activation) if spec.gated else ACTIVATIONS[spec.activation]
         self.gate_proj = nn.Linear(d_model, spec.intermediate_size, bias=spec.bias) if spec.gated else None
         self.up_proj = nn.Linear(d_model, spec.intermediate_size, bias=spec.bias)
         self.down_proj = nn.Linear(spec.intermediate_size, d_model, bias=spec.bias)
@@ -34,4 +59,4 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.gate_proj is None:
             return self.down_proj(self.activation(self.up_proj(x)))
-        return self.down_proj(self.activation(self.gate_proj(x)) * self.up_proj(x))
+        return self.down_proj(self.activation(self.gate_proj(x), self.up_proj(x)))

@@ -61,9 +61,12 @@ def inverse_frequencies(rope: Rope) -> tuple[torch.Tensor, float]:
 
 
 class RotaryTable:
-    """cos/sin for positions, computed once per distinct Rope and grown on demand."""
+    """cos/sin for positions, computed once per distinct Rope and grown on demand. Channel
+    c turns by angle c mod rotary_dim/2 in the half-split layout, by angle c // 2 when the
+    pairs are interleaved."""
 
     def __init__(self, rope: Rope, device: torch.device | str):
+        self.interleaved = rope.interleaved
         self.inv_freq, self.attention_factor = inverse_frequencies(rope)
         self.inv_freq = self.inv_freq.to(device)
         self.cos = self.sin = torch.empty(0, device=device)
@@ -74,7 +77,10 @@ class RotaryTable:
         length = max(length, 2 * self.cos.shape[0], 256)
         positions = torch.arange(length, device=self.inv_freq.device, dtype=torch.float32)
         angles = torch.outer(positions, self.inv_freq)
-        angles = torch.cat((angles, angles), dim=-1)
+        if self.interleaved:
+            angles = angles.repeat_interleave(2, dim=-1)
+        else:
+            angles = torch.cat((angles, angles), dim=-1)
         self.cos = angles.cos() * self.attention_factor
         self.sin = angles.sin() * self.attention_factor
 
@@ -89,11 +95,20 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-second, first), dim=-1)
 
 
-def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+def rotate_pairs(x: torch.Tensor) -> torch.Tensor:
+    """(x0, x1, x2, x3, ...) -> (-x1, x0, -x3, x2, ...): the partner of each interleaved pair."""
+    even, odd = x[..., 0::2], x[..., 1::2]
+    return torch.stack((-odd, even), dim=-1).flatten(-2)
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, interleaved: bool = False) -> torch.Tensor:
     """Rotate the first cos.shape[-1] channels of x [B, H, T, D]; the rest pass through
-    (partial RoPE)."""
+    (partial RoPE). interleaved: the rotated pairs are channels (2i, 2i+1) -- Llama 4 and
+    GPT-J, which multiply each pair as a complex number -- instead of (i, i + D/2); the
+    table must have been made for the same layout."""
+    rotate = rotate_pairs if interleaved else rotate_half
     rotary_dim = cos.shape[-1]
     if rotary_dim == x.shape[-1]:
-        return x * cos + rotate_half(x) * sin
+        return x * cos + rotate(x) * sin
     rotated, passed = x[..., :rotary_dim], x[..., rotary_dim:]
-    return torch.cat((rotated * cos + rotate_half(rotated) * sin, passed), dim=-1)
+    return torch.cat((rotated * cos + rotate(rotated) * sin, passed), dim=-1)

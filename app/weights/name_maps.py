@@ -15,7 +15,8 @@ import torch
 from ..spec import ArchSpec
 
 Transform = Callable[[torch.Tensor], torch.Tensor] | None
-NameMap = dict[str, tuple[str, Transform]]
+# our name -> (checkpoint name, or a tuple of names stacked on a new first axis, transform)
+NameMap = dict[str, tuple[str | tuple[str, ...], Transform]]
 
 # Norm names of the Llama lineage by placement: (our name, checkpoint name).
 _NORM_NAMES = {
@@ -89,3 +90,11 @@ NAME_MAPS = {
     "gpt2": gpt2,
     **{t: llama_lineage for t in ("llama", "mistral", "qwen3", "olmo2", "olmo3", "gemma3_text", "smollm3")},
 }
+
+# Below the definitions: names_deepseek builds on llama_lineage from this module.
+from .names_deepseek import NAME_MAPS as DEEPSEEK_LINEAGE  # noqa: E402
+
+NAME_MAPS.update(DEEPSEEK_LINEAGE)
+from .names_moe import NAME_MAPS as MOE_LINEAGES  # noqa: E402
+
+NAME_MAPS.update(MOE_LINEAGES)

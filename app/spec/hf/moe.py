@@ -60,7 +60,8 @@ def qwen3_moe_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
     activation = activation_from_hf(r.str("hidden_act", "silu", HIDDEN_ACTS))
     # transformers' default width when a config has no dense layer to say it
     dense = MLP(r.int("intermediate_size", 6144), activation)
-    experts = r.int("num_experts", 128, minimum=0)
+    # transformers 5 writes num_local_experts; the published configs say num_experts
+    experts = r.int("num_local_experts" if r.has("num_local_experts") else "num_experts", 128, minimum=0)
     moe = MoE(num_experts=max(experts, 1), top_k=r.int("num_experts_per_tok", 8),
               expert=MLP(r.int("moe_intermediate_size", 768), activation),
               router=Router("softmax", normalize_top_k=r.bool("norm_topk_prob", False)))

@@ -1,0 +1,55 @@
+"""The cache of multi-head latent attention: per token, the compressed latent and the one
+shared rope key -- kv_lora_rank + qk_rope_head_dim values, for all heads together, where
+a GQA cache holds 2 x kv_heads x head_dim. DeepSeek sparse attention adds its lightning
+indexer's key (index_head_dim values) per token.
+
+Preallocated once and written in place at the tokens' positions, like `FullKVCache`,
+and reports the same `nbytes` / `capacity_nbytes`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class LatentCache:
+    def __init__(self, batch: int, max_len: int, latent_dim: int, rope_dim: int, dtype: torch.dtype,
+                 device: torch.device | str, index_key_dim: int = 0):
+        self.latents = torch.zeros(batch, max_len, latent_dim, dtype=dtype, device=device)
+        self.rope_keys = torch.zeros(batch, max_len, rope_dim, dtype=dtype, device=device)
+        # DeepSeek sparse attention: the indexer scores every past token, so it keeps a key for each.
+        self.index_keys = (torch.zeros(batch, max_len, index_key_dim, dtype=dtype, device=device)
+                           if index_key_dim else None)
+        self.length = 0
+        self.bytes_per_token = batch * (latent_dim + rope_dim + index_key_dim) * self.latents.element_size()
+
+    def _span(self, positions: torch.Tensor) -> tuple[int, int]:
+        start, end = int(positions[0]), int(positions[-1]) + 1
+        if end > self.latents.shape[1]:
+            raise ValueError(f"cache holds {self.latents.shape[1]} tokens; position {end - 1} does not fit "
+                             "(make it with a larger max_len)")
+        return start, end
+
+    def update(self, latents: torch.Tensor, rope_keys: torch.Tensor, positions: torch.Tensor):
+        """Store new latents [B, T, kv_lora_rank] and rotated rope keys [B, T, rope_dim] at
+        their positions; return every token's (latents, rope keys) so far."""
+        start, end = self._span(positions)
+        self.latents[:, start:end] = latents
+        self.rope_keys[:, start:end] = rope_keys
+        self.length = end
+        return self.latents[:, :end], self.rope_keys[:, :end]
+
+    def update_index_keys(self, keys: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Store the indexer's keys [B, T, index_head_dim]; return all of them so far."""
+        if self.index_keys is None:
+            raise ValueError("this latent cache was made without indexer keys (index_key_dim=0)")
+        start, end = self._span(positions)
+        self.index_keys[:, start:end] = keys
+        return self.index_keys[:, :end]
+
+    def nbytes(self) -> int:
+        return self.length * self.bytes_per_token
+
+    def capacity_nbytes(self) -> int:
+        held = self.latents.nbytes + self.rope_keys.nbytes
+        return held + (self.index_keys.nbytes if self.index_keys is not None else 0)

@@ -1,0 +1,80 @@
+"""Mixture-of-experts feed-forward: a router sends each token to top_k of num_experts
+routed experts; shared experts (plain, or sigmoid-gated as in Qwen3-Next) see every token.
+
+Routing can be recorded: while recording, each MoE layer adds, on the device, how many
+tokens each expert received; `take_routing_counts` reads every layer's counts in one
+device-to-host transfer per step (never one per layer, which would stall a GPU per layer)
+and resets them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..spec import MoE as MoESpec
+from .experts import RoutedExperts
+from .mlp import MLP
+from .router import Router
+
+
+class MoE(nn.Module):
+    def __init__(self, spec: MoESpec, d_model: int):
+        super().__init__()
+        self.spec = spec
+        self.router = Router(spec, d_model)
+        self.experts = RoutedExperts(spec.num_experts, spec.expert, d_model)
+        self.shared = MLP(spec.shared, d_model) if spec.shared is not None else None
+        self.shared_gate = nn.Linear(d_model, 1, bias=False) if spec.shared is not None and spec.shared_gate else None
+        self.recording = False
+        self.routing_counts: torch.Tensor | None = None  # [E] on the device, since recording (re)started
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.reshape(-1, x.shape[-1])
+        indices, weights = self.router(tokens)
+        tokens_per_expert = torch.bincount(indices.reshape(-1), minlength=self.spec.num_experts)
+        if self.recording:
+            if self.routing_counts is None:
+                self.routing_counts = tokens_per_expert.clone()
+            else:
+                self.routing_counts += tokens_per_expert
+        out = self.experts(tokens, indices, weights, tokens_per_expert, self.spec.router.weight_inputs)
+        if self.shared is not None:
+            shared = self.shared(tokens)
+            if self.shared_gate is not None:
+                shared = shared * torch.sigmoid(self.shared_gate(tokens))
+            out = out + shared
+        if self.spec.output_scale != 1.0:
+            # Grok 2.5's "residual MoE": (shared + routed) / sqrt(2) keeps the sum's scale.
+            out = out * self.spec.output_scale
+        return out.view(x.shape)
+
+
+def moe_layers(model: nn.Module) -> dict[int, MoE]:
+    """The MoE feed-forward of each decoder layer that has one, by layer index."""
+    return {index: block.ffn for index, block in enumerate(model.layers) if isinstance(block.ffn, MoE)}
+
+
+def record_routing(model: nn.Module, enabled: bool) -> None:
+    """Start (from zero) or stop counting the tokens each expert receives."""
+    for moe in moe_layers(model).values():
+        moe.recording = enabled
+        moe.routing_counts = None
+
+
+def take_routing_counts(model: nn.Module) -> dict[int, list[int]]:
+    """{layer index: tokens per expert} counted since the last call, then reset."""
+    layers = moe_layers(model)
+    if not layers:
+        return {}
+    device = next(iter(layers.values())).router.proj.weight.device
+    counts = torch.cat([moe.routing_counts if moe.routing_counts is not None else
+                        torch.zeros(moe.spec.num_experts, dtype=torch.long, device=device)
+                        for moe in layers.values()])
+    flat = counts.cpu().tolist()  # the one device-to-host read for every layer
+    result, start = {}, 0
+    for index, moe in layers.items():
+        result[index] = flat[start:start + moe.spec.num_experts]
+        start += moe.spec.num_experts
+        moe.routing_counts = None
+    return result

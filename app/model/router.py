@@ -1,0 +1,68 @@
+"""The router of a mixture of experts: scores every expert for each token, picks the top_k
+and weighs them.
+
+One module covers the published variants: softmax scores (Mixtral, Qwen3, gpt-oss) or
+sigmoid scores (DeepSeek V3, Llama 4, MiniMax-M2); a score-correction bias that steers
+only the choice, never the weights (DeepSeek V3's auxiliary-loss-free balancing); choice
+limited to the best groups of experts (DeepSeek V3's node-limited routing); weights
+normalized over the chosen experts and multiplied by routed_scaling; a bias on the router
+projection (gpt-oss) and a soft cap on its logits (Grok).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..spec import MoE as MoESpec
+
+
+class Router(nn.Module):
+    def __init__(self, spec: MoESpec, d_model: int):
+        super().__init__()
+        self.spec = spec.router
+        self.num_experts = spec.num_experts
+        self.top_k = spec.top_k
+        self.proj = nn.Linear(d_model, spec.num_experts, bias=spec.router.bias)
+        # A buffer, not a parameter: the published models adjust it between training steps
+        # from the experts' load, never by gradient. Checkpoints store it, so it persists.
+        bias = torch.zeros(spec.num_experts) if spec.router.score_correction_bias else None
+        self.register_buffer("score_correction_bias", bias)
+
+    def scores(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Each token's score for each expert [N, E], in float32 whatever the model dtype:
+        near-equal scores must order the same way in bf16 as in float32."""
+        bias = self.proj.bias.float() if self.proj.bias is not None else None
+        logits = F.linear(tokens.float(), self.proj.weight.float(), bias)
+        if self.spec.logit_softcap:
+            cap = self.spec.logit_softcap
+            logits = torch.tanh(logits / cap) * cap
+        if self.spec.scoring == "softmax":
+            return torch.softmax(logits, dim=-1)
+        return torch.sigmoid(logits)
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(expert indices [N, top_k], their weights [N, top_k] in float32) for tokens [N, d]."""
+        scores = self.scores(tokens)
+        choice = scores if self.score_correction_bias is None else scores + self.score_correction_bias.float()
+        if self.spec.num_groups > 1:
+            choice = self._keep_best_groups(choice)
+        indices = choice.topk(self.top_k, dim=-1).indices
+        weights = scores.gather(-1, indices)  # the corrected scores choose; the raw scores weigh
+        if self.spec.normalize_top_k:
+            weights = weights / (weights.sum(dim=-1, keepdim=True) + 1e-20)
+        if self.spec.routed_scaling != 1.0:
+            weights = weights * self.spec.routed_scaling
+        return indices, weights
+
+    def _keep_best_groups(self, choice: torch.Tensor) -> torch.Tensor:
+        """Hide every expert outside the top_k_groups groups. DeepSeek V3 ranks a group by
+        the sum of its two best scores (so one lucky expert does not carry its group)."""
+        groups = self.spec.num_groups
+        grouped = choice.view(choice.shape[0], groups, self.num_experts // groups)
+        best_in_group = min(2, grouped.shape[-1])
+        group_scores = grouped.topk(best_in_group, dim=-1).values.sum(dim=-1)
+        kept_groups = group_scores.topk(self.spec.top_k_groups, dim=-1).indices
+        kept = torch.zeros_like(group_scores, dtype=torch.bool).scatter_(1, kept_groups, True)
+        return grouped.masked_fill(~kept.unsqueeze(-1), float("-inf")).view_as(choice)

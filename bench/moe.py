@@ -1,0 +1,111 @@
+"""MoE decode speed: routing recording on vs off, and ArchScope vs transformers, on the same
+weights, measured side by side.
+
+For each architecture: transformers builds a random model from the config ArchScope
+writes and saves it as safetensors; ArchScope loads that directory. Three runs then decode
+greedily from the same prompt (batch 1), interleaved, the best of `--repeats` counting:
+ours with routing recording off; ours recording, reading every layer's tokens-per-expert
+after each step as the profiler does; transformers' generate. Prints tokens/s and the
+ratios recording / off (the cost of watching the router; 1.00 is free) and ours /
+transformers (> 1 is faster).
+
+    .venv/bin/python bench/moe.py [--models deepseek-v3:explore] [--new-tokens 64] [--device cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import torch
+import transformers
+
+from app.model.moe import record_routing, take_routing_counts
+from app.runtime.generate import decode_one_token, prefill
+from app.spec import catalog
+from app.spec.hf import hf_config_from_spec
+from app.weights import load_pretrained
+
+DEFAULT_MODELS = ["deepseek-v3:explore", "deepseek-v3.2:explore"]
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def synchronize(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(run, device: str) -> float:
+    synchronize(device)
+    start = time.perf_counter()
+    run()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def decode(model, prompt: torch.Tensor, new_tokens: int, recording: bool) -> list[dict]:
+    """Greedy decode; while recording, the routing counts of every step (one host read each)."""
+    record_routing(model, recording)
+    cache = model.new_cache(prompt.shape[0], prompt.shape[1] + new_tokens)
+    token = prefill(model, prompt, cache).argmax(dim=-1, keepdim=True)
+    steps = [take_routing_counts(model)] if recording else []
+    for _ in range(new_tokens - 1):
+        token = decode_one_token(model, token, cache).argmax(dim=-1, keepdim=True)
+        if recording:
+            steps.append(take_routing_counts(model))
+    record_routing(model, False)
+    return steps
+
+
+def bench_model(name: str, device: str, dtype: torch.dtype, prompt_len: int, new_tokens: int, repeats: int):
+    slug, _, scale = name.partition(":")
+    spec = catalog.get(slug, scale or "full")
+    config = transformers.AutoConfig.for_model(**hf_config_from_spec(spec))
+    torch.manual_seed(0)
+    reference = transformers.AutoModelForCausalLM.from_config(config, dtype=dtype)
+    with tempfile.TemporaryDirectory() as directory:
+        reference.save_pretrained(directory)
+        ours = load_pretrained(directory, device=device, dtype=dtype).model
+    reference = reference.to(device).eval()
+    prompt = torch.randint(0, spec.vocab_size, (1, prompt_len), generator=torch.Generator().manual_seed(0)).to(device)
+
+    def run_reference():
+        reference.generate(prompt, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
+                           pad_token_id=0)
+
+    runs = {"off": lambda: decode(ours, prompt, new_tokens, False),
+            "recording": lambda: decode(ours, prompt, new_tokens, True),
+            "transformers": run_reference}
+    counts = decode(ours, prompt, new_tokens, True)  # warm-up, and a check that routing was seen
+    assert counts and all(sum(per_expert) > 0 for per_expert in counts[-1].values()), "no routing recorded"
+    run_reference()
+    seconds = {key: [] for key in runs}
+    for _ in range(repeats):
+        for key, run in runs.items():
+            seconds[key].append(timed(run, device))
+    return {key: new_tokens / min(values) for key, values in seconds.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=DEFAULT_MODELS, help="catalog names, NAME:explore for a scale")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--dtype", choices=list(DTYPES), default="float32")
+    parser.add_argument("--prompt-tokens", type=int, default=32)
+    parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_grad_enabled(False)
+    print(f"device {args.device}, {args.dtype}, batch 1, prompt {args.prompt_tokens}, {args.new_tokens} new tokens, "
+          f"torch {torch.__version__}, transformers {transformers.__version__}, {torch.get_num_threads()} threads")
+    print(f"{'model':<24} {'ours off':>9} {'recording':>10} {'rec/off':>8} {'transformers':>13} {'ours/tf':>8}"
+          "  (tokens/s)")
+    for name in args.models:
+        speed = bench_model(name, args.device, DTYPES[args.dtype], args.prompt_tokens, args.new_tokens, args.repeats)
+        print(f"{name:<24} {speed['off']:>9.1f} {speed['recording']:>10.1f} {speed['recording'] / speed['off']:>7.2f}x "
+              f"{speed['transformers']:>13.1f} {speed['off'] / speed['transformers']:>7.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""The DeepSeek lineage against transformers: MLA (with and without a query latent, YaRN
+mscale, interleaved and half-split rope), DeepSeek sparse attention, GLM-4.5's partial-rope
+GQA and MiMo-V2-Flash's sliding layers with sinks, each with dense and MoE layers. Tiny
+random checkpoints load through load_pretrained and give the same logits in one forward,
+token by token through the latent cache, and prefill then decode."""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from .reference import reference_logits, save_reference, torch, transformers
+
+from app.model.latent_cache import LatentCache  # noqa: E402
+from app.weights import load_pretrained  # noqa: E402
+
+SEQ_LEN = 13  # longer than the sliding window and the indexer's top-k below
+PREFILL = 8
+TOLERANCE = 1e-4
+
+# transformers warns when factor differs from max_position / original; keep them consistent.
+YARN = dict(rope_type="yarn", rope_theta=10000.0, factor=4.0, original_max_position_embeddings=8, beta_fast=8.0,
+            beta_slow=1.0, mscale=0.9, mscale_all_dim=0.7)
+MLA = dict(vocab_size=61, hidden_size=40, intermediate_size=56, moe_intermediate_size=24, num_hidden_layers=2,
+           num_attention_heads=3, num_key_value_heads=3, kv_lora_rank=20, q_lora_rank=28, qk_rope_head_dim=8,
+           qk_nope_head_dim=12, v_head_dim=10, n_routed_experts=8, num_experts_per_tok=3, n_shared_experts=1,
+           n_group=4, topk_group=2, routed_scaling_factor=2.5, max_position_embeddings=32, rope_parameters=YARN)
+MOE = dict(vocab_size=67, hidden_size=36, intermediate_size=52, moe_intermediate_size=20, num_hidden_layers=2,
+           n_routed_experts=6, num_experts_per_tok=2)
+
+TINY = {
+    # a query latent, YaRN with mscale_all_dim (softmax scale), interleaved rope, 4 expert groups
+    "deepseek_v3": dict(MLA, model_type="deepseek_v3", first_k_dense_replace=1),
+    # uncompressed queries, biases, half-split rope, odd head counts and widths
+    "deepseek_v3-plain-query": dict(MLA, model_type="deepseek_v3", num_attention_heads=5, num_key_value_heads=5,
+                                    kv_lora_rank=14, q_lora_rank=None, qk_rope_head_dim=6, qk_nope_head_dim=10,
+                                    v_head_dim=12, attention_bias=True, rope_interleave=False,
+                                    first_k_dense_replace=1, rope_parameters=dict(rope_type="default",
+                                                                                  rope_theta=500.0)),
+    # 8 indexer heads: ReLU scores of fewer heads tie exactly in a tiny random model
+    "deepseek_v32": dict(MLA, model_type="deepseek_v32", mlp_layer_types=["dense", "sparse"], index_n_heads=8,
+                         index_head_dim=16, index_topk=5),
+    "glm4_moe": dict(MOE, model_type="glm4_moe", num_attention_heads=4, num_key_value_heads=2, head_dim=12,
+                     n_shared_experts=1, first_k_dense_replace=1, use_qk_norm=True, attention_bias=True),
+    "mimo_v2_flash": dict(MOE, model_type="mimo_v2_flash", num_hidden_layers=3, num_attention_heads=4,
+                          num_key_value_heads=1, head_dim=12, v_head_dim=8, sliding_window=4,
+                          layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+                          mlp_layer_types=["sparse", "dense", "sparse"]),
+}
+
+# Mistral Large 3's query scale by position ("llama_4_scaling"), which our converter reads
+# from a DeepSeek-V3 config: transformers computes it in its mistral4 model.
+POSITION_SCALE = dict(beta=0.5, original_max_position_embeddings=4)
+# Dense layers only: transformers saves mistral4's experts fused, not in the published layout.
+MISTRAL_REFERENCE = dict(MLA, model_type="mistral4", n_group=1, topk_group=1, first_k_dense_replace=2,
+                         rope_parameters=dict(YARN, llama_4_scaling_beta=POSITION_SCALE["beta"],
+                                              original_max_position_embeddings=4, factor=8.0))
+MISTRAL_AS_DEEPSEEK = dict(MLA, model_type="deepseek_v3", n_group=1, topk_group=1, first_k_dense_replace=2,
+                           llama_4_scaling=POSITION_SCALE,
+                           rope_parameters=dict(YARN, original_max_position_embeddings=4, factor=8.0))
+CASES = sorted(TINY) + ["mistral_large_3"]
+
+
+def perturb_correction_bias(model) -> None:
+    """The router's score-correction bias is a buffer, which save_reference leaves at zero."""
+    with torch.no_grad():
+        for name, buffer in model.named_buffers():
+            if name.endswith("e_score_correction_bias"):
+                buffer.add_(torch.randn_like(buffer) * 0.1)
+
+
+def save_mistral4_reference(directory):
+    """save_reference for transformers' mistral4, which no Auto class builds; then the
+    same checkpoint described as the DeepSeek-V3 config our converter reads."""
+    torch.manual_seed(0)
+    hf_config = transformers.Mistral4Config(**{k: v for k, v in MISTRAL_REFERENCE.items() if k != "model_type"})
+    hf_config._attn_implementation = "eager"
+    model = transformers.Mistral4ForCausalLM(hf_config)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.05)
+    model.save_pretrained(directory, safe_serialization=True)
+    (directory / "config.json").write_text(json.dumps(MISTRAL_AS_DEEPSEEK))
+    return model.eval()
+
+
+@pytest.fixture(scope="module", params=CASES)
+def pair(request, tmp_path_factory):
+    directory = tmp_path_factory.mktemp(request.param)
+    if request.param == "mistral_large_3":
+        config = MISTRAL_REFERENCE
+        reference = save_mistral4_reference(directory)
+    else:
+        config = TINY[request.param]
+        reference = save_reference(config, directory)
+        perturb_correction_bias(reference)
+        reference.save_pretrained(directory, safe_serialization=True)
+    ours = load_pretrained(directory).model
+    input_ids = torch.randint(0, config["vocab_size"], (2, SEQ_LEN), generator=torch.Generator().manual_seed(1))
+    return reference, ours, input_ids
+
+
+def test_one_forward_matches(pair):
+    reference, ours, input_ids = pair
+    with torch.no_grad():
+        torch.testing.assert_close(ours(input_ids), reference_logits(reference, input_ids), atol=TOLERANCE, rtol=0)
+
+
+def test_token_by_token_through_the_cache_matches(pair):
+    reference, ours, input_ids = pair
+    expected = reference_logits(reference, input_ids)
+    cache = ours.new_cache(batch=2, max_len=SEQ_LEN)
+    with torch.no_grad():
+        steps = [ours(input_ids[:, i:i + 1], cache=cache) for i in range(SEQ_LEN)]
+    torch.testing.assert_close(torch.cat(steps, dim=1), expected, atol=TOLERANCE, rtol=0)
+
+
+def test_prefill_then_decode_matches(pair):
+    reference, ours, input_ids = pair
+    expected = reference_logits(reference, input_ids)
+    cache = ours.new_cache(batch=2, max_len=SEQ_LEN)
+    with torch.no_grad():
+        prefill = ours(input_ids[:, :PREFILL], cache=cache)
+        rest = [ours(input_ids[:, i:i + 1], cache=cache) for i in range(PREFILL, SEQ_LEN)]
+    torch.testing.assert_close(torch.cat([prefill, *rest], dim=1), expected, atol=TOLERANCE, rtol=0)
+
+
+def test_mla_layers_cache_only_the_latent(pair):
+    _, ours, _ = pair
+    cache = ours.new_cache(batch=2, max_len=SEQ_LEN)
+    for block, layer_cache in zip(ours.layers, cache.layers):
+        spec = block.layer.mixer
+        if hasattr(spec, "kv_lora_rank"):
+            assert isinstance(layer_cache, LatentCache)
+            assert layer_cache.latents.shape[-1] == spec.kv_lora_rank
+            assert layer_cache.rope_keys.shape[-1] == spec.qk_rope_head_dim
+
+
+def test_the_loaded_correction_bias_is_the_checkpoints(pair):
+    reference, ours, _ = pair
+    theirs = {name: buffer for name, buffer in reference.named_buffers() if name.endswith("e_score_correction_bias")}
+    for name, buffer in theirs.items():
+        index = int(name.split(".")[2])
+        torch.testing.assert_close(ours.layers[index].ffn.router.score_correction_bias, buffer, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("pair", ["deepseek_v32"], indirect=True)
+def test_the_indexer_selection_changes_the_output(pair):
+    """With the sequence longer than index_topk, attending to every token instead of the
+    selected ones gives other logits: the parity above exercised the selection."""
+    reference, ours, input_ids = pair
+    indexers = [block.mixer.indexer for block in ours.layers]
+    with torch.no_grad():
+        for indexer in indexers:
+            indexer.spec = replace(indexer.spec, top_k=SEQ_LEN)
+        try:
+            dense = ours(input_ids)
+        finally:
+            for indexer in indexers:
+                indexer.spec = replace(indexer.spec, top_k=TINY["deepseek_v32"]["index_topk"])
+    assert (dense - reference_logits(reference, input_ids)).abs().max() > 100 * TOLERANCE

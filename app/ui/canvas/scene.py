@@ -1,0 +1,296 @@
+"""ArchitectureScene: lays out a spec the way the comparison article draws it.
+
+Token embedding at the bottom left, then each layer group left to right (a frame with
+its repeat count; inside, one transformer block per distinct layer of its period, drawn
+bottom to top with the norms where they really are), then the final norm and the output
+head above the last group. A group can be expanded into one row per layer.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPolygonItem, QGraphicsScene
+
+from ...spec import ArchSpec
+from ...spec.analysis import analyze
+from ...spec.components import Layer
+from .. import theme
+from ..components import SLOT_FFN, SLOT_MIXER, SLOT_NORM
+from ..grouping import Group, group_layers
+from ..labels import ffn_text, human_bytes, human_count, mixer_text, norm_title
+from .items import AddItem, BoxItem, FrameItem, LayerRowItem, box_height
+
+BLOCK_WIDTH = 216.0
+BOX_MARGIN = 14.0
+GAP = 9.0
+NORM_HEIGHT = 22.0
+BLOCK_HEADER = 24.0
+GROUP_HEADER = 54.0
+GROUP_PADDING = 10.0
+GROUP_GAP = 46.0
+ROW_HEIGHT = 18.0
+ROW_WIDTH = 250.0
+ROWS_PER_COLUMN = 16
+
+
+def _ranges(indices: list[int]) -> str:
+    """"0-4, 6-10, 12-16, ..." (at most three spans shown)."""
+    spans, start = [], indices[0]
+    for previous, current in zip(indices, indices[1:] + [None]):
+        if current != previous + 1:
+            spans.append(f"{start}" if start == previous else f"{start}-{previous}")
+            start = current
+    return ", ".join(spans[:3]) + (f", … ({len(spans)} spans)" if len(spans) > 3 else "")
+
+
+class ArchitectureScene(QGraphicsScene):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setBackgroundBrush(QColor(theme.CANVAS_BACKGROUND))
+        self.spec: ArchSpec | None = None
+        self.groups: list[Group] = []
+        self.expanded: set[int] = set()
+        self.group_items: list[FrameItem] = []
+        self.block_items: list[FrameItem] = []
+        self.layer_items: list[LayerRowItem] = []
+        self.slot_items: list[BoxItem] = []
+
+    # --- building ------------------------------------------------------------------------
+
+    def set_spec(self, spec: ArchSpec, groups: list[Group] | None = None) -> None:
+        if self.spec is None or spec.num_layers != self.spec.num_layers:
+            self.expanded = set()
+        self.spec = spec
+        self.groups = groups if groups is not None else group_layers(spec.layers)
+        self.expanded = {index for index in self.expanded if index < len(self.groups)}
+        self.rebuild()
+
+    def toggle_expanded(self, group_index: int) -> None:
+        self.expanded ^= {group_index}
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        self.clear()
+        self.group_items, self.block_items, self.layer_items, self.slot_items = [], [], [], []
+        if self.spec is None:
+            return
+        rows = analyze(self.spec).layers
+        x = 0.0
+        frames = []
+        for group_index, group in enumerate(self.groups):
+            frame = self._add_group(group_index, group, x, rows)
+            frames.append(frame)
+            x = frame.rect.right() + GROUP_GAP
+        for left, right in zip(frames, frames[1:]):
+            y = -min(left.rect.height(), right.rect.height()) / 2
+            self._arrow(QPointF(left.rect.right() + 4, y), QPointF(right.rect.left() - 4, y))
+        self._add_embedding(frames[0].rect if frames else QRectF(0, 0, BLOCK_WIDTH, 0))
+        self._add_head(frames[-1].rect if frames else QRectF(0, 0, BLOCK_WIDTH, 0))
+        self.setSceneRect(self.itemsBoundingRect().adjusted(-30, -30, 30, 30))
+
+    def _add_group(self, group_index: int, group: Group, x: float, rows) -> FrameItem:
+        params = sum(rows[i].params for i in group.layer_indices())
+        kv = sum(rows[i].kv_bytes_per_token(2) for i in group.layer_indices())
+        first, last = group.start, group.stop - 1
+        detail = (f"layers {first}-{last} · {human_count(params)} params"
+                  + (f"\nKV {human_bytes(kv)}/token (bf16)" if kv else ""))
+        badge = f"× {group.repeat}" if group.repeat > 1 else f"× {group.size}" if len(group.runs) == 1 else ""
+        if group_index in self.expanded:
+            inner_items = self._layer_rows(group_index, group, x + GROUP_PADDING)
+            width = max(inner_items[0], BLOCK_WIDTH)
+            height = inner_items[1]
+            marker = "▾ "
+        else:
+            width, height = 0.0, 0.0
+            for run_index in range(len(group.runs)):
+                block_height = self._add_block(group_index, group, run_index, x + GROUP_PADDING + width)
+                width += BLOCK_WIDTH + GAP
+                height = max(height, block_height)
+            width -= GAP
+            marker = "▸ "
+        rect = QRectF(x, -(height + GROUP_HEADER + GROUP_PADDING), width + 2 * GROUP_PADDING,
+                      height + GROUP_HEADER + GROUP_PADDING)
+        if len(group.runs) == 1:
+            caption = f"{group.size} x {group.run_label(0)}"
+        else:
+            inner = " + ".join(str(run.count) for run in group.runs)
+            caption = f"{group.repeat} x ({inner}) = {group.size} layers" if group.repeat > 1 else f"{inner} layers"
+        frame = FrameItem(rect, marker + caption, detail, badge, group_index)
+        frame.setToolTip(f"{group.label()}\n{detail}\nDouble-click to expand into layers / collapse")
+        self.addItem(frame)
+        self.group_items.append(frame)
+        return frame
+
+    def _layer_rows(self, group_index: int, group: Group, x: float) -> tuple[float, float]:
+        indices = group.layer_indices()
+        columns = (len(indices) + ROWS_PER_COLUMN - 1) // ROWS_PER_COLUMN
+        rows_in_column = min(len(indices), ROWS_PER_COLUMN)
+        height = rows_in_column * (ROW_HEIGHT + 3)
+        for position, index in enumerate(indices):
+            column, row = divmod(position, ROWS_PER_COLUMN)
+            top = -height + row * (ROW_HEIGHT + 3) - GROUP_PADDING / 2
+            layer = self.spec.layers[index]
+            title, _ = mixer_text(layer.mixer)
+            ffn_title, ffn_lines = ffn_text(layer.ffn)
+            text = f"{title} · {ffn_title.replace(' feed-forward', '')}"
+            item = LayerRowItem(QRectF(x + column * (ROW_WIDTH + 8), top, ROW_WIDTH, ROW_HEIGHT), index,
+                                theme.mixer_kind(layer.mixer), text, group_index)
+            self.addItem(item)
+            self.layer_items.append(item)
+        return columns * (ROW_WIDTH + 8) - 8, height
+
+    def _sequence(self, layer: Layer) -> list[tuple[str, object]]:
+        """Bottom-to-top elements of one block: ("norm"|"mixer"|"ffn"|"add", payload)."""
+        sequence = []
+        for slot, part in ((SLOT_MIXER, layer.mixer), (SLOT_FFN, layer.ffn)):
+            if part is None:  # drawn as an empty slot that a palette item can fill
+                sequence.append((slot, None))
+                continue
+            start = len(sequence)
+            if layer.norm_placement in ("pre", "sandwich"):
+                sequence.append(("norm", "pre"))
+            sequence.append((slot, part))
+            if layer.norm_placement in ("post", "sandwich"):
+                sequence.append(("norm", "post"))
+            sequence.append(("add", start))
+        return sequence
+
+    def _add_block(self, group_index: int, group: Group, run_index: int, x: float) -> float:
+        run = group.runs[run_index]
+        layer = run.layer
+        indices = group.run_layer_indices(run_index)
+        box_width = BLOCK_WIDTH - 2 * BOX_MARGIN
+        left = x + BOX_MARGIN
+        centre = x + BLOCK_WIDTH / 2
+        elements = []
+        for kind, payload in self._sequence(layer):
+            if kind == "norm":
+                elements.append((kind, payload, NORM_HEIGHT))
+            elif kind == "add":
+                elements.append((kind, payload, 2 * AddItem.RADIUS))
+            else:
+                title, lines = mixer_text(payload) if kind == SLOT_MIXER else ffn_text(payload)
+                elements.append((kind, (payload, title, lines), box_height(len(lines))))
+        content = sum(height for *_, height in elements) + GAP * (len(elements) + 1)
+        block_height = content + BLOCK_HEADER
+        bottom = -GROUP_PADDING
+        top = bottom - block_height
+        frame = FrameItem(QRectF(x, top, BLOCK_WIDTH, block_height),
+                          f"{run.count * group.repeat} x {group.run_label(run_index)}",
+                          "", "", group_index, kind="block")
+        frame.setToolTip(f"{group.run_label(run_index)}\nlayers {_ranges(indices)}")
+        frame.setZValue(-0.8)
+        self.addItem(frame)
+        self.block_items.append(frame)
+        # the main path, bottom to top
+        self._line(QPointF(centre, bottom), QPointF(centre, top + BLOCK_HEADER))
+        y = bottom - GAP
+        starts: list[float] = []
+        for kind, payload, height in elements:
+            rect = QRectF(left, y - height, box_width, height)
+            if kind == "add":
+                start_y = starts[payload]
+                self._residual(centre, start_y, y - AddItem.RADIUS, left + box_width + 7)
+                self.addItem(AddItem(QPointF(centre, y - AddItem.RADIUS)))
+            elif kind == "norm":
+                item = BoxItem(rect.adjusted(box_width * 0.1, 0, -box_width * 0.1, 0), "norm",
+                               ("Post-" if payload == "post" else "") + norm_title(layer.norm), [],
+                               SLOT_NORM, indices, group_index, run_index, title_size=8.0)
+                item.setToolTip(f"{layer.norm_placement}-norm placement ({norm_title(layer.norm)}); "
+                                "drop a norm placement or norm kind here")
+                self._add_slot(item)
+            else:
+                part, title, lines = payload
+                box_kind = theme.mixer_kind(part) if kind == SLOT_MIXER else theme.ffn_kind(part)
+                self._add_slot(BoxItem(rect, box_kind, title, lines, kind, indices, group_index, run_index))
+            starts.append(y + GAP / 2)
+            y -= height + GAP
+        return block_height
+
+    def _add_slot(self, item: BoxItem) -> None:
+        self.addItem(item)
+        self.slot_items.append(item)
+
+    def _add_embedding(self, first: QRectF) -> None:
+        spec = self.spec
+        lines = [f"vocab {spec.vocab_size:,} × d {spec.d_model:,}"]
+        if spec.learned_positions:
+            lines.append(f"+ learned positions ({spec.learned_positions:,})")
+        if spec.embedding_scale:
+            lines.append("scaled by √d")
+        height = box_height(len(lines))
+        width = BLOCK_WIDTH - 2 * BOX_MARGIN
+        rect = QRectF(first.left() + GROUP_PADDING + BOX_MARGIN, 34, width, height)
+        self.embedding_item = BoxItem(rect, "embedding", "Token embedding", lines)
+        self.addItem(self.embedding_item)
+        self._arrow(QPointF(rect.center().x(), rect.top()), QPointF(rect.center().x(), first.bottom()))
+        self._caption(QPointF(rect.left(), rect.bottom() + 4), "Tokenized text")
+
+    def _add_head(self, last: QRectF) -> None:
+        spec = self.spec
+        width = BLOCK_WIDTH - 2 * BOX_MARGIN
+        x = last.right() - GROUP_PADDING - BOX_MARGIN - width
+        norm_rect = QRectF(x + width * 0.1, last.top() - 18 - NORM_HEIGHT, width * 0.8, NORM_HEIGHT)
+        self.final_norm_item = BoxItem(norm_rect, "norm", "Final " + norm_title(spec.final_norm), [],
+                                       title_size=8.0)
+        self.addItem(self.final_norm_item)
+        lines = [f"d {spec.d_model:,} → vocab {spec.vocab_size:,}",
+                 "tied to the embedding" if spec.tie_embeddings else "own weights"]
+        if spec.final_logit_softcap:
+            lines.append(f"logit softcap {spec.final_logit_softcap:g}")
+        if spec.mtp_layers:
+            lines.append(f"+ {spec.mtp_layers} MTP module" + ("s" if spec.mtp_layers > 1 else ""))
+        height = box_height(len(lines))
+        head_rect = QRectF(x, norm_rect.top() - 16 - height, width, height)
+        self.head_item = BoxItem(head_rect, "embedding", "Linear output layer", lines)
+        self.addItem(self.head_item)
+        centre = norm_rect.center().x()
+        self._arrow(QPointF(centre, last.top()), QPointF(centre, norm_rect.bottom()))
+        self._arrow(QPointF(centre, norm_rect.top()), QPointF(centre, head_rect.bottom()))
+
+    # --- lines ---------------------------------------------------------------------------
+
+    def _pen(self) -> QPen:
+        return QPen(QColor(theme.RESIDUAL), 1.3)
+
+    def _line(self, a: QPointF, b: QPointF) -> None:
+        line = self.addLine(a.x(), a.y(), b.x(), b.y(), self._pen())
+        line.setZValue(-0.5)
+
+    def _residual(self, centre: float, start_y: float, add_y: float, right: float) -> None:
+        path = QPainterPath(QPointF(centre, start_y))
+        path.lineTo(right, start_y)
+        path.lineTo(right, add_y)
+        path.lineTo(centre + AddItem.RADIUS, add_y)
+        item = QGraphicsPathItem(path)
+        item.setPen(self._pen())
+        item.setZValue(-0.5)
+        self.addItem(item)
+
+    def _arrow(self, a: QPointF, b: QPointF) -> None:
+        self._line(a, b)
+        direction = b - a
+        length = max((direction.x() ** 2 + direction.y() ** 2) ** 0.5, 1e-6)
+        ux, uy = direction.x() / length, direction.y() / length
+        size = 7.0
+        tip = b
+        left = QPointF(tip.x() - ux * size - uy * size * 0.5, tip.y() - uy * size + ux * size * 0.5)
+        right = QPointF(tip.x() - ux * size + uy * size * 0.5, tip.y() - uy * size - ux * size * 0.5)
+        head = QGraphicsPolygonItem(QPolygonF([tip, left, right]))
+        head.setBrush(QColor(theme.RESIDUAL))
+        head.setPen(Qt.NoPen)
+        self.addItem(head)
+
+    def _caption(self, at: QPointF, text: str) -> None:
+        item = self.addSimpleText(text, theme.font(8.0))
+        item.setBrush(QColor(theme.MUTED_TEXT))
+        item.setPos(at)
+
+    # --- lookups for views and tests ---------------------------------------------------------
+
+    def slot_item(self, group_index: int, run_index: int, slot: str) -> BoxItem | None:
+        for item in self.slot_items:
+            if (item.group_index, item.run_index, item.slot) == (group_index, run_index, slot):
+                return item
+        return None

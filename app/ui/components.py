@@ -1,0 +1,267 @@
+"""The palette's components and what dropping one on a slot of a block makes.
+
+Pure data on top of `app.spec` (no Qt): `apply_drop` answers either the new layer or
+the reason the drop is refused. Sizes of a new component are derived from the widths
+the model already has (GQA -> MLA keeps the heads; a latent of 4 x head_dim, as
+DeepSeek V3's 512 for 128-wide heads).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..spec import ArchSpec
+from ..spec.components import (
+    MLP,
+    Attention,
+    GatedDeltaNet,
+    KimiDeltaAttention,
+    Layer,
+    LightningAttention,
+    Mamba2,
+    MoE,
+    MultiHeadLatentAttention,
+    Norm,
+    QKNorm,
+    Rope,
+)
+
+MIME_TYPE = "application/x-archscope-component"
+
+# The slots of a drawn block that accept drops.
+SLOT_MIXER, SLOT_FFN, SLOT_NORM = "mixer", "ffn", "norm"
+
+
+@dataclass(frozen=True)
+class PaletteItem:
+    key: str
+    title: str
+    category: str  # "attention", "linear", "ffn", "norm", "position"
+    slot: str  # which slot it drops on
+    tooltip: str
+
+
+PALETTE: tuple[PaletteItem, ...] = (
+    PaletteItem("mha", "MHA", "attention", SLOT_MIXER,
+                "Multi-head attention: one K/V head per query head (GPT-2, OLMo 2)"),
+    PaletteItem("gqa", "GQA", "attention", SLOT_MIXER,
+                "Grouped-query attention: query heads share K/V groups (Llama 3, Qwen3)"),
+    PaletteItem("mqa", "MQA", "attention", SLOT_MIXER,
+                "Multi-query attention: one K/V head for all queries (Gemma 3 270M)"),
+    PaletteItem("mla", "MLA", "attention", SLOT_MIXER,
+                "Multi-head latent attention: caches a compressed latent (DeepSeek V3)"),
+    PaletteItem("sliding", "Sliding window", "attention", SLOT_MIXER,
+                "Local attention over the last tokens only (Gemma 3: 1024)"),
+    PaletteItem("gated", "Gated attention", "attention", SLOT_MIXER,
+                "Attention with a sigmoid output gate (Qwen3-Next)"),
+    PaletteItem("gated_deltanet", "Gated DeltaNet", "linear", SLOT_MIXER,
+                "Linear attention with a delta-rule state (Qwen3-Next)"),
+    PaletteItem("kimi_delta", "Kimi Delta Attention", "linear", SLOT_MIXER,
+                "Gated DeltaNet with channel-wise decay (Kimi Linear)"),
+    PaletteItem("mamba2", "Mamba-2", "linear", SLOT_MIXER, "Selective state-space mixer (Nemotron 3)"),
+    PaletteItem("lightning", "Lightning attention", "linear", SLOT_MIXER,
+                "Linear attention with per-head decay (MiniMax-M1)"),
+    PaletteItem("no_mixer", "No mixer", "linear", SLOT_MIXER, "Feed-forward-only block (Nemotron-H)"),
+    PaletteItem("swiglu", "SwiGLU", "ffn", SLOT_FFN, "Gated feed-forward with SiLU (Llama, Qwen)"),
+    PaletteItem("geglu", "GeGLU", "ffn", SLOT_FFN, "Gated feed-forward with GELU (Gemma)"),
+    PaletteItem("gelu_mlp", "GELU MLP", "ffn", SLOT_FFN, "Plain two-matrix MLP (GPT-2)"),
+    PaletteItem("moe", "MoE", "ffn", SLOT_FFN, "Mixture of experts, top-k routing (Qwen3 MoE)"),
+    PaletteItem("moe_shared", "MoE + shared expert", "ffn", SLOT_FFN,
+                "Routed experts plus one every token uses (DeepSeek V3)"),
+    PaletteItem("no_ffn", "No feed-forward", "ffn", SLOT_FFN, "Mixer-only block (Nemotron-H)"),
+    PaletteItem("pre", "Pre-Norm", "norm", SLOT_NORM, "Normalize each sublayer's input (GPT-2, Llama)"),
+    PaletteItem("post", "Post-Norm", "norm", SLOT_NORM,
+                "Normalize each sublayer's output inside the residual (OLMo 2)"),
+    PaletteItem("sandwich", "Pre+Post (sandwich)", "norm", SLOT_NORM, "Both, around each sublayer (Gemma 3)"),
+    PaletteItem("rmsnorm", "RMSNorm", "norm", SLOT_NORM, "Root-mean-square norm, no centring (Llama)"),
+    PaletteItem("layernorm", "LayerNorm", "norm", SLOT_NORM, "Mean and variance norm with bias (GPT-2)"),
+    PaletteItem("rope", "RoPE", "position", SLOT_MIXER, "Rotary positions on every head channel"),
+    PaletteItem("partial_rope", "Partial RoPE", "position", SLOT_MIXER, "Rotary positions on half the channels"),
+    PaletteItem("nope", "NoPE", "position", SLOT_MIXER, "No positional signal in this layer (SmolLM3, Llama 4)"),
+    PaletteItem("qk_norm", "QK-norm", "position", SLOT_MIXER, "RMSNorm of queries and keys per head (Qwen3, OLMo 2)"),
+)
+ITEMS = {item.key: item for item in PALETTE}
+SLOT_NAMES = {SLOT_MIXER: "attention / mixer box", SLOT_FFN: "feed-forward box", SLOT_NORM: "norm"}
+
+
+class Refused(ValueError):
+    """A drop that cannot be made, with the reason shown to the user."""
+
+
+def _round(value: float, step: int = 64) -> int:
+    return max(step, int(round(value / step)) * step)
+
+
+def _reference_attention(spec: ArchSpec, layer: Layer) -> Attention:
+    """The model's own attention sizes, or a standard one for its width."""
+    if isinstance(layer.mixer, Attention):
+        return layer.mixer
+    for other in spec.layers:
+        if isinstance(other.mixer, Attention):
+            return other.mixer
+    mixer = layer.mixer
+    if isinstance(mixer, MultiHeadLatentAttention):
+        head_dim = mixer.v_head_dim
+        heads = mixer.num_heads
+        theta = mixer.rope.theta if mixer.rope else 10_000.0
+    else:
+        head_dim = 128 if spec.d_model >= 2048 else 64
+        heads = max(1, spec.d_model // head_dim)
+        theta = 10_000.0
+    return Attention(num_heads=heads, num_kv_heads=heads, head_dim=head_dim, rope=Rope(theta, head_dim))
+
+
+def _kv_groups(heads: int) -> int:
+    for ratio in (4, 2):
+        if heads % ratio == 0 and heads // ratio >= 1:
+            return heads // ratio
+    return 1
+
+
+def _mixer_for(key: str, spec: ArchSpec, layer: Layer):
+    base = _reference_attention(spec, layer)
+    plain = dataclasses.replace(base, sliding_window=0, chunk_size=0, output_gate=False)
+    heads, head_dim = base.num_heads, base.head_dim
+    if key == "mha":
+        return dataclasses.replace(plain, num_kv_heads=heads)
+    if key == "gqa":
+        kv = base.num_kv_heads if 1 < base.num_kv_heads < heads else _kv_groups(heads)
+        return dataclasses.replace(plain, num_kv_heads=kv)
+    if key == "mqa":
+        return dataclasses.replace(plain, num_kv_heads=1)
+    if key == "sliding":
+        window = next((other.mixer.sliding_window for other in spec.layers
+                       if isinstance(other.mixer, Attention) and other.mixer.sliding_window), 4096)
+        return dataclasses.replace(base, sliding_window=window, chunk_size=0)
+    if key == "gated":
+        return dataclasses.replace(base, output_gate=True)
+    if key == "mla":
+        rope_dim = max(16, head_dim // 2 // 2 * 2)
+        latent = 4 * head_dim
+        theta = base.rope.theta if base.rope else 10_000.0
+        return MultiHeadLatentAttention(
+            num_heads=heads, kv_lora_rank=latent, qk_nope_head_dim=head_dim, qk_rope_head_dim=rope_dim,
+            v_head_dim=head_dim, q_lora_rank=3 * latent if spec.d_model >= 4096 else 0,
+            rope=Rope(theta, rope_dim) if base.rope is not None else None)
+    if key == "gated_deltanet":
+        key_heads = max(1, spec.d_model // 256)
+        return GatedDeltaNet(num_key_heads=key_heads, num_value_heads=2 * key_heads,
+                             key_head_dim=128, value_head_dim=128)
+    if key == "kimi_delta":
+        return KimiDeltaAttention(num_heads=heads, head_dim=head_dim)
+    if key == "mamba2":
+        mamba_heads = max(1, 2 * spec.d_model // 64)
+        return Mamba2(num_heads=mamba_heads, head_dim=64, state_size=128,
+                      num_groups=8 if mamba_heads % 8 == 0 else 1)
+    if key == "lightning":
+        return LightningAttention(num_heads=heads, head_dim=head_dim)
+    if key == "no_mixer":
+        return None
+    raise KeyError(key)
+
+
+def _dense_width(spec: ArchSpec, layer: Layer) -> int:
+    if isinstance(layer.ffn, MLP):
+        return layer.ffn.intermediate_size
+    for other in spec.layers:
+        if isinstance(other.ffn, MLP):
+            return other.ffn.intermediate_size
+    return _round(8 * spec.d_model / 3, 256)
+
+
+def _ffn_for(key: str, spec: ArchSpec, layer: Layer):
+    width = _dense_width(spec, layer)
+    if key == "swiglu":
+        return MLP(width, activation="silu", gated=True)
+    if key == "geglu":
+        return MLP(width, activation="gelu_tanh", gated=True)
+    if key == "gelu_mlp":
+        return MLP(4 * spec.d_model, activation="gelu", gated=False, bias=True)
+    if key in ("moe", "moe_shared"):
+        current = layer.ffn if isinstance(layer.ffn, MoE) else None
+        if current is None:  # Qwen3-30B-A3B's ratios: 128 experts, 8 active, narrow experts
+            current = MoE(num_experts=128, top_k=8, expert=MLP(_round(width / 8)))
+        if key == "moe_shared" and current.shared is None:
+            current = dataclasses.replace(current, shared=MLP(current.expert.intermediate_size))
+        if key == "moe" and layer.ffn is current and current.shared is not None:
+            current = dataclasses.replace(current, shared=None, shared_gate=False)
+        return current
+    if key == "no_ffn":
+        return None
+    raise KeyError(key)
+
+
+def _positions(key: str, layer: Layer) -> Layer:
+    mixer = layer.mixer
+    if not isinstance(mixer, (Attention, MultiHeadLatentAttention)):
+        name = "this block" if mixer is None else type(mixer).__name__
+        raise Refused(f"{ITEMS[key].title} applies to softmax attention; {name} has no positions or query/key")
+    if isinstance(mixer, MultiHeadLatentAttention):
+        if key == "nope":
+            return dataclasses.replace(layer, mixer=dataclasses.replace(mixer, rope=None))
+        if key == "rope":
+            rope = mixer.rope or Rope(10_000.0, mixer.qk_rope_head_dim)
+            return dataclasses.replace(layer, mixer=dataclasses.replace(mixer, rope=rope))
+        raise Refused(f"{ITEMS[key].title} does not apply to MLA: its rotary channels are qk_rope_head_dim")
+    theta = mixer.rope.theta if mixer.rope else 10_000.0
+    scaling = mixer.rope.scaling if mixer.rope else None
+    if key == "rope":
+        new = dataclasses.replace(mixer, rope=Rope(theta, mixer.head_dim, scaling))
+    elif key == "partial_rope":
+        new = dataclasses.replace(mixer, rope=Rope(theta, mixer.head_dim // 2 // 2 * 2, scaling))
+    elif key == "nope":
+        new = dataclasses.replace(mixer, rope=None)
+    else:  # qk_norm
+        if mixer.qk_norm is not None:
+            raise Refused("this attention already normalizes its queries and keys")
+        new = dataclasses.replace(mixer, qk_norm=QKNorm("head", Norm("rmsnorm", layer.norm.eps)))
+    return dataclasses.replace(layer, mixer=new)
+
+
+def apply_drop(key: str, slot: str, spec: ArchSpec, layer: Layer) -> Layer:
+    """The layer that results from dropping palette item `key` on `slot` of `layer`;
+    raises Refused with the reason when that is not a valid edit."""
+    item = ITEMS.get(key)
+    if item is None:
+        raise Refused(f"unknown component {key!r}")
+    if item.slot != slot:
+        raise Refused(f"{item.title} belongs on a {SLOT_NAMES[item.slot]}, not on a {SLOT_NAMES[slot]}")
+    if item.category == "position":
+        return _positions(key, layer)
+    if slot == SLOT_MIXER:
+        return dataclasses.replace(layer, mixer=_mixer_for(key, spec, layer))
+    if slot == SLOT_FFN:
+        return dataclasses.replace(layer, ffn=_ffn_for(key, spec, layer))
+    if key in ("pre", "post", "sandwich"):
+        return dataclasses.replace(layer, norm_placement=key)
+    norm = Norm(key, layer.norm.eps, unit_offset=False, bias=key == "layernorm")
+    return dataclasses.replace(layer, norm=norm)
+
+
+def drop_edit(key: str, slot: str, spec: ArchSpec, indices: list[int]) -> tuple[ArchSpec, str]:
+    """The spec after the drop on the block standing for `indices`, and the undo text;
+    Refused if the drop is a mismatch or the result fails validation."""
+    layer = spec.layers[indices[0]]
+    new_layer = apply_drop(key, slot, spec, layer)
+    if new_layer == layer:
+        raise Refused(f"{ITEMS[key].title}: the block already is that")
+    layers = list(spec.layers)
+    for index in indices:
+        layers[index] = new_layer if spec.layers[index] == layer else apply_drop(key, slot, spec, spec.layers[index])
+    after = spec.with_layers(layers)
+    problems = [p for p in after.validate() if p not in spec.validate()]
+    if problems:
+        raise Refused(f"{ITEMS[key].title} would make the spec invalid: {problems[0]}")
+    return after, _edit_text(key, slot, layer)
+
+
+def _edit_text(key: str, slot: str, layer: Layer) -> str:
+    from .grouping import ffn_label, mixer_label
+
+    title = ITEMS[key].title
+    if slot == SLOT_MIXER and ITEMS[key].category != "position":
+        return f"Replace {mixer_label(layer.mixer)} with {title}"
+    if slot == SLOT_FFN:
+        return f"Replace {ffn_label(layer.ffn)} feed-forward with {title}"
+    return f"Apply {title}"

@@ -1,0 +1,132 @@
+"""Text of the drawn boxes and the summary: what each component is and its key
+numbers, in the words of the article. Pure functions of spec data."""
+
+from __future__ import annotations
+
+from ..spec.components import (
+    MLP,
+    Attention,
+    GatedDeltaNet,
+    KimiDeltaAttention,
+    LightningAttention,
+    Mamba2,
+    MoE,
+    MultiHeadLatentAttention,
+    Norm,
+)
+
+
+def human_count(n: float) -> str:
+    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= size:
+            value = n / size
+            return f"{value:.3g}{unit}" if value < 100 else f"{value:.0f}{unit}"
+    return str(int(n))
+
+
+def human_bytes(n: float) -> str:
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(n) >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} B"
+
+
+def _theta(theta: float) -> str:
+    return human_count(theta).replace("K", "k")
+
+
+def norm_title(norm: Norm) -> str:
+    if norm.kind == "layernorm":
+        return "LayerNorm"
+    if norm.kind == "l2":
+        return "L2 norm"
+    return "RMSNorm"
+
+
+def attention_title(mixer: Attention) -> str:
+    kv, heads = mixer.num_kv_heads, mixer.num_heads
+    name = ("Multi-head attention" if kv == heads else "Multi-query attention" if kv == 1
+            else "Grouped-query attention")
+    if mixer.sliding_window:
+        name = "Sliding-window " + ("MHA" if kv == heads else "MQA" if kv == 1 else "GQA")
+    elif mixer.chunk_size:
+        name = "Chunked " + ("MHA" if kv == heads else "MQA" if kv == 1 else "GQA")
+    return ("Gated " + name[0].lower() + name[1:]) if mixer.output_gate else name
+
+
+def mixer_text(mixer) -> tuple[str, list[str]]:
+    """(title, detail lines) of a token-mixer box."""
+    if mixer is None:
+        return "No mixer", ["feed-forward-only block"]
+    if isinstance(mixer, Attention):
+        heads = f"{mixer.num_heads} heads · {mixer.num_kv_heads} KV · dim {mixer.head_dim}"
+        if mixer.rope is None:
+            positions = "NoPE"
+        elif mixer.rope.rotary_dim < mixer.head_dim:
+            positions = f"partial RoPE {mixer.rope.rotary_dim}/{mixer.head_dim}"
+        else:
+            positions = f"RoPE θ {_theta(mixer.rope.theta)}"
+        if mixer.rope is not None and mixer.rope.scaling is not None:
+            positions += f" {mixer.rope.scaling.type}"
+        extras = []
+        if mixer.sliding_window:
+            extras.append(f"window {mixer.sliding_window}")
+        if mixer.chunk_size:
+            extras.append(f"chunk {mixer.chunk_size}")
+        if mixer.qk_norm is not None:
+            extras.append("QK-norm" + (" (all heads)" if mixer.qk_norm.scope == "all_heads" else ""))
+        if mixer.sinks:
+            extras.append("sinks")
+        if mixer.output_gate:
+            extras.append("output gate")
+        if mixer.logit_softcap:
+            extras.append(f"softcap {mixer.logit_softcap:g}")
+        if mixer.qkv_bias:
+            extras.append("QKV bias")
+        return attention_title(mixer), [heads, positions, " · ".join(extras)] if extras else [heads, positions]
+    if isinstance(mixer, MultiHeadLatentAttention):
+        lines = [f"{mixer.num_heads} heads · KV latent {mixer.kv_lora_rank}+{mixer.qk_rope_head_dim}"]
+        query = f"q latent {mixer.q_lora_rank}" if mixer.q_lora_rank else "full-rank queries"
+        lines.append(f"{query} · v dim {mixer.v_head_dim}")
+        extras = ["NoPE" if mixer.rope is None else f"RoPE θ {_theta(mixer.rope.theta)}"]
+        if mixer.indexer is not None:
+            extras.append(f"sparse top-{mixer.indexer.top_k}")
+        lines.append(" · ".join(extras))
+        return "Latent attention (MLA)", lines
+    if isinstance(mixer, GatedDeltaNet):
+        return "Gated DeltaNet", [f"{mixer.num_key_heads} K / {mixer.num_value_heads} V heads",
+                                  f"dims {mixer.key_head_dim}/{mixer.value_head_dim} · conv {mixer.conv_kernel}",
+                                  "linear · constant state"]
+    if isinstance(mixer, KimiDeltaAttention):
+        return "Kimi Delta Attention", [f"{mixer.num_heads} heads · dim {mixer.head_dim}",
+                                        f"channel-wise gate · conv {mixer.conv_kernel}", "linear · constant state"]
+    if isinstance(mixer, Mamba2):
+        return "Mamba-2", [f"{mixer.num_heads} heads · dim {mixer.head_dim}",
+                           f"state {mixer.state_size} · {mixer.num_groups} groups", "state-space · constant state"]
+    if isinstance(mixer, LightningAttention):
+        return "Lightning attention", [f"{mixer.num_heads} heads · dim {mixer.head_dim}",
+                                       f"block {mixer.block_size} · decay per head", "linear · constant state"]
+    return type(mixer).__name__, []
+
+
+def mlp_title(mlp: MLP) -> str:
+    if not mlp.gated:
+        return {"gelu": "GELU", "gelu_tanh": "GELU", "relu2": "ReLU²"}.get(mlp.activation, mlp.activation) + " MLP"
+    return {"silu": "SwiGLU", "gelu": "GeGLU", "gelu_tanh": "GeGLU", "swiglu_oss": "SwiGLU (clamped)"}.get(
+        mlp.activation, f"{mlp.activation} GLU")
+
+
+def ffn_text(ffn) -> tuple[str, list[str]]:
+    if ffn is None:
+        return "No feed-forward", ["mixer-only block"]
+    if isinstance(ffn, MLP):
+        return f"{mlp_title(ffn)} feed-forward", [f"hidden {ffn.intermediate_size}"]
+    assert isinstance(ffn, MoE)
+    lines = [f"{ffn.num_experts} experts · {ffn.top_k} active",
+             f"{mlp_title(ffn.expert)} hidden {ffn.expert.intermediate_size}"]
+    if ffn.shared is not None:
+        lines.append(f"+ shared expert {ffn.shared.intermediate_size}" + (" (gated)" if ffn.shared_gate else ""))
+    else:
+        lines.append(f"{ffn.router.scoring} router" + (f" · {ffn.router.num_groups} groups"
+                                                        if ffn.router.num_groups > 1 else ""))
+    return "Mixture of experts", lines

@@ -1,0 +1,366 @@
+"""The main window: catalog browser and palette on the left, the canvas (or the compare
+view) in the centre with the summary bar above it, the inspector on the right."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..files import write_atomic
+from ..spec import ArchSpec, SpecError, catalog
+from ..spec.serialize import spec_from_dict, spec_to_dict
+from . import theme
+from .canvas import CanvasView
+from .commands import SpecEdit
+from .compare_view import CompareView
+from .components import Refused, drop_edit
+from .document import SpecDocument
+from .inspector import Inspector
+from .palette import PaletteWidget
+from .summary_bar import SummaryBar
+from .catalog_browser import CatalogBrowser
+
+DEFAULT_ENTRY = "llama3-8b"
+AUTOSAVE_NAME = "autosave.json"
+AUTOSAVE_DELAY_MS = 800
+MAX_RECENT = 8
+
+
+def data_dir() -> Path:
+    return Path(QStandardPaths.writableLocation(QStandardPaths.AppDataLocation) or Path.home() / ".archscope")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, autosave_dir: Path | None = None,
+                 entry: str | None = DEFAULT_ENTRY):
+        super().__init__()
+        self.settings = settings or QSettings("ArchScope", "ArchScope")
+        self.autosave_path = (autosave_dir or data_dir()) / AUTOSAVE_NAME
+        self.setStyleSheet(theme.STYLESHEET)
+        self.document = SpecDocument(catalog.get(entry or DEFAULT_ENTRY), parent=self)
+        self.document.changed.connect(self._document_changed)
+        self.document.undo_stack.cleanChanged.connect(self._clean_changed)
+
+        self.canvas = CanvasView()
+        self.canvas.drop_handler = self.apply_drop
+        self.canvas.drop_checker = self.check_drop
+        self.canvas.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.summary = SummaryBar()
+        editor_page = QWidget()
+        page_layout = QVBoxLayout(editor_page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.setSpacing(0)
+        page_layout.addWidget(self.summary)
+        page_layout.addWidget(self.canvas, 1)
+        self.compare_view = CompareView()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(editor_page)
+        self.stack.addWidget(self.compare_view)
+        self.setCentralWidget(self.stack)
+
+        self.browser = CatalogBrowser()
+        self.browser.entryActivated.connect(self.open_entry)
+        self.palette = PaletteWidget()
+        self.inspector = Inspector(self.document)
+        self.inspector.setMinimumWidth(270)
+        self.browser.setMinimumWidth(230)
+        self.canvas.slotSelected.connect(self._slot_selected)
+        self._dock("Catalog", self.browser, Qt.LeftDockWidgetArea, "catalogDock")
+        self._dock("Components", self.palette, Qt.LeftDockWidgetArea, "paletteDock")
+        self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea, "inspectorDock")
+        self.resizeDocks([self.findChild(QDockWidget, "catalogDock"), self.findChild(QDockWidget, "inspectorDock")],
+                         [250, 290], Qt.Horizontal)
+
+        self.autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self._build_menus()
+        self.statusBar().showMessage("Drag components from the palette onto the canvas; F fits, Ctrl+wheel zooms")
+        self.resize(1280, 800)
+        self._restore_settings()
+        self._document_changed()
+        self.browser.select(entry or DEFAULT_ENTRY)
+
+    def _dock(self, title: str, widget: QWidget, area, name: str) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+
+    # --- menus --------------------------------------------------------------------------------
+
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip or text)
+        action.setToolTip(tip or text)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file = menu.addMenu("&File")
+        self._action(file, "&Open spec…", self.open_dialog, QKeySequence.Open, "Open an ArchScope spec JSON")
+        self._action(file, "Import Hugging Face &config.json…", self.import_dialog, "Ctrl+I",
+                     "Read a Hugging Face config.json into a spec")
+        self.recent_menu = file.addMenu("Open &recent")
+        self._action(file, "&Save", self.save, QKeySequence.Save)
+        self._action(file, "Save &as…", self.save_as_dialog, QKeySequence.SaveAs)
+        file.addSeparator()
+        self._action(file, "&Export diagram (PNG/SVG)…", self.export_dialog, "Ctrl+E")
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, QKeySequence.Quit)
+        edit = menu.addMenu("&Edit")
+        self.undo_action = self.document.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.redo_action = self.document.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
+        view = menu.addMenu("&View")
+        self._action(view, "Zoom &in", self.canvas.zoom_in, "Ctrl+=")
+        self._action(view, "Zoom &out", self.canvas.zoom_out, "Ctrl+-")
+        self._action(view, "&Fit to window", self.fit, "F")
+        view.addSeparator()
+        self.compare_action = self._action(view, "&Compare…", lambda checked: self.show_compare(checked),
+                                           "Ctrl+K", "Two architectures side by side")
+        self.compare_action.setCheckable(True)
+        self._update_recent_menu()
+
+    # --- documents ----------------------------------------------------------------------------
+
+    def open_entry(self, name: str) -> None:
+        self.show_compare(False)
+        self.document.load(catalog.get(name))
+        self.browser.select(name)
+        self.fit()
+
+    def open_spec(self, spec: ArchSpec, path: Path | None = None) -> None:
+        self.show_compare(False)
+        self.document.load(spec, path)
+        if path is not None:
+            self._add_recent(path)
+        self.fit()
+
+    def open_file(self, path: str | Path) -> None:
+        from ..spec.hf import spec_from_hf_config
+
+        path = Path(path)
+        try:
+            document = json.loads(path.read_text())
+            if isinstance(document, dict) and "schema" in document:
+                spec = spec_from_dict(document)
+                self.open_spec(spec, path)
+            else:
+                spec = spec_from_hf_config(document, name=path.parent.name or path.stem)
+                self.open_spec(spec, None)
+                self._add_recent(path)
+        except (OSError, ValueError) as error:  # SpecError is a ValueError
+            QMessageBox.warning(self, "ArchScope", f"Could not open {path}:\n{error}")
+
+    def save_to(self, path: str | Path) -> None:
+        path = Path(path)
+        write_atomic(path, self.document.spec.to_json())
+        self.document.path = path
+        self.document.undo_stack.setClean()
+        self._add_recent(path)
+        self.clear_autosave()
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        self._update_title()
+
+    def save(self) -> None:
+        if self.document.path is None:
+            self.save_as_dialog()
+        else:
+            self.save_to(self.document.path)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open spec", "", "Spec JSON (*.json)")
+        if path:
+            self.open_file(path)
+
+    def import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import config.json", "", "config.json (*.json)")
+        if path:
+            self.open_file(path)
+
+    def save_as_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save spec", f"{self.document.spec.name}.json",
+                                              "Spec JSON (*.json)")
+        if path:
+            self.save_to(path)
+
+    def export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export diagram", f"{self.document.spec.name}.png",
+                                              "PNG image (*.png);;SVG drawing (*.svg)")
+        if path:
+            self.canvas.export(path)
+
+    # --- editing ------------------------------------------------------------------------------
+
+    def _drop_result(self, key: str, item):
+        return drop_edit(key, item.slot, self.document.spec, item.layer_indices)
+
+    def check_drop(self, key: str, item) -> str | None:
+        try:
+            self._drop_result(key, item)
+        except Refused as reason:
+            return str(reason)
+        return None
+
+    def apply_drop(self, key: str, item) -> str | None:
+        """Make the drop an undoable edit; the reason when it is refused."""
+        try:
+            after, text = self._drop_result(key, item)
+        except Refused as reason:
+            return str(reason)
+        self.document.undo_stack.push(SpecEdit(self.document, after, text))
+        self.statusBar().showMessage(text, 5000)
+        return None
+
+    def _slot_selected(self, item) -> None:
+        if not self._rebuilding:
+            self.inspector.show_box(item)
+
+    _rebuilding = False
+
+    def _clean_changed(self, clean: bool) -> None:
+        self.setWindowModified(not clean)
+
+    def _document_changed(self) -> None:
+        spec = self.document.spec
+        scene = self.canvas.arch_scene
+        selected = [item for item in scene.selectedItems() if getattr(item, "layer_indices", None)]
+        key = (selected[0].layer_indices[0], selected[0].slot) if selected else None
+        self._rebuilding = True
+        try:
+            scene.set_spec(spec, self.document.groups)
+            # the same box stays selected across the redraw (by its first layer and slot)
+            for item in scene.slot_items if key else ():
+                if key[0] in item.layer_indices and item.slot == key[1]:
+                    item.setSelected(True)
+                    break
+        finally:
+            self._rebuilding = False
+        if key is not None:
+            reselected = [item for item in scene.selectedItems() if getattr(item, "layer_indices", None)]
+            self.inspector.show_box(reselected[0] if reselected else None)
+        self.summary.set_spec(spec)
+        if self.document.modified:
+            self.autosave_timer.start()
+        self._update_title()
+
+    def _update_title(self) -> None:
+        where = self.document.path.name if self.document.path else self.document.spec.name
+        self.setWindowTitle(f"{where}[*] — ArchScope")
+
+    def fit(self) -> None:
+        if self.stack.currentIndex() == 1:
+            self.compare_view.fit()
+        else:
+            self.canvas.fit()
+
+    def show_compare(self, on: bool = True, other: str | None = None) -> None:
+        self.stack.setCurrentIndex(1 if on else 0)
+        # comparing is read-only: the editing docks give their room to the two canvases
+        for name in ("paletteDock", "inspectorDock"):
+            self.findChild(QDockWidget, name).setVisible(not on)
+        self.compare_action.setChecked(on)
+        if on and (other or self.compare_view.specs is None):
+            left = self.document.spec
+            fallback = "llama3-8b" if left.name != "llama3-8b" else "qwen3-8b"
+            right = catalog.get(other or fallback)
+            self.compare_view.compare(left, right)
+
+    # --- autosave and settings ----------------------------------------------------------------
+
+    def autosave(self) -> None:
+        if not self.document.modified:
+            return
+        payload = {"archscope_autosave": 1, "path": str(self.document.path or ""),
+                   "spec": spec_to_dict(self.document.spec)}
+        write_atomic(self.autosave_path, json.dumps(payload, indent=1))
+
+    def clear_autosave(self) -> None:
+        self.autosave_path.unlink(missing_ok=True)
+
+    def recoverable(self) -> tuple[ArchSpec, Path | None] | None:
+        try:
+            payload = json.loads(self.autosave_path.read_text())
+            spec = spec_from_dict(payload["spec"])
+        except (OSError, ValueError, KeyError, TypeError, SpecError):
+            return None
+        return spec, Path(payload["path"]) if payload.get("path") else None
+
+    def restore_autosave(self) -> bool:
+        found = self.recoverable()
+        if found is None:
+            return False
+        spec, path = found
+        self.document.load(spec, path)
+        # the recovered edits are not saved anywhere yet: mark the document modified
+        self.document.undo_stack.resetClean()
+        self.fit()
+        return True
+
+    def offer_recovery(self) -> None:
+        found = self.recoverable()
+        if found is None:
+            return
+        answer = QMessageBox.question(
+            self, "Recover edits", f"ArchScope found unsaved edits of {found[0].name} from an earlier session.\n"
+            "Restore them?", QMessageBox.Yes | QMessageBox.Discard, QMessageBox.Yes)
+        if answer == QMessageBox.Yes:
+            self.restore_autosave()
+        else:
+            self.clear_autosave()
+
+    def _add_recent(self, path: Path) -> None:
+        recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
+        self.settings.setValue("recentFiles", recent[:MAX_RECENT])
+        self._update_recent_menu()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recentFiles", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_file(p))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("geometry")
+        state = self.settings.value("windowState")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, event) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("windowState", self.saveState())
+        if self.document.modified:
+            self.autosave()
+        super().closeEvent(event)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self.fit)

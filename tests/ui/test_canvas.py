@@ -1,0 +1,136 @@
+"""The canvas draws every catalog entry with one block per distinct layer of each
+group, expands groups into layers, exports PNG and SVG, and takes drops."""
+
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from app.spec import catalog
+from app.spec.components import Attention, MultiHeadLatentAttention
+from app.ui.canvas import CanvasView
+from app.ui.document import SpecDocument
+from app.ui.commands import InsertGroup, MoveGroup, RemoveGroup, SetGroupRepeat, SetLayerField
+from app.ui.components import Refused, drop_edit
+from app.ui.grouping import group_layers
+from app.ui.palette import PaletteWidget
+
+
+@pytest.fixture
+def view(qtbot):
+    view = CanvasView()
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    return view
+
+
+def test_every_entry_renders_with_its_groups_and_blocks(view):
+    for name in catalog.names():
+        spec = catalog.get(name)
+        groups = group_layers(spec.layers)
+        scene = view.arch_scene
+        scene.set_spec(spec)
+        assert len(scene.group_items) == len(groups), name
+        assert len(scene.block_items) == sum(len(g.runs) for g in groups), name
+        drawn_layers = sorted(i for block in scene.slot_items if block.slot == "mixer" for i in block.layer_indices)
+        assert drawn_layers == list(range(spec.num_layers)), name
+        assert scene.itemsBoundingRect().width() > 0
+
+
+def test_a_group_expands_into_its_layers(view):
+    scene = view.arch_scene
+    scene.set_spec(catalog.get("deepseek-v3"))
+    scene.toggle_expanded(1)
+    assert [item.layer_index for item in scene.layer_items] == list(range(3, 61))
+    assert len(scene.block_items) == 1  # the other group stays a block
+    scene.toggle_expanded(1)
+    assert scene.layer_items == [] and len(scene.block_items) == 2
+
+
+def test_zoom_and_fit(view, qtbot):
+    view.arch_scene.set_spec(catalog.get("gemma3-27b"))
+    view.show()
+    view.fit()
+    fitted = view.transform().m11()
+    view.zoom_in()
+    assert view.transform().m11() == pytest.approx(fitted * 1.25)
+    qtbot.keyClick(view, Qt.Key_F)
+    assert view.transform().m11() == pytest.approx(fitted)
+
+
+def test_export_png_and_svg(view, tmp_path):
+    view.arch_scene.set_spec(catalog.get("qwen3-next-80b-a3b"))
+    png, svg = view.export(tmp_path / "d.png"), view.export(tmp_path / "d.svg")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Gated DeltaNet" in svg.read_text()
+
+
+def test_undo_commands_restore_the_spec_exactly():
+    spec = catalog.get("deepseek-v3")
+    document = SpecDocument(spec)
+    stack = document.undo_stack
+    stack.push(SetGroupRepeat(document, 1, 10))
+    assert document.spec.num_layers == 13
+    stack.push(MoveGroup(document, 1, -1))
+    assert document.spec.layers[0] == spec.layers[3]
+    stack.push(InsertGroup(document, 0, [spec.layers[0]] * 2))
+    stack.push(RemoveGroup(document, 0))
+    stack.push(SetLayerField(document, [0, 1], "mixer.num_heads", 64))
+    assert stack.command(stack.count() - 1).text() == "Set num_heads to 64 in 2 layers"
+    while stack.canUndo():
+        stack.undo()
+    assert document.spec == spec
+
+
+def test_drop_edit_derives_mla_from_gqa_and_refuses_mismatches():
+    spec = catalog.get("llama3-8b")
+    after, text = drop_edit("mla", "mixer", spec, list(range(spec.num_layers)))
+    assert text == "Replace GQA with MLA"
+    mla = after.layers[0].mixer
+    assert isinstance(mla, MultiHeadLatentAttention) and mla.num_heads == 32 and mla.kv_lora_rank == 512
+    assert after.validate() == []
+    with pytest.raises(Refused, match="feed-forward box"):
+        drop_edit("swiglu", "mixer", spec, [0])
+    nemotron = catalog.get("nemotron-3-nano-30b-a3b")
+    ffn_only = next(i for i, layer in enumerate(nemotron.layers) if layer.mixer is None)
+    with pytest.raises(Refused, match="needs a mixer"):
+        drop_edit("no_ffn", "ffn", nemotron, [ffn_only])
+
+
+def send_drop(view, item, key):
+    """A palette drag delivered through the view as the platform would (QDrag.exec blocks)."""
+    data = PaletteWidget.mime_for(key)
+    point = QPointF(view.mapFromScene(item.sceneBoundingRect().center()))
+    app = QApplication.instance()
+    enter = QDragEnterEvent(point, Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
+    app.sendEvent(view.viewport(), enter)
+    move = QDragMoveEvent(point, Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
+    app.sendEvent(view.viewport(), move)
+    drop = QDropEvent(point, Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
+    app.sendEvent(view.viewport(), drop)
+    return move.isAccepted(), drop.isAccepted()
+
+
+def test_drop_through_the_view(view, qtbot):
+    document = SpecDocument(catalog.get("qwen3-0.6b"))
+    view.arch_scene.set_spec(document.spec)
+    applied = []
+
+    def handler(key, item):
+        try:
+            after, text = drop_edit(key, item.slot, document.spec, item.layer_indices)
+        except Refused as reason:
+            return str(reason)
+        applied.append(text)
+        return None
+
+    view.drop_handler = handler
+    view.show()
+    view.fit()
+    attention = view.arch_scene.slot_item(0, 0, "mixer")
+    assert send_drop(view, attention, "mla") == (True, True)
+    assert applied == ["Replace GQA with MLA"]
+    with qtbot.waitSignal(view.message) as message:
+        accepted = send_drop(view, attention, "moe")
+    assert accepted[1] is False and "feed-forward box" in message.args[0]
+    assert isinstance(document.spec.layers[0].mixer, Attention)

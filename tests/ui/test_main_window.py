@@ -1,0 +1,140 @@
+"""The main window: a palette drag edits the spec through the undo stack and the
+summary follows; refused drops leave it alone; the inspector shows problems inline;
+files, autosave and the compare view; screenshots."""
+
+import json
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QImage
+
+from app.spec import ArchSpec, catalog
+from app.spec.analysis import analyze
+from app.spec.components import MultiHeadLatentAttention
+from app.ui.compare_model import PRESETS, delta_rows
+from app.ui.main_window import MainWindow
+from tests.ui.test_canvas import send_drop
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    window = MainWindow(settings=settings, autosave_dir=tmp_path / "data", entry="qwen3-0.6b")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.fit()
+    return window
+
+
+def test_drag_gqa_to_mla_updates_summary_and_undoes(window, qtbot):
+    original = window.document.spec
+    attention = window.canvas.arch_scene.slot_item(0, 0, "mixer")
+    assert send_drop(window.canvas, attention, "mla") == (True, True)
+    spec = window.document.spec
+    assert all(isinstance(layer.mixer, MultiHeadLatentAttention) for layer in spec.layers)
+    assert window.summary.kv_bytes_per_token == analyze(spec).kv_bytes_per_token(2)
+    assert window.summary.kv_bytes_per_token != analyze(original).kv_bytes_per_token(2)
+    assert window.document.undo_stack.undoText() == "Replace GQA with MLA"
+    qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
+    assert window.document.spec == original
+    assert window.summary.kv_bytes_per_token == analyze(original).kv_bytes_per_token(2)
+    qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    assert window.document.spec == spec
+
+
+def test_invalid_drop_is_refused_with_its_reason(window):
+    original = window.document.spec
+    attention = window.canvas.arch_scene.slot_item(0, 0, "mixer")
+    assert send_drop(window.canvas, attention, "moe") == (False, False)
+    assert "feed-forward box" in window.statusBar().currentMessage()
+    assert window.document.spec == original and window.document.undo_stack.count() == 0
+
+
+def test_inspector_edits_and_shows_problems_inline(window):
+    window.canvas.arch_scene.slot_item(0, 0, "mixer").setSelected(True)
+    editor = window.inspector.editors["mixer.num_kv_heads"]
+    editor.setValue(3)  # 16 query heads cannot share 3 KV groups
+    assert {layer.mixer.num_kv_heads for layer in window.document.spec.layers} == {3}
+    problem = window.inspector.problem_labels["mixer.num_kv_heads"]
+    assert not problem.isHidden() and "does not divide num_heads 16" in problem.text()
+    window.document.undo_stack.undo()
+    assert problem.isHidden()
+
+
+def test_save_reopen_and_autosave_round_trip(window, tmp_path, qtbot):
+    attention = window.canvas.arch_scene.slot_item(0, 0, "mixer")
+    send_drop(window.canvas, attention, "sliding")
+    edited = window.document.spec
+    window.autosave()  # what the timer does after an edit
+    path = tmp_path / "edited.json"
+    window.save_to(path)
+    assert not window.document.modified and not window.autosave_path.exists()
+    window.open_entry("llama3-1b")
+    window.open_file(path)
+    assert window.document.spec == edited and window.document.spec.name == edited.name
+    assert str(path) in window.recent_files()
+    # an unsaved edit, then a "crash": a new window offers it back
+    send_drop(window.canvas, window.canvas.arch_scene.slot_item(0, 0, "ffn"), "moe")
+    unsaved = window.document.spec
+    window.autosave()
+    other = MainWindow(settings=window.settings, autosave_dir=window.autosave_path.parent, entry="gpt2-small")
+    qtbot.addWidget(other)
+    assert other.restore_autosave()
+    assert other.document.spec == unsaved and other.document.modified
+    assert ArchSpec.from_json(json.dumps(json.loads(window.autosave_path.read_text())["spec"])) == unsaved
+
+
+def test_catalog_filters(window):
+    browser = window.browser
+    browser.filters["MLA"].setChecked(True)
+    assert set(browser.visible_names()) >= {"deepseek-v3", "kimi-k2", "kimi-linear-48b-a3b"}
+    assert "llama3-8b" not in browser.visible_names()
+    browser.filters["linear attention"].setChecked(True)
+    assert browser.visible_names() == ["kimi-linear-48b-a3b"]
+    browser.filters["MLA"].setChecked(False)
+    browser.filters["linear attention"].setChecked(False)
+    browser.search.setText("gemma")
+    assert browser.visible_names() and all(name.startswith("gemma") for name in browser.visible_names())
+
+
+def test_compare_highlights_exactly_the_fields_that_differ(window):
+    window.show_compare(True)
+    view = window.compare_view
+    for a, b in PRESETS:
+        view.compare_names(a, b)
+        rows = delta_rows(catalog.get(a), catalog.get(b))
+        assert view.highlighted_fields() == [row.field for row in rows if row.differs], (a, b)
+    view.compare_names("olmo2-7b", "llama3-8b")
+    highlighted = set(view.highlighted_fields())
+    assert {"norm placement", "QK-norm", "KV heads", "vocabulary", "dense FFN hidden"} <= highlighted
+    assert not {"layers", "width (d_model)", "query heads", "head dim"} & highlighted
+    # on the canvases: norms (post vs pre), attention (MHA vs GQA), FFN (11008 vs 14336)
+    marked = {item.slot for item in view.left.arch_scene.slot_items if item.highlighted}
+    assert marked == {"norm", "mixer", "ffn"}
+    view.compare_names("deepseek-v3", "kimi-k2")  # same blocks; MLA heads and experts differ
+    marked = {(item.group_index, item.slot) for item in view.right.arch_scene.slot_items if item.highlighted}
+    assert ("1", "norm") not in marked and (1, "norm") not in marked
+    assert (1, "mixer") in marked and (1, "ffn") in marked
+    same = catalog.get("llama3-8b")
+    view.compare(same, same)
+    assert view.highlighted_fields() == []
+    assert not any(item.highlighted for item in view.right.arch_scene.slot_items)
+
+
+def test_screenshots(tmp_path):
+    from app.ui.app import screenshot
+
+    for name, args in (("main.png", ("deepseek-v3", None)), ("compare.png", ("gemma3-27b", "mistral-small-3.1"))):
+        path = screenshot(tmp_path / name, *args)
+        image = QImage(str(path))
+        assert (image.width(), image.height()) == (1280, 800)
+
+
+def test_screenshot_from_the_command_line(tmp_path, capsys):
+    from app.cli import main
+
+    path = tmp_path / "cli.png"
+    assert main(["--screenshot", str(path), "--open", "qwen3-next-80b-a3b", "--compare", "kimi-linear-48b-a3b"]) == 0
+    assert QImage(str(path)).width() == 1280
+    assert main(["--screenshot", str(tmp_path / "x.png"), "--open", "no-such-model"]) == 2

@@ -6,7 +6,6 @@ Shared by the command line and the UI, which only format them.
 from __future__ import annotations
 
 from collections import Counter
-from math import gcd
 
 from .analysis import analyze, describe_mixer
 from .arch import ArchSpec
@@ -37,8 +36,8 @@ def _mixer_label(mixer) -> str:
 
 
 def mixer_pattern(spec: ArchSpec) -> str:
-    """The attention kind in a few words: "GQA 32/8", "GQA 8/4, 5 sliding 512 : 1 global",
-    "Gated DeltaNet 3 : 1 global"."""
+    """The attention kind in a few words: "GQA 32/8", "GQA 32/16x128, 52 sliding 1024 + 10
+    global", "GQA 16/2x256 gated, 36 Gated DeltaNet + 12 global"."""
     mixers = [layer.mixer for layer in spec.layers if layer.mixer is not None]
     if not mixers:
         return "-"
@@ -51,11 +50,10 @@ def mixer_pattern(spec: ArchSpec) -> str:
     counts = Counter(_mixer_label(m) for m in mixers)
     if len(counts) == 1:
         return head or next(iter(counts))
-    divisor = 0
-    for count in counts.values():
-        divisor = gcd(divisor, count)
-    ratio = " : ".join(f"{count // divisor} {label}" for label, count in counts.items())
-    return f"{head}, {ratio}" if head else ratio
+    # Layer counts, not a reduced ratio: Gemma 3 27B's 62 layers are 52 sliding + 10
+    # global, which "26 : 5" would only obscure.
+    mix = " + ".join(f"{count} {label}" for label, count in counts.items())
+    return f"{head}, {mix}" if head else mix
 
 
 def experts(spec: ArchSpec) -> tuple[int, int, int]:

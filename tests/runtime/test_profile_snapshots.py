@@ -15,14 +15,20 @@ SCHEMA = json.loads(resources.files("app.resources").joinpath("profile.schema.js
 NEW_TOKENS = 6
 
 
-@pytest.fixture(scope="module", params=["gemma3-27b", "olmo3-7b", "gpt2-small"])
+@pytest.fixture(scope="module", params=["deepseek-v3", "gemma3-27b", "olmo3-7b", "embedded:gemma3-270m"])
 def profiled(request, tmp_path_factory):
-    out = tmp_path_factory.mktemp(request.param)
-    argv = ["profile", "--arch", request.param, "--max-new-tokens", str(NEW_TOKENS), "--batch", "2",
-            "--device", "cpu", "--out", str(out / "run.json"), "--csv", str(out / "run.csv"),
-            "--trace", str(out / "run.trace.json")]
+    out = tmp_path_factory.mktemp(request.param.replace(":", "-"))
+    source = ["--model", request.param] if request.param.startswith("embedded:") else ["--arch", request.param]
+    argv = ["profile", *source, "--max-new-tokens", str(NEW_TOKENS), "--batch", "2", "--device", "cpu",
+            "--out", str(out / "run.json"), "--csv", str(out / "run.csv"), "--trace", str(out / "run.trace.json")]
+    if request.param.startswith("embedded:"):
+        argv += ["--prompt", "The capital of France is"]
     assert main(argv) == 0
     return request.param, out
+
+
+def layer_count(name):
+    return catalog.get(name.removeprefix("embedded:"), "full" if name.startswith("embedded:") else "explore").num_layers
 
 
 def test_snapshot_validates_against_the_schema(profiled):
@@ -31,12 +37,14 @@ def test_snapshot_validates_against_the_schema(profiled):
     jsonschema.validate(snapshot, SCHEMA)
     assert snapshot["run"]["new_tokens"] == NEW_TOKENS
     assert [step["phase"] for step in snapshot["steps"]] == ["prefill"] + ["decode"] * (NEW_TOKENS - 1)
+    if snapshot["model"]["source"].startswith("embedded:"):
+        assert snapshot["run"]["completion"].strip()  # a real model writes real text
 
 
 def test_kv_bytes_equal_the_prediction_at_every_step_and_layer_ms_has_every_layer(profiled):
     name, out = profiled
     snapshot = json.loads((out / "run.json").read_text())
-    layers = catalog.get(name, "explore").num_layers
+    layers = layer_count(name)
     for step in snapshot["steps"]:
         assert step["kv_bytes"] == step["kv_bytes_predicted"]
         assert len(step["kv_bytes"]) == len(step["layer_ms"]) == layers
@@ -48,7 +56,7 @@ def test_csv_has_a_row_per_step_and_layer(profiled):
     name, out = profiled
     with open(out / "run.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == NEW_TOKENS * catalog.get(name, "explore").num_layers
+    assert len(rows) == NEW_TOKENS * layer_count(name)
     assert rows[0]["layer_ms"] and rows[0]["kv_bytes"] == rows[0]["kv_bytes_predicted"]
 
 
@@ -64,7 +72,7 @@ def test_chrome_trace_is_valid_trace_event_format_with_a_track_per_layer(profile
         if event["ph"] == "X":
             assert event["dur"] >= 0 and isinstance(event["tid"], int)
     tracks = {e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
-    layers = catalog.get(name, "explore").num_layers
+    layers = layer_count(name)
     assert sum(track.startswith("layer ") for track in tracks) == layers
     slices_per_layer = {}
     for event in events:
@@ -81,3 +89,35 @@ def test_no_probe_still_records_kv_and_memory(tmp_path):
     jsonschema.validate(snapshot, SCHEMA)
     assert snapshot["run"]["probe"] is False
     assert all(step["layer_ms"] == [] and step["kv_bytes"] for step in snapshot["steps"])
+
+
+def test_routing_counts_sum_to_tokens_times_top_k_at_every_step(profiled):
+    name, out = profiled
+    snapshot = json.loads((out / "run.json").read_text())
+    spec = catalog.get(name.removeprefix("embedded:"), "explore")
+    moe_layers = {str(i): layer.ffn.top_k for i, layer in enumerate(spec.layers) if layer.ffn_kind == "moe"}
+    if name.startswith("embedded:") or not moe_layers:
+        assert all(step["routing"] == {} for step in snapshot["steps"])
+        return
+    batch = snapshot["run"]["batch"]
+    for step in snapshot["steps"]:
+        tokens = batch * (snapshot["run"]["prompt_tokens"] if step["phase"] == "prefill" else 1)
+        assert set(step["routing"]) == set(moe_layers)
+        for layer, counts in step["routing"].items():
+            assert sum(counts) == tokens * moe_layers[layer]
+
+
+def test_context_sweep_and_full_width_slice(tmp_path):
+    assert main(["profile", "--arch", "gemma3-270m", "--scale", "slice", "--max-new-tokens", "3", "--device", "cpu",
+                 "--sweep", "16,600", "--out", str(tmp_path / "s.json")]) == 0
+    snapshot = json.loads((tmp_path / "s.json").read_text())
+    jsonschema.validate(snapshot, SCHEMA)
+    full = catalog.get("gemma3-270m")
+    kinds = snapshot["extrapolation"]["kinds"]
+    assert sum(kind["stands_for"] for kind in kinds) == full.num_layers == 18
+    assert len(kinds) == 2  # one sliding and one global layer at published width
+    assert snapshot["extrapolation"]["decode_ms_per_token"] > sum(kind["measured_ms"] for kind in kinds)
+    short, long = snapshot["sweep"]
+    assert short["kv_bytes"] == short["kv_bytes_predicted"] and long["kv_bytes"] == long["kv_bytes_predicted"]
+    # The sliding layer stops at its 512-token window: past it only the global layer grows.
+    assert long["kv_bytes"] < (long["context_len"] + 4) / (short["context_len"] + 4) * short["kv_bytes"]

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 
 import torch
 import transformers
+
+from timing import timed  # bench/timing.py, beside this script
 
 from app.runtime.generate import generate
 from app.spec import catalog
@@ -24,19 +25,6 @@ from app.weights import load_pretrained
 
 DEFAULT_MODELS = ["smollm2-135m", "gemma3-270m", "qwen3-0.6b", "olmo3-7b:explore", "gpt2-small"]
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def synchronize(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def timed(run, device: str) -> float:
-    synchronize(device)
-    start = time.perf_counter()
-    run()
-    synchronize(device)
-    return time.perf_counter() - start
 
 
 def bench_model(name: str, device: str, dtype: torch.dtype, prompt_len: int, new_tokens: int, repeats: int):

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 
 import torch
 import transformers
+
+from timing import timed  # bench/timing.py, beside this script
 
 from app.model.moe import record_routing, take_routing_counts
 from app.runtime.generate import decode_one_token, prefill
@@ -29,19 +30,6 @@ from app.weights import load_pretrained
 
 DEFAULT_MODELS = ["deepseek-v3:explore", "deepseek-v3.2:explore"]
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def synchronize(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def timed(run, device: str) -> float:
-    synchronize(device)
-    start = time.perf_counter()
-    run()
-    synchronize(device)
-    return time.perf_counter() - start
 
 
 def decode(model, prompt: torch.Tensor, new_tokens: int, recording: bool) -> list[dict]:

@@ -29,3 +29,32 @@ def save_reference(config: dict, directory: Path, seed: int = 0, shard_bytes: st
 def reference_logits(model, input_ids):
     with torch.no_grad():
         return model(input_ids=input_ids, use_cache=False).logits
+
+
+TOLERANCE = 1e-4  # float32 logits
+
+
+def assert_one_forward_matches(reference, ours, input_ids):
+    with torch.no_grad():
+        torch.testing.assert_close(ours(input_ids), reference_logits(reference, input_ids), atol=TOLERANCE, rtol=0)
+
+
+def assert_token_by_token_matches(reference, ours, input_ids):
+    """Every token fed alone through the cache gives the logits of the full forward."""
+    batch, length = input_ids.shape
+    cache = ours.new_cache(batch=batch, max_len=length)
+    with torch.no_grad():
+        steps = [ours(input_ids[:, i:i + 1], cache=cache) for i in range(length)]
+    torch.testing.assert_close(torch.cat(steps, dim=1), reference_logits(reference, input_ids), atol=TOLERANCE,
+                               rtol=0)
+
+
+def assert_prefill_then_decode_matches(reference, ours, input_ids, prefill: int):
+    """A prompt of `prefill` tokens in one forward, then the rest one by one."""
+    batch, length = input_ids.shape
+    cache = ours.new_cache(batch=batch, max_len=length)
+    with torch.no_grad():
+        first = ours(input_ids[:, :prefill], cache=cache)
+        rest = [ours(input_ids[:, i:i + 1], cache=cache) for i in range(prefill, length)]
+    torch.testing.assert_close(torch.cat([first, *rest], dim=1), reference_logits(reference, input_ids),
+                               atol=TOLERANCE, rtol=0)

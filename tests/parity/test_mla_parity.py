@@ -9,14 +9,20 @@ from dataclasses import replace
 
 import pytest
 
-from .reference import reference_logits, save_reference, torch, transformers
+from .reference import (
+    TOLERANCE,
+    assert_one_forward_matches, assert_prefill_then_decode_matches, assert_token_by_token_matches,
+    reference_logits,
+    save_reference,
+    torch,
+    transformers,
+)
 
 from app.model.latent_cache import LatentCache  # noqa: E402
 from app.weights import load_pretrained  # noqa: E402
 
 SEQ_LEN = 13  # longer than the sliding window and the indexer's top-k below
 PREFILL = 8
-TOLERANCE = 1e-4
 
 # transformers warns when factor differs from max_position / original; keep them consistent.
 YARN = dict(rope_type="yarn", rope_theta=10000.0, factor=4.0, original_max_position_embeddings=8, beta_fast=8.0,
@@ -101,28 +107,15 @@ def pair(request, tmp_path_factory):
 
 
 def test_one_forward_matches(pair):
-    reference, ours, input_ids = pair
-    with torch.no_grad():
-        torch.testing.assert_close(ours(input_ids), reference_logits(reference, input_ids), atol=TOLERANCE, rtol=0)
+    assert_one_forward_matches(*pair)
 
 
 def test_token_by_token_through_the_cache_matches(pair):
-    reference, ours, input_ids = pair
-    expected = reference_logits(reference, input_ids)
-    cache = ours.new_cache(batch=2, max_len=SEQ_LEN)
-    with torch.no_grad():
-        steps = [ours(input_ids[:, i:i + 1], cache=cache) for i in range(SEQ_LEN)]
-    torch.testing.assert_close(torch.cat(steps, dim=1), expected, atol=TOLERANCE, rtol=0)
+    assert_token_by_token_matches(*pair)
 
 
 def test_prefill_then_decode_matches(pair):
-    reference, ours, input_ids = pair
-    expected = reference_logits(reference, input_ids)
-    cache = ours.new_cache(batch=2, max_len=SEQ_LEN)
-    with torch.no_grad():
-        prefill = ours(input_ids[:, :PREFILL], cache=cache)
-        rest = [ours(input_ids[:, i:i + 1], cache=cache) for i in range(PREFILL, SEQ_LEN)]
-    torch.testing.assert_close(torch.cat([prefill, *rest], dim=1), expected, atol=TOLERANCE, rtol=0)
+    assert_prefill_then_decode_matches(*pair, prefill=PREFILL)
 
 
 def test_mla_layers_cache_only_the_latent(pair):

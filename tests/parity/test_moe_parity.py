@@ -9,13 +9,12 @@ ring-buffer caches wrap.
 
 import pytest
 
-from .reference import reference_logits, torch, transformers
+from .reference import assert_one_forward_matches, assert_prefill_then_decode_matches, assert_token_by_token_matches, torch, transformers
 
 from app.weights import load_pretrained  # noqa: E402
 
 SEQ_LEN = 13
 PREFILL = 8
-TOLERANCE = 1e-4
 
 TINY = {
     # Per-head QK-norm, softmax top-k without renormalization, one dense layer (mlp_only_layers).
@@ -75,28 +74,15 @@ def pair(request, tmp_path_factory):
 
 
 def test_one_forward_matches(pair):
-    reference, ours, input_ids = pair
-    with torch.no_grad():
-        torch.testing.assert_close(ours(input_ids), reference_logits(reference, input_ids), atol=TOLERANCE, rtol=0)
+    assert_one_forward_matches(*pair)
 
 
 def test_token_by_token_through_the_cache_matches(pair):
-    reference, ours, input_ids = pair
-    expected = reference_logits(reference, input_ids)
-    cache = ours.new_cache(batch=2, max_len=SEQ_LEN)
-    with torch.no_grad():
-        steps = [ours(input_ids[:, i:i + 1], cache=cache) for i in range(SEQ_LEN)]
-    torch.testing.assert_close(torch.cat(steps, dim=1), expected, atol=TOLERANCE, rtol=0)
+    assert_token_by_token_matches(*pair)
 
 
 def test_prefill_then_decode_matches(pair):
-    reference, ours, input_ids = pair
-    expected = reference_logits(reference, input_ids)
-    cache = ours.new_cache(batch=2, max_len=SEQ_LEN)
-    with torch.no_grad():
-        prefill = ours(input_ids[:, :PREFILL], cache=cache)
-        rest = [ours(input_ids[:, i:i + 1], cache=cache) for i in range(PREFILL, SEQ_LEN)]
-    torch.testing.assert_close(torch.cat([prefill, *rest], dim=1), expected, atol=TOLERANCE, rtol=0)
+    assert_prefill_then_decode_matches(*pair, prefill=PREFILL)
 
 
 @pytest.mark.parametrize("model_type, dropped", [

@@ -11,9 +11,11 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 
-def save_reference(config: dict, directory: Path, seed: int = 0, shard_bytes: str | None = None):
+def save_reference(config: dict, directory: Path, seed: int = 0, shard_bytes: str | None = None,
+                   dtype=None):
     """Build transformers' model for `config`, perturb every weight (so norms are not
-    identities and biases not zero), save it as safetensors, return it in eval mode."""
+    identities and biases not zero), save it as safetensors (in `dtype` if given), return
+    it in eval mode."""
     torch.manual_seed(seed)
     hf_config = transformers.AutoConfig.for_model(**config)
     hf_config._attn_implementation = "eager"
@@ -21,6 +23,8 @@ def save_reference(config: dict, directory: Path, seed: int = 0, shard_bytes: st
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.add_(torch.randn_like(parameter) * 0.05)
+    if dtype is not None:
+        model = model.to(dtype)
     kwargs = {"max_shard_size": shard_bytes} if shard_bytes else {}
     model.save_pretrained(directory, safe_serialization=True, **kwargs)
     return model.eval()

@@ -31,6 +31,17 @@ def test_sharded_checkpoint_loads_and_matches(tmp_path):
                                    rtol=0)
 
 
+def test_sharded_bf16_checkpoint_from_transformers_loads_and_matches(tmp_path):
+    reference = save_reference(QWEN3, tmp_path, shard_bytes="20KB", dtype=torch.bfloat16)
+    assert len(list(tmp_path.glob("*.safetensors"))) > 1
+    ours = load_pretrained(tmp_path, dtype=torch.bfloat16).model
+    assert ours.lm_head.weight.dtype == torch.bfloat16
+    ids = torch.randint(0, 91, (2, 7))
+    with torch.no_grad():
+        # Same bf16 weights; bf16 arithmetic differs in rounding order, hence the looser bound.
+        torch.testing.assert_close(ours(ids).float(), reference_logits(reference, ids).float(), atol=3e-2, rtol=0)
+
+
 @pytest.mark.parametrize("stored", [torch.bfloat16, torch.float16])
 def test_half_precision_checkpoints_load_into_any_dtype(tmp_path, saved, stored):
     source, reference = saved

@@ -15,18 +15,14 @@ transformers (> 1 is faster).
 from __future__ import annotations
 
 import argparse
-import tempfile
 
 import torch
 import transformers
 
-from timing import timed  # bench/timing.py, beside this script
+from side_by_side import same_weights, timed  # bench/side_by_side.py, beside this script
 
 from app.model.moe import record_routing, take_routing_counts
 from app.runtime.generate import decode_one_token, prefill
-from app.spec import catalog
-from app.spec.hf import hf_config_from_spec
-from app.weights import load_pretrained
 
 DEFAULT_MODELS = ["deepseek-v3:explore", "deepseek-v3.2:explore"]
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -47,16 +43,7 @@ def decode(model, prompt: torch.Tensor, new_tokens: int, recording: bool) -> lis
 
 
 def bench_model(name: str, device: str, dtype: torch.dtype, prompt_len: int, new_tokens: int, repeats: int):
-    slug, _, scale = name.partition(":")
-    spec = catalog.get(slug, scale or "full")
-    config = transformers.AutoConfig.for_model(**hf_config_from_spec(spec))
-    torch.manual_seed(0)
-    reference = transformers.AutoModelForCausalLM.from_config(config, dtype=dtype)
-    with tempfile.TemporaryDirectory() as directory:
-        reference.save_pretrained(directory)
-        ours = load_pretrained(directory, device=device, dtype=dtype).model
-    reference = reference.to(device).eval()
-    prompt = torch.randint(0, spec.vocab_size, (1, prompt_len), generator=torch.Generator().manual_seed(0)).to(device)
+    spec, reference, ours, prompt = same_weights(name, device, dtype, prompt_len)
 
     def run_reference():
         reference.generate(prompt, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,

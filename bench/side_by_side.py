@@ -1,0 +1,44 @@
+"""What the side-by-side benchmarks share: one set of weights in both implementations,
+and wall-clock timing that waits for the device."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+
+import torch
+import transformers
+
+from app.spec import catalog
+from app.spec.hf import hf_config_from_spec
+from app.weights import load_pretrained
+
+
+def synchronize(device: str) -> None:
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def timed(run, device: str) -> float:
+    """Seconds `run()` takes, device work included."""
+    synchronize(device)
+    start = time.perf_counter()
+    run()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def same_weights(name: str, device: str, dtype: torch.dtype, prompt_len: int):
+    """(spec, transformers model, our model, prompt) for a catalog NAME[:scale]:
+    transformers builds random weights from the config we write, saves them, we load them."""
+    slug, _, scale = name.partition(":")
+    spec = catalog.get(slug, scale or "full")
+    config = transformers.AutoConfig.for_model(**hf_config_from_spec(spec))
+    torch.manual_seed(0)
+    reference = transformers.AutoModelForCausalLM.from_config(config, dtype=dtype)
+    with tempfile.TemporaryDirectory() as directory:
+        reference.save_pretrained(directory)
+        ours = load_pretrained(directory, device=device, dtype=dtype).model
+    reference = reference.to(device).eval()
+    prompt = torch.randint(0, spec.vocab_size, (1, prompt_len), generator=torch.Generator().manual_seed(0)).to(device)
+    return spec, reference, ours, prompt

@@ -1,11 +1,14 @@
 """Decode speed, ArchScope vs transformers, on the same weights, measured side by side.
 
-For each architecture: transformers builds a random model from the config ArchScope
-writes, saves it as safetensors, ArchScope loads that directory; both then generate
-greedily from the same prompt (batch 1), alternating runs, and the best run of each
-counts. Prints tokens/s for both and their ratio (ours / transformers; > 1 is faster).
+For a catalog architecture, transformers builds a random model from the config ArchScope
+writes and saves it as safetensors, and ArchScope loads that directory; for an embedded
+real model (embedded:NAME) both read the same GGUF file. Both then generate greedily from
+the same prompt (batch 1), alternating runs, and the best run of each counts. Prints
+tokens/s for both, their ratio (ours / transformers; > 1 is faster), and the fraction of
+the memory-bandwidth limit our decode reaches (weight bytes read per token x tokens/s,
+over the bandwidth of a large copy measured in the same run).
 
-    .venv/bin/python bench/decode.py [--models smollm2-135m qwen3-0.6b] [--new-tokens 64]
+    .venv/bin/python bench/decode.py [--models embedded:smollm2-135m qwen3-0.6b] [--new-tokens 64]
 """
 
 from __future__ import annotations
@@ -15,16 +18,23 @@ import argparse
 import torch
 import transformers
 
-from side_by_side import same_weights, timed  # bench/side_by_side.py, beside this script
+from side_by_side import (  # bench/side_by_side.py, beside this script
+    memory_bandwidth,
+    same_real_weights,
+    same_weights,
+    timed,
+    weight_bytes,
+)
 
 from app.runtime.generate import generate
 
-DEFAULT_MODELS = ["smollm2-135m", "gemma3-270m", "qwen3-0.6b", "olmo3-7b:explore", "gpt2-small"]
+DEFAULT_MODELS = ["embedded:smollm2-135m", "embedded:gemma3-270m", "qwen3-0.6b", "olmo3-7b:explore", "gpt2-small"]
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def bench_model(name: str, device: str, dtype: torch.dtype, prompt_len: int, new_tokens: int, repeats: int):
-    spec, reference, ours, prompt = same_weights(name, device, dtype, prompt_len)
+    setup = same_real_weights if name.startswith("embedded:") else same_weights
+    spec, reference, ours, prompt = setup(name, device, dtype, prompt_len)
 
     def run_ours():
         generate(ours, prompt, new_tokens)
@@ -39,7 +49,7 @@ def bench_model(name: str, device: str, dtype: torch.dtype, prompt_len: int, new
     for _ in range(repeats):
         ours_s.append(timed(run_ours, device))
         reference_s.append(timed(run_reference, device))
-    return new_tokens / min(ours_s), new_tokens / min(reference_s)
+    return new_tokens / min(ours_s), new_tokens / min(reference_s), weight_bytes(ours)
 
 
 def main() -> None:
@@ -54,11 +64,14 @@ def main() -> None:
     torch.set_grad_enabled(False)
     print(f"device {args.device}, {args.dtype}, batch 1, prompt {args.prompt_tokens}, {args.new_tokens} new tokens, "
           f"torch {torch.__version__}, transformers {transformers.__version__}, {torch.get_num_threads()} threads")
-    print(f"{'model':<22} {'ours tok/s':>11} {'transformers tok/s':>19} {'ratio':>7}")
+    bandwidth = memory_bandwidth(args.device)
+    print(f"memory bandwidth (large copy): {bandwidth / 1e9:.1f} GB/s")
+    print(f"{'model':<22} {'ours tok/s':>11} {'transformers tok/s':>19} {'ratio':>7} {'of bandwidth':>13}")
     for name in args.models:
-        ours, reference = bench_model(name, args.device, DTYPES[args.dtype], args.prompt_tokens, args.new_tokens,
-                                      args.repeats)
-        print(f"{name:<22} {ours:>11.1f} {reference:>19.1f} {ours / reference:>6.2f}x", flush=True)
+        ours, reference, bytes_per_token = bench_model(name, args.device, DTYPES[args.dtype], args.prompt_tokens,
+                                                       args.new_tokens, args.repeats)
+        print(f"{name:<22} {ours:>11.1f} {reference:>19.1f} {ours / reference:>6.2f}x "
+              f"{ours * bytes_per_token / bandwidth:>12.0%}", flush=True)
 
 
 if __name__ == "__main__":

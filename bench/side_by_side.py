@@ -42,3 +42,31 @@ def same_weights(name: str, device: str, dtype: torch.dtype, prompt_len: int):
     reference = reference.to(device).eval()
     prompt = torch.randint(0, spec.vocab_size, (1, prompt_len), generator=torch.Generator().manual_seed(0)).to(device)
     return spec, reference, ours, prompt
+
+
+def same_real_weights(source: str, device: str, dtype: torch.dtype, prompt_len: int):
+    """The same for an embedded real model: we load the GGUF file ourselves, transformers
+    reads the very same file (it dequantizes GGUF itself)."""
+    from app.weights.embedded import embedded_path
+
+    path = embedded_path(source.removeprefix("embedded:"))
+    loaded = load_pretrained(source, device=device, dtype=dtype)
+    reference = transformers.AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=dtype)
+    reference = reference.to(device).eval()
+    prompt = torch.randint(0, loaded.spec.vocab_size, (1, prompt_len), generator=torch.Generator().manual_seed(0))
+    return loaded.spec, reference, loaded.model, prompt.to(device)
+
+
+def memory_bandwidth(device: str, megabytes: int = 512, repeats: int = 5) -> float:
+    """Bytes per second a large copy moves (read plus write), best of a few: the ceiling a
+    weight-streaming decode can approach."""
+    source = torch.empty(megabytes * 2**20 // 4, dtype=torch.float32, device=device).normal_()
+    target = torch.empty_like(source)
+    best = min(timed(lambda: target.copy_(source), device) for _ in range(repeats))
+    return 2 * source.nbytes / best
+
+
+def weight_bytes(model: torch.nn.Module) -> int:
+    """Bytes of weights one decode step reads: every parameter once (a tied embedding is
+    read whole by the output head)."""
+    return sum(parameter.nbytes for parameter in model.parameters())

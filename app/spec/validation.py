@@ -147,6 +147,8 @@ class _Checker:
         self.mlp(ffn.expert, _at(path, "expert"))
         if ffn.shared is not None:
             self.mlp(ffn.shared, _at(path, "shared"))
+        elif ffn.shared_gate:
+            self.add(_at(path, "shared_gate"), "gates a shared expert, but the MoE has none")
         if ffn.top_k > ffn.num_experts > 0:
             self.add(_at(path, "top_k"), f"{ffn.top_k} exceeds num_experts {ffn.num_experts}")
         router, router_path = ffn.router, _at(path, "router")

@@ -130,3 +130,10 @@ def test_missing_keys_are_named():
         spec_from_hf_config({"model_type": "llama", "vocab_size": 100})
     paths = {p.path for p in caught.value.problems}
     assert {"hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"} <= paths
+
+
+def test_a_shared_expert_gate_needs_a_shared_expert():
+    document = spec_to_dict(catalog.get("qwen3-30b-a3b", "explore"))
+    document["layers"][0]["ffn"]["shared_gate"] = True
+    with pytest.raises(SpecError, match=r"layers\[0\]\.ffn\.shared_gate: gates a shared expert, but the MoE has none"):
+        spec_from_dict(document)

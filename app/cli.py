@@ -124,10 +124,23 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def has_qt() -> bool:
+def qt_problem() -> str:
+    """Why a window cannot open here, or "" when it can. Qt aborts the whole process when
+    its platform plugin cannot load (e.g. missing xcb libraries), so ask a child first."""
     import importlib.util
+    import subprocess
 
-    return importlib.util.find_spec("PySide6") is not None
+    if importlib.util.find_spec("PySide6") is None:
+        return "PySide6 is not installed"
+    probe = "from PySide6.QtWidgets import QApplication; QApplication([])"
+    try:
+        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return "the display did not answer within 30 s"
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        return "Qt cannot open a window here" + (f" ({lines[-1].strip()})" if lines else "")
+    return ""
 
 
 def cmd_app(args) -> int:
@@ -139,13 +152,13 @@ def cmd_app(args) -> int:
         written = screenshot(args.screenshot, args.open, args.compare)
         print(f"archscope: wrote {written}")
         return 0
-    if has_display() and has_qt():
+    reason = qt_problem() if has_display() else "no display found"
+    if not reason:
         from .ui.app import run_app
 
         return run_app(args.open, args.compare)
     from .profile_cli import DEFAULT_MODEL, cmd_profile
 
-    reason = "no display found" if not has_display() else "PySide6 is not installed"
     print(f"archscope: {reason}; profiling {DEFAULT_MODEL} headless instead.", file=sys.stderr)
     return cmd_profile(build_parser().parse_args(["profile"]))
 

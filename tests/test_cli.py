@@ -55,3 +55,14 @@ def test_python_dash_m_app_runs():
     result = subprocess.run([sys.executable, "-m", "app", "catalog", "--json"], capture_output=True, text=True,
                             check=True)
     assert json.loads(result.stdout)
+
+
+def test_a_display_qt_cannot_use_is_reported_not_fatal(monkeypatch):
+    import app.cli as cli
+
+    # A display whose server is gone: the check runs in a child, so this process survives.
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setenv("DISPLAY", ":97")
+    assert cli.qt_problem().startswith("Qt cannot open a window here")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert cli.qt_problem() == ""

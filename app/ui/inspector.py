@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .commands import MoveGroup, RemoveGroup, SetGroupRepeat, SetLayerField, SetSpecField, get_path
+from .commands import InsertGroup, MoveGroup, RemoveGroup, SetGroupRepeat, SetLayerField, SetSpecField, get_path
 from .document import SpecDocument
 
 SPEC_FIELDS = ("vocab_size", "d_model", "tie_embeddings", "embedding_scale", "max_context", "final_logit_softcap",
@@ -163,21 +163,30 @@ class Inspector(QScrollArea):
         row.addWidget(repeat)
         layout.addLayout(row)
         buttons = QHBoxLayout()
+        self.group_buttons: dict[str, QPushButton] = {}
         count = len(self.document.groups)
         for text, tip, enabled, make in (
             ("Earlier", "Move the group before the previous one", group_index > 0,
              lambda: MoveGroup(self.document, group_index, -1)),
             ("Later", "Move the group after the next one", group_index < count - 1,
              lambda: MoveGroup(self.document, group_index, 1)),
+            ("Duplicate", "Insert a copy of this group after it (then change the copy by dropping components)",
+             True, lambda: self._duplicate(group_index)),
             ("Remove", "Remove the group's layers", count > 1, lambda: RemoveGroup(self.document, group_index)),
         ):
             button = QPushButton(text)
+            self.group_buttons[text] = button
             button.setToolTip(tip)
             button.setEnabled(enabled)
             button.clicked.connect(lambda _=False, make=make: self._push(make()))
             buttons.addWidget(button)
         layout.addLayout(buttons)
         return box
+
+    def _duplicate(self, group_index: int) -> InsertGroup:
+        group = self.document.groups[group_index]
+        layers = self.document.spec.layers[group.start:group.stop]
+        return InsertGroup(self.document, group_index + 1, list(layers), f"Duplicate {group.label()}")
 
     def _push(self, command) -> None:
         self.document.undo_stack.push(command)

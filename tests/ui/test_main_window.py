@@ -138,3 +138,16 @@ def test_screenshot_from_the_command_line(tmp_path, capsys):
     assert main(["--screenshot", str(path), "--open", "qwen3-next-80b-a3b", "--compare", "kimi-linear-48b-a3b"]) == 0
     assert QImage(str(path)).width() == 1280
     assert main(["--screenshot", str(tmp_path / "x.png"), "--open", "no-such-model"]) == 2
+
+
+def test_duplicating_a_group_inserts_its_layers_after_it_and_undoes(window, qtbot):
+    original = window.document.spec
+    window.canvas.arch_scene.slot_item(0, 0, "mixer").setSelected(True)
+    group = window.document.groups[0]
+    qtbot.mouseClick(window.inspector.group_buttons["Duplicate"], Qt.LeftButton)
+    spec = window.document.spec
+    assert spec.num_layers == original.num_layers + group.size
+    assert spec.layers[group.stop:group.stop + group.size] == original.layers[group.start:group.stop]
+    assert window.summary.spec == spec  # the summary follows the edit
+    window.document.undo_stack.undo()
+    assert window.document.spec == original

@@ -11,23 +11,42 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 
-def save_reference(config: dict, directory: Path, seed: int = 0, shard_bytes: str | None = None,
-                   dtype=None):
-    """Build transformers' model for `config`, perturb every weight (so norms are not
-    identities and biases not zero), save it as safetensors (in `dtype` if given), return
-    it in eval mode."""
-    torch.manual_seed(seed)
-    hf_config = transformers.AutoConfig.for_model(**config)
-    hf_config._attn_implementation = "eager"
-    model = transformers.AutoModelForCausalLM.from_config(hf_config)
+def perturb(model) -> None:
+    """Move every weight off its initial value, so norms are not identities and biases not
+    zero; and draw the router's score-correction bias -- a buffer, left at zero otherwise --
+    large enough to change which experts win."""
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.add_(torch.randn_like(parameter) * 0.05)
+        for name, buffer in model.named_buffers():
+            if name.endswith("e_score_correction_bias"):
+                buffer.copy_(torch.randn_like(buffer) * 0.1)
+
+
+def save_reference(config: dict, directory: Path, seed: int = 0, shard_bytes: str | None = None,
+                   dtype=None):
+    """Build transformers' model for `config`, perturb it, save it as safetensors (in
+    `dtype` if given), return it in eval mode."""
+    torch.manual_seed(seed)
+    hf_config = transformers.AutoConfig.for_model(**config)
+    hf_config._attn_implementation = "eager"
+    hf_config._experts_implementation = "eager"  # MoE: its grouped_mm default wants aligned (not odd) widths
+    model = transformers.AutoModelForCausalLM.from_config(hf_config)
+    perturb(model)
     if dtype is not None:
         model = model.to(dtype)
     kwargs = {"max_shard_size": shard_bytes} if shard_bytes else {}
     model.save_pretrained(directory, safe_serialization=True, **kwargs)
     return model.eval()
+
+
+def reference_pair(reference, directory: Path, vocab_size: int, seq_len: int):
+    """(reference, our model loaded from its checkpoint, a batch of 2 random sequences)."""
+    from app.weights import load_pretrained
+
+    ours = load_pretrained(directory).model
+    input_ids = torch.randint(0, vocab_size, (2, seq_len), generator=torch.Generator().manual_seed(1))
+    return reference, ours, input_ids
 
 
 def reference_logits(model, input_ids):

@@ -3,9 +3,13 @@ load_pretrained and give the same logits, in one forward and token by token."""
 
 import pytest
 
-from .reference import assert_one_forward_matches, assert_prefill_then_decode_matches, assert_token_by_token_matches, save_reference, torch
-
-from app.weights import load_pretrained  # noqa: E402
+from .reference import (
+    assert_one_forward_matches,
+    assert_prefill_then_decode_matches,
+    assert_token_by_token_matches,
+    reference_pair,
+    save_reference,
+)
 
 SEQ_LEN = 13  # longer than every sliding window below
 
@@ -45,10 +49,7 @@ TINY = {
 def pair(request, tmp_path_factory):
     directory = tmp_path_factory.mktemp(request.param)
     reference = save_reference(TINY[request.param], directory)
-    ours = load_pretrained(directory).model
-    input_ids = torch.randint(0, TINY[request.param]["vocab_size"], (2, SEQ_LEN),
-                              generator=torch.Generator().manual_seed(1))
-    return reference, ours, input_ids
+    return reference_pair(reference, directory, TINY[request.param]["vocab_size"], SEQ_LEN)
 
 
 def test_one_forward_matches(pair):

@@ -11,15 +11,18 @@ import pytest
 
 from .reference import (
     TOLERANCE,
-    assert_one_forward_matches, assert_prefill_then_decode_matches, assert_token_by_token_matches,
+    assert_one_forward_matches,
+    assert_prefill_then_decode_matches,
+    assert_token_by_token_matches,
+    perturb,
     reference_logits,
+    reference_pair,
     save_reference,
     torch,
     transformers,
 )
 
 from app.model.latent_cache import LatentCache  # noqa: E402
-from app.weights import load_pretrained  # noqa: E402
 
 SEQ_LEN = 13  # longer than the sliding window and the indexer's top-k below
 PREFILL = 8
@@ -67,14 +70,6 @@ MISTRAL_AS_DEEPSEEK = dict(MLA, model_type="deepseek_v3", n_group=1, topk_group=
 CASES = sorted(TINY) + ["mistral_large_3"]
 
 
-def perturb_correction_bias(model) -> None:
-    """The router's score-correction bias is a buffer, which save_reference leaves at zero."""
-    with torch.no_grad():
-        for name, buffer in model.named_buffers():
-            if name.endswith("e_score_correction_bias"):
-                buffer.add_(torch.randn_like(buffer) * 0.1)
-
-
 def save_mistral4_reference(directory):
     """save_reference for transformers' mistral4, which no Auto class builds; then the
     same checkpoint described as the DeepSeek-V3 config our converter reads."""
@@ -82,9 +77,7 @@ def save_mistral4_reference(directory):
     hf_config = transformers.Mistral4Config(**{k: v for k, v in MISTRAL_REFERENCE.items() if k != "model_type"})
     hf_config._attn_implementation = "eager"
     model = transformers.Mistral4ForCausalLM(hf_config)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(torch.randn_like(parameter) * 0.05)
+    perturb(model)
     model.save_pretrained(directory, safe_serialization=True)
     (directory / "config.json").write_text(json.dumps(MISTRAL_AS_DEEPSEEK))
     return model.eval()
@@ -99,11 +92,7 @@ def pair(request, tmp_path_factory):
     else:
         config = TINY[request.param]
         reference = save_reference(config, directory)
-        perturb_correction_bias(reference)
-        reference.save_pretrained(directory, safe_serialization=True)
-    ours = load_pretrained(directory).model
-    input_ids = torch.randint(0, config["vocab_size"], (2, SEQ_LEN), generator=torch.Generator().manual_seed(1))
-    return reference, ours, input_ids
+    return reference_pair(reference, directory, config["vocab_size"], SEQ_LEN)
 
 
 def test_one_forward_matches(pair):

@@ -9,7 +9,13 @@ ring-buffer caches wrap.
 
 import pytest
 
-from .reference import assert_one_forward_matches, assert_prefill_then_decode_matches, assert_token_by_token_matches, torch, transformers
+from .reference import (
+    assert_one_forward_matches,
+    assert_prefill_then_decode_matches,
+    assert_token_by_token_matches,
+    reference_pair,
+    save_reference,
+)
 
 from app.weights import load_pretrained  # noqa: E402
 
@@ -45,32 +51,11 @@ TINY = {
 }
 
 
-def save_moe_reference(config: dict, directory, seed: int = 0):
-    """As reference.save_reference, and the score-correction bias -- a buffer, which that
-    leaves at zero -- is drawn large enough to change which experts win."""
-    torch.manual_seed(seed)
-    hf_config = transformers.AutoConfig.for_model(**config)
-    hf_config._attn_implementation = "eager"
-    hf_config._experts_implementation = "eager"  # its grouped_mm default wants aligned (not odd) widths
-    model = transformers.AutoModelForCausalLM.from_config(hf_config)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(torch.randn_like(parameter) * 0.05)
-        for name, buffer in model.named_buffers():
-            if name.endswith("e_score_correction_bias"):
-                buffer.copy_(torch.randn_like(buffer) * 0.1)
-    model.save_pretrained(directory, safe_serialization=True)
-    return model.eval()
-
-
 @pytest.fixture(scope="module", params=sorted(TINY))
 def pair(request, tmp_path_factory):
     directory = tmp_path_factory.mktemp(request.param)
-    reference = save_moe_reference(TINY[request.param], directory)
-    ours = load_pretrained(directory).model
-    input_ids = torch.randint(0, TINY[request.param]["vocab_size"], (2, SEQ_LEN),
-                              generator=torch.Generator().manual_seed(1))
-    return reference, ours, input_ids
+    reference = save_reference(TINY[request.param], directory)
+    return reference_pair(reference, directory, TINY[request.param]["vocab_size"], SEQ_LEN)
 
 
 def test_one_forward_matches(pair):
@@ -94,7 +79,7 @@ def test_a_missing_expert_tensor_is_named(model_type, dropped, tmp_path):
 
     from app.weights import WeightsError
 
-    save_moe_reference(TINY[model_type], tmp_path)
+    save_reference(TINY[model_type], tmp_path)
     path = tmp_path / "model.safetensors"
     tensors = load_file(path)
     del tensors[dropped]

@@ -15,6 +15,7 @@ from pathlib import Path
 from . import __version__
 from .spec import ArchSpec, Problem, SpecError, catalog
 from .spec.analysis import analyze
+from .spec.serialize import spec_to_dict
 from .spec.summary import LONG_CONTEXTS, catalog_row, layer_rows
 
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "fp8": 1}
@@ -90,7 +91,7 @@ def cmd_show(args) -> int:
     layers = layer_rows(spec, dtype_bytes)
     analysis = analyze(spec)
     if args.json:
-        print(json.dumps({"summary": summary, "layers": layers, "spec": json.loads(spec.to_json())}, indent=2))
+        print(json.dumps({"summary": summary, "layers": layers, "spec": spec_to_dict(spec)}, indent=2))
         return 0
     if args.name in catalog.names():
         entry = catalog.entry(args.name)

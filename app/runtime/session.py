@@ -17,6 +17,7 @@ import torch
 from ..model import build_model
 from ..spec import ArchSpec, catalog
 from ..spec.analysis import analyze
+from ..spec.serialize import spec_to_dict
 from .generate import Sampling, pick_next
 from .memory import hardware, sample
 from .probe import CancelCheck, LayerTimer
@@ -105,16 +106,11 @@ class Session:
     def model_info(self) -> dict:
         analysis = analyze(self.spec)
         return {
-            "name": self.name, "source": self.source, "spec": self.spec_document(),
+            "name": self.name, "source": self.source, "spec": spec_to_dict(self.spec),
             "params_total": analysis.total_params, "params_active": analysis.active_params,
             "dtype": str(self.dtype).removeprefix("torch."), "device": str(self.device),
             "layers": [{"mixer": row.mixer, "ffn": row.ffn} for row in analysis.layers],
         }
-
-    def spec_document(self) -> dict:
-        import json
-
-        return json.loads(self.spec.to_json())
 
     @torch.no_grad()
     def run(self, config: RunConfig, on_step: Callable[[StepUpdate], None] | None = None,

@@ -1,7 +1,8 @@
 """Per-layer caches, preallocated once, written in place (no torch.cat of the history).
 
 `FullKVCache` keeps every token; `SlidingWindowCache` is a ring buffer of the window, so
-its bytes stop growing there. Both report the bytes of the tokens they hold (`nbytes`)
+its bytes stop growing there. `RecurrentState` is what a linear-attention or state-space
+layer keeps instead: fixed-size tensors that do not grow with the context. All report the bytes of the tokens they hold (`nbytes`)
 and of what they allocated (`capacity_nbytes`). `ModelCache` holds one per layer.
 """
 
@@ -68,6 +69,28 @@ class SlidingWindowCache:
 
     def capacity_nbytes(self) -> int:
         return self.keys.nbytes + self.values.nbytes
+
+
+class RecurrentState:
+    """A recurrent layer's memory: named fixed-size tensors (its recurrent state, the last
+    inputs of each short convolution), zero before the first token. They are held in the
+    model's dtype, as the analysis counts them; layers compute their updates in float32."""
+
+    def __init__(self, shapes: dict[str, tuple[int, ...]], dtype: torch.dtype, device: torch.device | str):
+        self.tensors = {name: torch.zeros(shape, dtype=dtype, device=device) for name, shape in shapes.items()}
+        self.seen = 0  # tokens folded into the state so far
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self.tensors[name]
+
+    def __setitem__(self, name: str, value: torch.Tensor) -> None:
+        self.tensors[name].copy_(value)
+
+    def nbytes(self) -> int:
+        return sum(tensor.nbytes for tensor in self.tensors.values())
+
+    def capacity_nbytes(self) -> int:
+        return self.nbytes()
 
 
 class ModelCache:

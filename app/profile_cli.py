@@ -8,11 +8,10 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from .defaults import DEFAULT_MODEL, DEFAULT_PROMPT
 from .runtime.generate import Sampling
-from .runtime.session import DEFAULT_PROMPT, DTYPES, RunConfig, Session, StepUpdate
+from .runtime.session import DTYPES, RunConfig, Session, StepUpdate
 from .runtime.slices import SlicePlan, extrapolate, plan_slice
-
-DEFAULT_MODEL = "embedded:gemma3-270m"
 
 
 def add_arguments(parser) -> None:

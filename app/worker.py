@@ -13,11 +13,17 @@ import threading
 import time
 import traceback
 
+from dataclasses import asdict
+
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from .runtime.generate import Sampling
+from .runtime.memory import hardware
 from .runtime.probe import Cancelled
 from .runtime.session import RunConfig, Session, StepUpdate
+from .runtime.sweep import context_sweep
+from .spec.scale import explore
+from .spec.serialize import spec_from_dict
 
 MAX_EMISSIONS_PER_S = 30
 
@@ -27,6 +33,7 @@ class Worker(QObject):
     loaded = Signal(dict)  # the session's model info (spec document, params, device)
     steps = Signal(list)  # [StepUpdate, ...] since the last emission
     finished = Signal(dict)  # the snapshot document
+    swept = Signal(dict)  # a context sweep: {"model", "hardware", "sweep": [point, ...]}
     failed = Signal(str)
     cancelled = Signal()
 
@@ -42,15 +49,20 @@ class Worker(QObject):
 
     @Slot(dict)
     def load(self, request: dict) -> None:
-        """request: {"source": ...} for weights, or {"arch": name, "scale": ...} for random ones;
-        optional "device", "dtype", "seed"."""
+        """request: {"source": ...} for weights; {"arch": name, "scale": ...} or {"spec": spec
+        document, "scale": "explore" | "as drawn"} for random ones; optional "device", "dtype",
+        "seed"."""
         self._cancel.clear()
         try:
             self._release()
             device, dtype = request.get("device", "auto"), request.get("dtype", "float32")
-            if "arch" in request:
+            if "arch" in request or "spec" in request:
                 self.progress.emit("building", 0, 1)
-                self.session = Session.from_arch(request["arch"], request.get("scale", "explore"), device, dtype,
+                arch = request.get("arch")
+                if arch is None:
+                    arch = spec_from_dict(request["spec"])
+                    arch = explore(arch) if request.get("scale", "explore") == "explore" else arch
+                self.session = Session.from_arch(arch, request.get("scale", "explore"), device, dtype,
                                                  request.get("seed", 0))
                 self.progress.emit("building", 1, 1)
             else:
@@ -84,6 +96,33 @@ class Worker(QObject):
             return
         self._flush()
         self.finished.emit(snapshot.to_dict())
+
+    @Slot(dict)
+    def sweep(self, settings: dict) -> None:
+        """settings: "contexts" (token counts), optional "decode_steps" and "probe"."""
+        self._cancel.clear()
+        if self.session is None:
+            self.failed.emit("No model is loaded: load one before sweeping.")
+            return
+        contexts = sorted(settings["contexts"])
+        done = []
+
+        def point_done(point) -> None:
+            done.append(point)
+            self.progress.emit("sweeping", len(done), len(contexts))
+
+        self.progress.emit("sweeping", 0, len(contexts))
+        try:
+            points = context_sweep(self.session, contexts, settings.get("decode_steps", 4),
+                                   settings.get("probe", True), cancelled=self._cancel.is_set, on_point=point_done)
+        except Cancelled:
+            self.cancelled.emit()
+            return
+        except Exception as error:  # noqa: BLE001
+            self._fail("the sweep failed", error)
+            return
+        self.swept.emit({"model": self.session.model_info(), "hardware": hardware(self.session.device),
+                         "sweep": [asdict(point) for point in points]})
 
     def _on_step(self, update: StepUpdate) -> None:
         self._pending.append(update)
@@ -121,10 +160,12 @@ class WorkerHandle(QObject):
 
     load_requested = Signal(dict)
     run_requested = Signal(dict)
+    sweep_requested = Signal(dict)
     progress = Signal(str, int, int)
     loaded = Signal(dict)
     steps = Signal(list)
     finished = Signal(dict)
+    swept = Signal(dict)
     failed = Signal(str)
     cancelled = Signal()
 
@@ -136,7 +177,8 @@ class WorkerHandle(QObject):
         self.worker.moveToThread(self.thread)
         self.load_requested.connect(self.worker.load)
         self.run_requested.connect(self.worker.run)
-        for name in ("progress", "loaded", "steps", "finished", "failed", "cancelled"):
+        self.sweep_requested.connect(self.worker.sweep)
+        for name in ("progress", "loaded", "steps", "finished", "swept", "failed", "cancelled"):
             getattr(self.worker, name).connect(getattr(self, name))
         self.thread.start()
 
@@ -145,6 +187,9 @@ class WorkerHandle(QObject):
 
     def run(self, settings: dict) -> None:
         self.run_requested.emit(settings)
+
+    def sweep(self, settings: dict) -> None:
+        self.sweep_requested.emit(settings)
 
     def cancel(self) -> None:
         self.worker.request_cancel()  # a flag, not a queued call: the worker thread is busy

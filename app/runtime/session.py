@@ -14,6 +14,7 @@ from typing import Callable
 
 import torch
 
+from ..defaults import DEFAULT_PROMPT
 from ..model import build_model
 from ..spec import ArchSpec, catalog
 from ..spec.analysis import analyze
@@ -24,7 +25,6 @@ from .probe import CancelCheck, LayerTimer
 from .snapshot import ProfileSnapshot, StepRecord
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-DEFAULT_PROMPT = "The key differences between modern large language model architectures are"
 
 
 def resolve_device(device: str) -> torch.device:

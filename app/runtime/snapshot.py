@@ -38,6 +38,17 @@ class ProfileSnapshot:
     notes: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)  # optional sections: "sweep", "extrapolation"
 
+    @classmethod
+    def from_dict(cls, document: dict) -> ProfileSnapshot:
+        """A snapshot document (as to_dict writes it, or as read back from JSON) as an object
+        again; the summary is recomputed from the steps."""
+        known = {"schema", "created", "app_version", "model", "hardware", "run", "steps", "summary", "notes"}
+        fields = StepRecord.__dataclass_fields__
+        steps = [StepRecord(**{k: v for k, v in step.items() if k in fields}) for step in document.get("steps", [])]
+        return cls(document["model"], document.get("hardware", {}), document.get("run", {}), steps,
+                   created=document.get("created", ""), notes=list(document.get("notes", [])),
+                   extra={k: v for k, v in document.items() if k not in known})
+
     def summary(self) -> dict:
         prefill = [s for s in self.steps if s.phase == "prefill"]
         decode = [s for s in self.steps if s.phase == "decode"]

@@ -179,6 +179,14 @@ def explore(spec: ArchSpec) -> ArchSpec:
     )
 
 
+def explore_counterparts(spec: ArchSpec) -> list[list[int]]:
+    """For each layer of `spec`, the layers of explore(spec) built from the same layer (its
+    shrunk twin): how a profile of the explore model maps back onto the full diagram."""
+    shrink = _Shrinker(spec)
+    small = explore(spec).layers
+    return [[j for j, candidate in enumerate(small) if candidate == shrink.layer(layer)] for layer in spec.layers]
+
+
 def slice_(spec: ArchSpec) -> ArchSpec:
     distinct: list[Layer] = []
     for layer in spec.layers:

@@ -43,6 +43,7 @@ HIGHLIGHT = "#e8590c"  # compare: a component that differs
 DROP_OK = "#2f9e44"
 DROP_REFUSED = "#e03131"
 SELECTED = "#1c7ed6"
+HEAT = "#d6336c"  # profile: a component's share of the step time, strongest for the largest
 
 
 def mixer_kind(mixer) -> str:

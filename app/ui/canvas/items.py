@@ -33,6 +33,7 @@ class BoxItem(QGraphicsItem):
         self.title_size = title_size
         self.highlighted = False  # compare: differs from its counterpart
         self.drop_state = ""  # "ok" / "refused" while a drag hovers
+        self.heat: tuple[float, float] | None = None  # (share of step time, strength 0..1) while profiling
         self.setFlag(QGraphicsItem.ItemIsSelectable, bool(slot) or kind == "embedding")
         self.setToolTip("\n".join([title, *self.lines]))
 
@@ -42,6 +43,13 @@ class BoxItem(QGraphicsItem):
     def set_drop_state(self, state: str) -> None:
         if state != self.drop_state:
             self.drop_state = state
+            self.update()
+
+    def set_heat(self, share: float | None, strength: float = 0.0) -> None:
+        """Tint the box by its share of the step time; None removes the tint."""
+        heat = None if share is None else (share, strength)
+        if heat != self.heat:
+            self.heat = heat
             self.update()
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
@@ -57,6 +65,8 @@ class BoxItem(QGraphicsItem):
         painter.setPen(QPen(edge, width))
         painter.setBrush(QBrush(theme.fill(self.kind)))
         painter.drawRoundedRect(self.rect, 6, 6)
+        if self.heat is not None:
+            self._paint_heat(painter)
         painter.setPen(QColor(theme.TEXT))
         title_font = theme.font(self.title_size, bold=True)
         painter.setFont(title_font)
@@ -77,6 +87,19 @@ class BoxItem(QGraphicsItem):
             painter.drawText(QRectF(inner.left(), y, inner.width(), line_height), Qt.AlignHCenter,
                              _elide(line, detail_font, inner.width()))
             y += line_height
+
+
+    def _paint_heat(self, painter: QPainter) -> None:
+        share, strength = self.heat
+        tint = QColor(theme.HEAT)
+        tint.setAlpha(int(25 + 150 * strength))
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(tint)
+        painter.drawRoundedRect(self.rect, 6, 6)
+        painter.setPen(QColor(theme.TEXT))
+        painter.setFont(theme.font(7.5, bold=True))
+        corner = self.rect.adjusted(0, 1, -4, 0)
+        painter.drawText(corner, Qt.AlignRight | Qt.AlignTop, f"{share:.0%}")
 
 
 def _elide(text: str, font, width: float) -> str:

@@ -55,12 +55,15 @@ class ArchitectureScene(QGraphicsScene):
         self.block_items: list[FrameItem] = []
         self.layer_items: list[LayerRowItem] = []
         self.slot_items: list[BoxItem] = []
+        self.step_times: tuple[list[float], list[float]] | None = None  # per layer: mixer ms, ffn ms
 
     # --- building ------------------------------------------------------------------------
 
     def set_spec(self, spec: ArchSpec, groups: list[Group] | None = None) -> None:
         if self.spec is None or spec.num_layers != self.spec.num_layers:
             self.expanded = set()
+        if spec != self.spec:
+            self.step_times = None  # a profile of another architecture does not apply
         self.spec = spec
         self.groups = groups if groups is not None else group_layers(spec.layers)
         self.expanded = {index for index in self.expanded if index < len(self.groups)}
@@ -87,6 +90,7 @@ class ArchitectureScene(QGraphicsScene):
             self._arrow(QPointF(left.rect.right() + 4, y), QPointF(right.rect.left() - 4, y))
         self._add_embedding(frames[0].rect if frames else QRectF(0, 0, BLOCK_WIDTH, 0))
         self._add_head(frames[-1].rect if frames else QRectF(0, 0, BLOCK_WIDTH, 0))
+        self._tint()
         self.setSceneRect(self.itemsBoundingRect().adjusted(-30, -30, 30, 30))
 
     def _add_group(self, group_index: int, group: Group, x: float, rows) -> FrameItem:
@@ -286,6 +290,32 @@ class ArchitectureScene(QGraphicsScene):
         item = self.addSimpleText(text, theme.font(8.0))
         item.setBrush(QColor(theme.MUTED_TEXT))
         item.setPos(at)
+
+    # --- the profile on the diagram -----------------------------------------------------------
+
+    def show_step_times(self, mixer_ms: list[float] | None, ffn_ms: list[float] | None = None) -> None:
+        """Tint each attention and feed-forward box by its share of the step's layer time
+        (a box standing for several layers sums them); None clears the tint."""
+        self.step_times = (list(mixer_ms), list(ffn_ms or [])) if mixer_ms else None
+        self._tint()
+
+    def _tint(self) -> None:
+        times = self.step_times
+        if times is None or self.spec is None or len(times[0]) != self.spec.num_layers:
+            for item in self.slot_items:
+                item.set_heat(None)
+            return
+        by_slot = {SLOT_MIXER: times[0], SLOT_FFN: times[1]}
+        total = sum(times[0]) + sum(times[1]) or 1.0
+        shares = {}
+        for item in self.slot_items:
+            column = by_slot.get(item.slot)
+            if column:
+                shares[item] = sum(column[i] for i in item.layer_indices if i < len(column)) / total
+        largest = max(shares.values(), default=0.0) or 1.0
+        for item in self.slot_items:
+            share = shares.get(item)
+            item.set_heat(share, share / largest if share is not None else 0.0)
 
     # --- lookups for views and tests ---------------------------------------------------------
 

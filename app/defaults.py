@@ -1,0 +1,5 @@
+"""Defaults that the CLI, the worker and the UI share (plain values: no torch, no Qt)."""
+
+DEFAULT_MODEL = "embedded:gemma3-270m"  # real weights that ship with the app
+DEFAULT_PROMPT = "The key differences between modern large language model architectures are"
+DEFAULT_SWEEP = (256, 1024, 4096)  # context lengths of a sweep, in tokens

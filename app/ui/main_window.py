@@ -1,5 +1,6 @@
 """The main window: catalog browser and palette on the left, the canvas (or the compare
-view) in the centre with the summary bar above it, the inspector on the right."""
+view) in the centre with the summary bar above it, the inspector and the run panel on the
+right, and the profile plots below."""
 
 from __future__ import annotations
 
@@ -26,9 +27,12 @@ from .canvas import CanvasView
 from .commands import SpecEdit
 from .compare_view import CompareView
 from .components import Refused, drop_edit
+from .dashboard import Dashboard
 from .document import SpecDocument
 from .inspector import Inspector
 from .palette import PaletteWidget
+from .profiling import RunController, SnapshotError
+from .run_panel import RunPanel
 from .summary_bar import SummaryBar
 from .catalog_browser import CatalogBrowser
 
@@ -36,6 +40,10 @@ DEFAULT_ENTRY = "llama3-8b"
 AUTOSAVE_NAME = "autosave.json"
 AUTOSAVE_DELAY_MS = 800
 MAX_RECENT = 8
+
+
+def _file_stem(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-") or "profile"
 
 
 def data_dir() -> Path:
@@ -80,6 +88,16 @@ class MainWindow(QMainWindow):
         self._dock("Catalog", self.browser, Qt.LeftDockWidgetArea, "catalogDock")
         self._dock("Components", self.palette, Qt.LeftDockWidgetArea, "paletteDock")
         self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea, "inspectorDock")
+        self.run_panel = RunPanel(lambda: spec_to_dict(self.document.spec))
+        self._dock("Run", self.run_panel, Qt.RightDockWidgetArea, "runDock")
+        self.dashboard = Dashboard(self)
+        self._place_plot_docks()
+        self.tabifyDockWidget(self.findChild(QDockWidget, "inspectorDock"), self.findChild(QDockWidget, "runDock"))
+        self.runs = RunController(self.run_panel, self.dashboard, self.canvas.arch_scene, lambda: self.document.spec,
+                                  parent=self)
+        self.runs.status.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.runs.failed.connect(self._run_failed)
+        self.runs.modelLoaded.connect(self._model_loaded)
         self.resizeDocks([self.findChild(QDockWidget, "catalogDock"), self.findChild(QDockWidget, "inspectorDock")],
                          [250, 290], Qt.Horizontal)
 
@@ -92,12 +110,38 @@ class MainWindow(QMainWindow):
         self._document_changed()
         self.browser.select(entry or DEFAULT_ENTRY)
 
-    def _dock(self, title: str, widget: QWidget, area, name: str) -> None:
+    def _dock(self, title: str, widget: QWidget, area, name: str) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
+                         | QDockWidget.DockWidgetClosable)
         self.addDockWidget(area, dock)
+        return dock
+
+    def _place_plot_docks(self) -> None:
+        """The plots below the canvas in three columns of tabs (latency and the sweep | KV
+        and memory | routing and throughput); the streaming text under the run panel."""
+        docks = {title: self._dock(title, widget, Qt.BottomDockWidgetArea, name)
+                 for title, widget, name in self.dashboard.docks()}
+        text = docks.pop("Output text", None)
+        if text is not None:
+            self.removeDockWidget(text)
+            self.addDockWidget(Qt.RightDockWidgetArea, text)
+            self.splitDockWidget(self.findChild(QDockWidget, "runDock"), text, Qt.Vertical)
+            text.show()
+        columns = [["Layer latency", "Context sweep"], ["KV cache", "Memory"], ["Expert routing", "Throughput"]]
+        heads = [docks[column[0]] for column in columns if column[0] in docks]
+        for left, right in zip(heads, heads[1:]):
+            self.splitDockWidget(left, right, Qt.Horizontal)
+        for column in columns:
+            for title in column[1:]:
+                if title in docks and column[0] in docks:
+                    self.tabifyDockWidget(docks[column[0]], docks[title])
+            if column[0] in docks:
+                docks[column[0]].raise_()
+        self._plot_row = heads[:1]  # sized at the first show, unless the user's layout is restored
+        self.plot_docks = list(docks.values()) + ([text] if text is not None else [])
 
     # --- menus --------------------------------------------------------------------------------
 
@@ -139,6 +183,27 @@ class MainWindow(QMainWindow):
         self.compare_action = self._action(view, "&Compare…", lambda checked: self.show_compare(checked),
                                            "Ctrl+K", "Two architectures side by side")
         self.compare_action.setCheckable(True)
+        view.addSeparator()
+        for dock in self.findChildren(QDockWidget):
+            view.addAction(dock.toggleViewAction())
+        profile = menu.addMenu("&Profile")
+        self._action(profile, "&Run", self.run_panel.request_run, "Ctrl+Return",
+                     "Load the chosen model if needed and generate, measuring every layer")
+        self._action(profile, "&Sweep context lengths", self.run_panel.request_sweep, "Ctrl+Shift+Return",
+                     "Decode cost and cache bytes at each context length of the run panel")
+        self.stop_action = self._action(profile, "S&top", self.runs.stop, "Esc", "Stop the run between two layers")
+        profile.addSeparator()
+        self._action(profile, "&Open snapshot…", self.open_snapshot_dialog, "Ctrl+Shift+O",
+                     "View a saved profile snapshot without running anything")
+        self._action(profile, "&Compare with snapshot…", self.compare_snapshot_dialog, "Ctrl+Shift+K",
+                     "Overlay a saved run on the plots, dashed")
+        self._action(profile, "&Keep this run as overlay", self._pin_overlay, "Ctrl+Shift+P",
+                     "Draw the last run dashed under the next one (e.g. with and without a sliding window)")
+        self._action(profile, "C&lear overlay", lambda: self.runs.compare_snapshot(None))
+        profile.addSeparator()
+        self._action(profile, "&Export profile…", self.export_profile_dialog, "Ctrl+Shift+E",
+                     "The last run as JSON, CSV, Chrome trace and a PNG of each plot")
+        self._action(profile, "Save &window as PNG…", self.save_window_dialog, "Ctrl+Shift+S")
         self._update_recent_menu()
 
     # --- documents ----------------------------------------------------------------------------
@@ -286,6 +351,77 @@ class MainWindow(QMainWindow):
             right = catalog.get(other or fallback)
             self.compare_view.compare(left, right)
 
+    # --- profiling ----------------------------------------------------------------------------
+
+    def _model_loaded(self, info: dict) -> None:
+        """Real weights bring their own architecture: show it, unless the canvas holds
+        unsaved edits (those are never replaced behind the user's back)."""
+        if "spec" in info and not info["source"].startswith("random") and not self.document.modified:
+            spec = spec_from_dict(info["spec"])
+            if spec != self.document.spec:
+                self.open_spec(spec)
+
+    def _run_failed(self, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+        box = QMessageBox(QMessageBox.Warning, "ArchScope", message, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()  # not exec(): the window stays usable behind it
+
+    def _pin_overlay(self) -> None:
+        if not self.runs.pin_overlay():
+            self.statusBar().showMessage("Run a model first: there is no run to keep", 5000)
+
+    def open_snapshot(self, path: str | Path) -> bool:
+        try:
+            document = self.runs.open_snapshot(path)
+        except SnapshotError as error:
+            QMessageBox.warning(self, "ArchScope", f"Could not open the snapshot:\n{error}")
+            return False
+        spec = document["model"].get("spec")
+        if spec and not self.document.modified:
+            self.open_spec(spec_from_dict(spec))
+            self.runs.tint(self.runs.record)
+        self.statusBar().showMessage(f"Opened {Path(path).name}", 8000)
+        return True
+
+    def open_snapshot_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open profile snapshot", "", "Profile snapshot (*.json)")
+        if path:
+            self.open_snapshot(path)
+
+    def compare_snapshot_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Compare with snapshot", "", "Profile snapshot (*.json)")
+        if path:
+            try:
+                self.runs.compare_snapshot(path)
+            except SnapshotError as error:
+                QMessageBox.warning(self, "ArchScope", f"Could not open the snapshot:\n{error}")
+
+    def export_profile(self, folder: str | Path, stem: str | None = None) -> list[Path]:
+        stem = stem or _file_stem(self.runs.snapshot["model"]["name"] if self.runs.snapshot else "profile")
+        written = self.runs.export(folder, stem)
+        window_png = Path(folder) / f"{stem}-window.png"
+        if self.grab().save(str(window_png)):
+            written.append(window_png)
+        self.statusBar().showMessage(f"Wrote {len(written)} files to {folder}", 8000)
+        return written
+
+    def export_profile_dialog(self) -> None:
+        if self.runs.snapshot is None:
+            QMessageBox.information(self, "ArchScope", "Nothing to export yet: run a model or open a snapshot.")
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export profile to folder")
+        if folder:
+            try:
+                self.export_profile(folder)
+            except OSError as error:
+                QMessageBox.warning(self, "ArchScope", f"Could not export:\n{error}")
+
+    def save_window_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save window as PNG", "archscope.png", "PNG image (*.png)")
+        if path and not self.grab().save(path):
+            QMessageBox.warning(self, "ArchScope", f"Could not write {path}")
+
     # --- autosave and settings ----------------------------------------------------------------
 
     def autosave(self) -> None:
@@ -355,6 +491,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event) -> None:
+        self.runs.shutdown()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("windowState", self.saveState())
         if self.document.modified:
@@ -363,4 +500,7 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if self._plot_row and self.settings.value("windowState") is None:
+            self.resizeDocks(self._plot_row, [int(self.height() * 0.36)], Qt.Vertical)
+        self._plot_row = []
         QTimer.singleShot(0, self.fit)

@@ -100,13 +100,13 @@ def test_drop_edit_derives_mla_from_gqa_and_refuses_mismatches():
 def send_drop(view, item, key):
     """A palette drag delivered through the view as the platform would (QDrag.exec blocks)."""
     data = PaletteWidget.mime_for(key)
-    point = QPointF(view.mapFromScene(item.sceneBoundingRect().center()))
+    point = view.mapFromScene(item.sceneBoundingRect().center())  # QPoint: what drag events take
     app = QApplication.instance()
     enter = QDragEnterEvent(point, Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
     app.sendEvent(view.viewport(), enter)
     move = QDragMoveEvent(point, Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
     app.sendEvent(view.viewport(), move)
-    drop = QDropEvent(point, Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
+    drop = QDropEvent(QPointF(point), Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
     app.sendEvent(view.viewport(), drop)
     return move.isAccepted(), drop.isAccepted()
 

@@ -38,7 +38,7 @@ class BoxItem(QGraphicsItem):
         self.setToolTip("\n".join([title, *self.lines]))
 
     def boundingRect(self) -> QRectF:
-        return self.rect.adjusted(-3, -3, 3, 3)
+        return self.rect.adjusted(-3, -8, 3, 3)  # the top margin holds the heat badge
 
     def set_drop_state(self, state: str) -> None:
         if state != self.drop_state:
@@ -96,10 +96,16 @@ class BoxItem(QGraphicsItem):
         painter.setPen(Qt.NoPen)
         painter.setBrush(tint)
         painter.drawRoundedRect(self.rect, 6, 6)
-        painter.setPen(QColor(theme.TEXT))
-        painter.setFont(theme.font(7.5, bold=True))
-        corner = self.rect.adjusted(0, 1, -4, 0)
-        painter.drawText(corner, Qt.AlignRight | Qt.AlignTop, f"{share:.0%}")
+        # the share in a badge on the top edge, clear of the centred title
+        text = f"{share:.0%} of step"
+        font = theme.font(7.0, bold=True)
+        width = QFontMetricsF(font).horizontalAdvance(text) + 8
+        badge = QRectF(self.rect.right() - width - 4, self.rect.top() - 7, width, 13)
+        painter.setBrush(QColor(theme.HEAT))
+        painter.drawRoundedRect(badge, 6, 6)
+        painter.setPen(QColor("#ffffff"))
+        painter.setFont(font)
+        painter.drawText(badge, Qt.AlignCenter, text)
 
 
 def _elide(text: str, font, width: float) -> str:

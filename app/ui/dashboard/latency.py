@@ -1,0 +1,149 @@
+"""Per-layer latency: the latest step's time per layer split into mixer (attention) and
+feed-forward, and a layers x steps heatmap of the run so far."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+
+from .. import theme
+from .plots import (
+    LEGEND_BRUSH,
+    Note,
+    PlotView,
+    bar_values,
+    colour,
+    empty,
+    integer_ticks,
+    layer_kinds,
+    pen,
+    styled_plot,
+    values,
+    xs,
+)
+from .record import RunRecord
+
+BAR_WIDTH = 0.8
+OTHER = "norm"  # what a layer spends outside its mixer and feed-forward: norms, residual adds
+HEAT_MAP = pg.ColorMap([0.0, 0.35, 0.7, 1.0], ["#f7f8fa", "#9ec0ec", colour("attention"), "#14264a"])
+
+
+class LatencyView(PlotView):
+    title, object_name, slug = "Layer latency", "latencyDock", "latency"
+
+    def __init__(self):
+        super().__init__()
+        self.bars_plot = styled_plot(self.layout, 0, "layer", "time (latest step)", y_units="ms")
+        self.bars_plot.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT, brush=LEGEND_BRUSH)
+        self._titled = [self.bars_plot]
+        no_pen = pg.mkPen(None)
+        # One item per series, every bar in it: a 61-layer refresh is three setOpts calls.
+        self.total = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=theme.KIND_COLOURS[OTHER][0],
+                                     pen=pg.mkPen(colour(OTHER), width=1), name="whole layer (norms, residual)")
+        self.mixer = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH * 0.7, brush=colour("attention"), pen=no_pen,
+                                     name="mixer (attention)")
+        self.ffn = pg.BarGraphItem(x=[], y0=[], height=[], width=BAR_WIDTH * 0.7, brush=colour("ffn"), pen=no_pen,
+                                   name="feed-forward / MoE")
+        for item in (self.total, self.mixer, self.ffn):
+            self.bars_plot.addItem(item)
+        self.overlay_curve = self.bars_plot.plot(pen=pen(theme.TEXT, dashed=True, width=1.5), symbol="t",
+                                                 symbolSize=6, symbolBrush=theme.TEXT, symbolPen=None)
+        self.bars_note = Note(self.bars_plot)
+
+        self.heat_plot = styled_plot(self.layout, 1, "step", "layer")
+        self.heat_plot.setLabel("left", "layer", color=theme.MUTED_TEXT)
+        self.heat = pg.ImageItem(axisOrder="row-major")
+        self.heat_plot.addItem(self.heat)
+        self.heat_bar = pg.ColorBarItem(colorMap=HEAT_MAP, interactive=False, values=(0, 1), label="ms", width=14)
+        self.heat_bar.setImageItem(self.heat, insert_in=self.heat_plot)
+        self.heat_bar.axis.enableAutoSIPrefix(False)  # relabels the bar on every change otherwise
+        self._top = 0.0
+        self._record: RunRecord | None = None
+        self._brushes: tuple[list, list] = ([], [])
+
+    def _kinds_for(self, record: RunRecord) -> None:
+        if record is self._record:
+            return
+        self._record = record
+        mixers, ffns = layer_kinds(record)
+        self._brushes = ([pg.mkBrush(colour(kind)) for kind in mixers], [pg.mkBrush(colour(kind)) for kind in ffns])
+        # The legend's swatch shows the kind most layers have (MLA violet, MoE rose, ...).
+        for item, kinds, default in ((self.mixer, mixers, "attention"), (self.ffn, ffns, "ffn")):
+            item.setOpts(brush=colour(max(set(kinds), key=kinds.count) if kinds else default))
+        integer_ticks(self.bars_plot.getAxis("bottom"), record.num_layers)
+        integer_ticks(self.heat_plot.getAxis("left"), record.num_layers)
+
+    def show(self, record: RunRecord) -> None:
+        self._kinds_for(record)
+        last = record.steps[-1] if record.steps else {}
+        layer_ms = last.get("layer_ms") or []
+        if layer_ms:
+            x = np.arange(len(layer_ms), dtype=float)
+            mixer = np.asarray(last.get("mixer_ms") or [0.0] * len(x), dtype=float)
+            ffn = np.asarray(last.get("ffn_ms") or [0.0] * len(x), dtype=float)
+            self.total.setOpts(x=x, height=np.asarray(layer_ms, dtype=float))
+            mixer_brushes, ffn_brushes = self._brushes
+            self.mixer.setOpts(x=x, height=mixer, brushes=mixer_brushes if len(mixer_brushes) == len(x) else None)
+            self.ffn.setOpts(x=x, y0=mixer, height=ffn, brushes=ffn_brushes if len(ffn_brushes) == len(x) else None)
+            self.bars_note.set("")
+        else:
+            self._empty_bars()
+            self.bars_note.set("per-layer times need the probe on" if record.steps else "")
+        rows = [row for row in record.layer_ms if row]
+        if rows and len(rows) == len(record.steps):
+            image = np.asarray(rows, dtype=float).T  # layers x steps: layers up the y axis
+            decode = np.fromiter((step.get("phase") == "decode" for step in record.steps), dtype=bool,
+                                 count=len(rows))
+            # The prefill step is many times a decode step: scale colours to the decode steps
+            # so that their per-layer differences show; the prefill column saturates.
+            top = float((image[:, decode] if decode.any() else image).max()) or 1.0
+            self.heat.setImage(image, autoLevels=False, levels=(0.0, top))
+            self.heat.setRect(QRectF(-0.5, -0.5, image.shape[1], image.shape[0]))
+            if top != self._top:
+                self._top = top
+                self.heat_bar.setLevels((0.0, top))
+            integer_ticks(self.heat_plot.getAxis("bottom"), image.shape[1])
+        else:
+            self.heat.clear()
+        self.caption(record)
+
+    def _empty_bars(self) -> None:
+        self.total.setOpts(x=[], height=[])
+        self.mixer.setOpts(x=[], height=[], brushes=None)
+        self.ffn.setOpts(x=[], y0=[], height=[], brushes=None)
+
+    def overlay(self, record, primary) -> None:
+        """The other run's latest step, per layer, as a dashed line over the bars."""
+        self._overlay = record
+        last = record.steps[-1].get("layer_ms") if record is not None and record.steps else None
+        if last:
+            self.overlay_curve.setData(np.arange(len(last), dtype=float), np.asarray(last, dtype=float))
+        else:
+            empty(self.overlay_curve)
+        self.caption(primary)
+
+    def clear(self) -> None:
+        self._empty_bars()
+        self.heat.clear()
+        empty(self.overlay_curve)
+        self.bars_note.set("")
+        self._record = None
+        self._top = 0.0
+        self._overlay = None
+        self.caption(None)
+
+    def plotted(self) -> dict:
+        image = self.heat.image
+        return {
+            "latency_layers": [int(v) for v in bar_values(self.total, "x")],
+            "latency_bars": bar_values(self.total),
+            "mixer_ms": bar_values(self.mixer),
+            "ffn_ms": bar_values(self.ffn),
+            "latency_heatmap": [] if image is None else image.T.tolist(),  # steps x layers, as the record
+            "latency_overlay": values(self.overlay_curve),
+            "latency_overlay_layers": [int(v) for v in xs(self.overlay_curve)],
+        }
+
+    def has_data(self) -> bool:
+        return self.heat.image is not None or bool(self.plotted()["latency_bars"])

@@ -1,0 +1,90 @@
+"""The live profiling dashboard: the plot views that the main window places as docks,
+refreshed from a RunRecord by a coalescing timer that the window owns."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QWidget
+
+from .kv import KvView
+from .latency import LatencyView
+from .plots import MemoryView, OutputText, ThroughputView
+from .record import RunRecord, SweepRecord
+from .routing import RoutingView
+from .sweep import SweepView
+
+
+class Dashboard(QObject):
+    """Owns one view per dock. `show_record` is cheap (every pyqtgraph item is made once
+    and refreshed in place) and does nothing when the record has not grown since the last
+    call, so a timer may call it freely while a run streams."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.latency = LatencyView()
+        self.memory = MemoryView()
+        self.kv = KvView()
+        self.routing = RoutingView()
+        self.throughput = ThroughputView()
+        self.text = OutputText()
+        self.sweep = SweepView()
+        self.views = (self.latency, self.memory, self.kv, self.routing, self.throughput, self.text, self.sweep)
+        self.plots = (self.latency, self.memory, self.kv, self.routing, self.throughput, self.sweep)
+        self.record: RunRecord | None = None
+        self.overlay_record: RunRecord | None = None
+        self._shown: tuple | None = None  # (record, steps, text) of the last refresh
+
+    def docks(self) -> list[tuple[str, QWidget, str]]:
+        """(title, widget, objectName) per dock, in the order they read best."""
+        return [(view.title, view.widget, view.object_name) for view in self.views]
+
+    def show_record(self, record: RunRecord) -> None:
+        state = (record, len(record.steps), record.text, record.label)
+        if self._shown is not None and self._shown[0] is state[0] and self._shown[1:] == state[1:]:
+            return
+        self._shown = state
+        self.record = record
+        for view in self.views:
+            if view is not self.sweep:
+                view.show(record)
+
+    def overlay(self, record: RunRecord | None) -> None:
+        """Draw another run dashed over latency per layer, KV total, memory and tokens/s;
+        None takes it away."""
+        self.overlay_record = record
+        for view in (self.latency, self.kv, self.memory, self.throughput):
+            view.overlay(record, self.record)
+
+    def show_sweep(self, sweeps: list[SweepRecord]) -> None:
+        self.sweep.show_sweeps(sweeps)
+
+    def clear(self, keep_overlay: bool = False) -> None:
+        """Empty every plot, the text, the overlay and the sweep (keep_overlay: all but the
+        overlaid run, for a new run compared with the same reference)."""
+        keep = self.overlay_record if keep_overlay else None
+        for view in self.views:
+            view.clear()
+        self.record = None
+        self._shown = None
+        self.overlay_record = None
+        if keep is not None:
+            self.overlay(keep)
+
+    def export_pngs(self, folder: Path, stem: str) -> list[Path]:
+        """One PNG per plot that holds data: FOLDER/STEM-latency.png, ...-memory.png, ..."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        safe = re.sub(r"[^\w.-]+", "-", stem).strip("-") or "archscope"
+        return [view.export_png(folder / f"{safe}-{view.slug}.png") for view in self.plots if view.has_data()]
+
+    def plotted(self) -> dict:
+        """What each plot holds now, read back from its pyqtgraph items, as plain lists."""
+        shown: dict = {}
+        for view in self.views:
+            if view is not self.sweep:
+                shown.update(view.plotted())
+        shown["sweep"] = self.sweep.plotted()
+        return shown

@@ -1,0 +1,321 @@
+"""What every dashboard plot shares (the view base class, theme colours, axes with units
+and integer layer ticks, byte units, centred notes), and the small views: memory,
+throughput and the streaming output text.
+
+Each view owns its pyqtgraph items for its whole life and refreshes them with setData /
+setOpts / setImage: the dashboard refreshes at 10-20 Hz while a run streams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QPlainTextEdit
+
+from ...spec.serialize import spec_from_dict
+from .. import theme
+from .record import MEMORY_KEYS, RunRecord
+
+MIB = 2**20
+AXIS_PEN = "#aab2bf"
+EXPORT_SIZE = (960, 600)  # pixels, for a view that is not on screen
+LEGEND_BRUSH = (255, 255, 255, 215)
+MAX_TICKS = 12
+
+
+def colour(kind: str) -> str:
+    """The saturated (border) colour of a component kind: the fills are too pale to plot."""
+    return theme.KIND_COLOURS.get(kind, theme.KIND_COLOURS["none"])[1]
+
+
+def pale(kind: str) -> str:
+    return theme.KIND_COLOURS.get(kind, theme.KIND_COLOURS["none"])[0]
+
+
+def pen(colour_: str, dashed: bool = False, dotted: bool = False, width: float = 2.0):
+    style = Qt.DashLine if dashed else Qt.DotLine if dotted else Qt.SolidLine
+    return pg.mkPen(colour_, width=width, style=style)
+
+
+def styled_plot(layout: pg.GraphicsLayout, row: int, x_label: str, y_label: str, x_units: str | None = None,
+                y_units: str | None = None) -> pg.PlotItem:
+    plot = layout.addPlot(row=row, col=0)
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(AXIS_PEN)
+        axis.setTextPen(theme.MUTED_TEXT)
+        axis.enableAutoSIPrefix(False)
+    plot.setLabel("bottom", x_label, units=x_units, color=theme.MUTED_TEXT)
+    plot.setLabel("left", y_label, units=y_units, color=theme.MUTED_TEXT)
+    plot.showGrid(x=False, y=True, alpha=0.15)
+    return plot
+
+
+def integer_ticks(axis: pg.AxisItem, count: int) -> None:
+    """Ticks on whole numbers (layers, steps, experts, tokens): 1, 2 or 5 x 10^k apart, at
+    most ~MAX_TICKS over `count` units."""
+    step, scale = 1, 1
+    while count / step > MAX_TICKS:
+        for factor in (2, 5, 10):
+            step = factor * scale
+            if count / step <= MAX_TICKS:
+                break
+        scale *= 10
+    levels = [(step, 0)] if step == 1 else [(step, 0), (max(1, step // 5), 0)]
+    if getattr(axis, "integer_levels", None) != levels:  # setting them re-lays the axis out: only on change
+        axis.integer_levels = levels
+        axis.setTickSpacing(levels=levels)
+
+
+def byte_unit(largest: float) -> tuple[str, int]:
+    for name, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if largest >= size:
+            return name, size
+    return "bytes", 1
+
+
+def layer_kinds(record: RunRecord) -> tuple[list[str], list[str]]:
+    """The theme kind of each layer's mixer and feed-forward ("mla", "sliding", "moe", ...),
+    read from the record's spec document; plain "attention"/"ffn" when it has none."""
+    count = record.num_layers
+    try:
+        layers = spec_from_dict(record.model["spec"]).layers
+        return [theme.mixer_kind(layer.mixer) for layer in layers], [theme.ffn_kind(layer.ffn) for layer in layers]
+    except Exception:  # noqa: BLE001 - a snapshot without a readable spec still plots
+        moe = set(record.moe_layers)
+        return ["attention"] * count, ["moe" if i in moe else "ffn" for i in range(count)]
+
+
+def values(item) -> list:
+    """What a curve holds now, y values as a plain list."""
+    _x, y = item.getData()
+    return [] if y is None else y.tolist()
+
+
+def xs(item) -> list:
+    x, _y = item.getData()
+    return [] if x is None else x.tolist()
+
+
+def bar_values(item: pg.BarGraphItem, key: str = "height") -> list:
+    """What a BarGraphItem draws now: its bars' heights (or "x", "y0"), as a plain list."""
+    value = item.opts.get(key)
+    return [] if value is None else np.atleast_1d(np.asarray(value, dtype=float)).tolist()
+
+
+def empty(item) -> None:
+    item.setData([], [])
+
+
+class Note:
+    """A grey line of text centred in a plot's view, whatever the zoom: "no MoE layers"."""
+
+    def __init__(self, plot: pg.PlotItem):
+        self.view = plot.getViewBox()
+        self.item = pg.TextItem("", color=theme.MUTED_TEXT, anchor=(0.5, 0.5))
+        self.item.setParentItem(self.view)
+        self.item.setVisible(False)
+        self.view.sigResized.connect(self._place)
+
+    @property
+    def text(self) -> str:
+        return self.item.toPlainText() if self.item.isVisible() else ""
+
+    def set(self, text: str) -> None:
+        if text != self.text:
+            self.item.setText(text)
+            self.item.setVisible(bool(text))
+            self._place()
+
+    def _place(self, *_args) -> None:
+        self.item.setPos(self.view.rect().center())
+
+
+class PlotView:
+    """One dock's worth of plots in a GraphicsLayoutWidget, white like the app."""
+
+    title = ""
+    object_name = ""
+    slug = ""
+
+    def __init__(self):
+        self.widget = pg.GraphicsLayoutWidget()
+        self.widget.setBackground("w")
+        self.widget.setObjectName(self.object_name + "Plot")
+        self.layout: pg.GraphicsLayout = self.widget.ci
+        self._overlay: RunRecord | None = None
+        self._titled: list[pg.PlotItem] = []  # plots whose title names the overlaid runs
+
+    def show(self, record: RunRecord) -> None:
+        raise NotImplementedError
+
+    def overlay(self, record: RunRecord | None, primary: RunRecord | None) -> None:
+        """Draw a second run's series dashed (views that compare runs override this)."""
+
+    def clear(self) -> None:
+        raise NotImplementedError
+
+    def plotted(self) -> dict:
+        raise NotImplementedError
+
+    def has_data(self) -> bool:
+        return True
+
+    def caption(self, primary: RunRecord | None) -> None:
+        """With an overlay, each compared plot's title says which run is solid and which dashed."""
+        text = ""
+        if self._overlay is not None:
+            first = primary.label if primary is not None else "this run"
+            text = f"{first} (solid) vs {self._overlay.label} (dashed)"
+        for plot in self._titled:
+            current = plot.titleLabel.text if plot.titleLabel.isVisible() else ""
+            if text != current:
+                plot.setTitle(text or None, color=theme.MUTED_TEXT, size="9pt")
+
+    def export_png(self, path: Path) -> Path:
+        """The plot as the user sees it (QWidget.grab: the same layout, fonts and legends);
+        a view that is not on screen is laid out at EXPORT_SIZE first."""
+        if not self.widget.isVisible():
+            self.widget.resize(*EXPORT_SIZE)
+        if not self.widget.grab().save(str(path), "PNG"):
+            raise OSError(f"{path}: the PNG could not be written")
+        return path
+
+
+class MemoryView(PlotView):
+    title, object_name, slug = "Memory", "memoryDock", "memory"
+    COLOURS = {"allocated": colour("attention"), "reserved": colour("mla"), "device_used": colour("linear"),
+               "rss": colour("embedding")}
+    NAMES = {"allocated": "allocated (torch)", "reserved": "reserved (torch)", "device_used": "device used",
+             "rss": "process RSS"}
+
+    def __init__(self):
+        super().__init__()
+        self.plot = styled_plot(self.layout, 0, "step", "memory", y_units="MiB")
+        self.plot.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT, brush=LEGEND_BRUSH)
+        self._titled = [self.plot]
+        self.curves = {key: self.plot.plot(pen=pen(self.COLOURS[key]), name=self.NAMES[key]) for key in MEMORY_KEYS}
+        self.overlays = {key: self.plot.plot(pen=pen(self.COLOURS[key], dashed=True)) for key in MEMORY_KEYS}
+
+    def show(self, record: RunRecord) -> None:
+        steps = np.asarray(record.step_index, dtype=float)
+        for key, series in record.memory.items():
+            self.curves[key].setData(steps, np.asarray(series, dtype=float) / MIB)
+        integer_ticks(self.plot.getAxis("bottom"), len(steps))
+        self.caption(record)
+
+    def overlay(self, record, primary) -> None:
+        self._overlay = record
+        for key, curve in self.overlays.items():
+            if record is None:
+                empty(curve)
+            else:
+                curve.setData(np.asarray(record.step_index, dtype=float),
+                              np.asarray(record.memory[key], dtype=float) / MIB)
+        self.caption(primary)
+
+    def clear(self) -> None:
+        for curve in (*self.curves.values(), *self.overlays.values()):
+            empty(curve)
+        self._overlay = None
+        self.caption(None)
+
+    def plotted(self) -> dict:
+        def in_bytes(curve):
+            return [int(round(v * MIB)) for v in values(curve)]
+
+        return {"memory": {key: in_bytes(curve) for key, curve in self.curves.items()},
+                "memory_overlay": {key: in_bytes(curve) for key, curve in self.overlays.items() if values(curve)}}
+
+    def has_data(self) -> bool:
+        return bool(values(self.curves["rss"]))
+
+
+class ThroughputView(PlotView):
+    title, object_name, slug = "Throughput", "throughputDock", "throughput"
+
+    def __init__(self):
+        super().__init__()
+        self.plot = styled_plot(self.layout, 0, "decode step", "throughput", y_units="tokens/s")
+        self._titled = [self.plot]
+        self.curve = self.plot.plot(pen=pen(theme.SELECTED))
+        self.overlay_curve = self.plot.plot(pen=pen(theme.SELECTED, dashed=True))
+        self.mean = pg.InfiniteLine(angle=0, pen=pen(theme.MUTED_TEXT, dotted=True, width=1),
+                                    label="mean {value:.1f} tokens/s",
+                                    labelOpts={"color": theme.MUTED_TEXT, "position": 0.08,
+                                               "anchors": [(0, 1), (0, 1)]})
+        self.mean.setVisible(False)
+        self.plot.addItem(self.mean, ignoreBounds=True)
+
+    def show(self, record: RunRecord) -> None:
+        rates = record.tokens_per_s()
+        self.curve.setData(np.asarray(record.decode_steps(), dtype=float), np.asarray(rates, dtype=float))
+        if rates:
+            self.mean.setValue(sum(rates) / len(rates))
+        self.mean.setVisible(bool(rates))
+        integer_ticks(self.plot.getAxis("bottom"), len(record.steps))
+        self.caption(record)
+
+    def overlay(self, record, primary) -> None:
+        self._overlay = record
+        if record is None:
+            empty(self.overlay_curve)
+        else:
+            self.overlay_curve.setData(np.asarray(record.decode_steps(), dtype=float),
+                                       np.asarray(record.tokens_per_s(), dtype=float))
+        self.caption(primary)
+
+    def clear(self) -> None:
+        empty(self.curve)
+        empty(self.overlay_curve)
+        self.mean.setVisible(False)
+        self._overlay = None
+        self.caption(None)
+
+    def plotted(self) -> dict:
+        return {"tokens_per_s": values(self.curve), "tokens_per_s_overlay": values(self.overlay_curve)}
+
+    def has_data(self) -> bool:
+        return bool(values(self.curve))
+
+
+class OutputText:
+    """The generated text, streaming: appends what is new and follows the end unless the
+    user has scrolled up to read."""
+
+    title, object_name, slug = "Output text", "outputDock", "text"
+
+    def __init__(self):
+        self.widget = QPlainTextEdit()
+        self.widget.setObjectName("outputText")
+        self.widget.setReadOnly(True)
+        self.widget.setPlaceholderText("The generated text streams here. Random-weight models have no tokenizer, "
+                                       "so their runs show none.")
+
+    def show(self, record: RunRecord) -> None:
+        self.set_text(record.text)
+
+    def set_text(self, text: str) -> None:
+        bar = self.widget.verticalScrollBar()
+        following = bar.value() >= bar.maximum() - 4
+        current = self.widget.toPlainText()
+        if text == current:
+            return
+        if current and text.startswith(current):
+            cursor = QTextCursor(self.widget.document())
+            cursor.movePosition(QTextCursor.End)
+            cursor.insertText(text[len(current):])
+        else:
+            self.widget.setPlainText(text)
+            following = True
+        if following:
+            bar.setValue(bar.maximum())
+
+    def clear(self) -> None:
+        self.widget.clear()
+
+    def plotted(self) -> dict:
+        return {"text": self.widget.toPlainText()}

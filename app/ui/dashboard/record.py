@@ -1,0 +1,212 @@
+"""A profile run as the dashboard reads it: plain lists per step, built step by step while
+a run streams or at once from a saved snapshot ("archscope.profile/1"). No Qt, no torch."""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+from collections.abc import Iterable
+
+MEMORY_KEYS = ("allocated", "reserved", "device_used", "rss")
+
+
+class RunRecord:
+    """The run so far. `steps` holds the snapshot's step dicts unchanged; the other
+    attributes are views of them that the plots draw.
+
+    Routing totals are summed as steps arrive, so that reading them costs nothing while a
+    long MoE run streams (61 layers x 256 experts per step)."""
+
+    def __init__(self, model: dict | None = None, label: str | None = None, batch: int | None = None):
+        self.model: dict = dict(model or {})
+        self.steps: list[dict] = []
+        self.text: str = ""
+        self.label: str = label if label is not None else str(self.model.get("name", "run"))
+        self.batch = batch  # None: read from each step's token ids
+        spec_layers = (self.model.get("spec") or {}).get("layers") or []
+        self._spec_layers: list[dict] = [layer if isinstance(layer, dict) else {} for layer in spec_layers]
+        self._routing: dict[int, list[int]] = {}
+
+    # --- building -------------------------------------------------------------------
+
+    def add_step(self, step, text: str = "") -> None:
+        """step: a dict as in the snapshot (`dataclasses.asdict(StepRecord)`) or a StepRecord."""
+        if dataclasses.is_dataclass(step) and not isinstance(step, type):
+            step = dataclasses.asdict(step)
+        self.steps.append(step)
+        if text:
+            self.text = text
+        for layer, counts in (step.get("routing") or {}).items():
+            total = self._routing.get(int(layer), [])
+            if len(total) < len(counts):
+                total = total + [0] * (len(counts) - len(total))
+            elif len(counts) < len(total):
+                counts = list(counts) + [0] * (len(total) - len(counts))
+            self._routing[int(layer)] = list(map(operator.add, total, counts))
+
+    def add_updates(self, updates: Iterable) -> None:
+        """The worker's `steps` signal payload: objects with `.record` (a StepRecord) and `.text`."""
+        for update in updates:
+            self.add_step(update.record, getattr(update, "text", ""))
+
+    @classmethod
+    def from_snapshot(cls, doc: dict, label: str | None = None) -> RunRecord:
+        run = doc.get("run") or {}
+        record = cls(doc.get("model") or {}, label, run.get("batch"))
+        for step in doc.get("steps") or []:
+            record.add_step(step)
+        record.text = run.get("completion", "") or ""
+        return record
+
+    # --- the model --------------------------------------------------------------------
+
+    @property
+    def num_layers(self) -> int:
+        layers = self.model.get("layers") or self._spec_layers
+        if layers:
+            return len(layers)
+        for step in self.steps:
+            if step.get("kv_bytes") or step.get("layer_ms"):
+                return len(step.get("kv_bytes") or step.get("layer_ms"))
+        return 0
+
+    @property
+    def moe_layers(self) -> list[int]:
+        """Indices of the layers whose feed-forward is a mixture of experts (from the spec;
+        from the routing seen so far when the model dict carries no spec)."""
+        if self._spec_layers:
+            return [i for i, layer in enumerate(self._spec_layers) if (layer.get("ffn") or {}).get("kind") == "moe"]
+        return sorted(self._routing)
+
+    def num_experts(self, layer: int) -> int:
+        if layer < len(self._spec_layers):
+            ffn = self._spec_layers[layer].get("ffn") or {}
+            if ffn.get("kind") == "moe":
+                return int(ffn.get("num_experts", 0))
+        return len(self._routing.get(layer, ()))
+
+    def top_k(self, layer: int) -> int:
+        if layer < len(self._spec_layers):
+            return int((self._spec_layers[layer].get("ffn") or {}).get("top_k", 0))
+        return 0
+
+    # --- per step ---------------------------------------------------------------------
+
+    @property
+    def step_index(self) -> list[int]:
+        return [step.get("index", i) for i, step in enumerate(self.steps)]
+
+    @property
+    def seq_len(self) -> list[int]:
+        return [step["seq_len"] for step in self.steps]
+
+    @property
+    def layer_ms(self) -> list[list[float]]:
+        """steps x layers; rows are empty when the probe was off."""
+        return [list(step.get("layer_ms") or []) for step in self.steps]
+
+    @property
+    def mixer_ms(self) -> list[list[float]]:
+        return [list(step.get("mixer_ms") or []) for step in self.steps]
+
+    @property
+    def ffn_ms(self) -> list[list[float]]:
+        return [list(step.get("ffn_ms") or []) for step in self.steps]
+
+    @property
+    def kv_bytes(self) -> list[list[int]]:
+        return [list(step.get("kv_bytes") or []) for step in self.steps]
+
+    @property
+    def kv_bytes_predicted(self) -> list[list[int]]:
+        return [list(step.get("kv_bytes_predicted") or []) for step in self.steps]
+
+    def kv_total(self) -> list[int]:
+        return [sum(step.get("kv_bytes") or ()) for step in self.steps]
+
+    def kv_predicted_total(self) -> list[int]:
+        return [sum(step.get("kv_bytes_predicted") or ()) for step in self.steps]
+
+    @property
+    def memory(self) -> dict[str, list[int]]:
+        """Bytes per step for each of allocated, reserved, device_used (0 on CPU) and rss."""
+        return {key: [int((step.get("memory") or {}).get(key, 0)) for step in self.steps] for key in MEMORY_KEYS}
+
+    @property
+    def probed(self) -> bool:
+        return any(step.get("layer_ms") for step in self.steps)
+
+    def decode_steps(self) -> list[int]:
+        """Step indices of the decode steps, the x of `tokens_per_s()`."""
+        return [step.get("index", i) for i, step in enumerate(self.steps) if step.get("phase") == "decode"]
+
+    def tokens_per_s(self) -> list[float]:
+        """Per decode step: batch tokens / wall time (1000 / wall_ms x batch)."""
+        rates = []
+        for step in self.steps:
+            if step.get("phase") != "decode":
+                continue
+            batch = self.batch or len(step.get("tokens") or ()) or 1
+            wall_ms = step.get("wall_ms") or 0.0
+            rates.append(1000.0 / wall_ms * batch if wall_ms > 0 else 0.0)
+        return rates
+
+    def layer_share(self, step: int = -1) -> list[float]:
+        """Each layer's share of the step's summed layer time (sums to 1; empty without the
+        probe or without steps; all zeros when nothing was timed)."""
+        if not self.steps:
+            return []
+        times = self.steps[step].get("layer_ms") or []
+        total = sum(times)
+        return [t / total for t in times] if total > 0 else [0.0] * len(times)
+
+    # --- routing ----------------------------------------------------------------------
+
+    def routing_totals(self) -> dict[int, list[int]]:
+        """{layer index: tokens routed to each expert, summed over the run's steps}. Each
+        layer's counts sum to tokens x top_k (prefill counts every prompt token)."""
+        return {layer: list(counts) for layer, counts in sorted(self._routing.items())}
+
+    def load_balance(self) -> dict[int, float]:
+        """{layer index: max expert load / mean expert load} over the run so far.
+
+        1.0 is a perfectly even spread; the worst possible is num_experts / top_k (every
+        token on the same top_k experts). Layers that routed no token yet are left out."""
+        balance = {}
+        for layer, counts in sorted(self._routing.items()):
+            total = sum(counts)
+            if total and counts:
+                balance[layer] = max(counts) / (total / len(counts))
+        return balance
+
+
+@dataclasses.dataclass
+class SweepRecord:
+    """A context sweep (the snapshot's "sweep" section: one dict per context length, as
+    app/runtime/sweep.py's SweepPoint): decode cost and cache bytes against context."""
+
+    contexts: list[int]
+    decode_ms: list[float]  # median decode time per token at each context
+    kv_bytes: list[int]
+    kv_bytes_predicted: list[int]
+    layer_ms: list[list[float]]  # per context, per layer (empty rows without the probe)
+    label: str = "sweep"
+
+    @classmethod
+    def from_points(cls, points: Iterable, label: str = "sweep") -> SweepRecord:
+        rows = sorted((dataclasses.asdict(p) if dataclasses.is_dataclass(p) else dict(p) for p in points),
+                      key=lambda row: row["context_len"])
+        return cls([int(r["context_len"]) for r in rows], [float(r["decode_ms"]) for r in rows],
+                   [int(r["kv_bytes"]) for r in rows], [int(r["kv_bytes_predicted"]) for r in rows],
+                   [list(r.get("layer_ms") or []) for r in rows], label)
+
+    @classmethod
+    def from_snapshot(cls, doc: dict, label: str | None = None) -> SweepRecord:
+        """doc["sweep"] is a list of points (or {"points": [...]}); raises KeyError naming the
+        section when the snapshot has none."""
+        if "sweep" not in doc:
+            raise KeyError("the snapshot has no \"sweep\" section: run a context sweep first")
+        section = doc["sweep"]
+        points = section.get("points", []) if isinstance(section, dict) else section
+        name = label if label is not None else str((doc.get("model") or {}).get("name", "sweep"))
+        return cls.from_points(points, name)

@@ -1,0 +1,281 @@
+"""The run panel: what to run (model source, device, dtype), how (prompt, tokens, sampling,
+probe), the Run / Sweep / Stop buttons and the progress of the work in flight.
+
+It only gathers and checks the user's choices; the main window turns them into worker
+requests. A field that cannot work (an empty path, a folder that does not exist) is
+named in the panel before anything is sent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..gpus import nvidia_gpus
+from ..defaults import DEFAULT_PROMPT, DEFAULT_SWEEP
+
+CANVAS = "canvas"
+SOURCES = [
+    (CANVAS, "Architecture on the canvas (random weights)"),
+    ("embedded:gemma3-270m", "Gemma 3 270M — embedded, real weights"),
+    ("embedded:smollm2-135m", "SmolLM2 135M Instruct — embedded, real weights"),
+    ("directory", "Local Hugging Face folder…"),
+    ("gguf", "GGUF file…"),
+    ("hub", "Hugging Face Hub repository"),
+]
+NEEDS_LOCATION = {"directory": "folder", "gguf": "GGUF file", "hub": "repository id"}
+SCALES = [("explore", "explore scale (≤ 60M parameters)"), ("as drawn", "as drawn (full size)")]
+DTYPES = ["float32", "bfloat16", "float16"]
+
+
+class RunPanel(QWidget):
+    runRequested = Signal(dict, dict)  # load request, run settings
+    sweepRequested = Signal(dict, dict)  # load request, sweep settings
+    stopRequested = Signal()
+
+    def __init__(self, canvas_spec: Callable[[], dict], parent=None):
+        """canvas_spec: the spec document of the architecture on the canvas, asked at Run."""
+        super().__init__(parent)
+        self.canvas_spec = canvas_spec
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+
+        self.source = QComboBox()
+        for key, text in SOURCES:
+            self.source.addItem(text, key)
+        self.source.setToolTip("Where the weights come from: random weights for the canvas architecture, "
+                               "or a real checkpoint")
+        self.source.currentIndexChanged.connect(self._source_changed)
+        form.addRow("Model", self.source)
+
+        self.location = QLineEdit()
+        self.browse = QPushButton("Browse…")
+        self.browse.clicked.connect(self._browse)
+        location_row = QHBoxLayout()
+        location_row.addWidget(self.location, 1)
+        location_row.addWidget(self.browse)
+        self.location_label = QLabel("Path")
+        form.addRow(self.location_label, location_row)
+
+        self.scale = QComboBox()
+        for key, text in SCALES:
+            self.scale.addItem(text, key)
+        self.scale.setToolTip("Explore scale keeps the layer pattern and shrinks widths so it runs anywhere")
+        form.addRow("Scale", self.scale)
+
+        self.device = QComboBox()
+        self.device.addItem("Auto (GPU if present)", "auto")
+        for index, (name, memory) in enumerate(nvidia_gpus()):
+            self.device.addItem(f"cuda:{index} — {name} ({memory / 2**30:.0f} GiB)", f"cuda:{index}")
+        self.device.addItem("CPU", "cpu")
+        form.addRow("Device", self.device)
+        self.dtype = QComboBox()
+        self.dtype.addItems(DTYPES)
+        self.dtype.setToolTip("Weights and activations; bfloat16 halves memory, float32 is the reference")
+        form.addRow("Dtype", self.dtype)
+
+        self.prompt = QPlainTextEdit(DEFAULT_PROMPT)
+        self.prompt.setFixedHeight(70)
+        self.prompt.setToolTip("With random weights the prompt's bytes stand in for tokens")
+        form.addRow("Prompt", self.prompt)
+        self.chat = QCheckBox("Chat template")
+        self.chat.setToolTip("Format the prompt with the checkpoint's chat template (real weights)")
+        form.addRow("", self.chat)
+
+        self.max_new_tokens = _spin(1, 8192, 64, "New tokens to generate")
+        form.addRow("New tokens", self.max_new_tokens)
+        self.temperature = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.1, value=0.0, decimals=2)
+        self.temperature.setToolTip("0 is greedy decoding")
+        self.top_k = _spin(0, 100_000, 0, "Sample among the k likeliest tokens; 0: all")
+        self.top_p = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=1.0, decimals=2)
+        self.top_p.setToolTip("Nucleus sampling: the smallest set of tokens holding this probability")
+        self.seed = _spin(0, 2**31 - 1, 0, "Seed of the random weights and of sampling")
+        rows = [QHBoxLayout(), QHBoxLayout()]
+        for row, pairs in zip(rows, ((("T", self.temperature), ("top-k", self.top_k)),
+                                     (("top-p", self.top_p), ("seed", self.seed)))):
+            for label, widget in pairs:
+                row.addWidget(QLabel(label))
+                row.addWidget(widget, 1)
+        form.addRow("Sampling", rows[0])
+        form.addRow("", rows[1])
+        self.probe = QCheckBox("Per-layer probe")
+        self.probe.setChecked(True)
+        self.probe.setToolTip("Time every layer (attention vs FFN); off measures whole steps only")
+        form.addRow("", self.probe)
+        self.contexts = QLineEdit(", ".join(str(c) for c in DEFAULT_SWEEP))
+        self.contexts.setToolTip("Context lengths for a sweep, comma-separated")
+        form.addRow("Sweep at", self.contexts)
+
+        self.run_button = QPushButton("Run")
+        self.run_button.setToolTip("Load the model if needed and generate (Ctrl+Return)")
+        self.run_button.clicked.connect(self.request_run)
+        self.sweep_button = QPushButton("Sweep")
+        self.sweep_button.setToolTip("Decode cost and cache bytes at each context length (Ctrl+Shift+Return)")
+        self.sweep_button.clicked.connect(self.request_sweep)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the run between two layers (Esc)")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stopRequested)
+        buttons = QHBoxLayout()
+        for button in (self.run_button, self.sweep_button, self.stop_button):
+            buttons.addWidget(button)
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("idle")
+        self.progress.setValue(0)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addStretch(1)
+        for combo in (self.source, self.scale, self.device, self.dtype):
+            # long item texts must not widen the dock: the combo elides, its popup shows them whole
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
+        self._source_changed()
+
+    # --- choices ------------------------------------------------------------------------------
+
+    def source_key(self) -> str:
+        return self.source.currentData()
+
+    def set_source(self, key: str, location: str = "") -> None:
+        self.source.setCurrentIndex(self.source.findData(key))
+        self.location.setText(location)
+
+    def _source_changed(self) -> None:
+        key = self.source_key()
+        needs = key in NEEDS_LOCATION
+        self.location_label.setText(NEEDS_LOCATION.get(key, "Path").capitalize())
+        for widget in (self.location, self.browse, self.location_label):
+            widget.setVisible(needs)
+        self.browse.setVisible(key in ("directory", "gguf"))
+        self.location.setPlaceholderText("e.g. HuggingFaceTB/SmolLM2-135M" if key == "hub" else "")
+        self.scale.setEnabled(key == CANVAS)
+        self.chat.setEnabled(key != CANVAS)
+
+    def _browse(self) -> None:
+        if self.source_key() == "directory":
+            path = QFileDialog.getExistingDirectory(self, "Hugging Face model folder")
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "GGUF file", "", "GGUF (*.gguf)")
+        if path:
+            self.location.setText(path)
+
+    def load_request(self) -> dict:
+        """The worker's load request for the current choices; ValueError naming the field
+        that cannot work."""
+        key = self.source_key()
+        common = {"device": self.device.currentData(), "dtype": self.dtype.currentText(), "seed": self.seed.value()}
+        if key == CANVAS:
+            return {"spec": self.canvas_spec(), "scale": self.scale.currentData(), **common}
+        if key.startswith("embedded:"):
+            return {"source": key, **common}
+        location = self.location.text().strip()
+        what = NEEDS_LOCATION[key]
+        if not location:
+            raise ValueError(f"{what.capitalize()}: enter the {what} to load")
+        if key == "directory" and not Path(location).is_dir():
+            raise ValueError(f"Folder: {location} is not a folder")
+        if key == "gguf" and not Path(location).is_file():
+            raise ValueError(f"GGUF file: {location} does not exist")
+        if key == "hub" and location.count("/") != 1:
+            raise ValueError(f"Repository id: expected owner/name, got {location!r}")
+        return {"source": location, **common}
+
+    def run_settings(self) -> dict:
+        return {
+            "prompt": self.prompt.toPlainText(), "max_new_tokens": self.max_new_tokens.value(),
+            "chat": self.chat.isChecked() and self.chat.isEnabled(), "probe": self.probe.isChecked(),
+            "temperature": self.temperature.value(), "top_k": self.top_k.value(), "top_p": self.top_p.value(),
+            "seed": self.seed.value(),
+        }
+
+    def sweep_settings(self) -> dict:
+        text = self.contexts.text()
+        try:
+            contexts = sorted({int(part) for part in text.replace(";", ",").split(",") if part.strip()})
+        except ValueError:
+            raise ValueError(f"Sweep at: expected whole numbers separated by commas, got {text!r}") from None
+        if not contexts or contexts[0] < 1:
+            raise ValueError("Sweep at: give at least one context length of 1 token or more")
+        return {"contexts": contexts, "probe": self.probe.isChecked()}
+
+    # --- requests -------------------------------------------------------------------------------
+
+    def request_run(self) -> None:
+        self._request(self.runRequested, self.run_settings)
+
+    def request_sweep(self) -> None:
+        self._request(self.sweepRequested, self.sweep_settings)
+
+    def _request(self, signal, settings) -> None:
+        if not self.run_button.isEnabled():
+            return  # already busy
+        try:
+            request, chosen = self.load_request(), settings()
+        except ValueError as problem:
+            self.show_error(str(problem))
+            return
+        self.show_message("")
+        signal.emit(request, chosen)
+
+    # --- state shown ----------------------------------------------------------------------------
+
+    def set_busy(self, busy: bool) -> None:
+        self.run_button.setEnabled(not busy)
+        self.sweep_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+        if not busy:
+            self.progress.setRange(0, 1)
+
+    def show_progress(self, what: str, done: int, total: int) -> None:
+        if total <= 0:
+            self.progress.setRange(0, 0)  # busy indicator: the size is not known
+            self.progress.setFormat(what)
+            return
+        self.progress.setRange(0, total)
+        self.progress.setValue(min(done, total))
+        unit = "MiB" if total > 1 << 20 else ""
+        if unit:
+            self.progress.setFormat(f"{what} {done / 2**20:.0f} / {total / 2**20:.0f} MiB")
+        else:
+            self.progress.setFormat(f"{what} {done} / {total}")
+
+    def show_message(self, text: str) -> None:
+        self.message.setStyleSheet("")
+        self.message.setText(text)
+
+    def show_error(self, text: str) -> None:
+        self.message.setStyleSheet("color: #b3261e;")
+        self.message.setText(text)
+
+
+def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
+    spin = QSpinBox(minimum=low, maximum=high, value=value)
+    spin.setToolTip(tip)
+    return spin

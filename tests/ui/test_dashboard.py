@@ -1,0 +1,270 @@
+"""The live dashboard's plots hold exactly what the run measured: a record built step by
+step equals the one re-opened from the snapshot, and every plot, read back from its
+pyqtgraph items, equals the snapshot's layers, steps, KV bytes, memory and routing."""
+
+import dataclasses
+import math
+
+import pytest
+from PySide6.QtGui import QImage
+
+from app.runtime.session import RunConfig, Session
+from app.runtime.sweep import context_sweep
+from app.ui.dashboard import Dashboard, RunRecord, SweepRecord
+
+DOCK_TITLES = ["Layer latency", "Memory", "KV cache", "Expert routing", "Throughput", "Output text", "Context sweep"]
+
+
+@pytest.fixture(scope="module")
+def moe_run():
+    """A profiled DeepSeek V3 (explore) run: the snapshot and the updates as they streamed."""
+    session = Session.from_arch("deepseek-v3", "explore", device="cpu")
+    updates = []
+    snapshot = session.run(RunConfig(max_new_tokens=6, prompt="hello"), on_step=updates.append)
+    return session.model_info(), snapshot.to_dict(), updates
+
+
+@pytest.fixture(scope="module")
+def dense_session():
+    return Session.from_arch("gemma3-270m", "explore", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def dense_snapshot(dense_session):
+    return dense_session.run(RunConfig(max_new_tokens=5, prompt="a window")).to_dict()
+
+
+@pytest.fixture(scope="module")
+def sweep_snapshot(dense_session):
+    # 40 tokens pass the explore model's 32-token window: the sliding layers stop growing.
+    points = context_sweep(dense_session, [8, 24, 40], decode_steps=2)
+    return {"model": dense_session.model_info(), "sweep": [dataclasses.asdict(p) for p in points]}
+
+
+@pytest.fixture
+def dashboard(qtbot):
+    board = Dashboard()
+    for _title, widget, _name in board.docks():
+        qtbot.addWidget(widget)
+    return board
+
+
+def summed_routing(snapshot):
+    totals = {}
+    for step in snapshot["steps"]:
+        for layer, counts in step["routing"].items():
+            row = totals.setdefault(int(layer), [0] * len(counts))
+            for expert, tokens in enumerate(counts):
+                row[expert] += tokens
+    return totals
+
+
+def test_a_streamed_record_equals_the_snapshot_reopened(moe_run):
+    info, snapshot, updates = moe_run
+    streamed = RunRecord(info)
+    for update in updates:
+        streamed.add_step(dataclasses.asdict(update.record), update.text)
+    from_records = RunRecord(info)
+    from_records.add_updates(updates)  # StepRecords as the worker sends them
+    reopened = RunRecord.from_snapshot(snapshot)
+
+    for record in (streamed, from_records):
+        assert record.steps == reopened.steps == snapshot["steps"]
+        assert record.routing_totals() == reopened.routing_totals()
+        assert record.text == reopened.text == snapshot["run"]["completion"]
+    assert reopened.num_layers == 7 and reopened.moe_layers == [3, 4, 5, 6]
+    assert reopened.layer_ms == [s["layer_ms"] for s in snapshot["steps"]]
+    assert reopened.kv_total() == [sum(s["kv_bytes"]) for s in snapshot["steps"]]
+    assert reopened.kv_predicted_total() == [sum(s["kv_bytes_predicted"]) for s in snapshot["steps"]]
+    assert reopened.seq_len == [s["seq_len"] for s in snapshot["steps"]]
+    assert reopened.memory["rss"] == [s["memory"]["rss"] for s in snapshot["steps"]]
+    assert reopened.label == info["name"]
+
+
+def test_routing_totals_count_every_token_top_k_times_and_balance_is_max_over_mean(moe_run):
+    _info, snapshot, _updates = moe_run
+    record = RunRecord.from_snapshot(snapshot)
+    tokens = snapshot["run"]["prompt_tokens"] + len(snapshot["steps"]) - 1  # prefill, then one per decode step
+    totals = record.routing_totals()
+    assert totals == summed_routing(snapshot)
+    for layer, counts in totals.items():
+        assert sum(counts) == tokens * snapshot["run"]["batch"] * record.top_k(layer)
+        assert record.load_balance()[layer] == pytest.approx(max(counts) / (sum(counts) / len(counts)))
+        assert 1.0 <= record.load_balance()[layer] <= len(counts) / record.top_k(layer)
+
+
+def test_layer_share_and_tokens_per_second(moe_run):
+    _info, snapshot, _updates = moe_run
+    record = RunRecord.from_snapshot(snapshot)
+    share = record.layer_share()
+    assert sum(share) == pytest.approx(1.0)
+    last = snapshot["steps"][-1]["layer_ms"]
+    assert share == pytest.approx([t / sum(last) for t in last])
+    decode = [s for s in snapshot["steps"] if s["phase"] == "decode"]
+    assert record.tokens_per_s() == pytest.approx([1000.0 / s["wall_ms"] for s in decode])
+    assert record.decode_steps() == [s["index"] for s in decode]
+    assert RunRecord({}).layer_share() == []
+
+
+def test_every_plot_holds_the_snapshot(dashboard, moe_run):
+    _info, snapshot, _updates = moe_run
+    steps = snapshot["steps"]
+    dashboard.show_record(RunRecord.from_snapshot(snapshot))
+    shown = dashboard.plotted()
+
+    last = steps[-1]
+    assert shown["latency_layers"] == list(range(7))
+    assert shown["latency_bars"] == last["layer_ms"]
+    assert shown["mixer_ms"] == last["mixer_ms"] and shown["ffn_ms"] == last["ffn_ms"]
+    assert shown["latency_heatmap"] == [s["layer_ms"] for s in steps]  # steps x layers
+    assert shown["memory"] == {key: [s["memory"][key] for s in steps]
+                               for key in ("allocated", "reserved", "device_used", "rss")}
+    assert shown["kv_seq_len"] == [s["seq_len"] for s in steps]
+    assert shown["kv_total"] == [sum(s["kv_bytes"]) for s in steps]
+    assert shown["kv_predicted_total"] == [sum(s["kv_bytes_predicted"]) for s in steps]
+    assert shown["kv_per_layer"] == last["kv_bytes"]
+    assert shown["kv_per_layer_predicted"] == last["kv_bytes_predicted"]
+    assert shown["routing"] == summed_routing(snapshot)
+    assert shown["load_balance"] == pytest.approx(RunRecord.from_snapshot(snapshot).load_balance())
+    assert shown["routing_note"] == ""
+    assert shown["tokens_per_s"] == pytest.approx([1000.0 / s["wall_ms"] for s in steps if s["phase"] == "decode"])
+    assert shown["text"] == snapshot["run"]["completion"]
+    assert shown["sweep"] == []
+
+
+def test_streaming_refreshes_reuse_the_plot_items(dashboard, moe_run):
+    info, snapshot, updates = moe_run
+    record = RunRecord(info)
+    items = [len(plot.items) for plot in (dashboard.latency.bars_plot, dashboard.kv.total_plot,
+                                          dashboard.memory.plot, dashboard.routing.heat_plot)]
+    heat = dashboard.latency.heat
+    for count, update in enumerate(updates, start=1):
+        record.add_step(update.record, update.text)
+        dashboard.show_record(record)
+        assert len(dashboard.plotted()["latency_heatmap"]) == count
+        assert len(dashboard.plotted()["kv_total"]) == count
+    assert [len(plot.items) for plot in (dashboard.latency.bars_plot, dashboard.kv.total_plot,
+                                         dashboard.memory.plot, dashboard.routing.heat_plot)] == items
+    assert dashboard.latency.heat is heat
+    assert dashboard.plotted()["routing"] == summed_routing(snapshot)
+
+
+def test_a_dense_model_shows_an_empty_routing_plot_with_a_note(dashboard, dense_snapshot):
+    dashboard.show_record(RunRecord.from_snapshot(dense_snapshot))
+    shown = dashboard.plotted()
+    assert shown["routing"] == {} and shown["load_balance"] == {}
+    assert shown["routing_note"] == "no MoE layers"
+    assert len(shown["latency_bars"]) == 12
+    # The sliding layers hold at most their window, the global ones every token: both as predicted.
+    assert shown["kv_per_layer"] == dense_snapshot["steps"][-1]["kv_bytes_predicted"]
+
+
+def test_a_run_without_the_probe_has_no_layer_times(dashboard, dense_session):
+    snapshot = dense_session.run(RunConfig(max_new_tokens=3, probe=False)).to_dict()
+    dashboard.show_record(RunRecord.from_snapshot(snapshot))
+    shown = dashboard.plotted()
+    assert shown["latency_bars"] == [] and shown["latency_heatmap"] == []
+    assert dashboard.latency.bars_note.text == "per-layer times need the probe on"
+    assert shown["kv_total"] == [sum(s["kv_bytes"]) for s in snapshot["steps"]]
+
+
+def test_an_overlay_adds_a_dashed_second_run_and_none_removes_it(dashboard, moe_run, dense_snapshot):
+    _info, snapshot, _updates = moe_run
+    dashboard.show_record(RunRecord.from_snapshot(snapshot))
+    other = RunRecord.from_snapshot(dense_snapshot, label="Gemma 3 270M")
+    dashboard.overlay(other)
+    shown = dashboard.plotted()
+    steps = dense_snapshot["steps"]
+    assert shown["latency_overlay"] == steps[-1]["layer_ms"]
+    assert shown["latency_overlay_layers"] == list(range(12))
+    assert shown["kv_overlay_total"] == [sum(s["kv_bytes"]) for s in steps]
+    assert shown["kv_overlay_seq_len"] == [s["seq_len"] for s in steps]
+    assert shown["memory_overlay"]["rss"] == [s["memory"]["rss"] for s in steps]
+    assert shown["tokens_per_s_overlay"] == pytest.approx(other.tokens_per_s())
+    # The primary run is untouched, and the title says which is which.
+    assert shown["kv_total"] == [sum(s["kv_bytes"]) for s in snapshot["steps"]]
+    assert "Gemma 3 270M (dashed)" in dashboard.kv.total_plot.titleLabel.text
+
+    dashboard.overlay(None)
+    shown = dashboard.plotted()
+    assert shown["latency_overlay"] == [] and shown["kv_overlay_total"] == []
+    assert shown["memory_overlay"] == {} and shown["tokens_per_s_overlay"] == []
+    assert not dashboard.kv.total_plot.titleLabel.isVisible() or not dashboard.kv.total_plot.titleLabel.text
+
+
+def test_the_sweep_plot_holds_each_sweeps_contexts_and_values(dashboard, sweep_snapshot):
+    windowed = SweepRecord.from_snapshot(sweep_snapshot, label="with window")
+    assert windowed.contexts == [8, 24, 40]
+    halved = dataclasses.replace(windowed, label="half", decode_ms=[v / 2 for v in windowed.decode_ms])
+    dashboard.show_sweep([windowed, halved])
+    shown = dashboard.plotted()["sweep"]
+    assert [s["label"] for s in shown] == ["with window", "half"]
+    for drawn, sweep in zip(shown, (windowed, halved)):
+        assert drawn["contexts"] == [p["context_len"] for p in sweep_snapshot["sweep"]]
+        assert drawn["decode_ms"] == pytest.approx(sweep.decode_ms)
+        assert drawn["kv_bytes"] == [p["kv_bytes"] for p in sweep_snapshot["sweep"]]
+        assert drawn["kv_bytes_predicted"] == [p["kv_bytes_predicted"] for p in sweep_snapshot["sweep"]]
+    assert len(dashboard.sweep.time_legend.items) == 2
+    dashboard.show_sweep([windowed])
+    assert len(dashboard.plotted()["sweep"]) == 1 and len(dashboard.sweep.time_legend.items) == 1
+    with pytest.raises(KeyError, match="sweep"):
+        SweepRecord.from_snapshot({"model": {}})
+
+
+def test_export_writes_one_png_per_plot(dashboard, moe_run, sweep_snapshot, tmp_path):
+    _info, snapshot, _updates = moe_run
+    dashboard.show_record(RunRecord.from_snapshot(snapshot))
+    dashboard.show_sweep([SweepRecord.from_snapshot(sweep_snapshot)])
+    written = dashboard.export_pngs(tmp_path / "pngs", "deepseek v3/explore")
+    assert [path.name for path in written] == [f"deepseek-v3-explore-{slug}.png" for slug in
+                                               ("latency", "memory", "kv", "routing", "throughput", "sweep")]
+    for path in written:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert path.stat().st_size > 5_000
+        image = QImage(str(path))
+        assert image.width() >= 400 and image.height() >= 250
+
+
+def test_clear_empties_every_plot(dashboard, moe_run, dense_snapshot, sweep_snapshot):
+    _info, snapshot, _updates = moe_run
+    dashboard.show_record(RunRecord.from_snapshot(snapshot))
+    dashboard.overlay(RunRecord.from_snapshot(dense_snapshot))
+    dashboard.show_sweep([SweepRecord.from_snapshot(sweep_snapshot)])
+    dashboard.clear()
+    shown = dashboard.plotted()
+    for key, value in shown.items():
+        if key == "memory":
+            assert all(series == [] for series in value.values())
+        else:
+            assert not value, key
+    dashboard.show_record(RunRecord.from_snapshot(snapshot))  # and it draws again afterwards
+    assert dashboard.plotted()["kv_total"] == [sum(s["kv_bytes"]) for s in snapshot["steps"]]
+
+
+def test_docks_and_the_streaming_text_follow_the_end(qtbot, dashboard):
+    docks = dashboard.docks()
+    assert [title for title, _widget, _name in docks] == DOCK_TITLES
+    assert len({name for _title, _widget, name in docks}) == len(DOCK_TITLES)
+    text = dashboard.text.widget
+    assert text.isReadOnly()
+    text.resize(300, 120)
+    text.show()
+    record = RunRecord({"name": "words"})
+    words = ""
+    for index in range(200):
+        words += f"word{index} "
+        record.text = words
+        record.steps.append({"index": index, "phase": "decode", "seq_len": index + 1, "wall_ms": 1.0})
+        dashboard.show_record(record)
+    bar = text.verticalScrollBar()
+    assert text.toPlainText() == words
+    assert bar.maximum() > 0 and bar.value() == bar.maximum()
+
+
+def test_record_load_balance_skips_layers_without_tokens():
+    record = RunRecord({})
+    record.add_step({"index": 0, "phase": "prefill", "seq_len": 4, "wall_ms": 2.0,
+                     "routing": {"1": [4, 0, 0, 0], "2": [0, 0, 0, 0]}})
+    assert record.load_balance() == {1: 4.0}
+    assert math.isclose(record.routing_totals()[1][0], 4)
+    assert record.moe_layers == [1, 2]  # no spec: the layers that reported routing

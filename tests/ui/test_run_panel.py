@@ -1,0 +1,109 @@
+"""The run panel turns the user's choices into worker requests, and names the field that
+cannot work before anything is sent; the canvas tints each box by its share of step time,
+also when the run was the explore scale of the drawn architecture."""
+
+import json
+
+import pytest
+
+from app.spec import catalog
+from app.spec.scale import explore
+from app.spec.serialize import spec_to_dict
+from app.ui.canvas.scene import ArchitectureScene
+from app.ui.profiling import SnapshotError, drawn_layer_times, read_snapshot
+from app.ui.run_panel import RunPanel
+
+
+@pytest.fixture
+def panel(qtbot):
+    spec = catalog.get("qwen3-0.6b")
+    panel = RunPanel(lambda: spec_to_dict(spec))
+    qtbot.addWidget(panel)
+    return panel
+
+
+def test_the_canvas_architecture_runs_with_random_weights_at_explore_scale(panel):
+    requests = []
+    panel.runRequested.connect(lambda load, settings: requests.append((load, settings)))
+    panel.max_new_tokens.setValue(7)
+    panel.request_run()
+    (load, settings), = requests
+    assert load["spec"] == spec_to_dict(catalog.get("qwen3-0.6b")) and load["scale"] == "explore"
+    assert settings["max_new_tokens"] == 7 and settings["probe"] is True and settings["temperature"] == 0.0
+
+
+@pytest.mark.parametrize("kind, location, field", [
+    ("directory", "", "Folder"),
+    ("directory", "/no/such/folder", "Folder"),
+    ("gguf", "/no/such/model.gguf", "GGUF file"),
+    ("hub", "not-a-repo-id", "Repository id"),
+])
+def test_a_location_that_cannot_work_is_named_and_nothing_is_sent(panel, kind, location, field):
+    requests = []
+    panel.runRequested.connect(lambda *args: requests.append(args))
+    panel.set_source(kind, location)
+    panel.request_run()
+    assert requests == []
+    assert panel.message.text().startswith(field)
+
+
+def test_sweep_contexts_are_parsed_and_bad_ones_named(panel):
+    sweeps = []
+    panel.sweepRequested.connect(lambda load, settings: sweeps.append(settings))
+    panel.contexts.setText("1024, 64,256")
+    panel.request_sweep()
+    assert sweeps[-1]["contexts"] == [64, 256, 1024]
+    panel.contexts.setText("64, lots")
+    panel.request_sweep()
+    assert len(sweeps) == 1 and panel.message.text().startswith("Sweep at")
+
+
+def test_real_weights_sources_ask_for_no_spec(panel, tmp_path):
+    requests = []
+    panel.runRequested.connect(lambda load, settings: requests.append(load))
+    panel.set_source("embedded:smollm2-135m")
+    panel.request_run()
+    panel.set_source("directory", str(tmp_path))
+    panel.request_run()
+    assert [r["source"] for r in requests] == ["embedded:smollm2-135m", str(tmp_path)]
+    assert all("spec" not in r for r in requests)
+
+
+def test_explore_layer_times_map_back_onto_the_drawn_layers():
+    drawn = catalog.get("deepseek-v3")
+    run = explore(drawn)
+    mixer = [float(i + 1) for i in range(run.num_layers)]
+    ffn = [10.0 * (i + 1) for i in range(run.num_layers)]
+    mapped_mixer, mapped_ffn = drawn_layer_times(drawn, run, mixer, ffn)
+    assert len(mapped_mixer) == drawn.num_layers == 61
+    dense_twins = [j for j, layer in enumerate(run.layers) if layer == run.layers[0]]
+    assert mapped_ffn[0] == sum(ffn[j] for j in dense_twins) / len(dense_twins)
+    assert drawn_layer_times(drawn, run, mixer, ffn) is not None
+    assert drawn_layer_times(catalog.get("llama3-8b"), run, mixer, ffn) is None
+    assert drawn_layer_times(drawn, drawn, [1.0] * 61, [2.0] * 61) == ([1.0] * 61, [2.0] * 61)
+
+
+def test_the_canvas_tint_is_each_box_share_of_the_step(qtbot):
+    scene = ArchitectureScene()
+    spec = catalog.get("gemma3-27b")
+    scene.set_spec(spec)
+    mixer, ffn = [1.0] * spec.num_layers, [3.0] * spec.num_layers
+    scene.show_step_times(mixer, ffn)
+    shares = {(tuple(item.layer_indices), item.slot): item.heat[0] for item in scene.slot_items
+              if item.slot in ("mixer", "ffn")}
+    assert sum(shares.values()) == pytest.approx(1.0)
+    ffn_total = sum(share for (_, slot), share in shares.items() if slot == "ffn")
+    assert ffn_total == pytest.approx(0.75)
+    scene.show_step_times(None)
+    assert all(item.heat is None for item in scene.slot_items)
+
+
+def test_a_file_that_is_not_a_snapshot_is_refused_by_name(tmp_path):
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(spec_to_dict(catalog.get("qwen3-0.6b"))))
+    with pytest.raises(SnapshotError, match="spec.json: not an ArchScope profile snapshot"):
+        read_snapshot(spec_file)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    with pytest.raises(SnapshotError, match="broken.json"):
+        read_snapshot(broken)

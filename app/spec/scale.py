@@ -184,7 +184,12 @@ def explore_counterparts(spec: ArchSpec) -> list[list[int]]:
     shrunk twin): how a profile of the explore model maps back onto the full diagram."""
     shrink = _Shrinker(spec)
     small = explore(spec).layers
-    return [[j for j, candidate in enumerate(small) if candidate == shrink.layer(layer)] for layer in spec.layers]
+    twins: dict = {}  # per distinct layer: a model has few, repeated many times
+    for layer in spec.layers:
+        if layer not in twins:
+            shrunk = shrink.layer(layer)
+            twins[layer] = [j for j, candidate in enumerate(small) if candidate == shrunk]
+    return [twins[layer] for layer in spec.layers]
 
 
 def slice_(spec: ArchSpec) -> ArchSpec:

@@ -21,7 +21,8 @@ from ..spec.scale import explore, explore_counterparts
 from ..spec.serialize import spec_from_dict
 from .dashboard.record import RunRecord, SweepRecord
 
-REFRESH_HZ = 10
+REFRESH_HZ = 12  # while streaming, each tick refreshes the text and one plot (see Dashboard.refresh_next)
+TINT_EVERY = 4  # ticks between two repaints of the canvas tint
 MAX_SWEEPS = 2  # the latest sweep and the one before it, overlaid
 
 
@@ -46,22 +47,23 @@ def read_snapshot(path: str | Path) -> dict:
     return document
 
 
-def drawn_layer_times(drawn: ArchSpec, run: ArchSpec, mixer_ms: list[float],
-                      ffn_ms: list[float]) -> tuple[list[float], list[float]] | None:
-    """The run's per-layer times laid onto the layers of the diagram: as they are when the
-    run is the drawn architecture; through each layer's shrunk twin when the run was its
-    explore scale (the explore layer costs, at the drawn depth); None when they differ."""
-    if not mixer_ms:
-        return None
+def drawn_layer_twins(drawn: ArchSpec, run: ArchSpec) -> list[list[int]] | None:
+    """For each layer of the diagram, the run's layers that measure it: itself when the run
+    is the drawn architecture; its shrunk twins when the run was its explore scale (the
+    explore layer costs, at the drawn depth); None when the run is something else."""
     if run == drawn:
-        return mixer_ms, ffn_ms
-    if run != explore(drawn):
-        return None
+        return [[index] for index in range(drawn.num_layers)]
+    if run == explore(drawn):
+        return explore_counterparts(drawn)
+    return None
 
+
+def drawn_layer_times(twins: list[list[int]], mixer_ms: list[float],
+                      ffn_ms: list[float]) -> tuple[list[float], list[float]]:
+    """Per drawn layer, the mean time of its twins in the run."""
     def mean(column: list[float], indices: list[int]) -> float:
-        return sum(column[j] for j in indices) / len(indices) if indices else 0.0
+        return sum(column[j] for j in indices) / len(indices) if indices and column else 0.0
 
-    twins = explore_counterparts(drawn)
     return [mean(mixer_ms, t) for t in twins], [mean(ffn_ms, t) for t in twins]
 
 
@@ -81,9 +83,11 @@ class RunController(QObject):
         self.pending: tuple[str, dict] | None = None  # ("run" | "sweep", settings) awaiting a load
         self.record: RunRecord | None = None
         self.snapshot: dict | None = None  # the last finished run
+        self.snapshot_pending: dict | None = None  # a finished run whose plots are catching up
         self.sweeps: list[SweepRecord] = []
         self.busy = False
-        self._dirty = False
+        self._ticks = 0
+        self._twin_cache: tuple = (None, None)
         self.refresh_timer = QTimer(self, interval=1000 // REFRESH_HZ)
         self.refresh_timer.timeout.connect(self.refresh)
 
@@ -160,37 +164,62 @@ class RunController(QObject):
             return
         for update in updates:
             self.record.add_step(asdict(update.record), update.text)
-        self._dirty = True
         last = updates[-1]
         self.panel.show_progress("generating", last.done, last.total)
 
     def refresh(self) -> None:
-        """Redraw from the record if steps arrived since the last redraw."""
-        if not self._dirty or self.record is None:
+        """A tick: the text and one stale plot, the canvas every few ticks. After the run,
+        ticks go on until every plot shows the whole run, then the run is over."""
+        if self.record is None:
             return
-        self._dirty = False
-        self.dashboard.show_record(self.record)
-        self.tint(self.record)
-
-    def tint(self, record: RunRecord) -> None:
-        steps = [s for s in record.steps if s.get("mixer_ms")]
-        run_spec = spec_from_dict(record.model["spec"]) if record.model.get("spec") else None
-        times = None
-        if steps and run_spec is not None:
-            times = drawn_layer_times(self.drawn_spec(), run_spec, steps[-1]["mixer_ms"], steps[-1]["ffn_ms"])
-        self.scene.show_step_times(*(times or (None,)))
+        self._ticks += 1
+        if self._ticks % TINT_EVERY == 0:
+            self.tint(self.record)
+        drew = self.dashboard.refresh_next(self.record, hidden_too=self.snapshot_pending is not None)
+        if not drew and self.snapshot_pending is not None:
+            self._end_run(self.snapshot_pending)
 
     def _finished(self, document: dict) -> None:
-        self.snapshot = document
-        self.record = RunRecord.from_snapshot(document)
-        self._dirty = True
-        self.refresh()
+        """The run is done; its plots catch up over the next ticks (see refresh)."""
+        if self.record is None or len(self.record.steps) != len(document["steps"]):
+            self.record = RunRecord.from_snapshot(document)
+        self.record.text = document["run"].get("completion", self.record.text)
+        self.snapshot_pending = document
+        if not self.refresh_timer.isActive():
+            self.refresh_timer.start()
+
+    def _end_run(self, document: dict) -> None:
         self.refresh_timer.stop()
+        self.snapshot, self.snapshot_pending = document, None
+        self.tint(self.record)
         self._set_busy(False)
         self.panel.show_progress("generated", len(document["steps"]), len(document["steps"]))
         summary = ProfileSnapshot.from_dict(document).summary()
         self.status.emit(f"{len(document['steps'])} steps; decode {summary['decode_tokens_per_s']:.1f} tokens/s, "
                          f"prefill {summary['prefill_ms']:.0f} ms")
+
+    def refresh_all(self) -> None:
+        if self.record is not None:
+            self.dashboard.show_record(self.record)
+            self.tint(self.record)
+
+    def tint(self, record: RunRecord) -> None:
+        last = next((step for step in reversed(record.steps) if step.get("mixer_ms")), None)
+        twins = self._twins(record) if last is not None else None
+        if twins is None:
+            self.scene.show_step_times(None)
+        else:
+            self.scene.show_step_times(*drawn_layer_times(twins, last["mixer_ms"], last["ffn_ms"]))
+
+    def _twins(self, record: RunRecord) -> list[list[int]] | None:
+        """drawn_layer_twins for this record and the canvas now, remembered: comparing and
+        shrinking specs takes longer than a frame."""
+        drawn = self.drawn_spec()
+        key = (id(record.model), drawn)
+        if self._twin_cache[0] != key:
+            spec = record.model.get("spec")
+            self._twin_cache = (key, drawn_layer_twins(drawn, spec_from_dict(spec)) if spec else None)
+        return self._twin_cache[1]
 
     def _swept(self, document: dict) -> None:
         self.sweeps = (self.sweeps + [SweepRecord.from_snapshot(document)])[-MAX_SWEEPS:]
@@ -209,8 +238,7 @@ class RunController(QObject):
 
     def _cancelled(self) -> None:
         self.refresh_timer.stop()
-        self._dirty = True
-        self.refresh()
+        self.refresh_all()
         self._set_busy(False)
         self.panel.show_message("Stopped.")
         self.status.emit("Stopped")

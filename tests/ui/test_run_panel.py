@@ -10,7 +10,7 @@ from app.spec import catalog
 from app.spec.scale import explore
 from app.spec.serialize import spec_to_dict
 from app.ui.canvas.scene import ArchitectureScene
-from app.ui.profiling import SnapshotError, drawn_layer_times, read_snapshot
+from app.ui.profiling import SnapshotError, drawn_layer_times, drawn_layer_twins, read_snapshot
 from app.ui.run_panel import RunPanel
 
 
@@ -74,13 +74,13 @@ def test_explore_layer_times_map_back_onto_the_drawn_layers():
     run = explore(drawn)
     mixer = [float(i + 1) for i in range(run.num_layers)]
     ffn = [10.0 * (i + 1) for i in range(run.num_layers)]
-    mapped_mixer, mapped_ffn = drawn_layer_times(drawn, run, mixer, ffn)
+    mapped_mixer, mapped_ffn = drawn_layer_times(drawn_layer_twins(drawn, run), mixer, ffn)
     assert len(mapped_mixer) == drawn.num_layers == 61
     dense_twins = [j for j, layer in enumerate(run.layers) if layer == run.layers[0]]
     assert mapped_ffn[0] == sum(ffn[j] for j in dense_twins) / len(dense_twins)
-    assert drawn_layer_times(drawn, run, mixer, ffn) is not None
-    assert drawn_layer_times(catalog.get("llama3-8b"), run, mixer, ffn) is None
-    assert drawn_layer_times(drawn, drawn, [1.0] * 61, [2.0] * 61) == ([1.0] * 61, [2.0] * 61)
+    assert drawn_layer_twins(catalog.get("llama3-8b"), run) is None
+    same = drawn_layer_twins(drawn, drawn)
+    assert drawn_layer_times(same, [1.0] * 61, [2.0] * 61) == ([1.0] * 61, [2.0] * 61)
 
 
 def test_the_canvas_tint_is_each_box_share_of_the_step(qtbot):

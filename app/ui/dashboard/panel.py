@@ -36,6 +36,8 @@ class Dashboard(QObject):
         self.record: RunRecord | None = None
         self.overlay_record: RunRecord | None = None
         self._shown: tuple | None = None  # (record, steps, text) of the last refresh
+        self._turn = 0  # refresh_next's place in the rotation
+        self._drawn: dict = {}  # plot view -> the record state refresh_next last drew in it
 
     def docks(self) -> list[tuple[str, QWidget, str]]:
         """(title, widget, objectName) per dock, in the order they read best."""
@@ -50,6 +52,30 @@ class Dashboard(QObject):
         for view in self.views:
             if view is not self.sweep:
                 view.show(record)
+
+    def refresh_next(self, record: RunRecord, hidden_too: bool = False) -> bool:
+        """While a run streams: bring the text and the next stale plot on screen up to date;
+        False when every one already shows the record. A plot's repaint (axes, text) costs
+        tens of ms in software rendering, and Qt paints all that changed in one pass, so
+        one plot per call bounds each stall of the event loop by one plot's repaint. Plots
+        in a hidden tab are not painted: hidden_too refreshes them all at once."""
+        self.record = record
+        self._shown = None
+        self.text.show(record)
+        state = (id(record), len(record.steps), record.label)
+        stale = [view for view in self.plots if view is not self.sweep and self._drawn.get(view) != state]
+        if hidden_too:
+            for view in [view for view in stale if not view.widget.isVisible()]:
+                view.show(record)
+                self._drawn[view] = state
+                stale.remove(view)
+        if not stale:
+            return False
+        self._turn = (self._turn + 1) % len(stale)
+        view = stale[self._turn]
+        view.show(record)
+        self._drawn[view] = state
+        return True
 
     def overlay(self, record: RunRecord | None) -> None:
         """Draw another run dashed over latency per layer, KV total, memory and tokens/s;

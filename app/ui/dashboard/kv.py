@@ -37,7 +37,7 @@ class KvView(PlotView):
     def __init__(self):
         super().__init__()
         self.total_plot = styled_plot(self.layout, 0, "context", "KV cache, all layers", x_units="tokens")
-        self.total_plot.addLegend(offset=(10, 10), labelTextColor=theme.TEXT, brush=LEGEND_BRUSH)
+        self.total_plot.addLegend(offset=(10, 2), labelTextColor=theme.TEXT, brush=LEGEND_BRUSH, colCount=4)
         self._titled = [self.total_plot]
         # The prediction is a wide pale band under the measured line: where the cache holds
         # what the analysis says the line runs down its middle, and a gap is the finding.
@@ -46,7 +46,7 @@ class KvView(PlotView):
         self.overlay_total = self.total_plot.plot(pen=pen(MEASURED, dashed=True))
 
         self.layer_plot = styled_plot(self.layout, 1, "layer", "KV cache, latest step")
-        self.layer_plot.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT, brush=LEGEND_BRUSH)
+        self.layer_plot.addLegend(offset=(10, 2), labelTextColor=theme.TEXT, brush=LEGEND_BRUSH, colCount=4)
         self.layers = pg.BarGraphItem(x=[], height=[], width=HALF, brush=MEASURED, pen=pg.mkPen(None),
                                       name="measured")
         self.layers_predicted = pg.BarGraphItem(x=[], height=[], width=HALF, brush=pale("embedding"),

@@ -35,16 +35,16 @@ class LatencyView(PlotView):
     def __init__(self):
         super().__init__()
         self.bars_plot = styled_plot(self.layout, 0, "layer", "time (latest step)", y_units="ms")
-        self.bars_plot.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT, brush=LEGEND_BRUSH)
+        self.bars_plot.addLegend(offset=(10, 2), labelTextColor=theme.TEXT, brush=LEGEND_BRUSH, colCount=4)
         self._titled = [self.bars_plot]
         no_pen = pg.mkPen(None)
         # One item per series, every bar in it: a 61-layer refresh is three setOpts calls.
         self.total = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=theme.KIND_COLOURS[OTHER][0],
-                                     pen=pg.mkPen(colour(OTHER), width=1), name="whole layer (norms, residual)")
+                                     pen=pg.mkPen(colour(OTHER), width=1), name="layer")
         self.mixer = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH * 0.7, brush=colour("attention"), pen=no_pen,
-                                     name="mixer (attention)")
+                                     name="mixer")
         self.ffn = pg.BarGraphItem(x=[], y0=[], height=[], width=BAR_WIDTH * 0.7, brush=colour("ffn"), pen=no_pen,
-                                   name="feed-forward / MoE")
+                                   name="FFN / MoE")
         for item in (self.total, self.mixer, self.ffn):
             self.bars_plot.addItem(item)
         self.overlay_curve = self.bars_plot.plot(pen=pen(theme.TEXT, dashed=True, width=1.5), symbol="t",

@@ -22,7 +22,7 @@ from .record import MEMORY_KEYS, RunRecord
 MIB = 2**20
 AXIS_PEN = "#aab2bf"
 EXPORT_SIZE = (960, 600)  # pixels, for a view that is not on screen
-LEGEND_BRUSH = (255, 255, 255, 215)
+LEGEND_BRUSH = (255, 255, 255, 150)  # see-through: what it covers still shows
 MAX_TICKS = 12
 
 
@@ -195,7 +195,7 @@ class MemoryView(PlotView):
     def __init__(self):
         super().__init__()
         self.plot = styled_plot(self.layout, 0, "step", "memory", y_units="MiB")
-        self.plot.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT, brush=LEGEND_BRUSH)
+        self.plot.addLegend(offset=(10, 2), labelTextColor=theme.TEXT, brush=LEGEND_BRUSH, colCount=4)
         self._titled = [self.plot]
         self.curves = {key: self.plot.plot(pen=pen(self.COLOURS[key]), name=self.NAMES[key]) for key in MEMORY_KEYS}
         self.overlays = {key: self.plot.plot(pen=pen(self.COLOURS[key], dashed=True)) for key in MEMORY_KEYS}

@@ -7,7 +7,7 @@ PYTHON := $(VENV)/bin/python
 PIP    := $(PYTHON) -m pip --disable-pip-version-check -q
 TORCH  := torch==2.13.0
 
-.PHONY: run test venv clean
+.PHONY: run test venv clean bundle test-bundle
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -36,5 +36,18 @@ run: $(VENV)/.app
 test: $(VENV)/.test
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q $(PYTEST_ARGS)
 
+# The one-folder PyInstaller bundle dist/ArchScope/ and its .tar.gz, built from its own
+# environment (build/venv-bundle: the app's dependencies only); see packaging/build.sh.
+bundle:
+	packaging/build.sh
+
+dist/ArchScope/ArchScope:
+	packaging/build.sh
+
+# The bundle's own test (marked `bundle`, which `make test` leaves out): --selftest with no
+# .venv on PATH, and what the bundle must not contain. Builds the bundle first if there is none.
+test-bundle: $(VENV)/.test dist/ArchScope/ArchScope
+	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q -m bundle tests/packaging $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

@@ -134,8 +134,10 @@ def qt_problem() -> str:
     if importlib.util.find_spec("PySide6") is None:
         return "PySide6 is not installed"
     probe = "from PySide6.QtWidgets import QApplication; QApplication([])"
+    # In the PyInstaller bundle sys.executable is ArchScope itself, which answers --qt-probe.
+    command = [sys.executable, "--qt-probe"] if getattr(sys, "frozen", False) else [sys.executable, "-c", probe]
     try:
-        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
     except subprocess.TimeoutExpired:
         return "the display did not answer within 30 s"
     if result.returncode != 0:
@@ -145,12 +147,19 @@ def qt_problem() -> str:
 
 
 def cmd_app(args) -> int:
+    if args.selftest:
+        from .selftest import run_selftest
+
+        return run_selftest()
+    if args.run_tokens and not args.screenshot:
+        raise ValueError("--run N goes with --screenshot FILE.png (it captures the dashboard after the run)")
     for name in filter(None, (args.open, args.compare)):
-        catalog.entry(name)  # an unknown name fails here, with suggestions
+        if not (args.run_tokens and name == args.open and name not in catalog.names()):
+            catalog.entry(name)  # an unknown name fails here, with suggestions
     if args.screenshot:
         from .ui.app import screenshot
 
-        written = screenshot(args.screenshot, args.open, args.compare)
+        written = screenshot(args.screenshot, args.open, args.compare, run_tokens=args.run_tokens)
         print(f"archscope: wrote {written}")
         return 0
     reason = qt_problem() if has_display() else "no display found"
@@ -158,7 +167,8 @@ def cmd_app(args) -> int:
         from .ui.app import run_app
 
         return run_app(args.open, args.compare)
-    from .profile_cli import DEFAULT_MODEL, cmd_profile
+    from .defaults import DEFAULT_MODEL
+    from .profile_cli import cmd_profile
 
     print(f"archscope: {reason}; profiling {DEFAULT_MODEL} headless instead.", file=sys.stderr)
     return cmd_profile(build_parser().parse_args(["profile"]))
@@ -167,10 +177,17 @@ def cmd_app(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archscope", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"archscope {__version__}")
-    parser.add_argument("--open", metavar="NAME", help="desktop app: open this catalog entry")
+    parser.add_argument("--open", metavar="NAME", help="desktop app: open this catalog entry (with --run, also "
+                        "a model source: embedded:NAME, a folder, a .gguf file or a Hub id)")
     parser.add_argument("--compare", metavar="OTHER", help="desktop app: compare --open NAME with OTHER")
     parser.add_argument("--screenshot", metavar="FILE.png",
                         help="render the window (offscreen without a display) to a PNG and exit")
+    parser.add_argument("--selftest", action="store_true",
+                        help="open the window (offscreen without a display), profile 8 tokens of the embedded "
+                             "default model, check the snapshot; exit 0, or 1 with the reason")
+    parser.add_argument("--run", metavar="N", type=int, default=0, dest="run_tokens",
+                        help="with --screenshot: first generate N tokens (random weights at explore scale for a "
+                             "catalog name) and capture the dashboard")
     commands = parser.add_subparsers(dest="command")
 
     def scale_and_dtype(sub):
@@ -195,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv) == ["--qt-probe"]:  # qt_problem()'s child in the bundle
+        from PySide6.QtWidgets import QApplication
+
+        QApplication(sys.argv[:1])
+        return 0
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) if args.command else cmd_app(args)

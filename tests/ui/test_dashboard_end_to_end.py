@@ -1,0 +1,125 @@
+"""The dashboard end to end, through the window as a user drives it: the run panel asks,
+the worker runs on its thread, the plots fill. Every plot holds the run's snapshot; an
+export writes the four formats and its JSON re-opens into the same plots; Stop ends a run
+and the app runs again; a failure is shown and leaves the app usable; real weights stream
+their text into the window."""
+
+import json
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from app.spec.scale import explore
+from app.ui.app import run_and_wait
+from app.ui.main_window import MainWindow
+
+RUN_TIMEOUT_MS = 300_000  # generous: only a hang should trip it
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    window = MainWindow(settings=settings, autosave_dir=tmp_path / "data", entry="deepseek-v3")
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    qtbot.waitExposed(window)
+    window.run_panel.device.setCurrentIndex(window.run_panel.device.findData("cpu"))
+    yield window
+    window.runs.shutdown()
+
+
+def assert_plots_hold(plotted: dict, snapshot: dict) -> None:
+    steps = snapshot["steps"]
+    layers = len(snapshot["model"]["layers"])
+    assert plotted["latency_bars"] == pytest.approx(steps[-1]["layer_ms"])
+    assert len(plotted["latency_heatmap"]) == len(steps)
+    assert all(len(row) == layers for row in plotted["latency_heatmap"])
+    assert plotted["latency_heatmap"] == [pytest.approx(s["layer_ms"]) for s in steps]
+    assert plotted["mixer_ms"] == pytest.approx(steps[-1]["mixer_ms"])
+    assert plotted["ffn_ms"] == pytest.approx(steps[-1]["ffn_ms"])
+    assert plotted["kv_total"] == [sum(s["kv_bytes"]) for s in steps]
+    assert plotted["kv_predicted_total"] == [sum(s["kv_bytes_predicted"]) for s in steps]
+    assert plotted["kv_per_layer"] == steps[-1]["kv_bytes"]
+    assert plotted["memory"]["rss"] == [s["memory"]["rss"] for s in steps]
+    routing = {}
+    for step in steps:
+        for layer, counts in step["routing"].items():
+            routing[int(layer)] = [a + b for a, b in zip(routing.get(int(layer), [0] * len(counts)), counts)]
+    assert plotted["routing"] == routing
+
+
+def test_deepseek_v3_explore_run_fills_every_plot_and_exports(window, qtbot, tmp_path):
+    snapshot = run_and_wait(window, 24)
+    assert len(snapshot["steps"]) == 24
+    spec = explore(window.document.spec)
+    moe_layers = [i for i, layer in enumerate(spec.layers) if layer.ffn.kind == "moe"]
+    plotted = window.dashboard.plotted()
+    assert_plots_hold(plotted, snapshot)
+    top_k = spec.layers[moe_layers[0]].ffn.top_k
+    prompt_tokens = snapshot["run"]["prompt_tokens"]
+    assert sorted(plotted["routing"]) == moe_layers
+    # every token of the run (the prompt, then each generated token but the last) routed once per layer
+    assert all(sum(counts) == (prompt_tokens + 23) * top_k for counts in plotted["routing"].values())
+    assert len(plotted["tokens_per_s"]) == 23
+    # the diagram is the profile: every attention and feed-forward box carries its share
+    shares = [item.heat[0] for item in window.canvas.arch_scene.slot_items if item.slot in ("mixer", "ffn")]
+    assert shares and all(share is not None for share in shares)
+
+    written = window.export_profile(tmp_path / "export", "run")
+    names = {path.name for path in written}
+    assert {"run.json", "run.csv", "run.trace.json", "run-window.png"} <= names
+    assert len([n for n in names if n.endswith(".png")]) >= 5
+    assert all(path.stat().st_size > 0 for path in written)
+    trace = json.loads((tmp_path / "export" / "run.trace.json").read_text())
+    assert trace["traceEvents"]
+
+    window.dashboard.clear()
+    assert window.open_snapshot(tmp_path / "export" / "run.json")
+    assert_plots_hold(window.dashboard.plotted(), snapshot)
+
+
+def test_stop_ends_a_run_and_the_app_runs_again(window, qtbot):
+    window.run_panel.max_new_tokens.setValue(5000)
+    seen = []
+    window.runs.worker.steps.connect(seen.append)
+    window.run_panel.request_run()
+    qtbot.waitUntil(lambda: bool(seen), timeout=RUN_TIMEOUT_MS)
+    assert window.run_panel.stop_button.isEnabled() and not window.run_panel.run_button.isEnabled()
+    with qtbot.waitSignal(window.runs.busyChanged, timeout=RUN_TIMEOUT_MS):
+        window.stop_action.trigger()
+    assert window.run_panel.run_button.isEnabled()
+    assert window.run_panel.message.text() == "Stopped."
+    snapshot = run_and_wait(window, 3)
+    assert len(snapshot["steps"]) == 3
+
+
+def test_a_failure_is_shown_and_the_app_stays_usable(window, qtbot, monkeypatch):
+    run_and_wait(window, 2)  # loads the model
+    model = window.runs.worker.worker.session.model
+    original = model.forward
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected failure in layer 3")
+
+    model.forward = broken
+    with pytest.raises(RuntimeError, match="injected failure in layer 3"):
+        run_and_wait(window, 4)
+    assert "injected failure in layer 3" in window.run_panel.message.text()
+    boxes = [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+    assert boxes and "injected failure" in boxes[0].text()
+    boxes[0].close()
+    model.forward = original
+    assert len(run_and_wait(window, 4)["steps"]) == 4
+
+
+def test_embedded_gemma_streams_its_text_into_the_window(window, qtbot):
+    snapshot = run_and_wait(window, 12, "embedded:gemma3-270m")
+    completion = snapshot["run"]["completion"]
+    assert completion.strip()
+    assert window.dashboard.plotted()["text"].endswith(completion)
+    assert_plots_hold(window.dashboard.plotted(), snapshot)
+    # real weights bring their architecture onto the canvas, tinted by the run
+    assert window.document.spec.name.startswith("gemma3") or "gemma" in window.document.spec.family.lower()
+    assert all(item.heat is not None for item in window.canvas.arch_scene.slot_items if item.slot == "mixer")

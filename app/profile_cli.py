@@ -7,11 +7,13 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .defaults import DEFAULT_MODEL, DEFAULT_PROMPT
-from .runtime.generate import Sampling
-from .runtime.session import DTYPES, RunConfig, Session, StepUpdate
-from .runtime.slices import SlicePlan, extrapolate, plan_slice
+from .defaults import DEFAULT_MODEL, DEFAULT_PROMPT, DTYPE_NAMES
+
+if TYPE_CHECKING:  # the runtime imports torch: only a profile run pays for it, not every start
+    from .runtime.session import Session, StepUpdate
+    from .runtime.slices import SlicePlan
 
 
 def add_arguments(parser) -> None:
@@ -30,7 +32,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--dtype", choices=list(DTYPES), default="float32")
+    parser.add_argument("--dtype", choices=DTYPE_NAMES, default="float32")
     parser.add_argument("--no-probe", action="store_true", help="no per-layer timing or routing (overhead baseline)")
     parser.add_argument("--sweep", help="also measure decode at these context lengths, e.g. 256,1024,4096")
     parser.add_argument("--out", help="snapshot JSON (default: profiles/NAME-TIME.json)")
@@ -75,11 +77,13 @@ def memory_budget(device) -> int:
 
 
 def open_session(args, progress: ProgressBar) -> tuple[Session, SlicePlan | None]:
+    from .cli import load_spec
+    from .runtime.session import DTYPES, Session, resolve_device
+    from .runtime.slices import plan_slice
+
     if not args.arch:
         return Session.from_source(args.model or DEFAULT_MODEL, device=args.device, dtype=args.dtype,
                                    progress=progress.loading), None
-    from .cli import load_spec
-    from .runtime.session import resolve_device
 
     if args.scale != "slice":
         spec = load_spec(args.arch, args.scale)
@@ -115,6 +119,10 @@ def default_out(name: str) -> Path:
 
 
 def cmd_profile(args) -> int:
+    from .runtime.generate import Sampling
+    from .runtime.session import DTYPES, RunConfig
+    from .runtime.slices import extrapolate
+
     from .runtime.export import export
 
     progress = ProgressBar()

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..gpus import nvidia_gpus
-from ..defaults import DEFAULT_PROMPT, DEFAULT_SWEEP
+from ..defaults import DEFAULT_PROMPT, DEFAULT_SWEEP, DTYPE_NAMES
 
 CANVAS = "canvas"
 SOURCES = [
@@ -43,7 +43,6 @@ SOURCES = [
 ]
 NEEDS_LOCATION = {"directory": "folder", "gguf": "GGUF file", "hub": "repository id"}
 SCALES = [("explore", "explore scale (≤ 60M parameters)"), ("as drawn", "as drawn (full size)")]
-DTYPES = ["float32", "bfloat16", "float16"]
 
 
 class RunPanel(QWidget):
@@ -88,7 +87,7 @@ class RunPanel(QWidget):
         self.device.addItem("CPU", "cpu")
         form.addRow("Device", self.device)
         self.dtype = QComboBox()
-        self.dtype.addItems(DTYPES)
+        self.dtype.addItems(DTYPE_NAMES)
         self.dtype.setToolTip("Weights and activations; bfloat16 halves memory, float32 is the reference")
         form.addRow("Dtype", self.dtype)
 

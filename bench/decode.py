@@ -9,6 +9,9 @@ the memory-bandwidth limit our decode reaches (weight bytes read per token x tok
 over the bandwidth of a large copy measured in the same run).
 
     .venv/bin/python bench/decode.py [--models embedded:smollm2-135m qwen3-0.6b] [--new-tokens 64]
+                                     [--quick] [--threads N]
+
+--threads sets torch's intra-op threads for both sides alike (default: torch's own choice).
 """
 
 from __future__ import annotations
@@ -60,7 +63,13 @@ def main() -> None:
     parser.add_argument("--prompt-tokens", type=int, default=32)
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="16 new tokens, best of 2: a rough ratio in less time")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads for both sides (0: torch's default)")
     args = parser.parse_args()
+    if args.quick:
+        args.new_tokens, args.repeats = 16, 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
     print(f"device {args.device}, {args.dtype}, batch 1, prompt {args.prompt_tokens}, {args.new_tokens} new tokens, "
           f"torch {torch.__version__}, transformers {transformers.__version__}, {torch.get_num_threads()} threads")

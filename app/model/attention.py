@@ -11,6 +11,7 @@ from torch import nn
 from ..spec import Attention as AttentionSpec
 from .cache import FullKVCache, SlidingWindowCache
 from .norms import make_norm
+from .packing import PackedLinear, packed_or_none, store_input_major
 from .rope import apply_rope
 from .step import Step
 
@@ -34,6 +35,12 @@ class Attention(nn.Module):
         scalar = spec.query_pre_attn_scalar or head_dim
         self.scale = scalar**-0.5
         self.window = spec.sliding_window or spec.chunk_size
+        self.qkv: PackedLinear | None = None
+
+    def pack_for_decode(self) -> None:
+        """Decode layout (app/model/packing.py): q, k and v from one matmul."""
+        self.qkv = PackedLinear([self.q_proj, self.k_proj, self.v_proj])
+        store_input_major(self.o_proj)
 
     def new_cache(self, batch: int, max_len: int, dtype: torch.dtype, device) -> FullKVCache | SlidingWindowCache:
         spec = self.spec
@@ -44,7 +51,8 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor, step: Step, cache=None) -> torch.Tensor:
         spec = self.spec
         batch, length, _ = x.shape
-        q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        qkv = packed_or_none(self, "qkv")
+        q, k, v = qkv(x) if qkv is not None else (self.q_proj(x), self.k_proj(x), self.v_proj(x))
         if self.q_norm is not None and spec.qk_norm.scope == "all_heads":
             q, k = self.q_norm(q), self.k_norm(k)
         gate = None

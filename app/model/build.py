@@ -12,9 +12,17 @@ from ..spec import MLP as MLPSpec
 from ..spec import MoE as MoESpec
 from ..spec import ArchSpec, SpecError
 from ..spec import Attention as AttentionSpec
+from ..spec import GatedDeltaNet as GatedDeltaNetSpec
+from ..spec import KimiDeltaAttention as KimiDeltaSpec
+from ..spec import LightningAttention as LightningSpec
+from ..spec import Mamba2 as Mamba2Spec
 from ..spec import MultiHeadLatentAttention as MLASpec
 from .attention import Attention
 from .decoder import DecoderModel
+from .gated_deltanet import GatedDeltaNet
+from .kimi_delta import KimiDeltaAttention
+from .lightning import LightningAttention
+from .mamba2 import Mamba2
 from .mla import MultiHeadLatentAttention
 from .mlp import MLP
 from .moe import MoE
@@ -27,6 +35,14 @@ def make_mixer(spec, d_model: int) -> nn.Module:
         return Attention(spec, d_model)
     if isinstance(spec, MLASpec):
         return MultiHeadLatentAttention(spec, d_model)
+    if isinstance(spec, Mamba2Spec):
+        return Mamba2(spec, d_model)
+    if isinstance(spec, LightningSpec):
+        return LightningAttention(spec, d_model)
+    if isinstance(spec, KimiDeltaSpec):
+        return KimiDeltaAttention(spec, d_model)
+    if isinstance(spec, GatedDeltaNetSpec):
+        return GatedDeltaNet(spec, d_model)
     raise NotImplementedError(f"the {spec.kind} mixer has no torch module yet")
 
 
@@ -61,7 +77,12 @@ def construct(spec: ArchSpec, device: torch.device | str = "cpu") -> DecoderMode
         raise SpecError(problems)
     d = spec.d_model
     with torch.device(device):
-        return DecoderModel(spec, lambda mixer: make_mixer(mixer, d), lambda ffn: make_ffn(ffn, d))
+        model = DecoderModel(spec, lambda mixer: make_mixer(mixer, d), lambda ffn: make_ffn(ffn, d))
+    # A mixer whose math depends on its depth (lightning attention's decay) learns it here.
+    for index, block in enumerate(model.layers):
+        if hasattr(block.mixer, "set_depth"):
+            block.mixer.set_depth(index, spec.num_layers)
+    return model
 
 
 def build_model(spec: ArchSpec, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
@@ -69,7 +90,9 @@ def build_model(spec: ArchSpec, device: torch.device | str = "cpu", dtype: torch
     """A model of the spec with random weights, reproducible for a seed."""
     model = construct(spec, device)
     initialize(model, seed)
-    return model.to(dtype=dtype).eval()
+    model = model.to(dtype=dtype).eval()
+    model.pack_for_decode()
+    return model
 
 
 def empty_model(spec: ArchSpec, device: torch.device | str, dtype: torch.dtype) -> DecoderModel:

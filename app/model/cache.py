@@ -22,7 +22,8 @@ class FullKVCache:
     def update(self, keys: torch.Tensor, values: torch.Tensor, positions: torch.Tensor):
         """Store new keys/values [B, H, T, D] at their positions; return everything visible
         (keys, values, their positions)."""
-        start, end = int(positions[0]), int(positions[-1]) + 1
+        start = int(positions[0])  # positions are consecutive: one read, not two, per layer and step
+        end = start + positions.shape[0]
         if end > self.keys.shape[2]:
             raise ValueError(f"cache holds {self.keys.shape[2]} tokens; position {end - 1} does not fit "
                              "(make it with a larger max_len)")

@@ -15,6 +15,7 @@ from ..spec import ArchSpec, Layer
 from . import moe
 from .cache import ModelCache
 from .norms import make_norm
+from .packing import store_input_major
 from .rope import RotaryTable
 from .step import LayerObserver, Step
 
@@ -83,6 +84,14 @@ class DecoderModel(nn.Module):
         gives each module its own new tensor."""
         if self.spec.tie_embeddings:
             self.lm_head.weight = self.embed_tokens.weight
+
+    def pack_for_decode(self) -> None:
+        """Lay the weights out for one-token steps (app/model/packing.py): packed q/k/v and
+        gate/up, input-major matrices and output head. Names, shapes and values stay."""
+        for module in self.modules():
+            if module is not self and hasattr(module, "pack_for_decode"):
+                module.pack_for_decode()
+        store_input_major(self.lm_head)
 
     def rotary_tables(self) -> dict:
         """One cos/sin table per distinct Rope (Gemma 3 has two), made on first use."""

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..spec import MLP as MLPSpec
+from .packing import PackedLinear, packed_or_none, store_input_major
 
 
 def relu_squared(x: torch.Tensor) -> torch.Tensor:
@@ -55,8 +56,19 @@ class MLP(nn.Module):
         self.gate_proj = nn.Linear(d_model, spec.intermediate_size, bias=spec.bias) if spec.gated else None
         self.up_proj = nn.Linear(d_model, spec.intermediate_size, bias=spec.bias)
         self.down_proj = nn.Linear(spec.intermediate_size, d_model, bias=spec.bias)
+        self.gate_up: PackedLinear | None = None
+
+    def pack_for_decode(self) -> None:
+        """Decode layout (app/model/packing.py): gate and up from one matmul."""
+        if self.gate_proj is not None:
+            self.gate_up = PackedLinear([self.gate_proj, self.up_proj])
+        else:
+            store_input_major(self.up_proj)
+        store_input_major(self.down_proj)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.gate_proj is None:
             return self.down_proj(self.activation(self.up_proj(x)))
-        return self.down_proj(self.activation(self.gate_proj(x), self.up_proj(x)))
+        gate_up = packed_or_none(self, "gate_up")
+        gate, up = gate_up(x) if gate_up is not None else (self.gate_proj(x), self.up_proj(x))
+        return self.down_proj(self.activation(gate, up))

@@ -65,6 +65,7 @@ def load_gguf(path: Path, device, dtype, progress: Progress | None = None, name:
         spec = replace(spec, name=name)
     model = empty_model(spec, device, dtype)
     fill_from_gguf(model, file, progress)
+    model.pack_for_decode()
     tokenizer = tokenizer_from_gguf(file.metadata, str(path))
     return Pretrained(model=model, spec=spec, tokenizer=tokenizer, source=str(path))
 
@@ -83,4 +84,5 @@ def load_directory(directory: Path, device, dtype, progress: Progress | None = N
     names = [name for name, _ in model.named_parameters()]
     name_map = NAME_MAPS[spec.model_type](spec, names)
     fill_parameters(model, name_map, tensors.get, tensors.__contains__, str(directory), progress)
+    model.pack_for_decode()
     return Pretrained(model=model, spec=spec, tokenizer=tokenizer_from_directory(directory), source=str(directory))

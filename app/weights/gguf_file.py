@@ -247,6 +247,7 @@ def hf_config_from_gguf(file: GGUFFile) -> dict:
         config |= {"hidden_act": "silu", "attention_bias": "blk.0.attn_q.bias" in file.tensors, "mlp_bias": False}
     elif arch == "qwen3":
         config |= {"attention_bias": "blk.0.attn_q.bias" in file.tensors}
+    # qwen2 needs nothing more: its q/k/v biases are part of the architecture, not the config.
     elif arch == "gemma3":
         config |= {
             # llama.cpp does not store these: every Gemma 3 has five local layers per global
@@ -273,7 +274,7 @@ def spec_from_gguf(file: GGUFFile) -> ArchSpec:
 
 
 # general.architecture -> the Hugging Face model_type whose converter reads the config.
-GGUF_ARCHITECTURES = {"llama": "llama", "qwen3": "qwen3", "gemma3": "gemma3_text"}
+GGUF_ARCHITECTURES = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gemma3": "gemma3_text"}
 # llama.cpp's converter permutes q/k rows only for these (the others already use half-split RoPE).
 _PERMUTED_QK = {"llama"}
 

@@ -88,7 +88,7 @@ def gpt2(spec: ArchSpec, our_names: list[str]) -> NameMap:
 
 NAME_MAPS = {
     "gpt2": gpt2,
-    **{t: llama_lineage for t in ("llama", "mistral", "qwen3", "olmo2", "olmo3", "gemma3_text", "smollm3")},
+    **{t: llama_lineage for t in ("llama", "mistral", "qwen2", "qwen3", "olmo2", "olmo3", "gemma3_text", "smollm3")},
 }
 
 # Below the definitions: names_deepseek builds on llama_lineage from this module.
@@ -98,3 +98,15 @@ NAME_MAPS.update(DEEPSEEK_LINEAGE)
 from .names_moe import NAME_MAPS as MOE_LINEAGES  # noqa: E402
 
 NAME_MAPS.update(MOE_LINEAGES)
+from .names_nemotron_h import NAME_MAPS as NEMOTRON_H_LINEAGE  # noqa: E402
+
+NAME_MAPS.update(NEMOTRON_H_LINEAGE)
+from .names_minimax import NAME_MAPS as MINIMAX_LINEAGE  # noqa: E402
+
+NAME_MAPS.update(MINIMAX_LINEAGE)
+from .names_kimi_linear import NAME_MAPS as KIMI_LINEAR_LINEAGE  # noqa: E402
+
+NAME_MAPS.update(KIMI_LINEAR_LINEAGE)
+from .names_qwen3_next import NAME_MAPS as QWEN3_NEXT_LINEAGE  # noqa: E402
+
+NAME_MAPS.update(QWEN3_NEXT_LINEAGE)

@@ -237,6 +237,24 @@ QWEN3 = [
     _qwen3("32B", 5120, 25600, 64, 64, False, 32.8e9),
 ]
 
+# --- Qwen2.5 -------------------------------------------------------------------------------
+
+QWEN2 = [
+    Entry(
+        slug="qwen2.5-0.5b",
+        title="Qwen2.5 0.5B",
+        family="Qwen2",
+        source="Qwen/Qwen2.5-0.5B config.json",
+        config={"model_type": "qwen2", "vocab_size": 151936, "hidden_size": 896, "intermediate_size": 4864,
+                "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2,
+                "max_position_embeddings": 32768, "max_window_layers": 24, "rms_norm_eps": 1e-6,
+                "rope_theta": 1_000_000.0, "sliding_window": 32768, "use_sliding_window": False,
+                "tie_word_embeddings": True, "hidden_act": "silu"},
+        published_total=0.49e9,  # model card: "Number of Parameters: 0.49B"
+        notes=("Llama's layout with biases on the query, key and value projections (none on the output).",),
+    ),
+]
+
 # --- SmolLM3 --------------------------------------------------------------------------------
 
 SMOLLM3 = [
@@ -256,4 +274,4 @@ SMOLLM3 = [
     ),
 ]
 
-ENTRIES = [*GPT2, *LLAMA, *SMOLLM2, *OLMO, *GEMMA3, *MISTRAL, *QWEN3, *SMOLLM3]
+ENTRIES = [*GPT2, *LLAMA, *SMOLLM2, *OLMO, *GEMMA3, *MISTRAL, *QWEN2, *QWEN3, *SMOLLM3]

@@ -1,6 +1,7 @@
 """Dense decoder configs: GPT-2 and the Llama lineage written as its differences --
-Qwen3 adds QK-norm, OLMo 2 moves the norms after the sublayers, Olmo 3 adds sliding
-layers, Gemma 3 adds sandwich norms and (1 + w) scales, SmolLM3 drops RoPE every 4th."""
+Qwen2 adds q/k/v biases, Qwen3 QK-norm instead, OLMo 2 moves the norms after the
+sublayers, Olmo 3 adds sliding layers, Gemma 3 adds sandwich norms and (1 + w) scales,
+SmolLM3 drops RoPE every 4th."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from ..arch import ArchSpec
 from ..components import MLP, Attention, Layer, Norm, Rope
+from ..errors import Problem, SpecError
 from ..patterns import every_kth, local_global
 from .common import FAMILIES, HIDDEN_ACTS, activation_from_hf, activation_to_hf, attention_of, qk_norm, \
     read_base, the_one, write_base
@@ -31,6 +33,7 @@ class Traits:
     nope_layers: bool = False  # SmolLM3's no_rope_layers
     gemma: bool = False  # embedding scale, query_pre_attn_scalar, softcaps, hidden_activation
     attention_bias_key: bool = True  # Mistral's projections never have a bias
+    qkv_bias_always: bool = False  # Qwen2: q/k/v always have biases, the output never (no config key)
     mlp_bias_key: bool = False
     # transformers' config defaults for keys a published config.json may leave out (the
     # Gemma 3 multimodal configs omit every text key equal to Gemma3TextConfig's default).
@@ -41,6 +44,8 @@ TRAITS = {
     "llama": Traits(mlp_bias_key=True, defaults={"rms_norm_eps": 1e-6}),
     "mistral": Traits(windows="uniform", attention_bias_key=False,
                       defaults={"rms_norm_eps": 1e-6, "sliding_window": 4096}),
+    "qwen2": Traits(windows="layer_types", sliding_switch=True, attention_bias_key=False, qkv_bias_always=True,
+                    defaults={"rms_norm_eps": 1e-6, "max_window_layers": 28}),
     "qwen3": Traits(qk_norm="head", windows="layer_types", sliding_switch=True,
                     defaults={"rms_norm_eps": 1e-6, "head_dim": 128, "max_window_layers": 28}),
     "olmo2": Traits(qk_norm="all_heads", norm_placement="post", defaults={"rms_norm_eps": 1e-5}),
@@ -66,7 +71,7 @@ def default_sliding_layers(r: ConfigReader, model_type: str, n: int, nope: list[
         return local_global(n, 3)
     if model_type == "gemma3_text":  # published configs give the period (6: five local, one global)
         return local_global(n, r.int("sliding_window_pattern") - 1)
-    if model_type == "qwen3":  # the layers from max_window_layers on
+    if model_type in ("qwen2", "qwen3"):  # the layers from max_window_layers on
         first = r.int("max_window_layers", minimum=0)
         return [i >= first for i in range(n)]
     return list(nope)  # SmolLM3's rule: its NoPE layers are the sliding ones
@@ -130,7 +135,7 @@ def llama_like_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
             num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
             rope=None if nope[i] else (local_rope if sliding[i] else global_rope),
             sliding_window=window if sliding[i] else 0,
-            qkv_bias=bias, out_bias=bias,
+            qkv_bias=bias or traits.qkv_bias_always, out_bias=bias,
             qk_norm=qk_norm(traits.qk_norm, norm),
             logit_softcap=r.float("attn_logit_softcapping", 0.0) if traits.gemma else 0.0,
             query_pre_attn_scalar=r.float("query_pre_attn_scalar") if traits.gemma else 0.0,
@@ -194,6 +199,11 @@ def llama_like_to_config(spec: ArchSpec) -> dict:
     }
     if traits.attention_bias_key:
         config["attention_bias"] = the_one(spec, "attention bias", lambda layer: layer.mixer.qkv_bias)
+    if traits.qkv_bias_always:
+        for index, layer in enumerate(spec.layers):
+            if not layer.mixer.qkv_bias or layer.mixer.out_bias:
+                raise SpecError([Problem(f"layers[{index}].mixer", f"{spec.model_type} configs always have "
+                                         "q/k/v biases and no output bias")])
     config["hidden_activation" if traits.gemma else "hidden_act"] = activation_to_hf(mlp.activation)
     if traits.mlp_bias_key:
         config["mlp_bias"] = mlp.bias

@@ -1,0 +1,107 @@
+"""GGUF files written the way llama.cpp's converter writes them (its metadata keys, its
+tensor names, Q8_0 and F16 tensors beside F32) from tiny random transformers models: the
+architectures no embedded model covers (Qwen2 with its q/k/v biases, Qwen3 with QK-norm
+and a head_dim of its own) load and give transformers' logits for the very same file."""
+
+import numpy as np
+import pytest
+import torch
+from gguf import MODEL_ARCH, GGMLQuantizationType, GGUFWriter, get_tensor_name_map
+from gguf.quants import quantize
+
+from app.weights import load_pretrained
+from tests.parity.reference import TOLERANCE, perturb
+
+transformers = pytest.importorskip("transformers")
+pytest.importorskip("accelerate")  # transformers reads GGUF only with it
+
+CONFIGS = {
+    # Qwen2: head_dim is d_model / heads; q/k/v carry biases, the output projection none.
+    "qwen2": dict(model_type="qwen2", vocab_size=160, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-6,
+                  rope_theta=10_000.0, tie_word_embeddings=False),
+    # Qwen3: transformers' GGUF reader takes head_dim from Qwen3Config's default (128),
+    # not from the file, so the tiny model keeps that head_dim (wider than d_model / heads).
+    "qwen3": dict(model_type="qwen3", vocab_size=160, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                  num_attention_heads=2, num_key_value_heads=1, head_dim=128, max_position_embeddings=256,
+                  rms_norm_eps=1e-6, rope_theta=1_000_000.0, tie_word_embeddings=True),
+}
+ARCHS = {"qwen2": MODEL_ARCH.QWEN2, "qwen3": MODEL_ARCH.QWEN3}
+
+
+def write_like_llama_cpp(model, config: dict, path) -> None:
+    """Metadata under "<arch>.", tensors under llama.cpp's names (neither family's q/k rows
+    are permuted); matrices as Q8_0, the embedding as F16, norms and biases as F32."""
+    arch = config["model_type"]
+    writer = GGUFWriter(str(path), arch)
+    writer.add_block_count(config["num_hidden_layers"])
+    writer.add_context_length(config["max_position_embeddings"])
+    writer.add_embedding_length(config["hidden_size"])
+    writer.add_feed_forward_length(config["intermediate_size"])
+    writer.add_head_count(config["num_attention_heads"])
+    writer.add_head_count_kv(config["num_key_value_heads"])
+    writer.add_rope_freq_base(config["rope_theta"])
+    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    writer.add_vocab_size(config["vocab_size"])
+    if "head_dim" in config:
+        writer.add_key_length(config["head_dim"])
+        writer.add_value_length(config["head_dim"])
+    names = get_tensor_name_map(ARCHS[arch], config["num_hidden_layers"])
+    for name, tensor in model.state_dict().items():
+        if name == "lm_head.weight" and config["tie_word_embeddings"]:
+            continue
+        theirs = names.get_name(name, try_suffixes=(".weight", ".bias"))
+        values = tensor.detach().float().numpy()
+        if theirs == "token_embd.weight":
+            writer.add_tensor(theirs, values.astype(np.float16))
+        elif values.ndim == 2:
+            writer.add_tensor(theirs, quantize(values, GGMLQuantizationType.Q8_0), raw_dtype=GGMLQuantizationType.Q8_0)
+        else:
+            writer.add_tensor(theirs, values)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+@pytest.fixture(scope="module", params=sorted(CONFIGS))
+def pair(request, tmp_path_factory):
+    """(config, our model, transformers' model), both read from the same GGUF file."""
+    config = CONFIGS[request.param]
+    torch.manual_seed(0)
+    source = transformers.AutoModelForCausalLM.from_config(transformers.AutoConfig.for_model(**config))
+    perturb(source)
+    folder = tmp_path_factory.mktemp(request.param)
+    write_like_llama_cpp(source, config, folder / "tiny.gguf")
+    ours = load_pretrained(folder / "tiny.gguf")
+    theirs = transformers.AutoModelForCausalLM.from_pretrained(folder, gguf_file="tiny.gguf", dtype=torch.float32)
+    return config, ours, theirs.eval()
+
+
+def test_spec_read_from_gguf_metadata(pair):
+    config, ours, theirs = pair
+    spec = ours.spec
+    attention = spec.layers[0].mixer
+    assert spec.model_type == config["model_type"] and spec.num_layers == config["num_hidden_layers"]
+    assert attention.head_dim == config.get("head_dim", config["hidden_size"] // config["num_attention_heads"])
+    assert (attention.num_heads, attention.num_kv_heads) == (config["num_attention_heads"],
+                                                              config["num_key_value_heads"])
+    assert attention.qkv_bias == (config["model_type"] == "qwen2") and not attention.out_bias
+    assert (attention.qk_norm is not None) == (config["model_type"] == "qwen3")
+    assert spec.tie_embeddings == config["tie_word_embeddings"]
+    assert ours.model.spec.layers[0].mixer.rope.theta == config["rope_theta"]
+    # the same dequantized numbers on both sides: Q8_0 matrices, an F16 embedding
+    assert torch.equal(ours.model.layers[1].mixer.q_proj.weight, theirs.model.layers[1].self_attn.q_proj.weight)
+    assert torch.equal(ours.model.embed_tokens.weight, theirs.model.embed_tokens.weight)
+
+
+def test_logits_match_transformers_in_one_forward_and_through_the_cache(pair):
+    config, ours, theirs = pair
+    input_ids = torch.randint(0, config["vocab_size"], (2, 12), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        reference = theirs(input_ids=input_ids, use_cache=False).logits
+        torch.testing.assert_close(ours.model(input_ids), reference, atol=TOLERANCE, rtol=0)
+        cache = ours.model.new_cache(batch=2, max_len=12)
+        prefill = ours.model(input_ids[:, :5], cache=cache)
+        steps = [ours.model(input_ids[:, i:i + 1], cache=cache) for i in range(5, 12)]
+    torch.testing.assert_close(torch.cat([prefill, *steps], dim=1), reference, atol=TOLERANCE, rtol=0)

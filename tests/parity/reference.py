@@ -81,3 +81,17 @@ def assert_prefill_then_decode_matches(reference, ours, input_ids, prefill: int)
         rest = [ours(input_ids[:, i:i + 1], cache=cache) for i in range(prefill, length)]
     torch.testing.assert_close(torch.cat([first, *rest], dim=1), reference_logits(reference, input_ids),
                                atol=TOLERANCE, rtol=0)
+
+
+# The three checks every parity module runs on its `pair` fixture (reference, ours, input ids,
+# then anything else); a module imports them by name, and sets PREFILL for the third.
+def test_one_forward_matches(pair):
+    assert_one_forward_matches(*pair[:3])
+
+
+def test_token_by_token_through_the_cache_matches(pair):
+    assert_token_by_token_matches(*pair[:3])
+
+
+def test_prefill_then_decode_matches(pair, request):
+    assert_prefill_then_decode_matches(*pair[:3], prefill=request.module.PREFILL)

@@ -3,15 +3,16 @@ load_pretrained and give the same logits, in one forward and token by token."""
 
 import pytest
 
-from .reference import (
-    assert_one_forward_matches,
-    assert_prefill_then_decode_matches,
-    assert_token_by_token_matches,
+from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this module's pair
+    test_one_forward_matches,
+    test_prefill_then_decode_matches,
+    test_token_by_token_through_the_cache_matches,
     reference_pair,
     save_reference,
 )
 
 SEQ_LEN = 13  # longer than every sliding window below
+PREFILL = 8
 
 # Odd widths and several head groupings (MHA, GQA, MQA) across the families.
 TINY = {
@@ -52,13 +53,3 @@ def pair(request, tmp_path_factory):
     return reference_pair(reference, directory, TINY[request.param]["vocab_size"], SEQ_LEN)
 
 
-def test_one_forward_matches(pair):
-    assert_one_forward_matches(*pair)
-
-
-def test_token_by_token_through_the_cache_matches(pair):
-    assert_token_by_token_matches(*pair)
-
-
-def test_prefill_then_decode_matches(pair):
-    assert_prefill_then_decode_matches(*pair, prefill=8)

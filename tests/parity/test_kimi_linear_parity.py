@@ -14,11 +14,11 @@ same logits, which the default-size test over more than 64 tokens checks too.
 import pytest
 from safetensors import safe_open
 
-from .reference import (
+from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this module's pair
+    test_one_forward_matches,
+    test_prefill_then_decode_matches,
+    test_token_by_token_through_the_cache_matches,
     TOLERANCE,
-    assert_one_forward_matches,
-    assert_prefill_then_decode_matches,
-    assert_token_by_token_matches,
     reference_logits,
     reference_pair,
     save_reference,
@@ -81,17 +81,6 @@ def test_the_checkpoint_has_both_mixer_kinds_and_moe(pair):
     assert any(block.layer.ffn.kind == "moe" for block in ours.layers)
     assert SEQ_LEN > 2 * TEST_CHUNK and PREFILL % TEST_CHUNK
 
-
-def test_one_forward_matches(pair):
-    assert_one_forward_matches(*pair)
-
-
-def test_token_by_token_through_the_cache_matches(pair):
-    assert_token_by_token_matches(*pair)
-
-
-def test_prefill_then_decode_matches(pair):
-    assert_prefill_then_decode_matches(*pair, prefill=PREFILL)
 
 
 def test_one_forward_over_more_than_a_default_chunk_matches(pair):

@@ -9,10 +9,10 @@ prefill, cross several blocks of the blockwise form, the last one partial.
 
 import pytest
 
-from .reference import (
-    assert_one_forward_matches,
-    assert_prefill_then_decode_matches,
-    assert_token_by_token_matches,
+from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this module's pair
+    test_one_forward_matches,
+    test_prefill_then_decode_matches,
+    test_token_by_token_through_the_cache_matches,
     reference_pair,
     save_reference,
 )
@@ -59,17 +59,6 @@ def test_the_layer_pattern_has_both_mixers_and_moe(pair):
     assert {layer.mixer_kind for layer in spec.layers} == {"lightning", "attention"}
     assert {layer.ffn_kind for layer in spec.layers} == {"moe"}
 
-
-def test_one_forward_matches(pair):
-    assert_one_forward_matches(*pair[:3])
-
-
-def test_token_by_token_through_the_cache_matches(pair):
-    assert_token_by_token_matches(*pair[:3])
-
-
-def test_prefill_then_decode_matches(pair):
-    assert_prefill_then_decode_matches(*pair[:3], prefill=PREFILL)
 
 
 def test_every_checkpoint_tensor_is_read_or_derived(pair):

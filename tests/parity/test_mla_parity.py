@@ -9,11 +9,11 @@ from dataclasses import replace
 
 import pytest
 
-from .reference import (
+from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this module's pair
+    test_one_forward_matches,
+    test_prefill_then_decode_matches,
+    test_token_by_token_through_the_cache_matches,
     TOLERANCE,
-    assert_one_forward_matches,
-    assert_prefill_then_decode_matches,
-    assert_token_by_token_matches,
     perturb,
     reference_logits,
     reference_pair,
@@ -94,17 +94,6 @@ def pair(request, tmp_path_factory):
         reference = save_reference(config, directory)
     return reference_pair(reference, directory, config["vocab_size"], SEQ_LEN)
 
-
-def test_one_forward_matches(pair):
-    assert_one_forward_matches(*pair)
-
-
-def test_token_by_token_through_the_cache_matches(pair):
-    assert_token_by_token_matches(*pair)
-
-
-def test_prefill_then_decode_matches(pair):
-    assert_prefill_then_decode_matches(*pair, prefill=PREFILL)
 
 
 def test_mla_layers_cache_only_the_latent(pair):

@@ -9,10 +9,10 @@ ring-buffer caches wrap.
 
 import pytest
 
-from .reference import (
-    assert_one_forward_matches,
-    assert_prefill_then_decode_matches,
-    assert_token_by_token_matches,
+from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this module's pair
+    test_one_forward_matches,
+    test_prefill_then_decode_matches,
+    test_token_by_token_through_the_cache_matches,
     reference_pair,
     save_reference,
 )
@@ -57,17 +57,6 @@ def pair(request, tmp_path_factory):
     reference = save_reference(TINY[request.param], directory)
     return reference_pair(reference, directory, TINY[request.param]["vocab_size"], SEQ_LEN)
 
-
-def test_one_forward_matches(pair):
-    assert_one_forward_matches(*pair)
-
-
-def test_token_by_token_through_the_cache_matches(pair):
-    assert_token_by_token_matches(*pair)
-
-
-def test_prefill_then_decode_matches(pair):
-    assert_prefill_then_decode_matches(*pair, prefill=PREFILL)
 
 
 @pytest.mark.parametrize("model_type, dropped", [

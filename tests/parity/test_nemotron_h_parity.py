@@ -12,10 +12,11 @@ that the clamp acts on many tokens.
 
 import pytest
 
-from .reference import (
-    assert_one_forward_matches,
+from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this module's pair
+    test_one_forward_matches,
+    test_prefill_then_decode_matches,
+    test_token_by_token_through_the_cache_matches,
     assert_prefill_then_decode_matches,
-    assert_token_by_token_matches,
     reference_pair,
     save_reference,
 )
@@ -71,17 +72,6 @@ def pair(checkpoint):
     reference, directory, config = checkpoint
     return reference_pair(reference, directory, config["vocab_size"], SEQ_LEN)
 
-
-def test_one_forward_matches(pair):
-    assert_one_forward_matches(*pair)
-
-
-def test_token_by_token_through_the_cache_matches(pair):
-    assert_token_by_token_matches(*pair)
-
-
-def test_prefill_then_decode_matches(pair):
-    assert_prefill_then_decode_matches(*pair, prefill=PREFILL)
 
 
 def test_a_prefill_ending_inside_a_chunk_matches(pair):

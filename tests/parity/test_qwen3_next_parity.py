@@ -12,10 +12,10 @@ one forward both span two chunks, the second one partial.
 import pytest
 import torch
 
-from .reference import (
-    assert_one_forward_matches,
-    assert_prefill_then_decode_matches,
-    assert_token_by_token_matches,
+from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this module's pair
+    test_one_forward_matches,
+    test_prefill_then_decode_matches,
+    test_token_by_token_through_the_cache_matches,
     reference_pair,
     save_reference,
 )
@@ -54,17 +54,6 @@ def test_the_tiny_config_has_every_layer_kind(pair):
     assert kinds == [("gated_deltanet", "moe"), ("gated_deltanet", "mlp"), ("gated_deltanet", "moe"),
                      ("attention", "moe")]
 
-
-def test_one_forward_matches(pair):
-    assert_one_forward_matches(*pair)
-
-
-def test_token_by_token_through_the_cache_matches(pair):
-    assert_token_by_token_matches(*pair)
-
-
-def test_prefill_then_decode_matches(pair):
-    assert_prefill_then_decode_matches(*pair, prefill=PREFILL)
 
 
 def test_every_checkpoint_tensor_is_loaded(saved):

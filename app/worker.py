@@ -143,15 +143,18 @@ class Worker(QObject):
         else:
             message = f"{what}: {error}"
         traceback.print_exception(error)
+        # The traceback's frames hold the failed step's tensors: let them go now. (No
+        # gc.collect() here: collecting on this thread may finalize Qt objects of the UI
+        # thread, which crashes; WorkerHandle collects in the UI thread instead.)
+        error.__traceback__ = None
         self.failed.emit(message)
-        gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
     def _release(self) -> None:
-        """Drop the current model before building another, so two never share memory."""
+        """Drop the current model before building another, so two never share memory
+        (its modules hold no reference cycles, so dropping the session frees them)."""
         self.session = None
-        gc.collect()
 
 
 class WorkerHandle(QObject):
@@ -180,6 +183,7 @@ class WorkerHandle(QObject):
         self.sweep_requested.connect(self.worker.sweep)
         for name in ("progress", "loaded", "steps", "finished", "swept", "failed", "cancelled"):
             getattr(self.worker, name).connect(getattr(self, name))
+        self.failed.connect(lambda message: gc.collect())  # re-emitted in the UI thread: collect here (Worker._fail)
         self.thread.start()
 
     def load(self, request: dict) -> None:

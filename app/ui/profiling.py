@@ -141,8 +141,9 @@ class RunController(QObject):
         kind, settings = self.pending
         self.pending = None
         if kind == "run":
+            # The plots move to the new record one per tick (refresh), like every update:
+            # clearing them all at once would repaint every plot in one stall.
             self.record = RunRecord(self.model_info)
-            self.dashboard.show_record(self.record)  # empty: the last run's plots clear
             self.refresh_timer.start()
             self.status.emit(f"Running {self.model_info['name']}…")
             self.worker.run(settings)

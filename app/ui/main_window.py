@@ -10,8 +10,10 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
@@ -161,6 +163,8 @@ class MainWindow(QMainWindow):
         self._action(file, "&Open spec…", self.open_dialog, QKeySequence.Open, "Open an ArchScope spec JSON")
         self._action(file, "Import Hugging Face &config.json…", self.import_dialog, "Ctrl+I",
                      "Read a Hugging Face config.json into a spec")
+        self._action(file, "Import from Hugging Face &Hub…", self.import_hub_dialog, "Ctrl+Shift+I",
+                     "Read a Hub repository's config.json (org/name) into a spec; only that file is fetched")
         self.recent_menu = file.addMenu("Open &recent")
         self._action(file, "&Save", self.save, QKeySequence.Save)
         self._action(file, "Save &as…", self.save_as_dialog, QKeySequence.SaveAs)
@@ -262,6 +266,35 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Import config.json", "", "config.json (*.json)")
         if path:
             self.open_file(path)
+
+    def import_hub(self, repo_id: str) -> bool:
+        """Draw a Hub repository's architecture from its config.json (from the local cache
+        when HF_HUB_OFFLINE is set). False, with the reason shown, when it cannot."""
+        from ..spec.hf import spec_from_hf_config
+        from ..weights.errors import WeightsError
+        from ..weights.hub import fetch_config, looks_like_repo_id
+
+        repo_id = repo_id.strip()
+        if not looks_like_repo_id(repo_id):
+            QMessageBox.warning(self, "ArchScope", f"Repository id: expected org/name, got {repo_id!r}")
+            return False
+        QApplication.setOverrideCursor(Qt.WaitCursor)  # one small file, fetched in place
+        try:
+            spec = spec_from_hf_config(fetch_config(repo_id), name=repo_id.partition("@")[0])
+        except (WeightsError, SpecError) as error:
+            QMessageBox.warning(self, "ArchScope", f"Could not import {repo_id}:\n{error}")
+            return False
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.open_spec(spec)
+        self.statusBar().showMessage(f"Imported {repo_id} from its config.json", 8000)
+        return True
+
+    def import_hub_dialog(self) -> None:
+        repo_id, accepted = QInputDialog.getText(self, "Import from the Hugging Face Hub",
+                                                 "Repository id (org/name):")
+        if accepted and repo_id.strip():
+            self.import_hub(repo_id)
 
     def save_as_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save spec", f"{self.document.spec.name}.json",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import WeightsError
@@ -49,20 +50,35 @@ def _progress_bar(progress: Progress):
     return CallbackBar
 
 
-def download(source: str, progress: Progress | None = None) -> Path:
-    """The local snapshot folder of a Hub repository ("org/name[@revision]"). Without a
-    callback, huggingface_hub draws its own progress bars on stderr (the CLI's)."""
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+def fetch_config(source: str) -> dict:
+    """A Hub repository's config.json ("org/name[@revision]"), and nothing else: what the
+    canvas needs to draw the architecture. Errors as download's."""
+    import json
+
+    from huggingface_hub import hf_hub_download
 
     repo_id, _, revision = source.partition("@")
+    with _hub_errors(source):
+        path = hf_hub_download(repo_id, "config.json", revision=revision or None,
+                               cache_dir=os.environ.get("HF_HUB_CACHE") or None, local_files_only=offline())
     try:
-        folder = snapshot_download(
-            repo_id, revision=revision or None, allow_patterns=ALLOW_PATTERNS,
-            cache_dir=os.environ.get("HF_HUB_CACHE") or None,
-            local_files_only=offline(),
-            tqdm_class=_progress_bar(progress) if progress is not None else None,
-        )
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise WeightsError(f"{source}: config.json cannot be read: {error}") from None
+
+
+@contextmanager
+def _hub_errors(source: str):
+    """The Hub client's exceptions as WeightsError naming the repository."""
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
+
+    try:
+        yield
     except LocalEntryNotFoundError:
         if offline():
             raise WeightsError(f"{source}: not in the local Hugging Face cache, and HF_HUB_OFFLINE is set so "
@@ -70,6 +86,23 @@ def download(source: str, progress: Progress | None = None) -> Path:
         raise WeightsError(f"{source}: cannot reach the Hugging Face Hub and the repository is not cached") from None
     except RepositoryNotFoundError:
         raise WeightsError(f"{source}: no such repository on the Hugging Face Hub (or it is private)") from None
+    except EntryNotFoundError:
+        raise WeightsError(f"{source}: the repository has no config.json") from None
     except (HfHubHTTPError, OSError, ValueError) as error:
         raise WeightsError(f"{source}: download failed: {error}") from None
+
+
+def download(source: str, progress: Progress | None = None) -> Path:
+    """The local snapshot folder of a Hub repository ("org/name[@revision]"). Without a
+    callback, huggingface_hub draws its own progress bars on stderr (the CLI's)."""
+    from huggingface_hub import snapshot_download
+
+    repo_id, _, revision = source.partition("@")
+    with _hub_errors(source):
+        folder = snapshot_download(
+            repo_id, revision=revision or None, allow_patterns=ALLOW_PATTERNS,
+            cache_dir=os.environ.get("HF_HUB_CACHE") or None,
+            local_files_only=offline(),
+            tqdm_class=_progress_bar(progress) if progress is not None else None,
+        )
     return Path(folder)

@@ -151,3 +151,33 @@ def test_duplicating_a_group_inserts_its_layers_after_it_and_undoes(window, qtbo
     assert window.summary.spec == spec  # the summary follows the edit
     window.document.undo_stack.undo()
     assert window.document.spec == original
+
+
+def test_a_hub_repository_is_drawn_from_its_cached_config(window, tmp_path, monkeypatch):
+    """File > Import from Hugging Face Hub reads only config.json, here from a cache laid
+    out as huggingface_hub writes it, offline."""
+    config = catalog.entry("qwen3-0.6b").config
+    snapshot = tmp_path / "hub" / "models--some-org--small-qwen" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text(json.dumps(config))
+    (snapshot.parent.parent / "refs").mkdir()
+    (snapshot.parent.parent / "refs" / "main").write_text("abc123")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    window.open_entry("deepseek-v3")
+    assert window.import_hub("some-org/small-qwen")
+    assert window.document.spec == catalog.get("qwen3-0.6b")
+    assert window.document.spec.name == "some-org/small-qwen"
+
+
+def test_a_hub_repository_that_is_not_cached_offline_is_refused_by_name(window, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    shown = []
+    monkeypatch.setattr("app.ui.main_window.QMessageBox.warning", lambda parent, title, text: shown.append(text))
+    before = window.document.spec
+    assert not window.import_hub("other-org/absent")
+    assert "other-org/absent: not in the local Hugging Face cache" in shown[0]
+    assert window.document.spec == before
+    assert not window.import_hub("not a repo id")
+    assert "Repository id" in shown[1]

@@ -223,10 +223,14 @@ class RunController(QObject):
         return self._twin_cache[1]
 
     def _swept(self, document: dict) -> None:
-        self.sweeps = (self.sweeps + [SweepRecord.from_snapshot(document)])[-MAX_SWEEPS:]
-        self.dashboard.show_sweep(self.sweeps)
+        self._add_sweep(document)
         self._set_busy(False)
         self.status.emit(f"Swept {len(document['sweep'])} context lengths")
+
+    def _add_sweep(self, document: dict) -> None:
+        """Show a sweep over the previous one (the oldest beyond MAX_SWEEPS goes)."""
+        self.sweeps = (self.sweeps + [SweepRecord.from_snapshot(document)])[-MAX_SWEEPS:]
+        self.dashboard.show_sweep(self.sweeps)
 
     def _failed(self, message: str) -> None:
         if self.loaded_request is None:
@@ -274,8 +278,7 @@ class RunController(QObject):
         document = read_snapshot(path)
         self.dashboard.overlay(RunRecord.from_snapshot(document))
         if document.get("sweep"):
-            self.sweeps = (self.sweeps + [SweepRecord.from_snapshot(document)])[-MAX_SWEEPS:]
-            self.dashboard.show_sweep(self.sweeps)
+            self._add_sweep(document)
 
     def pin_overlay(self) -> bool:
         """Keep the last run on the plots, dashed, under the next one."""

@@ -123,3 +123,17 @@ def test_embedded_gemma_streams_its_text_into_the_window(window, qtbot):
     # real weights bring their architecture onto the canvas, tinted by the run
     assert window.document.spec.name.startswith("gemma3") or "gemma" in window.document.spec.family.lower()
     assert all(item.heat is not None for item in window.canvas.arch_scene.slot_items if item.slot == "mixer")
+
+
+def test_a_sweep_from_the_panel_is_plotted_over_the_previous_one(window, qtbot):
+    panel = window.run_panel
+    panel.set_source("canvas")
+    panel.contexts.setText("16, 48")
+    for _ in range(2):
+        with qtbot.waitSignal(window.runs.busyChanged, timeout=RUN_TIMEOUT_MS,
+                              check_params_cb=lambda busy: not busy):
+            panel.request_sweep()
+    shown = window.dashboard.plotted()["sweep"]
+    assert len(shown) == 2  # the new sweep and the one before it, on the same axes
+    assert all(series["contexts"] == [16, 48] for series in shown)
+    assert all(series["kv_bytes"] == series["kv_bytes_predicted"] for series in shown)

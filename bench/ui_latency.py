@@ -13,6 +13,7 @@ Target: the longest stall during the run under 50 ms on CPU.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -46,6 +47,27 @@ class Heartbeat:
     def stop(self) -> list[float]:
         self.timer.stop()
         return [max(gap - HEARTBEAT_MS, 0.0) for gap in self.gaps_ms]
+
+
+class FullCollections:
+    """The cyclic collector's full passes (generation 2) and how long each held the GIL."""
+
+    def __init__(self):
+        self.durations_ms: list[float] = []
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.durations_ms.append((time.perf_counter() - self._started) * 1e3)
+
+    def take(self) -> str:
+        durations, self.durations_ms = self.durations_ms, []
+        return f"{len(durations)} full collections, longest {max(durations, default=0.0):.1f} ms"
 
 
 def describe(stalls: list[float]) -> str:
@@ -88,6 +110,7 @@ def main() -> int:
         idle_stalls = heartbeat.stop()
 
         run_and_wait(window, 2, args.source)  # load the model and warm up outside the measurement
+        collections = FullCollections()
         heartbeat.start()
         started = time.perf_counter()
         snapshot = run_and_wait(window, args.tokens, args.source)
@@ -97,7 +120,7 @@ def main() -> int:
         print(f"model: {snapshot['model']['name']}  ({len(snapshot['model']['layers'])} layers, {steps} steps in "
               f"{elapsed:.1f} s, {steps / elapsed:.1f} steps/s)")
         print(f"idle: {describe(idle_stalls)}")
-        print(f"run:  {describe(run_stalls)}")
+        print(f"run:  {describe(run_stalls)}; {collections.take()}")
         longest = max(run_stalls, default=0.0)
         verdict = "meets" if longest < TARGET_MS else "misses"
         print(f"longest stall during the run: {longest:.1f} ms ({verdict} the {TARGET_MS:.0f} ms target)")

@@ -8,6 +8,7 @@ while its load request does not change.
 
 from __future__ import annotations
 
+import gc
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -24,6 +25,18 @@ from .dashboard.record import RunRecord, SweepRecord
 REFRESH_HZ = 12  # while streaming, each tick refreshes the text and one plot (see Dashboard.refresh_next)
 TINT_EVERY = 4  # ticks between two repaints of the canvas tint
 MAX_SWEEPS = 2  # the latest sweep and the one before it, overlaid
+
+
+def hold_long_lived_objects(hold: bool) -> None:
+    """While a run streams, everything alive at its start (the window, the model, some 230k
+    objects from torch, Qt and pyqtgraph) is kept out of the cyclic collector's full passes
+    (gc.freeze): one such pass holds the GIL for 60-200 ms, in whichever thread triggers
+    it, and was the window's longest stall. Between runs they go back (gc.unfreeze), so
+    nothing that has become garbage is kept."""
+    if hold:
+        gc.freeze()
+    else:
+        gc.unfreeze()
 
 
 class SnapshotError(ValueError):
@@ -140,6 +153,7 @@ class RunController(QObject):
     def _dispatch(self) -> None:
         kind, settings = self.pending
         self.pending = None
+        hold_long_lived_objects(True)  # again: the model just loaded is long-lived too
         if kind == "run":
             # The plots move to the new record one per tick (refresh), like every update:
             # clearing them all at once would repaint every plot in one stall.
@@ -250,6 +264,7 @@ class RunController(QObject):
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
+        hold_long_lived_objects(busy)
         self.panel.set_busy(busy)
         self.busyChanged.emit(busy)
 

@@ -4,6 +4,7 @@ export writes the four formats and its JSON re-opens into the same plots; Stop e
 and the app runs again; a failure is shown and leaves the app usable; real weights stream
 their text into the window."""
 
+import gc
 import json
 
 import pytest
@@ -87,9 +88,11 @@ def test_stop_ends_a_run_and_the_app_runs_again(window, qtbot):
     window.run_panel.request_run()
     qtbot.waitUntil(lambda: bool(seen), timeout=RUN_TIMEOUT_MS)
     assert window.run_panel.stop_button.isEnabled() and not window.run_panel.run_button.isEnabled()
+    assert gc.get_freeze_count() > 0  # while a run streams, no full collection pass stalls the window
     with qtbot.waitSignal(window.runs.busyChanged, timeout=RUN_TIMEOUT_MS):
         window.stop_action.trigger()
     assert window.run_panel.run_button.isEnabled()
+    assert gc.get_freeze_count() == 0  # and after it, garbage is collected as usual
     assert window.run_panel.message.text() == "Stopped."
     snapshot = run_and_wait(window, 3)
     assert len(snapshot["steps"]) == 3
@@ -107,6 +110,7 @@ def test_a_failure_is_shown_and_the_app_stays_usable(window, qtbot, monkeypatch)
     with pytest.raises(RuntimeError, match="injected failure in layer 3"):
         run_and_wait(window, 4)
     assert "injected failure in layer 3" in window.run_panel.message.text()
+    assert gc.get_freeze_count() == 0
     boxes = [w for w in window.findChildren(QMessageBox) if w.isVisible()]
     assert boxes and "injected failure" in boxes[0].text()
     boxes[0].close()

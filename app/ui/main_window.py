@@ -26,11 +26,12 @@ from ..spec import ArchSpec, SpecError, catalog
 from ..spec.serialize import spec_from_dict, spec_to_dict
 from . import theme
 from .canvas import CanvasView
-from .commands import SpecEdit
+from .commands import InsertGroup, SpecEdit
 from .compare_view import CompareView
 from .components import Refused, drop_edit
 from .dashboard import Dashboard
 from .document import SpecDocument
+from .group_templates import insert_edit
 from .inspector import Inspector
 from .palette import PaletteWidget
 from .profiling import RunController, SnapshotError
@@ -66,6 +67,8 @@ class MainWindow(QMainWindow):
         self.canvas = CanvasView()
         self.canvas.drop_handler = self.apply_drop
         self.canvas.drop_checker = self.check_drop
+        self.canvas.insert_handler = self.apply_insert
+        self.canvas.insert_checker = self.check_insert
         self.canvas.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.summary = SummaryBar()
         editor_page = QWidget()
@@ -330,6 +333,24 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 5000)
         return None
 
+    def check_insert(self, key: str, at: int) -> str | None:
+        try:
+            insert_edit(self.document.spec, self.document.groups, at, key)
+        except Refused as reason:
+            return str(reason)
+        return None
+
+    def apply_insert(self, key: str, at: int) -> str | None:
+        """Insert the palette's layer group `key` before group `at` as an undoable edit;
+        the reason when it is refused."""
+        try:
+            layers, text = insert_edit(self.document.spec, self.document.groups, at, key)
+        except Refused as reason:
+            return str(reason)
+        self.document.undo_stack.push(InsertGroup(self.document, at, list(layers), text))
+        self.statusBar().showMessage(text, 5000)
+        return None
+
     def _slot_selected(self, item) -> None:
         if not self._rebuilding:
             self.inspector.show_box(item)
@@ -358,6 +379,7 @@ class MainWindow(QMainWindow):
             reselected = [item for item in scene.selectedItems() if getattr(item, "layer_indices", None)]
             self.inspector.show_box(reselected[0] if reselected else None)
         self.summary.set_spec(spec)
+        self.palette.set_spec(spec)
         if self.document.modified:
             self.autosave_timer.start()
         self._update_title()

@@ -219,3 +219,32 @@ class LayerRowItem(BoxItem):
         painter.setFont(font)
         inner = self.rect.adjusted(5, 0, -5, 0)
         painter.drawText(inner, Qt.AlignLeft | Qt.AlignVCenter, _elide(self.title, font, inner.width()))
+
+
+class InsertMarkerItem(QGraphicsItem):
+    """Where a dragged layer group would go: a bar between two groups, green when the
+    insert is valid, red when it is refused."""
+
+    WIDTH = 6.0
+
+    def __init__(self, x: float, top: float, bottom: float, refused: bool = False):
+        super().__init__()
+        self.rect = QRectF(x - self.WIDTH / 2, top, self.WIDTH, bottom - top)
+        self.refused = refused
+        self.setZValue(5)
+
+    def boundingRect(self) -> QRectF:
+        return self.rect.adjusted(-10, -12, 10, 2)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setRenderHint(QPainter.Antialiasing)
+        colour = QColor(theme.DROP_REFUSED if self.refused else theme.DROP_OK)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(self.rect, 3, 3)
+        centre = QPointF(self.rect.center().x(), self.rect.top())
+        painter.drawEllipse(centre, 9, 9)
+        painter.setPen(QPen(QColor("white"), 2.0))
+        painter.drawLine(QPointF(centre.x() - 4, centre.y()), QPointF(centre.x() + 4, centre.y()))
+        if not self.refused:
+            painter.drawLine(QPointF(centre.x(), centre.y() - 4), QPointF(centre.x(), centre.y() + 4))

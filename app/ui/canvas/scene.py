@@ -19,7 +19,7 @@ from .. import theme
 from ..components import SLOT_FFN, SLOT_MIXER, SLOT_NORM
 from ..grouping import Group, group_layers
 from ..labels import ffn_text, human_bytes, human_count, mixer_text, norm_title
-from .items import AddItem, BoxItem, FrameItem, LayerRowItem, box_height
+from .items import AddItem, BoxItem, FrameItem, InsertMarkerItem, LayerRowItem, box_height
 
 BLOCK_WIDTH = 216.0
 BOX_MARGIN = 14.0
@@ -55,6 +55,7 @@ class ArchitectureScene(QGraphicsScene):
         self.block_items: list[FrameItem] = []
         self.layer_items: list[LayerRowItem] = []
         self.slot_items: list[BoxItem] = []
+        self.insert_marker: InsertMarkerItem | None = None
         self.step_times: tuple[list[float], list[float]] | None = None  # per layer: mixer ms, ffn ms
 
     # --- building ------------------------------------------------------------------------
@@ -76,6 +77,7 @@ class ArchitectureScene(QGraphicsScene):
     def rebuild(self) -> None:
         self.clear()
         self.group_items, self.block_items, self.layer_items, self.slot_items = [], [], [], []
+        self.insert_marker = None
         if self.spec is None:
             return
         rows = analyze(self.spec).layers
@@ -316,6 +318,36 @@ class ArchitectureScene(QGraphicsScene):
         for item in self.slot_items:
             share = shares.get(item)
             item.set_heat(share, share / largest if share is not None else 0.0)
+
+    # --- inserting a layer group ----------------------------------------------------------
+
+    def insertion_index(self, x: float) -> int:
+        """The group boundary nearest to scene x: the number of groups whose centre lies
+        left of it (0: before the first group, len(groups): after the last)."""
+        return sum(1 for frame in self.group_items if frame.rect.center().x() < x)
+
+    def insertion_x(self, at: int) -> float:
+        """The middle of the gap where a group inserted before group `at` goes."""
+        frames = self.group_items
+        if not frames:
+            return 0.0
+        if at <= 0:
+            return frames[0].rect.left() - GROUP_GAP / 2
+        if at >= len(frames):
+            return frames[-1].rect.right() + GROUP_GAP / 2
+        return (frames[at - 1].rect.right() + frames[at].rect.left()) / 2
+
+    def show_insertion(self, at: int | None, refused: bool = False) -> None:
+        """Mark the boundary a dragged group would be inserted at; None removes the mark."""
+        if self.insert_marker is not None:
+            self.removeItem(self.insert_marker)
+            self.insert_marker = None
+        if at is None or not self.group_items:
+            return
+        top = min(frame.rect.top() for frame in self.group_items)
+        bottom = max(frame.rect.bottom() for frame in self.group_items)
+        self.insert_marker = InsertMarkerItem(self.insertion_x(at), top, bottom, refused)
+        self.addItem(self.insert_marker)
 
     # --- lookups for views and tests ---------------------------------------------------------
 

@@ -3,6 +3,8 @@ to PNG/SVG, and palette drops onto the slot under the cursor.
 
 A drop is not applied here: the view asks its `drop_handler(key, item)` (the main
 window's editor) which returns None when the edit was made, or the reason it was refused.
+A layer group from the palette goes between groups, not on a box: the view asks
+`insert_handler(key, at)` with the group boundary nearest the cursor.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsView, QToolTip
 
 from ..components import MIME_TYPE
+from ..group_templates import is_group_key
 from .items import BoxItem, FrameItem
 from .scene import ArchitectureScene
 
@@ -34,6 +37,8 @@ class CanvasView(QGraphicsView):
         self.setAcceptDrops(True)
         self.drop_handler: Callable[[str, BoxItem], str | None] | None = None
         self.drop_checker: Callable[[str, BoxItem], str | None] | None = None
+        self.insert_handler: Callable[[str, int], str | None] | None = None
+        self.insert_checker: Callable[[str, int], str | None] | None = None
         self._hover: BoxItem | None = None
         self.fit_on_change = True
         self.scene().selectionChanged.connect(self._selection_changed)
@@ -126,8 +131,24 @@ class CanvasView(QGraphicsView):
         else:
             event.ignore()
 
+    def _insertion_at(self, event) -> int:
+        return self.arch_scene.insertion_index(self.mapToScene(event.position().toPoint()).x())
+
+    def _refuse(self, event, reason: str) -> None:
+        QToolTip.showText(self.mapToGlobal(event.position().toPoint()), reason, self)
+        event.ignore()
+
     def dragMoveEvent(self, event) -> None:
         key = self._key(event)
+        if key and is_group_key(key):
+            at = self._insertion_at(event)
+            reason = self.insert_checker(key, at) if self.insert_checker else "this canvas is read-only"
+            self.arch_scene.show_insertion(at, refused=bool(reason))
+            if reason:
+                self._refuse(event, reason)
+            else:
+                event.acceptProposedAction()
+            return
         item = self.slot_at(event.position().toPoint()) if key else None
         if item is None:
             self._set_hover(None)
@@ -136,24 +157,31 @@ class CanvasView(QGraphicsView):
         reason = self.drop_checker(key, item) if self.drop_checker else None
         self._set_hover(item, "refused" if reason else "ok")
         if reason:
-            QToolTip.showText(self.mapToGlobal(event.position().toPoint()), reason, self)
-            event.ignore()
+            self._refuse(event, reason)
         else:
             event.acceptProposedAction()
 
     def dragLeaveEvent(self, event) -> None:
         self._set_hover(None)
+        self.arch_scene.show_insertion(None)
         event.accept()
 
     def dropEvent(self, event) -> None:
         key = self._key(event)
+        self.arch_scene.show_insertion(None)
+        if key and is_group_key(key):
+            handler = self.insert_handler or (lambda _key, _at: "this canvas is read-only")
+            self._finish_drop(event, handler(key, self._insertion_at(event)))
+            return
         item = self.slot_at(event.position().toPoint()) if key else None
         self._set_hover(None)
         if item is None:
             self.message.emit("Drop a component on a box of a block")
             event.ignore()
             return
-        reason = self.drop_handler(key, item) if self.drop_handler else "this canvas is read-only"
+        self._finish_drop(event, self.drop_handler(key, item) if self.drop_handler else "this canvas is read-only")
+
+    def _finish_drop(self, event, reason: str | None) -> None:
         if reason:
             self.message.emit(f"Refused: {reason}")
             event.ignore()

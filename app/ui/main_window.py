@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QStackedWidget,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -395,10 +396,18 @@ class MainWindow(QMainWindow):
             self.canvas.fit()
 
     def show_compare(self, on: bool = True, other: str | None = None) -> None:
+        was_on = self.stack.currentIndex() == 1
         self.stack.setCurrentIndex(1 if on else 0)
-        # comparing is read-only: the editing docks give their room to the two canvases
-        for name in ("paletteDock", "inspectorDock"):
-            self.findChild(QDockWidget, name).setVisible(not on)
+        # comparing is read-only and wide: every dock gives its room to the two canvases
+        # and the delta table, and the ones that were open come back afterwards
+        if on and not was_on:
+            self._state_before_compare = self.saveState()
+            for dock in self.findChildren(QDockWidget):
+                dock.hide()
+            self._hide_stale_tab_bars()
+        elif was_on and not on and self._state_before_compare is not None:
+            self.restoreState(self._state_before_compare)  # the docks that were open, at their sizes
+            self._state_before_compare = None
         self.compare_action.setChecked(on)
         if on and (other or self.compare_view.specs is None):
             left = self.document.spec
@@ -545,7 +554,18 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray):
             self.restoreState(state)
 
+    _state_before_compare: QByteArray | None = None
+
+    def _hide_stale_tab_bars(self) -> None:
+        """Tabifying the docks at startup leaves spare tab bars behind, drawn over the status
+        bar (and, while comparing, over the canvases); hide them all and let the dock layout
+        show again the ones its tabbed docks use."""
+        for bar in self.findChildren(QTabBar, options=Qt.FindDirectChildrenOnly):
+            bar.hide()
+        self.layout().invalidate()
+
     def closeEvent(self, event) -> None:
+        self.show_compare(False)  # the saved layout is the editor's, with its docks
         self.runs.shutdown()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("windowState", self.saveState())
@@ -559,3 +579,4 @@ class MainWindow(QMainWindow):
             self.resizeDocks(self._plot_row, [int(self.height() * 0.36)], Qt.Vertical)
         self._plot_row = []
         QTimer.singleShot(0, self.fit)
+        QTimer.singleShot(0, self._hide_stale_tab_bars)

@@ -27,6 +27,7 @@ MIN_SCALE, MAX_SCALE = 0.1, 6.0
 class CanvasView(QGraphicsView):
     message = Signal(str)  # a refused drop's reason, an export's path
     slotSelected = Signal(object)  # the BoxItem selected, or None
+    zoomed = Signal()  # the user zoomed (the compare view zooms the other side alike)
 
     def __init__(self, scene: ArchitectureScene | None = None, parent=None):
         super().__init__(parent)
@@ -41,6 +42,7 @@ class CanvasView(QGraphicsView):
         self.insert_checker: Callable[[str, int], str | None] | None = None
         self._hover: BoxItem | None = None
         self.fit_on_change = True
+        self.fit_height_scale: float | None = None  # set: fit() fills the height, not below this scale
         self.scene().selectionChanged.connect(self._selection_changed)
 
     @property
@@ -53,6 +55,7 @@ class CanvasView(QGraphicsView):
         current = self.transform().m11()
         factor = max(MIN_SCALE / current, min(MAX_SCALE / current, factor))
         self.scale(factor, factor)
+        self.zoomed.emit()
 
     def zoom_in(self) -> None:
         self.zoom(1.25)
@@ -62,8 +65,12 @@ class CanvasView(QGraphicsView):
 
     def reset_zoom(self) -> None:
         self.resetTransform()
+        self.zoomed.emit()
 
     def fit(self) -> None:
+        if self.fit_height_scale is not None:
+            self.fit_height(self.fit_height_scale)
+            return
         rect = self.scene().itemsBoundingRect().adjusted(-12, -12, 12, 12)
         if rect.isEmpty():
             return
@@ -72,6 +79,17 @@ class CanvasView(QGraphicsView):
             self.resetTransform()
             self.scale(1.3, 1.3)
             self.centerOn(rect.center())
+
+    def fit_height(self, min_scale: float, max_scale: float = 1.0) -> None:
+        """Scale the scene's height to the view, never below min_scale (where its text stops
+        being readable), and show its left end: a wide diagram is a horizontal scroll."""
+        rect = self.sceneRect()
+        if rect.isEmpty():
+            return
+        scale = max(min_scale, min(max_scale, self.viewport().height() / rect.height()))
+        self.resetTransform()
+        self.scale(scale, scale)
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().minimum())
 
     def keyPressEvent(self, event) -> None:
         # keys of a standalone view (the compare view's); in the main window the View

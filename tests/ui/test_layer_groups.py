@@ -11,6 +11,7 @@ from app.spec import catalog
 from app.spec.analysis import analyze
 from app.spec.components import Attention, Mamba2, MoE
 from app.ui.commands import SetLayerField
+from app.ui.components import MIME_TYPE
 from app.ui.group_templates import insert_edit, templates_for
 from app.ui.grouping import describe_groups, group_layers
 from app.ui.labels import human_count
@@ -99,8 +100,8 @@ def test_hovering_marks_the_boundary_and_leaving_clears_it(window):
 def test_an_insert_that_would_break_the_spec_is_refused_and_changes_nothing(window, qtbot):
     document = window.document
     # an edit that leaves the model's attention broken: the dense group would copy it
-    broken = [i for i, layer in enumerate(document.spec.layers)]
-    document.undo_stack.push(SetLayerField(document, broken, "mixer.num_heads", 0))
+    every_layer = list(range(document.spec.num_layers))
+    document.undo_stack.push(SetLayerField(document, every_layer, "mixer.num_heads", 0))
     before, count = document.spec, document.undo_stack.count()
     scene = window.canvas.arch_scene
     assert drag_to(window.canvas, gap_between(scene, 0, 1), "group:dense", drop=False) == (False, False)
@@ -114,6 +115,8 @@ def test_an_insert_that_would_break_the_spec_is_refused_and_changes_nothing(wind
 def test_the_palette_sizes_its_groups_from_the_open_model(window):
     items = window.palette.group_items
     assert "4 x MoE MLA" in items["group:moe"].text(0)
+    dragged = window.palette.mimeData([items["group:moe"]])  # what a drag from the item carries
+    assert bytes(dragged.data(MIME_TYPE)) == b"group:moe"
     window.open_entry("nemotron-3-nano-30b-a3b")
     assert "3 x dense Mamba-2" in items["group:linear"].text(0)
     window.open_entry("qwen3-next-80b-a3b")

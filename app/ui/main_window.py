@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QStackedWidget,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -26,11 +27,12 @@ from ..spec import ArchSpec, SpecError, catalog
 from ..spec.serialize import spec_from_dict, spec_to_dict
 from . import theme
 from .canvas import CanvasView
-from .commands import SpecEdit
+from .commands import InsertGroup, SpecEdit
 from .compare_view import CompareView
 from .components import Refused, drop_edit
 from .dashboard import Dashboard
 from .document import SpecDocument
+from .group_templates import insert_edit
 from .inspector import Inspector
 from .palette import PaletteWidget
 from .profiling import RunController, SnapshotError
@@ -66,6 +68,8 @@ class MainWindow(QMainWindow):
         self.canvas = CanvasView()
         self.canvas.drop_handler = self.apply_drop
         self.canvas.drop_checker = self.check_drop
+        self.canvas.insert_handler = self.apply_insert
+        self.canvas.insert_checker = self.check_insert
         self.canvas.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.summary = SummaryBar()
         editor_page = QWidget()
@@ -330,6 +334,24 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 5000)
         return None
 
+    def check_insert(self, key: str, at: int) -> str | None:
+        try:
+            insert_edit(self.document.spec, self.document.groups, at, key)
+        except Refused as reason:
+            return str(reason)
+        return None
+
+    def apply_insert(self, key: str, at: int) -> str | None:
+        """Insert the palette's layer group `key` before group `at` as an undoable edit;
+        the reason when it is refused."""
+        try:
+            layers, text = insert_edit(self.document.spec, self.document.groups, at, key)
+        except Refused as reason:
+            return str(reason)
+        self.document.undo_stack.push(InsertGroup(self.document, at, list(layers), text))
+        self.statusBar().showMessage(text, 5000)
+        return None
+
     def _slot_selected(self, item) -> None:
         if not self._rebuilding:
             self.inspector.show_box(item)
@@ -358,6 +380,7 @@ class MainWindow(QMainWindow):
             reselected = [item for item in scene.selectedItems() if getattr(item, "layer_indices", None)]
             self.inspector.show_box(reselected[0] if reselected else None)
         self.summary.set_spec(spec)
+        self.palette.set_spec(spec)
         if self.document.modified:
             self.autosave_timer.start()
         self._update_title()
@@ -373,10 +396,18 @@ class MainWindow(QMainWindow):
             self.canvas.fit()
 
     def show_compare(self, on: bool = True, other: str | None = None) -> None:
+        was_on = self.stack.currentIndex() == 1
         self.stack.setCurrentIndex(1 if on else 0)
-        # comparing is read-only: the editing docks give their room to the two canvases
-        for name in ("paletteDock", "inspectorDock"):
-            self.findChild(QDockWidget, name).setVisible(not on)
+        # comparing is read-only and wide: every dock gives its room to the two canvases
+        # and the delta table, and the ones that were open come back afterwards
+        if on and not was_on:
+            self._state_before_compare = self.saveState()
+            for dock in self.findChildren(QDockWidget):
+                dock.hide()
+            self._hide_stale_tab_bars()
+        elif was_on and not on and self._state_before_compare is not None:
+            self.restoreState(self._state_before_compare)  # the docks that were open, at their sizes
+            self._state_before_compare = None
         self.compare_action.setChecked(on)
         if on and (other or self.compare_view.specs is None):
             left = self.document.spec
@@ -523,7 +554,18 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray):
             self.restoreState(state)
 
+    _state_before_compare: QByteArray | None = None
+
+    def _hide_stale_tab_bars(self) -> None:
+        """Tabifying the docks at startup leaves spare tab bars behind, drawn over the status
+        bar (and, while comparing, over the canvases); hide them all and let the dock layout
+        show again the ones its tabbed docks use."""
+        for bar in self.findChildren(QTabBar, options=Qt.FindDirectChildrenOnly):
+            bar.hide()
+        self.layout().invalidate()
+
     def closeEvent(self, event) -> None:
+        self.show_compare(False)  # the saved layout is the editor's, with its docks
         self.runs.shutdown()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("windowState", self.saveState())
@@ -537,3 +579,4 @@ class MainWindow(QMainWindow):
             self.resizeDocks(self._plot_row, [int(self.height() * 0.36)], Qt.Vertical)
         self._plot_row = []
         QTimer.singleShot(0, self.fit)
+        QTimer.singleShot(0, self._hide_stale_tab_bars)

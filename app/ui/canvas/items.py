@@ -67,27 +67,40 @@ class BoxItem(QGraphicsItem):
         painter.drawRoundedRect(self.rect, 6, 6)
         if self.heat is not None:
             self._paint_heat(painter)
-        painter.setPen(QColor(theme.TEXT))
-        title_font = theme.font(self.title_size, bold=True)
-        painter.setFont(title_font)
-        inner = self.rect.adjusted(PADDING, 3, -PADDING, -3)
-        if not self.lines:
-            painter.drawText(inner, Qt.AlignCenter, _elide(self.title, title_font, inner.width()))
-            return
-        metrics = QFontMetricsF(title_font)
-        y = inner.top()
-        painter.drawText(QRectF(inner.left(), y, inner.width(), metrics.height()), Qt.AlignHCenter,
-                         _elide(self.title, title_font, inner.width()))
-        y += metrics.height() + 1
-        detail_font = theme.font(self.title_size - 1.0)
-        painter.setFont(detail_font)
-        painter.setPen(QColor(theme.MUTED_TEXT))
-        line_height = QFontMetricsF(detail_font).height()
-        for line in self.lines:
-            painter.drawText(QRectF(inner.left(), y, inner.width(), line_height), Qt.AlignHCenter,
-                             _elide(line, detail_font, inner.width()))
-            y += line_height
+        y = self.rect.top() + 4
+        title_lines, detail_lines = self.text_lines()
+        if not self.lines:  # a title alone is centred in its box
+            y = self.rect.center().y() - len(title_lines) * _line_height(self.title_font()) / 2
+        self._draw_lines(painter, title_lines, self.title_font(), QColor(theme.TEXT), y)
+        if detail_lines:
+            y += len(title_lines) * _line_height(self.title_font()) + 1
+            self._draw_lines(painter, detail_lines, self.detail_font(), QColor(theme.MUTED_TEXT), y)
 
+    def title_font(self):
+        return theme.font(self.title_size, bold=True)
+
+    def detail_font(self):
+        return theme.font(self.title_size - 1.0)
+
+    def text_width(self) -> float:
+        return self.rect.width() - 2 * PADDING
+
+    def text_lines(self) -> tuple[list[str], list[str]]:
+        """The title and the detail lines as drawn: wrapped at words to the box's width."""
+        width = self.text_width()
+        title = wrap(self.title, self.title_font(), width)
+        details = [part for line in self.lines for part in wrap(line, self.detail_font(), width)]
+        return title, details
+
+    def _draw_lines(self, painter: QPainter, lines: list[str], font, colour: QColor, y: float) -> None:
+        painter.setFont(font)
+        painter.setPen(colour)
+        height = _line_height(font)
+        left, width = self.rect.left() + PADDING, self.text_width()
+        for line in lines:
+            painter.drawText(QRectF(left, y, width, height), Qt.AlignHCenter | Qt.AlignVCenter,
+                             _elide(line, font, width))
+            y += height
 
     def _paint_heat(self, painter: QPainter) -> None:
         share, strength = self.heat
@@ -112,10 +125,46 @@ def _elide(text: str, font, width: float) -> str:
     return QFontMetricsF(font).elidedText(text, Qt.ElideRight, width)
 
 
-def box_height(lines: int, title_size: float = 9.0) -> float:
-    title = QFontMetricsF(theme.font(title_size, True)).height()
+def _line_height(font) -> float:
+    return QFontMetricsF(font).height()
+
+
+# Text is laid out a little narrower than its box: glyph advances at a zoomed-out scale
+# are hinted to whole device pixels and come out slightly wider than the metrics say.
+WRAP_SLACK = 3.0
+
+
+def wrap(text: str, font, width: float) -> list[str]:
+    """Greedy word wrap of `text` to `width`; a word wider than that gets a line of its
+    own (and is elided when drawn)."""
+    metrics = QFontMetricsF(font)
+    lines, current = [], ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and metrics.horizontalAdvance(candidate) > width - WRAP_SLACK:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    lines.append(current)
+    return lines
+
+
+def fits(text: str, font, width: float) -> bool:
+    return QFontMetricsF(font).horizontalAdvance(text) <= width
+
+
+def box_height(lines: int, title_size: float = 9.0, title_lines: int = 1) -> float:
+    title = QFontMetricsF(theme.font(title_size, True)).height() * title_lines
     detail = QFontMetricsF(theme.font(title_size - 1.0)).height()
     return 8 + title + 1 + lines * detail if lines else 8 + title + 4
+
+
+def box_height_for(title: str, lines: list[str], width: float, title_size: float = 9.0) -> float:
+    """The height of a box `width` wide once its title and lines are wrapped."""
+    probe = BoxItem(QRectF(0, 0, width, 0), "none", title, lines, title_size=title_size)
+    title_lines, detail_lines = probe.text_lines()
+    return box_height(len(detail_lines), title_size, len(title_lines))
 
 
 class AddItem(QGraphicsItem):
@@ -162,6 +211,44 @@ class FrameItem(QGraphicsObject):
     def boundingRect(self) -> QRectF:
         return self.rect.adjusted(-2, -2, 2, 2)
 
+    TOP = 6.0  # from the frame's top edge to its first line of text
+
+    def badge_font(self):
+        return theme.font(13, bold=True)
+
+    def caption_font(self):
+        return theme.font(9.5 if self.kind == "group" else 8.5, bold=True)
+
+    def detail_font(self):
+        return theme.font(8.0)
+
+    def badge_rect(self) -> QRectF | None:
+        if not self.badge:
+            return None
+        metrics = QFontMetricsF(self.badge_font())
+        return QRectF(self.rect.left() + 10, self.rect.top() + self.TOP,
+                      metrics.horizontalAdvance(self.badge) + 14, metrics.height() + 2)
+
+    def text_rect(self) -> QRectF:
+        """Where the caption and the detail lines go: right of the badge."""
+        badge = self.badge_rect()
+        left = badge.right() + 8 if badge is not None else self.rect.left() + 10
+        return QRectF(left, self.rect.top() + self.TOP, self.rect.right() - 10 - left, 0)
+
+    def text_lines(self) -> tuple[list[str], list[str]]:
+        """The caption and detail lines as drawn: wrapped at words to the frame's width."""
+        width = self.text_rect().width()
+        caption = wrap(self.caption, self.caption_font(), width)
+        details = [part for line in self.detail.split("\n") if line for part in wrap(line, self.detail_font(), width)]
+        return caption, details
+
+    def header_height(self) -> float:
+        """From the top edge to below the caption, the detail lines and the badge."""
+        caption, details = self.text_lines()
+        text = len(caption) * _line_height(self.caption_font()) + len(details) * _line_height(self.detail_font())
+        badge = self.badge_rect()
+        return self.TOP + max(text, badge.height() if badge is not None else 0.0) + 4
+
     def paint(self, painter: QPainter, option, widget=None) -> None:
         painter.setRenderHint(QPainter.Antialiasing)
         pen = QPen(QColor(theme.GROUP_BORDER), 1.2)
@@ -169,35 +256,28 @@ class FrameItem(QGraphicsObject):
             pen.setStyle(Qt.DashLine)
         painter.setPen(pen)
         painter.setBrush(QColor(theme.GROUP_FILL if self.kind == "group" else "#fbfbfc"))
-        painter.drawRoundedRect(self.rect, 10 if self.kind == "group" else 7, 10 if self.kind == "group" else 7)
-        left = self.rect.left() + 10
-        top = self.rect.top() + 6
-        if self.badge:
-            badge_font = theme.font(13, bold=True)
-            painter.setFont(badge_font)
-            metrics = QFontMetricsF(badge_font)
-            badge_rect = QRectF(left, top, metrics.horizontalAdvance(self.badge) + 14, metrics.height() + 2)
+        radius = 10 if self.kind == "group" else 7
+        painter.drawRoundedRect(self.rect, radius, radius)
+        badge = self.badge_rect()
+        if badge is not None:
+            painter.setFont(self.badge_font())
             painter.setPen(Qt.NoPen)
             painter.setBrush(QColor("#343a46"))
-            painter.drawRoundedRect(badge_rect, 5, 5)
+            painter.drawRoundedRect(badge, 5, 5)
             painter.setPen(QColor("white"))
-            painter.drawText(badge_rect, Qt.AlignCenter, self.badge)
-            left = badge_rect.right() + 8
-        caption_font = theme.font(9.5 if self.kind == "group" else 8.5, bold=True)
-        painter.setFont(caption_font)
-        painter.setPen(QColor(theme.TEXT))
-        width = self.rect.right() - 10 - left
-        metrics = QFontMetricsF(caption_font)
-        painter.drawText(QRectF(left, top, width, metrics.height()), Qt.AlignLeft | Qt.AlignVCenter,
-                         _elide(self.caption, caption_font, width))
-        if self.detail:
-            detail_font = theme.font(8.0)
-            painter.setFont(detail_font)
-            painter.setPen(QColor(theme.MUTED_TEXT))
-            line_height = QFontMetricsF(detail_font).height()
-            for number, line in enumerate(self.detail.split("\n")):
-                painter.drawText(QRectF(left, top + metrics.height() + number * line_height, width, line_height),
-                                 Qt.AlignLeft | Qt.AlignVCenter, _elide(line, detail_font, width))
+            painter.drawText(badge, Qt.AlignCenter, self.badge)
+        area = self.text_rect()
+        caption, details = self.text_lines()
+        y = area.top()
+        for lines, font, colour in ((caption, self.caption_font(), theme.TEXT),
+                                    (details, self.detail_font(), theme.MUTED_TEXT)):
+            painter.setFont(font)
+            painter.setPen(QColor(colour))
+            height = _line_height(font)
+            for line in lines:
+                painter.drawText(QRectF(area.left(), y, area.width(), height), Qt.AlignLeft | Qt.AlignVCenter,
+                                 _elide(line, font, area.width()))
+                y += height
 
 
 class LayerRowItem(BoxItem):
@@ -219,3 +299,32 @@ class LayerRowItem(BoxItem):
         painter.setFont(font)
         inner = self.rect.adjusted(5, 0, -5, 0)
         painter.drawText(inner, Qt.AlignLeft | Qt.AlignVCenter, _elide(self.title, font, inner.width()))
+
+
+class InsertMarkerItem(QGraphicsItem):
+    """Where a dragged layer group would go: a bar between two groups, green when the
+    insert is valid, red when it is refused."""
+
+    WIDTH = 6.0
+
+    def __init__(self, x: float, top: float, bottom: float, refused: bool = False):
+        super().__init__()
+        self.rect = QRectF(x - self.WIDTH / 2, top, self.WIDTH, bottom - top)
+        self.refused = refused
+        self.setZValue(5)
+
+    def boundingRect(self) -> QRectF:
+        return self.rect.adjusted(-10, -12, 10, 2)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setRenderHint(QPainter.Antialiasing)
+        colour = QColor(theme.DROP_REFUSED if self.refused else theme.DROP_OK)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(self.rect, 3, 3)
+        centre = QPointF(self.rect.center().x(), self.rect.top())
+        painter.drawEllipse(centre, 9, 9)
+        painter.setPen(QPen(QColor("white"), 2.0))
+        painter.drawLine(QPointF(centre.x() - 4, centre.y()), QPointF(centre.x() + 4, centre.y()))
+        if not self.refused:
+            painter.drawLine(QPointF(centre.x(), centre.y() - 4), QPointF(centre.x(), centre.y() + 4))

@@ -4,11 +4,16 @@ Token embedding at the bottom left, then each layer group left to right (a frame
 its repeat count; inside, one transformer block per distinct layer of its period, drawn
 bottom to top with the norms where they really are), then the final norm and the output
 head above the last group. A group can be expanded into one row per layer.
+
+The compare view asks for a `compact` layout (embedding left of the first group, head
+right of the last, so the diagram is only as tall as its tallest block) and for
+`block_lefts`: the least x of each block in drawing order, so that paired blocks of two
+diagrams sit at the same x.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPolygonItem, QGraphicsScene
 
@@ -19,7 +24,7 @@ from .. import theme
 from ..components import SLOT_FFN, SLOT_MIXER, SLOT_NORM
 from ..grouping import Group, group_layers
 from ..labels import ffn_text, human_bytes, human_count, mixer_text, norm_title
-from .items import AddItem, BoxItem, FrameItem, LayerRowItem, box_height
+from .items import AddItem, BoxItem, FrameItem, InsertMarkerItem, LayerRowItem, box_height_for
 
 BLOCK_WIDTH = 216.0
 BOX_MARGIN = 14.0
@@ -45,6 +50,8 @@ def _ranges(indices: list[int]) -> str:
 
 
 class ArchitectureScene(QGraphicsScene):
+    expandedChanged = Signal()  # a group was expanded into layers or collapsed
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setBackgroundBrush(QColor(theme.CANVAS_BACKGROUND))
@@ -55,6 +62,11 @@ class ArchitectureScene(QGraphicsScene):
         self.block_items: list[FrameItem] = []
         self.layer_items: list[LayerRowItem] = []
         self.slot_items: list[BoxItem] = []
+        self.insert_marker: InsertMarkerItem | None = None
+        self.compact = False
+        self.block_lefts: list[float] = []  # the least x of each block, in drawing order
+        self.placed_lefts: list[float] = []  # where each block went (its group's x when expanded)
+        self.marks: set[tuple[int, int, str]] = set()  # (group, run, slot) of boxes drawn highlighted
         self.step_times: tuple[list[float], list[float]] | None = None  # per layer: mixer ms, ffn ms
 
     # --- building ------------------------------------------------------------------------
@@ -64,6 +76,7 @@ class ArchitectureScene(QGraphicsScene):
             self.expanded = set()
         if spec != self.spec:
             self.step_times = None  # a profile of another architecture does not apply
+            self.marks = set()
         self.spec = spec
         self.groups = groups if groups is not None else group_layers(spec.layers)
         self.expanded = {index for index in self.expanded if index < len(self.groups)}
@@ -72,15 +85,26 @@ class ArchitectureScene(QGraphicsScene):
     def toggle_expanded(self, group_index: int) -> None:
         self.expanded ^= {group_index}
         self.rebuild()
+        self.expandedChanged.emit()
+
+    def set_marks(self, marks: set[tuple[int, int, str]]) -> None:
+        """Outline the boxes keyed (group, run, slot): the compare view's differences."""
+        self.marks = set(marks)
+        for item in self.slot_items:
+            item.highlighted = (item.group_index, item.run_index, item.slot) in self.marks
+            item.update()
 
     def rebuild(self) -> None:
         self.clear()
         self.group_items, self.block_items, self.layer_items, self.slot_items = [], [], [], []
+        self.insert_marker = None
         if self.spec is None:
             return
         rows = analyze(self.spec).layers
         x = 0.0
         frames = []
+        self._block_count = 0
+        self.placed_lefts = []
         for group_index, group in enumerate(self.groups):
             frame = self._add_group(group_index, group, x, rows)
             frames.append(frame)
@@ -88,10 +112,25 @@ class ArchitectureScene(QGraphicsScene):
         for left, right in zip(frames, frames[1:]):
             y = -min(left.rect.height(), right.rect.height()) / 2
             self._arrow(QPointF(left.rect.right() + 4, y), QPointF(right.rect.left() - 4, y))
-        self._add_embedding(frames[0].rect if frames else QRectF(0, 0, BLOCK_WIDTH, 0))
-        self._add_head(frames[-1].rect if frames else QRectF(0, 0, BLOCK_WIDTH, 0))
+        first = frames[0].rect if frames else QRectF(0, 0, BLOCK_WIDTH, 0)
+        last = frames[-1].rect if frames else QRectF(0, 0, BLOCK_WIDTH, 0)
+        if self.compact:
+            self._add_embedding_left(first)
+            self._add_head_right(last)
+        else:
+            self._add_embedding(first)
+            self._add_head(last)
         self._tint()
         self.setSceneRect(self.itemsBoundingRect().adjusted(-30, -30, 30, 30))
+
+    def block_left(self, x: float) -> float:
+        """Where the next block goes: at x, or further right to line up with the other
+        diagram's block of the same rank."""
+        rank = self._block_count
+        self._block_count += 1
+        left = max(x, self.block_lefts[rank]) if rank < len(self.block_lefts) else x
+        self.placed_lefts.append(left)
+        return left
 
     def _add_group(self, group_index: int, group: Group, x: float, rows) -> FrameItem:
         params = sum(rows[i].params for i in group.layer_indices())
@@ -100,27 +139,34 @@ class ArchitectureScene(QGraphicsScene):
         detail = (f"layers {first}-{last} · {human_count(params)} params"
                   + (f"\nKV {human_bytes(kv)}/token (bf16)" if kv else ""))
         badge = f"× {group.repeat}" if group.repeat > 1 else f"× {group.size}" if len(group.runs) == 1 else ""
+        rank = self._block_count
+        if rank < len(self.block_lefts):  # the frame moves with its first block
+            x = max(x, self.block_lefts[rank] - GROUP_PADDING)
         if group_index in self.expanded:
+            self._block_count += len(group.runs)
+            self.placed_lefts += [x + GROUP_PADDING] * len(group.runs)
             inner_items = self._layer_rows(group_index, group, x + GROUP_PADDING)
             width = max(inner_items[0], BLOCK_WIDTH)
             height = inner_items[1]
             marker = "▾ "
         else:
-            width, height = 0.0, 0.0
+            right, height = x + GROUP_PADDING - GAP, 0.0
             for run_index in range(len(group.runs)):
-                block_height = self._add_block(group_index, group, run_index, x + GROUP_PADDING + width)
-                width += BLOCK_WIDTH + GAP
+                left = self.block_left(right + GAP)
+                block_height = self._add_block(group_index, group, run_index, left)
+                right = left + BLOCK_WIDTH
                 height = max(height, block_height)
-            width -= GAP
+            width = right - x - GROUP_PADDING
             marker = "▸ "
-        rect = QRectF(x, -(height + GROUP_HEADER + GROUP_PADDING), width + 2 * GROUP_PADDING,
-                      height + GROUP_HEADER + GROUP_PADDING)
         if len(group.runs) == 1:
             caption = f"{group.size} x {group.run_label(0)}"
         else:
             inner = " + ".join(str(run.count) for run in group.runs)
             caption = f"{group.repeat} x ({inner}) = {group.size} layers" if group.repeat > 1 else f"{inner} layers"
-        frame = FrameItem(rect, marker + caption, detail, badge, group_index)
+        frame = FrameItem(QRectF(x, 0, width + 2 * GROUP_PADDING, 0), marker + caption, detail, badge, group_index)
+        header = max(GROUP_HEADER, frame.header_height())
+        frame.rect = QRectF(x, -(height + header + GROUP_PADDING), width + 2 * GROUP_PADDING,
+                            height + header + GROUP_PADDING)
         frame.setToolTip(f"{group.label()}\n{detail}\nDouble-click to expand into layers / collapse")
         self.addItem(frame)
         self.group_items.append(frame)
@@ -175,20 +221,21 @@ class ArchitectureScene(QGraphicsScene):
                 elements.append((kind, payload, 2 * AddItem.RADIUS))
             else:
                 title, lines = mixer_text(payload) if kind == SLOT_MIXER else ffn_text(payload)
-                elements.append((kind, (payload, title, lines), box_height(len(lines))))
+                elements.append((kind, (payload, title, lines), box_height_for(title, lines, box_width)))
+        frame = FrameItem(QRectF(x, 0, BLOCK_WIDTH, 0), f"{run.count * group.repeat} x {group.run_label(run_index)}",
+                          "", "", group_index, kind="block")
+        header = max(BLOCK_HEADER, frame.header_height())
         content = sum(height for *_, height in elements) + GAP * (len(elements) + 1)
-        block_height = content + BLOCK_HEADER
+        block_height = content + header
         bottom = -GROUP_PADDING
         top = bottom - block_height
-        frame = FrameItem(QRectF(x, top, BLOCK_WIDTH, block_height),
-                          f"{run.count * group.repeat} x {group.run_label(run_index)}",
-                          "", "", group_index, kind="block")
+        frame.rect = QRectF(x, top, BLOCK_WIDTH, block_height)
         frame.setToolTip(f"{group.run_label(run_index)}\nlayers {_ranges(indices)}")
         frame.setZValue(-0.8)
         self.addItem(frame)
         self.block_items.append(frame)
         # the main path, bottom to top
-        self._line(QPointF(centre, bottom), QPointF(centre, top + BLOCK_HEADER))
+        self._line(QPointF(centre, bottom), QPointF(centre, top + header))
         y = bottom - GAP
         starts: list[float] = []
         for kind, payload, height in elements:
@@ -213,29 +260,45 @@ class ArchitectureScene(QGraphicsScene):
         return block_height
 
     def _add_slot(self, item: BoxItem) -> None:
+        item.highlighted = (item.group_index, item.run_index, item.slot) in self.marks
         self.addItem(item)
         self.slot_items.append(item)
 
     def _add_embedding(self, first: QRectF) -> None:
-        spec = self.spec
-        lines = [f"vocab {spec.vocab_size:,} × d {spec.d_model:,}"]
-        if spec.learned_positions:
-            lines.append(f"+ learned positions ({spec.learned_positions:,})")
-        if spec.embedding_scale:
-            lines.append("scaled by √d")
-        height = box_height(len(lines))
+        lines = self._embedding_lines()
         width = BLOCK_WIDTH - 2 * BOX_MARGIN
+        height = box_height_for("Token embedding", lines, width)
         rect = QRectF(first.left() + GROUP_PADDING + BOX_MARGIN, 34, width, height)
         self.embedding_item = BoxItem(rect, "embedding", "Token embedding", lines)
         self.addItem(self.embedding_item)
         self._arrow(QPointF(rect.center().x(), rect.top()), QPointF(rect.center().x(), first.bottom()))
         self._caption(QPointF(rect.left(), rect.bottom() + 4), "Tokenized text")
 
-    def _add_head(self, last: QRectF) -> None:
+    def _embedding_lines(self) -> list[str]:
         spec = self.spec
+        lines = [f"vocab {spec.vocab_size:,} × d {spec.d_model:,}"]
+        if spec.learned_positions:
+            lines.append(f"+ learned positions ({spec.learned_positions:,})")
+        if spec.embedding_scale:
+            lines.append("scaled by √d")
+        return lines
+
+    def _add_embedding_left(self, first: QRectF) -> None:
+        """Compact: the embedding left of the first group, its arrow pointing right."""
+        lines = self._embedding_lines()
         width = BLOCK_WIDTH - 2 * BOX_MARGIN
-        x = last.right() - GROUP_PADDING - BOX_MARGIN - width
-        norm_rect = QRectF(x + width * 0.1, last.top() - 18 - NORM_HEIGHT, width * 0.8, NORM_HEIGHT)
+        height = box_height_for("Token embedding", lines, width)
+        bottom = first.bottom() - GROUP_PADDING - 20
+        rect = QRectF(first.left() - GROUP_GAP - width, bottom - height, width, height)
+        self.embedding_item = BoxItem(rect, "embedding", "Token embedding", lines)
+        self.addItem(self.embedding_item)
+        self._arrow(QPointF(rect.right(), rect.center().y()), QPointF(first.left() - 4, rect.center().y()))
+        self._caption(QPointF(rect.left(), rect.bottom() + 4), "Tokenized text")
+
+    def _head_boxes(self, x: float, norm_top: float, width: float) -> tuple[QRectF, QRectF]:
+        """The final norm (its top at norm_top) and the output head above it."""
+        spec = self.spec
+        norm_rect = QRectF(x + width * 0.1, norm_top, width * 0.8, NORM_HEIGHT)
         self.final_norm_item = BoxItem(norm_rect, "norm", "Final " + norm_title(spec.final_norm), [],
                                        title_size=8.0)
         self.addItem(self.final_norm_item)
@@ -245,13 +308,28 @@ class ArchitectureScene(QGraphicsScene):
             lines.append(f"logit softcap {spec.final_logit_softcap:g}")
         if spec.mtp_layers:
             lines.append(f"+ {spec.mtp_layers} MTP module" + ("s" if spec.mtp_layers > 1 else ""))
-        height = box_height(len(lines))
+        height = box_height_for("Linear output layer", lines, width)
         head_rect = QRectF(x, norm_rect.top() - 16 - height, width, height)
         self.head_item = BoxItem(head_rect, "embedding", "Linear output layer", lines)
         self.addItem(self.head_item)
         centre = norm_rect.center().x()
-        self._arrow(QPointF(centre, last.top()), QPointF(centre, norm_rect.bottom()))
         self._arrow(QPointF(centre, norm_rect.top()), QPointF(centre, head_rect.bottom()))
+        return norm_rect, head_rect
+
+    def _add_head(self, last: QRectF) -> None:
+        width = BLOCK_WIDTH - 2 * BOX_MARGIN
+        x = last.right() - GROUP_PADDING - BOX_MARGIN - width
+        norm_rect, _ = self._head_boxes(x, last.top() - 18 - NORM_HEIGHT, width)
+        centre = norm_rect.center().x()
+        self._arrow(QPointF(centre, last.top()), QPointF(centre, norm_rect.bottom()))
+
+    def _add_head_right(self, last: QRectF) -> None:
+        """Compact: the final norm and the head right of the last group, fed from its side."""
+        width = BLOCK_WIDTH - 2 * BOX_MARGIN
+        x = last.right() + GROUP_GAP
+        norm_rect, _ = self._head_boxes(x, last.bottom() - GROUP_PADDING - 20 - NORM_HEIGHT, width)
+        y = norm_rect.center().y()
+        self._arrow(QPointF(last.right() + 4, y), QPointF(norm_rect.left() - 2, y))
 
     # --- lines ---------------------------------------------------------------------------
 
@@ -316,6 +394,36 @@ class ArchitectureScene(QGraphicsScene):
         for item in self.slot_items:
             share = shares.get(item)
             item.set_heat(share, share / largest if share is not None else 0.0)
+
+    # --- inserting a layer group ----------------------------------------------------------
+
+    def insertion_index(self, x: float) -> int:
+        """The group boundary nearest to scene x: the number of groups whose centre lies
+        left of it (0: before the first group, len(groups): after the last)."""
+        return sum(1 for frame in self.group_items if frame.rect.center().x() < x)
+
+    def insertion_x(self, at: int) -> float:
+        """The middle of the gap where a group inserted before group `at` goes."""
+        frames = self.group_items
+        if not frames:
+            return 0.0
+        if at <= 0:
+            return frames[0].rect.left() - GROUP_GAP / 2
+        if at >= len(frames):
+            return frames[-1].rect.right() + GROUP_GAP / 2
+        return (frames[at - 1].rect.right() + frames[at].rect.left()) / 2
+
+    def show_insertion(self, at: int | None, refused: bool = False) -> None:
+        """Mark the boundary a dragged group would be inserted at; None removes the mark."""
+        if self.insert_marker is not None:
+            self.removeItem(self.insert_marker)
+            self.insert_marker = None
+        if at is None or not self.group_items:
+            return
+        top = min(frame.rect.top() for frame in self.group_items)
+        bottom = max(frame.rect.bottom() for frame in self.group_items)
+        self.insert_marker = InsertMarkerItem(self.insertion_x(at), top, bottom, refused)
+        self.addItem(self.insert_marker)
 
     # --- lookups for views and tests ---------------------------------------------------------
 

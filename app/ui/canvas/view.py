@@ -3,6 +3,8 @@ to PNG/SVG, and palette drops onto the slot under the cursor.
 
 A drop is not applied here: the view asks its `drop_handler(key, item)` (the main
 window's editor) which returns None when the edit was made, or the reason it was refused.
+A layer group from the palette goes between groups, not on a box: the view asks
+`insert_handler(key, at)` with the group boundary nearest the cursor.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsView, QToolTip
 
 from ..components import MIME_TYPE
+from ..group_templates import is_group_key
 from .items import BoxItem, FrameItem
 from .scene import ArchitectureScene
 
@@ -24,6 +27,7 @@ MIN_SCALE, MAX_SCALE = 0.1, 6.0
 class CanvasView(QGraphicsView):
     message = Signal(str)  # a refused drop's reason, an export's path
     slotSelected = Signal(object)  # the BoxItem selected, or None
+    zoomed = Signal()  # the user zoomed (the compare view zooms the other side alike)
 
     def __init__(self, scene: ArchitectureScene | None = None, parent=None):
         super().__init__(parent)
@@ -34,8 +38,11 @@ class CanvasView(QGraphicsView):
         self.setAcceptDrops(True)
         self.drop_handler: Callable[[str, BoxItem], str | None] | None = None
         self.drop_checker: Callable[[str, BoxItem], str | None] | None = None
+        self.insert_handler: Callable[[str, int], str | None] | None = None
+        self.insert_checker: Callable[[str, int], str | None] | None = None
         self._hover: BoxItem | None = None
         self.fit_on_change = True
+        self.fit_height_scale: float | None = None  # set: fit() fills the height, not below this scale
         self.scene().selectionChanged.connect(self._selection_changed)
 
     @property
@@ -48,6 +55,7 @@ class CanvasView(QGraphicsView):
         current = self.transform().m11()
         factor = max(MIN_SCALE / current, min(MAX_SCALE / current, factor))
         self.scale(factor, factor)
+        self.zoomed.emit()
 
     def zoom_in(self) -> None:
         self.zoom(1.25)
@@ -57,8 +65,12 @@ class CanvasView(QGraphicsView):
 
     def reset_zoom(self) -> None:
         self.resetTransform()
+        self.zoomed.emit()
 
     def fit(self) -> None:
+        if self.fit_height_scale is not None:
+            self.fit_height(self.fit_height_scale)
+            return
         rect = self.scene().itemsBoundingRect().adjusted(-12, -12, 12, 12)
         if rect.isEmpty():
             return
@@ -67,6 +79,17 @@ class CanvasView(QGraphicsView):
             self.resetTransform()
             self.scale(1.3, 1.3)
             self.centerOn(rect.center())
+
+    def fit_height(self, min_scale: float, max_scale: float = 1.0) -> None:
+        """Scale the scene's height to the view, never below min_scale (where its text stops
+        being readable), and show its left end: a wide diagram is a horizontal scroll."""
+        rect = self.sceneRect()
+        if rect.isEmpty():
+            return
+        scale = max(min_scale, min(max_scale, self.viewport().height() / rect.height()))
+        self.resetTransform()
+        self.scale(scale, scale)
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().minimum())
 
     def keyPressEvent(self, event) -> None:
         # keys of a standalone view (the compare view's); in the main window the View
@@ -126,8 +149,24 @@ class CanvasView(QGraphicsView):
         else:
             event.ignore()
 
+    def _insertion_at(self, event) -> int:
+        return self.arch_scene.insertion_index(self.mapToScene(event.position().toPoint()).x())
+
+    def _refuse(self, event, reason: str) -> None:
+        QToolTip.showText(self.mapToGlobal(event.position().toPoint()), reason, self)
+        event.ignore()
+
     def dragMoveEvent(self, event) -> None:
         key = self._key(event)
+        if key and is_group_key(key):
+            at = self._insertion_at(event)
+            reason = self.insert_checker(key, at) if self.insert_checker else "this canvas is read-only"
+            self.arch_scene.show_insertion(at, refused=bool(reason))
+            if reason:
+                self._refuse(event, reason)
+            else:
+                event.acceptProposedAction()
+            return
         item = self.slot_at(event.position().toPoint()) if key else None
         if item is None:
             self._set_hover(None)
@@ -136,24 +175,31 @@ class CanvasView(QGraphicsView):
         reason = self.drop_checker(key, item) if self.drop_checker else None
         self._set_hover(item, "refused" if reason else "ok")
         if reason:
-            QToolTip.showText(self.mapToGlobal(event.position().toPoint()), reason, self)
-            event.ignore()
+            self._refuse(event, reason)
         else:
             event.acceptProposedAction()
 
     def dragLeaveEvent(self, event) -> None:
         self._set_hover(None)
+        self.arch_scene.show_insertion(None)
         event.accept()
 
     def dropEvent(self, event) -> None:
         key = self._key(event)
+        self.arch_scene.show_insertion(None)
+        if key and is_group_key(key):
+            handler = self.insert_handler or (lambda _key, _at: "this canvas is read-only")
+            self._finish_drop(event, handler(key, self._insertion_at(event)))
+            return
         item = self.slot_at(event.position().toPoint()) if key else None
         self._set_hover(None)
         if item is None:
             self.message.emit("Drop a component on a box of a block")
             event.ignore()
             return
-        reason = self.drop_handler(key, item) if self.drop_handler else "this canvas is read-only"
+        self._finish_drop(event, self.drop_handler(key, item) if self.drop_handler else "this canvas is read-only")
+
+    def _finish_drop(self, event, reason: str | None) -> None:
         if reason:
             self.message.emit(f"Refused: {reason}")
             event.ignore()

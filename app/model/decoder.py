@@ -18,8 +18,8 @@ from ..spec.on_device import kv_sources
 from . import moe
 from .altup import AltUp, AltUpStreams
 from .cache import ModelCache
-from .norms import make_norm
 from .laurel import Laurel
+from .norms import make_norm
 from .packing import store_input_major
 from .per_layer_embedding import PerLayerEmbedding, PerLayerInput
 from .rope import RotaryTable
@@ -27,7 +27,9 @@ from .step import LayerObserver, Step
 
 
 class DecoderBlock(nn.Module):
-    def __init__(self, index: int, layer: Layer, d_model: int, make_mixer, make_ffn, model: ArchSpec | None = None):
+    def __init__(self, index: int, layer: Layer, d_model: int, make_mixer, make_ffn, spec: ArchSpec | None = None):
+        """spec: the whole model's, for the parts that wrap every block (Gemma 3n's AltUp
+        and per-layer inputs)."""
         super().__init__()
         self.index = index
         self.layer = layer
@@ -45,8 +47,8 @@ class DecoderBlock(nn.Module):
         self.post_ffn_norm = norm_if(post, self.ffn)
         self.laurel = Laurel(d_model, layer.laurel_rank, layer.norm) \
             if layer.laurel_rank and self.mixer is not None else None
-        altup = model.altup if model is not None else None
-        ple = model.per_layer_embedding if model is not None else None
+        altup = spec.altup if spec is not None else None
+        ple = spec.per_layer_embedding if spec is not None else None
         self.altup = AltUp(altup, d_model, layer.norm) if altup is not None else None
         self.per_layer_input = PerLayerInput(d_model, ple.width, ple.activation, layer.norm) \
             if ple is not None and altup is not None else None

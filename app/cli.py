@@ -104,7 +104,10 @@ def cmd_show(args) -> int:
     print(f"params: {human_count(analysis.total_params)} total, {human_count(analysis.active_params)} active per "
           f"token; embedding {human_count(analysis.embedding_params)}, output head "
           f"{human_count(analysis.head_params) if analysis.head_params else 'tied'}"
-          + (f"; MTP modules ~{human_count(analysis.mtp_params)} (not counted)" if analysis.mtp_params else ""))
+          + (f"; MTP modules ~{human_count(analysis.mtp_params)} (not counted)" if analysis.mtp_params else "")
+          + (f"; per-layer embeddings {human_count(analysis.per_layer_embedding_params)} (can stay in host "
+             f"memory: {human_count(analysis.accelerator_params)} on the accelerator)"
+             if analysis.per_layer_embedding_params else ""))
     print(f"KV cache ({args.dtype}): {human_bytes(summary['kv_bytes_per_token'])}/token, "
           + ", ".join(f"{human_bytes(summary[f'kv_bytes_at_{n // 1024}k'])} at {n // 1024}k" for n in LONG_CONTEXTS)
           + (f" (incl. {human_bytes(analysis.state_bytes(dtype_bytes))} constant state)"

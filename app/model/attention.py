@@ -28,15 +28,23 @@ class Attention(nn.Module):
         self.spec = spec
         heads, kv_heads, head_dim, v_dim = spec.num_heads, spec.num_kv_heads, spec.head_dim, spec.v_dim
         q_width = heads * head_dim * (2 if spec.output_gate else 1)
+        own_kv = not spec.shared_kv  # a sharing layer reads another layer's keys and values
         self.q_proj = nn.Linear(d_model, q_width, bias=spec.qkv_bias)
-        self.k_proj = nn.Linear(d_model, kv_heads * head_dim, bias=spec.qkv_bias)
-        self.v_proj = nn.Linear(d_model, kv_heads * v_dim, bias=spec.qkv_bias)
+        self.k_proj = nn.Linear(d_model, kv_heads * head_dim, bias=spec.qkv_bias) if own_kv else None
+        self.v_proj = nn.Linear(d_model, kv_heads * v_dim, bias=spec.qkv_bias) if own_kv else None
         self.o_proj = nn.Linear(heads * v_dim, d_model, bias=spec.out_bias)
-        self.q_norm = self.k_norm = None
+        self.q_norm = self.k_norm = self.v_norm = None
         if spec.qk_norm is not None:
             per_head = spec.qk_norm.scope == "head"
             self.q_norm = make_norm(spec.qk_norm.norm, head_dim if per_head else heads * head_dim)
-            self.k_norm = make_norm(spec.qk_norm.norm, head_dim if per_head else kv_heads * head_dim)
+            if own_kv:
+                self.k_norm = make_norm(spec.qk_norm.norm, head_dim if per_head else kv_heads * head_dim)
+        if spec.value_norm is not None and own_kv:
+            self.v_norm = make_norm(spec.value_norm, v_dim)
+        # KV sharing, linked by the decoder: the layer whose keys and values this one reads,
+        # and whether this one publishes its own for later layers
+        self.kv_source: int | None = None
+        self.kv_publish_as: int | None = None
         self.sinks = nn.Parameter(torch.zeros(heads)) if spec.sinks else None
         scalar = spec.query_pre_attn_scalar or head_dim
         self.scale = scalar**-0.5
@@ -45,11 +53,17 @@ class Attention(nn.Module):
 
     def pack_for_decode(self) -> None:
         """Decode layout (app/model/packing.py): q, k and v from one matmul."""
-        self.qkv = PackedLinear([self.q_proj, self.k_proj, self.v_proj])
+        if self.k_proj is not None:
+            self.qkv = PackedLinear([self.q_proj, self.k_proj, self.v_proj])
+        else:
+            store_input_major(self.q_proj)
         store_input_major(self.o_proj)
 
-    def new_cache(self, batch: int, max_len: int, dtype: torch.dtype, device) -> FullKVCache | SlidingWindowCache:
+    def new_cache(self, batch: int, max_len: int, dtype: torch.dtype,
+                  device) -> FullKVCache | SlidingWindowCache | None:
         spec = self.spec
+        if spec.shared_kv:
+            return None  # it holds nothing: its source layer's cache serves both
         if self.window and self.window < max_len:
             return SlidingWindowCache(batch, self.window, spec.num_kv_heads, spec.head_dim, spec.v_dim, dtype, device)
         return FullKVCache(batch, max_len, spec.num_kv_heads, spec.head_dim, spec.v_dim, dtype, device)
@@ -57,40 +71,66 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor, step: Step, cache=None) -> torch.Tensor:
         spec = self.spec
         batch, length, _ = x.shape
-        qkv = packed_or_none(self, "qkv")
-        q, k, v = qkv(x) if qkv is not None else (self.q_proj(x), self.k_proj(x), self.v_proj(x))
-        if self.q_norm is not None and spec.qk_norm.scope == "all_heads":
-            q, k = self.q_norm(q), self.k_norm(k)
-        gate = None
-        if spec.output_gate:
-            q, gate = q.view(batch, length, spec.num_heads, 2 * spec.head_dim).chunk(2, dim=-1)
-            gate = gate.reshape(batch, length, spec.num_heads * spec.head_dim)
-        q = q.reshape(batch, length, spec.num_heads, spec.head_dim)
-        k = k.view(batch, length, spec.num_kv_heads, spec.head_dim)
-        if self.q_norm is not None and spec.qk_norm.scope == "head":
-            q, k = self.q_norm(q), self.k_norm(k)
-        if spec.temperature_tuning:
-            # Llama 4's NoPE layers sharpen attention as the context grows.
-            growth = torch.log1p(torch.floor((step.positions.float() + 1.0) / spec.temperature_floor))
-            q = (q * (1.0 + spec.temperature_scale * growth).view(1, length, 1, 1)).to(q.dtype)
-        q, k = q.transpose(1, 2), k.transpose(1, 2)
-        v = v.view(batch, length, spec.num_kv_heads, spec.v_dim).transpose(1, 2)
-        if spec.value_scale != 1.0:
-            v = v * spec.value_scale
-        if spec.rope is not None:
-            cos, sin = step.rotary[spec.rope]
-            pairs = spec.rope.interleaved
-            q, k = apply_rope(q, cos, sin, pairs), apply_rope(k, cos, sin, pairs)
-
-        key_positions = None
-        if cache is not None:
-            k, v, key_positions = cache.update(k, v, step.positions)
+        if spec.shared_kv:
+            (q, gate), (k, v, key_positions) = self._query(self.q_proj(x), step), step.shared_kv[self.kv_source]
+        else:
+            (q, gate), k, v, key_positions = self._own_qkv(x, step, cache)
         mask = step.mask(key_positions, k.shape[2], spec.sliding_window, spec.chunk_size)
         out = self._attend(q, k, v, mask)
         out = out.transpose(1, 2).reshape(batch, length, spec.num_heads * spec.v_dim)
         if gate is not None:
             out = out * torch.sigmoid(gate)
         return self.o_proj(out)
+
+    def _query(self, q: torch.Tensor, step: Step):
+        """Projected queries -> (rotated heads [B, H, T, D], the output gate or None)."""
+        spec = self.spec
+        batch, length, _ = q.shape
+        gate = None
+        if spec.output_gate:
+            q, gate = q.view(batch, length, spec.num_heads, 2 * spec.head_dim).chunk(2, dim=-1)
+            gate = gate.reshape(batch, length, spec.num_heads * spec.head_dim)
+        q = q.reshape(batch, length, spec.num_heads, spec.head_dim)
+        if self.q_norm is not None and spec.qk_norm.scope == "head":
+            q = self.q_norm(q)
+        if spec.temperature_tuning:
+            # Llama 4's NoPE layers sharpen attention as the context grows.
+            growth = torch.log1p(torch.floor((step.positions.float() + 1.0) / spec.temperature_floor))
+            q = (q * (1.0 + spec.temperature_scale * growth).view(1, length, 1, 1)).to(q.dtype)
+        q = q.transpose(1, 2)
+        if spec.rope is not None:
+            cos, sin = step.rotary[spec.rope]
+            q = apply_rope(q, cos, sin, spec.rope.interleaved)
+        return q, gate
+
+    def _own_qkv(self, x: torch.Tensor, step: Step, cache):
+        """(queries, gate), then the keys and values this layer computes (and caches):
+        everything visible, and their positions (None: 0..S-1)."""
+        spec = self.spec
+        batch, length, _ = x.shape
+        qkv = packed_or_none(self, "qkv")
+        q, k, v = qkv(x) if qkv is not None else (self.q_proj(x), self.k_proj(x), self.v_proj(x))
+        if self.q_norm is not None and spec.qk_norm.scope == "all_heads":
+            q, k = self.q_norm(q), self.k_norm(k)
+        query = self._query(q, step)
+        k = k.view(batch, length, spec.num_kv_heads, spec.head_dim)
+        if self.k_norm is not None and spec.qk_norm.scope == "head":
+            k = self.k_norm(k)
+        v = v.view(batch, length, spec.num_kv_heads, spec.v_dim)
+        if self.v_norm is not None:
+            v = self.v_norm(v)
+        k, v = k.transpose(1, 2), v.transpose(1, 2)
+        if spec.value_scale != 1.0:
+            v = v * spec.value_scale
+        if spec.rope is not None:
+            cos, sin = step.rotary[spec.rope]
+            k = apply_rope(k, cos, sin, spec.rope.interleaved)
+        key_positions = None
+        if cache is not None:
+            k, v, key_positions = cache.update(k, v, step.positions)
+        if self.kv_publish_as is not None:
+            step.shared_kv[self.kv_publish_as] = (k, v, key_positions)
+        return query, k, v, key_positions
 
     def _attend(self, q, k, v, mask: torch.Tensor | None) -> torch.Tensor:
         spec = self.spec

@@ -1,7 +1,9 @@
 """The decoder: embeddings, a stack of residual blocks, the final norm and the output head.
 
 A block places its norms as the spec says: before each sublayer (Pre-Norm), after it
-inside the residual (OLMo 2/3's Post-Norm), or both (Gemma 3's sandwich).
+inside the residual (OLMo 2/3's Post-Norm), or both (Gemma 3's sandwich). Gemma 3n's
+parts join where its spec has them: a LAuReL branch beside the mixer, AltUp streams
+around each block, per-layer embeddings into the streams, KV sharing between layers.
 """
 
 from __future__ import annotations
@@ -12,16 +14,22 @@ import torch
 from torch import nn
 
 from ..spec import ArchSpec, Layer
+from ..spec.on_device import kv_sources
 from . import moe
+from .altup import AltUp, AltUpStreams
 from .cache import ModelCache
+from .laurel import Laurel
 from .norms import make_norm
 from .packing import store_input_major
+from .per_layer_embedding import PerLayerEmbedding, PerLayerInput
 from .rope import RotaryTable
 from .step import LayerObserver, Step
 
 
 class DecoderBlock(nn.Module):
-    def __init__(self, index: int, layer: Layer, d_model: int, make_mixer, make_ffn):
+    def __init__(self, index: int, layer: Layer, d_model: int, make_mixer, make_ffn, spec: ArchSpec | None = None):
+        """spec: the whole model's, for the parts that wrap every block (Gemma 3n's AltUp
+        and per-layer inputs)."""
         super().__init__()
         self.index = index
         self.layer = layer
@@ -37,6 +45,13 @@ class DecoderBlock(nn.Module):
         self.post_mixer_norm = norm_if(post, self.mixer)
         self.pre_ffn_norm = norm_if(pre, self.ffn)
         self.post_ffn_norm = norm_if(post, self.ffn)
+        self.laurel = Laurel(d_model, layer.laurel_rank, layer.norm) \
+            if layer.laurel_rank and self.mixer is not None else None
+        altup = spec.altup if spec is not None else None
+        ple = spec.per_layer_embedding if spec is not None else None
+        self.altup = AltUp(altup, d_model, layer.norm) if altup is not None else None
+        self.per_layer_input = PerLayerInput(d_model, ple.width, ple.activation, layer.norm) \
+            if ple is not None and altup is not None else None
 
     def _residual(self, x, pre, sublayer, post, weights, *args):
         normed = pre(x) if pre is not None else x
@@ -46,20 +61,38 @@ class DecoderBlock(nn.Module):
         # MiniMax-01/M1 carry the normalized input in the residual and weight both terms.
         base = normed if self.layer.residual_from_norm else x
         if weights is None:
-            return base + out
-        return weights.alpha * base + weights.beta * out
+            out = base + out
+        else:
+            out = weights.alpha * base + weights.beta * out
+        if self.laurel is not None and sublayer is self.mixer:
+            # Gemma 3n: the mixer's residual sum and LAuReL's, averaged at unit variance.
+            out = (out + self.laurel(normed)) / math.sqrt(2)
+        return out
 
-    def forward(self, x: torch.Tensor, step: Step, cache=None) -> torch.Tensor:
-        layer, observer = self.layer, step.observer
-        if observer is not None:
-            observer.mark(self.index, "start")
+    def _sublayers(self, x: torch.Tensor, step: Step, cache) -> torch.Tensor:
+        layer = self.layer
         if self.mixer is not None:
             x = self._residual(x, self.pre_mixer_norm, self.mixer, self.post_mixer_norm, layer.mixer_residual,
                                step, cache)
-        if observer is not None:
-            observer.mark(self.index, "mixer")
+        if step.observer is not None:
+            step.observer.mark(self.index, "mixer")
         if self.ffn is not None:
             x = self._residual(x, self.pre_ffn_norm, self.ffn, self.post_ffn_norm, layer.ffn_residual)
+        return x
+
+    def forward(self, x: torch.Tensor, step: Step, cache=None) -> torch.Tensor:
+        """x: [B, T, d], or the AltUp streams [N, B, T, d] when the model has them."""
+        observer = step.observer
+        if observer is not None:
+            observer.mark(self.index, "start")
+        if self.altup is None:
+            x = self._sublayers(x, step, cache)
+        else:
+            predictions = self.altup.predict(x)
+            x = self.altup.correct(predictions, self._sublayers(predictions[0], step, cache))
+            if self.per_layer_input is not None:
+                layer_input = step.per_layer_inputs[:, :, self.index]
+                x[1:] += self.per_layer_input(self.altup.scaled_first(x), layer_input)
         if observer is not None:
             observer.mark(self.index, "ffn")
         return x
@@ -72,8 +105,16 @@ class DecoderModel(nn.Module):
         d = spec.d_model
         self.embed_tokens = nn.Embedding(spec.vocab_size, d)
         self.embed_positions = nn.Embedding(spec.learned_positions, d) if spec.learned_positions else None
-        self.layers = nn.ModuleList(DecoderBlock(index, layer, d, make_mixer, make_ffn)
+        self.layers = nn.ModuleList(DecoderBlock(index, layer, d, make_mixer, make_ffn, spec)
                                     for index, layer in enumerate(spec.layers))
+        for index, source in enumerate(kv_sources(spec)):
+            if source is not None:  # validation ensured a source exists
+                self.layers[index].mixer.kv_source = source
+                self.layers[source].mixer.kv_publish_as = source
+        norm = spec.layers[0].norm if spec.layers else spec.final_norm
+        self.per_layer_embedding = PerLayerEmbedding(spec.per_layer_embedding, d, spec.num_layers, norm) \
+            if spec.per_layer_embedding is not None else None
+        self.altup_streams = AltUpStreams(spec.altup.num_inputs, d) if spec.altup is not None else None
         self.final_norm = make_norm(spec.final_norm, d)
         self.lm_head = nn.Linear(d, spec.vocab_size, bias=False)
         self.tie_weights()
@@ -138,12 +179,18 @@ class DecoderModel(nn.Module):
             x = x + self.embed_positions(positions)
         rotary = {rope: table.at(positions, x.dtype) for rope, table in self.rotary_tables().items()}
         step = Step(positions, rotary, observer)
+        if self.per_layer_embedding is not None:
+            step.per_layer_inputs = self.per_layer_embedding(input_ids, x)
+        if self.altup_streams is not None:
+            x = self.altup_streams.spread(x)
         for index, block in enumerate(self.layers):
             x = block(x, step, cache.layers[index] if cache is not None else None)
         if cache is not None:
             cache.position = start + length
         if last_only:
-            x = x[:, -1:]
+            x = x[..., -1:, :]
+        if self.altup_streams is not None:
+            x = self.altup_streams.merge(x)
         logits = self.lm_head(self.final_norm(x))
         if self.spec.output_logit_scale != 1.0:
             logits = logits * self.spec.output_logit_scale

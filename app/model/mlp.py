@@ -3,6 +3,8 @@ gpt-oss's clamped SwiGLU. The routed experts of app/model/moe.py use the same ac
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -43,6 +45,21 @@ def gated_activation(name: str):
     return lambda gate, up: activation(gate) * up
 
 
+def gaussian_top_k_multiplier(sparsity: float) -> float:
+    """Phi^-1(sparsity), the standard normal quantile, in float32 as Gemma 3n computes it:
+    the cutoff sits that many standard deviations above each token's mean gate value."""
+    value = torch.tensor(sparsity, dtype=torch.float32, device="cpu")  # also while building on "meta"
+    return float(torch.erfinv(2 * value - 1) * math.sqrt(2))
+
+
+def gaussian_top_k(gate: torch.Tensor, multiplier: float) -> torch.Tensor:
+    """Keep the gate values above mean + multiplier * std (over each token's gate),
+    shifted down by that cutoff: if the values were Gaussian, the top (1 - sparsity)."""
+    mean = gate.mean(dim=-1, keepdim=True)
+    std = gate.std(dim=-1, keepdim=True, correction=0)
+    return F.relu(gate - (mean + std * torch.tensor(multiplier, dtype=gate.dtype)))
+
+
 def check_activation(name: str, gated: bool) -> None:
     if name == "swiglu_oss" and not gated:
         raise ValueError("activation 'swiglu_oss' combines a gate and an up projection; it needs gated=True")
@@ -57,6 +74,8 @@ class MLP(nn.Module):
         self.up_proj = nn.Linear(d_model, spec.intermediate_size, bias=spec.bias)
         self.down_proj = nn.Linear(spec.intermediate_size, d_model, bias=spec.bias)
         self.gate_up: PackedLinear | None = None
+        self.sparsity_multiplier = gaussian_top_k_multiplier(spec.activation_sparsity) \
+            if spec.activation_sparsity else None
 
     def pack_for_decode(self) -> None:
         """Decode layout (app/model/packing.py): gate and up from one matmul."""
@@ -71,4 +90,6 @@ class MLP(nn.Module):
             return self.down_proj(self.activation(self.up_proj(x)))
         gate_up = packed_or_none(self, "gate_up")
         gate, up = gate_up(x) if gate_up is not None else (self.gate_proj(x), self.up_proj(x))
+        if self.sparsity_multiplier is not None:
+            gate = gaussian_top_k(gate, self.sparsity_multiplier)
         return self.down_proj(self.activation(gate, up))

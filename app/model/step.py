@@ -38,6 +38,10 @@ class Step:
     rotary: dict  # Rope -> (cos, sin), each [T, rotary_dim]
     observer: LayerObserver | None = None
     _masks: dict = field(default_factory=dict)
+    # Gemma 3n: the keys and values (and their positions) a source layer publishes for the
+    # later layers that share them, by its index; and each layer's per-layer embedding input
+    shared_kv: dict = field(default_factory=dict)
+    per_layer_inputs: torch.Tensor | None = None  # [B, T, layers, width]
 
     def mask(self, key_positions: torch.Tensor | None, key_count: int, window: int = 0,
              chunk: int = 0) -> torch.Tensor | None:

@@ -27,7 +27,8 @@ def plan_slice(full: ArchSpec, budget_bytes: int, dtype_bytes: int) -> SlicePlan
     distinct = slice_(full)
     counts = [sum(layer == kind for layer in full.layers) for kind in distinct.layers]
     analysis = analyze(distinct)
-    fixed = (analysis.embedding_params + analysis.head_params) * dtype_bytes
+    # model-level weights: embeddings and head (and Gemma 3n's per-layer table and stream projections)
+    fixed = (analysis.total_params - sum(row.params for row in analysis.layers)) * dtype_bytes
     share = max((budget_bytes - fixed) // max(len(distinct.layers), 1), 0)
     layers, notes = [], []
     for index, (layer, row) in enumerate(zip(distinct.layers, analysis.layers)):

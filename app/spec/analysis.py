@@ -35,8 +35,9 @@ def norm_params(norm: Norm, width: int) -> int:
 def mixer_params(mixer, d: int) -> int:
     if isinstance(mixer, Attention):
         q_width = mixer.num_heads * mixer.head_dim * (2 if mixer.output_gate else 1)
-        k_width = mixer.num_kv_heads * mixer.head_dim
-        v_width = mixer.num_kv_heads * mixer.v_dim
+        # a layer that shares another's keys and values has no projections (or norms) for them
+        k_width = 0 if mixer.shared_kv else mixer.num_kv_heads * mixer.head_dim
+        v_width = 0 if mixer.shared_kv else mixer.num_kv_heads * mixer.v_dim
         out_width = mixer.num_heads * mixer.v_dim
         total = d * (q_width + k_width + v_width) + out_width * d
         if mixer.qkv_bias:
@@ -46,9 +47,11 @@ def mixer_params(mixer, d: int) -> int:
         if mixer.qk_norm is not None:
             norm = mixer.qk_norm.norm
             if mixer.qk_norm.scope == "head":
-                total += 2 * norm_params(norm, mixer.head_dim)
+                total += (1 if mixer.shared_kv else 2) * norm_params(norm, mixer.head_dim)
             else:
                 total += norm_params(norm, mixer.num_heads * mixer.head_dim) + norm_params(norm, k_width)
+        if mixer.value_norm is not None and not mixer.shared_kv:
+            total += norm_params(mixer.value_norm, mixer.v_dim)
         if mixer.sinks:
             total += mixer.num_heads
         return total
@@ -136,6 +139,36 @@ def ffn_params(ffn, d: int) -> tuple[int, int]:
     return router + shared + ffn.num_experts * expert, router + shared + ffn.top_k * expert
 
 
+def on_device_layer_params(spec: ArchSpec, layer: Layer) -> int:
+    """A layer's share of Gemma 3n's parts: LAuReL, the AltUp predict/correct
+    coefficients and router, and the gate that mixes in its per-layer embedding."""
+    d = spec.d_model
+    total = 0
+    if layer.laurel_rank:
+        total += 2 * d * layer.laurel_rank + norm_params(layer.norm, d)
+    if spec.altup is not None:
+        n = spec.altup.num_inputs
+        # correct and predict coefficients, the router and its norm, the output scale
+        total += n * n + n * n * n + d * n + norm_params(layer.norm, d) + d
+    if spec.per_layer_embedding is not None:
+        total += 2 * d * spec.per_layer_embedding.width + norm_params(layer.norm, d)
+    return total
+
+
+def stream_params(spec: ArchSpec) -> int:
+    """Model-level parts of Gemma 3n besides the tables: the projection of the token
+    embedding into per-layer inputs (and its norm), and AltUp's projections into and out
+    of the extra streams."""
+    d = spec.d_model
+    total = 0
+    if spec.per_layer_embedding is not None:
+        width = spec.per_layer_embedding.width
+        total += d * spec.num_layers * width + norm_params(spec.final_norm, width)
+    if spec.altup is not None:
+        total += 2 * (spec.altup.num_inputs - 1) * d * d
+    return total
+
+
 def layer_norm_count(layer: Layer) -> int:
     sublayers = (layer.mixer is not None) + (layer.ffn is not None)
     return sublayers * (2 if layer.norm_placement == "sandwich" else 1)
@@ -145,7 +178,9 @@ def layer_norm_count(layer: Layer) -> int:
 
 
 def kv_values_per_token(mixer) -> int:
-    """Values a layer appends to its cache for each token."""
+    """Values a layer appends to its cache for each token (none when it reuses another's)."""
+    if isinstance(mixer, Attention) and mixer.shared_kv:
+        return 0
     if isinstance(mixer, Attention):
         return mixer.num_kv_heads * (mixer.head_dim + mixer.v_dim)
     if isinstance(mixer, MultiHeadLatentAttention):
@@ -234,21 +269,34 @@ class Analysis:
     head_params: int  # output projection; 0 when tied to the embeddings
     final_norm_params: int
     mtp_params: int  # estimate of the multi-token-prediction modules, not in total_params
+    # Gemma 3n: the per-layer embedding table, looked up only (it can live off the
+    # accelerator), and the model-level projections of the PLE and AltUp streams
+    per_layer_embedding_params: int = 0
+    stream_params: int = 0
+
+    @property
+    def _model_level_params(self) -> int:
+        return (self.embedding_params + self.head_params + self.final_norm_params
+                + self.per_layer_embedding_params + self.stream_params)
 
     @property
     def total_params(self) -> int:
-        return self.embedding_params + self.head_params + self.final_norm_params + sum(
-            row.params for row in self.layers)
+        return self._model_level_params + sum(row.params for row in self.layers)
 
     @property
     def active_params(self) -> int:
         """Parameters a token passes through: routed experts count top_k times, not all."""
-        return self.embedding_params + self.head_params + self.final_norm_params + sum(
-            row.active_params for row in self.layers)
+        return self._model_level_params + sum(row.active_params for row in self.layers)
 
     @property
     def non_embedding_params(self) -> int:
-        return self.total_params - self.embedding_params - self.head_params
+        return self.total_params - self.embedding_params - self.head_params - self.per_layer_embedding_params
+
+    @property
+    def accelerator_params(self) -> int:
+        """What must sit on the accelerator: all but the per-layer embedding table
+        (Gemma 3n's "effective" parameters, E2B's 2B, count these plus no vision/audio)."""
+        return self.total_params - self.per_layer_embedding_params
 
     def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
         """Cache bytes each new token adds while every window is still filling."""
@@ -265,7 +313,7 @@ class Analysis:
     def flops_per_token(self, context_len: int = 0) -> int:
         """Forward FLOPs for one token at this context: 2 per active weight (the
         embedding lookup is free, the output head is not) plus attention itself."""
-        matmul = 2 * (self.active_params - self.embedding_params)
+        matmul = 2 * (self.active_params - self.embedding_params - self.per_layer_embedding_params)
         if self.spec.tie_embeddings:
             matmul += 2 * self.spec.vocab_size * self.spec.d_model
         attention = sum(attention_flops_per_token(layer.mixer, context_len) for layer in self.spec.layers)
@@ -290,6 +338,8 @@ def describe_mixer(mixer) -> str:
             text += " gated"
         if mixer.sinks:
             text += " sinks"
+        if mixer.shared_kv:
+            text += " shared KV"
         return text
     if isinstance(mixer, MultiHeadLatentAttention):
         text = f"MLA {mixer.num_heads}h latent {mixer.kv_lora_rank}+{mixer.qk_rope_head_dim}"
@@ -308,7 +358,8 @@ def describe_ffn(ffn) -> str:
         return "-"
     if isinstance(ffn, MLP):
         name = {"silu": "SwiGLU", "gelu": "GeGLU", "gelu_tanh": "GeGLU"}.get(ffn.activation, ffn.activation)
-        return f"{name if ffn.gated else ffn.activation.upper() + ' MLP'} {ffn.intermediate_size}"
+        sparse = f" {ffn.activation_sparsity:.0%} sparse" if ffn.activation_sparsity else ""
+        return f"{name if ffn.gated else ffn.activation.upper() + ' MLP'} {ffn.intermediate_size}{sparse}"
     shared = f" +{'gated ' if ffn.shared_gate else ''}shared" if ffn.shared is not None else ""
     return f"MoE {ffn.top_k}/{ffn.num_experts}x{ffn.expert.intermediate_size}{shared}"
 
@@ -317,7 +368,7 @@ def analyze(spec: ArchSpec) -> Analysis:
     d = spec.d_model
     rows = []
     for index, layer in enumerate(spec.layers):
-        norms = layer_norm_count(layer) * norm_params(layer.norm, d)
+        norms = layer_norm_count(layer) * norm_params(layer.norm, d) + on_device_layer_params(spec, layer)
         mixer = mixer_params(layer.mixer, d) if layer.mixer is not None else 0
         ffn_total, ffn_active = ffn_params(layer.ffn, d) if layer.ffn is not None else (0, 0)
         rows.append(LayerRow(
@@ -334,4 +385,7 @@ def analyze(spec: ArchSpec) -> Analysis:
     head = 0 if spec.tie_embeddings else spec.vocab_size * d
     # An MTP module is one more decoder layer plus two norms and a 2d -> d projection.
     mtp = spec.mtp_layers * (rows[-1].params + 2 * d * d + 3 * d) if rows else 0
-    return Analysis(spec, tuple(rows), embedding, head, norm_params(spec.final_norm, d), mtp)
+    ple = spec.per_layer_embedding
+    ple_table = ple.vocab_size * spec.num_layers * ple.width if ple is not None else 0
+    return Analysis(spec, tuple(rows), embedding, head, norm_params(spec.final_norm, d), mtp,
+                    per_layer_embedding_params=ple_table, stream_params=stream_params(spec))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .components import Layer, Norm
+from .on_device import AltUp, MatFormer, PerLayerEmbedding
 
 SPEC_SCHEMA = "archscope.spec/1"
 
@@ -30,6 +31,10 @@ class ArchSpec:
     output_logit_scale: float = 1.0  # Grok 2.5: logits times output_multiplier_scale (0.5)
     mtp_layers: int = 0  # multi-token-prediction modules (DeepSeek V3, GLM-4.5, ...)
     model_type: str = ""  # the Hugging Face model_type this spec converts to
+    # Gemma 3n's on-device parts (app/spec/on_device.py); None: absent
+    per_layer_embedding: PerLayerEmbedding | None = None
+    altup: AltUp | None = None
+    matformer: MatFormer | None = None
     family: str = field(default="", compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)
 

@@ -94,6 +94,10 @@ class Attention:
     temperature_floor: int = 8192
     temperature_scale: float = 0.1
     value_scale: float = 1.0  # MiMo-V2-Flash multiplies the values by attention_value_scale (0.707)
+    value_norm: Norm | None = None  # Gemma 3n: each value head RMS-normalized (kind "l2": no learned scale)
+    # Gemma 3n's last layers: reuse the keys and values of the last earlier layer of the same
+    # kind that computes its own (app/spec/on_device.kv_sources); no k/v projections, no cache
+    shared_kv: bool = False
 
     @property
     def v_dim(self) -> int:
@@ -226,6 +230,9 @@ class MLP:
     activation: Activation = "silu"
     gated: bool = True
     bias: bool = False
+    # Gemma 3n's first layers: gate values below mean + std * Phi^-1(sparsity) (over each
+    # token's gate) are cut to zero before the activation -- a Gaussian top-k; 0: off
+    activation_sparsity: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -292,6 +299,9 @@ class Layer:
     residual_from_norm: bool = False
     mixer_residual: ResidualScale | None = None  # None: alpha = beta = 1
     ffn_residual: ResidualScale | None = None
+    # LAuReL (Gemma 3n): a rank-r learned residual, norm(right(left(x))) + x on the mixer's
+    # normalized input, averaged with the mixer's residual sum (both / sqrt 2); 0: none
+    laurel_rank: int = 0
 
     @property
     def mixer_kind(self) -> str:

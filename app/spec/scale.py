@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from . import on_device
 from .arch import ArchSpec
 from .components import (
     MLP,
@@ -86,7 +87,9 @@ class _Shrinker:
                 value_head_dim=_head_dim(mixer.value_head_dim) if mixer.value_head_dim else 0,
                 rope=self.rope(mixer.rope, mixer.head_dim, head_dim),
                 sliding_window=_window(mixer.sliding_window), chunk_size=_window(mixer.chunk_size),
-                query_pre_attn_scalar=head_dim if mixer.query_pre_attn_scalar else 0.0,
+                # a scalar of 1 (Gemma 3n: unit scaling, its QK-norm bounds the logits) is no width
+                query_pre_attn_scalar=head_dim if mixer.query_pre_attn_scalar not in (0.0, 1.0)
+                else mixer.query_pre_attn_scalar,
             )
         if isinstance(mixer, MultiHeadLatentAttention):
             rope_dim = max(8, mixer.qk_rope_head_dim // 4)
@@ -172,11 +175,12 @@ def shortened_pattern(layers: tuple[Layer, ...], max_layers: int = EXPLORE_MAX_L
 def explore(spec: ArchSpec) -> ArchSpec:
     shrink = _Shrinker(spec)
     layers = shortened_pattern(tuple(shrink.layer(layer) for layer in spec.layers))
-    return replace(
+    small = replace(
         spec, name=f"{spec.name} (explore)", d_model=EXPLORE_D_MODEL, vocab_size=min(spec.vocab_size, EXPLORE_VOCAB),
         layers=tuple(layers), learned_positions=min(spec.learned_positions, 1024),
         mtp_layers=min(spec.mtp_layers, 1),
     )
+    return replace(small, **on_device.shrunk(small, shrink.ratio, _multiple))
 
 
 def explore_counterparts(spec: ArchSpec) -> list[list[int]]:

@@ -83,6 +83,7 @@ def catalog_row(spec: ArchSpec, dtype_bytes: int = 2) -> dict:
         "active_params": analysis.active_params,
         "embedding_params": analysis.embedding_params,
         "head_params": analysis.head_params,
+        "per_layer_embedding_params": analysis.per_layer_embedding_params,
         "kv_bytes_per_token": analysis.kv_bytes_per_token(dtype_bytes),
         **{f"kv_bytes_at_{n // 1024}k": analysis.kv_bytes_at(n, dtype_bytes) for n in LONG_CONTEXTS},
     }

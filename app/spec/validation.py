@@ -17,6 +17,7 @@ from .components import (
     Norm,
     Rope,
 )
+from . import on_device
 from .errors import Problem
 
 
@@ -44,6 +45,7 @@ def validate(spec: ArchSpec) -> list[Problem]:
             check.mixer(layer.mixer, f"{path}.mixer")
         if layer.ffn is not None:
             check.ffn(layer.ffn, f"{path}.ffn")
+    check.problems.extend(on_device.problems(spec))
     return check.problems
 
 
@@ -106,6 +108,8 @@ class _Checker:
                 self.rope(mixer.rope, _at(path, "rope"), mixer.head_dim)
             if mixer.qk_norm is not None:
                 self.norm(mixer.qk_norm.norm, _at(path, "qk_norm.norm"))
+            if mixer.value_norm is not None:
+                self.norm(mixer.value_norm, _at(path, "value_norm"))
         elif isinstance(mixer, MultiHeadLatentAttention):
             self.positive(mixer, path, "num_heads", "kv_lora_rank", "qk_nope_head_dim",
                           "qk_rope_head_dim", "v_head_dim")

@@ -110,3 +110,6 @@ NAME_MAPS.update(KIMI_LINEAR_LINEAGE)
 from .names_qwen3_next import NAME_MAPS as QWEN3_NEXT_LINEAGE  # noqa: E402
 
 NAME_MAPS.update(QWEN3_NEXT_LINEAGE)
+from .names_gemma3n import NAME_MAPS as GEMMA3N_LINEAGE  # noqa: E402
+
+NAME_MAPS.update(GEMMA3N_LINEAGE)

@@ -7,7 +7,7 @@ from app.model import build_model
 from app.spec import catalog
 from app.spec.analysis import analyze
 
-WINDOWED = [name for name in ("gemma3-270m", "gemma3-27b", "olmo3-7b", "gpt2-small", "llama3-8b")
+WINDOWED = [name for name in ("gemma3-270m", "gemma3-27b", "olmo3-7b", "gpt2-small", "llama3-8b", "gemma3n-e2b")
             if name in catalog.names()]
 
 

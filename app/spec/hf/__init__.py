@@ -64,7 +64,7 @@ def hf_config_from_spec(spec: ArchSpec) -> dict:
 
 def _load_converters() -> None:
     if not _CONVERTERS:
-        from . import deepseek, dense, hybrid, moe
+        from . import deepseek, dense, gemma3n, hybrid, moe
 
-        for module in (dense, moe, deepseek, hybrid):
+        for module in (dense, moe, deepseek, hybrid, gemma3n):
             _CONVERTERS.update(module.CONVERTERS)

@@ -22,6 +22,7 @@ from .components import (
     MultiHeadLatentAttention,
     Norm,
 )
+from .vision_analysis import VisionAnalysis, analyze_vision, tokens_held
 
 # --- parameters of each component ------------------------------------------------------
 
@@ -234,21 +235,33 @@ class Analysis:
     head_params: int  # output projection; 0 when tied to the embeddings
     final_norm_params: int
     mtp_params: int  # estimate of the multi-token-prediction modules, not in total_params
+    vision: VisionAnalysis | None = None  # the image path of a multimodal spec
+
+    @property
+    def vision_params(self) -> int:
+        return self.vision.params if self.vision is not None else 0
 
     @property
     def total_params(self) -> int:
-        return self.embedding_params + self.head_params + self.final_norm_params + sum(
+        return self.embedding_params + self.head_params + self.final_norm_params + self.vision_params + sum(
             row.params for row in self.layers)
 
     @property
     def active_params(self) -> int:
-        """Parameters a token passes through: routed experts count top_k times, not all."""
-        return self.embedding_params + self.head_params + self.final_norm_params + sum(
+        """Parameters a token passes through: routed experts count top_k times, not all.
+        A vision front-end counts whole: an image passes through all of it."""
+        return self.embedding_params + self.head_params + self.final_norm_params + self.vision_params + sum(
             row.active_params for row in self.layers)
 
     @property
     def non_embedding_params(self) -> int:
-        return self.total_params - self.embedding_params - self.head_params
+        return self.total_params - self.embedding_params - self.head_params - self.vision_params
+
+    def image_kv_bytes_at(self, context_len: int, image_positions: range, dtype_bytes: int = 2) -> list[int]:
+        """Per layer, the cache bytes that image tokens at image_positions occupy after
+        context_len tokens (a sliding layer may have let them go)."""
+        return [tokens_held(row.window, context_len, image_positions) * row.kv_values_per_token * dtype_bytes
+                for row in self.layers]
 
     def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
         """Cache bytes each new token adds while every window is still filling."""
@@ -265,7 +278,7 @@ class Analysis:
     def flops_per_token(self, context_len: int = 0) -> int:
         """Forward FLOPs for one token at this context: 2 per active weight (the
         embedding lookup is free, the output head is not) plus attention itself."""
-        matmul = 2 * (self.active_params - self.embedding_params)
+        matmul = 2 * (self.active_params - self.embedding_params - self.vision_params)
         if self.spec.tie_embeddings:
             matmul += 2 * self.spec.vocab_size * self.spec.d_model
         attention = sum(attention_flops_per_token(layer.mixer, context_len) for layer in self.spec.layers)
@@ -334,4 +347,5 @@ def analyze(spec: ArchSpec) -> Analysis:
     head = 0 if spec.tie_embeddings else spec.vocab_size * d
     # An MTP module is one more decoder layer plus two norms and a 2d -> d projection.
     mtp = spec.mtp_layers * (rows[-1].params + 2 * d * d + 3 * d) if rows else 0
-    return Analysis(spec, tuple(rows), embedding, head, norm_params(spec.final_norm, d), mtp)
+    vision = analyze_vision(spec.vision, d) if spec.vision is not None else None
+    return Analysis(spec, tuple(rows), embedding, head, norm_params(spec.final_norm, d), mtp, vision)

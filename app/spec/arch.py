@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .components import Layer, Norm
+from .vision import VisionFrontEnd
 
 SPEC_SCHEMA = "archscope.spec/1"
 
@@ -30,6 +31,7 @@ class ArchSpec:
     output_logit_scale: float = 1.0  # Grok 2.5: logits times output_multiplier_scale (0.5)
     mtp_layers: int = 0  # multi-token-prediction modules (DeepSeek V3, GLM-4.5, ...)
     model_type: str = ""  # the Hugging Face model_type this spec converts to
+    vision: VisionFrontEnd | None = None  # a multimodal model's image path; None: text only
     family: str = field(default="", compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)
 

@@ -24,6 +24,7 @@ from .components import (
     MultiHeadLatentAttention,
     Rope,
 )
+from .vision import explore_vision
 
 EXPLORE_D_MODEL = 256
 EXPLORE_VOCAB = 8192
@@ -176,6 +177,7 @@ def explore(spec: ArchSpec) -> ArchSpec:
         spec, name=f"{spec.name} (explore)", d_model=EXPLORE_D_MODEL, vocab_size=min(spec.vocab_size, EXPLORE_VOCAB),
         layers=tuple(layers), learned_positions=min(spec.learned_positions, 1024),
         mtp_layers=min(spec.mtp_layers, 1),
+        vision=explore_vision(spec.vision) if spec.vision is not None else None,
     )
 
 

@@ -18,6 +18,7 @@ from .components import (
     Rope,
 )
 from .errors import Problem
+from .vision import vision_problems
 
 
 def validate(spec: ArchSpec) -> list[Problem]:
@@ -44,6 +45,9 @@ def validate(spec: ArchSpec) -> list[Problem]:
             check.mixer(layer.mixer, f"{path}.mixer")
         if layer.ffn is not None:
             check.ffn(layer.ffn, f"{path}.ffn")
+    if spec.vision is not None:
+        for path, message in vision_problems(spec.vision):
+            check.add(path, message)
     return check.problems
 
 

@@ -64,7 +64,7 @@ def hf_config_from_spec(spec: ArchSpec) -> dict:
 
 def _load_converters() -> None:
     if not _CONVERTERS:
-        from . import deepseek, dense, hybrid, moe
+        from . import deepseek, dense, hybrid, moe, vision
 
-        for module in (dense, moe, deepseek, hybrid):
+        for module in (dense, moe, deepseek, hybrid, vision):
             _CONVERTERS.update(module.CONVERTERS)

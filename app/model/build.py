@@ -26,6 +26,7 @@ from .mamba2 import Mamba2
 from .mla import MultiHeadLatentAttention
 from .mlp import MLP
 from .moe import MoE
+from .multimodal import VisionDecoderModel
 
 INIT_STD = 0.02  # the usual initializer_range of the published configs
 
@@ -76,8 +77,10 @@ def construct(spec: ArchSpec, device: torch.device | str = "cpu") -> DecoderMode
     if problems:
         raise SpecError(problems)
     d = spec.d_model
+    # A vision front-end brings its encoder and projector (app/model/multimodal.py).
+    model_class = VisionDecoderModel if spec.vision is not None else DecoderModel
     with torch.device(device):
-        model = DecoderModel(spec, lambda mixer: make_mixer(mixer, d), lambda ffn: make_ffn(ffn, d))
+        model = model_class(spec, lambda mixer: make_mixer(mixer, d), lambda ffn: make_ffn(ffn, d))
     # A mixer whose math depends on its depth (lightning attention's decay) learns it here.
     for index, block in enumerate(model.layers):
         if hasattr(block.mixer, "set_depth"):

@@ -110,3 +110,6 @@ NAME_MAPS.update(KIMI_LINEAR_LINEAGE)
 from .names_qwen3_next import NAME_MAPS as QWEN3_NEXT_LINEAGE  # noqa: E402
 
 NAME_MAPS.update(QWEN3_NEXT_LINEAGE)
+from .names_vision import NAME_MAPS as VISION_LINEAGES  # noqa: E402
+
+NAME_MAPS.update(VISION_LINEAGES)

@@ -28,6 +28,7 @@ KIND_COLOURS: dict[str, tuple[str, str]] = {
     "norm": ("#f1ede0", "#9a8750"),  # normalization: sand
     "position": ("#fff4c2", "#b08d00"),  # positions, QK-norm: yellow
     "embedding": ("#e4e7ec", "#5b6472"),  # embedding, output head: slate
+    "vision": ("#f9e4f5", "#a3439a"),  # vision encoder, projector, cross-attention: magenta
     "none": ("#f4f4f4", "#b0b0b0"),
 }
 CATEGORY_KIND = {"attention": "attention", "linear": "linear", "ffn": "ffn", "norm": "norm",

@@ -20,6 +20,7 @@ from ..components import SLOT_FFN, SLOT_MIXER, SLOT_NORM
 from ..grouping import Group, group_layers
 from ..labels import ffn_text, human_bytes, human_count, mixer_text, norm_title
 from .items import AddItem, BoxItem, FrameItem, LayerRowItem, box_height
+from .vision_items import add_vision_front_end
 
 BLOCK_WIDTH = 216.0
 BOX_MARGIN = 14.0
@@ -55,6 +56,7 @@ class ArchitectureScene(QGraphicsScene):
         self.block_items: list[FrameItem] = []
         self.layer_items: list[LayerRowItem] = []
         self.slot_items: list[BoxItem] = []
+        self.vision_items: list[BoxItem] = []  # a multimodal spec's encoder and projector
         self.step_times: tuple[list[float], list[float]] | None = None  # per layer: mixer ms, ffn ms
 
     # --- building ------------------------------------------------------------------------
@@ -89,6 +91,7 @@ class ArchitectureScene(QGraphicsScene):
             y = -min(left.rect.height(), right.rect.height()) / 2
             self._arrow(QPointF(left.rect.right() + 4, y), QPointF(right.rect.left() - 4, y))
         self._add_embedding(frames[0].rect if frames else QRectF(0, 0, BLOCK_WIDTH, 0))
+        self.vision_items = add_vision_front_end(self, self.embedding_item.rect) if self.spec.vision else []
         self._add_head(frames[-1].rect if frames else QRectF(0, 0, BLOCK_WIDTH, 0))
         self._tint()
         self.setSceneRect(self.itemsBoundingRect().adjusted(-30, -30, 30, 30))

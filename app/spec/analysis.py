@@ -13,6 +13,7 @@ from .arch import ArchSpec
 from .components import (
     MLP,
     Attention,
+    CrossAttention,
     GatedDeltaNet,
     KimiDeltaAttention,
     Layer,
@@ -22,7 +23,7 @@ from .components import (
     MultiHeadLatentAttention,
     Norm,
 )
-from .vision_analysis import VisionAnalysis, analyze_vision, tokens_held
+from .vision_analysis import VisionAnalysis, analyze_vision, cross_kv_values_per_image, tokens_held
 
 # --- parameters of each component ------------------------------------------------------
 
@@ -110,6 +111,12 @@ def mixer_params(mixer, d: int) -> int:
     if isinstance(mixer, LightningAttention):
         width = mixer.num_heads * mixer.head_dim
         return d * 3 * width + d * width + width + width * d  # qkv, output gate, norm, out
+    if isinstance(mixer, CrossAttention):
+        q_width, kv_width = mixer.num_heads * mixer.head_dim, mixer.num_kv_heads * mixer.head_dim
+        total = d * (q_width + 2 * kv_width) + q_width * d
+        if mixer.qk_norm is not None:
+            total += 2 * norm_params(mixer.qk_norm.norm, mixer.head_dim)
+        return total + (2 if mixer.gated else 0)  # the attention and feed-forward gates
     raise TypeError(f"unknown mixer {type(mixer).__name__}")
 
 
@@ -259,7 +266,13 @@ class Analysis:
 
     def image_kv_bytes_at(self, context_len: int, image_positions: range, dtype_bytes: int = 2) -> list[int]:
         """Per layer, the cache bytes that image tokens at image_positions occupy after
-        context_len tokens (a sliding layer may have let them go)."""
+        context_len tokens (a sliding layer may have let them go). With cross-attention
+        (method B) an image takes no positions: its keys and values sit in the
+        cross-attention layers, whatever the context."""
+        vision = self.spec.vision
+        if vision is not None and vision.method == "cross_attention":
+            return [cross_kv_values_per_image(layer.mixer, vision) * dtype_bytes
+                    if isinstance(layer.mixer, CrossAttention) else 0 for layer in self.spec.layers]
         return [tokens_held(row.window, context_len, image_positions) * row.kv_values_per_token * dtype_bytes
                 for row in self.layers]
 
@@ -311,6 +324,8 @@ def describe_mixer(mixer) -> str:
         if mixer.rope is None:
             text += " NoPE"
         return text
+    if isinstance(mixer, CrossAttention):
+        return f"cross-attention {mixer.num_heads}/{mixer.num_kv_heads}x{mixer.head_dim} to the image"
     names = {GatedDeltaNet: "Gated DeltaNet", KimiDeltaAttention: "Kimi Delta Attention",
              Mamba2: "Mamba-2", LightningAttention: "Lightning attention"}
     return names[type(mixer)]
@@ -343,7 +358,8 @@ def analyze(spec: ArchSpec) -> Analysis:
             window=cache_window(layer.mixer),
             state_values=state_values(layer.mixer),
         ))
-    embedding = (spec.vocab_size + spec.learned_positions) * d
+    extra_rows = spec.vision.extra_token_rows if spec.vision is not None else 0
+    embedding = (spec.vocab_size + spec.learned_positions + extra_rows) * d
     head = 0 if spec.tie_embeddings else spec.vocab_size * d
     # An MTP module is one more decoder layer plus two norms and a 2d -> d projection.
     mtp = spec.mtp_layers * (rows[-1].params + 2 * d * d + 3 * d) if rows else 0

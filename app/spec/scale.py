@@ -15,6 +15,7 @@ from .arch import ArchSpec
 from .components import (
     MLP,
     Attention,
+    CrossAttention,
     GatedDeltaNet,
     KimiDeltaAttention,
     Layer,
@@ -89,6 +90,12 @@ class _Shrinker:
                 sliding_window=_window(mixer.sliding_window), chunk_size=_window(mixer.chunk_size),
                 query_pre_attn_scalar=head_dim if mixer.query_pre_attn_scalar else 0.0,
             )
+        if isinstance(mixer, CrossAttention):
+            heads, kv = self.heads(mixer.num_heads, mixer.num_kv_heads)
+            head_dim = _head_dim(mixer.head_dim)
+            if mixer.num_heads * mixer.head_dim == self.d_model:  # keep heads x head_dim == width
+                head_dim = EXPLORE_D_MODEL // heads
+            return replace(mixer, num_heads=heads, num_kv_heads=kv, head_dim=head_dim)
         if isinstance(mixer, MultiHeadLatentAttention):
             rope_dim = max(8, mixer.qk_rope_head_dim // 4)
             indexer = mixer.indexer

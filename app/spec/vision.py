@@ -38,6 +38,16 @@ class VisionEncoder:
     patch_bias: bool = True
     attention_bias: bool = True
     post_norm: bool = True
+    # Llama 3.2 Vision (mllama): an image cut into up to max_tiles tiles of image_size, a
+    # class token per tile, tile embeddings per aspect-ratio layout (aspect_ratios of them),
+    # a LayerNorm before the layers, then num_global_layers gated layers; the outputs of
+    # intermediate_layers join the final features. SigLIP has none of these.
+    class_token: bool = False
+    max_tiles: int = 1
+    aspect_ratios: int = 0
+    pre_norm: bool = False
+    num_global_layers: int = 0
+    intermediate_layers: tuple[int, ...] = ()
 
     @property
     def patches_per_side(self) -> int:
@@ -48,6 +58,20 @@ class VisionEncoder:
         return self.patches_per_side**2
 
     @property
+    def tokens_per_tile(self) -> int:
+        return self.num_patches + (1 if self.class_token else 0)
+
+    @property
+    def features_per_image(self) -> int:
+        """Feature vectors the encoder gives per image (every tile's tokens)."""
+        return self.max_tiles * self.tokens_per_tile
+
+    @property
+    def output_width(self) -> int:
+        """Width of a feature: the final layer's, with each intermediate layer's beside it."""
+        return self.d_model * (1 + len(self.intermediate_layers))
+
+    @property
     def head_dim(self) -> int:
         return self.d_model // self.num_heads
 
@@ -55,6 +79,10 @@ class VisionEncoder:
 @dataclass(frozen=True)
 class VisionFrontEnd:
     """How images enter the model.
+
+    cross_attention: the encoder's features, projected to the decoder width, are the keys
+    and values of the decoder's CrossAttention layers; text tokens from the image_token_id
+    on attend to them. tokens_per_image is 0: an image takes no decoder position.
 
     unified: the encoder's patch features are average-pooled to tokens_per_image (a
     square number), normalized and projected to the decoder width, then replace the
@@ -69,6 +97,7 @@ class VisionFrontEnd:
     projector_norm: Norm | None = GEMMA_PROJECTOR_NORM
     projector_bias: bool = False
     image_attention: Literal["causal", "bidirectional"] = "bidirectional"
+    extra_token_rows: int = 0  # mllama: 8 embedding rows past the vocabulary (its image token among them)
 
     @property
     def tokens_per_side(self) -> int:
@@ -98,6 +127,17 @@ def vision_problems(vision: VisionFrontEnd, path: str = "vision") -> list[tuple[
         problems.append((f"{path}.encoder.num_heads", f"{encoder.num_heads} does not divide d_model {encoder.d_model}"))
     if vision.image_token_id < 0:
         problems.append((f"{path}.image_token_id", f"must be zero or positive, found {vision.image_token_id}"))
+    for owner, where, name in ((encoder, "encoder.", "max_tiles"), (encoder, "encoder.", "aspect_ratios"),
+                               (encoder, "encoder.", "num_global_layers"), (vision, "", "extra_token_rows")):
+        value = getattr(owner, name)
+        if not (isinstance(value, int) and value >= 0):
+            problems.append((f"{path}.{where}{name}", f"must be zero or positive, found {value!r}"))
+    for index in encoder.intermediate_layers:
+        if not 0 <= index < encoder.num_layers:
+            problems.append((f"{path}.encoder.intermediate_layers", f"layer {index} is outside the encoder's "
+                             f"{encoder.num_layers} layers"))
+    if vision.method == "cross_attention" and vision.tokens_per_image:
+        problems.append((f"{path}.tokens_per_image", "must be 0: cross-attention images take no decoder positions"))
     if vision.method == "unified":
         side = vision.tokens_per_side
         if vision.tokens_per_image <= 0 or side * side != vision.tokens_per_image:
@@ -124,8 +164,12 @@ def explore_vision(vision: VisionFrontEnd) -> VisionFrontEnd:
     ffn = max(8, round(encoder.intermediate_size * EXPLORE_VISION_D_MODEL / encoder.d_model / 8) * 8)
     side = min(vision.tokens_per_side, EXPLORE_TOKENS_PER_SIDE) if vision.method == "unified" else 0
     pool = min(vision.pool_kernel, 2) if vision.method == "unified" else 1
-    patches_per_side = side * pool if side else min(encoder.patches_per_side, 16)
+    patches_per_side = side * pool if side else min(encoder.patches_per_side, EXPLORE_TOKENS_PER_SIDE)
+    layers = min(encoder.num_layers, EXPLORE_VISION_MAX_LAYERS)
     small = replace(encoder, image_size=patches_per_side * encoder.patch_size, d_model=EXPLORE_VISION_D_MODEL,
-                    num_layers=min(encoder.num_layers, EXPLORE_VISION_MAX_LAYERS), num_heads=heads,
-                    intermediate_size=ffn)
+                    num_layers=layers, num_heads=heads, intermediate_size=ffn,
+                    num_global_layers=min(encoder.num_global_layers, 2),
+                    # the same layers in proportion, as many of them: the feature width keeps its ratio
+                    intermediate_layers=tuple(index * layers // encoder.num_layers
+                                              for index in encoder.intermediate_layers))
     return replace(vision, encoder=small, tokens_per_image=side * side if side else vision.tokens_per_image)

@@ -29,24 +29,40 @@ def encoder_layer_params(encoder: VisionEncoder) -> int:
 def encoder_params(encoder: VisionEncoder) -> int:
     d = encoder.d_model
     patch = encoder.num_channels * encoder.patch_size**2 * d + (d if encoder.patch_bias else 0)
-    positions = encoder.num_patches * d
-    post = _norm_params(encoder.norm, d) if encoder.post_norm else 0
-    return patch + positions + encoder.num_layers * encoder_layer_params(encoder) + post
+    positions = encoder.tokens_per_tile * d + (d if encoder.class_token else 0)
+    if encoder.aspect_ratios:
+        # mllama: a gate and a table per layout (id 0: no image) for the positions of every
+        # tile's tokens, and gated per-tile embeddings before and after the first stack
+        layouts = encoder.aspect_ratios + 1
+        positions += 1 + layouts * encoder.max_tiles * encoder.tokens_per_tile * d
+        positions += 2 * (1 + layouts * encoder.max_tiles * d)
+    norms = (_norm_params(encoder.norm, d) if encoder.post_norm else 0) + (
+        _norm_params(encoder.norm, d) if encoder.pre_norm else 0)
+    layers = encoder.num_layers * encoder_layer_params(encoder)
+    global_layers = encoder.num_global_layers * (encoder_layer_params(encoder) + 2)  # + attention, MLP gates
+    return patch + positions + norms + layers + global_layers
 
 
 def projector_params(vision: VisionFrontEnd, text_width: int) -> int:
-    d = vision.encoder.d_model
-    return _norm_params(vision.projector_norm, d) + d * text_width + (text_width if vision.projector_bias else 0)
+    width = vision.encoder.output_width
+    return (_norm_params(vision.projector_norm, width) + width * text_width
+            + (text_width if vision.projector_bias else 0))
+
+
+def cross_kv_values_per_image(mixer, vision: VisionFrontEnd) -> int:
+    """Values a cross-attention layer caches for one image: keys and values of every feature."""
+    return vision.encoder.features_per_image * mixer.num_kv_heads * 2 * mixer.head_dim
 
 
 def encoder_flops_per_image(encoder: VisionEncoder) -> int:
     """Forward FLOPs of one image through the encoder: 2 per multiply-add of the patch conv
-    and the layers' matrices, plus attention's N x N scores and weighted sums."""
-    d, n = encoder.d_model, encoder.num_patches
-    patch = 2 * n * encoder.num_channels * encoder.patch_size**2 * d
+    and the layers' matrices, plus attention's N x N scores and weighted sums (all tiles
+    of an image attend together)."""
+    d, n = encoder.d_model, encoder.features_per_image
+    patch = 2 * encoder.max_tiles * encoder.num_patches * encoder.num_channels * encoder.patch_size**2 * d
     matrices = 2 * n * (4 * d * d + 2 * d * encoder.intermediate_size)
     attention = 2 * 2 * n * n * d
-    return patch + encoder.num_layers * (matrices + attention)
+    return patch + (encoder.num_layers + encoder.num_global_layers) * (matrices + attention)
 
 
 @dataclass(frozen=True)
@@ -75,7 +91,8 @@ def analyze_vision(vision: VisionFrontEnd, text_width: int) -> VisionAnalysis:
         projector_params=projector_params(vision, text_width),
         tokens_per_image=tokens,
         encoder_flops_per_image=encoder_flops_per_image(vision.encoder),
-        projector_flops_per_image=2 * vision.tokens_per_image * vision.encoder.d_model * text_width,
+        projector_flops_per_image=2 * (tokens or vision.encoder.features_per_image) * vision.encoder.output_width
+        * text_width,
     )
 
 

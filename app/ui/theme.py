@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QFont
 from ..spec.components import (
     MLP,
     Attention,
+    CrossAttention,
     GatedDeltaNet,
     KimiDeltaAttention,
     LightningAttention,
@@ -56,6 +57,8 @@ def mixer_kind(mixer) -> str:
         return "sliding" if mixer.sliding_window or mixer.chunk_size else "attention"
     if isinstance(mixer, (GatedDeltaNet, KimiDeltaAttention, Mamba2, LightningAttention)):
         return "linear"
+    if isinstance(mixer, CrossAttention):
+        return "vision"
     return "none"
 
 

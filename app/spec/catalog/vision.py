@@ -32,3 +32,37 @@ GEMMA3_4B_VISION = Entry(
 )
 
 ENTRIES = [GEMMA3_4B_VISION]
+
+# Method B, cross-attention: Llama 3.2 11B Vision. Its config.json's text_config and
+# vision_config equal transformers' Mllama defaults except for the keys spelled out here.
+LLAMA32_11B_VISION = Entry(
+    slug="llama3.2-11b-vision",
+    title="Llama 3.2 11B Vision",
+    family="Llama 3.2 Vision",
+    source="meta-llama/Llama-3.2-11B-Vision config.json",
+    config={"model_type": "mllama", "image_token_index": 128_256,
+            "text_config": {"model_type": "mllama_text_model", "vocab_size": 128_256, "hidden_size": 4096,
+                            "num_hidden_layers": 40, "num_attention_heads": 32, "num_key_value_heads": 8,
+                            "intermediate_size": 14_336, "rms_norm_eps": 1e-5, "max_position_embeddings": 131_072,
+                            "rope_theta": 500_000.0,
+                            "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                             "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
+                            "cross_attention_layers": [3, 8, 13, 18, 23, 28, 33, 38], "tie_word_embeddings": False},
+            "vision_config": {"model_type": "mllama_vision_model", "hidden_size": 1280, "num_hidden_layers": 32,
+                              "num_global_layers": 8, "attention_heads": 16, "intermediate_size": 5120,
+                              "vision_output_dim": 7680, "image_size": 560, "patch_size": 14, "norm_eps": 1e-5,
+                              "max_num_tiles": 4, "intermediate_layers_indices": [3, 7, 15, 23, 30],
+                              "supported_aspect_ratios": [[1, 1], [1, 2], [1, 3], [1, 4], [2, 1], [2, 2], [3, 1],
+                                                          [4, 1]]}},
+    published_total=10.6e9,  # model card: 10.6B
+    notes=("Method B of joining a vision encoder to a decoder (cross-attention): an image is cut into up to four "
+           "560x560 tiles, each 1,600 patches of 14 pixels plus a class token, encoded by a 32-layer ViT and 8 gated "
+           "global layers; the outputs of five intermediate layers join the last one (7,680 wide), projected to "
+           "the decoder width.",
+           "Eight of the 40 decoder layers (3, 8, ..., 38) are cross-attention layers: queries from the text, keys "
+           "and values from the image features, tanh gates learned from zero. The image takes no position in the "
+           "text; its keys and values are cached once per cross-attention layer.",
+           "The 32 self-attention layers are Llama 3.1 8B's; the embedding has 8 extra rows for the image token."),
+)
+
+ENTRIES.append(LLAMA32_11B_VISION)

@@ -44,6 +44,8 @@ class Step:
     rotary: dict  # Rope -> (cos, sin), each [T, rotary_dim]
     observer: LayerObserver | None = None
     image_blocks: torch.Tensor | None = None  # [T] image block of each token (-1: text), for bidirectional images
+    image: object | None = None  # cross-attention (method B): the image features this step brings
+    image_rows: torch.Tensor | None = None  # [B, T] which tokens saw an image in the last cross-attention layer
     _masks: dict = field(default_factory=dict)
 
     def mask(self, key_positions: torch.Tensor | None, key_count: int, window: int = 0,

@@ -4,6 +4,8 @@ and a final LayerNorm. Pixels [images, channels, H, W] -> features [images, patc
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -44,13 +46,14 @@ class EncoderAttention(nn.Module):
         self.v_proj = nn.Linear(d, d, bias=bias)
         self.out_proj = nn.Linear(d, d, bias=bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         images, patches, width = x.shape
 
         def heads(t: torch.Tensor) -> torch.Tensor:
             return t.view(images, patches, self.num_heads, self.head_dim).transpose(1, 2)
 
-        out = F.scaled_dot_product_attention(heads(self.q_proj(x)), heads(self.k_proj(x)), heads(self.v_proj(x)))
+        out = F.scaled_dot_product_attention(heads(self.q_proj(x)), heads(self.k_proj(x)), heads(self.v_proj(x)),
+                                             attn_mask=mask)
         return self.out_proj(out.transpose(1, 2).reshape(images, patches, width))
 
 
@@ -66,16 +69,23 @@ class EncoderMLP(nn.Module):
 
 
 class EncoderLayer(nn.Module):
-    def __init__(self, spec: VisionEncoderSpec):
+    """Pre-norm residual block. gated (mllama's global layers): each sublayer's output is
+    scaled by tanh of a learned scalar (initialised at pi / 4, as the reference does)."""
+
+    def __init__(self, spec: VisionEncoderSpec, gated: bool = False):
         super().__init__()
         self.layer_norm1 = make_norm(spec.norm, spec.d_model)
         self.self_attn = EncoderAttention(spec)
         self.layer_norm2 = make_norm(spec.norm, spec.d_model)
         self.mlp = EncoderMLP(spec)
+        self.gate_attn = nn.Parameter(torch.full((1,), math.pi / 4)) if gated else None
+        self.gate_ffn = nn.Parameter(torch.full((1,), math.pi / 4)) if gated else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.self_attn(self.layer_norm1(x))
-        return x + self.mlp(self.layer_norm2(x))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        attended = self.self_attn(self.layer_norm1(x), mask)
+        x = x + (attended if self.gate_attn is None else self.gate_attn.tanh() * attended)
+        transformed = self.mlp(self.layer_norm2(x))
+        return x + (transformed if self.gate_ffn is None else self.gate_ffn.tanh() * transformed)
 
 
 class VisionEncoder(nn.Module):

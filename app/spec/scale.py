@@ -184,7 +184,8 @@ def explore(spec: ArchSpec) -> ArchSpec:
         spec, name=f"{spec.name} (explore)", d_model=EXPLORE_D_MODEL, vocab_size=min(spec.vocab_size, EXPLORE_VOCAB),
         layers=tuple(layers), learned_positions=min(spec.learned_positions, 1024),
         mtp_layers=min(spec.mtp_layers, 1),
-        vision=explore_vision(spec.vision) if spec.vision is not None else None,
+        vision=explore_vision(spec.vision, spec.vocab_size, min(spec.vocab_size, EXPLORE_VOCAB))
+        if spec.vision is not None else None,
     )
 
 

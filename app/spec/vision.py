@@ -109,6 +109,13 @@ class VisionFrontEnd:
         return self.encoder.patches_per_side // max(self.tokens_per_side, 1)
 
 
+def aspect_ratio_layouts(max_tiles: int) -> list[list[int]]:
+    """Every (rows, columns) tiling of at most max_tiles tiles, in the published order
+    (1x1, 1x2, 1x3, 1x4, 2x1, 2x2, 3x1, 4x1 for four); layout id i + 1 is entry i."""
+    return [[rows, columns] for rows in range(1, max_tiles + 1) for columns in range(1, max_tiles + 1)
+            if rows * columns <= max_tiles]
+
+
 def vision_problems(vision: VisionFrontEnd, path: str = "vision") -> list[tuple[str, str]]:
     """(field path, rule broken) for every structural problem of a front-end."""
     problems = []
@@ -156,7 +163,12 @@ EXPLORE_VISION_MAX_LAYERS = 4
 EXPLORE_TOKENS_PER_SIDE = 8
 
 
-def explore_vision(vision: VisionFrontEnd) -> VisionFrontEnd:
+def explore_vision(vision: VisionFrontEnd, vocab_size: int, explore_vocab: int) -> VisionFrontEnd:
+    """A placeholder token in the rows past the vocabulary (mllama) keeps its place past the
+    smaller vocabulary; one inside it (Gemma 3) keeps its id, out of range, as the reference
+    allows: its embedding is replaced by the image's."""
+    if vision.extra_token_rows and vocab_size <= vision.image_token_id < vocab_size + vision.extra_token_rows:
+        vision = replace(vision, image_token_id=explore_vocab + vision.image_token_id - vocab_size)
     encoder = vision.encoder
     heads = min(encoder.num_heads, EXPLORE_VISION_MAX_HEADS)
     while EXPLORE_VISION_D_MODEL % heads:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from ..arch import ArchSpec
 from ..components import CrossAttention, Norm, QKNorm
 from ..errors import Problem, SpecError
-from ..vision import VIT_NORM, VisionEncoder, VisionFrontEnd
+from ..vision import VIT_NORM, VisionEncoder, VisionFrontEnd, aspect_ratio_layouts
 from .common import FAMILIES, HIDDEN_ACTS, activation_from_hf, activation_to_hf
 from .dense import llama_like_to_config, llama_like_to_spec
 from .reader import ConfigReader
@@ -97,13 +97,6 @@ MLLAMA_VISION_DEFAULTS = {"hidden_size": 1280, "hidden_act": "gelu", "num_hidden
                           "max_num_tiles": 4, "intermediate_layers_indices": [3, 7, 15, 23, 30]}
 MLLAMA_EXTRA_TOKEN_ROWS = 8  # MllamaTextModel's embedding has vocab_size + 8 rows
 VISION_ACTS = ("gelu", "gelu_pytorch_tanh", "silu")
-
-
-def aspect_ratio_layouts(max_tiles: int) -> list[list[int]]:
-    """Every (rows, columns) tiling of at most max_tiles tiles, in the published order
-    (1x1, 1x2, 1x3, 1x4, 2x1, 2x2, 3x1, 4x1 for four)."""
-    return [[rows, columns] for rows in range(1, max_tiles + 1) for columns in range(1, max_tiles + 1)
-            if rows * columns <= max_tiles]
 
 
 def read_mllama_vision(r: ConfigReader) -> VisionEncoder:

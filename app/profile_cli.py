@@ -166,8 +166,10 @@ def cmd_profile(args) -> int:
               f"bytes (predicted {point['kv_bytes_predicted']})")
     vision = snapshot.extra.get("vision")
     if vision:
-        print(f"image ({vision['image']}): encoder {vision['encoder_ms']:.1f} ms, {vision['image_tokens']} image tokens "
-              f"hold {sum(vision['image_kv_bytes'])} KV bytes ({100 * vision['image_kv_share']:.1f}% of the cache; "
+        holder = (f"{vision['image_tokens']} image tokens hold" if vision["method"] == "unified"
+                  else "the cross-attention layers hold its")
+        print(f"image ({vision['image']}): encoder {vision['encoder_ms']:.1f} ms, {holder} "
+              f"{sum(vision['image_kv_bytes'])} KV bytes ({100 * vision['image_kv_share']:.1f}% of the cache; "
               f"predicted {sum(vision['image_kv_bytes_predicted'])})")
     for path in written:
         print(f"wrote {path}")

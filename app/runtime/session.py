@@ -23,7 +23,7 @@ from .generate import Sampling, pick_next
 from .memory import hardware, sample
 from .probe import CancelCheck, LayerTimer
 from .snapshot import ProfileSnapshot, StepRecord
-from .vision_track import encode_timed, place_image, record_step, vision_section
+from .vision_track import cross_kv_predicted, encode_timed, place_image, record_step, vision_section
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -132,6 +132,8 @@ class Session:
         analysis = analyze(self.spec)
         rows = analysis.layers
         element = self.model.embed_tokens.weight.element_size()
+        # cross-attention layers hold the image's keys and values from the prefill on
+        image_kv = cross_kv_predicted(analysis, config.batch, element) if image is not None else [0] * len(rows)
         observer = LayerTimer(self.spec.num_layers, self.device, cancelled) if config.probe else CancelCheck(cancelled)
         recording = config.probe and hasattr(self.model, "record_routing")
         if recording:
@@ -160,7 +162,8 @@ class Session:
                     layer_ms=times.layer_ms if times else [], mixer_ms=times.mixer_ms if times else [],
                     ffn_ms=times.ffn_ms if times else [],
                     kv_bytes=cache.layer_nbytes(),
-                    kv_bytes_predicted=[config.batch * row.kv_bytes_at(seq_len, element) for row in rows],
+                    kv_bytes_predicted=[config.batch * row.kv_bytes_at(seq_len, element) + extra
+                                        for row, extra in zip(rows, image_kv)],
                     memory=sample(self.device),
                     routing={str(k): v for k, v in self.model.take_routing_counts().items()} if recording else {},
                     tokens=token_ids,

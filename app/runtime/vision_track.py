@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from ..model.cache import FullKVCache, ModelCache, SlidingWindowCache
+from ..model.cross_attention import CrossKVCache
 from ..spec import ArchSpec
 from ..spec.analysis import Analysis
 from .image import generated_test_card, pixel_values, read_png
@@ -24,7 +25,7 @@ class ImageRun:
 
     pixels: torch.Tensor  # [batch, 3, S, S]
     source: str  # the file, or TEST_CARD
-    positions: range  # the image tokens' positions in the prompt
+    positions: range  # the positions the image's features take in the prompt (method A)
     encoder_ms: float = 0.0
     measured: list[list[int]] = field(default_factory=list)  # per step, per layer: image tokens' KV bytes
     predicted: list[list[int]] = field(default_factory=list)
@@ -33,15 +34,18 @@ class ImageRun:
 def place_image(spec: ArchSpec, prompt_ids: list[int], image: str | Path | None, batch: int,
                 after_first: bool) -> tuple[list[int], ImageRun]:
     """The prompt with the image's placeholder tokens inserted at its start (after the
-    first token when that is a tokenizer's <bos>), and the image's pixel values."""
+    first token when that is a tokenizer's <bos>), and the image's pixel values. A
+    cross-attention model takes one image token, and the whole image as a single tile."""
     vision = spec.vision
     size = vision.encoder.image_size
     picture = read_png(image) if image is not None else generated_test_card(size)
     pixels = pixel_values(picture, size).expand(batch, -1, -1, -1).contiguous()
     at = 1 if after_first and prompt_ids else 0
-    tokens = vision.tokens_per_image
+    tokens = vision.tokens_per_image if vision.method == "unified" else 1
     ids = prompt_ids[:at] + [vision.image_token_id] * tokens + prompt_ids[at:]
-    return ids, ImageRun(pixels, str(image) if image is not None else TEST_CARD, range(at, at + tokens))
+    # the positions the image's features take in the decoder: none with cross-attention
+    taken = range(at, at + vision.tokens_per_image)
+    return ids, ImageRun(pixels, str(image) if image is not None else TEST_CARD, taken)
 
 
 def encode_timed(model, run: ImageRun, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -71,10 +75,22 @@ def image_kv_bytes(cache: ModelCache, positions: range) -> list[int]:
         elif isinstance(layer, SlidingWindowCache):
             slots = layer.slot_positions
             held = int(((slots >= positions.start) & (slots < positions.stop)).sum())
+        elif isinstance(layer, CrossKVCache):  # the image's keys and values, whatever the positions
+            measured.append(layer.nbytes())
+            continue
         else:  # no cache, or a recurrent state with no per-token share
             held = 0
         measured.append(held * layer.bytes_per_token if held else 0)
     return measured
+
+
+def cross_kv_predicted(analysis: Analysis, batch: int, element: int) -> list[int]:
+    """Per layer, what the cache holds for the image beyond the text's tokens: the
+    cross-attention layers' image keys and values (method B); zeros otherwise."""
+    vision = analysis.vision
+    if vision is None or vision.method != "cross_attention":
+        return [0] * len(analysis.layers)
+    return [batch * value for value in analysis.image_kv_bytes_at(0, range(0), element)]
 
 
 def record_step(run: ImageRun, cache: ModelCache, analysis: Analysis, seq_len: int, batch: int,

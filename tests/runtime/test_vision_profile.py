@@ -1,6 +1,8 @@
 """`archscope profile` of a vision model (gemma3-4b-vision, explore scale): the snapshot
 times the encoder as its own track and records the image tokens' share of the KV cache,
-equal to the analysis; the image comes from a PNG or, without one, a generated test card."""
+equal to the analysis; the image comes from a PNG or, without one, a generated test card.
+With cross-attention (llama3.2-11b-vision) the image's share is the cross-attention
+layers' keys and values."""
 
 import json
 from importlib import resources
@@ -19,9 +21,9 @@ NAME = "gemma3-4b-vision"
 NEW_TOKENS = 3
 
 
-def profile(tmp_path, *extra):
+def profile(tmp_path, *extra, name=NAME):
     out = tmp_path / "run.json"
-    argv = ["profile", "--arch", NAME, "--scale", "explore", "--max-new-tokens", str(NEW_TOKENS), "--device", "cpu",
+    argv = ["profile", "--arch", name, "--scale", "explore", "--max-new-tokens", str(NEW_TOKENS), "--device", "cpu",
             "--prompt", "Describe the image.", "--out", str(out), "--trace", str(tmp_path / "run.trace.json"), *extra]
     assert main(argv) == 0
     return json.loads(out.read_text())
@@ -127,3 +129,18 @@ def test_unsupported_pngs_are_refused_with_the_reason(tmp_path):
         read_png(tmp_path / "not.png")
     assert main(["profile", "--arch", NAME, "--scale", "explore", "--device", "cpu", "--image",
                  str(tmp_path / "not.png"), "--out", str(tmp_path / "x.json")]) != 0
+
+
+def test_cross_attention_image_kv_sits_in_the_cross_layers(tmp_path):
+    snapshot = profile(tmp_path, "--batch", "2", name="llama3.2-11b-vision")
+    jsonschema.validate(snapshot, SCHEMA)
+    vision = snapshot["vision"]
+    spec = catalog.get("llama3.2-11b-vision", "explore")
+    crossing = [i for i, layer in enumerate(spec.layers) if layer.mixer.kind == "cross_attention"]
+    assert vision["method"] == "cross_attention" and vision["image_tokens"] == 0 and vision["encoder_ms"] > 0
+    assert vision["image_kv_bytes"] == vision["image_kv_bytes_predicted"]
+    assert [i for i, value in enumerate(vision["image_kv_bytes"]) if value] == crossing
+    expected = [2 * value for value in analyze(spec).image_kv_bytes_at(0, range(0), 4)]  # batch 2, float32
+    assert vision["image_kv_bytes"] == expected
+    for step in snapshot["steps"]:  # the cache, text and image, equals the prediction at every step
+        assert step["kv_bytes"] == step["kv_bytes_predicted"]

@@ -113,6 +113,8 @@ def cmd_show(args) -> int:
           + (f" (incl. {human_bytes(analysis.state_bytes(dtype_bytes))} constant state)"
              if analysis.state_bytes(dtype_bytes) else ""))
     print(f"FLOPs/token at 4k context: {human_count(analysis.flops_per_token(4096))}")
+    if analysis.vision is not None:
+        print(vision_line(analysis, dtype_bytes))
     print()
     table = [[str(r["index"]), r["mixer"], r["ffn"], human_count(r["params"]), human_count(r["active_params"]),
               human_bytes(r["kv_bytes_per_token"]), str(r["window"] or "-"),
@@ -120,6 +122,17 @@ def cmd_show(args) -> int:
     print(_table(["layer", "mixer", "feed-forward", "params", "active", "KV/token", "window", "state"], table,
                  right={0, 3, 4, 5, 6, 7}))
     return 0
+
+
+def vision_line(analysis, dtype_bytes: int) -> str:
+    """The image path in one line: encoder and projector, cost per image, its cache."""
+    vision = analysis.vision
+    image_kv = sum(analysis.image_kv_bytes_at(vision.tokens_per_image, range(vision.tokens_per_image), dtype_bytes))
+    where = (f"{vision.tokens_per_image} image tokens in the text" if vision.method == "unified"
+             else "keys and values in the cross-attention layers")
+    return (f"vision ({vision.method.replace('_', '-')}): encoder {human_count(vision.encoder_params)} + projector "
+            f"{human_count(vision.projector_params)} params (in the totals), {human_count(vision.flops_per_image)} "
+            f"FLOPs/image; an image's KV: {human_bytes(image_kv)} ({where})")
 
 
 def has_display() -> bool:

@@ -25,6 +25,7 @@ def add_arguments(parser) -> None:
                         help="catalog scale for --arch (default: explore)")
     parser.add_argument("--prompt", default=DEFAULT_PROMPT)
     parser.add_argument("--chat", action="store_true", help="format the prompt with the model's chat template")
+    parser.add_argument("--image", help="a vision model's image (PNG); without it, a generated test card")
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--temperature", type=float, default=0.0, help="0: greedy (default)")
@@ -129,7 +130,7 @@ def cmd_profile(args) -> int:
     session, plan = open_session(args, progress)
     config = RunConfig(prompt=args.prompt, max_new_tokens=args.max_new_tokens, batch=args.batch,
                        sampling=Sampling(args.temperature, args.top_k, args.top_p, args.seed),
-                       probe=not args.no_probe, chat=args.chat)
+                       probe=not args.no_probe, chat=args.chat, image=args.image)
     progress.start = time.perf_counter()
     snapshot = session.run(config, on_step=progress.step)
     progress.close()
@@ -163,6 +164,13 @@ def cmd_profile(args) -> int:
     for point in snapshot.extra.get("sweep", []):
         print(f"context {point['context_len']:>7}: decode {point['decode_ms']:.2f} ms/token, KV {point['kv_bytes']} "
               f"bytes (predicted {point['kv_bytes_predicted']})")
+    vision = snapshot.extra.get("vision")
+    if vision:
+        holder = (f"{vision['image_tokens']} image tokens hold" if vision["method"] == "unified"
+                  else "the cross-attention layers hold its")
+        print(f"image ({vision['image']}): encoder {vision['encoder_ms']:.1f} ms, {holder} "
+              f"{sum(vision['image_kv_bytes'])} KV bytes ({100 * vision['image_kv_share']:.1f}% of the cache; "
+              f"predicted {sum(vision['image_kv_bytes_predicted'])})")
     for path in written:
         print(f"wrote {path}")
     return 0

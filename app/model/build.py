@@ -12,12 +12,14 @@ from ..spec import MLP as MLPSpec
 from ..spec import MoE as MoESpec
 from ..spec import ArchSpec, SpecError
 from ..spec import Attention as AttentionSpec
+from ..spec import CrossAttention as CrossAttentionSpec
 from ..spec import GatedDeltaNet as GatedDeltaNetSpec
 from ..spec import KimiDeltaAttention as KimiDeltaSpec
 from ..spec import LightningAttention as LightningSpec
 from ..spec import Mamba2 as Mamba2Spec
 from ..spec import MultiHeadLatentAttention as MLASpec
 from .attention import Attention
+from .cross_attention import CrossAttention
 from .decoder import DecoderModel
 from .gated_deltanet import GatedDeltaNet
 from .kimi_delta import KimiDeltaAttention
@@ -26,6 +28,7 @@ from .mamba2 import Mamba2
 from .mla import MultiHeadLatentAttention
 from .mlp import MLP
 from .moe import MoE
+from .multimodal import CrossAttentionDecoderModel, VisionDecoderModel
 
 INIT_STD = 0.02  # the usual initializer_range of the published configs
 
@@ -43,6 +46,8 @@ def make_mixer(spec, d_model: int) -> nn.Module:
         return KimiDeltaAttention(spec, d_model)
     if isinstance(spec, GatedDeltaNetSpec):
         return GatedDeltaNet(spec, d_model)
+    if isinstance(spec, CrossAttentionSpec):
+        return CrossAttention(spec, d_model)
     raise NotImplementedError(f"the {spec.kind} mixer has no torch module yet")
 
 
@@ -76,8 +81,12 @@ def construct(spec: ArchSpec, device: torch.device | str = "cpu") -> DecoderMode
     if problems:
         raise SpecError(problems)
     d = spec.d_model
+    # A vision front-end brings its encoder and projector (app/model/multimodal.py).
+    model_class = DecoderModel
+    if spec.vision is not None:
+        model_class = CrossAttentionDecoderModel if spec.vision.method == "cross_attention" else VisionDecoderModel
     with torch.device(device):
-        model = DecoderModel(spec, lambda mixer: make_mixer(mixer, d), lambda ffn: make_ffn(ffn, d))
+        model = model_class(spec, lambda mixer: make_mixer(mixer, d), lambda ffn: make_ffn(ffn, d))
     # A mixer whose math depends on its depth (lightning attention's decay) learns it here.
     for index, block in enumerate(model.layers):
         if hasattr(block.mixer, "set_depth"):

@@ -77,7 +77,11 @@ class DecoderBlock(nn.Module):
         if step.observer is not None:
             step.observer.mark(self.index, "mixer")
         if self.ffn is not None:
-            x = self._residual(x, self.pre_ffn_norm, self.ffn, self.post_ffn_norm, layer.ffn_residual)
+            ffn = self.ffn
+            if hasattr(self.mixer, "gate_ffn"):  # a cross-attention layer gates its feed-forward output
+                def ffn(h, mixer=self.mixer, inner=self.ffn):
+                    return mixer.gate_ffn(inner(h), step)
+            x = self._residual(x, self.pre_ffn_norm, ffn, self.post_ffn_norm, layer.ffn_residual)
         return x
 
     def forward(self, x: torch.Tensor, step: Step, cache=None) -> torch.Tensor:
@@ -159,19 +163,34 @@ class DecoderModel(nn.Module):
                   for block in self.layers]
         return ModelCache(layers, max_len)
 
-    def forward(self, input_ids: torch.Tensor, cache: ModelCache | None = None, last_only: bool = False,
-                observer: LayerObserver | None = None) -> torch.Tensor:
-        """Logits [B, T, vocab] for input_ids [B, T]; with a cache, input_ids continue the
-        sequence the cache holds. last_only: logits of the last position only [B, 1, vocab]
-        (a prefill needs no more, and the output head is costly over a long prompt).
-        observer: told as each block starts and finishes each sublayer (the profiler)."""
-        start = cache.position if cache is not None else 0
-        length = input_ids.shape[1]
-        positions = torch.arange(start, start + length, device=input_ids.device)
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         x = self.embed_tokens(input_ids)
         if self.spec.embedding_scale:
             # Gemma: sqrt(d) rounded to the model dtype, as the published model applies it.
             x = x * torch.tensor(math.sqrt(self.spec.d_model), dtype=x.dtype)
+        return x
+
+    def merge_images(self, x: torch.Tensor, input_ids: torch.Tensor, step: Step, pixel_values=None,
+                     image_features=None, aspect_ratio_ids=None) -> torch.Tensor:
+        """Place image features among the token embeddings (a vision model overrides this)."""
+        if pixel_values is not None or image_features is not None:
+            raise ValueError(f"{self.spec.name} has no vision front-end; it takes no images")
+        return x
+
+    def forward(self, input_ids: torch.Tensor, cache: ModelCache | None = None, last_only: bool = False,
+                observer: LayerObserver | None = None, pixel_values: torch.Tensor | None = None,
+                image_features=None, aspect_ratio_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits [B, T, vocab] for input_ids [B, T]; with a cache, input_ids continue the
+        sequence the cache holds. last_only: logits of the last position only [B, 1, vocab]
+        (a prefill needs no more, and the output head is costly over a long prompt).
+        observer: told as each block starts and finishes each sublayer (the profiler).
+        pixel_values [images, C, H, W] (or their encoded image_features): the images of a
+        multimodal model, for the image tokens of input_ids; a tiled encoder takes
+        [images, tiles, C, H, W] and each image's aspect_ratio_ids (default 1: one tile)."""
+        start = cache.position if cache is not None else 0
+        length = input_ids.shape[1]
+        positions = torch.arange(start, start + length, device=input_ids.device)
+        x = self.embed(input_ids)
         if self.embed_positions is not None:
             if start + length > self.spec.learned_positions:
                 raise ValueError(f"position {start + length - 1} exceeds the {self.spec.learned_positions} "
@@ -179,6 +198,7 @@ class DecoderModel(nn.Module):
             x = x + self.embed_positions(positions)
         rotary = {rope: table.at(positions, x.dtype) for rope, table in self.rotary_tables().items()}
         step = Step(positions, rotary, observer)
+        x = self.merge_images(x, input_ids, step, pixel_values, image_features, aspect_ratio_ids)
         if self.per_layer_embedding is not None:
             step.per_layer_inputs = self.per_layer_embedding(input_ids, x)
         if self.altup_streams is not None:

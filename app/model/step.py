@@ -19,12 +19,18 @@ class LayerObserver(Protocol):
 
 
 def visibility_mask(query_positions: torch.Tensor, key_positions: torch.Tensor, window: int = 0,
-                    chunk: int = 0) -> torch.Tensor:
+                    chunk: int = 0, query_blocks: torch.Tensor | None = None,
+                    key_blocks: torch.Tensor | None = None) -> torch.Tensor:
     """Boolean [T, S]: which keys each query may attend to. Causal; a window of w keeps
-    the w most recent tokens (the query's own included); a chunk keeps its own chunk."""
+    the w most recent tokens (the query's own included); a chunk keeps its own chunk.
+    Blocks (ids >= 0, -1 for none): tokens of one block also see each other's future --
+    one image's tokens in Gemma 3 -- still within the window."""
     q = query_positions[:, None]
     k = key_positions[None, :]
-    visible = (k <= q) & (k >= 0)  # negative positions mark empty cache slots
+    visible = k <= q
+    if query_blocks is not None:
+        visible |= (query_blocks[:, None] == key_blocks[None, :]) & (query_blocks[:, None] >= 0)
+    visible &= k >= 0  # negative positions mark empty cache slots
     if window:
         visible &= q - k < window
     if chunk:
@@ -37,6 +43,9 @@ class Step:
     positions: torch.Tensor  # [T] absolute positions of this forward's tokens
     rotary: dict  # Rope -> (cos, sin), each [T, rotary_dim]
     observer: LayerObserver | None = None
+    image_blocks: torch.Tensor | None = None  # [T] image block of each token (-1: text), for bidirectional images
+    image: object | None = None  # cross-attention (method B): the image features this step brings
+    image_rows: torch.Tensor | None = None  # [B, T] which tokens saw an image in the last cross-attention layer
     _masks: dict = field(default_factory=dict)
     # Gemma 3n: the keys and values (and their positions) a source layer publishes for the
     # later layers that share them, by its index; and each layer's per-layer embedding input
@@ -48,7 +57,7 @@ class Step:
         """The mask for keys at key_positions (None: 0..key_count-1, contiguous), or None
         when every key is visible to every query -- a single decode step over a full cache."""
         length = self.positions.shape[0]
-        if key_positions is None and not window and not chunk and length == 1:
+        if key_positions is None and not window and not chunk and length == 1 and self.image_blocks is None:
             return None
         # Layers of one kind see the same key positions within a step (their caches move
         # in lockstep), so the mask is memoized by kind and key count.
@@ -56,5 +65,13 @@ class Step:
         if key not in self._masks:
             if key_positions is None:
                 key_positions = torch.arange(key_count, device=self.positions.device)
-            self._masks[key] = visibility_mask(self.positions, key_positions, window, chunk)
+            blocks = (self.image_blocks, self._key_blocks(key_positions)) if self.image_blocks is not None else ()
+            self._masks[key] = visibility_mask(self.positions, key_positions, window, chunk, *blocks)
         return self._masks[key]
+
+    def _key_blocks(self, key_positions: torch.Tensor) -> torch.Tensor:
+        """The image block of each key: this step's tokens have theirs, earlier ones none."""
+        offset = key_positions - self.positions[0]
+        inside = (offset >= 0) & (offset < self.positions.shape[0])
+        blocks = self.image_blocks[offset.clamp(0, self.positions.shape[0] - 1)]
+        return torch.where(inside, blocks, torch.full_like(blocks, -1))

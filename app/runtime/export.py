@@ -59,6 +59,15 @@ def to_chrome_trace(snapshot: ProfileSnapshot) -> str:
         events.append({"ph": "M", "pid": pid, "tid": layer + 1, "name": "thread_sort_index",
                        "args": {"sort_index": layer + 1}})
     clock_us = 0.0
+    vision = snapshot.extra.get("vision")
+    if vision:  # a vision model's encoder: a track of its own, before the prefill
+        tid = layers + 1
+        events.append({"ph": "M", "pid": pid, "tid": tid, "name": "thread_name", "args": {"name": "vision encoder"}})
+        events.append({"ph": "M", "pid": pid, "tid": tid, "name": "thread_sort_index", "args": {"sort_index": -1}})
+        events.append({"ph": "X", "pid": pid, "tid": tid, "name": "encoder + projector", "ts": 0.0,
+                       "dur": vision["encoder_ms"] * 1e3,
+                       "args": {"images": vision["images"], "image_tokens": vision["image_tokens"]}})
+        clock_us = vision["encoder_ms"] * 1e3
     for step in snapshot.steps:
         step_us = step.wall_ms * 1e3
         events.append({"ph": "X", "pid": pid, "tid": 0, "name": f"{step.phase} {step.index}", "ts": clock_us,

@@ -23,6 +23,7 @@ from .generate import Sampling, pick_next
 from .memory import hardware, sample
 from .probe import CancelCheck, LayerTimer
 from .snapshot import ProfileSnapshot, StepRecord
+from .vision_track import cross_kv_predicted, encode_timed, place_image, record_step, vision_section
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -44,6 +45,7 @@ class RunConfig:
     stop_at_eos: bool = True
     probe: bool = True
     chat: bool = False  # format the prompt with the checkpoint's chat template
+    image: str | None = None  # a vision model's PNG; None: a generated test card
 
 
 @dataclass
@@ -118,11 +120,20 @@ class Session:
         """Generate and measure. Raises probe.Cancelled when `cancelled()` turns true;
         the steps so far are lost with it, the session stays usable."""
         prompt_ids = self.encode(config.prompt, config.chat)
+        image = None
+        if self.spec.vision is not None:
+            prompt_ids, image = place_image(self.spec, prompt_ids, config.image, config.batch,
+                                            after_first=self.tokenizer is not None)
+        elif config.image is not None:
+            raise ValueError(f"{self.name} has no vision front-end; it takes no image")
         input_ids = torch.tensor([prompt_ids] * config.batch, device=self.device)
         total_len = len(prompt_ids) + config.max_new_tokens
         cache = self.model.new_cache(config.batch, total_len)
-        rows = analyze(self.spec).layers
+        analysis = analyze(self.spec)
+        rows = analysis.layers
         element = self.model.embed_tokens.weight.element_size()
+        # cross-attention layers hold the image's keys and values from the prefill on
+        image_kv = cross_kv_predicted(analysis, config.batch, element) if image is not None else [0] * len(rows)
         observer = LayerTimer(self.spec.num_layers, self.device, cancelled) if config.probe else CancelCheck(cancelled)
         recording = config.probe and hasattr(self.model, "record_routing")
         if recording:
@@ -133,9 +144,13 @@ class Session:
         generated: list[int] = []
         try:
             token_input = input_ids
+            images = {}
+            if image is not None:  # the encoder's own track, before the prefill
+                images["image_features"] = encode_timed(self.model, image, self.device, self.dtype)
             for index in range(config.max_new_tokens):
                 start = time.perf_counter()
-                logits = self.model(token_input, cache=cache, last_only=True, observer=observer)
+                logits = self.model(token_input, cache=cache, last_only=True, observer=observer,
+                                    **(images if index == 0 else {}))
                 token = pick_next(logits[:, -1], config.sampling, generator)
                 token_ids = token[:, 0].tolist()  # the one synchronization of the step
                 wall_ms = (time.perf_counter() - start) * 1e3
@@ -147,11 +162,14 @@ class Session:
                     layer_ms=times.layer_ms if times else [], mixer_ms=times.mixer_ms if times else [],
                     ffn_ms=times.ffn_ms if times else [],
                     kv_bytes=cache.layer_nbytes(),
-                    kv_bytes_predicted=[config.batch * row.kv_bytes_at(seq_len, element) for row in rows],
+                    kv_bytes_predicted=[config.batch * row.kv_bytes_at(seq_len, element) + extra
+                                        for row, extra in zip(rows, image_kv)],
                     memory=sample(self.device),
                     routing={str(k): v for k, v in self.model.take_routing_counts().items()} if recording else {},
                     tokens=token_ids,
                 ))
+                if image is not None:
+                    record_step(image, cache, analysis, seq_len, config.batch, element)
                 generated.append(token_ids[0])
                 if on_step is not None:
                     on_step(StepUpdate(steps[-1], self.decode(generated), index + 1, config.max_new_tokens))
@@ -164,4 +182,7 @@ class Session:
         run = {"prompt_tokens": len(prompt_ids), "new_tokens": len(steps), "batch": config.batch,
                "sampling": asdict(config.sampling), "probe": config.probe, "prompt": config.prompt,
                "completion": self.decode(generated)}
-        return ProfileSnapshot(self.model_info(), hardware(self.device), run, steps, notes=list(self.notes))
+        snapshot = ProfileSnapshot(self.model_info(), hardware(self.device), run, steps, notes=list(self.notes))
+        if image is not None:
+            snapshot.extra["vision"] = vision_section(image, analysis, sum(steps[-1].kv_bytes), config.batch)
+        return snapshot

@@ -9,6 +9,7 @@ from .arch import SPEC_SCHEMA, ArchSpec
 from .components import (
     MLP,
     Attention,
+    CrossAttention,
     GatedDeltaNet,
     KimiDeltaAttention,
     Layer,
@@ -26,7 +27,7 @@ from .components import (
 from .errors import Problem, SpecError
 
 __all__ = [
-    "SPEC_SCHEMA", "ArchSpec", "catalog", "Problem", "SpecError", "Attention", "GatedDeltaNet",
+    "SPEC_SCHEMA", "ArchSpec", "catalog", "Problem", "SpecError", "Attention", "CrossAttention", "GatedDeltaNet",
     "KimiDeltaAttention", "Layer", "LightningAttention", "MLP", "Mamba2", "MoE", "MultiHeadLatentAttention",
     "Norm", "QKNorm", "Rope", "RopeScaling", "Router", "SparseIndexer",
 ]

@@ -13,6 +13,7 @@ from .arch import ArchSpec
 from .components import (
     MLP,
     Attention,
+    CrossAttention,
     GatedDeltaNet,
     KimiDeltaAttention,
     Layer,
@@ -22,6 +23,7 @@ from .components import (
     MultiHeadLatentAttention,
     Norm,
 )
+from .vision_analysis import VisionAnalysis, analyze_vision, cross_kv_values_per_image, tokens_held
 
 # --- parameters of each component ------------------------------------------------------
 
@@ -112,6 +114,12 @@ def mixer_params(mixer, d: int) -> int:
     if isinstance(mixer, LightningAttention):
         width = mixer.num_heads * mixer.head_dim
         return d * 3 * width + d * width + width + width * d  # qkv, output gate, norm, out
+    if isinstance(mixer, CrossAttention):
+        q_width, kv_width = mixer.num_heads * mixer.head_dim, mixer.num_kv_heads * mixer.head_dim
+        total = d * (q_width + 2 * kv_width) + q_width * d
+        if mixer.qk_norm is not None:
+            total += 2 * norm_params(mixer.qk_norm.norm, mixer.head_dim)
+        return total + (2 if mixer.gated else 0)  # the attention and feed-forward gates
     raise TypeError(f"unknown mixer {type(mixer).__name__}")
 
 
@@ -273,11 +281,18 @@ class Analysis:
     # accelerator), and the model-level projections of the PLE and AltUp streams
     per_layer_embedding_params: int = 0
     stream_params: int = 0
+    vision: VisionAnalysis | None = None  # the image path of a multimodal spec
+
+    @property
+    def vision_params(self) -> int:
+        return self.vision.params if self.vision is not None else 0
 
     @property
     def _model_level_params(self) -> int:
+        """Outside the decoder layers. A vision front-end counts whole, in total and
+        active alike: an image passes through all of it."""
         return (self.embedding_params + self.head_params + self.final_norm_params
-                + self.per_layer_embedding_params + self.stream_params)
+                + self.per_layer_embedding_params + self.stream_params + self.vision_params)
 
     @property
     def total_params(self) -> int:
@@ -290,13 +305,26 @@ class Analysis:
 
     @property
     def non_embedding_params(self) -> int:
-        return self.total_params - self.embedding_params - self.head_params - self.per_layer_embedding_params
+        return (self.total_params - self.embedding_params - self.head_params - self.per_layer_embedding_params
+                - self.vision_params)
 
     @property
     def accelerator_params(self) -> int:
         """What must sit on the accelerator: all but the per-layer embedding table
         (Gemma 3n's "effective" parameters, E2B's 2B, count these plus no vision/audio)."""
         return self.total_params - self.per_layer_embedding_params
+
+    def image_kv_bytes_at(self, context_len: int, image_positions: range, dtype_bytes: int = 2) -> list[int]:
+        """Per layer, the cache bytes that image tokens at image_positions occupy after
+        context_len tokens (a sliding layer may have let them go). With cross-attention
+        (method B) an image takes no positions: its keys and values sit in the
+        cross-attention layers, whatever the context."""
+        vision = self.spec.vision
+        if vision is not None and vision.method == "cross_attention":
+            return [cross_kv_values_per_image(layer.mixer, vision) * dtype_bytes
+                    if isinstance(layer.mixer, CrossAttention) else 0 for layer in self.spec.layers]
+        return [tokens_held(row.window, context_len, image_positions) * row.kv_values_per_token * dtype_bytes
+                for row in self.layers]
 
     def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
         """Cache bytes each new token adds while every window is still filling."""
@@ -313,7 +341,8 @@ class Analysis:
     def flops_per_token(self, context_len: int = 0) -> int:
         """Forward FLOPs for one token at this context: 2 per active weight (the
         embedding lookup is free, the output head is not) plus attention itself."""
-        matmul = 2 * (self.active_params - self.embedding_params - self.per_layer_embedding_params)
+        matmul = 2 * (self.active_params - self.embedding_params - self.per_layer_embedding_params
+                      - self.vision_params)
         if self.spec.tie_embeddings:
             matmul += 2 * self.spec.vocab_size * self.spec.d_model
         attention = sum(attention_flops_per_token(layer.mixer, context_len) for layer in self.spec.layers)
@@ -348,6 +377,8 @@ def describe_mixer(mixer) -> str:
         if mixer.rope is None:
             text += " NoPE"
         return text
+    if isinstance(mixer, CrossAttention):
+        return f"cross-attention {mixer.num_heads}/{mixer.num_kv_heads}x{mixer.head_dim} to the image"
     names = {GatedDeltaNet: "Gated DeltaNet", KimiDeltaAttention: "Kimi Delta Attention",
              Mamba2: "Mamba-2", LightningAttention: "Lightning attention"}
     return names[type(mixer)]
@@ -381,11 +412,13 @@ def analyze(spec: ArchSpec) -> Analysis:
             window=cache_window(layer.mixer),
             state_values=state_values(layer.mixer),
         ))
-    embedding = (spec.vocab_size + spec.learned_positions) * d
+    extra_rows = spec.vision.extra_token_rows if spec.vision is not None else 0
+    embedding = (spec.vocab_size + spec.learned_positions + extra_rows) * d
     head = 0 if spec.tie_embeddings else spec.vocab_size * d
     # An MTP module is one more decoder layer plus two norms and a 2d -> d projection.
     mtp = spec.mtp_layers * (rows[-1].params + 2 * d * d + 3 * d) if rows else 0
     ple = spec.per_layer_embedding
     ple_table = ple.vocab_size * spec.num_layers * ple.width if ple is not None else 0
+    vision = analyze_vision(spec.vision, d) if spec.vision is not None else None
     return Analysis(spec, tuple(rows), embedding, head, norm_params(spec.final_norm, d), mtp,
-                    per_layer_embedding_params=ple_table, stream_params=stream_params(spec))
+                    per_layer_embedding_params=ple_table, stream_params=stream_params(spec), vision=vision)

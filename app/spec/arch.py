@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from .components import Layer, Norm
 from .on_device import AltUp, MatFormer, PerLayerEmbedding
+from .vision import VisionFrontEnd
 
 SPEC_SCHEMA = "archscope.spec/1"
 
@@ -35,6 +36,7 @@ class ArchSpec:
     per_layer_embedding: PerLayerEmbedding | None = None
     altup: AltUp | None = None
     matformer: MatFormer | None = None
+    vision: VisionFrontEnd | None = None  # a multimodal model's image path; None: text only
     family: str = field(default="", compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)
 

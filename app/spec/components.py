@@ -196,6 +196,22 @@ class LightningAttention:
     norm_eps: float = 1e-6  # RMSNorm over all heads' output, before the sigmoid gate
 
 
+@dataclass(frozen=True)
+class CrossAttention:
+    """Attention from the text to an image (Llama 3.2 Vision, method B of joining a vision
+    encoder): queries from the text, keys and values from the projected image features,
+    per-head QK-norm, and -- when gated -- tanh gates learned from zero on the attention
+    and feed-forward outputs, so the layer starts as an identity. Keys and values are
+    computed once per image; the text's tokens add nothing to its cache."""
+
+    kind: ClassVar[str] = "cross_attention"
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    qk_norm: QKNorm | None = None
+    gated: bool = True
+
+
 Mixer = (
     Attention
     | MultiHeadLatentAttention
@@ -203,6 +219,7 @@ Mixer = (
     | KimiDeltaAttention
     | Mamba2
     | LightningAttention
+    | CrossAttention
 )
 MIXER_TYPES: tuple[type, ...] = (
     Attention,
@@ -211,6 +228,7 @@ MIXER_TYPES: tuple[type, ...] = (
     KimiDeltaAttention,
     Mamba2,
     LightningAttention,
+    CrossAttention,
 )
 
 # --- feed-forward -----------------------------------------------------------------------

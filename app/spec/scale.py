@@ -16,6 +16,7 @@ from .arch import ArchSpec
 from .components import (
     MLP,
     Attention,
+    CrossAttention,
     GatedDeltaNet,
     KimiDeltaAttention,
     Layer,
@@ -25,6 +26,7 @@ from .components import (
     MultiHeadLatentAttention,
     Rope,
 )
+from .vision import explore_vision
 
 EXPLORE_D_MODEL = 256
 EXPLORE_VOCAB = 8192
@@ -91,6 +93,12 @@ class _Shrinker:
                 query_pre_attn_scalar=head_dim if mixer.query_pre_attn_scalar not in (0.0, 1.0)
                 else mixer.query_pre_attn_scalar,
             )
+        if isinstance(mixer, CrossAttention):
+            heads, kv = self.heads(mixer.num_heads, mixer.num_kv_heads)
+            head_dim = _head_dim(mixer.head_dim)
+            if mixer.num_heads * mixer.head_dim == self.d_model:  # keep heads x head_dim == width
+                head_dim = EXPLORE_D_MODEL // heads
+            return replace(mixer, num_heads=heads, num_kv_heads=kv, head_dim=head_dim)
         if isinstance(mixer, MultiHeadLatentAttention):
             rope_dim = max(8, mixer.qk_rope_head_dim // 4)
             indexer = mixer.indexer
@@ -179,6 +187,8 @@ def explore(spec: ArchSpec) -> ArchSpec:
         spec, name=f"{spec.name} (explore)", d_model=EXPLORE_D_MODEL, vocab_size=min(spec.vocab_size, EXPLORE_VOCAB),
         layers=tuple(layers), learned_positions=min(spec.learned_positions, 1024),
         mtp_layers=min(spec.mtp_layers, 1),
+        vision=explore_vision(spec.vision, spec.vocab_size, min(spec.vocab_size, EXPLORE_VOCAB))
+        if spec.vision is not None else None,
     )
     return replace(small, **on_device.shrunk(small, shrink.ratio, _multiple))
 

@@ -8,6 +8,7 @@ from .arch import ArchSpec
 from .components import (
     MLP,
     Attention,
+    CrossAttention,
     GatedDeltaNet,
     KimiDeltaAttention,
     LightningAttention,
@@ -19,6 +20,7 @@ from .components import (
 )
 from . import on_device
 from .errors import Problem
+from .vision import vision_problems
 
 
 def validate(spec: ArchSpec) -> list[Problem]:
@@ -46,6 +48,13 @@ def validate(spec: ArchSpec) -> list[Problem]:
         if layer.ffn is not None:
             check.ffn(layer.ffn, f"{path}.ffn")
     check.problems.extend(on_device.problems(spec))
+    if spec.vision is not None:
+        for path, message in vision_problems(spec.vision):
+            check.add(path, message)
+    crossing = [i for i, layer in enumerate(spec.layers) if isinstance(layer.mixer, CrossAttention)]
+    if crossing and (spec.vision is None or spec.vision.method != "cross_attention"):
+        check.add(f"layers[{crossing[0]}].mixer", "cross-attention needs a vision front-end of method "
+                  "'cross_attention' to attend to")
     return check.problems
 
 
@@ -138,6 +147,11 @@ class _Checker:
             self.divides(path, "num_groups", mixer.num_groups, "num_heads", mixer.num_heads)
         elif isinstance(mixer, LightningAttention):
             self.positive(mixer, path, "num_heads", "head_dim", "block_size", "norm_eps")
+        elif isinstance(mixer, CrossAttention):
+            self.positive(mixer, path, "num_heads", "num_kv_heads", "head_dim")
+            self.divides(path, "num_kv_heads", mixer.num_kv_heads, "num_heads", mixer.num_heads)
+            if mixer.qk_norm is not None:
+                self.norm(mixer.qk_norm.norm, _at(path, "qk_norm.norm"))
 
     def mlp(self, mlp: MLP, path: str) -> None:
         self.positive(mlp, path, "intermediate_size")

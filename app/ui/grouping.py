@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ..spec.components import (
     MLP,
     Attention,
+    CrossAttention,
     GatedDeltaNet,
     KimiDeltaAttention,
     Layer,
@@ -157,7 +158,8 @@ def mixer_label(mixer, say_global: bool = False) -> str:
     if isinstance(mixer, MultiHeadLatentAttention):
         return "MLA" + (" + sparse indexer" if mixer.indexer else "") + (" (NoPE)" if mixer.rope is None else "")
     return {GatedDeltaNet: "Gated DeltaNet", KimiDeltaAttention: "Kimi Delta Attention",
-            Mamba2: "Mamba-2", LightningAttention: "lightning attention"}[type(mixer)]
+            Mamba2: "Mamba-2", LightningAttention: "lightning attention",
+            CrossAttention: "cross-attention"}[type(mixer)]
 
 
 def ffn_label(ffn) -> str:

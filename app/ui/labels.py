@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..spec.components import (
     MLP,
     Attention,
+    CrossAttention,
     GatedDeltaNet,
     KimiDeltaAttention,
     LightningAttention,
@@ -106,6 +107,10 @@ def mixer_text(mixer) -> tuple[str, list[str]]:
     if isinstance(mixer, LightningAttention):
         return "Lightning attention", [f"{mixer.num_heads} heads · dim {mixer.head_dim}",
                                        f"block {mixer.block_size} · decay per head", "linear · constant state"]
+    if isinstance(mixer, CrossAttention):
+        return "Cross-attention to the image", [f"{mixer.num_heads} heads · {mixer.num_kv_heads} KV · dim {mixer.head_dim}",
+                                                "keys, values: image features",
+                                                "tanh-gated · QK-norm" if mixer.gated else "QK-norm"]
     return type(mixer).__name__, []
 
 

@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QFont
 from ..spec.components import (
     MLP,
     Attention,
+    CrossAttention,
     GatedDeltaNet,
     KimiDeltaAttention,
     LightningAttention,
@@ -28,6 +29,7 @@ KIND_COLOURS: dict[str, tuple[str, str]] = {
     "norm": ("#f1ede0", "#9a8750"),  # normalization: sand
     "position": ("#fff4c2", "#b08d00"),  # positions, QK-norm: yellow
     "embedding": ("#e4e7ec", "#5b6472"),  # embedding, output head: slate
+    "vision": ("#f9e4f5", "#a3439a"),  # vision encoder, projector, cross-attention: magenta
     "none": ("#f4f4f4", "#b0b0b0"),
 }
 CATEGORY_KIND = {"attention": "attention", "linear": "linear", "ffn": "ffn", "norm": "norm",
@@ -55,6 +57,8 @@ def mixer_kind(mixer) -> str:
         return "sliding" if mixer.sliding_window or mixer.chunk_size else "attention"
     if isinstance(mixer, (GatedDeltaNet, KimiDeltaAttention, Mamba2, LightningAttention)):
         return "linear"
+    if isinstance(mixer, CrossAttention):
+        return "vision"
     return "none"
 
 

@@ -113,3 +113,6 @@ NAME_MAPS.update(QWEN3_NEXT_LINEAGE)
 from .names_gemma3n import NAME_MAPS as GEMMA3N_LINEAGE  # noqa: E402
 
 NAME_MAPS.update(GEMMA3N_LINEAGE)
+from .names_vision import NAME_MAPS as VISION_LINEAGES  # noqa: E402
+
+NAME_MAPS.update(VISION_LINEAGES)

@@ -31,7 +31,9 @@ def save_reference(config: dict, directory: Path, seed: int = 0, shard_bytes: st
     hf_config = transformers.AutoConfig.for_model(**config)
     hf_config._attn_implementation = "eager"
     hf_config._experts_implementation = "eager"  # MoE: its grouped_mm default wants aligned (not odd) widths
-    model = transformers.AutoModelForCausalLM.from_config(hf_config)
+    # a multimodal config: its whole model, vision front-end included
+    auto = transformers.AutoModelForImageTextToText if "vision_config" in config else transformers.AutoModelForCausalLM
+    model = auto.from_config(hf_config)
     perturb(model)
     if dtype is not None:
         model = model.to(dtype)

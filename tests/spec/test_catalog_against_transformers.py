@@ -14,8 +14,11 @@ def transformers_param_count(config: dict) -> int:
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     hf_config = transformers.AutoConfig.for_model(**config)
+    # A multimodal config counts its whole model, vision front-end included (AutoModelForCausalLM
+    # would build mllama's text decoder alone).
+    auto = transformers.AutoModelForImageTextToText if "vision_config" in config else transformers.AutoModelForCausalLM
     with torch.device("meta"):
-        model = transformers.AutoModelForCausalLM.from_config(hf_config)
+        model = auto.from_config(hf_config)
     return sum(parameter.numel() for parameter in model.parameters())
 
 

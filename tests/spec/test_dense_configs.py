@@ -1,6 +1,8 @@
 """Published dense config.json files, in the style they are published in, read into the
 per-layer structure the builder and the analysis rely on."""
 
+from dataclasses import replace
+
 import pytest
 
 from app.spec import catalog
@@ -109,9 +111,16 @@ def test_catalog_gemma3_entries_are_the_published_text_configs():
     spelled-out entry and the published file must be the same model."""
     gemma3_4b_it = {"model_type": "gemma3", "text_config": {
         "hidden_size": 2560, "intermediate_size": 10240, "model_type": "gemma3_text", "num_hidden_layers": 34,
-        "rope_scaling": {"factor": 8.0, "rope_type": "linear"}, "sliding_window": 1024}}
-    assert spec_from_hf_config(gemma3_4b_it) == catalog.get("gemma3-4b")
-    assert spec_from_hf_config(GEMMA3_27B_IT) == catalog.get("gemma3-27b")
+        "rope_scaling": {"factor": 8.0, "rope_type": "linear"}, "sliding_window": 1024},
+        "vision_config": GEMMA3_27B_IT["vision_config"]}
+    assert text_part(spec_from_hf_config(gemma3_4b_it)) == catalog.get("gemma3-4b")
+    assert text_part(spec_from_hf_config(GEMMA3_27B_IT)) == catalog.get("gemma3-27b")
+
+
+def text_part(spec):
+    """A multimodal gemma3 spec without its vision front-end: its gemma3_text decoder."""
+    assert spec.vision is not None and spec.model_type == "gemma3"
+    return replace(spec, vision=None, model_type="gemma3_text")
 
 
 def test_gemma3_1b_reads_the_period_and_the_local_theta():

@@ -47,10 +47,10 @@ class Entry:
 
 
 def _entries() -> dict[str, Entry]:
-    from . import deepseek, dense, gemma3n, hybrid, moe
+    from . import deepseek, dense, gemma3n, hybrid, moe, vision
 
     table: dict[str, Entry] = {}
-    for module in (dense, moe, deepseek, hybrid, gemma3n):
+    for module in (dense, moe, deepseek, hybrid, gemma3n, vision):
         for entry in module.ENTRIES:
             assert entry.slug not in table, f"duplicate catalog slug {entry.slug}"
             table[entry.slug] = entry

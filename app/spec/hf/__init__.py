@@ -64,7 +64,7 @@ def hf_config_from_spec(spec: ArchSpec) -> dict:
 
 def _load_converters() -> None:
     if not _CONVERTERS:
-        from . import deepseek, dense, gemma3n, hybrid, moe
+        from . import deepseek, dense, gemma3n, hybrid, moe, vision
 
-        for module in (dense, moe, deepseek, hybrid, gemma3n):
+        for module in (dense, moe, deepseek, hybrid, gemma3n, vision):
             _CONVERTERS.update(module.CONVERTERS)

@@ -25,6 +25,7 @@ from ..components import SLOT_FFN, SLOT_MIXER, SLOT_NORM
 from ..grouping import Group, group_layers
 from ..labels import ffn_text, human_bytes, human_count, mixer_text, norm_title
 from .items import AddItem, BoxItem, FrameItem, InsertMarkerItem, LayerRowItem, box_height_for
+from .vision_items import add_vision_front_end
 
 BLOCK_WIDTH = 216.0
 BOX_MARGIN = 14.0
@@ -67,6 +68,7 @@ class ArchitectureScene(QGraphicsScene):
         self.block_lefts: list[float] = []  # the least x of each block, in drawing order
         self.placed_lefts: list[float] = []  # where each block went (its group's x when expanded)
         self.marks: set[tuple[int, int, str]] = set()  # (group, run, slot) of boxes drawn highlighted
+        self.vision_items: list[BoxItem] = []  # a multimodal spec's encoder and projector
         self.step_times: tuple[list[float], list[float]] | None = None  # per layer: mixer ms, ffn ms
 
     # --- building ------------------------------------------------------------------------
@@ -120,6 +122,7 @@ class ArchitectureScene(QGraphicsScene):
         else:
             self._add_embedding(first)
             self._add_head(last)
+        self.vision_items = add_vision_front_end(self, self.embedding_item.rect) if self.spec.vision else []
         self._tint()
         self.setSceneRect(self.itemsBoundingRect().adjusted(-30, -30, 30, 30))
 

@@ -14,6 +14,7 @@ from PySide6.QtGui import QUndoCommand
 
 from ..spec import ArchSpec
 from ..spec.components import Layer
+from ..spec.on_device import with_ffn_fraction
 from .document import SpecDocument
 from .grouping import Group, ffn_label, mixer_label
 
@@ -118,6 +119,27 @@ class SetSpecField(SpecEdit):
 
     def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, SetSpecField) or other.key != self.key:
+            return False
+        self.after = other.after
+        self.setText(other.text())
+        return True
+
+
+class SetFfnFraction(SpecEdit):
+    """The MatFormer slider: the nested model at a fraction of the trained FFN width.
+    A slider drag's steps merge into one undo."""
+
+    ID = 3
+
+    def __init__(self, document: SpecDocument, fraction: float):
+        super().__init__(document, with_ffn_fraction(document.spec, fraction),
+                         f"MatFormer width {fraction:.0%}")
+
+    def id(self) -> int:
+        return self.ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetFfnFraction):
             return False
         self.after = other.after
         self.setText(other.text())

@@ -18,17 +18,29 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from .commands import InsertGroup, MoveGroup, RemoveGroup, SetGroupRepeat, SetLayerField, SetSpecField, get_path
+from ..spec.on_device import ffn_fraction
+from .commands import (
+    InsertGroup,
+    MoveGroup,
+    RemoveGroup,
+    SetFfnFraction,
+    SetGroupRepeat,
+    SetLayerField,
+    SetSpecField,
+    get_path,
+)
 from .document import SpecDocument
 
 SPEC_FIELDS = ("vocab_size", "d_model", "tie_embeddings", "embedding_scale", "max_context", "final_logit_softcap",
                "mtp_layers")
 LAYER_FIELDS = ("norm_placement", "norm.kind", "norm.eps", "norm.unit_offset")
+MATFORMER_STEPS = 16  # the slider's positions: sixteenths of the trained FFN width
 
 
 def _editable_fields(obj: Any, prefix: str) -> list[tuple[str, Any]]:
@@ -89,6 +101,11 @@ class Inspector(QScrollArea):
         hints.update({f"norm.{name}": hint for name, hint in typing.get_type_hints(type(layer.norm)).items()})
         return [(path, hints[path]) for path in LAYER_FIELDS]
 
+    def _layout_key(self) -> tuple:
+        """What the page shows: its fields, and the MatFormer slider on a nested model's page."""
+        slider = self.target is None and self.document.spec.matformer is not None
+        return tuple(path for path, _ in self._fields()) + (("<matformer>",) if slider else ())
+
     def _title(self) -> str:
         if self.target is None:
             return f"Model · {self.document.spec.name}"
@@ -108,7 +125,7 @@ class Inspector(QScrollArea):
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         self.editors, self.problem_labels = {}, {}
         fields = self._fields()
-        self._paths = tuple(path for path, _ in fields)
+        self._paths = self._layout_key()
         for path, hint in fields:
             editor = self._editor(path, hint)
             self.editors[path] = editor
@@ -131,11 +148,47 @@ class Inspector(QScrollArea):
         self.other_problems.setObjectName("problem")
         self.other_problems.setWordWrap(True)
         layout.addWidget(self.other_problems)
+        self.matformer_slider = None
         if self.target is not None:
             layout.addWidget(self._group_controls())
+        elif self.document.spec.matformer is not None:
+            layout.addWidget(self._matformer_control())
         layout.addStretch(1)
         self.setWidget(page)
         self.refresh()
+
+    def _matformer_control(self) -> QWidget:
+        """MatFormer (Gemma 3n): slide the FFN width down to the nested smaller models."""
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 8, 0, 0)
+        self.matformer_label = QLabel()
+        self.matformer_label.setWordWrap(True)
+        slider = QSlider(Qt.Horizontal)
+        slider.setRange(1, MATFORMER_STEPS)
+        slider.setPageStep(2)
+        slider.setToolTip("MatFormer: every feed-forward layer keeps the first part of its trained width, "
+                          "as Gemma 3n E2B is nested inside E4B")
+        slider.valueChanged.connect(self._slide_matformer)
+        self.matformer_slider = slider
+        column.addWidget(self.matformer_label)
+        column.addWidget(slider)
+        self._show_matformer()
+        return box
+
+    def _show_matformer(self) -> None:
+        spec = self.document.spec
+        if self.matformer_slider is None or spec.matformer is None:
+            return
+        fraction = ffn_fraction(spec)
+        self.matformer_slider.blockSignals(True)
+        self.matformer_slider.setValue(max(1, round(fraction * MATFORMER_STEPS)))
+        self.matformer_slider.blockSignals(False)
+        self.matformer_label.setText(f"MatFormer width: {fraction:.0%} of the trained feed-forward width "
+                                     f"({spec.matformer.full_intermediate_size:,})")
+
+    def _slide_matformer(self, value: int) -> None:
+        self._push(SetFfnFraction(self.document, value / MATFORMER_STEPS))
 
     def _group_controls(self) -> QWidget:
         group_index = self.target[2]
@@ -236,7 +289,7 @@ class Inspector(QScrollArea):
     def refresh(self) -> None:
         if self.target is not None and max(self.target[0]) >= self.document.spec.num_layers:
             self.target = None
-        if tuple(path for path, _ in self._fields()) != self._paths:
+        if self._layout_key() != self._paths:
             self._build()
             return
         self._updating = True
@@ -249,6 +302,7 @@ class Inspector(QScrollArea):
                         getattr(editor, setter)(str(value) if widget_type is QComboBox else value)
         finally:
             self._updating = False
+        self._show_matformer()
         self._show_problems()
 
     def _show_problems(self) -> None:

@@ -84,6 +84,8 @@ def mixer_text(mixer) -> tuple[str, list[str]]:
             extras.append(f"softcap {mixer.logit_softcap:g}")
         if mixer.qkv_bias:
             extras.append("QKV bias")
+        if mixer.shared_kv:
+            extras.append("KV shared (no cache)")
         return attention_title(mixer), [heads, positions, " · ".join(extras)] if extras else [heads, positions]
     if isinstance(mixer, MultiHeadLatentAttention):
         lines = [f"{mixer.num_heads} heads · KV latent {mixer.kv_lora_rank}+{mixer.qk_rope_head_dim}"]
@@ -125,7 +127,10 @@ def ffn_text(ffn) -> tuple[str, list[str]]:
     if ffn is None:
         return "No feed-forward", ["mixer-only block"]
     if isinstance(ffn, MLP):
-        return f"{mlp_title(ffn)} feed-forward", [f"hidden {ffn.intermediate_size}"]
+        lines = [f"hidden {ffn.intermediate_size}"]
+        if ffn.activation_sparsity:
+            lines.append(f"{ffn.activation_sparsity:.0%} of activations zeroed")
+        return f"{mlp_title(ffn)} feed-forward", lines
     assert isinstance(ffn, MoE)
     lines = [f"{ffn.num_experts} experts · {ffn.top_k} active",
              f"{mlp_title(ffn.expert)} hidden {ffn.expert.intermediate_size}"]

@@ -73,6 +73,10 @@ class SummaryBar(QFrame):
         context = self.context.currentData()
         self.kv_bytes_per_token = analysis.kv_bytes_per_token(dtype_bytes)
         self.values["total"].setText(human_count(analysis.total_params))
+        ple = analysis.per_layer_embedding_params
+        self.values["total"].setToolTip(
+            f"{analysis.total_params:,} parameters" + (f", of which {human_count(ple)} in per-layer embeddings "
+                                                       "that can stay off the accelerator" if ple else ""))
         self.values["active"].setText(human_count(analysis.active_params))
         self.values["kv_token"].setText(human_bytes(self.kv_bytes_per_token))
         self.values["kv_context"].setText(human_bytes(analysis.kv_bytes_at(context, dtype_bytes)))

@@ -12,6 +12,7 @@ from app.spec import ArchSpec, catalog
 from app.spec.analysis import analyze
 from app.spec.components import MultiHeadLatentAttention
 from app.ui.compare_model import PRESETS, delta_rows
+from app.ui.labels import human_count
 from app.ui.main_window import MainWindow
 from tests.ui.test_canvas import send_drop
 
@@ -181,3 +182,24 @@ def test_a_hub_repository_that_is_not_cached_offline_is_refused_by_name(window, 
     assert window.document.spec == before
     assert not window.import_hub("not a repo id")
     assert "Repository id" in shown[1]
+
+
+def test_the_matformer_slider_nests_gemma3n_e2b_widths_inside_e4b_and_undoes(window):
+    assert window.inspector.matformer_slider is None  # Qwen3 has no nested models
+    window.open_entry("gemma3n-e4b")
+    window.inspector.show_box(None)
+    slider = window.inspector.matformer_slider
+    original = window.document.spec
+    assert slider is not None and slider.value() == slider.maximum()
+    slider.setValue(slider.maximum() // 2)  # E2B's feed-forward width is half of E4B's
+    spec = window.document.spec
+    assert {layer.ffn.intermediate_size for layer in spec.layers} == {
+        layer.ffn.intermediate_size for layer in catalog.get("gemma3n-e2b").layers}
+    assert analyze(spec).total_params < analyze(original).total_params
+    assert window.summary.values["total"].text() == human_count(analyze(spec).total_params)
+    assert "50%" in window.inspector.matformer_label.text()
+    slider.setValue(slider.maximum() // 4)
+    assert window.document.undo_stack.count() == 1  # one drag, one undo
+    window.document.undo_stack.undo()
+    assert window.document.spec == original
+    assert slider.value() == slider.maximum()

@@ -139,8 +139,10 @@ class ArchitectureScene(QGraphicsScene):
         params = sum(rows[i].params for i in group.layer_indices())
         kv = sum(rows[i].kv_bytes_per_token(2) for i in group.layer_indices())
         first, last = group.start, group.stop - 1
+        laurel = {self.spec.layers[i].laurel_rank for i in group.layer_indices()} - {0}
         detail = (f"layers {first}-{last} · {human_count(params)} params"
-                  + (f"\nKV {human_bytes(kv)}/token (bf16)" if kv else ""))
+                  + (f"\nKV {human_bytes(kv)}/token (bf16)" if kv else "")
+                  + (f"\nLAuReL residual, rank {max(laurel)}" if laurel else ""))
         badge = f"× {group.repeat}" if group.repeat > 1 else f"× {group.size}" if len(group.runs) == 1 else ""
         rank = self._block_count
         if rank < len(self.block_lefts):  # the frame moves with its first block
@@ -284,6 +286,13 @@ class ArchitectureScene(QGraphicsScene):
             lines.append(f"+ learned positions ({spec.learned_positions:,})")
         if spec.embedding_scale:
             lines.append("scaled by √d")
+        if spec.per_layer_embedding is not None:
+            ple = spec.per_layer_embedding
+            params = analyze(spec).per_layer_embedding_params
+            lines.append(f"+ per-layer embeddings: {ple.width} per layer, {human_count(params)} params "
+                         "(can stay off the accelerator)")
+        if spec.altup is not None:
+            lines.append(f"AltUp: {spec.altup.num_inputs} residual streams")
         return lines
 
     def _add_embedding_left(self, first: QRectF) -> None:

@@ -210,8 +210,11 @@ class RunController(QObject):
         self._set_busy(False)
         self.panel.show_progress("generated", len(document["steps"]), len(document["steps"]))
         summary = ProfileSnapshot.from_dict(document).summary()
+        vision = document.get("vision")
+        image = (f"; image encoder {vision['encoder_ms']:.0f} ms, {100 * vision['image_kv_share']:.0f}% of the "
+                 "KV cache for the image" if vision else "")
         self.status.emit(f"{len(document['steps'])} steps; decode {summary['decode_tokens_per_s']:.1f} tokens/s, "
-                         f"prefill {summary['prefill_ms']:.0f} ms")
+                         f"prefill {summary['prefill_ms']:.0f} ms{image}")
 
     def refresh_all(self) -> None:
         if self.record is not None:

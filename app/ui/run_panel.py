@@ -99,6 +99,17 @@ class RunPanel(QWidget):
         self.chat.setToolTip("Format the prompt with the checkpoint's chat template (real weights)")
         form.addRow("", self.chat)
 
+        self.image = QLineEdit()
+        self.image.setPlaceholderText("none: a generated test card")
+        self.image.setToolTip("A vision model's image (PNG), placed before the prompt; "
+                              "empty: a generated test card. Text-only models take none.")
+        self.browse_image = QPushButton("Browse…")
+        self.browse_image.clicked.connect(self._browse_image)
+        image_row = QHBoxLayout()
+        image_row.addWidget(self.image, 1)
+        image_row.addWidget(self.browse_image)
+        form.addRow("Image", image_row)
+
         self.max_new_tokens = _spin(1, 8192, 64, "New tokens to generate")
         form.addRow("New tokens", self.max_new_tokens)
         self.temperature = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.1, value=0.0, decimals=2)
@@ -192,6 +203,22 @@ class RunPanel(QWidget):
         if path:
             self.location.setText(path)
 
+    def _browse_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Image for a vision model", "", "PNG images (*.png)")
+        if path:
+            self.image.setText(path)
+
+    def image_path(self) -> str | None:
+        """The image field: None when empty; ValueError naming the field when it cannot load."""
+        text = self.image.text().strip()
+        if not text:
+            return None
+        if not Path(text).is_file():
+            raise ValueError(f"Image: {text} does not exist")
+        if Path(text).suffix.lower() != ".png":
+            raise ValueError(f"Image: expected a PNG file, got {Path(text).name}")
+        return text
+
     def load_request(self) -> dict:
         """The worker's load request for the current choices; ValueError naming the field
         that cannot work."""
@@ -219,7 +246,7 @@ class RunPanel(QWidget):
             "chat": self.chat.isChecked() and self.chat.isEnabled(), "probe": self.probe.isChecked(),
             "stop_at_eos": self.stop_at_eos.isChecked(),
             "temperature": self.temperature.value(), "top_k": self.top_k.value(), "top_p": self.top_p.value(),
-            "seed": self.seed.value(),
+            "seed": self.seed.value(), "image": self.image_path(),
         }
 
     def sweep_settings(self) -> dict:

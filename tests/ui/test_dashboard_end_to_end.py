@@ -141,3 +141,19 @@ def test_a_sweep_from_the_panel_is_plotted_over_the_previous_one(window, qtbot):
     assert len(shown) == 2  # the new sweep and the one before it, on the same axes
     assert all(series["contexts"] == [16, 48] for series in shown)
     assert all(series["kv_bytes"] == series["kv_bytes_predicted"] for series in shown)
+
+
+def test_a_vision_model_runs_on_the_users_image_from_the_window(window, qtbot, tmp_path):
+    from PySide6.QtGui import QColor, QImage
+
+    picture = QImage(64, 48, QImage.Format_RGB888)
+    picture.fill(QColor(200, 120, 40))
+    path = tmp_path / "picture.png"
+    assert picture.save(str(path))
+    window.open_entry("gemma3-4b-vision")
+    window.run_panel.image.setText(str(path))
+    snapshot = run_and_wait(window, 3)
+    vision = snapshot["vision"]
+    assert vision["image"] == str(path) and vision["encoder_ms"] > 0
+    assert vision["image_kv_bytes"] == vision["image_kv_bytes_predicted"]
+    assert "image encoder" in window.statusBar().currentMessage()

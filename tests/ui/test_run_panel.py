@@ -107,3 +107,19 @@ def test_a_file_that_is_not_a_snapshot_is_refused_by_name(tmp_path):
     broken.write_text("{")
     with pytest.raises(SnapshotError, match="broken.json"):
         read_snapshot(broken)
+
+
+def test_the_image_field_is_checked_by_name_and_sent_with_the_run(panel, tmp_path):
+    requests = []
+    panel.runRequested.connect(lambda load, settings: requests.append(settings))
+    panel.request_run()
+    assert requests[-1]["image"] is None  # empty: a vision model gets a generated test card
+    for text, problem in ((str(tmp_path / "missing.png"), "does not exist"), (__file__, "expected a PNG")):
+        panel.image.setText(text)
+        panel.request_run()
+        assert len(requests) == 1 and panel.message.text().startswith("Image:") and problem in panel.message.text()
+    picture = tmp_path / "cat.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n")  # only the name and suffix are checked here; loading reads it
+    panel.image.setText(str(picture))
+    panel.request_run()
+    assert requests[-1]["image"] == str(picture)

@@ -268,3 +268,23 @@ def test_record_load_balance_skips_layers_without_tokens():
     assert record.load_balance() == {1: 4.0}
     assert math.isclose(record.routing_totals()[1][0], 4)
     assert record.moe_layers == [1, 2]  # no spec: the layers that reported routing
+
+
+def test_an_axis_range_moves_only_when_the_data_outgrows_it(qtbot):
+    import pyqtgraph as pg
+
+    from app.ui.dashboard.plots import hold_range, nice_ceiling
+
+    assert [nice_ceiling(v) for v in (0.7, 1.0, 1.3, 37, 101, 5e6)] == [0.8, 1.0, 1.5, 40, 120, 5e6]
+    widget = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(widget)
+    plot = widget.addPlot()
+    spans = []
+    for steps in range(1, 130):  # a run's step axis, one refresh per step
+        hold_range(plot, "x", steps)
+        low, high = plot.vb.viewRange()[0]
+        assert low == 0 and steps <= high <= steps * 4 / 3  # the widest gap in 1, 1.2, 1.5, 2, 2.5, 3, 4, ...
+        spans.append(high)
+    assert len(set(spans)) <= 21  # re-laid out ~20 times over 129 steps, not at every step
+    hold_range(plot, "x", 3)  # a new, shorter run: the range comes back down
+    assert plot.vb.viewRange()[0][1] == 3

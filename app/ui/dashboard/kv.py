@@ -9,12 +9,13 @@ import pyqtgraph as pg
 
 from .. import theme
 from .plots import (
-    LEGEND_BRUSH,
     PlotView,
+    add_legend,
     bar_values,
     byte_unit,
     colour,
     empty,
+    hold_range,
     integer_ticks,
     layer_kinds,
     pale,
@@ -37,7 +38,7 @@ class KvView(PlotView):
     def __init__(self):
         super().__init__()
         self.total_plot = styled_plot(self.layout, 0, "context", "KV cache, all layers", x_units="tokens")
-        self.total_plot.addLegend(offset=(10, 2), labelTextColor=theme.TEXT, brush=LEGEND_BRUSH, colCount=4)
+        add_legend(self.total_plot)
         self._titled = [self.total_plot]
         # The prediction is a wide pale band under the measured line: where the cache holds
         # what the analysis says the line runs down its middle, and a gap is the finding.
@@ -46,7 +47,7 @@ class KvView(PlotView):
         self.overlay_total = self.total_plot.plot(pen=pen(MEASURED, dashed=True))
 
         self.layer_plot = styled_plot(self.layout, 1, "layer", "KV cache, latest step")
-        self.layer_plot.addLegend(offset=(10, 2), labelTextColor=theme.TEXT, brush=LEGEND_BRUSH, colCount=4)
+        add_legend(self.layer_plot)
         self.layers = pg.BarGraphItem(x=[], height=[], width=HALF, brush=MEASURED, pen=pg.mkPen(None),
                                       name="measured")
         self.layers_predicted = pg.BarGraphItem(x=[], height=[], width=HALF, brush=pale("embedding"),
@@ -80,6 +81,9 @@ class KvView(PlotView):
         size = self._scale(self.total_plot, max(total + predicted + overlaid, default=0))
         self.total.setData(seq, np.asarray(total, dtype=float) / size)
         integer_ticks(self.total_plot.getAxis("bottom"), int(seq.max() - seq.min()) + 1 if len(seq) else 1)
+        if len(seq):
+            hold_range(self.total_plot, "x", float(seq.max()), low=float(seq.min()))
+            hold_range(self.total_plot, "y", max(total + predicted + overlaid) / size * 1.05)
         self.predicted.setData(seq, np.asarray(predicted, dtype=float) / size)
         if self._overlay is not None:
             self._draw_overlay(size)

@@ -9,14 +9,16 @@ from PySide6.QtCore import QRectF
 
 from .. import theme
 from .plots import (
-    LEGEND_BRUSH,
     Note,
     PlotView,
+    add_legend,
     bar_values,
     colour,
     empty,
+    hold_range,
     integer_ticks,
     layer_kinds,
+    nice_ceiling,
     pen,
     styled_plot,
     values,
@@ -35,7 +37,7 @@ class LatencyView(PlotView):
     def __init__(self):
         super().__init__()
         self.bars_plot = styled_plot(self.layout, 0, "layer", "time (latest step)", y_units="ms")
-        self.bars_plot.addLegend(offset=(10, 2), labelTextColor=theme.TEXT, brush=LEGEND_BRUSH, colCount=4)
+        add_legend(self.bars_plot)
         self._titled = [self.bars_plot]
         no_pen = pg.mkPen(None)
         # One item per series, every bar in it: a 61-layer refresh is three setOpts calls.
@@ -86,6 +88,7 @@ class LatencyView(PlotView):
             mixer_brushes, ffn_brushes = self._brushes
             self.mixer.setOpts(x=x, height=mixer, brushes=mixer_brushes if len(mixer_brushes) == len(x) else None)
             self.ffn.setOpts(x=x, y0=mixer, height=ffn, brushes=ffn_brushes if len(ffn_brushes) == len(x) else None)
+            hold_range(self.bars_plot, "y", max(layer_ms) * 1.05)
             self.bars_note.set("")
         else:
             self._empty_bars()
@@ -97,13 +100,14 @@ class LatencyView(PlotView):
                                  count=len(rows))
             # The prefill step is many times a decode step: scale colours to the decode steps
             # so that their per-layer differences show; the prefill column saturates.
-            top = float((image[:, decode] if decode.any() else image).max()) or 1.0
+            top = nice_ceiling(float((image[:, decode] if decode.any() else image).max()))
             self.heat.setImage(image, autoLevels=False, levels=(0.0, top))
             self.heat.setRect(QRectF(-0.5, -0.5, image.shape[1], image.shape[0]))
             if top != self._top:
                 self._top = top
                 self.heat_bar.setLevels((0.0, top))
             integer_ticks(self.heat_plot.getAxis("bottom"), image.shape[1])
+            hold_range(self.heat_plot, "x", image.shape[1], low=-0.5)
         else:
             self.heat.clear()
         self.caption(record)

@@ -7,13 +7,14 @@ setOpts / setImage: the dashboard refreshes at 10-20 Hz while a run streams."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QPlainTextEdit
+from PySide6.QtWidgets import QGraphicsItem, QPlainTextEdit
 
 from ...spec.serialize import spec_from_dict
 from .. import theme
@@ -48,10 +49,21 @@ def styled_plot(layout: pg.GraphicsLayout, row: int, x_label: str, y_label: str,
         axis.setPen(AXIS_PEN)
         axis.setTextPen(theme.MUTED_TEXT)
         axis.enableAutoSIPrefix(False)
+        # Replaying an axis' QPicture lays its text out again, ~2 ms an axis on every repaint
+        # of the plot; a pixmap cache blits it until the axis itself changes.
+        axis.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
     plot.setLabel("bottom", x_label, units=x_units, color=theme.MUTED_TEXT)
     plot.setLabel("left", y_label, units=y_units, color=theme.MUTED_TEXT)
     plot.showGrid(x=False, y=True, alpha=0.15)
     return plot
+
+
+def add_legend(plot: pg.PlotItem, offset=(10, 2), columns: int = 4) -> pg.LegendItem:
+    """A see-through legend in the plot's corner, cached as a pixmap: it changes far less
+    often than the data under it, and its text costs a layout on every repaint otherwise."""
+    legend = plot.addLegend(offset=offset, labelTextColor=theme.TEXT, brush=LEGEND_BRUSH, colCount=columns)
+    legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+    return legend
 
 
 def integer_ticks(axis: pg.AxisItem, count: int) -> None:
@@ -68,6 +80,35 @@ def integer_ticks(axis: pg.AxisItem, count: int) -> None:
     if getattr(axis, "integer_levels", None) != levels:  # setting them re-lays the axis out: only on change
         axis.integer_levels = levels
         axis.setTickSpacing(levels=levels)
+
+
+NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def nice_ceiling(value: float) -> float:
+    """The least of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^k at or above value."""
+    if value <= 0:
+        return 1.0
+    scale = 10.0 ** math.floor(math.log10(value))
+    return next(step * scale for step in NICE_STEPS if step * scale >= value * (1 - 1e-9))
+
+
+def hold_range(plot: pg.PlotItem, axis: str, high: float, low: float = 0.0) -> None:
+    """Show low..ceiling on `axis` ("x" or "y"). The ceiling moves to the next nice number
+    when the data outgrows it, and down when the data falls below a third of it (a new
+    run). An axis lays its ticks and text out again whenever its range changes (~4 ms, and
+    a repaint of the plot), so a range that followed the data grew on every refresh."""
+    held = plot.__dict__.setdefault("held_ranges", {})
+    span = max(high - low, 0.0)
+    current = held.get(axis)
+    if current is not None and current[0] == low and current[1] / 3 <= span <= current[1]:
+        return
+    ceiling = nice_ceiling(span)
+    held[axis] = (low, ceiling)
+    if axis == "x":
+        plot.setXRange(low, low + ceiling, padding=0)
+    else:
+        plot.setYRange(low, low + ceiling, padding=0)
 
 
 def byte_unit(largest: float) -> tuple[str, int]:
@@ -195,16 +236,21 @@ class MemoryView(PlotView):
     def __init__(self):
         super().__init__()
         self.plot = styled_plot(self.layout, 0, "step", "memory", y_units="MiB")
-        self.plot.addLegend(offset=(10, 2), labelTextColor=theme.TEXT, brush=LEGEND_BRUSH, colCount=4)
+        add_legend(self.plot)
         self._titled = [self.plot]
         self.curves = {key: self.plot.plot(pen=pen(self.COLOURS[key]), name=self.NAMES[key]) for key in MEMORY_KEYS}
         self.overlays = {key: self.plot.plot(pen=pen(self.COLOURS[key], dashed=True)) for key in MEMORY_KEYS}
 
     def show(self, record: RunRecord) -> None:
         steps = np.asarray(record.step_index, dtype=float)
+        top = 0.0
         for key, series in record.memory.items():
-            self.curves[key].setData(steps, np.asarray(series, dtype=float) / MIB)
+            mib = np.asarray(series, dtype=float) / MIB
+            self.curves[key].setData(steps, mib)
+            top = max(top, float(mib.max(initial=0.0)))
         integer_ticks(self.plot.getAxis("bottom"), len(steps))
+        hold_range(self.plot, "x", max(len(steps) - 1, 1))
+        hold_range(self.plot, "y", top * 1.05)
         self.caption(record)
 
     def overlay(self, record, primary) -> None:
@@ -257,6 +303,8 @@ class ThroughputView(PlotView):
             self.mean.setValue(sum(rates) / len(rates))
         self.mean.setVisible(bool(rates))
         integer_ticks(self.plot.getAxis("bottom"), len(record.steps))
+        hold_range(self.plot, "x", max(len(record.steps) - 1, 1))
+        hold_range(self.plot, "y", max(rates, default=0.0) * 1.05)
         self.caption(record)
 
     def overlay(self, record, primary) -> None:

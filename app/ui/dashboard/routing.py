@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from .. import theme
-from .plots import Note, PlotView, bar_values, colour, integer_ticks, pale, pen, styled_plot
+from .plots import Note, PlotView, bar_values, colour, hold_range, integer_ticks, nice_ceiling, pale, pen, styled_plot
 from .record import RunRecord
 
 ROSE = colour("moe")
@@ -67,7 +67,7 @@ class RoutingView(PlotView):
         else:
             for layer, counts in totals.items():
                 image[layer, :len(counts)] = counts
-        top = float(np.nanmax(image)) or 1.0
+        top = nice_ceiling(float(np.nanmax(image)))  # levels that move with every step re-lay the bar out
         self.heat.setImage(image, autoLevels=False, levels=(0.0, top))
         self.heat.setRect(QRectF(-0.5, -0.5, experts, layers))
         if top != self._top:
@@ -78,6 +78,7 @@ class RoutingView(PlotView):
             integer_ticks(self.heat_plot.getAxis("bottom"), experts)
         balance = record.load_balance()
         self.balance.setOpts(x=np.asarray(list(balance), dtype=float), height=np.asarray(list(balance.values())))
+        hold_range(self.balance_plot, "y", max(balance.values(), default=0.0) * 1.05)
 
     def _empty(self) -> None:
         self.heat.clear()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import theme
-from .plots import LEGEND_BRUSH, PlotView, byte_unit, colour, empty, pen, styled_plot, values, xs
+from .plots import PlotView, add_legend, byte_unit, colour, empty, pen, styled_plot, values, xs
 from .record import SweepRecord
 
 # One colour per sweep; the second is also dashed so that it reads in grey print.
@@ -21,9 +21,8 @@ class SweepView(PlotView):
         self.time_plot = styled_plot(self.layout, 0, "context", "decode time per token", x_units="tokens",
                                      y_units="ms")
         self.kv_plot = styled_plot(self.layout, 1, "context", "KV cache", x_units="tokens")
-        legend = {"offset": (10, 10), "labelTextColor": theme.TEXT, "brush": LEGEND_BRUSH}
-        self.time_legend = self.time_plot.addLegend(**legend)
-        self.kv_legend = self.kv_plot.addLegend(**legend)
+        self.time_legend = add_legend(self.time_plot, offset=(10, 10), columns=1)
+        self.kv_legend = add_legend(self.kv_plot, offset=(10, 10), columns=1)
         self._series: list[tuple] = []  # per sweep: (time curve, kv curve, predicted kv curve), made once
         self._sweeps: list[SweepRecord] = []
         self._kv_unit = 1

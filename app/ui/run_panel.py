@@ -92,7 +92,7 @@ class RunPanel(QWidget):
         form.addRow("Dtype", self.dtype)
 
         self.prompt = QPlainTextEdit(DEFAULT_PROMPT)
-        self.prompt.setFixedHeight(70)
+        self.prompt.setFixedHeight(58)
         self.prompt.setToolTip("With random weights the prompt's bytes stand in for tokens")
         form.addRow("Prompt", self.prompt)
         self.chat = QCheckBox("Chat template")

@@ -8,20 +8,11 @@ from PySide6.QtWidgets import QApplication
 
 from app.spec import catalog
 from app.spec.components import Attention, MultiHeadLatentAttention
-from app.ui.canvas import CanvasView
 from app.ui.document import SpecDocument
 from app.ui.commands import InsertGroup, MoveGroup, RemoveGroup, SetGroupRepeat, SetLayerField
 from app.ui.components import Refused, drop_edit
 from app.ui.grouping import group_layers
 from app.ui.palette import PaletteWidget
-
-
-@pytest.fixture
-def view(qtbot):
-    view = CanvasView()
-    qtbot.addWidget(view)
-    view.resize(900, 600)
-    return view
 
 
 def test_every_entry_renders_with_its_groups_and_blocks(view):

@@ -1,18 +1,7 @@
 """The canvas draws a vision front-end: method A's encoder and projector beside the
 token embedding; a text-only entry draws none."""
 
-import pytest
-
 from app.spec import catalog
-from app.ui.canvas import CanvasView
-
-
-@pytest.fixture
-def view(qtbot):
-    view = CanvasView()
-    qtbot.addWidget(view)
-    view.resize(900, 600)
-    return view
 
 
 def test_unified_embedding_draws_the_encoder_and_projector(view):

@@ -8,24 +8,18 @@ import gc
 import json
 
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from app.spec.scale import explore
 from app.ui.app import run_and_wait
-from app.ui.main_window import MainWindow
 
 RUN_TIMEOUT_MS = 300_000  # generous: only a hang should trip it
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    window = MainWindow(settings=settings, autosave_dir=tmp_path / "data", entry="deepseek-v3")
-    qtbot.addWidget(window)
+def window(open_window):
+    window = open_window("deepseek-v3")
     window.resize(1600, 1000)
-    window.show()
-    qtbot.waitExposed(window)
     window.run_panel.device.setCurrentIndex(window.run_panel.device.findData("cpu"))
     yield window
     window.runs.shutdown()

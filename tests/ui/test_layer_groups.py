@@ -3,7 +3,7 @@ boundary under the cursor (undoable, refused when it would break the spec), and 
 inspector's remove, reorder and repeat edits undo exactly."""
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -15,19 +15,12 @@ from app.ui.components import MIME_TYPE
 from app.ui.group_templates import insert_edit, templates_for
 from app.ui.grouping import describe_groups, group_layers
 from app.ui.labels import human_count
-from app.ui.main_window import MainWindow
 from app.ui.palette import PaletteWidget
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    window = MainWindow(settings=settings, autosave_dir=tmp_path / "data", entry="deepseek-v3")
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    window.fit()
-    return window
+def window(open_window):
+    return open_window("deepseek-v3")
 
 
 def drag_to(view, scene_point: QPointF, key: str, drop: bool = True) -> tuple[bool, bool]:

@@ -5,7 +5,7 @@ files, autosave and the compare view; screenshots."""
 import json
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from app.spec import ArchSpec, catalog
@@ -18,14 +18,8 @@ from tests.ui.test_canvas import send_drop
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    window = MainWindow(settings=settings, autosave_dir=tmp_path / "data", entry="qwen3-0.6b")
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    window.fit()
-    return window
+def window(open_window):
+    return open_window("qwen3-0.6b")
 
 
 def test_drag_gqa_to_mla_updates_summary_and_undoes(window, qtbot):

@@ -1,0 +1,31 @@
+"""Fixtures the window and canvas tests share."""
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from app.ui.canvas import CanvasView
+from app.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def view(qtbot):
+    view = CanvasView()
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    return view
+
+
+@pytest.fixture
+def open_window(qtbot, tmp_path):
+    """open_window(entry): a shown main window with that catalog entry, fitted, with
+    settings and autosave in the test's own folder."""
+    def open_(entry: str) -> MainWindow:
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+        window = MainWindow(settings=settings, autosave_dir=tmp_path / "data", entry=entry)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        window.fit()
+        return window
+
+    return open_

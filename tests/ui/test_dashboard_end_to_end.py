@@ -6,8 +6,10 @@ their text into the window."""
 
 import gc
 import json
+import os
 
 import pytest
+import torch
 from PySide6.QtWidgets import QMessageBox
 
 from app.spec.scale import explore
@@ -48,6 +50,10 @@ def assert_plots_hold(plotted: dict, snapshot: dict) -> None:
 def test_deepseek_v3_explore_run_fills_every_plot_and_exports(window, qtbot, tmp_path):
     snapshot = run_and_wait(window, 24)
     assert len(snapshot["steps"]) == 24
+    # the model's thread leaves a core to the window's (see worker.leave_a_core_for_the_window)
+    cores = os.cpu_count() or 1
+    threads = min(torch.get_num_threads(), cores - 1) if cores > 1 else torch.get_num_threads()
+    assert f"({threads} torch threads)" in snapshot["hardware"]["cpu"]
     spec = explore(window.document.spec)
     moe_layers = [i for i, layer in enumerate(spec.layers) if layer.ffn.kind == "moe"]
     plotted = window.dashboard.plotted()

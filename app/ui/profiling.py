@@ -153,7 +153,7 @@ class RunController(QObject):
     def _dispatch(self) -> None:
         kind, settings = self.pending
         self.pending = None
-        hold_long_lived_objects(True)  # again: the model just loaded is long-lived too
+        hold_long_lived_objects(True)  # the model is loaded: from here on the run streams
         if kind == "run":
             # The plots move to the new record one per tick (refresh), like every update:
             # clearing them all at once would repaint every plot in one stall.
@@ -267,7 +267,8 @@ class RunController(QObject):
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
-        hold_long_lived_objects(busy)
+        if not busy:
+            hold_long_lived_objects(False)
         self.panel.set_busy(busy)
         self.busyChanged.emit(busy)
 

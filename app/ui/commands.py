@@ -85,9 +85,26 @@ class ReplaceLayers(SpecEdit):
         super().__init__(document, after, text)
 
 
-class SetLayerField(SpecEdit):
-    """One field (a dotted path inside the layer) in every layer of a block. Consecutive
-    edits of the same field merge, so a spin box's steps are one undo."""
+class MergingEdit(SpecEdit):
+    """An edit that absorbs the next one of its kind on the same key (a spin box's or a
+    slider's steps), so that one drag or one typed value is one undo."""
+
+    ID = 0  # QUndoStack asks mergeWith only of commands with the same id: one per subclass
+    key: object = None
+
+    def id(self) -> int:
+        return self.ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if type(other) is not type(self) or other.key != self.key:
+            return False
+        self.after = other.after
+        self.setText(other.text())
+        return True
+
+
+class SetLayerField(MergingEdit):
+    """One field (a dotted path inside the layer) in every layer of a block."""
 
     ID = 1
 
@@ -96,54 +113,23 @@ class SetLayerField(SpecEdit):
         super().__init__(document, after, f"Set {path.split('.')[-1]} to {value}{_plural(indices)}")
         self.key = (tuple(indices), path)
 
-    def id(self) -> int:
-        return self.ID
 
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, SetLayerField) or other.key != self.key:
-            return False
-        self.after = other.after
-        self.setText(other.text())
-        return True
-
-
-class SetSpecField(SpecEdit):
+class SetSpecField(MergingEdit):
     ID = 2
 
     def __init__(self, document: SpecDocument, path: str, value: Any):
         super().__init__(document, replace_path(document.spec, path, value), f"Set {path} to {value}")
         self.key = path
 
-    def id(self) -> int:
-        return self.ID
 
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, SetSpecField) or other.key != self.key:
-            return False
-        self.after = other.after
-        self.setText(other.text())
-        return True
-
-
-class SetFfnFraction(SpecEdit):
-    """The MatFormer slider: the nested model at a fraction of the trained FFN width.
-    A slider drag's steps merge into one undo."""
+class SetFfnFraction(MergingEdit):
+    """The MatFormer slider: the nested model at a fraction of the trained FFN width."""
 
     ID = 3
 
     def __init__(self, document: SpecDocument, fraction: float):
         super().__init__(document, with_ffn_fraction(document.spec, fraction),
                          f"MatFormer width {fraction:.0%}")
-
-    def id(self) -> int:
-        return self.ID
-
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, SetFfnFraction):
-            return False
-        self.after = other.after
-        self.setText(other.text())
-        return True
 
 
 # --- layer groups -----------------------------------------------------------------------

@@ -197,3 +197,17 @@ def test_the_matformer_slider_nests_gemma3n_e2b_widths_inside_e4b_and_undoes(win
     window.document.undo_stack.undo()
     assert window.document.spec == original
     assert slider.value() == slider.maximum()
+
+
+def test_steps_of_one_field_are_one_undo_and_another_field_is_another(window):
+    window.canvas.arch_scene.slot_item(0, 0, "mixer").setSelected(True)
+    editors, stack = window.inspector.editors, window.document.undo_stack
+    original = window.document.spec
+    editors["mixer.num_heads"].setValue(32)
+    editors["mixer.num_heads"].setValue(24)  # a spin box's second step
+    assert stack.count() == 1
+    editors["mixer.num_kv_heads"].setValue(4)
+    assert stack.count() == 2
+    stack.undo()
+    stack.undo()
+    assert window.document.spec == original

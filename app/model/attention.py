@@ -86,6 +86,8 @@ class Attention(nn.Module):
         """Projected queries -> (rotated heads [B, H, T, D], the output gate or None)."""
         spec = self.spec
         batch, length, _ = q.shape
+        if self.q_norm is not None and spec.qk_norm.scope == "all_heads":
+            q = self.q_norm(q)
         gate = None
         if spec.output_gate:
             q, gate = q.view(batch, length, spec.num_heads, 2 * spec.head_dim).chunk(2, dim=-1)
@@ -110,8 +112,8 @@ class Attention(nn.Module):
         batch, length, _ = x.shape
         qkv = packed_or_none(self, "qkv")
         q, k, v = qkv(x) if qkv is not None else (self.q_proj(x), self.k_proj(x), self.v_proj(x))
-        if self.q_norm is not None and spec.qk_norm.scope == "all_heads":
-            q, k = self.q_norm(q), self.k_norm(k)
+        if self.k_norm is not None and spec.qk_norm.scope == "all_heads":
+            k = self.k_norm(k)
         query = self._query(q, step)
         k = k.view(batch, length, spec.num_kv_heads, spec.head_dim)
         if self.k_norm is not None and spec.qk_norm.scope == "head":

@@ -125,3 +125,24 @@ def test_drop_through_the_view(view, qtbot):
         accepted = send_drop(view, attention, "moe")
     assert accepted[1] is False and "feed-forward box" in message.args[0]
     assert isinstance(document.spec.layers[0].mixer, Attention)
+
+
+def test_a_tint_repaints_the_boxes_under_their_cached_text(view, qtbot, monkeypatch):
+    from app.ui.canvas.items import BoxItem
+
+    scene = view.arch_scene
+    scene.set_spec(catalog.get("gemma3-270m"))
+    view.show()
+    qtbot.waitExposed(view)
+    view.fit()
+    mixer = next(item for item in scene.slot_items if item.slot == "mixer")
+    spot = view.mapFromScene(mixer.rect.bottomLeft() + QPointF(4, -3))  # inside the box, clear of its text
+    before = view.viewport().grab().toImage().pixelColor(spot)
+
+    laid_out = []
+    monkeypatch.setattr(BoxItem, "paint_text", lambda self, painter: laid_out.append(self))
+    layers = scene.spec.num_layers
+    scene.show_step_times([3.0] * layers, [1.0] * layers)
+    after = view.viewport().grab().toImage().pixelColor(spot)
+    assert after != before and after.red() > after.blue()  # the heat colour shows in the box
+    assert laid_out == []  # the text came from the cache: no wrapping and eliding per tint

@@ -3,6 +3,8 @@ layer's row. Each draws itself in paint() from theme constants."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
@@ -36,6 +38,7 @@ class BoxItem(QGraphicsItem):
         self.heat: tuple[float, float] | None = None  # (share of step time, strength 0..1) while profiling
         self.setFlag(QGraphicsItem.ItemIsSelectable, bool(slot) or kind == "embedding")
         self.setToolTip("\n".join([title, *self.lines]))
+        self.label = CachedText(self)
 
     def boundingRect(self) -> QRectF:
         return self.rect.adjusted(-3, -8, 3, 3)  # the top margin holds the heat badge
@@ -53,6 +56,7 @@ class BoxItem(QGraphicsItem):
             self.update()
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
+        """The box and its tint; its text is the child `label` (see CachedText)."""
         painter.setRenderHint(QPainter.Antialiasing)
         edge = theme.border(self.kind)
         width = 1.2
@@ -67,6 +71,8 @@ class BoxItem(QGraphicsItem):
         painter.drawRoundedRect(self.rect, 6, 6)
         if self.heat is not None:
             self._paint_heat(painter)
+
+    def paint_text(self, painter: QPainter) -> None:
         y = self.rect.top() + 4
         title_lines, detail_lines = self.text_lines()
         if not self.lines:  # a title alone is centred in its box
@@ -119,6 +125,39 @@ class BoxItem(QGraphicsItem):
         painter.setPen(QColor("#ffffff"))
         painter.setFont(font)
         painter.drawText(badge, Qt.AlignCenter, text)
+
+
+class CachedText(QGraphicsItem):
+    """What a box or a frame writes in itself (its `paint_text`), as a child item drawn
+    once into a pixmap cache: laying the lines out (wrap, elide) is most of a paint, and
+    while a run streams the tint repaints boxes several times a second under text that
+    does not change. The owner's rect is final before it joins the scene."""
+
+    def __init__(self, owner: QGraphicsItem):
+        super().__init__(owner)
+        self.owner = owner
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        self.setAcceptedMouseButtons(Qt.NoButton)  # clicks, drops and tooltips go to the owner
+
+    def boundingRect(self) -> QRectF:
+        return self.owner.rect.adjusted(-1, -1, 1, 1)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        self.owner.paint_text(painter)
+
+
+@contextmanager
+def text_drawn_afresh(scene):
+    """Within: every CachedText paints its text again, for an export at another scale or
+    to SVG (where a cached pixmap would replace the text)."""
+    labels = [item for item in scene.items() if isinstance(item, CachedText)]
+    for label in labels:
+        label.setCacheMode(QGraphicsItem.NoCache)
+    try:
+        yield
+    finally:
+        for label in labels:
+            label.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
 
 def _elide(text: str, font, width: float) -> str:
@@ -207,6 +246,7 @@ class FrameItem(QGraphicsObject):
         self.setZValue(-1)
         self.setToolTip("\n".join(text for text in (caption, detail) if text)
                         + ("\nDouble-click to expand into layers / collapse" if kind == "group" else ""))
+        self.label = CachedText(self)
 
     def boundingRect(self) -> QRectF:
         return self.rect.adjusted(-2, -2, 2, 2)
@@ -258,6 +298,9 @@ class FrameItem(QGraphicsObject):
         painter.setBrush(QColor(theme.GROUP_FILL if self.kind == "group" else "#fbfbfc"))
         radius = 10 if self.kind == "group" else 7
         painter.drawRoundedRect(self.rect, radius, radius)
+
+    def paint_text(self, painter: QPainter) -> None:
+        painter.setRenderHint(QPainter.Antialiasing)
         badge = self.badge_rect()
         if badge is not None:
             painter.setFont(self.badge_font())
@@ -294,6 +337,8 @@ class LayerRowItem(BoxItem):
         painter.setPen(QPen(QColor(theme.SELECTED) if self.isSelected() else theme.border(self.kind), 1.0))
         painter.setBrush(theme.fill(self.kind))
         painter.drawRoundedRect(self.rect, 3, 3)
+
+    def paint_text(self, painter: QPainter) -> None:
         painter.setPen(QColor(theme.TEXT))
         font = theme.font(8.0)
         painter.setFont(font)

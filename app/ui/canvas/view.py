@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QGraphicsView, QToolTip
 
 from ..components import MIME_TYPE
 from ..group_templates import is_group_key
-from .items import BoxItem, FrameItem
+from .items import BoxItem, FrameItem, text_drawn_afresh
 from .scene import ArchitectureScene
 
 MIN_SCALE, MAX_SCALE = 0.1, 6.0
@@ -221,14 +221,16 @@ class CanvasView(QGraphicsView):
             generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
             generator.setTitle(self.arch_scene.spec.name if self.arch_scene.spec else "ArchScope")
             painter = QPainter(generator)
-            self.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+            with text_drawn_afresh(self.scene()):  # as text, not as the caches' pixmaps
+                self.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
             painter.end()
         else:
             image = QImage(int(rect.width() * 2), int(rect.height() * 2), QImage.Format_ARGB32)
             image.fill(QColor("white"))
             painter = QPainter(image)
             painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
-            self.scene().render(painter, QRectF(0, 0, image.width(), image.height()), rect)
+            with text_drawn_afresh(self.scene()):  # at the export's 2x, not the screen's scale
+                self.scene().render(painter, QRectF(0, 0, image.width(), image.height()), rect)
             painter.end()
             if not image.save(str(path)):
                 raise OSError(f"could not write {path}")

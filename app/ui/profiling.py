@@ -100,6 +100,7 @@ class RunController(QObject):
         self.sweeps: list[SweepRecord] = []
         self.busy = False
         self._ticks = 0
+        self._generated: tuple[int, int] | None = None  # (done, total) since the last tick
         self._twin_cache: tuple = (None, None)
         self.refresh_timer = QTimer(self, interval=1000 // REFRESH_HZ)
         self.refresh_timer.timeout.connect(self.refresh)
@@ -158,6 +159,7 @@ class RunController(QObject):
             # The plots move to the new record one per tick (refresh), like every update:
             # clearing them all at once would repaint every plot in one stall.
             self.record = RunRecord(self.model_info)
+            self.record.planned_steps = int(settings.get("max_new_tokens") or 0)
             self.refresh_timer.start()
             self.status.emit(f"Running {self.model_info['name']}…")
             self.worker.run(settings)
@@ -179,17 +181,22 @@ class RunController(QObject):
             return
         for update in updates:
             self.record.add_step(asdict(update.record), update.text)
-        last = updates[-1]
-        self.panel.show_progress("generating", last.done, last.total)
+        self._generated = (updates[-1].done, updates[-1].total)  # shown on the next tick
 
     def refresh(self) -> None:
-        """A tick: the text and one stale plot, the canvas every few ticks. After the run,
-        ticks go on until every plot shows the whole run, then the run is over."""
+        """A tick: the progress bar, the text and one stale plot, or every few ticks the
+        canvas tint instead of a plot (each repaint is its own stall: together they add up).
+        After the run, ticks go on until every plot shows the whole run, then it is over."""
         if self.record is None:
             return
         self._ticks += 1
-        if self._ticks % TINT_EVERY == 0:
+        if self._generated is not None:  # QProgressBar repaints at once on every new value
+            self.panel.show_progress("generating", *self._generated)
+            self._generated = None
+        if self._ticks % TINT_EVERY == 0 and self.snapshot_pending is None:
             self.tint(self.record)
+            self.dashboard.text.show(self.record)
+            return
         drew = self.dashboard.refresh_next(self.record, hidden_too=self.snapshot_pending is not None)
         if not drew and self.snapshot_pending is not None:
             self._end_run(self.snapshot_pending)
@@ -198,6 +205,7 @@ class RunController(QObject):
         """The run is done; its plots catch up over the next ticks (see refresh)."""
         if self.record is None or len(self.record.steps) != len(document["steps"]):
             self.record = RunRecord.from_snapshot(document)
+        self.record.planned_steps = 0  # the axes fit the run as it went
         self.record.text = document["run"].get("completion", self.record.text)
         self.snapshot_pending = document
         if not self.refresh_timer.isActive():
@@ -260,6 +268,8 @@ class RunController(QObject):
 
     def _cancelled(self) -> None:
         self.refresh_timer.stop()
+        if self.record is not None:
+            self.record.planned_steps = 0  # the axes fit the steps it took
         self.refresh_all()
         self._set_busy(False)
         self.panel.show_message("Stopped.")

@@ -149,6 +149,25 @@ def test_streaming_refreshes_reuse_the_plot_items(dashboard, moe_run):
     assert dashboard.plotted()["routing"] == summed_routing(snapshot)
 
 
+def test_while_a_run_streams_the_step_axes_span_the_planned_run(dashboard, moe_run):
+    info, snapshot, updates = moe_run
+    record = RunRecord(info)
+    record.planned_steps = 40
+    step_axes = [dashboard.memory.plot, dashboard.throughput.plot, dashboard.latency.heat_plot]
+    prompt = snapshot["steps"][0]["seq_len"]
+    ranges = []
+    for update in updates:
+        record.add_step(update.record, update.text)
+        dashboard.show_record(record)
+        ranges.append([plot.vb.viewRange()[0] for plot in step_axes] + [dashboard.kv.total_plot.vb.viewRange()[0]])
+        assert all(high >= 39 for _low, high in ranges[-1][:3])  # room for step 39 from the start
+        assert ranges[-1][3][0] == prompt and ranges[-1][3][1] >= prompt + 39  # context, likewise
+    assert all(r == ranges[0] for r in ranges)  # no axis moved while the run grew
+    record.planned_steps = 0  # the run ended after 6 steps: the axes fit them
+    dashboard.show_record(record)
+    assert all(plot.vb.viewRange()[0][1] <= 8 for plot in step_axes)
+
+
 def test_a_dense_model_shows_an_empty_routing_plot_with_a_note(dashboard, dense_snapshot):
     dashboard.show_record(RunRecord.from_snapshot(dense_snapshot))
     shown = dashboard.plotted()
@@ -288,3 +307,44 @@ def test_an_axis_range_moves_only_when_the_data_outgrows_it(qtbot):
     assert len(set(spans)) <= 21  # re-laid out ~20 times over 129 steps, not at every step
     hold_range(plot, "x", 3)  # a new, shorter run: the range comes back down
     assert plot.vb.viewRange()[0][1] == 3
+
+
+def test_a_spiky_value_does_not_flip_the_scale_until_it_stays_low(qtbot):
+    import pyqtgraph as pg
+
+    from app.ui.dashboard.plots import hold_range
+
+    widget = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(widget)
+    plot = widget.addPlot()
+    tops = []
+    for value in [2.0, 2.1, 19.0, 2.2, 2.0, 23.0, 2.1] + [2.0] * 9:  # latest-step times, two interrupted
+        hold_range(plot, "y", value, patience=8)
+        tops.append(plot.vb.viewRange()[1][1])
+    assert tops[:2] == [2.0, 2.5] and tops[2:5] == [20.0] * 3
+    assert tops[5:14] == [25.0] * 9  # a spike raises it at once; 8 low refreshes in a row keep it
+    assert tops[14] == 2.0  # the ninth brings it back to the data
+
+
+def test_the_grid_follows_the_left_axis_ticks_without_the_axis_drawing_it(qtbot):
+    import numpy as np
+    import pyqtgraph as pg
+
+    from app.ui.dashboard.plots import hold_range, styled_plot
+
+    widget = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(widget)
+    widget.resize(500, 300)
+    plot = styled_plot(widget.ci, 0, "step", "time", y_units="ms")
+    widget.show()
+    qtbot.waitExposed(widget)
+    axis = plot.getAxis("left")
+    assert axis.grid is False  # pyqtgraph's own grid re-renders with every axis change
+    for top in (3.0, 40.0, 250.0):
+        hold_range(plot, "y", top)
+        hold_range(plot, "x", 10)
+        (x_low, x_high), (y_low, y_high) = plot.vb.viewRange()
+        major = axis.tickValues(y_low, y_high, axis.size().height())[0][1]
+        x, y = plot.grid_lines.getData()
+        assert len(major) >= 3 and np.array_equal(y, np.repeat(major, 2))
+        assert np.array_equal(x, np.tile([x_low, x_high], len(major)))  # each line spans the view

@@ -29,6 +29,7 @@ from .record import RunRecord
 MEASURED = colour("attention")
 PREDICTED = theme.MUTED_TEXT
 PREDICTED_BAND = (91, 100, 114, 70)  # MUTED_TEXT, translucent: the measured line shows through
+TOTAL_TITLE, LAYER_TITLE = "KV, all layers", "KV per layer"
 HALF = 0.38  # width of each of the two bars a layer gets
 
 
@@ -37,7 +38,8 @@ class KvView(PlotView):
 
     def __init__(self):
         super().__init__()
-        self.total_plot = styled_plot(self.layout, 0, "context", "KV cache, all layers", x_units="tokens")
+        # Short y titles: a rotated title longer than its plot is high runs into the next.
+        self.total_plot = styled_plot(self.layout, 0, "context", TOTAL_TITLE, x_units="tokens")
         add_legend(self.total_plot)
         self._titled = [self.total_plot]
         # The prediction is a wide pale band under the measured line: where the cache holds
@@ -46,7 +48,7 @@ class KvView(PlotView):
         self.total = self.total_plot.plot(pen=pen(MEASURED), name="measured (cache)")
         self.overlay_total = self.total_plot.plot(pen=pen(MEASURED, dashed=True))
 
-        self.layer_plot = styled_plot(self.layout, 1, "layer", "KV cache, latest step")
+        self.layer_plot = styled_plot(self.layout, 1, "layer", LAYER_TITLE)
         add_legend(self.layer_plot)
         self.layers = pg.BarGraphItem(x=[], height=[], width=HALF, brush=MEASURED, pen=pg.mkPen(None),
                                       name="measured")
@@ -63,7 +65,7 @@ class KvView(PlotView):
         name, size = byte_unit(largest)
         if size != self._scales[plot]:
             self._scales[plot] = size
-            title = "KV cache, all layers" if plot is self.total_plot else "KV cache, latest step"
+            title = TOTAL_TITLE if plot is self.total_plot else LAYER_TITLE
             plot.setLabel("left", title, units=name, color=theme.MUTED_TEXT)
         return size
 
@@ -80,9 +82,11 @@ class KvView(PlotView):
         overlaid = self._overlay.kv_total() if self._overlay is not None else []
         size = self._scale(self.total_plot, max(total + predicted + overlaid, default=0))
         self.total.setData(seq, np.asarray(total, dtype=float) / size)
-        integer_ticks(self.total_plot.getAxis("bottom"), int(seq.max() - seq.min()) + 1 if len(seq) else 1)
         if len(seq):
-            hold_range(self.total_plot, "x", float(seq.max()), low=float(seq.min()))
+            # Context grows by one a step: the planned run's last context closes the axis.
+            last = max(float(seq.max()), float(seq.min()) + record.step_span() - 1)
+            integer_ticks(self.total_plot.getAxis("bottom"), int(last - seq.min()) + 1)
+            hold_range(self.total_plot, "x", last, low=float(seq.min()))
             hold_range(self.total_plot, "y", max(total + predicted + overlaid) / size * 1.05)
         self.predicted.setData(seq, np.asarray(predicted, dtype=float) / size)
         if self._overlay is not None:
@@ -90,7 +94,9 @@ class KvView(PlotView):
         last = record.steps[-1] if record.steps else {}
         measured = np.asarray(last.get("kv_bytes") or [], dtype=float)
         expected = np.asarray(last.get("kv_bytes_predicted") or [], dtype=float)
-        size = self._scale(self.layer_plot, max(measured.max(initial=0), expected.max(initial=0)))
+        largest = max(measured.max(initial=0), expected.max(initial=0))
+        size = self._scale(self.layer_plot, largest)
+        hold_range(self.layer_plot, "y", largest / size * 1.05)
         x = np.arange(len(measured), dtype=float)
         brushes = self._brushes if len(self._brushes) == len(x) and len(x) else None
         self.layers.setOpts(x=x - HALF / 2, height=measured / size, brushes=brushes)

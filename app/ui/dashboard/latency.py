@@ -27,6 +27,7 @@ from .plots import (
 from .record import RunRecord
 
 BAR_WIDTH = 0.8
+BAR_SCALE_PATIENCE = 8  # refreshes in a row below a third of the scale before it shrinks
 OTHER = "norm"  # what a layer spends outside its mixer and feed-forward: norms, residual adds
 HEAT_MAP = pg.ColorMap([0.0, 0.35, 0.7, 1.0], ["#f7f8fa", "#9ec0ec", colour("attention"), "#14264a"])
 
@@ -36,7 +37,7 @@ class LatencyView(PlotView):
 
     def __init__(self):
         super().__init__()
-        self.bars_plot = styled_plot(self.layout, 0, "layer", "time (latest step)", y_units="ms")
+        self.bars_plot = styled_plot(self.layout, 0, "layer", "time per layer", y_units="ms")
         add_legend(self.bars_plot)
         self._titled = [self.bars_plot]
         no_pen = pg.mkPen(None)
@@ -88,7 +89,8 @@ class LatencyView(PlotView):
             mixer_brushes, ffn_brushes = self._brushes
             self.mixer.setOpts(x=x, height=mixer, brushes=mixer_brushes if len(mixer_brushes) == len(x) else None)
             self.ffn.setOpts(x=x, y0=mixer, height=ffn, brushes=ffn_brushes if len(ffn_brushes) == len(x) else None)
-            hold_range(self.bars_plot, "y", max(layer_ms) * 1.05)
+            # A step the OS or the window interrupted spikes a layer; the scale waits it out.
+            hold_range(self.bars_plot, "y", max(layer_ms) * 1.05, patience=BAR_SCALE_PATIENCE)
             self.bars_note.set("")
         else:
             self._empty_bars()
@@ -106,8 +108,8 @@ class LatencyView(PlotView):
             if top != self._top:
                 self._top = top
                 self.heat_bar.setLevels((0.0, top))
-            integer_ticks(self.heat_plot.getAxis("bottom"), image.shape[1])
-            hold_range(self.heat_plot, "x", image.shape[1], low=-0.5)
+            integer_ticks(self.heat_plot.getAxis("bottom"), record.step_span())
+            hold_range(self.heat_plot, "x", record.step_span(), low=-0.5)
         else:
             self.heat.clear()
         self.caption(record)

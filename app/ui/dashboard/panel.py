@@ -44,7 +44,7 @@ class Dashboard(QObject):
         return [(view.title, view.widget, view.object_name) for view in self.views]
 
     def show_record(self, record: RunRecord) -> None:
-        state = (record, len(record.steps), record.text, record.label)
+        state = (record, len(record.steps), record.text, record.label, record.planned_steps)
         if self._shown is not None and self._shown[0] is state[0] and self._shown[1:] == state[1:]:
             return
         self._shown = state
@@ -62,7 +62,7 @@ class Dashboard(QObject):
         self.record = record
         self._shown = None
         self.text.show(record)
-        state = (id(record), len(record.steps), record.label)
+        state = (id(record), len(record.steps), record.label, record.planned_steps)
         stale = [view for view in self.plots if view is not self.sweep and self._drawn.get(view) != state]
         if hidden_too:
             for view in [view for view in stale if not view.widget.isVisible()]:

@@ -26,6 +26,9 @@ class RunRecord:
         spec_layers = (self.model.get("spec") or {}).get("layers") or []
         self._spec_layers: list[dict] = [layer if isinstance(layer, dict) else {} for layer in spec_layers]
         self._routing: dict[int, list[int]] = {}
+        # While a run streams: the steps it will take at most. The step axes span them from
+        # the start, so they hold still instead of re-laying out as the run grows.
+        self.planned_steps = 0
 
     # --- building -------------------------------------------------------------------
 
@@ -91,6 +94,10 @@ class RunRecord:
         return 0
 
     # --- per step ---------------------------------------------------------------------
+
+    def step_span(self) -> int:
+        """How many steps the step axes show: the planned run's while it streams."""
+        return max(len(self.steps), self.planned_steps)
 
     @property
     def step_index(self) -> list[int]:

@@ -5,9 +5,11 @@ A 10 ms heartbeat timer ticks in the UI thread; a stall is how late a tick comes
 minus 10 ms). The window runs the model through its own run panel and worker, exactly as a
 user's Run does, with the plots, the canvas tint and the text all updating. The same
 heartbeat is first measured with the window idle, as the floor this machine gives.
-Target: the longest stall during the run under 50 ms on CPU.
+Target: the longest stall during the run under 50 ms on CPU, in every one of --runs runs
+(a shared machine's worst moment is what a user sees, so one lucky run proves little).
 
-    .venv/bin/python bench/ui_latency.py [--open deepseek-v3] [--tokens 128] [--source embedded:gemma3-270m]
+    .venv/bin/python bench/ui_latency.py [--open deepseek-v3] [--tokens 128] [--runs 3]
+                                         [--source embedded:gemma3-270m]
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ def main() -> int:
                         "DeepSeek V3, so the routing plot is live too)")
     parser.add_argument("--source", help="run these weights instead (embedded:NAME, a folder, a .gguf)")
     parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--runs", type=int, default=3, help="measured runs, one after another")
     parser.add_argument("--idle-s", type=float, default=2.0, help="seconds of idle heartbeat first")
     args = parser.parse_args()
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -111,19 +114,23 @@ def main() -> int:
 
         run_and_wait(window, 2, args.source)  # load the model and warm up outside the measurement
         collections = FullCollections()
-        heartbeat.start()
-        started = time.perf_counter()
-        snapshot = run_and_wait(window, args.tokens, args.source)
-        elapsed = time.perf_counter() - started
-        run_stalls = heartbeat.stop()
-        steps = len(snapshot["steps"])
-        print(f"model: {snapshot['model']['name']}  ({len(snapshot['model']['layers'])} layers, {steps} steps in "
-              f"{elapsed:.1f} s, {steps / elapsed:.1f} steps/s)")
-        print(f"idle: {describe(idle_stalls)}")
-        print(f"run:  {describe(run_stalls)}; {collections.take()}")
-        longest = max(run_stalls, default=0.0)
-        verdict = "meets" if longest < TARGET_MS else "misses"
-        print(f"longest stall during the run: {longest:.1f} ms ({verdict} the {TARGET_MS:.0f} ms target)")
+        print(f"idle:   {describe(idle_stalls)}")
+        longest = []
+        for run in range(1, args.runs + 1):
+            heartbeat.start()
+            started = time.perf_counter()
+            snapshot = run_and_wait(window, args.tokens, args.source)
+            elapsed = time.perf_counter() - started
+            run_stalls = heartbeat.stop()
+            steps = len(snapshot["steps"])
+            if run == 1:
+                print(f"model: {snapshot['model']['name']}  ({len(snapshot['model']['layers'])} layers, "
+                      f"{steps} steps a run)")
+            print(f"run {run}: {describe(run_stalls)}; {steps / elapsed:.1f} steps/s; {collections.take()}")
+            longest.append(max(run_stalls, default=0.0))
+        verdict = "meets" if max(longest) < TARGET_MS else "misses"
+        print(f"longest stall over {args.runs} runs: {max(longest):.1f} ms ({verdict} the {TARGET_MS:.0f} ms "
+              "target)")
         window.close()
     return 0
 

@@ -21,7 +21,7 @@ from .errors import WeightsError
 from .gguf_file import GGUFFile, fill_from_gguf, spec_from_gguf
 from .loader import Progress, fill_parameters
 from .name_maps import NAME_MAPS
-from .names_vision import with_published_aliases
+from .published_names import with_published_names
 from .safetensors_dir import SafetensorsDirectory, read_config
 from .tokenizer import tokenizer_from_directory, tokenizer_from_gguf
 
@@ -83,7 +83,7 @@ def load_directory(directory: Path, device, dtype, progress: Progress | None = N
     tensors = SafetensorsDirectory(directory)
     model = empty_model(spec, device, dtype)
     names = [name for name, _ in model.named_parameters()]
-    name_map = with_published_aliases(NAME_MAPS[spec.model_type](spec, names), tensors.__contains__)
+    name_map = with_published_names(NAME_MAPS[spec.model_type](spec, names), tensors.__contains__)
     fill_parameters(model, name_map, tensors.get, tensors.__contains__, str(directory), progress)
     model.pack_for_decode()
     return Pretrained(model=model, spec=spec, tokenizer=tokenizer_from_directory(directory), source=str(directory))

@@ -6,7 +6,7 @@ sits under `vision_tower.` and the projector under `multi_modal_projector.`, who
 projection is stored input-major (a raw [vision width, text width] matrix, not a Linear).
 Published checkpoints (google/gemma-3-*) nest the encoder once more, under
 `vision_tower.vision_model.`; transformers 5's save_pretrained writes it without that
-level. `with_published_aliases` picks whichever a checkpoint holds.
+level (`published_names` picks whichever a checkpoint holds).
 
 mllama keeps the Llama lineage's names under `language_model.` (its cross-attention layers'
 attention as cross_attn, with the two tanh gates beside it), the tiled encoder under
@@ -15,14 +15,10 @@ attention as cross_attn, with the two tanh gates beside it), the tiled encoder u
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 
 from ..spec import ArchSpec, CrossAttention
 from .name_maps import NameMap, llama_lineage
-
-PUBLISHED_ENCODER_PREFIX = ("vision_tower.", "vision_tower.vision_model.")
 
 
 def _transpose(tensor: torch.Tensor) -> torch.Tensor:
@@ -50,19 +46,6 @@ def gemma3(spec: ArchSpec, our_names: list[str]) -> NameMap:
         elif name == "projector.proj.weight":
             mapping[name] = ("multi_modal_projector.mm_input_projection_weight", _transpose)
     return mapping
-
-
-def with_published_aliases(name_map: NameMap, has: Callable[[str], bool]) -> NameMap:
-    """Where a checkpoint lacks an encoder tensor under transformers 5's name but holds it
-    under the published one, read that instead."""
-    short, published = PUBLISHED_ENCODER_PREFIX
-    resolved: NameMap = {}
-    for ours, (theirs, transform) in name_map.items():
-        if isinstance(theirs, str) and theirs.startswith(short) and not has(theirs):
-            alias = published + theirs[len(short):]
-            theirs = alias if has(alias) else theirs
-        resolved[ours] = (theirs, transform)
-    return resolved
 
 
 # --- Llama 3.2 Vision (mllama) ----------------------------------------------------------------

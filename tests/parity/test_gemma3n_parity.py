@@ -30,11 +30,16 @@ TINY = dict(
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory):
+def checkpoint(tmp_path_factory):
+    """(the transformers model, the directory its save_pretrained wrote)."""
     directory = tmp_path_factory.mktemp("gemma3n")
-    reference = save_reference(TINY, directory)
+    return save_reference(TINY, directory), directory
+
+
+@pytest.fixture(scope="module")
+def pair(checkpoint):
     # token ids within the per-layer table: transformers' text model reads it for every id
-    return reference_pair(reference, directory, TINY["vocab_size_per_layer_input"], SEQ_LEN)
+    return reference_pair(*checkpoint, TINY["vocab_size_per_layer_input"], SEQ_LEN)
 
 
 def test_the_tiny_model_has_every_part(pair):
@@ -66,3 +71,36 @@ def test_sharing_layers_hold_no_cache_and_the_analysis_agrees(pair):
     expected = [2 * row.kv_bytes_at(SEQ_LEN, dtype_bytes=4) for row in rows]  # batch of 2, float32
     assert cache.layer_nbytes() == expected
     assert expected[3:] == [0, 0, 0] and all(expected[:3])
+
+
+def test_the_published_multimodal_layout_loads_its_language_model(checkpoint, pair, tmp_path):
+    """google/gemma-3n-* are Gemma3nForConditionalGeneration checkpoints: config.json wraps
+    the text config (model_type "gemma3n", text_config, vision_config, audio_config) and the
+    decoder's tensors sit under model.language_model. beside the vision and audio towers.
+    The same tensors laid out that way load into the same model."""
+    import json
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from app.weights import load_pretrained
+
+    from .reference import assert_one_forward_matches
+
+    reference, saved = checkpoint
+    _, _, input_ids = pair
+    tensors = {name.replace("model.", "model.language_model.", 1): tensor
+               for file in sorted(saved.glob("*.safetensors")) for name, tensor in load_file(file).items()}
+    assert "model.language_model.embed_tokens_per_layer.weight" in tensors
+    tensors["model.vision_tower.timm_model.conv_stem.conv.weight"] = torch.zeros(8, 3, 3, 3)  # left unread
+    tensors["model.audio_tower.subsample_conv_projection.conv_0.conv.weight"] = torch.zeros(8, 1, 3, 3)
+    tensors["model.embed_vision.embedding.weight"] = torch.zeros(4, 48)
+    save_file(tensors, str(tmp_path / "model.safetensors"), metadata={"format": "pt"})
+    wrapper = {"model_type": "gemma3n", "architectures": ["Gemma3nForConditionalGeneration"],
+               "text_config": json.loads((saved / "config.json").read_text()),
+               "vision_config": {"model_type": "gemma3n_vision"}, "audio_config": {"model_type": "gemma3n_audio"}}
+    (tmp_path / "config.json").write_text(json.dumps(wrapper))
+
+    published = load_pretrained(tmp_path).model
+    assert published.spec.altup.num_inputs == 3
+    assert_one_forward_matches(reference, published, input_ids)

@@ -45,3 +45,7 @@ timeout 70 python3 bench/probe_overhead.py --models --arch qwen3-0.6b:full gemma
 section decode vs transformers on cuda, bfloat16
 timeout 110 python3 bench/decode.py --device cuda --dtype bfloat16 --models qwen3-0.6b deepseek-v3:explore \
     --new-tokens 64 2>&1 | tail -15
+
+section MoE decode on cuda, bfloat16: grouped GEMM vs the per-expert loop, ours vs transformers
+timeout 150 python3 bench/moe.py --device cuda --dtype bfloat16 \
+    --models deepseek-v3:explore gpt-oss-20b:explore qwen3-30b-a3b:slice --new-tokens 64 2>&1 | grep -v "shards" | tail -8

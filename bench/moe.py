@@ -1,13 +1,14 @@
 """MoE decode speed: routing recording on vs off, and ArchScope vs transformers, on the same
-weights, measured side by side.
+weights, and the experts' grouped GEMM vs their per-expert loop, measured side by side.
 
 For each architecture: transformers builds a random model from the config ArchScope
 writes and saves it as safetensors; ArchScope loads that directory. Three runs then decode
 greedily from the same prompt (batch 1), interleaved, the best of `--repeats` counting:
 ours with routing recording off; ours recording, reading every layer's tokens-per-expert
-after each step as the profiler does; transformers' generate. Prints tokens/s and the
-ratios recording / off (the cost of watching the router; 1.00 is free) and ours /
-transformers (> 1 is faster).
+after each step as the profiler does; ours with the experts' per-expert loop instead of
+the grouped GEMM (where the device and dtype have one, see app/model/experts.py);
+transformers' generate. Prints tokens/s and the ratios recording / off (the cost of
+watching the router; 1.00 is free), grouped / loop and ours / transformers (> 1 is faster).
 
     .venv/bin/python bench/moe.py [--models deepseek-v3:explore] [--new-tokens 64] [--device cuda]
 """
@@ -21,6 +22,7 @@ import transformers
 
 from side_by_side import same_weights, timed  # bench/side_by_side.py, beside this script
 
+from app.model.experts import RoutedExperts
 from app.model.moe import record_routing, take_routing_counts
 from app.runtime.generate import decode_one_token, prefill
 
@@ -49,8 +51,16 @@ def bench_model(name: str, device: str, dtype: torch.dtype, prompt_len: int, new
         reference.generate(prompt, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
                            pad_token_id=0)
 
+    def run_loop():
+        RoutedExperts.grouped_gemm = False
+        try:
+            decode(ours, prompt, new_tokens, False)
+        finally:
+            RoutedExperts.grouped_gemm = True
+
     runs = {"off": lambda: decode(ours, prompt, new_tokens, False),
             "recording": lambda: decode(ours, prompt, new_tokens, True),
+            "loop": run_loop,
             "transformers": run_reference}
     counts = decode(ours, prompt, new_tokens, True)  # warm-up, and a check that routing was seen
     assert counts and all(sum(per_expert) > 0 for per_expert in counts[-1].values()), "no routing recorded"
@@ -74,11 +84,12 @@ def main() -> None:
     torch.set_grad_enabled(False)
     print(f"device {args.device}, {args.dtype}, batch 1, prompt {args.prompt_tokens}, {args.new_tokens} new tokens, "
           f"torch {torch.__version__}, transformers {transformers.__version__}, {torch.get_num_threads()} threads")
-    print(f"{'model':<24} {'ours off':>9} {'recording':>10} {'rec/off':>8} {'transformers':>13} {'ours/tf':>8}"
-          "  (tokens/s)")
+    print(f"{'model':<24} {'ours off':>9} {'recording':>10} {'rec/off':>8} {'loop':>7} {'grouped/loop':>13} "
+          f"{'transformers':>13} {'ours/tf':>8}  (tokens/s)")
     for name in args.models:
         speed = bench_model(name, args.device, DTYPES[args.dtype], args.prompt_tokens, args.new_tokens, args.repeats)
         print(f"{name:<24} {speed['off']:>9.1f} {speed['recording']:>10.1f} {speed['recording'] / speed['off']:>7.2f}x "
+              f"{speed['loop']:>7.1f} {speed['off'] / speed['loop']:>12.2f}x "
               f"{speed['transformers']:>13.1f} {speed['off'] / speed['transformers']:>7.2f}x", flush=True)
 
 

@@ -2,22 +2,38 @@
 weights stacked [E, out, in] so that every expert is a slice of one tensor.
 
 Dispatch groups tokens by expert: the (token, expert) assignments are sorted by expert,
-and each expert that received tokens runs once on its contiguous slice -- a loop over the
-experts in use, never over tokens. Decoding one token runs top_k small matmuls.
+and each expert runs once on its contiguous slice. Where torch has a grouped GEMM for the
+device and dtype, one grouped matmul per projection runs every slice, bounded by offsets
+that stay on the device; elsewhere a loop over the experts in use does, which needs the
+slice bounds on the host -- a sync per MoE layer that serializes a GPU decode step.
 """
 
 from __future__ import annotations
 
+import functools
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..spec import MLP as MLPSpec
 from .mlp import ACTIVATIONS, check_activation, gated_activation
 
 
+@functools.lru_cache(maxsize=None)
+def _grouped_gemm_runs_on(device: torch.device, dtype: torch.dtype) -> bool:
+    """torch's grouped GEMM: bfloat16 on CUDA from sm80 (Ampere) on; any float on the CPU."""
+    if not hasattr(F, "grouped_mm"):
+        return False
+    if device.type == "cuda":
+        return dtype == torch.bfloat16 and torch.cuda.get_device_capability(device) >= (8, 0)
+    return device.type == "cpu" and dtype in (torch.float32, torch.bfloat16)
+
+
 class RoutedExperts(nn.Module):
     # Stacked matrices that build.initialize draws like nn.Linear weights.
     matrices = ("gate_proj", "up_proj", "down_proj")
+    grouped_gemm = True  # False: always the per-expert loop (bench/moe.py compares the two)
 
     def __init__(self, num_experts: int, spec: MLPSpec, d_model: int):
         super().__init__()
@@ -64,13 +80,38 @@ class RoutedExperts(nn.Module):
         scale = weights.reshape(-1)[order].unsqueeze(-1).to(tokens.dtype)
         if weight_inputs:
             routed = routed * scale
-        outputs = torch.empty_like(routed)
-        # The one host read of the dispatch: slice bounds must be Python ints.
-        start = 0
-        for index, count in enumerate(tokens_per_expert.tolist()):
-            if count:
-                outputs[start:start + count] = self.expert(index, routed[start:start + count])
-                start += count
+        if self._grouped_gemm_fits(routed):
+            outputs = self._grouped(routed, flat[order], tokens_per_expert)
+        else:
+            outputs = torch.empty_like(routed)
+            # The one host read of the dispatch: slice bounds must be Python ints.
+            start = 0
+            for index, count in enumerate(tokens_per_expert.tolist()):
+                if count:
+                    outputs[start:start + count] = self.expert(index, routed[start:start + count])
+                    start += count
         if not weight_inputs:
             outputs = outputs * scale
         return torch.zeros_like(tokens).index_add_(0, token_of, outputs)
+
+    def _grouped_gemm_fits(self, routed: torch.Tensor) -> bool:
+        # The kernels read rows in 16-byte steps: both widths must fill them.
+        widths = (self.up_proj.shape[1], self.up_proj.shape[2])
+        return (self.grouped_gemm and _grouped_gemm_runs_on(routed.device, routed.dtype)
+                and all(width * routed.element_size() % 16 == 0 for width in widths))
+
+    def _grouped(self, routed: torch.Tensor, expert_of: torch.Tensor, tokens_per_expert: torch.Tensor) -> torch.Tensor:
+        """Every expert on its slice of routed [A, d] (assignments in expert order, expert_of
+        [A] naming each one's expert), one grouped matmul per projection."""
+        ends = tokens_per_expert.cumsum(0).to(torch.int32)
+
+        def project(weight, bias, inputs):
+            out = F.grouped_mm(inputs, weight.transpose(-2, -1), offs=ends)  # [E, out, in] read as [E, in, out]
+            return out if bias is None else out + bias[expert_of]
+
+        up = project(self.up_proj, self.up_bias, routed)
+        if self.gated:
+            hidden = self.activation(project(self.gate_proj, self.gate_bias, routed), up)
+        else:
+            hidden = self.activation(up)
+        return project(self.down_proj, self.down_bias, hidden)

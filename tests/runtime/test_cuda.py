@@ -78,3 +78,39 @@ def test_half_precision_decode_builds_no_attention_plan_per_step():
     # The same work in every layer: the first one has no plan to build, so it is not the outlier
     # it was (30+ ms against under 1 ms). A ratio within one run, not a time limit.
     assert sorted(first_layer)[len(first_layer) // 2] < 5 * sorted(other_layers)[len(other_layers) // 2]
+
+
+@torch.no_grad()
+def test_bfloat16_experts_run_as_a_grouped_gemm_that_matches_the_loop():
+    from app.model.experts import RoutedExperts
+    from app.spec import MLP
+
+    torch.manual_seed(0)
+    experts = RoutedExperts(num_experts=8, spec=MLP(intermediate_size=64), d_model=128).to("cuda", torch.bfloat16)
+    for parameter in experts.parameters():
+        torch.nn.init.normal_(parameter, std=0.1)
+    tokens = torch.randn(6, 128, device="cuda", dtype=torch.bfloat16)
+    indices = torch.randint(0, 7, (6, 2), device="cuda")  # expert 7 gets no token
+    weights = torch.rand(6, 2, device="cuda")
+    counts = torch.bincount(indices.reshape(-1), minlength=8)
+    assert experts._grouped_gemm_fits(tokens)
+    grouped = experts(tokens, indices, weights, counts)
+    experts.grouped_gemm = False
+    loop = experts(tokens, indices, weights, counts)
+    torch.testing.assert_close(grouped, loop, rtol=2e-2, atol=2e-2)
+
+
+@torch.no_grad()
+def test_a_bfloat16_moe_decode_step_never_waits_for_the_host():
+    # The loop over experts read the slice bounds on the host once per MoE layer; the
+    # grouped GEMM keeps them on the GPU. Routing recording off, as a step without the profiler.
+    model = build_model(catalog.get("deepseek-v3", "explore"), "cuda", torch.bfloat16, seed=5)
+    cache = model.new_cache(1, 32)
+    model(torch.randint(0, 100, (1, 8), device="cuda"), cache=cache)
+    token = torch.tensor([[3]], device="cuda")
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        model(token, cache=cache)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")

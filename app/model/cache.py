@@ -19,10 +19,9 @@ class FullKVCache:
         self.length = 0
         self.bytes_per_token = batch * kv_heads * (key_dim + value_dim) * self.keys.element_size()
 
-    def update(self, keys: torch.Tensor, values: torch.Tensor, positions: torch.Tensor):
-        """Store new keys/values [B, H, T, D] at their positions; return everything visible
-        (keys, values, their positions)."""
-        start = int(positions[0])  # positions are consecutive: one read, not two, per layer and step
+    def update(self, keys: torch.Tensor, values: torch.Tensor, positions: torch.Tensor, start: int):
+        """Store new keys/values [B, H, T, D] at their positions, start, start + 1, ...;
+        return everything visible (keys, values, their positions)."""
         end = start + positions.shape[0]
         if end > self.keys.shape[2]:
             raise ValueError(f"cache holds {self.keys.shape[2]} tokens; position {end - 1} does not fit "
@@ -51,9 +50,9 @@ class SlidingWindowCache:
         self.seen = 0
         self.bytes_per_token = batch * kv_heads * (key_dim + value_dim) * self.keys.element_size()
 
-    def update(self, keys: torch.Tensor, values: torch.Tensor, positions: torch.Tensor):
+    def update(self, keys: torch.Tensor, values: torch.Tensor, positions: torch.Tensor, start: int):
         """Return the window's past tokens followed by the new ones (the queries may reach
-        back into the ring), then keep the last `window` of them."""
+        back into the ring), then keep the last `window` of them. positions start at start."""
         visible_keys = torch.cat((self.keys, keys), dim=2)
         visible_values = torch.cat((self.values, values), dim=2)
         visible_positions = torch.cat((self.slot_positions, positions))
@@ -62,7 +61,7 @@ class SlidingWindowCache:
         self.keys[:, :, slots] = keys[:, :, -kept:]
         self.values[:, :, slots] = values[:, :, -kept:]
         self.slot_positions[slots] = positions[-kept:]
-        self.seen = int(positions[-1]) + 1
+        self.seen = start + positions.shape[0]
         return visible_keys, visible_values, visible_positions
 
     def nbytes(self) -> int:

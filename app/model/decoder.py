@@ -196,8 +196,8 @@ class DecoderModel(nn.Module):
                 raise ValueError(f"position {start + length - 1} exceeds the {self.spec.learned_positions} "
                                  "learned positions")
             x = x + self.embed_positions(positions)
-        rotary = {rope: table.at(positions, x.dtype) for rope, table in self.rotary_tables().items()}
-        step = Step(positions, rotary, observer)
+        rotary = {rope: table.at(start, length, x.dtype) for rope, table in self.rotary_tables().items()}
+        step = Step(positions, rotary, observer, start=start)
         x = self.merge_images(x, input_ids, step, pixel_values, image_features, aspect_ratio_ids)
         if self.per_layer_embedding is not None:
             step.per_layer_inputs = self.per_layer_embedding(input_ids, x)

@@ -23,27 +23,28 @@ class LatentCache:
         self.length = 0
         self.bytes_per_token = batch * (latent_dim + rope_dim + index_key_dim) * self.latents.element_size()
 
-    def _span(self, positions: torch.Tensor) -> tuple[int, int]:
-        start, end = int(positions[0]), int(positions[-1]) + 1
+    def _span(self, start: int, length: int) -> tuple[int, int]:
+        end = start + length
         if end > self.latents.shape[1]:
             raise ValueError(f"cache holds {self.latents.shape[1]} tokens; position {end - 1} does not fit "
                              "(make it with a larger max_len)")
         return start, end
 
-    def update(self, latents: torch.Tensor, rope_keys: torch.Tensor, positions: torch.Tensor):
+    def update(self, latents: torch.Tensor, rope_keys: torch.Tensor, start: int):
         """Store new latents [B, T, kv_lora_rank] and rotated rope keys [B, T, rope_dim] at
-        their positions; return every token's (latents, rope keys) so far."""
-        start, end = self._span(positions)
+        positions start, start + 1, ...; return every token's (latents, rope keys) so far."""
+        start, end = self._span(start, latents.shape[1])
         self.latents[:, start:end] = latents
         self.rope_keys[:, start:end] = rope_keys
         self.length = end
         return self.latents[:, :end], self.rope_keys[:, :end]
 
-    def update_index_keys(self, keys: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        """Store the indexer's keys [B, T, index_head_dim]; return all of them so far."""
+    def update_index_keys(self, keys: torch.Tensor, start: int) -> torch.Tensor:
+        """Store the indexer's keys [B, T, index_head_dim] from position start on; return
+        all of them so far."""
         if self.index_keys is None:
             raise ValueError("this latent cache was made without indexer keys (index_key_dim=0)")
-        start, end = self._span(positions)
+        start, end = self._span(start, keys.shape[1])
         self.index_keys[:, start:end] = keys
         return self.index_keys[:, :end]
 

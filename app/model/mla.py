@@ -93,7 +93,7 @@ class MultiHeadLatentAttention(nn.Module):
             q_nope, q_rope = q_nope * growth, q_rope * growth
 
         if cache is not None:
-            latent, k_rope = cache.update(latent, k_rope, step.positions)
+            latent, k_rope = cache.update(latent, k_rope, step.first_position())
         mask = step.mask(None, latent.shape[1])  # causal [T, S], None when all is visible
         if self.indexer is not None:
             # DeepSeek sparse attention: each query keeps only its top-k visible tokens.

@@ -32,7 +32,10 @@ class MoE(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tokens = x.reshape(-1, x.shape[-1])
         indices, weights = self.router(tokens)
-        tokens_per_expert = torch.bincount(indices.reshape(-1), minlength=self.spec.num_experts)
+        # Counted by a scatter, not bincount: on CUDA bincount reads the largest index on the host.
+        flat = indices.reshape(-1)
+        tokens_per_expert = torch.zeros(self.spec.num_experts, dtype=torch.long, device=flat.device)
+        tokens_per_expert.scatter_add_(0, flat, torch.ones_like(flat))
         if self.recording:
             if self.routing_counts is None:
                 self.routing_counts = tokens_per_expert.clone()

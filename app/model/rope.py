@@ -84,10 +84,11 @@ class RotaryTable:
         self.cos = angles.cos() * self.attention_factor
         self.sin = angles.sin() * self.attention_factor
 
-    def at(self, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """cos, sin of shape [T, rotary_dim] for a 1-D tensor of positions."""
-        self.ensure(int(positions.max()) + 1)
-        return self.cos[positions].to(dtype), self.sin[positions].to(dtype)
+    def at(self, start: int, length: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos, sin of shape [length, rotary_dim] for positions start, start + 1, ... (host
+        ints: reading the bound off a device tensor would make every step wait for the GPU)."""
+        self.ensure(start + length)
+        return self.cos[start:start + length].to(dtype), self.sin[start:start + length].to(dtype)
 
 
 def rotate_half(x: torch.Tensor) -> torch.Tensor:

@@ -53,7 +53,7 @@ class LightningIndexer(nn.Module):
             queries = apply_rope(queries.transpose(1, 2), cos, sin).transpose(1, 2)
             keys = apply_rope(keys, cos, sin)
         if cache is not None:
-            keys = cache.update_index_keys(keys, step.positions)
+            keys = cache.update_index_keys(keys, step.first_position())
         # Scored in float32 whatever the model dtype: the top-k choice is sensitive to rounding.
         scores = F.relu(queries.float() @ keys.float().transpose(1, 2).unsqueeze(1) * spec.head_dim**-0.5)
         weights = self.head_weights(x).float() * spec.num_heads**-0.5  # [B, T, H]

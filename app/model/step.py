@@ -51,6 +51,14 @@ class Step:
     # later layers that share them, by its index; and each layer's per-layer embedding input
     shared_kv: dict = field(default_factory=dict)
     per_layer_inputs: torch.Tensor | None = None  # [B, T, layers, width]
+    # positions[0] on the host, where the caller knows it: the caches slice by it, and
+    # reading it back from a GPU tensor would make every layer of every step wait.
+    start: int | None = None
+
+    def first_position(self) -> int:
+        if self.start is None:
+            self.start = int(self.positions[0])
+        return self.start
 
     def mask(self, key_positions: torch.Tensor | None, key_count: int, window: int = 0,
              chunk: int = 0) -> torch.Tensor | None:

@@ -64,4 +64,4 @@ def test_deepseek_v32_adds_the_indexer_key():
 def test_a_cache_too_short_for_the_tokens_says_so():
     cache = LatentCache(1, 4, 8, 2, torch.float32, "cpu")
     with pytest.raises(ValueError, match="holds 4 tokens"):
-        cache.update(torch.zeros(1, 5, 8), torch.zeros(1, 5, 2), torch.arange(5))
+        cache.update(torch.zeros(1, 5, 8), torch.zeros(1, 5, 2), 0)

@@ -56,11 +56,14 @@ class ProfileSnapshot:
         batch = self.run.get("batch", 1)
         timed = [s for s in (decode or self.steps) if s.layer_ms]
         layer_means = [round(statistics.fmean(column), 4) for column in zip(*(s.layer_ms for s in timed))]
-        peaks = [max(s.memory.get("allocated", 0), s.memory.get("rss", 0)) for s in self.steps]
+        device_peak = max((s.memory.get("allocated", 0) for s in self.steps), default=0)
+        rss_peak = max((s.memory.get("rss", 0) for s in self.steps), default=0)
         return {
             "prefill_ms": round(sum(s.wall_ms for s in prefill), 3),
             "decode_tokens_per_s": round(len(decode) * batch / decode_seconds, 3) if decode_seconds else 0.0,
-            "peak_memory_bytes": max(peaks, default=0),
+            # Where the model runs: the GPU's allocated bytes (0 on the CPU), else the process.
+            "peak_memory_bytes": device_peak or rss_peak,
+            "peak_rss_bytes": rss_peak,
             "kv_bytes_final": sum(self.steps[-1].kv_bytes) if self.steps else 0,
             "kv_bytes_final_predicted": sum(self.steps[-1].kv_bytes_predicted) if self.steps else 0,
             "layer_ms_mean": layer_means,

@@ -121,3 +121,20 @@ def test_context_sweep_and_full_width_slice(tmp_path):
     assert short["kv_bytes"] == short["kv_bytes_predicted"] and long["kv_bytes"] == long["kv_bytes_predicted"]
     # The sliding layer stops at its 512-token window: past it only the global layer grows.
     assert long["kv_bytes"] < (long["context_len"] + 4) / (short["context_len"] + 4) * short["kv_bytes"]
+
+
+def test_peak_memory_is_the_gpus_on_a_gpu_and_the_process_on_the_cpu():
+    from app.runtime.snapshot import ProfileSnapshot
+
+    def snapshot(memories):
+        steps = [{"index": i, "phase": "decode", "seq_len": 4 + i, "wall_ms": 1.0, "layer_ms": [], "mixer_ms": [],
+                  "ffn_ms": [], "kv_bytes": [], "kv_bytes_predicted": [],
+                  "memory": memory} for i, memory in enumerate(memories)]
+        return ProfileSnapshot.from_dict({"model": {}, "run": {"batch": 1}, "steps": steps}).summary()
+
+    gpu = snapshot([{"allocated": 2 << 30, "reserved": 3 << 30, "rss": 5 << 30},
+                    {"allocated": 3 << 30, "reserved": 3 << 30, "rss": 4 << 30}])
+    assert gpu["peak_memory_bytes"] == 3 << 30  # not the host process' 5 GiB (CUDA context, libraries)
+    assert gpu["peak_rss_bytes"] == 5 << 30
+    cpu = snapshot([{"allocated": 0, "rss": 700 << 20}, {"allocated": 0, "rss": 900 << 20}])
+    assert cpu["peak_memory_bytes"] == cpu["peak_rss_bytes"] == 900 << 20

@@ -77,10 +77,8 @@ class DecoderBlock(nn.Module):
         if step.observer is not None:
             step.observer.mark(self.index, "mixer")
         if self.ffn is not None:
-            ffn = self.ffn
-            if hasattr(self.mixer, "gate_ffn"):  # a cross-attention layer gates its feed-forward output
-                def ffn(h, mixer=self.mixer, inner=self.ffn):
-                    return mixer.gate_ffn(inner(h), step)
+            gate = getattr(self.mixer, "gate_ffn", None)  # a cross-attention layer gates its feed-forward output
+            ffn = self.ffn if gate is None else (lambda h, inner=self.ffn: gate(inner(h), step))
             x = self._residual(x, self.pre_ffn_norm, ffn, self.post_ffn_norm, layer.ffn_residual)
         return x
 

@@ -13,9 +13,9 @@ diagrams sit at the same x.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPolygonItem, QGraphicsScene
+from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsScene
 
 from ...spec import ArchSpec
 from ...spec.analysis import analyze
@@ -24,20 +24,24 @@ from .. import theme
 from ..components import SLOT_FFN, SLOT_MIXER, SLOT_NORM
 from ..grouping import Group, group_layers
 from ..labels import ffn_text, human_bytes, human_count, mixer_text, norm_title
+from .connectors import arrow, line, residual
+from .ends import add_embedding, add_head
+from .geometry import (
+    BLOCK_HEADER,
+    BLOCK_WIDTH,
+    BOX_MARGIN,
+    GAP,
+    GROUP_GAP,
+    GROUP_HEADER,
+    GROUP_PADDING,
+    NORM_HEIGHT,
+    ROW_HEIGHT,
+    ROW_WIDTH,
+    ROWS_PER_COLUMN,
+)
 from .items import AddItem, BoxItem, FrameItem, InsertMarkerItem, LayerRowItem, box_height_for
 from .vision_items import add_vision_front_end
 
-BLOCK_WIDTH = 216.0
-BOX_MARGIN = 14.0
-GAP = 9.0
-NORM_HEIGHT = 22.0
-BLOCK_HEADER = 24.0
-GROUP_HEADER = 54.0
-GROUP_PADDING = 10.0
-GROUP_GAP = 46.0
-ROW_HEIGHT = 18.0
-ROW_WIDTH = 250.0
-ROWS_PER_COLUMN = 16
 
 
 def _ranges(indices: list[int]) -> str:
@@ -113,15 +117,11 @@ class ArchitectureScene(QGraphicsScene):
             x = frame.rect.right() + GROUP_GAP
         for left, right in zip(frames, frames[1:]):
             y = -min(left.rect.height(), right.rect.height()) / 2
-            self._arrow(QPointF(left.rect.right() + 4, y), QPointF(right.rect.left() - 4, y))
+            arrow(self, QPointF(left.rect.right() + 4, y), QPointF(right.rect.left() - 4, y))
         first = frames[0].rect if frames else QRectF(0, 0, BLOCK_WIDTH, 0)
         last = frames[-1].rect if frames else QRectF(0, 0, BLOCK_WIDTH, 0)
-        if self.compact:
-            self._add_embedding_left(first)
-            self._add_head_right(last)
-        else:
-            self._add_embedding(first)
-            self._add_head(last)
+        self.embedding_item = add_embedding(self, first, self.compact)
+        self.final_norm_item, self.head_item = add_head(self, last, self.compact)
         self.vision_items = add_vision_front_end(self, self.embedding_item.rect) if self.spec.vision else []
         self._tint()
         self.setSceneRect(self.itemsBoundingRect().adjusted(-30, -30, 30, 30))
@@ -240,14 +240,14 @@ class ArchitectureScene(QGraphicsScene):
         self.addItem(frame)
         self.block_items.append(frame)
         # the main path, bottom to top
-        self._line(QPointF(centre, bottom), QPointF(centre, top + header))
+        line(self, QPointF(centre, bottom), QPointF(centre, top + header))
         y = bottom - GAP
         starts: list[float] = []
         for kind, payload, height in elements:
             rect = QRectF(left, y - height, box_width, height)
             if kind == "add":
                 start_y = starts[payload]
-                self._residual(centre, start_y, y - AddItem.RADIUS, left + box_width + 7)
+                residual(self, centre, start_y, y - AddItem.RADIUS, left + box_width + 7)
                 self.addItem(AddItem(QPointF(centre, y - AddItem.RADIUS)))
             elif kind == "norm":
                 item = BoxItem(rect.adjusted(box_width * 0.1, 0, -box_width * 0.1, 0), "norm",
@@ -268,118 +268,6 @@ class ArchitectureScene(QGraphicsScene):
         item.highlighted = (item.group_index, item.run_index, item.slot) in self.marks
         self.addItem(item)
         self.slot_items.append(item)
-
-    def _add_embedding(self, first: QRectF) -> None:
-        lines = self._embedding_lines()
-        width = BLOCK_WIDTH - 2 * BOX_MARGIN
-        height = box_height_for("Token embedding", lines, width)
-        rect = QRectF(first.left() + GROUP_PADDING + BOX_MARGIN, 34, width, height)
-        self.embedding_item = BoxItem(rect, "embedding", "Token embedding", lines)
-        self.addItem(self.embedding_item)
-        self._arrow(QPointF(rect.center().x(), rect.top()), QPointF(rect.center().x(), first.bottom()))
-        self._caption(QPointF(rect.left(), rect.bottom() + 4), "Tokenized text")
-
-    def _embedding_lines(self) -> list[str]:
-        spec = self.spec
-        lines = [f"vocab {spec.vocab_size:,} × d {spec.d_model:,}"]
-        if spec.learned_positions:
-            lines.append(f"+ learned positions ({spec.learned_positions:,})")
-        if spec.embedding_scale:
-            lines.append("scaled by √d")
-        if spec.per_layer_embedding is not None:
-            ple = spec.per_layer_embedding
-            params = analyze(spec).per_layer_embedding_params
-            lines.append(f"+ per-layer embeddings: {ple.width} per layer, {human_count(params)} params "
-                         "(can stay off the accelerator)")
-        if spec.altup is not None:
-            lines.append(f"AltUp: {spec.altup.num_inputs} residual streams")
-        return lines
-
-    def _add_embedding_left(self, first: QRectF) -> None:
-        """Compact: the embedding left of the first group, its arrow pointing right."""
-        lines = self._embedding_lines()
-        width = BLOCK_WIDTH - 2 * BOX_MARGIN
-        height = box_height_for("Token embedding", lines, width)
-        bottom = first.bottom() - GROUP_PADDING - 20
-        rect = QRectF(first.left() - GROUP_GAP - width, bottom - height, width, height)
-        self.embedding_item = BoxItem(rect, "embedding", "Token embedding", lines)
-        self.addItem(self.embedding_item)
-        self._arrow(QPointF(rect.right(), rect.center().y()), QPointF(first.left() - 4, rect.center().y()))
-        self._caption(QPointF(rect.left(), rect.bottom() + 4), "Tokenized text")
-
-    def _head_boxes(self, x: float, norm_top: float, width: float) -> tuple[QRectF, QRectF]:
-        """The final norm (its top at norm_top) and the output head above it."""
-        spec = self.spec
-        norm_rect = QRectF(x + width * 0.1, norm_top, width * 0.8, NORM_HEIGHT)
-        self.final_norm_item = BoxItem(norm_rect, "norm", "Final " + norm_title(spec.final_norm), [],
-                                       title_size=8.0)
-        self.addItem(self.final_norm_item)
-        lines = [f"d {spec.d_model:,} → vocab {spec.vocab_size:,}",
-                 "tied to the embedding" if spec.tie_embeddings else "own weights"]
-        if spec.final_logit_softcap:
-            lines.append(f"logit softcap {spec.final_logit_softcap:g}")
-        if spec.mtp_layers:
-            lines.append(f"+ {spec.mtp_layers} MTP module" + ("s" if spec.mtp_layers > 1 else ""))
-        height = box_height_for("Linear output layer", lines, width)
-        head_rect = QRectF(x, norm_rect.top() - 16 - height, width, height)
-        self.head_item = BoxItem(head_rect, "embedding", "Linear output layer", lines)
-        self.addItem(self.head_item)
-        centre = norm_rect.center().x()
-        self._arrow(QPointF(centre, norm_rect.top()), QPointF(centre, head_rect.bottom()))
-        return norm_rect, head_rect
-
-    def _add_head(self, last: QRectF) -> None:
-        width = BLOCK_WIDTH - 2 * BOX_MARGIN
-        x = last.right() - GROUP_PADDING - BOX_MARGIN - width
-        norm_rect, _ = self._head_boxes(x, last.top() - 18 - NORM_HEIGHT, width)
-        centre = norm_rect.center().x()
-        self._arrow(QPointF(centre, last.top()), QPointF(centre, norm_rect.bottom()))
-
-    def _add_head_right(self, last: QRectF) -> None:
-        """Compact: the final norm and the head right of the last group, fed from its side."""
-        width = BLOCK_WIDTH - 2 * BOX_MARGIN
-        x = last.right() + GROUP_GAP
-        norm_rect, _ = self._head_boxes(x, last.bottom() - GROUP_PADDING - 20 - NORM_HEIGHT, width)
-        y = norm_rect.center().y()
-        self._arrow(QPointF(last.right() + 4, y), QPointF(norm_rect.left() - 2, y))
-
-    # --- lines ---------------------------------------------------------------------------
-
-    def _pen(self) -> QPen:
-        return QPen(QColor(theme.RESIDUAL), 1.3)
-
-    def _line(self, a: QPointF, b: QPointF) -> None:
-        line = self.addLine(a.x(), a.y(), b.x(), b.y(), self._pen())
-        line.setZValue(-0.5)
-
-    def _residual(self, centre: float, start_y: float, add_y: float, right: float) -> None:
-        path = QPainterPath(QPointF(centre, start_y))
-        path.lineTo(right, start_y)
-        path.lineTo(right, add_y)
-        path.lineTo(centre + AddItem.RADIUS, add_y)
-        item = QGraphicsPathItem(path)
-        item.setPen(self._pen())
-        item.setZValue(-0.5)
-        self.addItem(item)
-
-    def _arrow(self, a: QPointF, b: QPointF) -> None:
-        self._line(a, b)
-        direction = b - a
-        length = max((direction.x() ** 2 + direction.y() ** 2) ** 0.5, 1e-6)
-        ux, uy = direction.x() / length, direction.y() / length
-        size = 7.0
-        tip = b
-        left = QPointF(tip.x() - ux * size - uy * size * 0.5, tip.y() - uy * size + ux * size * 0.5)
-        right = QPointF(tip.x() - ux * size + uy * size * 0.5, tip.y() - uy * size - ux * size * 0.5)
-        head = QGraphicsPolygonItem(QPolygonF([tip, left, right]))
-        head.setBrush(QColor(theme.RESIDUAL))
-        head.setPen(Qt.NoPen)
-        self.addItem(head)
-
-    def _caption(self, at: QPointF, text: str) -> None:
-        item = self.addSimpleText(text, theme.font(8.0))
-        item.setBrush(QColor(theme.MUTED_TEXT))
-        item.setPos(at)
 
     # --- the profile on the diagram -----------------------------------------------------------
 

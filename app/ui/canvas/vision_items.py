@@ -9,6 +9,8 @@ from PySide6.QtCore import QPointF, QRectF
 
 from ...spec.analysis import analyze
 from ..labels import human_count
+from .connectors import arrow
+from .connectors import caption as add_caption
 from .items import BoxItem, box_height_for
 
 BOX_WIDTH = 200.0
@@ -68,11 +70,11 @@ def _add_boxes(scene, embedding: QRectF, encoder_lines: list[str], projector_lin
     for box in boxes:
         scene.addItem(box)
     middle = top + height / 2
-    scene._arrow(QPointF(encoder_rect.right() + 4, middle), QPointF(projector_rect.left() - 4, middle))
+    arrow(scene, QPointF(encoder_rect.right() + 4, middle), QPointF(projector_rect.left() - 4, middle))
     if into_embedding:
-        scene._arrow(QPointF(projector_rect.right() + 4, middle),
-                     QPointF(embedding.left() - 4, embedding.top() + embedding.height() / 2))
+        arrow(scene, QPointF(projector_rect.right() + 4, middle),
+              QPointF(embedding.left() - 4, embedding.top() + embedding.height() / 2))
     else:  # up, towards the stack whose cross-attention layers read the features
-        scene._arrow(QPointF(projector_rect.center().x(), top - 4), QPointF(projector_rect.center().x(), top - 40))
-    scene._caption(QPointF(encoder_rect.left(), top + height + 8), caption)
+        arrow(scene, QPointF(projector_rect.center().x(), top - 4), QPointF(projector_rect.center().x(), top - 40))
+    add_caption(scene, QPointF(encoder_rect.left(), top + height + 8), caption)
     return boxes

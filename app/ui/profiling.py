@@ -160,6 +160,7 @@ class RunController(QObject):
             # clearing them all at once would repaint every plot in one stall.
             self.record = RunRecord(self.model_info)
             self.record.planned_steps = int(settings.get("max_new_tokens") or 0)
+            self._generated = None  # the last run's count must not show on this one's first tick
             self.refresh_timer.start()
             self.status.emit(f"Running {self.model_info['name']}…")
             self.worker.run(settings)

@@ -23,7 +23,13 @@ from .components import (
     MultiHeadLatentAttention,
     Norm,
 )
-from .vision_analysis import VisionAnalysis, analyze_vision, cross_kv_values_per_image, tokens_held
+from .vision_analysis import (
+    VisionAnalysis,
+    analyze_vision,
+    cross_kv_projection_params,
+    cross_kv_values_per_image,
+    tokens_held,
+)
 
 # --- parameters of each component ------------------------------------------------------
 
@@ -340,12 +346,21 @@ class Analysis:
 
     def flops_per_token(self, context_len: int = 0) -> int:
         """Forward FLOPs for one token at this context: 2 per active weight (the
-        embedding lookup is free, the output head is not) plus attention itself."""
+        embedding lookup is free, the output head is not) plus attention itself. A
+        cross-attention layer's key and value projections run once per image (see
+        VisionAnalysis.flops_per_image); its queries attend to one image's features."""
         matmul = 2 * (self.active_params - self.embedding_params - self.per_layer_embedding_params
                       - self.vision_params)
         if self.spec.tie_embeddings:
             matmul += 2 * self.spec.vocab_size * self.spec.d_model
-        attention = sum(attention_flops_per_token(layer.mixer, context_len) for layer in self.spec.layers)
+        attention = 0
+        for layer in self.spec.layers:
+            if isinstance(layer.mixer, CrossAttention):
+                matmul -= 2 * cross_kv_projection_params(layer.mixer, self.spec.d_model)
+                features = self.spec.vision.encoder.features_per_image
+                attention += 2 * layer.mixer.num_heads * 2 * layer.mixer.head_dim * features
+            else:
+                attention += attention_flops_per_token(layer.mixer, context_len)
         return matmul + attention
 
 
@@ -419,6 +434,8 @@ def analyze(spec: ArchSpec) -> Analysis:
     mtp = spec.mtp_layers * (rows[-1].params + 2 * d * d + 3 * d) if rows else 0
     ple = spec.per_layer_embedding
     ple_table = ple.vocab_size * spec.num_layers * ple.width if ple is not None else 0
-    vision = analyze_vision(spec.vision, d) if spec.vision is not None else None
+    cross_kv = sum(cross_kv_projection_params(layer.mixer, d) for layer in spec.layers
+                   if isinstance(layer.mixer, CrossAttention))
+    vision = analyze_vision(spec.vision, d, cross_kv) if spec.vision is not None else None
     return Analysis(spec, tuple(rows), embedding, head, norm_params(spec.final_norm, d), mtp,
                     per_layer_embedding_params=ple_table, stream_params=stream_params(spec), vision=vision)

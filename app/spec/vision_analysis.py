@@ -49,6 +49,12 @@ def projector_params(vision: VisionFrontEnd, text_width: int) -> int:
             + (text_width if vision.projector_bias else 0))
 
 
+def cross_kv_projection_params(mixer, text_width: int) -> int:
+    """A cross-attention layer's key and value projections: they turn the image's features
+    into its keys and values once per image, not once per text token."""
+    return 2 * text_width * mixer.num_kv_heads * mixer.head_dim
+
+
 def cross_kv_values_per_image(mixer, vision: VisionFrontEnd) -> int:
     """Values a cross-attention layer caches for one image: keys and values of every feature."""
     return vision.encoder.features_per_image * mixer.num_kv_heads * 2 * mixer.head_dim
@@ -73,6 +79,7 @@ class VisionAnalysis:
     tokens_per_image: int  # decoder positions an image takes (unified); 0 for cross-attention
     encoder_flops_per_image: int
     projector_flops_per_image: int
+    cross_kv_flops_per_image: int = 0  # method B: every cross-attention layer's keys and values of the image
 
     @property
     def params(self) -> int:
@@ -80,10 +87,11 @@ class VisionAnalysis:
 
     @property
     def flops_per_image(self) -> int:
-        return self.encoder_flops_per_image + self.projector_flops_per_image
+        return self.encoder_flops_per_image + self.projector_flops_per_image + self.cross_kv_flops_per_image
 
 
-def analyze_vision(vision: VisionFrontEnd, text_width: int) -> VisionAnalysis:
+def analyze_vision(vision: VisionFrontEnd, text_width: int, cross_kv_params: int = 0) -> VisionAnalysis:
+    """cross_kv_params: the decoder's cross-attention key and value projections, summed."""
     tokens = vision.tokens_per_image if vision.method == "unified" else 0
     return VisionAnalysis(
         method=vision.method,
@@ -93,6 +101,7 @@ def analyze_vision(vision: VisionFrontEnd, text_width: int) -> VisionAnalysis:
         encoder_flops_per_image=encoder_flops_per_image(vision.encoder),
         projector_flops_per_image=2 * (tokens or vision.encoder.features_per_image) * vision.encoder.output_width
         * text_width,
+        cross_kv_flops_per_image=2 * vision.encoder.features_per_image * cross_kv_params,
     )
 
 

@@ -84,3 +84,15 @@ def test_published_llama_vision_config_reads_as_the_catalog_entry():
     spec = spec_from_hf_config(entry.config)
     assert replace(spec, name=LLAMA) == catalog.get(LLAMA)
     assert spec_from_hf_config(hf_config_from_spec(spec)) == spec
+
+
+def test_llama_vision_flops_count_the_image_once_and_attend_to_it_per_token():
+    analysis = analyze(catalog.get(LLAMA))
+    features = 6404  # 4 tiles of 40 x 40 patches + a class token
+    kv_projections = 8 * 2 * 4096 * 8 * 128  # 8 cross-attention layers: keys and values, 8 heads of 128
+    image_attention = 2 * 32 * 2 * 128 * features  # one layer's 32 queries over the image: scores, weighted sum
+    assert analysis.vision.cross_kv_flops_per_image == 2 * features * kv_projections
+    weights = analysis.active_params - analysis.embedding_params - analysis.vision_params - kv_projections
+    assert analysis.flops_per_token(0) == 2 * weights + 8 * image_attention
+    # text context grows the 32 self-attention layers' share only
+    assert analysis.flops_per_token(2000) - analysis.flops_per_token(1000) == 32 * 2 * 32 * 256 * 1000

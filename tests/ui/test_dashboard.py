@@ -155,14 +155,19 @@ def test_while_a_run_streams_the_step_axes_span_the_planned_run(dashboard, moe_r
     record.planned_steps = 40
     step_axes = [dashboard.memory.plot, dashboard.throughput.plot, dashboard.latency.heat_plot]
     prompt = snapshot["steps"][0]["seq_len"]
-    ranges = []
+    ranges, kv_tops = [], []
     for update in updates:
         record.add_step(update.record, update.text)
         dashboard.show_record(record)
         ranges.append([plot.vb.viewRange()[0] for plot in step_axes] + [dashboard.kv.total_plot.vb.viewRange()[0]])
+        kv_tops.append(dashboard.kv.total_plot.vb.viewRange()[1][1])
         assert all(high >= 39 for _low, high in ranges[-1][:3])  # room for step 39 from the start
         assert ranges[-1][3][0] == prompt and ranges[-1][3][1] >= prompt + 39  # context, likewise
     assert all(r == ranges[0] for r in ranges)  # no axis moved while the run grew
+    assert len(set(kv_tops[1:])) == 1  # from the first decode step, the KV axis holds the planned run's total
+    planned_total = record.kv_predicted_total()[-1] + (40 - len(updates)) * (
+        record.kv_predicted_total()[-1] - record.kv_predicted_total()[-2])
+    assert kv_tops[-1] * dashboard.kv._scales[dashboard.kv.total_plot] >= planned_total
     record.planned_steps = 0  # the run ended after 6 steps: the axes fit them
     dashboard.show_record(record)
     assert all(plot.vb.viewRange()[0][1] <= 8 for plot in step_axes)

@@ -9,6 +9,7 @@ import pyqtgraph as pg
 
 from .. import theme
 from .plots import (
+    LEGEND_HEADROOM,
     PlotView,
     add_legend,
     bar_values,
@@ -33,6 +34,16 @@ TOTAL_TITLE, LAYER_TITLE = "KV, all layers", "KV per layer"
 HALF = 0.38  # width of each of the two bars a layer gets
 
 
+def planned_kv_total(record: RunRecord, predicted: list[int]) -> int:
+    """While a run streams, a bound on the predicted KV total at its planned last step: the
+    latest step's growth, kept up. A step never adds more than the one before it (sliding
+    windows fill and stop), so the axis can hold this top for the whole run."""
+    remaining = record.step_span() - len(predicted)
+    if remaining <= 0 or len(predicted) < 2:
+        return 0
+    return predicted[-1] + (predicted[-1] - predicted[-2]) * remaining
+
+
 class KvView(PlotView):
     title, object_name, slug = "KV cache", "kvDock", "kv"
 
@@ -40,7 +51,7 @@ class KvView(PlotView):
         super().__init__()
         # Short y titles: a rotated title longer than its plot is high runs into the next.
         self.total_plot = styled_plot(self.layout, 0, "context", TOTAL_TITLE, x_units="tokens")
-        add_legend(self.total_plot)
+        add_legend(self.total_plot, offset=(-10, -4))  # bottom right: a growing total never runs there
         self._titled = [self.total_plot]
         # The prediction is a wide pale band under the measured line: where the cache holds
         # what the analysis says the line runs down its middle, and a gap is the finding.
@@ -80,14 +91,15 @@ class KvView(PlotView):
         seq = np.asarray(record.seq_len, dtype=float)
         total, predicted = record.kv_total(), record.kv_predicted_total()
         overlaid = self._overlay.kv_total() if self._overlay is not None else []
-        size = self._scale(self.total_plot, max(total + predicted + overlaid, default=0))
+        top = max(total + predicted + overlaid + [planned_kv_total(record, predicted)], default=0)
+        size = self._scale(self.total_plot, top)
         self.total.setData(seq, np.asarray(total, dtype=float) / size)
         if len(seq):
             # Context grows by one a step: the planned run's last context closes the axis.
             last = max(float(seq.max()), float(seq.min()) + record.step_span() - 1)
             integer_ticks(self.total_plot.getAxis("bottom"), int(last - seq.min()) + 1)
             hold_range(self.total_plot, "x", last, low=float(seq.min()))
-            hold_range(self.total_plot, "y", max(total + predicted + overlaid) / size * 1.05)
+            hold_range(self.total_plot, "y", top / size * 1.05)
         self.predicted.setData(seq, np.asarray(predicted, dtype=float) / size)
         if self._overlay is not None:
             self._draw_overlay(size)
@@ -96,7 +108,7 @@ class KvView(PlotView):
         expected = np.asarray(last.get("kv_bytes_predicted") or [], dtype=float)
         largest = max(measured.max(initial=0), expected.max(initial=0))
         size = self._scale(self.layer_plot, largest)
-        hold_range(self.layer_plot, "y", largest / size * 1.05)
+        hold_range(self.layer_plot, "y", largest / size * LEGEND_HEADROOM)
         x = np.arange(len(measured), dtype=float)
         brushes = self._brushes if len(self._brushes) == len(x) and len(x) else None
         self.layers.setOpts(x=x - HALF / 2, height=measured / size, brushes=brushes)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QRectF
 
 from .. import theme
 from .plots import (
+    LEGEND_HEADROOM,
     Note,
     PlotView,
     add_legend,
@@ -90,7 +91,7 @@ class LatencyView(PlotView):
             self.mixer.setOpts(x=x, height=mixer, brushes=mixer_brushes if len(mixer_brushes) == len(x) else None)
             self.ffn.setOpts(x=x, y0=mixer, height=ffn, brushes=ffn_brushes if len(ffn_brushes) == len(x) else None)
             # A step the OS or the window interrupted spikes a layer; the scale waits it out.
-            hold_range(self.bars_plot, "y", max(layer_ms) * 1.05, patience=BAR_SCALE_PATIENCE)
+            hold_range(self.bars_plot, "y", max(layer_ms) * LEGEND_HEADROOM, patience=BAR_SCALE_PATIENCE)
             self.bars_note.set("")
         else:
             self._empty_bars()

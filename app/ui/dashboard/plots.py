@@ -25,6 +25,7 @@ AXIS_PEN = "#aab2bf"
 GRID_PEN = (170, 178, 191, 60)  # AXIS_PEN, faint
 EXPORT_SIZE = (960, 600)  # pixels, for a view that is not on screen
 LEGEND_BRUSH = (255, 255, 255, 150)  # see-through: what it covers still shows
+LEGEND_HEADROOM = 1.5  # a bar plot's scale over its tallest bar: its legend sits in the top third
 MAX_TICKS = 12
 
 

@@ -60,6 +60,10 @@ class RoutedExperts(nn.Module):
             out = inputs @ weight[index].t()
             return out if bias is None else out + bias[index]
 
+        return self._mlp(project, h)
+
+    def _mlp(self, project, h: torch.Tensor) -> torch.Tensor:
+        """The expert MLP on h, each stacked matrix applied by project(weight, bias, inputs)."""
         up = project(self.up_proj, self.up_bias, h)
         if self.gated:
             hidden = self.activation(project(self.gate_proj, self.gate_bias, h), up)
@@ -109,9 +113,4 @@ class RoutedExperts(nn.Module):
             out = F.grouped_mm(inputs, weight.transpose(-2, -1), offs=ends)  # [E, out, in] read as [E, in, out]
             return out if bias is None else out + bias[expert_of]
 
-        up = project(self.up_proj, self.up_bias, routed)
-        if self.gated:
-            hidden = self.activation(project(self.gate_proj, self.gate_bias, routed), up)
-        else:
-            hidden = self.activation(up)
-        return project(self.down_proj, self.down_bias, hidden)
+        return self._mlp(project, routed)

@@ -28,6 +28,7 @@ from .plots import (
 from .record import RunRecord
 
 BAR_WIDTH = 0.8
+HEAT_PERCENTILE = 95  # of the decode steps' layer times: the heatmap's darkest colour
 BAR_SCALE_PATIENCE = 8  # refreshes in a row below a third of the scale before it shrinks
 OTHER = "norm"  # what a layer spends outside its mixer and feed-forward: norms, residual adds
 HEAT_MAP = pg.ColorMap([0.0, 0.35, 0.7, 1.0], ["#f7f8fa", "#9ec0ec", colour("attention"), "#14264a"])
@@ -101,9 +102,10 @@ class LatencyView(PlotView):
             image = np.asarray(rows, dtype=float).T  # layers x steps: layers up the y axis
             decode = np.fromiter((step.get("phase") == "decode" for step in record.steps), dtype=bool,
                                  count=len(rows))
-            # The prefill step is many times a decode step: scale colours to the decode steps
-            # so that their per-layer differences show; the prefill column saturates.
-            top = nice_ceiling(float((image[:, decode] if decode.any() else image).max()))
+            # The prefill step is many times a decode step, and now and then the OS or the
+            # window holds up one layer of a step: scale colours to the decode steps' 95th
+            # percentile so that the layers' usual differences show; the outliers saturate.
+            top = nice_ceiling(float(np.percentile(image[:, decode] if decode.any() else image, HEAT_PERCENTILE)))
             self.heat.setImage(image, autoLevels=False, levels=(0.0, top))
             self.heat.setRect(QRectF(-0.5, -0.5, image.shape[1], image.shape[0]))
             if top != self._top:

@@ -353,3 +353,16 @@ def test_the_grid_follows_the_left_axis_ticks_without_the_axis_drawing_it(qtbot)
         x, y = plot.grid_lines.getData()
         assert len(major) >= 3 and np.array_equal(y, np.repeat(major, 2))
         assert np.array_equal(x, np.tile([x_low, x_high], len(major)))  # each line spans the view
+
+
+def test_the_heatmaps_colours_follow_the_usual_layer_times_not_an_interrupted_step(dashboard):
+    record = RunRecord({"name": "m"})
+    for index in range(40):
+        layer_ms = [1.0, 1.0, 2.0, 2.0] if index != 17 else [1.0, 48.0, 2.0, 2.0]  # step 17: held up
+        record.add_step({"index": index, "phase": "prefill" if index == 0 else "decode", "seq_len": 8 + index,
+                         "wall_ms": 7.0, "layer_ms": [30.0] * 4 if index == 0 else layer_ms,
+                         "mixer_ms": [0.5] * 4, "ffn_ms": [0.5] * 4, "kv_bytes": [1] * 4,
+                         "kv_bytes_predicted": [1] * 4})
+    dashboard.show_record(record)
+    low, high = dashboard.latency.heat.levels
+    assert low == 0 and 2.0 <= high <= 2.5  # the MoE-like layers' 2 ms is the darkest colour, not 48 ms

@@ -247,6 +247,16 @@ def hf_config_from_gguf(file: GGUFFile) -> dict:
         config |= {"hidden_act": "silu", "attention_bias": "blk.0.attn_q.bias" in file.tensors, "mlp_bias": False}
     elif arch == "qwen3":
         config |= {"attention_bias": "blk.0.attn_q.bias" in file.tensors}
+    elif arch == "qwen3moe":
+        # Every layer routed (llama.cpp has no dense-layer list for it) and the chosen
+        # experts' weights renormalized to sum to one, as in every Qwen3 MoE release.
+        config |= {
+            "attention_bias": "blk.0.attn_q.bias" in file.tensors,
+            "num_experts": _uniform(file, key("expert_count")),
+            "num_experts_per_tok": _uniform(file, key("expert_used_count")),
+            "moe_intermediate_size": _uniform(file, key("expert_feed_forward_length")),
+            "norm_topk_prob": True, "decoder_sparse_step": 1, "mlp_only_layers": [],
+        }
     # qwen2 needs nothing more: its q/k/v biases are part of the architecture, not the config.
     elif arch == "gemma3":
         config |= {
@@ -274,7 +284,8 @@ def spec_from_gguf(file: GGUFFile) -> ArchSpec:
 
 
 # general.architecture -> the Hugging Face model_type whose converter reads the config.
-GGUF_ARCHITECTURES = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gemma3": "gemma3_text"}
+GGUF_ARCHITECTURES = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "qwen3moe": "qwen3_moe",
+                      "gemma3": "gemma3_text"}
 # llama.cpp's converter permutes q/k rows only for these (the others already use half-split RoPE).
 _PERMUTED_QK = {"llama"}
 
@@ -286,13 +297,20 @@ _BLOCK_NAMES = {
     "ffn.gate_proj": "ffn_gate", "ffn.up_proj": "ffn_up", "ffn.down_proj": "ffn_down",
     "pre_mixer_norm": "attn_norm", "post_mixer_norm": "post_attention_norm",
     "pre_ffn_norm": "ffn_norm", "post_ffn_norm": "post_ffw_norm",
+    "ffn.router.proj": "ffn_gate_inp",
 }
+# The routed experts, stacked [experts, out, in] in the file as in our model.
+_STACKED_NAMES = {"ffn.experts.gate_proj": "ffn_gate_exps.weight", "ffn.experts.up_proj": "ffn_up_exps.weight",
+                  "ffn.experts.down_proj": "ffn_down_exps.weight"}
 _TOP_NAMES = {"embed_tokens": "token_embd", "final_norm": "output_norm", "lm_head": "output"}
 
 
 def gguf_name(ours: str) -> str:
     parts = ours.split(".")
     if parts[0] == "layers":
+        inner = ".".join(parts[2:])
+        if inner in _STACKED_NAMES:
+            return f"blk.{parts[1]}.{_STACKED_NAMES[inner]}"
         return f"blk.{parts[1]}.{_BLOCK_NAMES['.'.join(parts[2:-1])]}.{parts[-1]}"
     return f"{_TOP_NAMES[parts[0]]}.{parts[-1]}"
 

@@ -1,7 +1,8 @@
 """GGUF files written the way llama.cpp's converter writes them (its metadata keys, its
 tensor names, Q8_0 and F16 tensors beside F32) from tiny random transformers models: the
 architectures no embedded model covers (Qwen2 with its q/k/v biases, Qwen3 with QK-norm
-and a head_dim of its own) load and give transformers' logits for the very same file."""
+and a head_dim of its own, Qwen3 MoE with its experts stacked in one tensor per matrix)
+load and give transformers' logits for the very same file."""
 
 import numpy as np
 import pytest
@@ -25,14 +26,31 @@ CONFIGS = {
     "qwen3": dict(model_type="qwen3", vocab_size=160, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                   num_attention_heads=2, num_key_value_heads=1, head_dim=128, max_position_embeddings=256,
                   rms_norm_eps=1e-6, rope_theta=1_000_000.0, tie_word_embeddings=True),
+    # Qwen3 MoE (Qwen3-30B-A3B's layout): every layer routed, top-k weights renormalized.
+    "qwen3_moe": dict(model_type="qwen3_moe", vocab_size=160, hidden_size=64, intermediate_size=96,
+                      moe_intermediate_size=32, num_experts=6, num_experts_per_tok=2, norm_topk_prob=True,
+                      num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, head_dim=128,
+                      max_position_embeddings=256, rms_norm_eps=1e-6, rope_theta=1_000_000.0,
+                      tie_word_embeddings=False),
 }
-ARCHS = {"qwen2": MODEL_ARCH.QWEN2, "qwen3": MODEL_ARCH.QWEN3}
+ARCHS = {"qwen2": MODEL_ARCH.QWEN2, "qwen3": MODEL_ARCH.QWEN3, "qwen3_moe": MODEL_ARCH.QWEN3MOE}
+GGUF_ARCH_NAMES = {"qwen3_moe": "qwen3moe"}  # llama.cpp's name where it is not transformers'
+
+
+def expert_tensors(name: str, tensor: torch.Tensor, config: dict) -> dict[str, torch.Tensor]:
+    """transformers holds a layer's experts fused (gate_up_proj [E, 2 x ff, d], gate first);
+    llama.cpp's files hold gate, up and down each stacked [E, out, in]."""
+    if name.endswith("experts.gate_up_proj"):
+        width = config["moe_intermediate_size"]
+        return {name.replace("gate_up_proj", "gate_proj"): tensor[:, :width],
+                name.replace("gate_up_proj", "up_proj"): tensor[:, width:]}
+    return {name: tensor}
 
 
 def write_like_llama_cpp(model, config: dict, path) -> None:
     """Metadata under "<arch>.", tensors under llama.cpp's names (neither family's q/k rows
     are permuted); matrices as Q8_0, the embedding as F16, norms and biases as F32."""
-    arch = config["model_type"]
+    arch = GGUF_ARCH_NAMES.get(config["model_type"], config["model_type"])
     writer = GGUFWriter(str(path), arch)
     writer.add_block_count(config["num_hidden_layers"])
     writer.add_context_length(config["max_position_embeddings"])
@@ -46,11 +64,20 @@ def write_like_llama_cpp(model, config: dict, path) -> None:
     if "head_dim" in config:
         writer.add_key_length(config["head_dim"])
         writer.add_value_length(config["head_dim"])
-    names = get_tensor_name_map(ARCHS[arch], config["num_hidden_layers"])
+    if "num_experts" in config:
+        writer.add_expert_count(config["num_experts"])
+        writer.add_expert_used_count(config["num_experts_per_tok"])
+        writer.add_expert_feed_forward_length(config["moe_intermediate_size"])
+    names = get_tensor_name_map(ARCHS[config["model_type"]], config["num_hidden_layers"])
+    tensors = {}
     for name, tensor in model.state_dict().items():
+        tensors |= expert_tensors(name, tensor, config)
+    for name, tensor in tensors.items():
         if name == "lm_head.weight" and config["tie_word_embeddings"]:
             continue
         theirs = names.get_name(name, try_suffixes=(".weight", ".bias"))
+        if not theirs.endswith((".weight", ".bias")):  # a stacked expert tensor: named without a suffix
+            theirs += ".weight"
         values = tensor.detach().float().numpy()
         if theirs == "token_embd.weight":
             writer.add_tensor(theirs, values.astype(np.float16))
@@ -87,12 +114,20 @@ def test_spec_read_from_gguf_metadata(pair):
     assert (attention.num_heads, attention.num_kv_heads) == (config["num_attention_heads"],
                                                               config["num_key_value_heads"])
     assert attention.qkv_bias == (config["model_type"] == "qwen2") and not attention.out_bias
-    assert (attention.qk_norm is not None) == (config["model_type"] == "qwen3")
+    assert (attention.qk_norm is not None) == (config["model_type"] in ("qwen3", "qwen3_moe"))
     assert spec.tie_embeddings == config["tie_word_embeddings"]
     assert ours.model.spec.layers[0].mixer.rope.theta == config["rope_theta"]
     # the same dequantized numbers on both sides: Q8_0 matrices, an F16 embedding
     assert torch.equal(ours.model.layers[1].mixer.q_proj.weight, theirs.model.layers[1].self_attn.q_proj.weight)
     assert torch.equal(ours.model.embed_tokens.weight, theirs.model.embed_tokens.weight)
+    if "num_experts" in config:  # every layer routed, the experts read whole from their stacked tensors
+        assert all(layer.ffn.kind == "moe" for layer in spec.layers)
+        moe = spec.layers[0].ffn
+        assert (moe.num_experts, moe.top_k, moe.expert.intermediate_size) == (6, 2, 32)
+        width = config["moe_intermediate_size"]
+        gate_up = theirs.model.layers[1].mlp.experts.gate_up_proj
+        assert torch.equal(ours.model.layers[1].ffn.experts.gate_proj, gate_up[:, :width])
+        assert torch.equal(ours.model.layers[1].ffn.experts.up_proj, gate_up[:, width:])
 
 
 def test_logits_match_transformers_in_one_forward_and_through_the_cache(pair):

@@ -73,12 +73,25 @@ def test_a_streamed_record_equals_the_snapshot_reopened(moe_run):
         assert record.routing_totals() == reopened.routing_totals()
         assert record.text == reopened.text == snapshot["run"]["completion"]
     assert reopened.num_layers == 7 and reopened.moe_layers == [3, 4, 5, 6]
-    assert reopened.layer_ms == [s["layer_ms"] for s in snapshot["steps"]]
+    assert reopened.layer_ms_matrix().tolist() == [s["layer_ms"] for s in snapshot["steps"]]
+    assert reopened.decode_mask().tolist() == [s["phase"] == "decode" for s in snapshot["steps"]]
+    assert streamed.tokens_per_s() == reopened.tokens_per_s() and len(reopened.decode_steps()) == 5
     assert reopened.kv_total() == [sum(s["kv_bytes"]) for s in snapshot["steps"]]
     assert reopened.kv_predicted_total() == [sum(s["kv_bytes_predicted"]) for s in snapshot["steps"]]
     assert reopened.seq_len == [s["seq_len"] for s in snapshot["steps"]]
     assert reopened.memory["rss"] == [s["memory"]["rss"] for s in snapshot["steps"]]
     assert reopened.label == info["name"]
+
+
+def test_growing_rows_double_their_storage_and_a_ragged_row_voids_the_view():
+    from app.ui.dashboard.record import GrowingRows
+
+    rows = GrowingRows()
+    for step in range(200):  # past 64 and 128 rows: the storage grows twice
+        rows.append([step, step + 0.5, -step])
+    assert rows.view().shape == (200, 3) and rows.view()[150].tolist() == [150, 150.5, -150]
+    rows.append([1.0, 2.0])  # a step timed with another layer count
+    assert rows.view() is None
 
 
 def test_routing_totals_count_every_token_top_k_times_and_balance_is_max_over_mean(moe_run):

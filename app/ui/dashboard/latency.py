@@ -97,11 +97,10 @@ class LatencyView(PlotView):
         else:
             self._empty_bars()
             self.bars_note.set("per-layer times need the probe on" if record.steps else "")
-        rows = [row for row in record.layer_ms if row]
-        if rows and len(rows) == len(record.steps):
-            image = np.asarray(rows, dtype=float).T  # layers x steps: layers up the y axis
-            decode = np.fromiter((step.get("phase") == "decode" for step in record.steps), dtype=bool,
-                                 count=len(rows))
+        matrix = record.layer_ms_matrix()
+        if matrix is not None:
+            image = matrix.T  # layers x steps: layers up the y axis
+            decode = record.decode_mask()
             # The prefill step is many times a decode step, and now and then the OS or the
             # window holds up one layer of a step: scale colours to the decode steps' 95th
             # percentile so that the layers' usual differences show; the outliers saturate.

@@ -7,15 +7,45 @@ import dataclasses
 import operator
 from collections.abc import Iterable
 
+import numpy as np
+
 MEMORY_KEYS = ("allocated", "reserved", "device_used", "rss")
+
+
+class GrowingRows:
+    """Rows of one width appended to a numpy array that doubles its storage when full, so
+    reading every row so far is a view, not a conversion of nested Python lists (61 layers
+    x thousands of steps would cost a refresh tens of ms). A row of another width makes
+    the whole ragged: `view()` is then None."""
+
+    def __init__(self):
+        self._data = np.empty((0, 0))
+        self.count = 0
+        self.ragged = False
+
+    def append(self, row) -> None:
+        if self.count and len(row) != self._data.shape[1]:
+            self.ragged = True
+            return
+        if self.count == len(self._data):
+            grown = np.empty((max(64, 2 * self.count), len(row)))
+            if self.count:
+                grown[:self.count] = self._data
+            self._data = grown
+        self._data[self.count] = row
+        self.count += 1
+
+    def view(self) -> np.ndarray | None:
+        return None if self.ragged else self._data[:self.count]
 
 
 class RunRecord:
     """The run so far. `steps` holds the snapshot's step dicts unchanged; the other
     attributes are views of them that the plots draw.
 
-    Routing totals are summed as steps arrive, so that reading them costs nothing while a
-    long MoE run streams (61 layers x 256 experts per step)."""
+    Every series the plots read (per step: context, KV totals, memory, tokens/s, the
+    layers' times; routing totals per layer) is extended as steps arrive, so that reading
+    one costs nothing however long the run grows (61 layers x 256 experts per step)."""
 
     def __init__(self, model: dict | None = None, label: str | None = None, batch: int | None = None):
         self.model: dict = dict(model or {})
@@ -26,6 +56,15 @@ class RunRecord:
         spec_layers = (self.model.get("spec") or {}).get("layers") or []
         self._spec_layers: list[dict] = [layer if isinstance(layer, dict) else {} for layer in spec_layers]
         self._routing: dict[int, list[int]] = {}
+        self._index: list[int] = []
+        self._seq_len: list[int] = []
+        self._kv_total: list[int] = []
+        self._kv_predicted_total: list[int] = []
+        self._memory: dict[str, list[int]] = {key: [] for key in MEMORY_KEYS}
+        self._decode: list[bool] = []
+        self._decode_index: list[int] = []
+        self._tokens_per_s: list[float] = []
+        self._layer_ms = GrowingRows()  # steps x layers, for the steps the probe timed
         # While a run streams: the steps it will take at most. The step axes span them from
         # the start, so they hold still instead of re-laying out as the run grows.
         self.planned_steps = 0
@@ -36,9 +75,26 @@ class RunRecord:
         """step: a dict as in the snapshot (`dataclasses.asdict(StepRecord)`) or a StepRecord."""
         if dataclasses.is_dataclass(step) and not isinstance(step, type):
             step = dataclasses.asdict(step)
+        index = step.get("index", len(self.steps))
         self.steps.append(step)
         if text:
             self.text = text
+        self._index.append(index)
+        self._seq_len.append(step["seq_len"])
+        self._kv_total.append(sum(step.get("kv_bytes") or ()))
+        self._kv_predicted_total.append(sum(step.get("kv_bytes_predicted") or ()))
+        memory = step.get("memory") or {}
+        for key, series in self._memory.items():
+            series.append(int(memory.get(key, 0)))
+        decode = step.get("phase") == "decode"
+        self._decode.append(decode)
+        if decode:
+            batch = self.batch or len(step.get("tokens") or ()) or 1
+            wall_ms = step.get("wall_ms") or 0.0
+            self._decode_index.append(index)
+            self._tokens_per_s.append(1000.0 / wall_ms * batch if wall_ms > 0 else 0.0)
+        if step.get("layer_ms"):
+            self._layer_ms.append(step["layer_ms"])
         for layer, counts in (step.get("routing") or {}).items():
             total = self._routing.get(int(layer), [])
             if len(total) < len(counts):
@@ -101,62 +157,40 @@ class RunRecord:
 
     @property
     def step_index(self) -> list[int]:
-        return [step.get("index", i) for i, step in enumerate(self.steps)]
+        return list(self._index)
 
     @property
     def seq_len(self) -> list[int]:
-        return [step["seq_len"] for step in self.steps]
+        return list(self._seq_len)
 
-    @property
-    def layer_ms(self) -> list[list[float]]:
-        """steps x layers; rows are empty when the probe was off."""
-        return [list(step.get("layer_ms") or []) for step in self.steps]
+    def layer_ms_matrix(self) -> np.ndarray | None:
+        """steps x layers of per-layer times (a view: do not write to it); None unless the
+        probe timed every step with the same layers."""
+        rows = self._layer_ms.view()
+        return rows if rows is not None and len(rows) == len(self.steps) and len(rows) else None
 
-    @property
-    def mixer_ms(self) -> list[list[float]]:
-        return [list(step.get("mixer_ms") or []) for step in self.steps]
-
-    @property
-    def ffn_ms(self) -> list[list[float]]:
-        return [list(step.get("ffn_ms") or []) for step in self.steps]
-
-    @property
-    def kv_bytes(self) -> list[list[int]]:
-        return [list(step.get("kv_bytes") or []) for step in self.steps]
-
-    @property
-    def kv_bytes_predicted(self) -> list[list[int]]:
-        return [list(step.get("kv_bytes_predicted") or []) for step in self.steps]
+    def decode_mask(self) -> np.ndarray:
+        """Per step: is it a decode step."""
+        return np.asarray(self._decode, dtype=bool)
 
     def kv_total(self) -> list[int]:
-        return [sum(step.get("kv_bytes") or ()) for step in self.steps]
+        return list(self._kv_total)
 
     def kv_predicted_total(self) -> list[int]:
-        return [sum(step.get("kv_bytes_predicted") or ()) for step in self.steps]
+        return list(self._kv_predicted_total)
 
     @property
     def memory(self) -> dict[str, list[int]]:
         """Bytes per step for each of allocated, reserved, device_used (0 on CPU) and rss."""
-        return {key: [int((step.get("memory") or {}).get(key, 0)) for step in self.steps] for key in MEMORY_KEYS}
-
-    @property
-    def probed(self) -> bool:
-        return any(step.get("layer_ms") for step in self.steps)
+        return {key: list(series) for key, series in self._memory.items()}
 
     def decode_steps(self) -> list[int]:
         """Step indices of the decode steps, the x of `tokens_per_s()`."""
-        return [step.get("index", i) for i, step in enumerate(self.steps) if step.get("phase") == "decode"]
+        return list(self._decode_index)
 
     def tokens_per_s(self) -> list[float]:
         """Per decode step: batch tokens / wall time (1000 / wall_ms x batch)."""
-        rates = []
-        for step in self.steps:
-            if step.get("phase") != "decode":
-                continue
-            batch = self.batch or len(step.get("tokens") or ()) or 1
-            wall_ms = step.get("wall_ms") or 0.0
-            rates.append(1000.0 / wall_ms * batch if wall_ms > 0 else 0.0)
-        return rates
+        return list(self._tokens_per_s)
 
     def layer_share(self, step: int = -1) -> list[float]:
         """Each layer's share of the step's summed layer time (sums to 1; empty without the

@@ -6,7 +6,8 @@ writes and saves it as safetensors; ArchScope loads that directory. Three runs t
 greedily from the same prompt (batch 1), interleaved, the best of `--repeats` counting:
 ours with routing recording off; ours recording, reading every layer's tokens-per-expert
 after each step as the profiler does; ours with the experts' per-expert loop instead of
-the grouped GEMM (where the device and dtype have one, see app/model/experts.py);
+the grouped GEMM (on a GPU that has one; on the CPU both run the loop, see
+app/model/experts.py);
 transformers' generate. Prints tokens/s and the ratios recording / off (the cost of
 watching the router; 1.00 is free), grouped / loop and ours / transformers (> 1 is faster).
 
@@ -52,11 +53,14 @@ def bench_model(name: str, device: str, dtype: torch.dtype, prompt_len: int, new
                            pad_token_id=0)
 
     def run_loop():
-        RoutedExperts.grouped_gemm = False
+        experts = [module for module in ours.modules() if isinstance(module, RoutedExperts)]
+        for module in experts:
+            module.dispatch = "loop"
         try:
             decode(ours, prompt, new_tokens, False)
         finally:
-            RoutedExperts.grouped_gemm = True
+            for module in experts:
+                del module.dispatch  # back to the class default, "auto"
 
     runs = {"off": lambda: decode(ours, prompt, new_tokens, False),
             "recording": lambda: decode(ours, prompt, new_tokens, True),

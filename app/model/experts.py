@@ -2,10 +2,12 @@
 weights stacked [E, out, in] so that every expert is a slice of one tensor.
 
 Dispatch groups tokens by expert: the (token, expert) assignments are sorted by expert,
-and each expert runs once on its contiguous slice. Where torch has a grouped GEMM for the
-device and dtype, one grouped matmul per projection runs every slice, bounded by offsets
-that stay on the device; elsewhere a loop over the experts in use does, which needs the
-slice bounds on the host -- a sync per MoE layer that serializes a GPU decode step.
+and each expert runs once on its contiguous slice. On a GPU with torch's grouped GEMM
+(bfloat16, sm80 on), one grouped matmul per projection runs every slice, bounded by
+offsets that stay on the device; elsewhere a loop over the experts in use does, which
+needs the slice bounds on the host -- a sync per MoE layer that would serialize a GPU
+decode step. The CPU has no such sync to avoid, and there the loop decodes faster (the
+grouped kernel runs on the CPU too: `dispatch = "grouped"` asks for it).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from .mlp import ACTIVATIONS, check_activation, gated_activation
 
 @functools.lru_cache(maxsize=None)
 def _grouped_gemm_runs_on(device: torch.device, dtype: torch.dtype) -> bool:
-    """torch's grouped GEMM: bfloat16 on CUDA from sm80 (Ampere) on; any float on the CPU."""
+    """torch's grouped GEMM: bfloat16 on CUDA from sm80 (Ampere) on; float32 and bfloat16
+    on the CPU."""
     if not hasattr(F, "grouped_mm"):
         return False
     if device.type == "cuda":
@@ -33,7 +36,10 @@ def _grouped_gemm_runs_on(device: torch.device, dtype: torch.dtype) -> bool:
 class RoutedExperts(nn.Module):
     # Stacked matrices that build.initialize draws like nn.Linear weights.
     matrices = ("gate_proj", "up_proj", "down_proj")
-    grouped_gemm = True  # False: always the per-expert loop (bench/moe.py compares the two)
+    # "auto": the grouped GEMM on a GPU that has it, else the loop; "grouped": the grouped
+    # GEMM wherever it runs (the CPU included); "loop": always the loop. Tests and
+    # bench/moe.py set it on an instance to compare the two.
+    dispatch = "auto"
 
     def __init__(self, num_experts: int, spec: MLPSpec, d_model: int):
         super().__init__()
@@ -100,8 +106,10 @@ class RoutedExperts(nn.Module):
 
     def _grouped_gemm_fits(self, routed: torch.Tensor) -> bool:
         # The kernels read rows in 16-byte steps: both widths must fill them.
+        if self.dispatch == "loop" or (self.dispatch == "auto" and routed.device.type != "cuda"):
+            return False
         widths = (self.up_proj.shape[1], self.up_proj.shape[2])
-        return (self.grouped_gemm and _grouped_gemm_runs_on(routed.device, routed.dtype)
+        return (_grouped_gemm_runs_on(routed.device, routed.dtype)
                 and all(width * routed.element_size() % 16 == 0 for width in widths))
 
     def _grouped(self, routed: torch.Tensor, expert_of: torch.Tensor, tokens_per_expert: torch.Tensor) -> torch.Tensor:

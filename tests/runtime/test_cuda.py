@@ -95,7 +95,7 @@ def test_bfloat16_experts_run_as_a_grouped_gemm_that_matches_the_loop():
     counts = torch.bincount(indices.reshape(-1), minlength=8)
     assert experts._grouped_gemm_fits(tokens)
     grouped = experts(tokens, indices, weights, counts)
-    experts.grouped_gemm = False
+    experts.dispatch = "loop"
     loop = experts(tokens, indices, weights, counts)
     torch.testing.assert_close(grouped, loop, rtol=2e-2, atol=2e-2)
 

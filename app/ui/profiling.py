@@ -263,6 +263,9 @@ class RunController(QObject):
             self.model_info = None  # the load itself failed
         self.pending = None
         self.refresh_timer.stop()
+        if self.record is not None:
+            self.record.planned_steps = 0  # the plots show the steps it took before it failed
+            self.refresh_all()
         self._set_busy(False)
         self.panel.show_error(message)
         self.failed.emit(message)

@@ -291,7 +291,7 @@ def test_docks_and_the_streaming_text_follow_the_end(qtbot, dashboard):
     for index in range(200):
         words += f"word{index} "
         record.text = words
-        record.steps.append({"index": index, "phase": "decode", "seq_len": index + 1, "wall_ms": 1.0})
+        record.add_step({"index": index, "phase": "decode", "seq_len": index + 1, "wall_ms": 1.0})
         dashboard.show_record(record)
     bar = text.verticalScrollBar()
     assert text.toPlainText() == words
@@ -379,3 +379,19 @@ def test_the_heatmaps_colours_follow_the_usual_layer_times_not_an_interrupted_st
     dashboard.show_record(record)
     low, high = dashboard.latency.heat.levels
     assert low == 0 and 2.0 <= high <= 2.5  # the MoE-like layers' 2 ms is the darkest colour, not 48 ms
+
+
+def test_a_new_record_scales_the_latency_bars_afresh(dashboard):
+    def record_of(layer_ms: float) -> RunRecord:
+        record = RunRecord({"name": "m"})
+        for index in range(3):
+            record.add_step({"index": index, "phase": "decode", "seq_len": 8 + index, "wall_ms": 9.0,
+                             "layer_ms": [layer_ms] * 4, "mixer_ms": [0.0] * 4, "ffn_ms": [0.0] * 4,
+                             "kv_bytes": [1] * 4, "kv_bytes_predicted": [1] * 4})
+        return record
+
+    dashboard.show_record(record_of(30.0))
+    assert dashboard.latency.bars_plot.vb.viewRange()[1][1] >= 30
+    dashboard.clear()
+    dashboard.show_record(record_of(1.0))  # shown once: no run of low refreshes to wait out
+    assert dashboard.latency.bars_plot.vb.viewRange()[1][1] <= 2

@@ -35,9 +35,10 @@ HALF = 0.38  # width of each of the two bars a layer gets
 
 
 def planned_kv_total(record: RunRecord, predicted: list[int]) -> int:
-    """While a run streams, a bound on the predicted KV total at its planned last step: the
-    latest step's growth, kept up. A step never adds more than the one before it (sliding
-    windows fill and stop), so the axis can hold this top for the whole run."""
+    """While a run streams, the predicted KV total at its planned last step if every step
+    to come grew it as much as the latest did. The prediction's growth only slows (a
+    layer's window, sliding or chunked, fills and it stops growing), so the axis can hold
+    this top for the whole run."""
     remaining = record.step_span() - len(predicted)
     if remaining <= 0 or len(predicted) < 2:
         return 0

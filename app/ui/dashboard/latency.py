@@ -16,6 +16,7 @@ from .plots import (
     bar_values,
     colour,
     empty,
+    forget_ranges,
     hold_range,
     integer_ticks,
     layer_kinds,
@@ -71,6 +72,7 @@ class LatencyView(PlotView):
         if record is self._record:
             return
         self._record = record
+        forget_ranges(self.bars_plot)  # the last run's spikes do not scale this one
         mixers, ffns = layer_kinds(record)
         self._brushes = ([pg.mkBrush(colour(kind)) for kind in mixers], [pg.mkBrush(colour(kind)) for kind in ffns])
         # The legend's swatch shows the kind most layers have (MLA violet, MoE rose, ...).

@@ -138,6 +138,11 @@ def hold_range(plot: pg.PlotItem, axis: str, high: float, low: float = 0.0, pati
         plot.setYRange(low, low + ceiling, padding=0)
 
 
+def forget_ranges(plot: pg.PlotItem) -> None:
+    """A new record: its own values set the scale again, whatever `patience` held."""
+    plot.__dict__.pop("held_ranges", None)
+
+
 def byte_unit(largest: float) -> tuple[str, int]:
     for name, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if largest >= size:

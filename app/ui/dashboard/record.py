@@ -40,8 +40,9 @@ class GrowingRows:
 
 
 class RunRecord:
-    """The run so far. `steps` holds the snapshot's step dicts unchanged; the other
-    attributes are views of them that the plots draw.
+    """The run so far. `steps` holds the snapshot's step dicts unchanged (add them with
+    add_step, never to the list itself); the series the plots draw are taken out of each
+    step as it arrives.
 
     Every series the plots read (per step: context, KV totals, memory, tokens/s, the
     layers' times; routing totals per layer) is extended as steps arrive, so that reading

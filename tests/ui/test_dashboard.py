@@ -46,7 +46,10 @@ def dashboard(qtbot):
     board = Dashboard()
     for _title, widget, _name in board.docks():
         qtbot.addWidget(widget)
-    return board
+    yield board
+    # Deleted here, in the main thread. Left to the cyclic collector, the QObject could be
+    # freed in a later test's model thread, and Qt objects must be deleted in their own.
+    board.deleteLater()
 
 
 def summed_routing(snapshot):

@@ -1,5 +1,7 @@
 """Fixtures the window and canvas tests share."""
 
+import gc
+
 import pytest
 from PySide6.QtCore import QSettings
 
@@ -20,6 +22,9 @@ def open_window(qtbot, tmp_path):
     """open_window(entry): a shown main window with that catalog entry, fitted, with
     settings and autosave in the test's own folder."""
     def open_(entry: str) -> MainWindow:
+        # Earlier tests' Qt garbage is collected here, in the main thread, before this
+        # window's model thread starts running the collector.
+        gc.collect()
         settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
         window = MainWindow(settings=settings, autosave_dir=tmp_path / "data", entry=entry)
         qtbot.addWidget(window)

@@ -211,6 +211,11 @@ def _uniform(file: GGUFFile, key: str, default=...):
 def hf_config_from_gguf(file: GGUFFile) -> dict:
     """The config.json that describes the same model as the file's metadata."""
     arch = file.field("general.architecture", kind=str)
+    parts = file.field("split.count", 1, kind=(int, np.integer))
+    if parts > 1:
+        part = file.field("split.no", 0, kind=(int, np.integer)) + 1
+        raise WeightsError(f"{file.path}: part {part} of a GGUF split into {parts} files; merge them into one "
+                           "first (llama.cpp: llama-gguf-split --merge FIRST-PART.gguf MERGED.gguf)")
     if arch not in GGUF_ARCHITECTURES:
         raise WeightsError(f"{file.path}: metadata field 'general.architecture' is {arch!r}; supported GGUF "
                            f"architectures: {', '.join(GGUF_ARCHITECTURES)}")
@@ -226,7 +231,7 @@ def hf_config_from_gguf(file: GGUFFile) -> dict:
         _uniform(file, key("vocab_size")),
         "hidden_size": d_model,
         "num_hidden_layers": _uniform(file, key("block_count")),
-        "intermediate_size": _uniform(file, key("feed_forward_length")),
+        "intermediate_size": _uniform(file, key("feed_forward_length"), 0 if arch == "qwen3moe" else ...),
         "num_attention_heads": heads,
         "num_key_value_heads": _uniform(file, key("attention.head_count_kv"), heads),
         "head_dim": _uniform(file, key("attention.key_length"), 0) or
@@ -249,14 +254,18 @@ def hf_config_from_gguf(file: GGUFFile) -> dict:
         config |= {"attention_bias": "blk.0.attn_q.bias" in file.tensors}
     elif arch == "qwen3moe":
         # Every layer routed (llama.cpp has no dense-layer list for it) and the chosen
-        # experts' weights renormalized to sum to one, as in every Qwen3 MoE release.
+        # experts' weights renormalized to sum to one, as in every Qwen3 MoE release. The
+        # stacked expert tensor [experts, width, d] says what a missing field would.
+        experts = file.tensors.get("blk.0.ffn_gate_exps.weight")
+        count, width = (experts.shape[0], experts.shape[1]) if experts is not None else (..., ...)
         config |= {
             "attention_bias": "blk.0.attn_q.bias" in file.tensors,
-            "num_experts": _uniform(file, key("expert_count")),
+            "num_experts": _uniform(file, key("expert_count"), count),
             "num_experts_per_tok": _uniform(file, key("expert_used_count")),
-            "moe_intermediate_size": _uniform(file, key("expert_feed_forward_length")),
+            "moe_intermediate_size": _uniform(file, key("expert_feed_forward_length"), width),
             "norm_topk_prob": True, "decoder_sparse_step": 1, "mlp_only_layers": [],
         }
+        config["intermediate_size"] = config["intermediate_size"] or config["moe_intermediate_size"]  # unused
     # qwen2 needs nothing more: its q/k/v biases are part of the architecture, not the config.
     elif arch == "gemma3":
         config |= {

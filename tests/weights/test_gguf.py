@@ -170,6 +170,13 @@ def test_an_unsupported_architecture_names_the_field(tmp_path):
         load_pretrained(path)
 
 
+def test_one_part_of_a_split_file_says_to_merge_the_parts(tmp_path):
+    path = write_gguf(tmp_path / "big-00001-of-00003.gguf", **{"split.count": 3, "split.no": 0})
+    with pytest.raises(WeightsError, match=r"big-00001-of-00003\.gguf: part 1 of a GGUF split into 3 files; "
+                                           r"merge them"):
+        load_pretrained(path)
+
+
 def test_an_unknown_quantization_type_names_the_tensor(tmp_path):
     path = write_gguf(tmp_path / "odd.gguf")
     data = bytearray(path.read_bytes())

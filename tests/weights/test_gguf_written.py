@@ -47,15 +47,17 @@ def expert_tensors(name: str, tensor: torch.Tensor, config: dict) -> dict[str, t
     return {name: tensor}
 
 
-def write_like_llama_cpp(model, config: dict, path) -> None:
+def write_like_llama_cpp(model, config: dict, path, sized_by_tensors: bool = False) -> None:
     """Metadata under "<arch>.", tensors under llama.cpp's names (neither family's q/k rows
-    are permuted); matrices as Q8_0, the embedding as F16, norms and biases as F32."""
+    are permuted); matrices as Q8_0, the embedding as F16, norms and biases as F32.
+    sized_by_tensors: leave out the fields the expert tensors' shapes also give."""
     arch = GGUF_ARCH_NAMES.get(config["model_type"], config["model_type"])
     writer = GGUFWriter(str(path), arch)
     writer.add_block_count(config["num_hidden_layers"])
     writer.add_context_length(config["max_position_embeddings"])
     writer.add_embedding_length(config["hidden_size"])
-    writer.add_feed_forward_length(config["intermediate_size"])
+    if not sized_by_tensors:
+        writer.add_feed_forward_length(config["intermediate_size"])
     writer.add_head_count(config["num_attention_heads"])
     writer.add_head_count_kv(config["num_key_value_heads"])
     writer.add_rope_freq_base(config["rope_theta"])
@@ -65,9 +67,10 @@ def write_like_llama_cpp(model, config: dict, path) -> None:
         writer.add_key_length(config["head_dim"])
         writer.add_value_length(config["head_dim"])
     if "num_experts" in config:
-        writer.add_expert_count(config["num_experts"])
         writer.add_expert_used_count(config["num_experts_per_tok"])
-        writer.add_expert_feed_forward_length(config["moe_intermediate_size"])
+        if not sized_by_tensors:
+            writer.add_expert_count(config["num_experts"])
+            writer.add_expert_feed_forward_length(config["moe_intermediate_size"])
     names = get_tensor_name_map(ARCHS[config["model_type"]], config["num_hidden_layers"])
     tensors = {}
     for name, tensor in model.state_dict().items():
@@ -140,3 +143,17 @@ def test_logits_match_transformers_in_one_forward_and_through_the_cache(pair):
         prefill = ours.model(input_ids[:, :5], cache=cache)
         steps = [ours.model(input_ids[:, i:i + 1], cache=cache) for i in range(5, 12)]
     torch.testing.assert_close(torch.cat([prefill, *steps], dim=1), reference, atol=TOLERANCE, rtol=0)
+
+
+def test_a_qwen3_moe_file_without_the_expert_sizes_takes_them_from_its_tensors(tmp_path):
+    config = CONFIGS["qwen3_moe"]
+    torch.manual_seed(0)
+    source = transformers.AutoModelForCausalLM.from_config(transformers.AutoConfig.for_model(**config))
+    write_like_llama_cpp(source, config, tmp_path / "full.gguf")
+    write_like_llama_cpp(source, config, tmp_path / "lean.gguf", sized_by_tensors=True)
+    full, lean = load_pretrained(tmp_path / "full.gguf"), load_pretrained(tmp_path / "lean.gguf")
+    moe = lean.spec.layers[0].ffn
+    assert (moe.num_experts, moe.expert.intermediate_size) == (6, 32)
+    input_ids = torch.randint(0, config["vocab_size"], (1, 9), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(lean.model(input_ids), full.model(input_ids), atol=0, rtol=0)

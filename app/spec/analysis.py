@@ -231,8 +231,11 @@ def state_values(mixer) -> int:
     return 0
 
 
-def attention_flops_per_token(mixer, context_len: int) -> int:
-    """Multiply-adds x2 of the score and value products for one query at this context."""
+def attention_flops_per_token(mixer, context_len: int, image_features: int = 0) -> int:
+    """Multiply-adds x2 of the score and value products for one query at this context (a
+    cross-attention layer's query attends to the image's features instead)."""
+    if isinstance(mixer, CrossAttention):
+        return 2 * mixer.num_heads * 2 * mixer.head_dim * image_features
     if isinstance(mixer, Attention):
         window = cache_window(mixer)
         seen = min(context_len, window) if window else context_len
@@ -349,18 +352,13 @@ class Analysis:
         embedding lookup is free, the output head is not) plus attention itself. A
         cross-attention layer's key and value projections run once per image (see
         VisionAnalysis.flops_per_image); its queries attend to one image's features."""
+        per_image = self.vision.cross_kv_params if self.vision is not None else 0
         matmul = 2 * (self.active_params - self.embedding_params - self.per_layer_embedding_params
-                      - self.vision_params)
+                      - self.vision_params - per_image)
         if self.spec.tie_embeddings:
             matmul += 2 * self.spec.vocab_size * self.spec.d_model
-        attention = 0
-        for layer in self.spec.layers:
-            if isinstance(layer.mixer, CrossAttention):
-                matmul -= 2 * cross_kv_projection_params(layer.mixer, self.spec.d_model)
-                features = self.spec.vision.encoder.features_per_image
-                attention += 2 * layer.mixer.num_heads * 2 * layer.mixer.head_dim * features
-            else:
-                attention += attention_flops_per_token(layer.mixer, context_len)
+        features = self.spec.vision.encoder.features_per_image if self.spec.vision is not None else 0
+        attention = sum(attention_flops_per_token(layer.mixer, context_len, features) for layer in self.spec.layers)
         return matmul + attention
 
 

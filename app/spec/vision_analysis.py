@@ -79,7 +79,8 @@ class VisionAnalysis:
     tokens_per_image: int  # decoder positions an image takes (unified); 0 for cross-attention
     encoder_flops_per_image: int
     projector_flops_per_image: int
-    cross_kv_flops_per_image: int = 0  # method B: every cross-attention layer's keys and values of the image
+    cross_kv_params: int = 0  # method B: the decoder's key and value projections of the image, summed
+    cross_kv_flops_per_image: int = 0  # ... applied to every feature of one image
 
     @property
     def params(self) -> int:
@@ -101,6 +102,7 @@ def analyze_vision(vision: VisionFrontEnd, text_width: int, cross_kv_params: int
         encoder_flops_per_image=encoder_flops_per_image(vision.encoder),
         projector_flops_per_image=2 * (tokens or vision.encoder.features_per_image) * vision.encoder.output_width
         * text_width,
+        cross_kv_params=cross_kv_params,
         cross_kv_flops_per_image=2 * vision.encoder.features_per_image * cross_kv_params,
     )
 

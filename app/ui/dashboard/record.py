@@ -41,12 +41,10 @@ class GrowingRows:
 
 class RunRecord:
     """The run so far. `steps` holds the snapshot's step dicts unchanged (add them with
-    add_step, never to the list itself); the series the plots draw are taken out of each
-    step as it arrives.
-
-    Every series the plots read (per step: context, KV totals, memory, tokens/s, the
-    layers' times; routing totals per layer) is extended as steps arrive, so that reading
-    one costs nothing however long the run grows (61 layers x 256 experts per step)."""
+    add_step, never to the list itself). Every series the plots read (per step: context,
+    KV totals, memory, tokens/s, the layers' times; routing totals per layer) is extended
+    as steps arrive, so that reading one costs nothing however long the run grows (61
+    layers x 256 experts per step)."""
 
     def __init__(self, model: dict | None = None, label: str | None = None, batch: int | None = None):
         self.model: dict = dict(model or {})
@@ -63,7 +61,6 @@ class RunRecord:
         self._kv_predicted_total: list[int] = []
         self._memory: dict[str, list[int]] = {key: [] for key in MEMORY_KEYS}
         self._decode: list[bool] = []
-        self._decode_index: list[int] = []
         self._tokens_per_s: list[float] = []
         self._layer_ms = GrowingRows()  # steps x layers, for the steps the probe timed
         # While a run streams: the steps it will take at most. The step axes span them from
@@ -92,7 +89,6 @@ class RunRecord:
         if decode:
             batch = self.batch or len(step.get("tokens") or ()) or 1
             wall_ms = step.get("wall_ms") or 0.0
-            self._decode_index.append(index)
             self._tokens_per_s.append(1000.0 / wall_ms * batch if wall_ms > 0 else 0.0)
         if step.get("layer_ms"):
             self._layer_ms.append(step["layer_ms"])
@@ -187,7 +183,7 @@ class RunRecord:
 
     def decode_steps(self) -> list[int]:
         """Step indices of the decode steps, the x of `tokens_per_s()`."""
-        return list(self._decode_index)
+        return [index for index, decode in zip(self._index, self._decode) if decode]
 
     def tokens_per_s(self) -> list[float]:
         """Per decode step: batch tokens / wall time (1000 / wall_ms x batch)."""

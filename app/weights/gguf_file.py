@@ -252,6 +252,7 @@ def hf_config_from_gguf(file: GGUFFile) -> dict:
         config |= {"hidden_act": "silu", "attention_bias": "blk.0.attn_q.bias" in file.tensors, "mlp_bias": False}
     elif arch == "qwen3":
         config |= {"attention_bias": "blk.0.attn_q.bias" in file.tensors}
+    # qwen2 needs nothing more: its q/k/v biases are part of the architecture, not the config.
     elif arch == "qwen3moe":
         # Every layer routed (llama.cpp has no dense-layer list for it) and the chosen
         # experts' weights renormalized to sum to one, as in every Qwen3 MoE release. The
@@ -266,7 +267,6 @@ def hf_config_from_gguf(file: GGUFFile) -> dict:
             "norm_topk_prob": True, "decoder_sparse_step": 1, "mlp_only_layers": [],
         }
         config["intermediate_size"] = config["intermediate_size"] or config["moe_intermediate_size"]  # unused
-    # qwen2 needs nothing more: its q/k/v biases are part of the architecture, not the config.
     elif arch == "gemma3":
         config |= {
             # llama.cpp does not store these: every Gemma 3 has five local layers per global

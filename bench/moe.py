@@ -2,13 +2,12 @@
 weights, and the experts' grouped GEMM vs their per-expert loop, measured side by side.
 
 For each architecture: transformers builds a random model from the config ArchScope
-writes and saves it as safetensors; ArchScope loads that directory. Three runs then decode
+writes and saves it as safetensors; ArchScope loads that directory. Four runs then decode
 greedily from the same prompt (batch 1), interleaved, the best of `--repeats` counting:
 ours with routing recording off; ours recording, reading every layer's tokens-per-expert
 after each step as the profiler does; ours with the experts' per-expert loop instead of
 the grouped GEMM (on a GPU that has one; on the CPU both run the loop, see
-app/model/experts.py);
-transformers' generate. Prints tokens/s and the ratios recording / off (the cost of
+app/model/experts.py); transformers' generate. Prints tokens/s and the ratios recording / off (the cost of
 watching the router; 1.00 is free), grouped / loop and ours / transformers (> 1 is faster).
 
     .venv/bin/python bench/moe.py [--models deepseek-v3:explore] [--new-tokens 64] [--device cuda]

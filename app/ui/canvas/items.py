@@ -135,15 +135,14 @@ class CachedText(QGraphicsItem):
 
     def __init__(self, owner: QGraphicsItem):
         super().__init__(owner)
-        self.owner = owner
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.setAcceptedMouseButtons(Qt.NoButton)  # clicks, drops and tooltips go to the owner
 
     def boundingRect(self) -> QRectF:
-        return self.owner.rect.adjusted(-1, -1, 1, 1)
+        return self.parentItem().rect.adjusted(-1, -1, 1, 1)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
-        self.owner.paint_text(painter)
+        self.parentItem().paint_text(painter)
 
 
 @contextmanager

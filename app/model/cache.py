@@ -53,9 +53,12 @@ class SlidingWindowCache:
     def update(self, keys: torch.Tensor, values: torch.Tensor, positions: torch.Tensor, start: int):
         """Return the window's past tokens followed by the new ones (the queries may reach
         back into the ring), then keep the last `window` of them. positions start at start."""
-        visible_keys = torch.cat((self.keys, keys), dim=2)
-        visible_values = torch.cat((self.values, values), dim=2)
-        visible_positions = torch.cat((self.slot_positions, positions))
+        # Token p sits in slot p % window, so until the ring wraps the filled slots are a
+        # prefix: a step reads only those, not the empty rest of the window.
+        filled = min(start, self.window)
+        visible_keys = torch.cat((self.keys[:, :, :filled], keys), dim=2)
+        visible_values = torch.cat((self.values[:, :, :filled], values), dim=2)
+        visible_positions = torch.cat((self.slot_positions[:filled], positions))
         kept = min(keys.shape[2], self.window)
         slots = positions[-kept:] % self.window
         self.keys[:, :, slots] = keys[:, :, -kept:]

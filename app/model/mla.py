@@ -95,8 +95,14 @@ class MultiHeadLatentAttention(nn.Module):
         if cache is not None:
             latent, k_rope = cache.update(latent, k_rope, step.first_position())
         mask = step.mask(None, latent.shape[1])  # causal [T, S], None when all is visible
-        if self.indexer is not None:
-            # DeepSeek sparse attention: each query keeps only its top-k visible tokens.
+        if self.indexer is not None and cache is not None and length == 1:
+            # DeepSeek sparse attention, decoding: one query, which reads only the top-k
+            # latents the indexer picks -- the point of the design at long contexts.
+            picked = self.indexer.pick(x, query_latent, step, spec.rope, cache)  # [B, k]
+            latent = latent.gather(1, picked.unsqueeze(-1).expand(-1, -1, latent.shape[-1]))
+            k_rope = k_rope.gather(1, picked.unsqueeze(-1).expand(-1, -1, k_rope.shape[-1]))
+        elif self.indexer is not None:
+            # A prefill: each query keeps only its top-k visible tokens, as a mask.
             mask = self.indexer(x, query_latent, step, spec.rope, mask, cache)
         if cache is not None and length == 1:
             out = self._attend_absorbed(q_nope, q_rope, latent, k_rope, mask)

@@ -40,6 +40,24 @@ class LightningIndexer(nn.Module):
         [B, T, q_lora_rank] (x itself when queries are not compressed); rope: MLA's, whose
         angles turn the leading channels of each indexer head (None: no rotation);
         visible [T, S]: the causal mask (None: every key is visible)."""
+        index_scores = self._index_scores(x, query_latent, step, rope, visible, cache)
+        top = index_scores.topk(min(self.spec.top_k, index_scores.shape[-1]), dim=-1).indices
+        selected = torch.zeros_like(index_scores, dtype=torch.bool).scatter_(-1, top, True)
+        if visible is not None:
+            # With fewer visible keys than k, the top-k also draws masked ones: drop them.
+            selected &= visible
+        return selected.unsqueeze(1)
+
+    @torch.no_grad()
+    def pick(self, x: torch.Tensor, query_latent: torch.Tensor, step: Step, rope: Rope | None,
+             cache) -> torch.Tensor:
+        """The cached tokens [B, k] that one new query (a decode step, which sees every
+        cached token) attends to: the attention then reads only those."""
+        index_scores = self._index_scores(x, query_latent, step, rope, None, cache)[:, 0]
+        return index_scores.topk(min(self.spec.top_k, index_scores.shape[-1]), dim=-1).indices
+
+    def _index_scores(self, x, query_latent, step: Step, rope: Rope | None, visible, cache) -> torch.Tensor:
+        """I(t, s) for every query t and key s, [B, T, S]; -inf where a key is not visible."""
         spec = self.spec
         batch, length, _ = x.shape
         queries = self.q_proj(query_latent).view(batch, length, spec.num_heads, spec.head_dim)
@@ -60,9 +78,4 @@ class LightningIndexer(nn.Module):
         index_scores = (weights.unsqueeze(-2) @ scores).squeeze(-2)  # [B, T, H] x [B, T, H, S] -> [B, T, S]
         if visible is not None:
             index_scores = index_scores.masked_fill(~visible, float("-inf"))
-        top = index_scores.topk(min(spec.top_k, index_scores.shape[-1]), dim=-1).indices
-        selected = torch.zeros_like(index_scores, dtype=torch.bool).scatter_(-1, top, True)
-        if visible is not None:
-            # With fewer visible keys than k, the top-k also draws masked ones: drop them.
-            selected &= visible
-        return selected.unsqueeze(1)
+        return index_scores

@@ -14,6 +14,30 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from .analysis import (
+    attention_flops_per_token,
+    cache_window,
+    mixer_params,
+    mlp_params,
+    norm_params,
+    on_device_layer_params,
+    state_values,
+)
+from .arch import ArchSpec
+from .components import (
+    MLP,
+    Attention,
+    CrossAttention,
+    GatedDeltaNet,
+    KimiDeltaAttention,
+    LightningAttention,
+    Mamba2,
+    MoE,
+    MultiHeadLatentAttention,
+)
+from .on_device import kv_sources
+from .vision_analysis import cross_kv_projection_params, cross_kv_values_per_image
+
 
 @dataclass(frozen=True)
 class Roofs:
@@ -86,3 +110,253 @@ class CostRow(Cost):
     mixer: Cost = Cost()
     ffn_kind: str = ""  # one of FFN_POINT_KINDS, "" when the layer has no feed-forward
     ffn: Cost = Cost()
+
+
+# --- what each part of a layer moves and computes ----------------------------------------
+
+
+def mixer_point_kind(mixer) -> str:
+    """The roofline chart's point kind of a token mixer ("" for none)."""
+    if mixer is None:
+        return ""
+    if isinstance(mixer, Attention):
+        return "sliding window" if cache_window(mixer) else "attention"
+    if isinstance(mixer, MultiHeadLatentAttention):
+        return "sparse MLA" if mixer.indexer is not None else "MLA"
+    if isinstance(mixer, CrossAttention):
+        return "cross-attention"
+    if isinstance(mixer, RECURRENT_MIXERS):
+        return "linear mixer"
+    raise TypeError(f"unknown mixer {type(mixer).__name__}")
+
+
+def ffn_point_kind(ffn) -> str:
+    if ffn is None:
+        return ""
+    if isinstance(ffn, MoE):
+        return "MoE"
+    if isinstance(ffn, MLP):
+        return "dense MLP"
+    raise TypeError(f"unknown feed-forward {type(ffn).__name__}")
+
+
+RECURRENT_MIXERS = (GatedDeltaNet, KimiDeltaAttention, Mamba2, LightningAttention)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """The shape of the step being costed."""
+
+    phase: str
+    tokens: int  # new tokens per batch row
+    context: int  # tokens already cached before the step
+    batch: int
+    dtype_bytes: int
+
+    @property
+    def rows(self) -> int:
+        """Token rows every projection multiplies."""
+        return self.batch * self.tokens
+
+    def matmul(self, params: int, width_in: int = 0, width_out: int = 0) -> Cost:
+        """A projection (or several) of `params` weights applied to every token row: the
+        weights read once, 2 FLOPs per weight per row, the row's input and output moved."""
+        return Cost(weight_bytes=params * self.dtype_bytes, flops=2 * self.rows * params,
+                    activation_bytes=self.rows * (width_in + width_out) * self.dtype_bytes)
+
+
+def expected_experts_reached(num_experts: int, top_k: int, assignments_rows: int) -> float:
+    """Experts that at least one of `rows` tokens picks, each token choosing top_k of
+    num_experts uniformly: an expert is missed by one token with probability 1 - k/E."""
+    return num_experts * (1.0 - (1.0 - top_k / num_experts) ** assignments_rows)
+
+
+def _attention_cost(mixer: Attention, step: _Step, shared_source_window: int | None) -> tuple[int, int]:
+    """(cache bytes, attention FLOPs) of softmax attention, as the caches lay tokens out: a
+    full cache stores the new tokens, then attention reads all of them back; a window's ring
+    is read as far as it is filled, beside the new tokens, and keeps the last `window`."""
+    window = cache_window(mixer)
+    per_token = step.batch * mixer.num_kv_heads * (mixer.head_dim + mixer.v_dim) * step.dtype_bytes
+    new = step.tokens
+    if mixer.shared_kv:
+        # It reads its source layer's keys and values: a full cache's tokens, or the window
+        # the source has already gathered (an activation, not the cache).
+        keys = step.context + new if not shared_source_window else min(step.context, shared_source_window) + new
+        cache = per_token * keys if not shared_source_window else 0
+    elif window:
+        keys = min(step.context, window) + new
+        cache = per_token * (min(step.context, window) + min(new, window))
+    else:
+        keys = step.context + new
+        cache = per_token * (keys + new)
+    flops = 2 * step.rows * mixer.num_heads * (mixer.head_dim + mixer.v_dim) * keys
+    return cache, flops
+
+
+def _mla_cost(mixer: MultiHeadLatentAttention, step: _Step) -> tuple[int, int, int]:
+    """(cache bytes, FLOPs beyond the projections, activation bytes) of MLA. A decode step
+    attends over the cached latents themselves (the key and value up-projections folded
+    into the query and the output, costed as the projections they are); a prefill expands
+    every key's latent into per-head keys and values."""
+    keys = step.context + step.tokens
+    latent = mixer.kv_lora_rank + mixer.qk_rope_head_dim
+    index_key = mixer.indexer.head_dim if mixer.indexer is not None else 0
+    per_token = step.batch * step.dtype_bytes
+    cache = per_token * ((latent + index_key) * step.tokens + index_key * keys)  # written; index keys read
+    heads = mixer.num_heads
+    flops = 0
+    activations = 0
+    attended = keys
+    if mixer.indexer is not None:
+        index = mixer.indexer
+        # every past token is scored: one key head dotted with each indexer head, then weighed
+        flops += 2 * step.rows * index.num_heads * (index.head_dim + 1) * keys
+        attended = min(keys, index.top_k) if step.tokens == 1 else keys
+    if step.tokens == 1:
+        cache += per_token * latent * attended
+        flops += 2 * step.rows * heads * (2 * mixer.kv_lora_rank + mixer.qk_rope_head_dim) * attended
+    else:
+        cache += per_token * latent * keys
+        expand = mixer.kv_lora_rank * heads * (mixer.qk_nope_head_dim + mixer.v_head_dim)
+        # the up-projection runs over every key, not once per query row as costed already
+        flops += 2 * step.batch * (keys - step.tokens) * expand
+        head_qk = mixer.qk_nope_head_dim + mixer.qk_rope_head_dim
+        flops += 2 * step.rows * heads * (head_qk + mixer.v_head_dim) * attended
+        activations += step.batch * keys * heads * (head_qk + mixer.v_head_dim) * step.dtype_bytes
+    return cache, flops, activations
+
+
+def _recurrent_flops(mixer, step: _Step) -> int:
+    """A linear mixer's state work per token row: the state read against the key (the
+    delta rule's prediction) and against the query -- two products over the state."""
+    return step.rows * attention_flops_per_token(mixer, 0)
+
+
+def _mixer_cost(spec: ArchSpec, index: int, step: _Step, sources: list) -> Cost:
+    layer = spec.layers[index]
+    mixer = layer.mixer
+    d = spec.d_model
+    norms = (2 if layer.norm_placement == "sandwich" else 1) * norm_params(layer.norm, d)
+    # Gemma 3n's per-layer parts (LAuReL, AltUp's coefficients and router, the per-layer
+    # input's gate) are small projections, costed with the mixer
+    params = mixer_params(mixer, d) + on_device_layer_params(spec, layer)
+    cost = Cost(weight_bytes=norms * step.dtype_bytes) + step.matmul(params, d, d)
+    if isinstance(mixer, Attention):
+        source = sources[index]
+        source_window = cache_window(spec.layers[source].mixer) if source is not None and source >= 0 else None
+        cache, flops = _attention_cost(mixer, step, source_window)
+        return cost + Cost(cache_bytes=cache, flops=flops)
+    if isinstance(mixer, MultiHeadLatentAttention):
+        cache, flops, activations = _mla_cost(mixer, step)
+        return cost + Cost(cache_bytes=cache, flops=flops, activation_bytes=activations)
+    if isinstance(mixer, CrossAttention):
+        features = spec.vision.encoder.features_per_image if spec.vision is not None else 0
+        # its keys and values were computed from the image at the prefill; each step reads them
+        cache = step.batch * cross_kv_values_per_image(mixer, spec.vision) * step.dtype_bytes if features else 0
+        kv_params = cross_kv_projection_params(mixer, d)
+        cost = Cost(cost.weight_bytes - kv_params * step.dtype_bytes * (step.phase == "decode"), cost.cache_bytes,
+                    cost.activation_bytes, cost.flops - 2 * step.rows * kv_params)
+        return cost + Cost(cache_bytes=cache, flops=step.rows * attention_flops_per_token(mixer, 0, features))
+    if isinstance(mixer, RECURRENT_MIXERS):
+        state = step.batch * state_values(mixer) * step.dtype_bytes
+        return cost + Cost(cache_bytes=2 * state, flops=_recurrent_flops(mixer, step))
+    raise TypeError(f"unknown mixer {type(mixer).__name__}")
+
+
+def _ffn_cost(spec: ArchSpec, index: int, step: _Step, routing: dict | None) -> Cost:
+    layer = spec.layers[index]
+    ffn = layer.ffn
+    d = spec.d_model
+    norms = (2 if layer.norm_placement == "sandwich" else 1) * norm_params(layer.norm, d)
+    base = Cost(weight_bytes=norms * step.dtype_bytes)
+    if isinstance(ffn, MLP):
+        return base + step.matmul(mlp_params(ffn, d), d, d + ffn.intermediate_size)
+    if not isinstance(ffn, MoE):
+        raise TypeError(f"unknown feed-forward {type(ffn).__name__}")
+    router = d * ffn.num_experts + (ffn.num_experts if ffn.router.bias else 0)
+    cost = base + step.matmul(router, d, ffn.num_experts)
+    if ffn.router.score_correction_bias:  # a buffer, not a parameter, but read all the same
+        cost = cost + Cost(weight_bytes=ffn.num_experts * step.dtype_bytes)
+    if ffn.shared is not None:
+        cost = cost + step.matmul(mlp_params(ffn.shared, d) + (d if ffn.shared_gate else 0), d, d)
+    counts = routing.get(str(index)) if routing else None
+    reached = (sum(1 for count in counts if count) if counts is not None
+               else expected_experts_reached(ffn.num_experts, ffn.top_k, step.rows))
+    expert = mlp_params(ffn.expert, d)
+    assignments = step.rows * ffn.top_k
+    return cost + Cost(weight_bytes=round(reached * expert * step.dtype_bytes), flops=2 * assignments * expert,
+                       activation_bytes=assignments * (2 * d + ffn.expert.intermediate_size) * step.dtype_bytes)
+
+
+def step_cost(spec: ArchSpec, phase: str = "decode", tokens: int = 1, context: int = 0, batch: int = 1,
+              dtype_bytes: int = 2, routing: dict | None = None) -> list[CostRow]:
+    """What one forward step costs, row by row: each layer (index order), then the
+    embedding lookup, the output head and sampling.
+
+    phase "prefill": `tokens` prompt tokens after `context` cached ones (0 for a fresh
+    prompt); "decode": one new token (tokens=1) at `context` cached tokens. routing: a
+    snapshot step's {"<layer index>": [tokens per expert]} -- the experts an MoE layer
+    really read; without it, the expected number under uniform routing.
+    """
+    if phase not in ("prefill", "decode"):
+        raise ValueError(f"phase: expected 'prefill' or 'decode', found {phase!r}")
+    if phase == "decode" and tokens != 1:
+        raise ValueError(f"tokens: a decode step computes 1 token, found {tokens}")
+    if tokens < 1 or context < 0 or batch < 1 or dtype_bytes < 1:
+        raise ValueError(f"tokens, batch and dtype_bytes must be positive and context not negative; found "
+                         f"tokens={tokens}, context={context}, batch={batch}, dtype_bytes={dtype_bytes}")
+    step = _Step(phase, tokens, context, batch, dtype_bytes)
+    d = spec.d_model
+    sources = kv_sources(spec)
+    rows = []
+    for index, layer in enumerate(spec.layers):
+        mixer = _mixer_cost(spec, index, step, sources) if layer.mixer is not None else Cost()
+        ffn = _ffn_cost(spec, index, step, routing) if layer.ffn is not None else Cost()
+        total = mixer + ffn
+        rows.append(CostRow(total.weight_bytes, total.cache_bytes, total.activation_bytes, total.flops,
+                            name=f"layer {index}", layer=index, kind="layer",
+                            mixer_kind=mixer_point_kind(layer.mixer), mixer=mixer,
+                            ffn_kind=ffn_point_kind(layer.ffn), ffn=ffn))
+    rows.append(_embedding_row(spec, step))
+    rows.append(_head_row(spec, step))
+    rows.append(_sampling_row(spec, step))
+    return rows
+
+
+def _embedding_row(spec: ArchSpec, step: _Step) -> CostRow:
+    """The lookup reads one table row per token (and a learned position's row); Gemma 3n
+    also looks up each token's per-layer embeddings, projects the token's embedding into
+    them and spreads it into AltUp's extra streams."""
+    d = spec.d_model
+    looked_up = d * (2 if spec.learned_positions else 1)
+    cost = Cost(weight_bytes=step.rows * looked_up * step.dtype_bytes,
+                activation_bytes=step.rows * d * step.dtype_bytes)
+    ple = spec.per_layer_embedding
+    if ple is not None:
+        width = spec.num_layers * ple.width
+        cost = cost + Cost(weight_bytes=step.rows * width * step.dtype_bytes)
+        cost = cost + step.matmul(d * width, d, width) + Cost(weight_bytes=norm_params(spec.final_norm, ple.width)
+                                                            * step.dtype_bytes)
+    if spec.altup is not None:
+        cost = cost + step.matmul((spec.altup.num_inputs - 1) * d * d, d, d)
+    return CostRow(cost.weight_bytes, cost.cache_bytes, cost.activation_bytes, cost.flops, name="embedding",
+                   kind="embedding")
+
+
+def _head_row(spec: ArchSpec, step: _Step) -> CostRow:
+    """The final norm and the output projection, for the last position of each row only
+    (a prefill needs no more); Gemma 3n first merges its AltUp streams."""
+    d = spec.d_model
+    last = _Step(step.phase, 1, step.context, step.batch, step.dtype_bytes)
+    cost = Cost(weight_bytes=norm_params(spec.final_norm, d) * step.dtype_bytes)
+    cost = cost + last.matmul(spec.vocab_size * d, d, spec.vocab_size)
+    if spec.altup is not None:
+        cost = cost + last.matmul((spec.altup.num_inputs - 1) * d * d, d, d)
+    return CostRow(cost.weight_bytes, cost.cache_bytes, cost.activation_bytes, cost.flops, name="head", kind="head")
+
+
+def _sampling_row(spec: ArchSpec, step: _Step) -> CostRow:
+    """Picking the next token reads each row's logits once (greedy; sampling filters
+    read them a few times more); it multiplies nothing."""
+    return CostRow(activation_bytes=step.batch * spec.vocab_size * step.dtype_bytes, name="sampling",
+                   kind="sampling")

@@ -1,4 +1,5 @@
-"""Headless commands: `archscope catalog`, `archscope show NAME`, `archscope profile`.
+"""Headless commands: `archscope catalog`, `archscope show NAME`, `archscope profile`,
+`archscope calibrate`.
 
 Run with no command, `archscope` is the desktop app's entry point; with no display (or
 until the window lands) it profiles the default embedded model headless instead.
@@ -224,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     profile = commands.add_parser("profile", help="generate with the profiler on and write a snapshot")
     add_arguments(profile)
     profile.set_defaults(run=cmd_profile)
+    from .calibrate_cli import add_arguments as calibrate_arguments, cmd_calibrate
+
+    calibrate = commands.add_parser("calibrate", help="measure this device's roofs (memory bandwidth, matmul "
+                                    "FLOP/s per dtype) and save them for the roofline")
+    calibrate_arguments(calibrate)
+    calibrate.set_defaults(run=cmd_calibrate)
     return parser
 
 

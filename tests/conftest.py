@@ -1,4 +1,8 @@
 import os
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# No test reads or writes the user's saved roofs (app/runtime/roofs_file.py): the session
+# gets a configuration folder of its own, shared by its tests, so runs calibrate once.
+os.environ["ARCHSCOPE_CONFIG_DIR"] = tempfile.mkdtemp(prefix="archscope-test-config-")

@@ -2,8 +2,10 @@
 
 The UI never touches torch: it asks through `WorkerHandle` (load, run, cancel) and hears
 back through signals carrying plain data -- progress, loaded, steps (coalesced to at most
-~30 emissions a second), finished, failed, cancelled. Any exception, out-of-memory
-included, becomes `failed(message)`; the thread stays usable afterwards.
+~30 emissions a second), finished, calibrated, failed, cancelled. Any exception,
+out-of-memory included, becomes `failed(message)`; the thread stays usable afterwards. A
+run on a device (and thread count) never calibrated first measures its roofs, quickly
+(app/runtime/calibrate.py).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from dataclasses import asdict
 import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from .runtime.calibrate import calibrate_and_save, device_name, saved_roofs
 from .runtime.generate import Sampling
 from .runtime.memory import hardware
 from .runtime.probe import Cancelled
-from .runtime.session import RunConfig, Session, StepUpdate
+from .runtime.roofs_file import RoofsFileError
+from .runtime.session import RunConfig, Session, StepUpdate, resolve_device
 from .runtime.sweep import context_sweep
 from .spec.scale import explore
 from .spec.serialize import spec_from_dict
@@ -47,6 +51,7 @@ class Worker(QObject):
     steps = Signal(list)  # [StepUpdate, ...] since the last emission
     finished = Signal(dict)  # the snapshot document
     swept = Signal(dict)  # a context sweep: {"model", "hardware", "sweep": [point, ...]}
+    calibrated = Signal(dict)  # {"device", "threads", "quick", "calibration", "saved_to", "note"}
     failed = Signal(str)
     cancelled = Signal()
 
@@ -98,6 +103,8 @@ class Worker(QObject):
         sampling_keys = ("temperature", "top_k", "top_p", "seed")
         sampling = Sampling(**{k: settings[k] for k in sampling_keys if k in settings})
         config = RunConfig(sampling=sampling, **{k: v for k, v in settings.items() if k not in sampling_keys})
+        if not self._calibrated_before_run():
+            return
         try:
             snapshot = self.session.run(config, on_step=self._on_step, cancelled=self._cancel.is_set)
         except Cancelled:
@@ -138,6 +145,46 @@ class Worker(QObject):
         self.swept.emit({"model": self.session.model_info(), "hardware": hardware(self.session.device),
                          "sweep": [asdict(point) for point in points]})
 
+    @Slot(dict)
+    def calibrate(self, settings: dict) -> None:
+        """settings: "device" ("auto", "cpu", "cuda:N"), "quick" (default False): measure
+        the device's roofs at this thread's thread count and save them."""
+        self._cancel.clear()
+        leave_a_core_for_the_window()  # the thread count runs use: the roofs are keyed by it
+        try:
+            self._measure_roofs(resolve_device(settings.get("device", "auto")), settings.get("quick", False))
+        except Cancelled:
+            self.cancelled.emit()
+        except Exception as error:  # noqa: BLE001
+            self._fail("calibration failed", error)
+
+    def _calibrated_before_run(self) -> bool:
+        """Before a run on a device never calibrated at this thread count, the quick
+        calibration, so the run has roofs to predict from. False when it was cancelled or
+        failed (and said so)."""
+        dtype = str(self.session.dtype).removeprefix("torch.")
+        try:
+            if saved_roofs(self.session.device, dtype) is not None:
+                return True
+        except RoofsFileError:
+            pass  # calibrating rewrites it, keeping the unreadable one aside; "note" says so
+        try:
+            self._measure_roofs(self.session.device, quick=True)
+        except Cancelled:
+            self.cancelled.emit()
+            return False
+        except Exception as error:  # noqa: BLE001
+            self._fail("calibration failed", error)
+            return False
+        return True
+
+    def _measure_roofs(self, device: torch.device, quick: bool) -> None:
+        label = f"Calibrating {device_name(device)}…"
+        calibration, saved = calibrate_and_save(device, quick=quick, cancelled=self._cancel.is_set,
+                                                progress=lambda done, total: self.progress.emit(label, done, total))
+        self.calibrated.emit({"device": calibration.device, "threads": calibration.threads, "quick": quick,
+                              "calibration": calibration.to_dict(), "saved_to": str(saved.path), "note": saved.note})
+
     def _on_step(self, update: StepUpdate) -> None:
         self._pending.append(update)
         if time.monotonic() - self._last_emit >= 1.0 / MAX_EMISSIONS_PER_S:
@@ -176,11 +223,13 @@ class WorkerHandle(QObject):
     load_requested = Signal(dict)
     run_requested = Signal(dict)
     sweep_requested = Signal(dict)
+    calibrate_requested = Signal(dict)
     progress = Signal(str, int, int)
     loaded = Signal(dict)
     steps = Signal(list)
     finished = Signal(dict)
     swept = Signal(dict)
+    calibrated = Signal(dict)
     failed = Signal(str)
     cancelled = Signal()
 
@@ -193,7 +242,8 @@ class WorkerHandle(QObject):
         self.load_requested.connect(self.worker.load)
         self.run_requested.connect(self.worker.run)
         self.sweep_requested.connect(self.worker.sweep)
-        for name in ("progress", "loaded", "steps", "finished", "swept", "failed", "cancelled"):
+        self.calibrate_requested.connect(self.worker.calibrate)
+        for name in ("progress", "loaded", "steps", "finished", "swept", "calibrated", "failed", "cancelled"):
             getattr(self.worker, name).connect(getattr(self, name))
         self.failed.connect(lambda message: gc.collect())  # re-emitted in the UI thread: collect here (Worker._fail)
         self.thread.start()
@@ -206,6 +256,9 @@ class WorkerHandle(QObject):
 
     def sweep(self, settings: dict) -> None:
         self.sweep_requested.emit(settings)
+
+    def calibrate(self, settings: dict) -> None:
+        self.calibrate_requested.emit(settings)
 
     def cancel(self) -> None:
         self.worker.request_cancel()  # a flag, not a queued call: the worker thread is busy

@@ -200,6 +200,9 @@ class MainWindow(QMainWindow):
         self._action(profile, "&Sweep context lengths", self.run_panel.request_sweep, "Ctrl+Shift+Return",
                      "Decode cost and cache bytes at each context length of the run panel")
         self.stop_action = self._action(profile, "S&top", self.runs.stop, "Esc", "Stop the run between two layers")
+        self._action(profile, "Cali&brate device", self.runs.calibrate, None,
+                     "Measure the run panel's device: memory bandwidth and matmul FLOP/s per dtype, the roofs "
+                     "a layer's time is compared with; saved for later runs (a first run does it quickly itself)")
         profile.addSeparator()
         self._action(profile, "&Open snapshot…", self.open_snapshot_dialog, "Ctrl+Shift+O",
                      "View a saved profile snapshot without running anything")

@@ -99,6 +99,7 @@ class RunController(QObject):
         self.snapshot_pending: dict | None = None  # a finished run whose plots are catching up
         self.sweeps: list[SweepRecord] = []
         self.busy = False
+        self.calibrating_alone = False  # a calibration from the menu, not the one before a first run
         self._ticks = 0
         self._generated: tuple[int, int] | None = None  # (done, total) since the last tick
         self._twin_cache: tuple = (None, None)
@@ -120,6 +121,7 @@ class RunController(QObject):
             worker.steps.connect(self._steps)
             worker.finished.connect(self._finished)
             worker.swept.connect(self._swept)
+            worker.calibrated.connect(self._calibrated)
             worker.failed.connect(self._failed)
             worker.cancelled.connect(self._cancelled)
         return self._worker
@@ -139,6 +141,16 @@ class RunController(QObject):
         self._requested = key
         self.status.emit("Loading the model…")
         self.worker.load(load)
+
+    def calibrate(self) -> None:
+        """Measure the run panel's device in full and save its roofs (a run measures an
+        uncalibrated device quickly by itself)."""
+        if self.busy:
+            return
+        self._set_busy(True)
+        self.calibrating_alone = True
+        self.status.emit("Calibrating the device…")
+        self.worker.calibrate({"device": self.panel.device.currentData(), "quick": False})
 
     def stop(self) -> None:
         if self.busy:
@@ -258,6 +270,19 @@ class RunController(QObject):
         self.sweeps = (self.sweeps + [SweepRecord.from_snapshot(document)])[-MAX_SWEEPS:]
         self.dashboard.show_sweep(self.sweeps)
 
+    def _calibrated(self, document: dict) -> None:
+        calibration = document["calibration"]
+        flops = ", ".join(f"{dtype} {rate / 1e9:.1f}" for dtype, rate in calibration["matmul_flops_per_s"].items())
+        line = (f"Calibrated {document['device']}: {calibration['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s, "
+                f"GFLOP/s {flops}; saved to {document['saved_to']}")
+        if document["note"]:
+            self.panel.show_message(document["note"])
+        self.status.emit(line)
+        if self.calibrating_alone:
+            self.calibrating_alone = False
+            self._set_busy(False)
+            self.panel.show_progress("calibrated", 1, 1)
+
     def _failed(self, message: str) -> None:
         if self.loaded_request is None:
             self.model_info = None  # the load itself failed
@@ -281,6 +306,8 @@ class RunController(QObject):
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
+        if not busy:
+            self.calibrating_alone = False
         if not busy:
             hold_long_lived_objects(False)
         self.panel.set_busy(busy)

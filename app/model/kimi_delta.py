@@ -50,12 +50,13 @@ def delta_rule_recurrent(q, k, v, log_decay, beta, state):
     state [B, H, K, V]; all float32. Returns (outputs [B, H, T, V], final state)."""
     outputs = []
     for t in range(q.shape[2]):
+        key = k[:, :, t:t + 1]  # [B, H, 1, K]
         state = state * log_decay[:, :, t, :, None].exp()
-        recalled = torch.einsum("bhk,bhkv->bhv", k[:, :, t], state)
-        correction = beta[:, :, t, None] * (v[:, :, t] - recalled)
-        state = state + k[:, :, t, :, None] * correction[:, :, None, :]
-        outputs.append(torch.einsum("bhk,bhkv->bhv", q[:, :, t], state))
-    return torch.stack(outputs, dim=2), state
+        recalled = key @ state  # [B, H, 1, V]
+        correction = beta[:, :, t, None, None] * (v[:, :, t:t + 1] - recalled)
+        state = state + key.transpose(-1, -2) @ correction  # the rank-one write, as a product
+        outputs.append(q[:, :, t:t + 1] @ state)
+    return torch.cat(outputs, dim=2), state
 
 
 def delta_rule_chunked(q, k, v, log_decay, beta, state, chunk_size: int = CHUNK_SIZE):

@@ -74,7 +74,7 @@ def recurrent_lightning(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rates
     decay = torch.exp(-rates).view(-1, 1, 1)  # [H, 1, 1]
     outputs = []
     for t in range(q.shape[2]):
-        state = decay * state + k[:, :, t, :, None] * v[:, :, t, None, :]  # + k_t^T v_t
+        state = decay * state + k[:, :, t:t + 1].transpose(-1, -2) @ v[:, :, t:t + 1]  # + k_t^T v_t
         outputs.append(q[:, :, t:t + 1] @ state)
     return torch.cat(outputs, dim=2), state
 

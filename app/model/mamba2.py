@@ -87,7 +87,7 @@ def recurrent_step(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.
     """One token, in float32: x [b, H, P], dt [b, H], B and C [b, H, N], state [b, H, P, N].
     Returns (y [b, H, P] without the D skip, the new state)."""
     decay = torch.exp(dt * A)[..., None, None]  # [b, H, 1, 1]
-    write = (dt[..., None] * x).unsqueeze(-1) * B.unsqueeze(-2)  # dt x B^T [b, H, P, N]
+    write = (dt[..., None] * x).unsqueeze(-1) @ B.unsqueeze(-2)  # dt x B^T [b, H, P, N], a rank-one product
     state = decay * state + write
     return torch.einsum("bhpn,bhn->bhp", state, C), state
 

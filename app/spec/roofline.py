@@ -20,7 +20,6 @@ from .analysis import (
     mixer_params,
     mlp_params,
     norm_params,
-    on_device_layer_params,
     state_values,
 )
 from .arch import ArchSpec
@@ -227,9 +226,70 @@ def _mla_cost(mixer: MultiHeadLatentAttention, step: _Step) -> tuple[int, int, i
 
 
 def _recurrent_flops(mixer, step: _Step) -> int:
-    """A linear mixer's state work per token row: the state read against the key (the
-    delta rule's prediction) and against the query -- two products over the state."""
-    return step.rows * attention_flops_per_token(mixer, 0)
+    """A linear mixer's work on its state matrix per token row, 2 FLOPs per state value per
+    product: the delta rules (Gated DeltaNet, Kimi Delta Attention) read it against the key,
+    write a rank-one correction and read it against the query; Mamba-2 and lightning
+    attention write a rank-one update and read it once. (Decaying the state is one multiply
+    per value, not a product.)"""
+    if isinstance(mixer, GatedDeltaNet):
+        return step.rows * 2 * 3 * mixer.num_value_heads * mixer.key_head_dim * mixer.value_head_dim
+    if isinstance(mixer, KimiDeltaAttention):
+        return step.rows * 2 * 3 * mixer.num_heads * mixer.head_dim**2
+    if isinstance(mixer, Mamba2):
+        return step.rows * 2 * 2 * mixer.num_heads * mixer.head_dim * mixer.state_size
+    return step.rows * 2 * 2 * mixer.num_heads * mixer.head_dim**2  # lightning
+
+
+def _on_device_costs(spec: ArchSpec, layer, step: _Step) -> tuple[Cost, Cost]:
+    """Gemma 3n's per-layer parts, split as the probe times them: LAuReL and AltUp's
+    prediction run with the mixer; AltUp's correction and the per-layer input's gate after
+    the feed-forward. The router is read once (its second pass finds it in cache) but
+    computes twice; AltUp mixes its N streams with an N x N product per value."""
+    d = spec.d_model
+    norm = norm_params(layer.norm, d)
+    mixer, ffn = Cost(), Cost()
+    if layer.laurel_rank:
+        mixer = mixer + Cost(weight_bytes=norm * step.dtype_bytes) + step.matmul(2 * d * layer.laurel_rank)
+    if spec.altup is not None:
+        n = spec.altup.num_inputs
+        router = Cost(weight_bytes=norm * step.dtype_bytes) + step.matmul(d * n)
+        mixer = mixer + router + step.matmul(n * n * n) + Cost(flops=2 * step.rows * d * n * n)
+        ffn = ffn + Cost(flops=router.flops) + step.matmul(n * n) + Cost(weight_bytes=d * step.dtype_bytes)
+    if spec.per_layer_embedding is not None:
+        ffn = ffn + Cost(weight_bytes=norm * step.dtype_bytes) + step.matmul(2 * d * spec.per_layer_embedding.width)
+    return mixer, ffn
+
+
+def _vector_params(mixer, d: int) -> int:
+    """A mixer's parameters that scale, shift or convolve rather than project a token --
+    norms, biases, convolution taps, decay rates: read, but no part of a product."""
+    if isinstance(mixer, Attention):
+        q_width = mixer.num_heads * mixer.head_dim * (2 if mixer.output_gate else 1)
+        kv_width = 0 if mixer.shared_kv else mixer.num_kv_heads * (mixer.head_dim + mixer.v_dim)
+        return mixer_params(mixer, d) - d * (q_width + kv_width) - mixer.num_heads * mixer.v_dim * d
+    if isinstance(mixer, MultiHeadLatentAttention):
+        norms = (mixer.q_lora_rank + mixer.kv_lora_rank
+                 + (2 * mixer.indexer.head_dim if mixer.indexer is not None else 0))
+        biases = (mixer.q_lora_rank + mixer.kv_lora_rank + mixer.qk_rope_head_dim + d) if mixer.qkv_bias else 0
+        return norms + biases
+    if isinstance(mixer, GatedDeltaNet):
+        conv_width = 2 * mixer.num_key_heads * mixer.key_head_dim + mixer.num_value_heads * mixer.value_head_dim
+        return conv_width * mixer.conv_kernel + 2 * mixer.num_value_heads + mixer.value_head_dim
+    if isinstance(mixer, KimiDeltaAttention):
+        width = mixer.num_heads * mixer.head_dim
+        return 3 * width * mixer.conv_kernel + mixer.num_heads + width + mixer.head_dim
+    if isinstance(mixer, Mamba2):
+        inner = mixer.num_heads * mixer.head_dim
+        conv_width = inner + 2 * mixer.num_groups * mixer.state_size
+        in_width = 2 * inner + 2 * mixer.num_groups * mixer.state_size + mixer.num_heads
+        return (conv_width * mixer.conv_kernel + (conv_width if mixer.conv_bias else 0) + 3 * mixer.num_heads
+                + inner + ((in_width + d) if mixer.proj_bias else 0))
+    if isinstance(mixer, LightningAttention):
+        return mixer.num_heads * mixer.head_dim
+    if isinstance(mixer, CrossAttention):
+        return (2 * norm_params(mixer.qk_norm.norm, mixer.head_dim) if mixer.qk_norm is not None else 0) + \
+            (2 if mixer.gated else 0)
+    raise TypeError(f"unknown mixer {type(mixer).__name__}")
 
 
 def _mixer_cost(spec: ArchSpec, index: int, step: _Step, sources: list) -> Cost:
@@ -239,8 +299,9 @@ def _mixer_cost(spec: ArchSpec, index: int, step: _Step, sources: list) -> Cost:
     norms = (2 if layer.norm_placement == "sandwich" else 1) * norm_params(layer.norm, d)
     # Gemma 3n's per-layer parts (LAuReL, AltUp's coefficients and router, the per-layer
     # input's gate) are small projections, costed with the mixer
-    params = mixer_params(mixer, d) + on_device_layer_params(spec, layer)
-    cost = Cost(weight_bytes=norms * step.dtype_bytes) + step.matmul(params, d, d)
+    vectors = _vector_params(mixer, d)
+    cost = (Cost(weight_bytes=(norms + vectors) * step.dtype_bytes) + step.matmul(mixer_params(mixer, d) - vectors, d, d)
+            + _on_device_costs(spec, layer, step)[0])
     if isinstance(mixer, Attention):
         source = sources[index]
         source_window = cache_window(spec.layers[source].mixer) if source is not None and source >= 0 else None
@@ -269,6 +330,7 @@ def _ffn_cost(spec: ArchSpec, index: int, step: _Step, routing: dict | None) -> 
     d = spec.d_model
     norms = (2 if layer.norm_placement == "sandwich" else 1) * norm_params(layer.norm, d)
     base = Cost(weight_bytes=norms * step.dtype_bytes)
+    base = base + _on_device_costs(spec, layer, step)[1]
     if isinstance(ffn, MLP):
         return base + step.matmul(mlp_params(ffn, d), d, d + ffn.intermediate_size)
     if not isinstance(ffn, MoE):

@@ -101,16 +101,64 @@ def summary_table(snapshot) -> str:
 
     steps = snapshot.steps
     timed = [s for s in steps if s.phase == "decode" and s.layer_ms] or [s for s in steps if s.layer_ms]
+    predicted = [s for s in timed if s.predicted_ms]
+
+    def mean(values) -> float | None:
+        return sum(values) / len(values) if values else None
+
+    def ms(value: float | None) -> str:
+        return f"{value:.3f}" if value is not None else "-"
+
     rows = []
     for layer, kinds in enumerate(snapshot.model["layers"]):
-        def mean(values):
-            return f"{sum(values) / len(values):.3f}" if values else "-"
-
-        rows.append([str(layer), kinds["mixer"], kinds["ffn"], mean([s.layer_ms[layer] for s in timed]),
-                     mean([s.mixer_ms[layer] for s in timed]), mean([s.ffn_ms[layer] for s in timed]),
+        measured = mean([s.layer_ms[layer] for s in timed])
+        least = mean([s.predicted_ms[layer] for s in predicted])
+        rows.append([str(layer), kinds["mixer"], kinds["ffn"], ms(measured),
+                     ms(mean([s.mixer_ms[layer] for s in timed])), ms(mean([s.ffn_ms[layer] for s in timed])),
+                     ms(least), roofline_fraction(least, measured),
                      human_bytes(steps[-1].kv_bytes[layer]), human_bytes(steps[-1].kv_bytes_predicted[layer])])
-    return _table(["layer", "mixer", "feed-forward", "decode ms", "mixer ms", "ffn ms", "KV now", "KV predicted"],
-                  rows, right={0, 3, 4, 5, 6, 7})
+    return _table(["layer", "mixer", "feed-forward", "decode ms", "mixer ms", "ffn ms", "roofline ms", "of roofline",
+                   "KV now", "KV predicted"], rows, right={0, 3, 4, 5, 6, 7, 8, 9})
+
+
+def roofline_fraction(predicted_ms: float | None, measured_ms: float | None) -> str:
+    """How close a measured time came to the roofline's least time, as a percentage."""
+    if predicted_ms is None or not measured_ms:
+        return "-"
+    return f"{100 * predicted_ms / measured_ms:.0f}%"
+
+
+def roofline_line(snapshot) -> str | None:
+    """The decode step's least time on the run's roofs beside its measured time."""
+    roofs = snapshot.run.get("roofs")
+    decode = [s for s in snapshot.steps if s.phase == "decode" and s.predicted_ms]
+    if not roofs or not decode:
+        return None
+    least = sum(sum(s.predicted_ms) + (s.predicted_head_ms or 0) + (s.predicted_sample_ms or 0)
+                for s in decode) / len(decode)
+    measured = sum(s.wall_ms for s in decode) / len(decode)
+    return (f"roofline: a decode step needs at least {least:.3f} ms on this device's roofs "
+            f"({roofs['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s, {roofs['flops_per_s'] / 1e9:.1f} GFLOP/s "
+            f"{roofs['dtype']}); it took {measured:.3f} ms: {roofline_fraction(least, measured)} of roofline")
+
+
+def device_roofs(session, dtype: str):
+    """The device's saved roofs for this dtype, or -- on a device never calibrated at this
+    thread count -- the quick calibration's, measured now and saved."""
+    from .runtime.calibrate import calibrate_and_save, saved_roofs
+    from .runtime.roofs_file import RoofsFileError
+
+    try:
+        roofs = saved_roofs(session.device, dtype)
+    except RoofsFileError as error:
+        print(f"note: {error}; measuring the roofs again", file=sys.stderr)
+        roofs = None
+    if roofs is None:
+        print(f"measuring this device's roofs (quick, a few seconds; `archscope calibrate` measures in full)",
+              file=sys.stderr)
+        calibrate_and_save(session.device, quick=True)
+        roofs = saved_roofs(session.device, dtype)
+    return roofs
 
 
 def default_out(name: str) -> Path:
@@ -130,7 +178,8 @@ def cmd_profile(args) -> int:
     session, plan = open_session(args, progress)
     config = RunConfig(prompt=args.prompt, max_new_tokens=args.max_new_tokens, batch=args.batch,
                        sampling=Sampling(args.temperature, args.top_k, args.top_p, args.seed),
-                       probe=not args.no_probe, chat=args.chat, image=args.image)
+                       probe=not args.no_probe, chat=args.chat, image=args.image,
+                       roofs=device_roofs(session, args.dtype))
     progress.start = time.perf_counter()
     snapshot = session.run(config, on_step=progress.step)
     progress.close()
@@ -155,6 +204,9 @@ def cmd_profile(args) -> int:
     print(f"\n{session.name} on {session.device} ({snapshot.model['dtype']}): prefill {summary['prefill_ms']:.1f} ms, "
           f"decode {summary['decode_tokens_per_s']:.1f} tokens/s, KV {summary['kv_bytes_final']} bytes "
           f"(predicted {summary['kv_bytes_final_predicted']})")
+    roofline = roofline_line(snapshot)
+    if roofline:
+        print(roofline)
     if plan is not None:
         estimate = snapshot.extra["extrapolation"]
         print(f"whole {plan.full.name} from its slice: {estimate['decode_ms_per_token']:.1f} ms per token "

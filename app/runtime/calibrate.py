@@ -31,6 +31,9 @@ READ_REPEATS = {True: 3, False: 8}
 # next one (8x the work) would take longer than MATMUL_LONGEST_S.
 MATMUL_SIZES = {"cpu": (256, 512, 1024, 2048, 4096), "cuda": (1024, 2048, 4096, 8192)}
 MATMUL_LONGEST_S = {True: 0.15, False: 1.0}
+# ... but never below this size: a smaller multiply is bound by packing, and on a busy
+# machine one slow repeat there would otherwise end the growth and set the roof.
+MATMUL_LEAST_SIZE = {"cpu": 512, "cuda": 4096}
 MATMUL_REPEATS = {True: 2, False: 4}
 # On a GPU one multiply of the smaller sizes lasts microseconds: time several back to back
 # between two events so the launch gaps are a small share of the interval.
@@ -231,6 +234,6 @@ def _matmul_rate(device: torch.device, dtype: torch.dtype, quick: bool) -> tuple
         rate = 2 * size**3 / seconds
         if rate > best_rate:
             best_rate, best_size = rate, size
-        if seconds * 8 > MATMUL_LONGEST_S[quick]:
+        if size >= MATMUL_LEAST_SIZE[device.type] and seconds * 8 > MATMUL_LONGEST_S[quick]:
             break
     return best_rate, best_size

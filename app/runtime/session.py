@@ -18,6 +18,7 @@ from ..defaults import DEFAULT_PROMPT
 from ..model import build_model
 from ..spec import ArchSpec, catalog
 from ..spec.analysis import analyze
+from ..spec.roofline import Roofs, predict_step
 from ..spec.serialize import spec_to_dict
 from .generate import Sampling, pick_next
 from .memory import hardware, sample
@@ -46,6 +47,7 @@ class RunConfig:
     probe: bool = True
     chat: bool = False  # format the prompt with the checkpoint's chat template
     image: str | None = None  # a vision model's PNG; None: a generated test card
+    roofs: Roofs | None = None  # the device's measured roofs: each step's predicted times; None: none
 
 
 @dataclass
@@ -168,6 +170,13 @@ class Session:
                     routing={str(k): v for k, v in self.model.take_routing_counts().items()} if recording else {},
                     tokens=token_ids,
                 ))
+                if config.roofs is not None:
+                    new = len(prompt_ids) if index == 0 else 1
+                    predicted = predict_step(self.spec, config.roofs, steps[-1].phase, new, seq_len - new,
+                                             config.batch, element, steps[-1].routing or None)
+                    steps[-1].predicted_ms = [round(ms, 4) for ms in predicted.layer_ms]
+                    steps[-1].predicted_head_ms = round(predicted.head_ms, 4)
+                    steps[-1].predicted_sample_ms = round(predicted.sample_ms, 4)
                 if image is not None:
                     record_step(image, cache, analysis, seq_len, config.batch, element)
                 generated.append(token_ids[0])
@@ -181,7 +190,8 @@ class Session:
                 self.model.record_routing(False)
         run = {"prompt_tokens": len(prompt_ids), "new_tokens": len(steps), "batch": config.batch,
                "sampling": asdict(config.sampling), "probe": config.probe, "prompt": config.prompt,
-               "completion": self.decode(generated)}
+               "completion": self.decode(generated),
+               "roofs": config.roofs.to_dict() if config.roofs is not None else None}
         snapshot = ProfileSnapshot(self.model_info(), hardware(self.device), run, steps, notes=list(self.notes))
         if image is not None:
             snapshot.extra["vision"] = vision_section(image, analysis, sum(steps[-1].kv_bytes), config.batch)

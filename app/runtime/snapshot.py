@@ -26,6 +26,11 @@ class StepRecord:
     memory: dict[str, int]
     routing: dict[str, list[int]] = field(default_factory=dict)  # MoE layer index -> tokens per expert
     tokens: list[int] = field(default_factory=list)  # the token ids this step produced (batch row 0 first)
+    # the roofline's least time of each layer, of the head and of sampling at this step,
+    # on the run's measured roofs (app/spec/roofline.py); empty / None without roofs
+    predicted_ms: list[float] = field(default_factory=list)
+    predicted_head_ms: float | None = None
+    predicted_sample_ms: float | None = None
 
 
 @dataclass

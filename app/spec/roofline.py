@@ -422,3 +422,25 @@ def _sampling_row(spec: ArchSpec, step: _Step) -> CostRow:
     read them a few times more); it multiplies nothing."""
     return CostRow(activation_bytes=step.batch * spec.vocab_size * step.dtype_bytes, name="sampling",
                    kind="sampling")
+
+
+@dataclass(frozen=True)
+class StepPrediction:
+    """The roofline's least time for each part of one step, in milliseconds."""
+
+    layer_ms: list[float]
+    embedding_ms: float
+    head_ms: float
+    sample_ms: float
+
+    @property
+    def total_ms(self) -> float:
+        return sum(self.layer_ms) + self.embedding_ms + self.head_ms + self.sample_ms
+
+
+def predict_step(spec: ArchSpec, roofs: Roofs, phase: str, tokens: int, context: int, batch: int,
+                 dtype_bytes: int, routing: dict | None = None) -> StepPrediction:
+    rows = step_cost(spec, phase, tokens, context, batch, dtype_bytes, routing)
+    by_name = {row.name: predict_ms(row, roofs) for row in rows[spec.num_layers:]}
+    return StepPrediction([predict_ms(row, roofs) for row in rows[:spec.num_layers]], by_name["embedding"],
+                          by_name["head"], by_name["sampling"])

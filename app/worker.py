@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -105,6 +105,7 @@ class Worker(QObject):
         config = RunConfig(sampling=sampling, **{k: v for k, v in settings.items() if k not in sampling_keys})
         if not self._calibrated_before_run():
             return
+        config = replace(config, roofs=saved_roofs(self.session.device, str(self.session.dtype).removeprefix("torch.")))
         try:
             snapshot = self.session.run(config, on_step=self._on_step, cancelled=self._cancel.is_set)
         except Cancelled:

@@ -45,6 +45,9 @@ def test_a_first_run_calibrates_with_the_bar_showing_it_then_runs(window, tmp_pa
     assert calibrations[0]["saved_to"] == str(tmp_path / "config" / "roofs.json")
     assert calibrations[0]["calibration"]["roofs"]["float32"]["flops_per_s"] > 0
     assert (tmp_path / "config" / "roofs.json").is_file()
+    # the run predicts from the roofs it just measured: each step's least time per layer
+    assert snapshot["run"]["roofs"]["flops_per_s"] == calibrations[0]["calibration"]["roofs"]["float32"]["flops_per_s"]
+    assert all(len(step["predicted_ms"]) == len(step["layer_ms"]) > 0 for step in snapshot["steps"])
 
     window.shown_progress.clear()
     assert len(run_and_wait(window, 2)["steps"]) == 2

@@ -138,3 +138,21 @@ def test_peak_memory_is_the_gpus_on_a_gpu_and_the_process_on_the_cpu():
     assert gpu["peak_rss_bytes"] == 5 << 30
     cpu = snapshot([{"allocated": 0, "rss": 700 << 20}, {"allocated": 0, "rss": 900 << 20}])
     assert cpu["peak_memory_bytes"] == cpu["peak_rss_bytes"] == 900 << 20
+
+
+def test_every_step_has_the_rooflines_least_time_beside_its_measured_one(profiled):
+    from app.spec.roofline import Roofs, predict_step
+    from app.spec.serialize import spec_from_dict
+
+    _, out = profiled
+    snapshot = json.loads((out / "run.json").read_text())
+    roofs = Roofs.from_dict(snapshot["run"]["roofs"])
+    assert roofs.bandwidth_bytes_per_s > 0 and roofs.flops_per_s > 0 and roofs.dtype == "float32"
+    spec = spec_from_dict(snapshot["model"]["spec"])
+    for step in snapshot["steps"]:
+        tokens = snapshot["run"]["prompt_tokens"] if step["phase"] == "prefill" else 1
+        expected = predict_step(spec, roofs, step["phase"], tokens, step["seq_len"] - tokens,
+                                snapshot["run"]["batch"], 4, step["routing"] or None)
+        assert step["predicted_ms"] == pytest.approx(expected.layer_ms, abs=1e-4)
+        assert step["predicted_head_ms"] == pytest.approx(expected.head_ms, abs=1e-4)
+        assert len(step["predicted_ms"]) == len(step["layer_ms"])

@@ -215,4 +215,6 @@ class DecoderModel(nn.Module):
         if self.spec.final_logit_softcap:
             cap = self.spec.final_logit_softcap
             logits = torch.tanh(logits / cap) * cap
+        if observer is not None:
+            observer.mark(len(self.layers), "head")
         return logits

@@ -12,8 +12,9 @@ import torch
 
 class LayerObserver(Protocol):
     """Told where the forward pass is: mark(layer, "start" | "mixer" | "ffn") at a block's
-    start and after each of its sublayers. A profiler times the intervals; a runner may
-    raise from it to cancel between layers."""
+    start and after each of its sublayers, and mark(num_layers, "head") when the logits
+    are ready. A profiler times the intervals; a runner may raise from it to cancel
+    between layers."""
 
     def mark(self, layer: int, point: str) -> None: ...
 

@@ -18,7 +18,7 @@ def to_json(snapshot: ProfileSnapshot) -> str:
 
 
 CSV_COLUMNS = ["step", "phase", "seq_len", "layer", "mixer", "ffn", "layer_ms", "mixer_ms", "ffn_ms", "kv_bytes",
-               "kv_bytes_predicted", "step_wall_ms"]
+               "kv_bytes_predicted", "step_wall_ms", "step_head_ms", "step_sample_ms"]
 
 
 def to_csv(snapshot: ProfileSnapshot) -> str:
@@ -41,12 +41,14 @@ def _csv_rows(snapshot: ProfileSnapshot, step):
             "layer_ms": step.layer_ms[layer] if timed else "", "mixer_ms": step.mixer_ms[layer] if timed else "",
             "ffn_ms": step.ffn_ms[layer] if timed else "", "kv_bytes": kv,
             "kv_bytes_predicted": step.kv_bytes_predicted[layer], "step_wall_ms": step.wall_ms,
+            "step_head_ms": step.head_ms if timed else "", "step_sample_ms": step.sample_ms if timed else "",
         }
 
 
 def to_chrome_trace(snapshot: ProfileSnapshot) -> str:
     """Trace Event Format: one track (thread) per layer with a slice per step, the mixer
-    and feed-forward as nested slices, and counter tracks for memory and KV bytes."""
+    and feed-forward as nested slices; after the layers, the output head and the sampling
+    on tracks of their own; counter tracks for memory and KV bytes."""
     pid = 1
     events: list[dict] = [{"ph": "M", "pid": pid, "name": "process_name",
                            "args": {"name": f"ArchScope: {snapshot.model.get('name', '')}"}}]
@@ -58,6 +60,11 @@ def to_chrome_trace(snapshot: ProfileSnapshot) -> str:
         events.append({"ph": "M", "pid": pid, "tid": layer + 1, "name": "thread_name", "args": {"name": label}})
         events.append({"ph": "M", "pid": pid, "tid": layer + 1, "name": "thread_sort_index",
                        "args": {"sort_index": layer + 1}})
+    # after the layers' tracks (the vision encoder's, when there is one, is layers + 1)
+    head_tid, sample_tid = layers + 2, layers + 3
+    for tid, label in ((head_tid, "output head"), (sample_tid, "sampling")):
+        events.append({"ph": "M", "pid": pid, "tid": tid, "name": "thread_name", "args": {"name": label}})
+        events.append({"ph": "M", "pid": pid, "tid": tid, "name": "thread_sort_index", "args": {"sort_index": tid}})
     clock_us = 0.0
     vision = snapshot.extra.get("vision")
     if vision:  # a vision model's encoder: a track of its own, before the prefill
@@ -82,6 +89,11 @@ def to_chrome_trace(snapshot: ProfileSnapshot) -> str:
             events.append({"ph": "X", "pid": pid, "tid": tid, "name": "ffn",
                            "ts": layer_start + step.mixer_ms[layer] * 1e3, "dur": step.ffn_ms[layer] * 1e3})
             layer_start += step.layer_ms[layer] * 1e3
+        if step.layer_ms:  # the head starts where the last layer ended, the sampling where the head did
+            events.append({"ph": "X", "pid": pid, "tid": head_tid, "name": f"head {step.index}", "ts": layer_start,
+                           "dur": step.head_ms * 1e3})
+            events.append({"ph": "X", "pid": pid, "tid": sample_tid, "name": f"sample {step.index}",
+                           "ts": layer_start + step.head_ms * 1e3, "dur": step.sample_ms * 1e3})
         events.append({"ph": "C", "pid": pid, "name": "KV cache bytes", "ts": clock_us,
                        "args": {"measured": sum(step.kv_bytes), "predicted": sum(step.kv_bytes_predicted)}})
         events.append({"ph": "C", "pid": pid, "name": "memory bytes", "ts": clock_us,

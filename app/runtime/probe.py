@@ -4,6 +4,11 @@ On CUDA each mark records an event on the stream -- no synchronization inside th
 and the intervals are resolved once after it. On the CPU, where the work is synchronous,
 perf_counter at each mark is exact. The same object also checks a cancel flag at every
 mark, so a long step stops between layers.
+
+After the last block two more marks close the step: "head" when the logits are ready (final
+norm, output head, logit scale and soft-cap) and "sample" when the next token is picked.
+On a vocabulary of 262k rows the head can cost as much as half the layers, so a step's
+shares are of the whole step, not of the layers alone.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import Callable
 
 import torch
 
-POINTS = ("start", "mixer", "ffn")
+POINTS = ("start", "mixer", "ffn")  # marked per block
+CLOSING = ("head", "sample")  # marked once per step, after the last block, in this order
 
 
 class Cancelled(Exception):
@@ -26,6 +32,8 @@ class LayerTimes:
     layer_ms: list[float]  # the whole block
     mixer_ms: list[float]  # its attention / mixer sublayer (with its norms)
     ffn_ms: list[float]  # its feed-forward / MoE sublayer (with its norms)
+    head_ms: float = 0.0  # from the last block's end to the logits
+    sample_ms: float = 0.0  # from the logits to the next token (0 when nothing was sampled)
 
 
 class LayerTimer:
@@ -37,13 +45,31 @@ class LayerTimer:
             # Decode on a GPU is bound by the host launching kernels, so a mark must cost the
             # host little: the stream is looked up once, and a block's start is the event that
             # ended the block before it (nothing runs between blocks), so L blocks take 2L + 1
-            # events instead of 3L.
+            # events instead of 3L. The head and the sampling start where the part before
+            # them ended too: two events more per step.
             self._stream = torch.cuda.current_stream(device)
             self._first = torch.cuda.Event(enable_timing=True)
             self._ends = [[torch.cuda.Event(enable_timing=True) for _ in POINTS[1:]] for _ in range(num_layers)]
+            self._head = torch.cuda.Event(enable_timing=True)
+            self._sample = torch.cuda.Event(enable_timing=True)
         self._times = [[0.0] * len(POINTS) for _ in range(num_layers)]
+        # "head" / "sample" as this step marked them: the event recorded, or perf_counter
+        self._closing: dict[str, object] = {}
 
     def mark(self, layer: int, point: str) -> None:
+        """point: "start" | "mixer" | "ffn" of block `layer`, or "head" | "sample" after the
+        last block (layer is then ignored)."""
+        if point in CLOSING:
+            if self.cuda:
+                event = self._head if point == "head" else self._sample
+                event.record(self._stream)
+                self._closing[point] = event
+            else:
+                self._closing[point] = time.perf_counter()
+            return
+        self._mark_block(layer, point)
+
+    def _mark_block(self, layer: int, point: str) -> None:
         if self.cancelled is not None and point == "start" and self.cancelled():
             raise Cancelled()
         if not self.cuda:
@@ -57,15 +83,25 @@ class LayerTimer:
 
     def resolve(self) -> LayerTimes:
         """The step's intervals in milliseconds; on CUDA this waits for the step to end."""
+        # the last block's end, then the head's and the sampling's, each the next one's start
+        chain = [self._ends[-1][-1] if self.cuda else self._times[-1][2]]
+        for point in CLOSING:  # the sampling is timed only after a timed head
+            if point not in self._closing:
+                break
+            chain.append(self._closing[point])
+        self._closing = {}
         if self.cuda:
-            self._ends[-1][-1].synchronize()
+            chain[-1].synchronize()
             starts = [self._first] + [ends[1] for ends in self._ends[:-1]]
             spans = [(start.elapsed_time(mixer), mixer.elapsed_time(ffn)) for start, (mixer, ffn) in zip(starts, self._ends)]
+            closing = [start.elapsed_time(end) for start, end in zip(chain, chain[1:])]
         else:
             spans = [((t[1] - t[0]) * 1e3, (t[2] - t[1]) * 1e3) for t in self._times]
+            closing = [(end - start) * 1e3 for start, end in zip(chain, chain[1:])]
+        head, sample = (closing + [0.0, 0.0])[:2]
         mixer = [round(m, 4) for m, _ in spans]
         ffn = [round(f, 4) for _, f in spans]
-        return LayerTimes([round(m + f, 4) for m, f in zip(mixer, ffn)], mixer, ffn)
+        return LayerTimes([round(m + f, 4) for m, f in zip(mixer, ffn)], mixer, ffn, round(head, 4), round(sample, 4))
 
 
 class CancelCheck:

@@ -70,14 +70,16 @@ class Session:
     source: str
     tokenizer: object = None
     notes: list[str] = field(default_factory=list)
+    scale: str = "real weights"  # or the catalog scale of random weights: "explore" | "slice" | "full"
 
     @classmethod
     def from_arch(cls, name: str | ArchSpec, scale: str = "explore", device: str = "auto",
                   dtype: str = "float32", seed: int = 0) -> Session:
+        """scale: the catalog scale of a name; for a spec, the scale it was made at (its label)."""
         spec = name if isinstance(name, ArchSpec) else catalog.get(name, scale)
         torch_device = resolve_device(device)
         model = build_model(spec, torch_device, DTYPES[dtype], seed)
-        return cls(model, spec, torch_device, DTYPES[dtype], spec.name, f"random weights, seed {seed}")
+        return cls(model, spec, torch_device, DTYPES[dtype], spec.name, f"random weights, seed {seed}", scale=scale)
 
     @classmethod
     def from_source(cls, source: str, device: str = "auto", dtype: str = "float32", progress=None) -> Session:
@@ -154,6 +156,7 @@ class Session:
                 logits = self.model(token_input, cache=cache, last_only=True, observer=observer,
                                     **(images if index == 0 else {}))
                 token = pick_next(logits[:, -1], config.sampling, generator)
+                observer.mark(self.spec.num_layers, "sample")
                 token_ids = token[:, 0].tolist()  # the one synchronization of the step
                 wall_ms = (time.perf_counter() - start) * 1e3
                 times = observer.resolve() if config.probe else None
@@ -169,6 +172,7 @@ class Session:
                     memory=sample(self.device),
                     routing={str(k): v for k, v in self.model.take_routing_counts().items()} if recording else {},
                     tokens=token_ids,
+                    head_ms=times.head_ms if times else 0.0, sample_ms=times.sample_ms if times else 0.0,
                 ))
                 if config.roofs is not None:
                     new = len(prompt_ids) if index == 0 else 1
@@ -189,8 +193,11 @@ class Session:
             if recording:
                 self.model.record_routing(False)
         run = {"prompt_tokens": len(prompt_ids), "new_tokens": len(steps), "batch": config.batch,
-               "sampling": asdict(config.sampling), "probe": config.probe, "prompt": config.prompt,
-               "completion": self.decode(generated),
+               "max_new_tokens": config.max_new_tokens, "sampling": asdict(config.sampling),
+               "probe": config.probe, "stop_at_eos": config.stop_at_eos, "scale": self.scale,
+               # the calling thread's count: the window's worker leaves a core to the window
+               "threads": torch.get_num_threads(),
+               "prompt": config.prompt, "completion": self.decode(generated),
                "roofs": config.roofs.to_dict() if config.roofs is not None else None}
         snapshot = ProfileSnapshot(self.model_info(), hardware(self.device), run, steps, notes=list(self.notes))
         if image is not None:

@@ -8,6 +8,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 
 from .. import __version__
+from .figures import decode_tokens_per_s
 
 PROFILE_SCHEMA = "archscope.profile/1"
 
@@ -26,6 +27,10 @@ class StepRecord:
     memory: dict[str, int]
     routing: dict[str, list[int]] = field(default_factory=dict)  # MoE layer index -> tokens per expert
     tokens: list[int] = field(default_factory=list)  # the token ids this step produced (batch row 0 first)
+    # after the last block: final norm + output head (+ logit scale / soft-cap), then picking
+    # the token; 0.0 when the probe is off, and in snapshots written before they were timed
+    head_ms: float = 0.0
+    sample_ms: float = 0.0
     # the roofline's least time of each layer, of the head and of sampling at this step,
     # on the run's measured roofs (app/spec/roofline.py); empty / None without roofs
     predicted_ms: list[float] = field(default_factory=list)
@@ -57,7 +62,6 @@ class ProfileSnapshot:
     def summary(self) -> dict:
         prefill = [s for s in self.steps if s.phase == "prefill"]
         decode = [s for s in self.steps if s.phase == "decode"]
-        decode_seconds = sum(s.wall_ms for s in decode) / 1e3
         batch = self.run.get("batch", 1)
         timed = [s for s in (decode or self.steps) if s.layer_ms]
         layer_means = [round(statistics.fmean(column), 4) for column in zip(*(s.layer_ms for s in timed))]
@@ -65,7 +69,7 @@ class ProfileSnapshot:
         rss_peak = max((s.memory.get("rss", 0) for s in self.steps), default=0)
         return {
             "prefill_ms": round(sum(s.wall_ms for s in prefill), 3),
-            "decode_tokens_per_s": round(len(decode) * batch / decode_seconds, 3) if decode_seconds else 0.0,
+            "decode_tokens_per_s": decode_tokens_per_s([s.wall_ms for s in decode], batch),
             # Where the model runs: the GPU's allocated bytes (0 on the CPU), else the process.
             "peak_memory_bytes": device_peak or rss_peak,
             "peak_rss_bytes": rss_peak,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .defaults import DEFAULT_MODEL, DEFAULT_PROMPT, DTYPE_NAMES
+from .runtime.figures import (decode_step_time, decode_text, decode_tokens_per_s, scale_note, threads_text,
+                              tokens_per_s_text)
 
 if TYPE_CHECKING:  # the runtime imports torch: only a profile run pays for it, not every start
     from .runtime.session import Session, StepUpdate
@@ -27,6 +28,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--chat", action="store_true", help="format the prompt with the model's chat template")
     parser.add_argument("--image", help="a vision model's image (PNG); without it, a generated test card")
     parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--ignore-eos", action="store_true",
+                        help="run every step even after the model ends its text (end-of-sequence token)")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--temperature", type=float, default=0.0, help="0: greedy (default)")
     parser.add_argument("--top-k", type=int, default=0)
@@ -34,6 +37,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--dtype", choices=DTYPE_NAMES, default="float32")
+    parser.add_argument("--threads", type=positive_int,
+                        help="torch's CPU thread count for the run (default: torch's own, one per core)")
     parser.add_argument("--no-probe", action="store_true", help="no per-layer timing or routing (overhead baseline)")
     parser.add_argument("--sweep", help="also measure decode at these context lengths, e.g. 256,1024,4096")
     parser.add_argument("--out", help="snapshot JSON (default: profiles/NAME-TIME.json)")
@@ -41,19 +46,32 @@ def add_arguments(parser) -> None:
     parser.add_argument("--trace", help="also write a Chrome trace (open in Perfetto or chrome://tracing)")
 
 
+def positive_int(text: str) -> int:
+    import argparse
+
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: expected a whole number of at least 1")
+    return value
+
+
 class ProgressBar:
-    """One line on stderr, redrawn in place: a bar, tokens so far, speed."""
+    """One line on stderr, redrawn in place: a bar, tokens so far, the decode speed so far
+    (the summary's definition, see runtime/figures.py)."""
 
     def __init__(self, stream=None, width: int = 30):
         self.stream, self.width = stream or sys.stderr, width  # looked up now: sys.stderr may be replaced
-        self.start = time.perf_counter()
+        self.decode_wall_ms: list[float] = []
 
     def loading(self, done: int, total: int) -> None:
         self._draw(done, total, "loading")
 
     def step(self, update: StepUpdate) -> None:
-        elapsed = time.perf_counter() - self.start
-        self._draw(update.done, update.total, f"tokens {update.done / elapsed:5.1f} tok/s")
+        record = update.record
+        if record.phase == "decode":
+            self.decode_wall_ms.append(record.wall_ms)
+        rate = decode_tokens_per_s(self.decode_wall_ms, len(record.tokens) or 1)
+        self._draw(update.done, update.total, f"decode {tokens_per_s_text(rate)}" if rate else "prefill")
 
     def _draw(self, done: int, total: int, label: str) -> None:
         if not self.stream.isatty():
@@ -88,10 +106,10 @@ def open_session(args, progress: ProgressBar) -> tuple[Session, SlicePlan | None
 
     if args.scale != "slice":
         spec = load_spec(args.arch, args.scale)
-        return Session.from_arch(spec, device=args.device, dtype=args.dtype, seed=args.seed), None
+        return Session.from_arch(spec, args.scale, device=args.device, dtype=args.dtype, seed=args.seed), None
     plan = plan_slice(load_spec(args.arch, "full"), memory_budget(resolve_device(args.device)),
                       DTYPES[args.dtype].itemsize)
-    session = Session.from_arch(plan.spec, device=args.device, dtype=args.dtype, seed=args.seed)
+    session = Session.from_arch(plan.spec, "slice", device=args.device, dtype=args.dtype, seed=args.seed)
     session.notes.extend(plan.notes)
     return session, plan
 
@@ -161,6 +179,26 @@ def device_roofs(session, dtype: str):
     return roofs
 
 
+def run_lines(snapshot) -> list[str]:
+    """The run's figures in words: speed (or why there is none), threads, the step's shares."""
+    summary, run = snapshot.summary(), snapshot.run
+    model = snapshot.model
+    decode_steps = sum(step.phase == "decode" for step in snapshot.steps)
+    speed = decode_text(run, summary["decode_tokens_per_s"], decode_steps, "--ignore-eos runs every step")
+    threads = f", {threads_text(run['threads'])}" if "threads" in run else ""
+    lines = [f"{model['name']} on {model['device']} ({model['dtype']}{threads}): prefill {summary['prefill_ms']:.1f} ms, "
+             f"{speed}, KV {summary['kv_bytes_final']} bytes (predicted {summary['kv_bytes_final_predicted']})"]
+    step_time = decode_step_time(snapshot.steps)
+    shares = step_time.shares()
+    if shares is not None:
+        phase = "decode step" if any(s.phase == "decode" and s.layer_ms for s in snapshot.steps) else "prefill"
+        lines.append(f"{phase}: {shares.text()}")
+    note = scale_note(run, model)
+    if note:
+        lines.append(note)
+    return lines
+
+
 def default_out(name: str) -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-._" else "-" for c in name)
@@ -174,13 +212,16 @@ def cmd_profile(args) -> int:
 
     from .runtime.export import export
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)  # this thread's count: the run happens on it
     progress = ProgressBar()
     session, plan = open_session(args, progress)
     config = RunConfig(prompt=args.prompt, max_new_tokens=args.max_new_tokens, batch=args.batch,
                        sampling=Sampling(args.temperature, args.top_k, args.top_p, args.seed),
-                       probe=not args.no_probe, chat=args.chat, image=args.image,
+                       stop_at_eos=not args.ignore_eos, probe=not args.no_probe, chat=args.chat, image=args.image,
                        roofs=device_roofs(session, args.dtype))
-    progress.start = time.perf_counter()
     snapshot = session.run(config, on_step=progress.step)
     progress.close()
     if plan is not None:
@@ -197,13 +238,11 @@ def cmd_profile(args) -> int:
         snapshot.extra["sweep"] = [asdict(point) for point in points]
     out = Path(args.out) if args.out else default_out(session.name)
     written = export(snapshot, out, args.csv, args.trace)
-    summary = snapshot.summary()
     if snapshot.run["completion"]:
         print(f"{snapshot.run['prompt']}\u2192{snapshot.run['completion']}\n")
     print(summary_table(snapshot))
-    print(f"\n{session.name} on {session.device} ({snapshot.model['dtype']}): prefill {summary['prefill_ms']:.1f} ms, "
-          f"decode {summary['decode_tokens_per_s']:.1f} tokens/s, KV {summary['kv_bytes_final']} bytes "
-          f"(predicted {summary['kv_bytes_final_predicted']})")
+    print()
+    print("\n".join(run_lines(snapshot)))
     roofline = roofline_line(snapshot)
     if roofline:
         print(roofline)

@@ -47,7 +47,7 @@ def leave_a_core_for_the_window() -> None:
 
 class Worker(QObject):
     progress = Signal(str, int, int)  # what, done, total
-    loaded = Signal(dict)  # the session's model info (spec document, params, device)
+    loaded = Signal(dict)  # the session's model info (spec document, params, device) and its "scale"
     steps = Signal(list)  # [StepUpdate, ...] since the last emission
     finished = Signal(dict)  # the snapshot document
     swept = Signal(dict)  # a context sweep: {"model", "hardware", "sweep": [point, ...]}
@@ -77,18 +77,18 @@ class Worker(QObject):
             device, dtype = request.get("device", "auto"), request.get("dtype", "float32")
             if "arch" in request or "spec" in request:
                 self.progress.emit("building", 0, 1)
-                arch = request.get("arch")
+                arch, scale = request.get("arch"), request.get("scale", "explore")
                 if arch is None:
                     arch = spec_from_dict(request["spec"])
-                    arch = explore(arch) if request.get("scale", "explore") == "explore" else arch
-                self.session = Session.from_arch(arch, request.get("scale", "explore"), device, dtype,
-                                                 request.get("seed", 0))
+                    arch = explore(arch) if scale == "explore" else arch
+                    scale = "explore" if scale == "explore" else "full"  # "as drawn": the drawing's own size
+                self.session = Session.from_arch(arch, scale, device, dtype, request.get("seed", 0))
                 self.progress.emit("building", 1, 1)
             else:
                 self.session = Session.from_source(request["source"], device, dtype,
                                                    progress=lambda done, total: self.progress.emit("loading", done,
                                                                                                    total))
-            self.loaded.emit(self.session.model_info())
+            self.loaded.emit({**self.session.model_info(), "scale": self.session.scale})
         except Exception as error:  # noqa: BLE001 - every failure must reach the UI as a message
             self._fail("loading failed", error)
 

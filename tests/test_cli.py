@@ -66,3 +66,33 @@ def test_a_display_qt_cannot_use_is_reported_not_fatal(monkeypatch):
     assert cli.qt_problem().startswith("Qt cannot open a window here")
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert cli.qt_problem() == ""
+
+
+def test_profile_sets_the_thread_count_and_says_so(tmp_path, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert main(["profile", "--arch", "smollm2-135m", "--max-new-tokens", "3", "--device", "cpu",
+                     "--threads", "1", "--out", str(tmp_path / "run.json")]) == 0
+    finally:
+        torch.set_num_threads(before)
+    out = capsys.readouterr().out
+    snapshot = json.loads((tmp_path / "run.json").read_text())
+    assert snapshot["run"]["threads"] == 1 and "(float32, 1 thread)" in out
+    assert "explore scale: " in out and "of step" in out
+
+
+def test_a_run_the_model_ends_at_once_says_so_and_ignore_eos_runs_every_step(tmp_path, capsys):
+    # SmolLM2-135M answers this prompt with its end-of-text token straight after the prefill.
+    argv = ["profile", "--model", "embedded:smollm2-135m", "--prompt", "Write a short story about a lighthouse keeper.",
+            "--max-new-tokens", "3", "--device", "cpu", "--out", str(tmp_path / "run.json")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "no decode step ran: the model ended its text after the prefill (--ignore-eos runs every step)" in out
+    assert "tokens/s" not in out
+    assert main(argv + ["--ignore-eos"]) == 0
+    out = capsys.readouterr().out
+    snapshot = json.loads((tmp_path / "run.json").read_text())
+    assert snapshot["run"]["stop_at_eos"] is False and len(snapshot["steps"]) == 3
+    assert f"decode {snapshot['summary']['decode_tokens_per_s']:.1f} tokens/s" in out

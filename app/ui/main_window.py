@@ -35,7 +35,7 @@ from .document import SpecDocument
 from .group_templates import insert_edit
 from .inspector import Inspector
 from .palette import PaletteWidget
-from .profiling import RunController, SnapshotError
+from .profiling import RunController, SnapshotError, run_status
 from .run_panel import RunPanel
 from .summary_bar import SummaryBar
 from .catalog_browser import CatalogBrowser
@@ -448,7 +448,7 @@ class MainWindow(QMainWindow):
         if spec and not self.document.modified:
             self.open_spec(spec_from_dict(spec))
             self.runs.tint(self.runs.record)
-        self.statusBar().showMessage(f"Opened {Path(path).name}", 8000)
+        self.statusBar().showMessage(f"Opened {Path(path).name}: {run_status(document)}", 15000)
         return True
 
     def open_snapshot_dialog(self) -> None:

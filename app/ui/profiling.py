@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..runtime.export import export
+from ..runtime.figures import StepShares, decode_step_time, decode_text, scale_note, threads_text
 from ..runtime.snapshot import PROFILE_SCHEMA, ProfileSnapshot
 from ..spec import ArchSpec
 from ..spec.scale import explore, explore_counterparts
@@ -78,6 +79,39 @@ def drawn_layer_times(twins: list[list[int]], mixer_ms: list[float],
         return sum(column[j] for j in indices) / len(indices) if indices and column else 0.0
 
     return [mean(mixer_ms, t) for t in twins], [mean(ffn_ms, t) for t in twins]
+
+
+def drawn_layer_shares(twins: list[list[int]], shares: StepShares) -> tuple[list[float], list[float]]:
+    """Per drawn layer, its share of the run's step: its twins' mean, scaled so that the
+    drawn layers together take the share the run's layers took (the head's and the rest's
+    stay as measured)."""
+    mixer, ffn = drawn_layer_times(twins, shares.mixer, shares.ffn)
+    drawn = sum(mixer) + sum(ffn)
+    scale = shares.layers / drawn if drawn else 0.0
+    return [m * scale for m in mixer], [f * scale for f in ffn]
+
+
+def run_status(document: dict) -> str:
+    """The status line of a finished run: its figures as the CLI prints them."""
+    run, steps = document.get("run") or {}, document["steps"]
+    snapshot = ProfileSnapshot.from_dict(document)
+    summary = snapshot.summary()
+    decode_steps = sum(step.phase == "decode" for step in snapshot.steps)
+    speed = decode_text(run, summary["decode_tokens_per_s"], decode_steps, "untick Stop at end of text to run every step")
+    parts = [f"{len(steps)} steps; {speed}, prefill {summary['prefill_ms']:.0f} ms"]
+    if "threads" in run:
+        parts.append(threads_text(run["threads"]))
+    shares = decode_step_time(snapshot.steps).shares()
+    if shares is not None:
+        parts.append(shares.text())
+    vision = document.get("vision")
+    if vision:
+        parts.append(f"image encoder {vision['encoder_ms']:.0f} ms, {100 * vision['image_kv_share']:.0f}% of the "
+                     "KV cache for the image")
+    note = scale_note(run, document.get("model") or {})
+    if note:
+        parts.append(note)
+    return "; ".join(parts)
 
 
 class RunController(QObject):
@@ -170,7 +204,7 @@ class RunController(QObject):
         if kind == "run":
             # The plots move to the new record one per tick (refresh), like every update:
             # clearing them all at once would repaint every plot in one stall.
-            self.record = RunRecord(self.model_info)
+            self.record = RunRecord(self.model_info, scale=self.model_info.get("scale"))
             self.record.planned_steps = int(settings.get("max_new_tokens") or 0)
             self._generated = None  # the last run's count must not show on this one's first tick
             self.refresh_timer.start()
@@ -230,12 +264,7 @@ class RunController(QObject):
         self.tint(self.record)
         self._set_busy(False)
         self.panel.show_progress("generated", len(document["steps"]), len(document["steps"]))
-        summary = ProfileSnapshot.from_dict(document).summary()
-        vision = document.get("vision")
-        image = (f"; image encoder {vision['encoder_ms']:.0f} ms, {100 * vision['image_kv_share']:.0f}% of the "
-                 "KV cache for the image" if vision else "")
-        self.status.emit(f"{len(document['steps'])} steps; decode {summary['decode_tokens_per_s']:.1f} tokens/s, "
-                         f"prefill {summary['prefill_ms']:.0f} ms{image}")
+        self.status.emit(run_status(document))
 
     def refresh_all(self) -> None:
         if self.record is not None:
@@ -243,12 +272,15 @@ class RunController(QObject):
             self.tint(self.record)
 
     def tint(self, record: RunRecord) -> None:
-        last = next((step for step in reversed(record.steps) if step.get("mixer_ms")), None)
-        twins = self._twins(record) if last is not None else None
+        """The canvas shows the shares of the run's timed decode steps so far (the figures
+        the status line gives at the end)."""
+        shares = record.step_time().shares()
+        twins = self._twins(record) if shares is not None else None
         if twins is None:
-            self.scene.show_step_times(None)
+            self.scene.show_step_shares(None)
         else:
-            self.scene.show_step_times(*drawn_layer_times(twins, last["mixer_ms"], last["ffn_ms"]))
+            note = scale_note({"scale": record.scale}, record.model)
+            self.scene.show_step_shares(*drawn_layer_shares(twins, shares), shares.head, note)
 
     def _twins(self, record: RunRecord) -> list[list[int]] | None:
         """drawn_layer_twins for this record and the canvas now, remembered: comparing and

@@ -142,7 +142,7 @@ def test_a_tint_repaints_the_boxes_under_their_cached_text(view, qtbot, monkeypa
     laid_out = []
     monkeypatch.setattr(BoxItem, "paint_text", lambda self, painter: laid_out.append(self))
     layers = scene.spec.num_layers
-    scene.show_step_times([3.0] * layers, [1.0] * layers)
+    scene.show_step_shares([0.03] * layers, [0.01] * layers)
     after = view.viewport().grab().toImage().pixelColor(spot)
     assert after != before and after.red() > after.blue()  # the heat colour shows in the box
     assert laid_out == []  # the text came from the cache: no wrapping and eliding per tint

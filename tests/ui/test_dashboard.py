@@ -109,17 +109,18 @@ def test_routing_totals_count_every_token_top_k_times_and_balance_is_max_over_me
         assert 1.0 <= record.load_balance()[layer] <= len(counts) / record.top_k(layer)
 
 
-def test_layer_share_and_tokens_per_second(moe_run):
+def test_the_runs_rate_and_shares_are_the_snapshots(moe_run):
     _info, snapshot, _updates = moe_run
     record = RunRecord.from_snapshot(snapshot)
-    share = record.layer_share()
-    assert sum(share) == pytest.approx(1.0)
-    last = snapshot["steps"][-1]["layer_ms"]
-    assert share == pytest.approx([t / sum(last) for t in last])
     decode = [s for s in snapshot["steps"] if s["phase"] == "decode"]
     assert record.tokens_per_s() == pytest.approx([1000.0 / s["wall_ms"] for s in decode])
     assert record.decode_steps() == [s["index"] for s in decode]
-    assert RunRecord({}).layer_share() == []
+    # the run's figure is tokens over decode time, as the summary has it, not the mean rate
+    assert record.decode_tokens_per_s() == snapshot["summary"]["decode_tokens_per_s"]
+    shares = record.step_time().shares()
+    assert shares.layers + shares.head + shares.sample + shares.rest == pytest.approx(1.0)
+    assert shares.head > 0 and record.step_time().steps == len(decode)
+    assert RunRecord({}).step_time().shares() is None
 
 
 def test_every_plot_holds_the_snapshot(dashboard, moe_run):
@@ -144,6 +145,7 @@ def test_every_plot_holds_the_snapshot(dashboard, moe_run):
     assert shown["load_balance"] == pytest.approx(RunRecord.from_snapshot(snapshot).load_balance())
     assert shown["routing_note"] == ""
     assert shown["tokens_per_s"] == pytest.approx([1000.0 / s["wall_ms"] for s in steps if s["phase"] == "decode"])
+    assert shown["tokens_per_s_label"] == f"decode {snapshot['summary']['decode_tokens_per_s']:.1f} tokens/s"
     assert shown["text"] == snapshot["run"]["completion"]
     assert shown["sweep"] == []
 

@@ -12,6 +12,8 @@ import pytest
 import torch
 from PySide6.QtWidgets import QMessageBox
 
+from app.cli import main
+from app.runtime.figures import threads_text
 from app.spec.scale import explore
 from app.ui.app import run_and_wait
 
@@ -54,6 +56,11 @@ def test_deepseek_v3_explore_run_fills_every_plot_and_exports(window, qtbot, tmp
     cores = os.cpu_count() or 1
     threads = min(torch.get_num_threads(), cores - 1) if cores > 1 else torch.get_num_threads()
     assert f"({threads} torch threads)" in snapshot["hardware"]["cpu"]
+    assert snapshot["run"]["threads"] == threads and snapshot["run"]["scale"] == "explore"
+    status = window.statusBar().currentMessage()
+    assert f"decode {snapshot['summary']['decode_tokens_per_s']:.1f} tokens/s" in status
+    assert threads_text(threads) in status and "of step" in status and "explore scale: " in status
+    assert window.canvas.arch_scene.profile_banner.text().startswith("explore scale")
     spec = explore(window.document.spec)
     moe_layers = [i for i, layer in enumerate(spec.layers) if layer.ffn.kind == "moe"]
     plotted = window.dashboard.plotted()
@@ -157,3 +164,21 @@ def test_a_vision_model_runs_on_the_users_image_from_the_window(window, qtbot, t
     assert vision["image"] == str(path) and vision["encoder_ms"] > 0
     assert vision["image_kv_bytes"] == vision["image_kv_bytes_predicted"]
     assert "image encoder" in window.statusBar().currentMessage()
+
+
+def test_one_run_gives_one_decode_rate_in_the_cli_the_snapshot_the_plot_and_the_status_line(
+        open_window, tmp_path, capsys):
+    path = tmp_path / "run.json"
+    assert main(["profile", "--arch", "smollm2-135m", "--max-new-tokens", "6", "--device", "cpu",
+                 "--out", str(path)]) == 0
+    printed = capsys.readouterr().out
+    snapshot = json.loads(path.read_text())
+    figure = f"decode {snapshot['summary']['decode_tokens_per_s']:.1f} tokens/s"
+    window = open_window("smollm2-135m")
+    assert window.open_snapshot(path)
+    assert figure in printed
+    assert window.dashboard.plotted()["tokens_per_s_label"] == figure
+    assert figure in window.statusBar().currentMessage()
+    # the run was the explore scale: the canvas and the status line say so
+    assert window.canvas.arch_scene.profile_banner.text().startswith("explore scale")
+    assert "explore scale: " in window.statusBar().currentMessage()

@@ -10,7 +10,8 @@ from app.spec import catalog
 from app.spec.scale import explore
 from app.spec.serialize import spec_to_dict
 from app.ui.canvas.scene import ArchitectureScene
-from app.ui.profiling import SnapshotError, drawn_layer_times, drawn_layer_twins, read_snapshot
+from app.runtime.figures import StepShares
+from app.ui.profiling import SnapshotError, drawn_layer_shares, drawn_layer_times, drawn_layer_twins, read_snapshot
 from app.ui.run_panel import RunPanel
 
 
@@ -83,19 +84,36 @@ def test_explore_layer_times_map_back_onto_the_drawn_layers():
     assert drawn_layer_times(same, [1.0] * 61, [2.0] * 61) == ([1.0] * 61, [2.0] * 61)
 
 
-def test_the_canvas_tint_is_each_box_share_of_the_step(qtbot):
+def test_the_canvas_badges_are_each_box_share_of_the_whole_step(qtbot):
     scene = ArchitectureScene()
     spec = catalog.get("gemma3-27b")
     scene.set_spec(spec)
-    mixer, ffn = [1.0] * spec.num_layers, [3.0] * spec.num_layers
-    scene.show_step_times(mixer, ffn)
+    layers = spec.num_layers
+    # the layers took 40% of the step, the output head 30%
+    scene.show_step_shares([0.1 / layers] * layers, [0.3 / layers] * layers, 0.3)
     shares = {(tuple(item.layer_indices), item.slot): item.heat[0] for item in scene.slot_items
               if item.slot in ("mixer", "ffn")}
-    assert sum(shares.values()) == pytest.approx(1.0)
-    ffn_total = sum(share for (_, slot), share in shares.items() if slot == "ffn")
-    assert ffn_total == pytest.approx(0.75)
-    scene.show_step_times(None)
-    assert all(item.heat is None for item in scene.slot_items)
+    assert sum(shares.values()) == pytest.approx(0.4)
+    assert sum(share for (_, slot), share in shares.items() if slot == "ffn") == pytest.approx(0.3)
+    assert scene.head_item.heat[0] == pytest.approx(0.3)
+    assert scene.profile_banner is None  # the drawn model itself: nothing to say
+    scene.show_step_shares(None)
+    assert all(item.heat is None for item in [*scene.slot_items, scene.head_item])
+
+
+def test_explore_shares_on_the_drawn_diagram_keep_the_layers_share_and_say_explore_scale(qtbot):
+    drawn = catalog.get("deepseek-v3")
+    run = explore(drawn)
+    per_part = 0.5 / (2 * run.num_layers)  # the layers: half the step
+    shares = StepShares([per_part] * run.num_layers, [per_part] * run.num_layers, 0.3, 0.05, 0.15)
+    mixer, ffn = drawn_layer_shares(drawn_layer_twins(drawn, run), shares)
+    assert len(mixer) == drawn.num_layers and sum(mixer) + sum(ffn) == pytest.approx(0.5)
+    scene = ArchitectureScene()
+    scene.set_spec(drawn)
+    scene.show_step_shares(mixer, ffn, shares.head, "explore scale: 6 layers, width 256")
+    assert scene.profile_banner.text().startswith("explore scale")
+    scene.toggle_expanded(0)  # a relayout keeps the note
+    assert scene.profile_banner.text().startswith("explore scale")
 
 
 def test_a_file_that_is_not_a_snapshot_is_refused_by_name(tmp_path):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSimpleTextItem
 
 from ...spec import ArchSpec
 from ...spec.analysis import analyze
@@ -73,7 +73,11 @@ class ArchitectureScene(QGraphicsScene):
         self.placed_lefts: list[float] = []  # where each block went (its group's x when expanded)
         self.marks: set[tuple[int, int, str]] = set()  # (group, run, slot) of boxes drawn highlighted
         self.vision_items: list[BoxItem] = []  # a multimodal spec's encoder and projector
-        self.step_times: tuple[list[float], list[float]] | None = None  # per layer: mixer ms, ffn ms
+        # per layer: the mixer's and the feed-forward's share of the step, then the head's
+        self.step_shares: tuple[list[float], list[float], float | None] | None = None
+        self.profile_note = ""  # what the shares stand for, when not the drawn model itself
+        self.profile_banner: QGraphicsSimpleTextItem | None = None
+        self.head_item: BoxItem | None = None
 
     # --- building ------------------------------------------------------------------------
 
@@ -81,7 +85,8 @@ class ArchitectureScene(QGraphicsScene):
         if self.spec is None or spec.num_layers != self.spec.num_layers:
             self.expanded = set()
         if spec != self.spec:
-            self.step_times = None  # a profile of another architecture does not apply
+            self.step_shares = None  # a profile of another architecture does not apply
+            self.profile_note = ""
             self.marks = set()
         self.spec = spec
         self.groups = groups if groups is not None else group_layers(spec.layers)
@@ -104,6 +109,7 @@ class ArchitectureScene(QGraphicsScene):
         self.clear()
         self.group_items, self.block_items, self.layer_items, self.slot_items = [], [], [], []
         self.insert_marker = None
+        self.profile_banner = self.head_item = None
         if self.spec is None:
             return
         rows = analyze(self.spec).layers
@@ -271,29 +277,52 @@ class ArchitectureScene(QGraphicsScene):
 
     # --- the profile on the diagram -----------------------------------------------------------
 
-    def show_step_times(self, mixer_ms: list[float] | None, ffn_ms: list[float] | None = None) -> None:
-        """Tint each attention and feed-forward box by its share of the step's layer time
-        (a box standing for several layers sums them); None clears the tint."""
-        self.step_times = (list(mixer_ms), list(ffn_ms or [])) if mixer_ms else None
+    def show_step_shares(self, mixer: list[float] | None, ffn: list[float] | None = None,
+                         head: float | None = None, note: str = "") -> None:
+        """Tint each attention and feed-forward box, and the output head, by its share of
+        the whole step (fractions; a box standing for several layers sums them); note: a
+        line over the diagram saying what the shares stand for. None clears it all."""
+        self.step_shares = (list(mixer), list(ffn or []), head) if mixer else None
+        self.profile_note = note if mixer else ""
         self._tint()
 
     def _tint(self) -> None:
-        times = self.step_times
-        if times is None or self.spec is None or len(times[0]) != self.spec.num_layers:
+        shares = self.step_shares
+        self._show_banner(self.profile_note if shares is not None else "")
+        if shares is None or self.spec is None or len(shares[0]) != self.spec.num_layers:
             for item in self.slot_items:
                 item.set_heat(None)
+            if self.head_item is not None:
+                self.head_item.set_heat(None)
             return
-        by_slot = {SLOT_MIXER: times[0], SLOT_FFN: times[1]}
-        total = sum(times[0]) + sum(times[1]) or 1.0
-        shares = {}
+        by_slot = {SLOT_MIXER: shares[0], SLOT_FFN: shares[1]}
+        heat = {}
         for item in self.slot_items:
             column = by_slot.get(item.slot)
             if column:
-                shares[item] = sum(column[i] for i in item.layer_indices if i < len(column)) / total
-        largest = max(shares.values(), default=0.0) or 1.0
-        for item in self.slot_items:
-            share = shares.get(item)
+                heat[item] = sum(column[i] for i in item.layer_indices if i < len(column))
+        heads = [self.head_item] if self.head_item is not None else []
+        if shares[2] is not None and heads:
+            heat[self.head_item] = shares[2]
+        largest = max(heat.values(), default=0.0) or 1.0
+        for item in [*self.slot_items, *heads]:
+            share = heat.get(item)
             item.set_heat(share, share / largest if share is not None else 0.0)
+
+    def _show_banner(self, text: str) -> None:
+        """The note in muted text above the diagram's top-left corner; '' removes it."""
+        if self.profile_banner is not None:
+            self.removeItem(self.profile_banner)
+            self.profile_banner = None
+        if not text:
+            return
+        bounds = self.itemsBoundingRect()
+        self.profile_banner = QGraphicsSimpleTextItem(text)
+        self.profile_banner.setFont(theme.font(9.0, bold=True))
+        self.profile_banner.setBrush(QColor(theme.MUTED_TEXT))
+        self.profile_banner.setPos(bounds.left(), bounds.top() - 24)
+        self.addItem(self.profile_banner)
+        self.setSceneRect(self.sceneRect().united(self.profile_banner.sceneBoundingRect().adjusted(-30, -30, 30, 30)))
 
     # --- inserting a layer group ----------------------------------------------------------
 

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QGraphicsItem, QPlainTextEdit
 
+from ...runtime.figures import tokens_per_s_text
 from ...spec.serialize import spec_from_dict
 from .. import theme
 from .record import MEMORY_KEYS, RunRecord
@@ -321,19 +322,25 @@ class ThroughputView(PlotView):
         self._titled = [self.plot]
         self.curve = self.plot.plot(pen=pen(theme.SELECTED))
         self.overlay_curve = self.plot.plot(pen=pen(theme.SELECTED, dashed=True))
-        self.mean = pg.InfiniteLine(angle=0, pen=pen(theme.MUTED_TEXT, dotted=True, width=1),
-                                    label="mean {value:.1f} tokens/s",
-                                    labelOpts={"color": theme.MUTED_TEXT, "position": 0.08,
-                                               "anchors": [(0, 1), (0, 1)]})
-        self.mean.setVisible(False)
-        self.plot.addItem(self.mean, ignoreBounds=True)
+        # The run's decode speed, as the status line, the CLI and the snapshot give it.
+        self.rate_line = pg.InfiniteLine(angle=0, pen=pen(theme.MUTED_TEXT, dotted=True, width=1), label="",
+                                         labelOpts={"color": theme.MUTED_TEXT, "position": 0.08,
+                                                    "anchors": [(0, 1), (0, 1)]})
+        self.rate_line.setVisible(False)
+        self.plot.addItem(self.rate_line, ignoreBounds=True)
+        self.rate_text = ""
 
     def show(self, record: RunRecord) -> None:
         rates = record.tokens_per_s()
         self.curve.setData(np.asarray(record.decode_steps(), dtype=float), np.asarray(rates, dtype=float))
         if rates:
-            self.mean.setValue(sum(rates) / len(rates))
-        self.mean.setVisible(bool(rates))
+            rate = record.decode_tokens_per_s()
+            self.rate_text = f"decode {tokens_per_s_text(rate)}"
+            self.rate_line.setValue(rate)
+            self.rate_line.label.setFormat(self.rate_text)  # no "{value}": the text is the figure
+        else:
+            self.rate_text = ""
+        self.rate_line.setVisible(bool(rates))
         integer_ticks(self.plot.getAxis("bottom"), record.step_span())
         hold_range(self.plot, "x", max(record.step_span() - 1, 1))
         hold_range(self.plot, "y", max(rates, default=0.0) * 1.05)
@@ -351,12 +358,14 @@ class ThroughputView(PlotView):
     def clear(self) -> None:
         empty(self.curve)
         empty(self.overlay_curve)
-        self.mean.setVisible(False)
+        self.rate_line.setVisible(False)
+        self.rate_text = ""
         self._overlay = None
         self.caption(None)
 
     def plotted(self) -> dict:
-        return {"tokens_per_s": values(self.curve), "tokens_per_s_overlay": values(self.overlay_curve)}
+        return {"tokens_per_s": values(self.curve), "tokens_per_s_overlay": values(self.overlay_curve),
+                "tokens_per_s_label": self.rate_text}
 
     def has_data(self) -> bool:
         return bool(values(self.curve))

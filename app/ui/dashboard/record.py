@@ -9,6 +9,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ...runtime.figures import StepTime, decode_tokens_per_s
+
 MEMORY_KEYS = ("allocated", "reserved", "device_used", "rss")
 
 
@@ -46,8 +48,11 @@ class RunRecord:
     as steps arrive, so that reading one costs nothing however long the run grows (61
     layers x 256 experts per step)."""
 
-    def __init__(self, model: dict | None = None, label: str | None = None, batch: int | None = None):
+    def __init__(self, model: dict | None = None, label: str | None = None, batch: int | None = None,
+                 scale: str | None = None):
+        """scale: the run's (the snapshot's run["scale"]); None when not known."""
         self.model: dict = dict(model or {})
+        self.scale = scale
         self.steps: list[dict] = []
         self.text: str = ""
         self.label: str = label if label is not None else str(self.model.get("name", "run"))
@@ -62,6 +67,10 @@ class RunRecord:
         self._memory: dict[str, list[int]] = {key: [] for key in MEMORY_KEYS}
         self._decode: list[bool] = []
         self._tokens_per_s: list[float] = []
+        self._decode_wall_ms: list[float] = []
+        self._decode_batch = 1  # the decode steps' batch, for the run's tokens/s
+        # the timed parts summed, of the decode steps and of the prefill (see step_time)
+        self._decode_time, self._prefill_time = StepTime(), StepTime()
         self._layer_ms = GrowingRows()  # steps x layers, for the steps the probe timed
         # While a run streams: the steps it will take at most. The step axes span them from
         # the start, so they hold still instead of re-laying out as the run grows.
@@ -90,6 +99,9 @@ class RunRecord:
             batch = self.batch or len(step.get("tokens") or ()) or 1
             wall_ms = step.get("wall_ms") or 0.0
             self._tokens_per_s.append(1000.0 / wall_ms * batch if wall_ms > 0 else 0.0)
+            self._decode_wall_ms.append(wall_ms)
+            self._decode_batch = batch
+        (self._decode_time if decode else self._prefill_time).add(step)
         if step.get("layer_ms"):
             self._layer_ms.append(step["layer_ms"])
         for layer, counts in (step.get("routing") or {}).items():
@@ -108,7 +120,7 @@ class RunRecord:
     @classmethod
     def from_snapshot(cls, doc: dict, label: str | None = None) -> RunRecord:
         run = doc.get("run") or {}
-        record = cls(doc.get("model") or {}, label, run.get("batch"))
+        record = cls(doc.get("model") or {}, label, run.get("batch"), run.get("scale"))
         for step in doc.get("steps") or []:
             record.add_step(step)
         record.text = run.get("completion", "") or ""
@@ -189,14 +201,15 @@ class RunRecord:
         """Per decode step: batch tokens / wall time (1000 / wall_ms x batch)."""
         return list(self._tokens_per_s)
 
-    def layer_share(self, step: int = -1) -> list[float]:
-        """Each layer's share of the step's summed layer time (sums to 1; empty without the
-        probe or without steps; all zeros when nothing was timed)."""
-        if not self.steps:
-            return []
-        times = self.steps[step].get("layer_ms") or []
-        total = sum(times)
-        return [t / total for t in times] if total > 0 else [0.0] * len(times)
+    def decode_tokens_per_s(self) -> float:
+        """The run's decode speed so far, as its snapshot's summary defines it (tokens over
+        the decode steps' seconds), not the mean of the per-step rates."""
+        return decode_tokens_per_s(self._decode_wall_ms, self._decode_batch)
+
+    def step_time(self) -> StepTime:
+        """The timed decode steps summed (the prefill until one is timed): what the canvas
+        tint and the status line divide into shares of the step."""
+        return self._decode_time if self._decode_time.steps else self._prefill_time
 
     # --- routing ----------------------------------------------------------------------
 

@@ -27,6 +27,18 @@ def test_layer_times_are_gpu_time_not_launch_time():
     assert times.mixer_ms[1] < 1 and times.ffn_ms[0] < 1
 
 
+def test_the_head_and_the_sampling_are_gpu_time_after_the_last_layer():
+    timer = LayerTimer(1, "cuda")
+    timer.mark(0, "start")
+    timer.mark(0, "mixer")
+    timer.mark(0, "ffn")
+    torch.cuda._sleep(20_000_000)  # the "head": GPU time the host does not wait for
+    timer.mark(1, "head")
+    timer.mark(1, "sample")
+    times = timer.resolve()
+    assert times.head_ms > 5 and times.sample_ms < 1
+
+
 def test_a_run_on_the_gpu_reports_its_memory_and_per_layer_time():
     session = Session.from_arch("qwen3-0.6b", "explore", device="cuda")
     snapshot = session.run(RunConfig(max_new_tokens=8, stop_at_eos=False))
@@ -39,7 +51,8 @@ def test_a_run_on_the_gpu_reports_its_memory_and_per_layer_time():
         assert memory["reserved"] >= memory["allocated"]
         assert memory["device_used"] >= memory["reserved"]  # NVML: the whole device, this context included
         assert len(step.layer_ms) == session.spec.num_layers and min(step.layer_ms) > 0
-        assert sum(step.layer_ms) <= step.wall_ms
+        assert step.head_ms > 0 and step.sample_ms > 0
+        assert sum(step.layer_ms) + step.head_ms + step.sample_ms <= step.wall_ms
         assert step.kv_bytes == step.kv_bytes_predicted
 
 

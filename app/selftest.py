@@ -168,9 +168,13 @@ def _write_and_check(document: dict, num_layers: int, tokens: int, out_dir: Path
         problems.append(f"app_version: expected {__version__}, found {written.get('app_version')}")
     if len(csv_rows) != tokens * num_layers:
         problems.append(f"CSV: expected {tokens * num_layers} rows (a step per layer), found {len(csv_rows)}")
-    slices = [event for event in trace.get("traceEvents", []) if event.get("ph") == "X" and event.get("tid", 0) > 0]
-    if len(slices) != 3 * tokens * num_layers:  # a layer slice with its mixer and feed-forward slices
-        problems.append(f"trace: expected {3 * tokens * num_layers} layer slices, found {len(slices)}")
+    slices = [event for event in trace.get("traceEvents", []) if event.get("ph") == "X"]
+    layer_slices = [event for event in slices if 0 < event.get("tid", 0) <= num_layers]
+    if len(layer_slices) != 3 * tokens * num_layers:  # a layer slice with its mixer and feed-forward slices
+        problems.append(f"trace: expected {3 * tokens * num_layers} layer slices, found {len(layer_slices)}")
+    closing = [event for event in slices if event.get("name", "").startswith(("head ", "sample "))]
+    if len(closing) != 2 * tokens:  # the output head's and the sampling's slice of every step
+        problems.append(f"trace: expected {2 * tokens} head and sampling slices, found {len(closing)}")
     if problems:
         raise SelftestFailure(f"the snapshot in {paths[0].name} is wrong: " + "; ".join(problems[:3])
                               + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""))

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .defaults import DEFAULT_MODEL, DEFAULT_PROMPT, DTYPE_NAMES
-from .runtime.figures import (decode_step_time, decode_text, decode_tokens_per_s, scale_note, threads_text,
-                              tokens_per_s_text)
+from .runtime.figures import (decode_rate_text, decode_step_time, decode_text, decode_tokens_per_s, scale_note,
+                              threads_text)
 
 if TYPE_CHECKING:  # the runtime imports torch: only a profile run pays for it, not every start
     from .runtime.session import Session, StepUpdate
@@ -71,7 +71,7 @@ class ProgressBar:
         if record.phase == "decode":
             self.decode_wall_ms.append(record.wall_ms)
         rate = decode_tokens_per_s(self.decode_wall_ms, len(record.tokens) or 1)
-        self._draw(update.done, update.total, f"decode {tokens_per_s_text(rate)}" if rate else "prefill")
+        self._draw(update.done, update.total, decode_rate_text(rate) if rate else "prefill")
 
     def _draw(self, done: int, total: int, label: str) -> None:
         if not self.stream.isatty():

@@ -20,8 +20,9 @@ def decode_tokens_per_s(decode_wall_ms: Iterable[float], batch: int) -> float:
     return round(len(walls) * batch / seconds, 3) if seconds > 0 else 0.0
 
 
-def tokens_per_s_text(rate: float) -> str:
-    return f"{rate:.1f} tokens/s"
+def decode_rate_text(rate: float) -> str:
+    """The words every surface shows the decode rate in (the same decimals everywhere)."""
+    return f"decode {rate:.1f} tokens/s"
 
 
 def threads_text(threads: int) -> str:
@@ -32,7 +33,7 @@ def decode_text(run: Mapping, rate: float, decode_steps: int, run_every_step: st
     """"decode 5.7 tokens/s", or in words why no decode step ran; run_every_step: how this
     surface turns the end-of-text stop off (said when that stop is what ended the run)."""
     if decode_steps:
-        return f"decode {tokens_per_s_text(rate)}"
+        return decode_rate_text(rate)
     if run.get("max_new_tokens", 2) <= 1:
         return "no decode step ran: one new token was asked for, and the prefill makes it"
     return ("no decode step ran: the model ended its text after the prefill"

@@ -18,7 +18,7 @@ SCHEMA = json.loads(resources.files("app.resources").joinpath("profile.schema.js
 
 @pytest.fixture(scope="module")
 def snapshot():
-    # Gemma 3's explore scale keeps its 262k-row output head: the head is a real share.
+    # Gemma 3 (explore): a final logit soft-cap and a tied head, all inside the timed head
     return Session.from_arch("gemma3-270m", "explore", device="cpu").run(RunConfig(max_new_tokens=4))
 
 

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QGraphicsItem, QPlainTextEdit
 
-from ...runtime.figures import tokens_per_s_text
+from ...runtime.figures import decode_rate_text
 from ...spec.serialize import spec_from_dict
 from .. import theme
 from .record import MEMORY_KEYS, RunRecord
@@ -335,7 +335,7 @@ class ThroughputView(PlotView):
         self.curve.setData(np.asarray(record.decode_steps(), dtype=float), np.asarray(rates, dtype=float))
         if rates:
             rate = record.decode_tokens_per_s()
-            self.rate_text = f"decode {tokens_per_s_text(rate)}"
+            self.rate_text = decode_rate_text(rate)
             self.rate_line.setValue(rate)
             self.rate_line.label.setFormat(self.rate_text)  # no "{value}": the text is the figure
         else:

@@ -106,7 +106,9 @@ def open_session(args, progress: ProgressBar) -> tuple[Session, SlicePlan | None
 
     if args.scale != "slice":
         spec = load_spec(args.arch, args.scale)
-        return Session.from_arch(spec, args.scale, device=args.device, dtype=args.dtype, seed=args.seed), None
+        published = load_spec(args.arch, "full") if args.scale == "explore" else None
+        return Session.from_arch(spec, args.scale, device=args.device, dtype=args.dtype, seed=args.seed,
+                                 published=published), None
     plan = plan_slice(load_spec(args.arch, "full"), memory_budget(resolve_device(args.device)),
                       DTYPES[args.dtype].itemsize)
     session = Session.from_arch(plan.spec, "slice", device=args.device, dtype=args.dtype, seed=args.seed)

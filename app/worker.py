@@ -78,11 +78,13 @@ class Worker(QObject):
             if "arch" in request or "spec" in request:
                 self.progress.emit("building", 0, 1)
                 arch, scale = request.get("arch"), request.get("scale", "explore")
+                published = None
                 if arch is None:
-                    arch = spec_from_dict(request["spec"])
-                    arch = explore(arch) if scale == "explore" else arch
+                    drawn = spec_from_dict(request["spec"])
+                    arch, published = (explore(drawn), drawn) if scale == "explore" else (drawn, None)
                     scale = "explore" if scale == "explore" else "full"  # "as drawn": the drawing's own size
-                self.session = Session.from_arch(arch, scale, device, dtype, request.get("seed", 0))
+                self.session = Session.from_arch(arch, scale, device, dtype, request.get("seed", 0),
+                                                 published=published)
                 self.progress.emit("building", 1, 1)
             else:
                 self.session = Session.from_source(request["source"], device, dtype,

@@ -119,6 +119,11 @@ def scale_note(run: Mapping, model: Mapping) -> str:
         return ""
     spec = model.get("spec") or {}
     layers = len(model.get("layers") or spec.get("layers") or [])
-    # A later change puts the published model's predicted cost beside this note.
-    return (f"explore scale: {layers} layers, width {spec.get('d_model', '?')} -- "
+    note = (f"explore scale: {layers} layers, width {spec.get('d_model', '?')} -- "
             "shares are of the stand-in, not the published model")
+    published = run.get("published")
+    if published:
+        note += (f"; the published {published['name']} ({published['layers']} layers, width "
+                 f"{published['d_model']}) needs at least {published['predicted_decode_ms']:.1f} ms per decode "
+                 "step on this device (roofline); slice scale times its real widths")
+    return note

@@ -71,15 +71,23 @@ class Session:
     tokenizer: object = None
     notes: list[str] = field(default_factory=list)
     scale: str = "real weights"  # or the catalog scale of random weights: "explore" | "slice" | "full"
+    # the published model a smaller stand-in (explore scale) runs for: its predicted cost
+    # goes beside the stand-in's measured one
+    published: ArchSpec | None = None
 
     @classmethod
     def from_arch(cls, name: str | ArchSpec, scale: str = "explore", device: str = "auto",
-                  dtype: str = "float32", seed: int = 0) -> Session:
-        """scale: the catalog scale of a name; for a spec, the scale it was made at (its label)."""
+                  dtype: str = "float32", seed: int = 0, published: ArchSpec | None = None) -> Session:
+        """scale: the catalog scale of a name; for a spec, the scale it was made at (its
+        label). published: the full model a spec at explore scale stands for (a catalog
+        name's own full entry is found without it)."""
         spec = name if isinstance(name, ArchSpec) else catalog.get(name, scale)
+        if published is None and isinstance(name, str) and scale == "explore":
+            published = catalog.get(name, "full")
         torch_device = resolve_device(device)
         model = build_model(spec, torch_device, DTYPES[dtype], seed)
-        return cls(model, spec, torch_device, DTYPES[dtype], spec.name, f"random weights, seed {seed}", scale=scale)
+        return cls(model, spec, torch_device, DTYPES[dtype], spec.name, f"random weights, seed {seed}", scale=scale,
+                   published=published)
 
     @classmethod
     def from_source(cls, source: str, device: str = "auto", dtype: str = "float32", progress=None) -> Session:
@@ -117,6 +125,13 @@ class Session:
             "dtype": str(self.dtype).removeprefix("torch."), "device": str(self.device),
             "layers": [{"mixer": row.mixer, "ffn": row.ffn} for row in analysis.layers],
         }
+
+    def _published_prediction(self, config: RunConfig, context: int, element: int) -> dict:
+        """The roofline's least decode step of the published model this stand-in runs for,
+        at the run's final context, batch and dtype, on the same roofs."""
+        step = predict_step(self.published, config.roofs, "decode", 1, context, config.batch, element)
+        return {"name": self.published.name, "context": context, "predicted_decode_ms": round(step.total_ms, 4),
+                "layers": self.published.num_layers, "d_model": self.published.d_model}
 
     @torch.no_grad()
     def run(self, config: RunConfig, on_step: Callable[[StepUpdate], None] | None = None,
@@ -199,6 +214,8 @@ class Session:
                "threads": torch.get_num_threads(),
                "prompt": config.prompt, "completion": self.decode(generated),
                "roofs": config.roofs.to_dict() if config.roofs is not None else None}
+        if self.published is not None and config.roofs is not None and steps:
+            run["published"] = self._published_prediction(config, steps[-1].seq_len, element)
         snapshot = ProfileSnapshot(self.model_info(), hardware(self.device), run, steps, notes=list(self.notes))
         if image is not None:
             snapshot.extra["vision"] = vision_section(image, analysis, sum(steps[-1].kv_bytes), config.batch)

@@ -95,3 +95,21 @@ def test_the_trace_puts_the_head_and_the_sampling_on_tracks_of_their_own(snapsho
         assert head["dur"] == pytest.approx(step.head_ms * 1e3)
         assert sample["ts"] == pytest.approx(head["ts"] + head["dur"])
         assert sample["dur"] == pytest.approx(step.sample_ms * 1e3)
+
+
+def test_an_explore_run_puts_the_published_models_roofline_beside_its_stand_in():
+    from app.spec import catalog
+    from app.spec.roofline import Roofs, predict_step
+
+    roofs = Roofs("test device", "float32", bandwidth_bytes_per_s=20e9, flops_per_s=50e9)
+    session = Session.from_arch("qwen3-30b-a3b", "explore", device="cpu")
+    snapshot = session.run(RunConfig(max_new_tokens=3, stop_at_eos=False, roofs=roofs)).to_dict()
+    published = snapshot["run"]["published"]
+    full = catalog.get("qwen3-30b-a3b", "full")
+    context = snapshot["steps"][-1]["seq_len"]
+    assert published["name"] == "qwen3-30b-a3b" and published["context"] == context
+    assert published["predicted_decode_ms"] == pytest.approx(
+        predict_step(full, roofs, "decode", 1, context, 1, 4).total_ms, abs=1e-3)
+    note = scale_note(snapshot["run"], snapshot["model"])
+    assert note.startswith("explore scale") and f"{published['predicted_decode_ms']:.1f} ms" in note
+    assert "slice scale" in note

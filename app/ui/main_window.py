@@ -127,7 +127,8 @@ class MainWindow(QMainWindow):
 
     def _place_plot_docks(self) -> None:
         """The plots below the canvas in three columns of tabs (latency and the sweep | KV
-        and memory | routing and throughput); the streaming text under the run panel."""
+        and memory | routing, throughput and the roofline); the streaming text under the run
+        panel."""
         docks = {title: self._dock(title, widget, Qt.BottomDockWidgetArea, name)
                  for title, widget, name in self.dashboard.docks()}
         text = docks.pop("Output text", None)
@@ -136,7 +137,8 @@ class MainWindow(QMainWindow):
             self.addDockWidget(Qt.RightDockWidgetArea, text)
             self.splitDockWidget(self.findChild(QDockWidget, "runDock"), text, Qt.Vertical)
             text.show()
-        columns = [["Layer latency", "Context sweep"], ["KV cache", "Memory"], ["Expert routing", "Throughput"]]
+        columns = [["Layer latency", "Context sweep"], ["KV cache", "Memory"],
+                   ["Expert routing", "Throughput", "Roofline"]]
         heads = [docks[column[0]] for column in columns if column[0] in docks]
         for left, right in zip(heads, heads[1:]):
             self.splitDockWidget(left, right, Qt.Horizontal)

@@ -253,6 +253,7 @@ class RunController(QObject):
         if self.record is None or len(self.record.steps) != len(document["steps"]):
             self.record = RunRecord.from_snapshot(document)
         self.record.planned_steps = 0  # the axes fit the run as it went
+        self.record.run = dict(document.get("run") or {})
         self.record.text = document["run"].get("completion", self.record.text)
         self.snapshot_pending = document
         if not self.refresh_timer.isActive():

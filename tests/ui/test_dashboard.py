@@ -12,7 +12,8 @@ from app.runtime.session import RunConfig, Session
 from app.runtime.sweep import context_sweep
 from app.ui.dashboard import Dashboard, RunRecord, SweepRecord
 
-DOCK_TITLES = ["Layer latency", "Memory", "KV cache", "Expert routing", "Throughput", "Output text", "Context sweep"]
+DOCK_TITLES = ["Layer latency", "Memory", "KV cache", "Expert routing", "Throughput", "Output text", "Context sweep",
+               "Roofline"]
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +260,8 @@ def test_export_writes_one_png_per_plot(dashboard, moe_run, sweep_snapshot, tmp_
     dashboard.show_sweep([SweepRecord.from_snapshot(sweep_snapshot)])
     written = dashboard.export_pngs(tmp_path / "pngs", "deepseek v3/explore")
     assert [path.name for path in written] == [f"deepseek-v3-explore-{slug}.png" for slug in
-                                               ("latency", "memory", "kv", "routing", "throughput", "sweep")]
+                                               ("latency", "memory", "kv", "routing", "throughput", "sweep",
+                                                                "roofline")]
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert path.stat().st_size > 5_000

@@ -1,6 +1,6 @@
 """The live profiling dashboard: a run's record (Qt-free) and the pyqtgraph plots that
 draw it -- per-layer latency, memory, KV cache, expert routing, throughput, the output
-text and the context sweep."""
+text, the context sweep and the roofline."""
 
 from .record import RunRecord, SweepRecord
 

@@ -13,6 +13,7 @@ from .kv import KvView
 from .latency import LatencyView
 from .plots import MemoryView, OutputText, ThroughputView
 from .record import RunRecord, SweepRecord
+from .roofline import RooflineView
 from .routing import RoutingView
 from .sweep import SweepView
 
@@ -31,8 +32,10 @@ class Dashboard(QObject):
         self.throughput = ThroughputView()
         self.text = OutputText()
         self.sweep = SweepView()
-        self.views = (self.latency, self.memory, self.kv, self.routing, self.throughput, self.text, self.sweep)
-        self.plots = (self.latency, self.memory, self.kv, self.routing, self.throughput, self.sweep)
+        self.roofline = RooflineView()
+        self.views = (self.latency, self.memory, self.kv, self.routing, self.throughput, self.text, self.sweep,
+                      self.roofline)
+        self.plots = (self.latency, self.memory, self.kv, self.routing, self.throughput, self.sweep, self.roofline)
         self.record: RunRecord | None = None
         self.overlay_record: RunRecord | None = None
         self._shown: tuple | None = None  # (record, steps, text) of the last refresh
@@ -44,7 +47,7 @@ class Dashboard(QObject):
         return [(view.title, view.widget, view.object_name) for view in self.views]
 
     def show_record(self, record: RunRecord) -> None:
-        state = (record, len(record.steps), record.text, record.label, record.planned_steps)
+        state = (record, len(record.steps), record.text, record.label, record.planned_steps, record.run is not None)
         if self._shown is not None and self._shown[0] is state[0] and self._shown[1:] == state[1:]:
             return
         self._shown = state
@@ -62,7 +65,7 @@ class Dashboard(QObject):
         self.record = record
         self._shown = None
         self.text.show(record)
-        state = (id(record), len(record.steps), record.label, record.planned_steps)
+        state = (id(record), len(record.steps), record.label, record.planned_steps, record.run is not None)
         stale = [view for view in self.plots if view is not self.sweep and self._drawn.get(view) != state]
         if hidden_too:
             for view in [view for view in stale if not view.widget.isVisible()]:

@@ -45,8 +45,8 @@ def pen(colour_: str, dashed: bool = False, dotted: bool = False, width: float =
 
 
 def styled_plot(layout: pg.GraphicsLayout, row: int, x_label: str, y_label: str, x_units: str | None = None,
-                y_units: str | None = None) -> pg.PlotItem:
-    plot = layout.addPlot(row=row, col=0)
+                y_units: str | None = None, axis_items: dict | None = None) -> pg.PlotItem:
+    plot = layout.addPlot(row=row, col=0, axisItems=axis_items)
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
         axis.setPen(AXIS_PEN)

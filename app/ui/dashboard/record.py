@@ -57,6 +57,9 @@ class RunRecord:
         self.text: str = ""
         self.label: str = label if label is not None else str(self.model.get("name", "run"))
         self.batch = batch  # None: read from each step's token ids
+        # The snapshot's "run" section (batch, prompt tokens, the roofs used): known once the
+        # run has ended or its snapshot is opened; None while it streams.
+        self.run: dict | None = None
         spec_layers = (self.model.get("spec") or {}).get("layers") or []
         self._spec_layers: list[dict] = [layer if isinstance(layer, dict) else {} for layer in spec_layers]
         self._routing: dict[int, list[int]] = {}
@@ -121,6 +124,7 @@ class RunRecord:
     def from_snapshot(cls, doc: dict, label: str | None = None) -> RunRecord:
         run = doc.get("run") or {}
         record = cls(doc.get("model") or {}, label, run.get("batch"), run.get("scale"))
+        record.run = dict(run)
         for step in doc.get("steps") or []:
             record.add_step(step)
         record.text = run.get("completion", "") or ""

@@ -137,3 +137,15 @@ def test_a_log_axis_labels_its_decades_with_si_prefixes(dashboard):
     axis = dashboard.roofline.plot.getAxis("left")
     assert axis.logTickStrings([8.0, math.log10(2e8), 9.0, 12.0], 1.0, 1.0) == ["100M", "", "1G", "1T"]
 
+
+def test_the_latency_bars_are_outlined_by_the_prediction_only_when_the_run_has_one(dashboard):
+    with_roofs = snapshot("deepseek-v3")
+    dashboard.show_record(RunRecord.from_snapshot(with_roofs))
+    legend = [label.text for _sample, label in dashboard.latency.legend.items]
+    assert dashboard.plotted()["latency_predicted"] == pytest.approx(with_roofs["steps"][-1]["predicted_ms"])
+    assert legend[-1] == "roofline"
+
+    dashboard.show_record(RunRecord.from_snapshot(snapshot("deepseek-v3", roofs=None)))
+    assert dashboard.plotted()["latency_predicted"] == []
+    assert "roofline" not in [label.text for _sample, label in dashboard.latency.legend.items]
+    assert dashboard.plotted()["latency_bars"]  # the measured bars stay

@@ -1,5 +1,6 @@
 """Per-layer latency: the latest step's time per layer split into mixer (attention) and
-feed-forward, and a layers x steps heatmap of the run so far."""
+feed-forward, outlined by the roofline's least time where the run had the device's roofs,
+and a layers x steps heatmap of the run so far."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class LatencyView(PlotView):
     def __init__(self):
         super().__init__()
         self.bars_plot = styled_plot(self.layout, 0, "layer", "time per layer", y_units="ms")
-        add_legend(self.bars_plot)
+        self.legend = add_legend(self.bars_plot)
         self._titled = [self.bars_plot]
         no_pen = pg.mkPen(None)
         # One item per series, every bar in it: a 61-layer refresh is three setOpts calls.
@@ -51,7 +52,12 @@ class LatencyView(PlotView):
                                      name="mixer")
         self.ffn = pg.BarGraphItem(x=[], y0=[], height=[], width=BAR_WIDTH * 0.7, brush=colour("ffn"), pen=no_pen,
                                    name="FFN / MoE")
-        for item in (self.total, self.mixer, self.ffn):
+        # The roofline's least time per layer, unfilled over the measured bar (solid: dashed is
+        # another run's); its legend entry
+        # comes and goes with it (a run without roofs has no prediction).
+        self.predicted = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=None,
+                                         pen=pg.mkPen(theme.TEXT, width=1.5))
+        for item in (self.total, self.mixer, self.ffn, self.predicted):
             self.bars_plot.addItem(item)
         self.overlay_curve = self.bars_plot.plot(pen=pen(theme.TEXT, dashed=True, width=1.5), symbol="t",
                                                  symbolSize=6, symbolBrush=theme.TEXT, symbolPen=None)
@@ -93,8 +99,10 @@ class LatencyView(PlotView):
             mixer_brushes, ffn_brushes = self._brushes
             self.mixer.setOpts(x=x, height=mixer, brushes=mixer_brushes if len(mixer_brushes) == len(x) else None)
             self.ffn.setOpts(x=x, y0=mixer, height=ffn, brushes=ffn_brushes if len(ffn_brushes) == len(x) else None)
+            predicted = last.get("predicted_ms") or []
+            self._show_predicted(predicted if len(predicted) == len(layer_ms) else [])
             # A step the OS or the window interrupted spikes a layer; the scale waits it out.
-            hold_range(self.bars_plot, "y", max(layer_ms) * LEGEND_HEADROOM, patience=BAR_SCALE_PATIENCE)
+            hold_range(self.bars_plot, "y", max(layer_ms + predicted) * LEGEND_HEADROOM, patience=BAR_SCALE_PATIENCE)
             self.bars_note.set("")
         else:
             self._empty_bars()
@@ -118,10 +126,20 @@ class LatencyView(PlotView):
             self.heat.clear()
         self.caption(record)
 
+    def _show_predicted(self, predicted_ms: list[float]) -> None:
+        self.predicted.setOpts(x=np.arange(len(predicted_ms), dtype=float),
+                               height=np.asarray(predicted_ms, dtype=float))
+        listed = self.legend.getLabel(self.predicted) is not None
+        if predicted_ms and not listed:
+            self.legend.addItem(self.predicted, "roofline")
+        elif not predicted_ms and listed:
+            self.legend.removeItem(self.predicted)
+
     def _empty_bars(self) -> None:
         self.total.setOpts(x=[], height=[])
         self.mixer.setOpts(x=[], height=[], brushes=None)
         self.ffn.setOpts(x=[], y0=[], height=[], brushes=None)
+        self._show_predicted([])
 
     def overlay(self, record, primary) -> None:
         """The other run's latest step, per layer, as a dashed line over the bars."""
@@ -150,6 +168,7 @@ class LatencyView(PlotView):
             "latency_bars": bar_values(self.total),
             "mixer_ms": bar_values(self.mixer),
             "ffn_ms": bar_values(self.ffn),
+            "latency_predicted": bar_values(self.predicted),
             "latency_heatmap": [] if image is None else image.T.tolist(),  # steps x layers, as the record
             "latency_overlay": values(self.overlay_curve),
             "latency_overlay_layers": [int(v) for v in xs(self.overlay_curve)],

@@ -24,6 +24,7 @@ POINT_STYLE = {
 POINT_SIZE = 13  # pixels
 BANDWIDTH_LABEL_BELOW_RIDGE = 2.5  # its label's intensity: the ridge's over this
 MARGIN = 3.0  # how far (as a factor) the view reaches past the outermost point or the ridge
+EDGE_DECADES = 0.12  # and past its outer decades, so that their ticks are labelled
 SI_PREFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 
 
@@ -122,11 +123,12 @@ class RooflineView(PlotView):
         x_low, x_high = decades(min(intensities), max(intensities))
         y_low, y_high = decades(min(rates), max(rates))
         if roofs is not None:
-            left, right = 10.0 ** x_low, 10.0 ** x_high
+            # the roofs run on past the view's edges
+            left, right = 10.0 ** (x_low - EDGE_DECADES), 10.0 ** (x_high + EDGE_DECADES)
             ridge = roofs.ridge_intensity
             self.roof.setData([left, ridge, right],
                               [roofs.bandwidth_bytes_per_s * left, roofs.flops_per_s, roofs.flops_per_s])
-            y_low = min(y_low, math.floor(math.log10(roofs.bandwidth_bytes_per_s * left)))
+            y_low = min(y_low, math.floor(math.log10(roofs.bandwidth_bytes_per_s * 10.0 ** x_low)))
             # Labels sit above their roof: the bandwidth's just below the ridge (decode points
             # gather further left, near 1 FLOP/byte), the compute roof's at its right end.
             # Positions are in the view's log10 units.
@@ -140,8 +142,8 @@ class RooflineView(PlotView):
         self.bandwidth_label.setVisible(roofs is not None)
         self.compute_label.setVisible(roofs is not None)
         # Set once per run, not followed: an axis lays its text out again on every range change.
-        self.plot.setXRange(x_low, x_high, padding=0)
-        self.plot.setYRange(y_low, y_high, padding=0)
+        self.plot.setXRange(x_low - EDGE_DECADES, x_high + EDGE_DECADES, padding=0)
+        self.plot.setYRange(y_low - EDGE_DECADES, y_high + EDGE_DECADES, padding=0)
 
     def clear(self) -> None:
         self._draw([], None, "")

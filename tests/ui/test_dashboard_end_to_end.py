@@ -71,8 +71,11 @@ def test_deepseek_v3_explore_run_fills_every_plot_and_exports(window, qtbot, tmp
     # every token of the run (the prompt, then each generated token but the last) routed once per layer
     assert all(sum(counts) == (prompt_tokens + 23) * top_k for counts in plotted["routing"].values())
     assert len(plotted["tokens_per_s"]) == 23
-    # the run's end draws the roofline: a point for each kind DeepSeek V3's layers have
+    # the run's end draws the roofline: a point for each kind DeepSeek V3's layers have, under
+    # the roofs its first run measured, and the latency bars outlined by each layer's prediction
     assert {"MLA", "dense MLP", "MoE"} <= set(plotted["roofline_points"])
+    assert snapshot["run"]["roofs"] is not None and len(plotted["roofline_roof_labels"]) == 2
+    assert plotted["latency_predicted"] == pytest.approx(snapshot["steps"][-1]["predicted_ms"])
     # the diagram is the profile: every attention and feed-forward box carries its share
     shares = [item.heat[0] for item in window.canvas.arch_scene.slot_items if item.slot in ("mixer", "ffn")]
     assert shares and all(share is not None for share in shares)

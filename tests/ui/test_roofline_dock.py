@@ -11,7 +11,7 @@ from app.spec import catalog
 from app.spec.roofline import Roofs, predict_ms, step_cost
 from app.spec.serialize import spec_to_dict
 from app.ui.dashboard import Dashboard, RunRecord
-from app.ui.dashboard.roofline import CALIBRATE_HINT
+from app.ui.dashboard.roofline import CALIBRATE_HINT, percent
 
 ROOFS = Roofs(device="test CPU", dtype="float32", bandwidth_bytes_per_s=20e9, flops_per_s=100e9, threads=4)
 PROMPT_TOKENS = 5
@@ -133,9 +133,10 @@ def test_the_roofline_waits_for_the_run_to_end_and_clears(dashboard):
     assert not any(shown[key] for key in shown if key.startswith("roofline"))
 
 
-def test_a_log_axis_labels_its_decades_with_si_prefixes(dashboard):
+def test_a_log_axis_labels_its_decades_with_si_prefixes_and_small_fractions_keep_a_digit(dashboard):
     axis = dashboard.roofline.plot.getAxis("left")
     assert axis.logTickStrings([8.0, math.log10(2e8), 9.0, 12.0], 1.0, 1.0) == ["100M", "", "1G", "1T"]
+    assert [percent(f) for f in (0.123, 0.01, 0.004, 0.00042)] == ["12%", "1%", "0.4%", "0.04%"]
 
 
 def test_the_latency_bars_are_outlined_by_the_prediction_only_when_the_run_has_one(dashboard):

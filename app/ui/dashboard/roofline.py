@@ -21,7 +21,9 @@ POINT_STYLE = {
     "sparse MLA": ("mla", "d"), "linear mixer": ("linear", "o"), "cross-attention": ("vision", "o"),
     "dense MLP": ("ffn", "s"), "MoE": ("moe", "s"), "head": ("embedding", "t"),
 }
-POINT_SIZE = 13  # pixels
+# Decode steps put a layer's mixer and feed-forward at nearly the same place (both read their
+# weights once per token): the smaller square sits over the larger circle, and both show.
+MARKER_SIZE_AND_Z = {"o": (16, 1), "d": (16, 1), "s": (10, 2), "t": (12, 3)}  # pixels, stacking order
 BANDWIDTH_LABEL_BELOW_RIDGE = 2.5  # its label's intensity: the ridge's over this
 MARGIN = 3.0  # how far (as a factor) the view reaches past the outermost point or the ridge
 EDGE_DECADES = 0.12  # and past its outer decades, so that their ticks are labelled
@@ -34,6 +36,12 @@ def si(value: float, unit: str = "", digits: int = 3) -> str:
         if value >= scale:
             return f"{value / scale:.{digits}g} {prefix}{unit}".rstrip()
     return f"{value:.{digits}g} {unit}".rstrip()
+
+
+def percent(fraction: float) -> str:
+    """0.12 -> "12%"; below 1% one significant digit ("0.4%"), where a decode step on random
+    weights often is, rather than a bare "0%"."""
+    return f"{fraction:.0%}" if fraction >= 0.01 else f"{100 * fraction:.1g}%"
 
 
 class DecadeAxis(pg.AxisItem):
@@ -78,8 +86,10 @@ class RooflineView(PlotView):
     def _point_item(self, kind: str) -> pg.PlotDataItem:
         if kind not in self.points:
             theme_kind, symbol = POINT_STYLE.get(kind, ("none", "o"))
-            item = pg.PlotDataItem(pen=None, symbol=symbol, symbolSize=POINT_SIZE, symbolBrush=colour(theme_kind),
+            size, stacking = MARKER_SIZE_AND_Z[symbol]
+            item = pg.PlotDataItem(pen=None, symbol=symbol, symbolSize=size, symbolBrush=colour(theme_kind),
                                    symbolPen=pg.mkPen(theme.TEXT, width=1), antialias=True)
+            item.setZValue(stacking)
             self.plot.addItem(item)
             self.points[kind] = item
         return self.points[kind]
@@ -107,7 +117,8 @@ class RooflineView(PlotView):
             item = self._point_item(point.kind)
             item.setData([point.intensity], [point.flops_per_s])
             fraction = point.fraction_of_roofline
-            self.legend.addItem(item, point.kind if fraction is None else f"{point.kind}: {fraction:.0%} of roofline")
+            text = point.kind if fraction is None else f"{point.kind}: {percent(fraction)} of roofline"
+            self.legend.addItem(item, text)
         self.note.set(note)
         self.plot.setTitle(CALIBRATE_HINT if points and roofs is None else None, color=theme.MUTED_TEXT, size="9pt")
         self._draw_roofs(points, roofs)

@@ -123,6 +123,11 @@ def mlp_title(mlp: MLP) -> str:
         mlp.activation, f"{mlp.activation} GLU")
 
 
+def percent(fraction: float) -> str:
+    """0.12 -> "12%"; below 1% one significant digit ("0.4%") rather than a bare "0%"."""
+    return f"{fraction:.0%}" if fraction >= 0.01 else f"{100 * fraction:.1g}%"
+
+
 def ffn_text(ffn) -> tuple[str, list[str]]:
     if ffn is None:
         return "No feed-forward", ["mixer-only block"]

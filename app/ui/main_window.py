@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -35,7 +35,7 @@ from .document import SpecDocument
 from .group_templates import insert_edit
 from .inspector import Inspector
 from .palette import PaletteWidget
-from .profiling import RunController, SnapshotError, run_status
+from .profiling import CANVAS_MEASURES, RunController, SnapshotError, run_status
 from .run_panel import RunPanel
 from .summary_bar import SummaryBar
 from .catalog_browser import CatalogBrowser
@@ -193,6 +193,7 @@ class MainWindow(QMainWindow):
         self.compare_action = self._action(view, "&Compare…", lambda checked: self.show_compare(checked),
                                            "Ctrl+K", "Two architectures side by side")
         self.compare_action.setCheckable(True)
+        self._canvas_measure_menu(view)
         view.addSeparator()
         for dock in self.findChildren(QDockWidget):
             view.addAction(dock.toggleViewAction())
@@ -218,6 +219,23 @@ class MainWindow(QMainWindow):
                      "The last run as JSON, CSV, Chrome trace and a PNG of each plot")
         self._action(profile, "Save &window as PNG…", self.save_window_dialog, "Ctrl+Shift+S")
         self._update_recent_menu()
+
+    def _canvas_measure_menu(self, view) -> None:
+        """View > Canvas badges: each profiled box's share of the step, or its fraction of roofline."""
+        menu = view.addMenu("Canvas &badges")
+        menu.setToolTipsVisible(True)
+        tips = {"share of step": "Each box's share of the whole decode step's time (head and the rest included)",
+                "fraction of roofline": "Each box's roofline time over its measured time, after a run on a "
+                                        "calibrated device: 100% is as fast as the device's roofs allow"}
+        group = QActionGroup(self)
+        self.canvas_measure_actions = {}
+        for measure in CANVAS_MEASURES:
+            action = self._action(menu, measure.capitalize(),
+                                  lambda _checked, m=measure: self.runs.set_canvas_measure(m), tip=tips[measure])
+            action.setCheckable(True)
+            action.setChecked(measure == self.runs.canvas_measure)
+            group.addAction(action)
+            self.canvas_measure_actions[measure] = action
 
     # --- documents ----------------------------------------------------------------------------
 

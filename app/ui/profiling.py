@@ -22,10 +22,12 @@ from ..spec import ArchSpec
 from ..spec.scale import explore, explore_counterparts
 from ..spec.serialize import spec_from_dict
 from .dashboard.record import RunRecord, SweepRecord
+from .dashboard.roofline_points import part_times
 
 REFRESH_HZ = 12  # while streaming, each tick refreshes the text and one plot (see Dashboard.refresh_next)
 TINT_EVERY = 4  # ticks between two repaints of the canvas tint
 MAX_SWEEPS = 2  # the latest sweep and the one before it, overlaid
+CANVAS_MEASURES = ("share of step", "fraction of roofline")  # what the canvas badges each box with
 
 
 def hold_long_lived_objects(hold: bool) -> None:
@@ -137,6 +139,8 @@ class RunController(QObject):
         self._ticks = 0
         self._generated: tuple[int, int] | None = None  # (done, total) since the last tick
         self._twin_cache: tuple = (None, None)
+        self.canvas_measure = CANVAS_MEASURES[0]
+        self._roofline_cache: tuple = (None, None)  # (record state, part_times of it)
         self.refresh_timer = QTimer(self, interval=1000 // REFRESH_HZ)
         self.refresh_timer.timeout.connect(self.refresh)
 
@@ -272,9 +276,20 @@ class RunController(QObject):
             self.dashboard.show_record(self.record)
             self.tint(self.record)
 
+    def set_canvas_measure(self, measure: str) -> None:
+        """What the canvas badges each box with: "share of step" or "fraction of roofline"."""
+        if measure not in CANVAS_MEASURES:
+            raise ValueError(f"canvas measure: expected one of {CANVAS_MEASURES}, found {measure!r}")
+        self.canvas_measure = measure
+        if self.record is not None:
+            self.tint(self.record)
+
     def tint(self, record: RunRecord) -> None:
         """The canvas shows the shares of the run's timed decode steps so far (the figures
-        the status line gives at the end)."""
+        the status line gives at the end), or their fractions of roofline."""
+        if self.canvas_measure == "fraction of roofline":
+            self._tint_roofline(record)
+            return
         shares = record.step_time().shares()
         twins = self._twins(record) if shares is not None else None
         if twins is None:
@@ -282,6 +297,21 @@ class RunController(QObject):
         else:
             note = scale_note({"scale": record.scale}, record.model)
             self.scene.show_step_shares(*drawn_layer_shares(twins, shares), shares.head, note)
+
+    def _tint_roofline(self, record: RunRecord) -> None:
+        """Each box's roofline time over its measured time, over the run's decode steps: once
+        the run has ended (its roofs are in its run section), costed once per run (step_cost
+        of up to 128 steps is too slow for every tick)."""
+        state = (id(record), len(record.steps), record.run is not None)
+        if self._roofline_cache[0] != state:
+            self._roofline_cache = (state, part_times(record) if record.run is not None else None)
+        times = self._roofline_cache[1]
+        twins = self._twins(record) if times is not None else None
+        if twins is None:
+            self.scene.show_roofline_fractions(None)
+            return
+        predicted, measured = ((*drawn_layer_times(twins, part.mixer_ms, part.ffn_ms), part.head_ms) for part in times)
+        self.scene.show_roofline_fractions(predicted, measured, scale_note({"scale": record.scale}, record.model))
 
     def _twins(self, record: RunRecord) -> list[list[int]] | None:
         """drawn_layer_twins for this record and the canvas now, remembered: comparing and

@@ -1,8 +1,10 @@
 """The roofline beside the measurement: the Roofline dock places one point per layer kind
-where the run's FLOPs, bytes and measured time put it, under the device's two roofs, and
-the latency plot outlines each layer's predicted time -- only where the run had roofs.
-Records are built here as a snapshot carries them; no model runs."""
+where the run's FLOPs, bytes and measured time put it, under the device's two roofs; the
+latency plot outlines each layer's predicted time -- only where the run had roofs; and the
+canvas badges each box with its share of the step or, chosen in the View menu, its fraction
+of roofline. Records are built here as a snapshot carries them; no model runs."""
 
+import json
 import math
 
 import pytest
@@ -10,8 +12,10 @@ import pytest
 from app.spec import catalog
 from app.spec.roofline import Roofs, predict_ms, step_cost
 from app.spec.serialize import spec_to_dict
+from app.ui.canvas.scene import ArchitectureScene
 from app.ui.dashboard import Dashboard, RunRecord
-from app.ui.dashboard.roofline import CALIBRATE_HINT, percent
+from app.ui.dashboard.roofline import CALIBRATE_HINT
+from app.ui.labels import percent
 
 ROOFS = Roofs(device="test CPU", dtype="float32", bandwidth_bytes_per_s=20e9, flops_per_s=100e9, threads=4)
 PROMPT_TOKENS = 5
@@ -150,3 +154,67 @@ def test_the_latency_bars_are_outlined_by_the_prediction_only_when_the_run_has_o
     assert dashboard.plotted()["latency_predicted"] == []
     assert "roofline" not in [label.text for _sample, label in dashboard.latency.legend.items]
     assert dashboard.plotted()["latency_bars"]  # the measured bars stay
+
+
+def badges(scene) -> dict:
+    """{(layers, slot): badge text} of every badged attention and feed-forward box, and the head's."""
+    shown = {(tuple(item.layer_indices), item.slot): item.badge_text() for item in scene.slot_items
+             if item.heat is not None}
+    if scene.head_item is not None and scene.head_item.heat is not None:
+        shown["head"] = scene.head_item.badge_text()
+    return shown
+
+
+def test_a_box_standing_for_several_layers_badges_their_summed_roofline_over_measured_time(qtbot):
+    scene = ArchitectureScene()
+    spec = catalog.get("gemma3-27b")
+    scene.set_spec(spec)
+    layers = spec.num_layers
+    predicted = ([0.1] * layers, [0.3] * layers, 0.2)
+    measured = ([0.1 * (i + 1) for i in range(layers)], [0.6] * layers, 0.8)
+    scene.show_roofline_fractions(predicted, measured)
+
+    for item in scene.slot_items:
+        if item.slot in ("mixer", "ffn"):
+            column = 0 if item.slot == "mixer" else 1
+            expected = (sum(predicted[column][i] for i in item.layer_indices)
+                        / sum(measured[column][i] for i in item.layer_indices))
+            assert item.heat[0] == pytest.approx(expected)
+            assert item.badge_text() == f"{percent(expected)} of roofline"
+    assert scene.head_item.badge_text() == "25% of roofline"
+    ffn = next(item for item in scene.slot_items if item.slot == "ffn")
+    assert ffn.badge_text() == "50% of roofline"
+
+    scene.show_step_shares([0.01] * layers, [0.01] * layers, 0.3)  # back to shares: the badges say so
+    assert all(text.endswith(" of step") for text in badges(scene).values())
+    scene.show_roofline_fractions(None)
+    assert badges(scene) == {}
+
+
+def test_the_view_menu_switches_the_canvas_badges_to_fraction_of_roofline_and_back(open_window, tmp_path):
+    document = snapshot("gemma3-270m")
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(document))
+    window = open_window("gemma3-270m")
+    assert window.open_snapshot(path)
+    scene = window.canvas.arch_scene
+    assert badges(scene) and all(text.endswith(" of step") for text in badges(scene).values())
+
+    window.canvas_measure_actions["fraction of roofline"].trigger()
+    spec = catalog.get("gemma3-270m", "explore")
+    predicted, measured = {}, {}  # per (layers, slot), summed over the decode steps, computed here
+    for step in document["steps"][1:]:
+        rows = step_cost(spec, "decode", 1, step["seq_len"] - 1, BATCH, 4, step["routing"])
+        for item in scene.slot_items:
+            if item.slot in ("mixer", "ffn"):
+                key = (tuple(item.layer_indices), item.slot)
+                part = "mixer" if item.slot == "mixer" else "ffn"
+                predicted[key] = predicted.get(key, 0.0) + sum(predict_ms(getattr(rows[i], part), ROOFS)
+                                                               for i in item.layer_indices)
+                measured[key] = measured.get(key, 0.0) + sum(step[f"{part}_ms"][i] for i in item.layer_indices)
+        predicted["head"] = predicted.get("head", 0.0) + predict_ms(rows[-2], ROOFS)
+        measured["head"] = measured.get("head", 0.0) + step["head_ms"]
+    assert badges(scene) == {key: f"{percent(predicted[key] / measured[key])} of roofline" for key in predicted}
+
+    window.canvas_measure_actions["share of step"].trigger()
+    assert all(text.endswith(" of step") for text in badges(scene).values())

@@ -10,6 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 
 from .. import theme
+from ..labels import percent
 
 PADDING = 6.0
 
@@ -35,7 +36,8 @@ class BoxItem(QGraphicsItem):
         self.title_size = title_size
         self.highlighted = False  # compare: differs from its counterpart
         self.drop_state = ""  # "ok" / "refused" while a drag hovers
-        self.heat: tuple[float, float] | None = None  # (share of step time, strength 0..1) while profiling
+        # while profiling: (value, strength 0..1, what the value is of: "of step" | "of roofline")
+        self.heat: tuple[float, float, str] | None = None
         self.setFlag(QGraphicsItem.ItemIsSelectable, bool(slot) or kind == "embedding")
         self.setToolTip("\n".join([title, *self.lines]))
         self.label = CachedText(self)
@@ -48,12 +50,16 @@ class BoxItem(QGraphicsItem):
             self.drop_state = state
             self.update()
 
-    def set_heat(self, share: float | None, strength: float = 0.0) -> None:
-        """Tint the box by its share of the step time; None removes the tint."""
-        heat = None if share is None else (share, strength)
+    def set_heat(self, value: float | None, strength: float = 0.0, of: str = "of step") -> None:
+        """Tint the box (strength 0..1) and badge it with a fraction: its share of the step
+        time, or its fraction of roofline; None removes both."""
+        heat = None if value is None else (value, strength, of)
         if heat != self.heat:
             self.heat = heat
             self.update()
+
+    def badge_text(self) -> str:
+        return f"{percent(self.heat[0])} {self.heat[2]}" if self.heat is not None else ""
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         """The box and its tint; its text is the child `label` (see CachedText)."""
@@ -109,14 +115,14 @@ class BoxItem(QGraphicsItem):
             y += height
 
     def _paint_heat(self, painter: QPainter) -> None:
-        share, strength = self.heat
+        strength = self.heat[1]
         tint = QColor(theme.HEAT)
         tint.setAlpha(int(25 + 150 * strength))
         painter.setPen(Qt.NoPen)
         painter.setBrush(tint)
         painter.drawRoundedRect(self.rect, 6, 6)
         # the share in a badge on the top edge, clear of the centred title
-        text = f"{share:.0%} of step"
+        text = self.badge_text()
         font = theme.font(7.0, bold=True)
         width = QFontMetricsF(font).horizontalAdvance(text) + 8
         badge = QRectF(self.rect.right() - width - 4, self.rect.top() - 7, width, 13)

@@ -75,6 +75,8 @@ class ArchitectureScene(QGraphicsScene):
         self.vision_items: list[BoxItem] = []  # a multimodal spec's encoder and projector
         # per layer: the mixer's and the feed-forward's share of the step, then the head's
         self.step_shares: tuple[list[float], list[float], float | None] | None = None
+        # or the roofline's least time and the measured time, each (mixer ms, ffn ms per layer, head ms)
+        self.roofline_times: tuple[tuple, tuple] | None = None
         self.profile_note = ""  # what the shares stand for, when not the drawn model itself
         self.profile_banner: QGraphicsSimpleTextItem | None = None
         self.head_item: BoxItem | None = None
@@ -85,7 +87,7 @@ class ArchitectureScene(QGraphicsScene):
         if self.spec is None or spec.num_layers != self.spec.num_layers:
             self.expanded = set()
         if spec != self.spec:
-            self.step_shares = None  # a profile of another architecture does not apply
+            self.step_shares = self.roofline_times = None  # a profile of another architecture does not apply
             self.profile_note = ""
             self.marks = set()
         self.spec = spec
@@ -283,31 +285,55 @@ class ArchitectureScene(QGraphicsScene):
         the whole step (fractions; a box standing for several layers sums them); note: a
         line over the diagram saying what the shares stand for. None clears it all."""
         self.step_shares = (list(mixer), list(ffn or []), head) if mixer else None
+        self.roofline_times = None
         self.profile_note = note if mixer else ""
         self._tint()
 
+    def show_roofline_fractions(self, predicted: tuple | None, measured: tuple | None = None,
+                                note: str = "") -> None:
+        """Badge each attention and feed-forward box, and the output head, with its fraction
+        of roofline: the roofs' least time over the measured time (a box standing for several
+        layers divides their sums). predicted, measured: (mixer ms per layer, feed-forward ms
+        per layer, head ms or None). None clears it all."""
+        self.roofline_times = (predicted, measured) if predicted is not None and measured is not None else None
+        self.step_shares = None
+        self.profile_note = note if self.roofline_times is not None else ""
+        self._tint()
+
     def _tint(self) -> None:
-        shares = self.step_shares
-        self._show_banner(self.profile_note if shares is not None else "")
-        if shares is None or self.spec is None or len(shares[0]) != self.spec.num_layers:
-            for item in self.slot_items:
+        shares, times = self.step_shares, self.roofline_times
+        self._show_banner(self.profile_note if shares is not None or times is not None else "")
+        boxes = [*self.slot_items, *([self.head_item] if self.head_item is not None else [])]
+        layers = shares[0] if shares is not None else times[0][0] if times is not None else None
+        if layers is None or self.spec is None or len(layers) != self.spec.num_layers:
+            for item in boxes:
                 item.set_heat(None)
-            if self.head_item is not None:
-                self.head_item.set_heat(None)
             return
-        by_slot = {SLOT_MIXER: shares[0], SLOT_FFN: shares[1]}
-        heat = {}
+        if shares is not None:
+            heat = self._per_box(shares)
+            largest = max(heat.values(), default=0.0) or 1.0
+            for item in boxes:
+                share = heat.get(item)
+                item.set_heat(share, share / largest if share is not None else 0.0)
+            return
+        predicted, measured = self._per_box(times[0]), self._per_box(times[1])
+        for item in boxes:
+            fraction = predicted[item] / measured[item] if measured.get(item) and item in predicted else None
+            # the further a box is from its roofline, the stronger its tint: there time is lost
+            item.set_heat(fraction, 1.0 - min(fraction, 1.0) if fraction is not None else 0.0, "of roofline")
+
+    def _per_box(self, columns: tuple) -> dict:
+        """columns: (a value per layer for the mixers, one for the feed-forwards, the head's
+        or None): each box's sum over the layers it stands for, and the head's."""
+        by_slot = {SLOT_MIXER: columns[0], SLOT_FFN: columns[1]}
+        sums = {}
         for item in self.slot_items:
             column = by_slot.get(item.slot)
             if column:
-                heat[item] = sum(column[i] for i in item.layer_indices if i < len(column))
-        heads = [self.head_item] if self.head_item is not None else []
-        if shares[2] is not None and heads:
-            heat[self.head_item] = shares[2]
-        largest = max(heat.values(), default=0.0) or 1.0
-        for item in [*self.slot_items, *heads]:
-            share = heat.get(item)
-            item.set_heat(share, share / largest if share is not None else 0.0)
+                sums[item] = sum(column[i] for i in item.layer_indices if i < len(column))
+        if columns[2] is not None and self.head_item is not None:
+            sums[self.head_item] = columns[2]
+        return sums
 
     def _show_banner(self, text: str) -> None:
         """The note in muted text above the diagram's top-left corner; '' removes it."""

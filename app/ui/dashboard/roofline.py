@@ -9,6 +9,7 @@ import math
 import pyqtgraph as pg
 
 from .. import theme
+from ..labels import percent
 from .plots import Note, PlotView, add_legend, colour, empty, pen, styled_plot
 from .record import RunRecord
 from .roofline_points import KindPoint, RunCosting, kind_points
@@ -36,12 +37,6 @@ def si(value: float, unit: str = "", digits: int = 3) -> str:
         if value >= scale:
             return f"{value / scale:.{digits}g} {prefix}{unit}".rstrip()
     return f"{value:.{digits}g} {unit}".rstrip()
-
-
-def percent(fraction: float) -> str:
-    """0.12 -> "12%"; below 1% one significant digit ("0.4%"), where a decode step on random
-    weights often is, rather than a bare "0%"."""
-    return f"{fraction:.0%}" if fraction >= 0.01 else f"{100 * fraction:.1g}%"
 
 
 class DecadeAxis(pg.AxisItem):

@@ -129,13 +129,41 @@ def kind_points(record: RunRecord, costing: RunCosting | None = None) -> list[Ki
     return [points[kind] for kind in POINT_KINDS if kind in points and points[kind].flops > 0]
 
 
-def predicted_part_ms(record: RunRecord, step: dict,
-                      costing: RunCosting | None = None) -> tuple[list[float], list[float]] | None:
-    """Per layer, the roofs' least time of its mixer and of its feed-forward in this step;
-    None without a spec or without roofs."""
+@dataclass
+class PartTimes:
+    """Per layer (mixer, feed-forward) and for the head: milliseconds summed over the costed
+    decode steps; head_ms None when the steps did not time the head."""
+
+    mixer_ms: list[float]
+    ffn_ms: list[float]
+    head_ms: float | None
+
+    def columns(self) -> tuple[list[float], list[float], float | None]:
+        return self.mixer_ms, self.ffn_ms, self.head_ms
+
+
+def part_times(record: RunRecord, costing: RunCosting | None = None) -> tuple[PartTimes, PartTimes] | None:
+    """(the roofs' least time, the measured time) of each layer's mixer and feed-forward and
+    of the head, over the decode steps kind_points sums; None without a spec, roofs or a
+    timed decode step."""
     costing = costing or RunCosting.of(record)
-    if costing is None or costing.roofs is None:
+    steps = costed_decode_steps(record) if costing is not None and costing.roofs is not None else []
+    if not steps:
         return None
-    layers = [row for row in costing.rows(step) if row.layer is not None]
-    return [predict_ms(row.mixer, costing.roofs) for row in layers], [predict_ms(row.ffn, costing.roofs)
-                                                                       for row in layers]
+    layers = costing.spec.num_layers
+    predicted, measured = PartTimes([0.0] * layers, [0.0] * layers, 0.0), PartTimes([0.0] * layers, [0.0] * layers, 0.0)
+    for step in steps:
+        for row in costing.rows(step):
+            if row.layer is not None:
+                predicted.mixer_ms[row.layer] += predict_ms(row.mixer, costing.roofs)
+                predicted.ffn_ms[row.layer] += predict_ms(row.ffn, costing.roofs)
+            elif row.kind == HEAD_KIND and step.get("head_ms") is not None and predicted.head_ms is not None:
+                predicted.head_ms += predict_ms(row, costing.roofs)
+                measured.head_ms += step["head_ms"]
+            elif row.kind == HEAD_KIND:
+                predicted.head_ms = measured.head_ms = None  # a step without the head timed: no head figure
+        for column, times in ((measured.mixer_ms, step.get("mixer_ms") or []),
+                              (measured.ffn_ms, step.get("ffn_ms") or [])):
+            for index, ms in enumerate(times[:layers]):
+                column[index] += ms
+    return predicted, measured

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import sys
 from dataclasses import asdict
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING
 from .defaults import DEFAULT_MODEL, DEFAULT_PROMPT, DTYPE_NAMES
 from .runtime.figures import (decode_rate_text, decode_step_time, decode_text, decode_tokens_per_s, scale_note,
                               threads_text)
+
+BATCH_SWEEP_CONTEXT = 128  # tokens each row holds before a batch sweep's decode steps are timed
 
 if TYPE_CHECKING:  # the runtime imports torch: only a profile run pays for it, not every start
     from .runtime.session import Session, StepUpdate
@@ -41,6 +44,9 @@ def add_arguments(parser) -> None:
                         help="torch's CPU thread count for the run (default: torch's own, one per core)")
     parser.add_argument("--no-probe", action="store_true", help="no per-layer timing or routing (overhead baseline)")
     parser.add_argument("--sweep", help="also measure decode at these context lengths, e.g. 256,1024,4096")
+    parser.add_argument("--batch-sweep", type=batch_sizes, metavar="B1,B2,...",
+                        help="also measure decode at these batch sizes, e.g. 1,4,16,64 "
+                             f"(after {BATCH_SWEEP_CONTEXT} tokens of synthetic context)")
     parser.add_argument("--out", help="snapshot JSON (default: profiles/NAME-TIME.json)")
     parser.add_argument("--csv", help="also write a CSV, a row per step and layer")
     parser.add_argument("--trace", help="also write a Chrome trace (open in Perfetto or chrome://tracing)")
@@ -53,6 +59,25 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text}: expected a whole number of at least 1")
     return value
+
+
+def batch_sizes(text: str) -> list[int]:
+    """--batch-sweep's value: positive whole numbers separated by commas, sorted, once each."""
+    sizes = set()
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        try:
+            size = int(part)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise argparse.ArgumentTypeError(f"expected batch sizes of 1 or more separated by commas "
+                                             f"(e.g. 1,4,16,64), got {part.strip()!r} in {text!r}")
+        sizes.add(size)
+    if not sizes:
+        raise argparse.ArgumentTypeError(f"expected at least one batch size (e.g. 1,4,16,64), got {text!r}")
+    return sorted(sizes)
 
 
 class ProgressBar:
@@ -201,6 +226,26 @@ def run_lines(snapshot) -> list[str]:
     return lines
 
 
+def batch_sweep_table(points: list[dict]) -> str:
+    """One row per batch size: time per step and per token, tokens/s, each layer kind's
+    time per token, memory, KV bytes and the roofline's time per token where known."""
+    from .cli import _table, human_bytes
+
+    kinds = list(dict.fromkeys(kind for point in points for kind in point["kind_ms"]))
+    rows = []
+    for point in points:
+        predicted = point.get("predicted_ms_per_token")
+        rows.append([str(point["batch"]), f"{point['decode_ms']:.2f}", f"{point['ms_per_token']:.3f}",
+                     f"{point['tokens_per_s']:.1f}",
+                     *(f"{point['kind_ms'][kind] / point['batch']:.3f}" if kind in point["kind_ms"] else "-"
+                       for kind in kinds),
+                     human_bytes(point["memory_bytes"]), human_bytes(point["kv_bytes"]),
+                     f"{predicted:.3f}" if predicted is not None else "-"])
+    headers = ["batch", "ms/step", "ms/token", "tokens/s", *(f"{kind} ms/token" for kind in kinds), "memory", "KV",
+               "predicted ms/token"]
+    return _table(headers, rows, right=set(range(len(headers))))
+
+
 def default_out(name: str) -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-._" else "-" for c in name)
@@ -238,6 +283,11 @@ def cmd_profile(args) -> int:
         contexts = [int(value) for value in args.sweep.split(",") if value.strip()]
         points = context_sweep(session, contexts, probe=not args.no_probe)
         snapshot.extra["sweep"] = [asdict(point) for point in points]
+    if args.batch_sweep:
+        from .runtime.batch_sweep import batch_sweep
+
+        points = batch_sweep(session, args.batch_sweep, context=BATCH_SWEEP_CONTEXT, probe=not args.no_probe)
+        snapshot.extra["batch_sweep"] = [asdict(point) for point in points]
     out = Path(args.out) if args.out else default_out(session.name)
     written = export(snapshot, out, args.csv, args.trace)
     if snapshot.run["completion"]:
@@ -257,6 +307,11 @@ def cmd_profile(args) -> int:
     for point in snapshot.extra.get("sweep", []):
         print(f"context {point['context_len']:>7}: decode {point['decode_ms']:.2f} ms/token, KV {point['kv_bytes']} "
               f"bytes (predicted {point['kv_bytes_predicted']})")
+    if snapshot.extra.get("batch_sweep"):
+        print(f"\nbatch sweep, decode after {BATCH_SWEEP_CONTEXT} tokens of context:")
+        print(batch_sweep_table(snapshot.extra["batch_sweep"]))
+        if all(point.get("predicted_ms_per_token") is None for point in snapshot.extra["batch_sweep"]):
+            print("(no roofline prediction: run `archscope calibrate` on this device first)")
     vision = snapshot.extra.get("vision")
     if vision:
         holder = (f"{vision['image_tokens']} image tokens hold" if vision["method"] == "unified"

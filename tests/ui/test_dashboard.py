@@ -8,12 +8,13 @@ import math
 import pytest
 from PySide6.QtGui import QImage
 
+from app.runtime.batch_sweep import batch_sweep
 from app.runtime.session import RunConfig, Session
 from app.runtime.sweep import context_sweep
-from app.ui.dashboard import Dashboard, RunRecord, SweepRecord
+from app.ui.dashboard import BatchSweepRecord, Dashboard, RunRecord, SweepRecord
 
 DOCK_TITLES = ["Layer latency", "Memory", "KV cache", "Expert routing", "Throughput", "Output text", "Context sweep",
-               "Roofline"]
+               "Roofline", "Batch sweep"]
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,13 @@ def sweep_snapshot(dense_session):
     # 40 tokens pass the explore model's 32-token window: the sliding layers stop growing.
     points = context_sweep(dense_session, [8, 24, 40], decode_steps=2)
     return {"model": dense_session.model_info(), "sweep": [dataclasses.asdict(p) for p in points]}
+
+
+@pytest.fixture(scope="module")
+def batch_snapshot():
+    session = Session.from_arch("qwen3-30b-a3b", "explore", device="cpu")  # attention and MoE layers
+    points = batch_sweep(session, [4, 1, 16], context=8, decode_steps=2)
+    return {"model": session.model_info(), "batch_sweep": [dataclasses.asdict(p) for p in points]}
 
 
 @pytest.fixture
@@ -254,14 +262,48 @@ def test_the_sweep_plot_holds_each_sweeps_contexts_and_values(dashboard, sweep_s
         SweepRecord.from_snapshot({"model": {}})
 
 
-def test_export_writes_one_png_per_plot(dashboard, moe_run, sweep_snapshot, tmp_path):
+def test_the_batch_sweep_plot_holds_each_kinds_time_per_token_and_the_memory(dashboard, batch_snapshot):
+    points = batch_snapshot["batch_sweep"]
+    dashboard.show_batch_sweep(BatchSweepRecord.from_snapshot(batch_snapshot))
+    shown = dashboard.plotted()["batch_sweep"]
+    assert shown["batches"] == [1, 4, 16]
+    assert shown["ms_per_token"]["whole step"] == pytest.approx([p["ms_per_token"] for p in points])
+    for kind in ("attention", "MoE"):
+        assert shown["ms_per_token"][kind] == pytest.approx([p["kind_ms"][kind] / p["batch"] for p in points])
+    assert shown["kv_bytes"] == shown["kv_bytes_predicted"] == [p["kv_bytes"] for p in points]
+    assert shown["memory_bytes"] == pytest.approx([p["memory_bytes"] for p in points], rel=1e-6)
+    # no calibration here: measured only, and the plot says how to get the prediction
+    assert shown["predicted_ms_per_token"] == {} and "calibrate" in shown["note"]
+    labels = [label.text for _sample, label in dashboard.batch_sweep.time_legend.items]
+    assert labels == ["whole step", "attention", "MoE"]
+    axis_labels = [label for level in dashboard.batch_sweep.time_plot.getAxis("bottom")._tickLevels
+                   for _position, label in level]
+    assert axis_labels == ["1", "4", "16"]
+
+
+def test_the_roofline_prediction_is_drawn_beside_each_kind(dashboard, batch_snapshot):
+    points = [dict(p, predicted_ms_per_token=0.5 / p["batch"],
+                   kind_ms_predicted={"attention": 0.1, "MoE": 0.3}) for p in batch_snapshot["batch_sweep"]]
+    dashboard.show_batch_sweep(BatchSweepRecord.from_snapshot({**batch_snapshot, "batch_sweep": points}))
+    shown = dashboard.plotted()["batch_sweep"]
+    assert shown["predicted_ms_per_token"]["whole step"] == pytest.approx([0.5, 0.125, 0.03125])
+    assert shown["predicted_ms_per_token"]["MoE"] == pytest.approx([0.3, 0.075, 0.01875])
+    assert shown["note"] == ""
+    dashboard.show_batch_sweep(BatchSweepRecord.from_snapshot(batch_snapshot))  # a sweep without: none left over
+    assert dashboard.plotted()["batch_sweep"]["predicted_ms_per_token"] == {}
+    with pytest.raises(KeyError, match="batch_sweep"):
+        BatchSweepRecord.from_snapshot({"model": {}})
+
+
+def test_export_writes_one_png_per_plot(dashboard, moe_run, sweep_snapshot, batch_snapshot, tmp_path):
     _info, snapshot, _updates = moe_run
     dashboard.show_record(RunRecord.from_snapshot(snapshot))
     dashboard.show_sweep([SweepRecord.from_snapshot(sweep_snapshot)])
+    dashboard.show_batch_sweep(BatchSweepRecord.from_snapshot(batch_snapshot))
     written = dashboard.export_pngs(tmp_path / "pngs", "deepseek v3/explore")
     assert [path.name for path in written] == [f"deepseek-v3-explore-{slug}.png" for slug in
                                                ("latency", "memory", "kv", "routing", "throughput", "sweep",
-                                                                "roofline")]
+                                                "roofline", "batch-sweep")]
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert path.stat().st_size > 5_000
@@ -269,11 +311,12 @@ def test_export_writes_one_png_per_plot(dashboard, moe_run, sweep_snapshot, tmp_
         assert image.width() >= 400 and image.height() >= 250
 
 
-def test_clear_empties_every_plot(dashboard, moe_run, dense_snapshot, sweep_snapshot):
+def test_clear_empties_every_plot(dashboard, moe_run, dense_snapshot, sweep_snapshot, batch_snapshot):
     _info, snapshot, _updates = moe_run
     dashboard.show_record(RunRecord.from_snapshot(snapshot))
     dashboard.overlay(RunRecord.from_snapshot(dense_snapshot))
     dashboard.show_sweep([SweepRecord.from_snapshot(sweep_snapshot)])
+    dashboard.show_batch_sweep(BatchSweepRecord.from_snapshot(batch_snapshot))
     dashboard.clear()
     shown = dashboard.plotted()
     for key, value in shown.items():

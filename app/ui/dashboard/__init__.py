@@ -1,10 +1,10 @@
 """The live profiling dashboard: a run's record (Qt-free) and the pyqtgraph plots that
 draw it -- per-layer latency, memory, KV cache, expert routing, throughput, the output
-text, the context sweep and the roofline."""
+text, the context sweep, the roofline and the batch sweep."""
 
-from .record import RunRecord, SweepRecord
+from .record import BatchSweepRecord, RunRecord, SweepRecord
 
-__all__ = ["Dashboard", "RunRecord", "SweepRecord"]
+__all__ = ["BatchSweepRecord", "Dashboard", "RunRecord", "SweepRecord"]
 
 
 def __getattr__(name: str):

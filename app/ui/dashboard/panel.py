@@ -9,10 +9,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
+from .batch_sweep import BatchSweepView
 from .kv import KvView
 from .latency import LatencyView
 from .plots import MemoryView, OutputText, ThroughputView
-from .record import RunRecord, SweepRecord
+from .record import BatchSweepRecord, RunRecord, SweepRecord
 from .roofline import RooflineView
 from .routing import RoutingView
 from .sweep import SweepView
@@ -33,9 +34,12 @@ class Dashboard(QObject):
         self.text = OutputText()
         self.sweep = SweepView()
         self.roofline = RooflineView()
+        self.batch_sweep = BatchSweepView()
         self.views = (self.latency, self.memory, self.kv, self.routing, self.throughput, self.text, self.sweep,
-                      self.roofline)
-        self.plots = (self.latency, self.memory, self.kv, self.routing, self.throughput, self.sweep, self.roofline)
+                      self.roofline, self.batch_sweep)
+        self.plots = (self.latency, self.memory, self.kv, self.routing, self.throughput, self.sweep, self.roofline,
+                      self.batch_sweep)
+        self.sweeps = (self.sweep, self.batch_sweep)  # shown from their own records, not from a run's
         self.record: RunRecord | None = None
         self.overlay_record: RunRecord | None = None
         self._shown: tuple | None = None  # (record, steps, text) of the last refresh
@@ -53,7 +57,7 @@ class Dashboard(QObject):
         self._shown = state
         self.record = record
         for view in self.views:
-            if view is not self.sweep:
+            if view not in self.sweeps:
                 view.show(record)
 
     def refresh_next(self, record: RunRecord, hidden_too: bool = False) -> bool:
@@ -66,7 +70,7 @@ class Dashboard(QObject):
         self._shown = None
         self.text.show(record)
         state = (id(record), len(record.steps), record.label, record.planned_steps, record.run is not None)
-        stale = [view for view in self.plots if view is not self.sweep and self._drawn.get(view) != state]
+        stale = [view for view in self.plots if view not in self.sweeps and self._drawn.get(view) != state]
         if hidden_too:
             for view in [view for view in stale if not view.widget.isVisible()]:
                 view.show(record)
@@ -90,8 +94,11 @@ class Dashboard(QObject):
     def show_sweep(self, sweeps: list[SweepRecord]) -> None:
         self.sweep.show_sweeps(sweeps)
 
+    def show_batch_sweep(self, record: BatchSweepRecord | None) -> None:
+        self.batch_sweep.show_batch_sweep(record)
+
     def clear(self, keep_overlay: bool = False) -> None:
-        """Empty every plot, the text, the overlay and the sweep (keep_overlay: all but the
+        """Empty every plot, the text, the overlay and the sweeps (keep_overlay: all but the
         overlaid run, for a new run compared with the same reference)."""
         keep = self.overlay_record if keep_overlay else None
         for view in self.views:
@@ -113,7 +120,8 @@ class Dashboard(QObject):
         """What each plot holds now, read back from its pyqtgraph items, as plain lists."""
         shown: dict = {}
         for view in self.views:
-            if view is not self.sweep:
+            if view not in self.sweeps:
                 shown.update(view.plotted())
         shown["sweep"] = self.sweep.plotted()
+        shown["batch_sweep"] = self.batch_sweep.plotted()
         return shown

@@ -265,3 +265,51 @@ class SweepRecord:
         points = section.get("points", []) if isinstance(section, dict) else section
         name = label if label is not None else str((doc.get("model") or {}).get("name", "sweep"))
         return cls.from_points(points, name)
+
+
+@dataclasses.dataclass
+class BatchSweepRecord:
+    """A batch sweep (the snapshot's "batch_sweep" section: one dict per batch size, as
+    app/runtime/batch_sweep.py's BatchPoint), per token: what each batch size costs, whole
+    and per layer kind, measured and (where the device was calibrated) predicted."""
+
+    batches: list[int]
+    ms_per_token: list[float]
+    kind_ms_per_token: dict[str, list[float]]  # per roofline point kind, one value per batch
+    predicted_ms_per_token: list[float | None]
+    kind_ms_per_token_predicted: dict[str, list[float | None]]  # empty when nothing was predicted
+    memory_bytes: list[int]
+    kv_bytes: list[int]
+    kv_bytes_predicted: list[int]
+    context_len: int = 0
+    label: str = "batch sweep"
+    device: str = ""  # where it ran ("cpu", "cuda:0"): memory in use is the GPU's or the process'
+
+    @property
+    def predicted(self) -> bool:
+        return any(value is not None for value in self.predicted_ms_per_token)
+
+    @classmethod
+    def from_points(cls, points: Iterable, label: str = "batch sweep", device: str = "") -> BatchSweepRecord:
+        rows = sorted((dataclasses.asdict(p) if dataclasses.is_dataclass(p) else dict(p) for p in points),
+                      key=lambda row: row["batch"])
+
+        def per_token(key: str) -> dict[str, list[float | None]]:
+            kinds = list(dict.fromkeys(kind for row in rows for kind in (row.get(key) or {})))
+            return {kind: [(row[key][kind] / row["batch"]) if kind in (row.get(key) or {}) else None
+                           for row in rows] for kind in kinds}
+
+        return cls([int(r["batch"]) for r in rows], [float(r["ms_per_token"]) for r in rows],
+                   per_token("kind_ms"), [r.get("predicted_ms_per_token") for r in rows],
+                   per_token("kind_ms_predicted"), [int(r["memory_bytes"]) for r in rows],
+                   [int(r["kv_bytes"]) for r in rows], [int(r["kv_bytes_predicted"]) for r in rows],
+                   int(rows[0]["context_len"]) if rows else 0, label, device)
+
+    @classmethod
+    def from_snapshot(cls, doc: dict, label: str | None = None) -> BatchSweepRecord:
+        """Raises KeyError naming the section when the snapshot has none."""
+        if "batch_sweep" not in doc:
+            raise KeyError("the snapshot has no \"batch_sweep\" section: run a batch sweep first")
+        model = doc.get("model") or {}
+        name = label if label is not None else str(model.get("name", "batch sweep"))
+        return cls.from_points(doc["batch_sweep"], name, str(model.get("device", "")))

@@ -18,35 +18,13 @@ from dataclasses import dataclass, field
 import torch
 
 from ..spec.analysis import analyze
-from ..spec.components import Attention, CrossAttention, MLP, MoE, MultiHeadLatentAttention
+from ..spec.roofline import Roofs, ffn_point_kind, mixer_point_kind, predict_ms, step_cost
 from .memory import sample
 from .probe import CancelCheck, LayerTimer
 
 PREFILL_CHUNK = 512  # tokens per prefill forward (per batch row): bounds the attention scores' memory
 DEFAULT_CONTEXT = 128  # tokens already in the cache when the decode steps are timed
 DEFAULT_DECODE_STEPS = 5
-
-
-def mixer_point_kind(mixer) -> str:
-    """The roofline's point kind (app/spec/roofline.MIXER_POINT_KINDS) of a layer's mixer."""
-    if mixer is None:
-        return ""
-    if isinstance(mixer, MultiHeadLatentAttention):
-        return "sparse MLA" if mixer.indexer is not None else "MLA"
-    if isinstance(mixer, CrossAttention):
-        return "cross-attention"
-    if isinstance(mixer, Attention):
-        return "sliding window" if mixer.sliding_window or mixer.chunk_size else "attention"
-    return "linear mixer"  # Gated DeltaNet, Kimi Delta Attention, Mamba-2, lightning attention
-
-
-def ffn_point_kind(ffn) -> str:
-    """The roofline's point kind (app/spec/roofline.FFN_POINT_KINDS) of a layer's feed-forward."""
-    if isinstance(ffn, MoE):
-        return "MoE"
-    if isinstance(ffn, MLP):
-        return "dense MLP"
-    return ""
 
 
 def time_per_kind(spec, mixer_ms: list[float], ffn_ms: list[float]) -> dict[str, float]:
@@ -76,6 +54,27 @@ class BatchPoint:
     kind_ms_predicted: dict[str, float] | None = None
 
 
+def predicted_times(spec, point: BatchPoint, roofs: Roofs, dtype_bytes: int) -> tuple[float, dict[str, float]]:
+    """The roofline's (ms per token, {point kind: ms per step}) for a point's decode step,
+    with the experts its MoE layers really reached. Each layer's mixer and feed-forward is
+    bound by its own roof, as the probe times them apart; the step adds the embedding,
+    head and sampling rows. The context is the point's before its first timed step: the
+    few tokens the steps add move nothing visible."""
+    rows = step_cost(spec, "decode", context=point.context_len, batch=point.batch, dtype_bytes=dtype_bytes,
+                     routing=point.routing or None)
+    kinds: dict[str, float] = {}
+    model_rows_ms = 0.0
+    for row in rows:
+        if row.layer is None:
+            model_rows_ms += predict_ms(row, roofs)
+            continue
+        for kind, part in ((row.mixer_kind, row.mixer), (row.ffn_kind, row.ffn)):
+            if kind:
+                kinds[kind] = kinds.get(kind, 0.0) + predict_ms(part, roofs)
+    step_ms = model_rows_ms + sum(kinds.values())
+    return round(step_ms / point.batch, 6), {kind: round(ms, 6) for kind, ms in kinds.items()}
+
+
 def _memory_bytes(device: torch.device) -> int:
     if device.type == "cuda":
         return int(torch.cuda.max_memory_allocated(device))
@@ -84,9 +83,11 @@ def _memory_bytes(device: torch.device) -> int:
 
 @torch.no_grad()
 def batch_sweep(session, batches: list[int], context: int = DEFAULT_CONTEXT,
-                decode_steps: int = DEFAULT_DECODE_STEPS, probe: bool = True, cancelled=lambda: False,
-                on_point=None) -> list[BatchPoint]:
-    """Raises probe.Cancelled between layers when `cancelled()` turns true."""
+                decode_steps: int = DEFAULT_DECODE_STEPS, probe: bool = True, roofs: Roofs | None = None,
+                cancelled=lambda: False, on_point=None) -> list[BatchPoint]:
+    """roofs: the device's calibration, for the roofline's prediction beside each point
+    (None: measured only). Raises probe.Cancelled between layers when `cancelled()` turns
+    true."""
     model, spec, device = session.model, session.spec, session.device
     rows = analyze(spec).layers
     element = model.embed_tokens.weight.element_size()
@@ -135,6 +136,8 @@ def batch_sweep(session, batches: list[int], context: int = DEFAULT_CONTEXT,
                 kv_bytes_predicted=batch * sum(row.kv_bytes_at(cache.position, element) for row in rows),
                 routing=routing,
             )
+            if roofs is not None:
+                point.predicted_ms_per_token, point.kind_ms_predicted = predicted_times(spec, point, roofs, element)
             points.append(point)
             if on_point is not None:
                 on_point(point)

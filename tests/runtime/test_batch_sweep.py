@@ -9,11 +9,10 @@ import jsonschema
 import pytest
 
 from app.cli import main
-from app.runtime.batch_sweep import batch_sweep, ffn_point_kind, mixer_point_kind
+from app.runtime.batch_sweep import batch_sweep
 from app.runtime.probe import Cancelled
 from app.runtime.session import Session
-from app.spec import catalog
-from app.spec.roofline import FFN_POINT_KINDS, MIXER_POINT_KINDS
+from app.spec.roofline import Roofs, ffn_point_kind, predict_ms, step_cost
 
 SCHEMA = json.loads(resources.files("app.resources").joinpath("profile.schema.json").read_text())
 BATCHES = [1, 4, 16]
@@ -88,11 +87,21 @@ def test_a_cancelled_sweep_stops():
         batch_sweep(session, [1, 4], context=CONTEXT, cancelled=lambda: True)
 
 
-def test_every_catalog_layer_has_a_roofline_point_kind():
-    for name in catalog.names():
-        for layer in catalog.get(name).layers:
-            assert mixer_point_kind(layer.mixer) in MIXER_POINT_KINDS + ("",), name
-            assert ffn_point_kind(layer.ffn) in FFN_POINT_KINDS + ("",), name
+def test_with_roofs_each_point_carries_the_roofline_prediction():
+    session = Session.from_arch("qwen3-30b-a3b", "explore", device="cpu")
+    roofs = Roofs("test device", "float32", bandwidth_bytes_per_s=20e9, flops_per_s=100e9)
+    points = batch_sweep(session, BATCHES, context=CONTEXT, decode_steps=1, roofs=roofs)
+    for point in points:
+        assert set(point.kind_ms_predicted) == set(point.kind_ms) == {"attention", "MoE"}
+        assert point.predicted_ms_per_token * point.batch > sum(point.kind_ms_predicted.values())  # + head, ...
+        # the MoE layers are costed with the experts the batch really reached
+        rows = step_cost(session.spec, "decode", context=CONTEXT, batch=point.batch, dtype_bytes=4,
+                         routing=point.routing)
+        moe_ms = sum(predict_ms(row.ffn, roofs) for row in rows if row.ffn_kind == "MoE")
+        assert point.kind_ms_predicted["MoE"] == pytest.approx(moe_ms, rel=1e-4)
+    # the weights read once serve the whole batch: per token, a larger batch costs less
+    per_token = [point.predicted_ms_per_token for point in points]
+    assert per_token == sorted(per_token, reverse=True)
 
 
 def test_the_cli_flag_writes_the_batch_sweep_section(tmp_path, capsys):

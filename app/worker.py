@@ -21,6 +21,7 @@ from dataclasses import asdict, replace
 import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from .runtime.batch_sweep import batch_sweep
 from .runtime.calibrate import calibrate_and_save, device_name, saved_roofs
 from .runtime.generate import Sampling
 from .runtime.memory import hardware
@@ -52,6 +53,7 @@ class Worker(QObject):
     finished = Signal(dict)  # the snapshot document
     swept = Signal(dict)  # a context sweep: {"model", "hardware", "sweep": [point, ...]}
     calibrated = Signal(dict)  # {"device", "threads", "quick", "calibration", "saved_to", "note"}
+    batch_swept = Signal(dict)  # a batch sweep: {"model", "hardware", "batch_sweep": [point, ...]}
     failed = Signal(str)
     cancelled = Signal()
 
@@ -188,6 +190,33 @@ class Worker(QObject):
         self.calibrated.emit({"device": calibration.device, "threads": calibration.threads, "quick": quick,
                               "calibration": calibration.to_dict(), "saved_to": str(saved.path), "note": saved.note})
 
+    @Slot(dict)
+    def batch_sweep(self, settings: dict) -> None:
+        """settings: "batches" (batch sizes), optional "context", "decode_steps" and "probe"."""
+        self._cancel.clear()
+        if self.session is None:
+            self.failed.emit("No model is loaded: load one before sweeping.")
+            return
+        batches = sorted(settings["batches"])
+        done = []
+
+        def point_done(point) -> None:
+            done.append(point)
+            self.progress.emit("batch sweep", len(done), len(batches))
+
+        self.progress.emit("batch sweep", 0, len(batches))
+        options = {key: settings[key] for key in ("context", "decode_steps", "probe") if key in settings}
+        try:
+            points = batch_sweep(self.session, batches, cancelled=self._cancel.is_set, on_point=point_done, **options)
+        except Cancelled:
+            self.cancelled.emit()
+            return
+        except Exception as error:  # noqa: BLE001
+            self._fail("the batch sweep failed", error)
+            return
+        self.batch_swept.emit({"model": self.session.model_info(), "hardware": hardware(self.session.device),
+                               "batch_sweep": [asdict(point) for point in points]})
+
     def _on_step(self, update: StepUpdate) -> None:
         self._pending.append(update)
         if time.monotonic() - self._last_emit >= 1.0 / MAX_EMISSIONS_PER_S:
@@ -227,12 +256,14 @@ class WorkerHandle(QObject):
     run_requested = Signal(dict)
     sweep_requested = Signal(dict)
     calibrate_requested = Signal(dict)
+    batch_sweep_requested = Signal(dict)
     progress = Signal(str, int, int)
     loaded = Signal(dict)
     steps = Signal(list)
     finished = Signal(dict)
     swept = Signal(dict)
     calibrated = Signal(dict)
+    batch_swept = Signal(dict)
     failed = Signal(str)
     cancelled = Signal()
 
@@ -246,7 +277,9 @@ class WorkerHandle(QObject):
         self.run_requested.connect(self.worker.run)
         self.sweep_requested.connect(self.worker.sweep)
         self.calibrate_requested.connect(self.worker.calibrate)
-        for name in ("progress", "loaded", "steps", "finished", "swept", "calibrated", "failed", "cancelled"):
+        self.batch_sweep_requested.connect(self.worker.batch_sweep)
+        for name in ("progress", "loaded", "steps", "finished", "swept", "calibrated", "batch_swept", "failed",
+                     "cancelled"):
             getattr(self.worker, name).connect(getattr(self, name))
         self.failed.connect(lambda message: gc.collect())  # re-emitted in the UI thread: collect here (Worker._fail)
         self.thread.start()
@@ -262,6 +295,9 @@ class WorkerHandle(QObject):
 
     def calibrate(self, settings: dict) -> None:
         self.calibrate_requested.emit(settings)
+
+    def batch_sweep(self, settings: dict) -> None:
+        self.batch_sweep_requested.emit(settings)
 
     def cancel(self) -> None:
         self.worker.request_cancel()  # a flag, not a queued call: the worker thread is busy

@@ -126,7 +126,7 @@ class MainWindow(QMainWindow):
         return dock
 
     def _place_plot_docks(self) -> None:
-        """The plots below the canvas in three columns of tabs (latency and the sweep | KV
+        """The plots below the canvas in three columns of tabs (latency and the sweeps | KV
         and memory | routing, throughput and the roofline); the streaming text under the run
         panel."""
         docks = {title: self._dock(title, widget, Qt.BottomDockWidgetArea, name)
@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
             self.addDockWidget(Qt.RightDockWidgetArea, text)
             self.splitDockWidget(self.findChild(QDockWidget, "runDock"), text, Qt.Vertical)
             text.show()
-        columns = [["Layer latency", "Context sweep"], ["KV cache", "Memory"],
+        columns = [["Layer latency", "Context sweep", "Batch sweep"], ["KV cache", "Memory"],
                    ["Expert routing", "Throughput", "Roofline"]]
         heads = [docks[column[0]] for column in columns if column[0] in docks]
         for left, right in zip(heads, heads[1:]):
@@ -202,6 +202,8 @@ class MainWindow(QMainWindow):
                      "Load the chosen model if needed and generate, measuring every layer")
         self._action(profile, "&Sweep context lengths", self.run_panel.request_sweep, "Ctrl+Shift+Return",
                      "Decode cost and cache bytes at each context length of the run panel")
+        self._action(profile, "Sweep &batch sizes", self.run_panel.request_batch_sweep, "Ctrl+Alt+Return",
+                     "Decode time per token, per layer kind, and memory at each batch size of the run panel")
         self.stop_action = self._action(profile, "S&top", self.runs.stop, "Esc", "Stop the run between two layers")
         self._action(profile, "Cali&brate device", self.runs.calibrate, None,
                      "Measure the run panel's device: memory bandwidth and matmul FLOP/s per dtype, the roofs "

@@ -21,7 +21,7 @@ from ..runtime.snapshot import PROFILE_SCHEMA, ProfileSnapshot
 from ..spec import ArchSpec
 from ..spec.scale import explore, explore_counterparts
 from ..spec.serialize import spec_from_dict
-from .dashboard.record import RunRecord, SweepRecord
+from .dashboard.record import BatchSweepRecord, RunRecord, SweepRecord
 from .dashboard.roofline_points import part_times
 
 REFRESH_HZ = 12  # while streaming, each tick refreshes the text and one plot (see Dashboard.refresh_next)
@@ -61,6 +61,12 @@ def read_snapshot(path: str | Path) -> dict:
         if key not in document:
             raise SnapshotError(f"{path}: the snapshot has no {key!r} section")
     return document
+
+
+def same_model(one: dict, other: dict) -> bool:
+    """Two snapshot "model" sections describe the same model run the same way."""
+    keys = ("name", "source", "spec", "dtype", "device")
+    return all(one.get(key) == other.get(key) for key in keys)
 
 
 def drawn_layer_twins(drawn: ArchSpec, run: ArchSpec) -> list[list[int]] | None:
@@ -129,11 +135,12 @@ class RunController(QObject):
         self._worker = None  # made on the first request: importing torch waits until it is needed
         self.loaded_request: str | None = None  # the load request of the model in the worker
         self.model_info: dict | None = None
-        self.pending: tuple[str, dict] | None = None  # ("run" | "sweep", settings) awaiting a load
+        self.pending: tuple[str, dict] | None = None  # ("run" | "sweep" | "batch sweep", settings) awaiting a load
         self.record: RunRecord | None = None
         self.snapshot: dict | None = None  # the last finished run
         self.snapshot_pending: dict | None = None  # a finished run whose plots are catching up
         self.sweeps: list[SweepRecord] = []
+        self.batch_sweep: dict | None = None  # the last batch sweep: {"model", "hardware", "batch_sweep"}
         self.busy = False
         self.calibrating_alone = False  # a calibration from the menu, not the one before a first run
         self._ticks = 0
@@ -146,6 +153,7 @@ class RunController(QObject):
 
         panel.runRequested.connect(lambda load, settings: self.start("run", load, settings))
         panel.sweepRequested.connect(lambda load, settings: self.start("sweep", load, settings))
+        panel.batchSweepRequested.connect(lambda load, settings: self.start("batch sweep", load, settings))
         panel.stopRequested.connect(self.stop)
 
     @property
@@ -160,6 +168,7 @@ class RunController(QObject):
             worker.finished.connect(self._finished)
             worker.swept.connect(self._swept)
             worker.calibrated.connect(self._calibrated)
+            worker.batch_swept.connect(self._batch_swept)
             worker.failed.connect(self._failed)
             worker.cancelled.connect(self._cancelled)
         return self._worker
@@ -214,6 +223,9 @@ class RunController(QObject):
             self.refresh_timer.start()
             self.status.emit(f"Running {self.model_info['name']}…")
             self.worker.run(settings)
+        elif kind == "batch sweep":
+            self.status.emit(f"Sweeping batch sizes of {self.model_info['name']}…")
+            self.worker.batch_sweep(settings)
         else:
             self.status.emit(f"Sweeping {self.model_info['name']}…")
             self.worker.sweep(settings)
@@ -346,6 +358,19 @@ class RunController(QObject):
             self._set_busy(False)
             self.panel.show_progress("calibrated", 1, 1)
 
+    def _batch_swept(self, document: dict) -> None:
+        self._show_batch_sweep(document)
+        self._set_busy(False)
+        points = document["batch_sweep"]
+        fastest = max(points, key=lambda point: point["tokens_per_s"])
+        self.status.emit(f"Swept {len(points)} batch sizes: {points[0]['ms_per_token']:.2f} ms per token at batch "
+                         f"{points[0]['batch']}, {fastest['tokens_per_s']:.0f} tokens/s at batch {fastest['batch']}")
+
+    def _show_batch_sweep(self, document: dict) -> None:
+        self.batch_sweep = {"model": document["model"], "hardware": document.get("hardware", {}),
+                            "batch_sweep": document["batch_sweep"]}
+        self.dashboard.show_batch_sweep(BatchSweepRecord.from_snapshot(document))
+
     def _failed(self, message: str) -> None:
         if self.loaded_request is None:
             self.model_info = None  # the load itself failed
@@ -391,6 +416,8 @@ class RunController(QObject):
         if document.get("sweep"):
             self.sweeps = [SweepRecord.from_snapshot(document)]
             self.dashboard.show_sweep(self.sweeps)
+        if document.get("batch_sweep"):
+            self._show_batch_sweep(document)
         self.tint(self.record)
 
     def compare_snapshot(self, path: str | Path | None) -> None:
@@ -411,11 +438,14 @@ class RunController(QObject):
         return True
 
     def export(self, folder: str | Path, stem: str) -> list[Path]:
-        """The last run as JSON, CSV and Chrome trace, and a PNG of each plot."""
+        """The last run as JSON, CSV and Chrome trace, and a PNG of each plot. The last batch
+        sweep goes into the JSON with it when it measured the same model."""
         if self.snapshot is None:
             raise SnapshotError("Nothing to export yet: run a model or open a snapshot first")
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         snapshot = ProfileSnapshot.from_dict(self.snapshot)
+        if self.batch_sweep is not None and same_model(self.batch_sweep["model"], self.snapshot["model"]):
+            snapshot.extra["batch_sweep"] = self.batch_sweep["batch_sweep"]
         written = export(snapshot, folder / f"{stem}.json", folder / f"{stem}.csv", folder / f"{stem}.trace.json")
         return written + self.dashboard.export_pngs(folder, stem)

@@ -1,5 +1,5 @@
 """The run panel: what to run (model source, device, dtype), how (prompt, tokens, sampling,
-probe), the Run / Sweep / Stop buttons and the progress of the work in flight.
+probe), the Run / Sweep / Batch sweep / Stop buttons and the progress of the work in flight.
 
 It only gathers and checks the user's choices; the main window turns them into worker
 requests. A field that cannot work (an empty path, a folder that does not exist) is
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..gpus import nvidia_gpus
-from ..defaults import DEFAULT_PROMPT, DEFAULT_SWEEP, DTYPE_NAMES
+from ..defaults import DEFAULT_BATCH_SWEEP, DEFAULT_PROMPT, DEFAULT_SWEEP, DTYPE_NAMES
 
 CANVAS = "canvas"
 SOURCES = [
@@ -48,6 +48,7 @@ SCALES = [("explore", "explore scale (≤ 60M parameters)"), ("as drawn", "as dr
 class RunPanel(QWidget):
     runRequested = Signal(dict, dict)  # load request, run settings
     sweepRequested = Signal(dict, dict)  # load request, sweep settings
+    batchSweepRequested = Signal(dict, dict)  # load request, batch sweep settings
     stopRequested = Signal()
 
     def __init__(self, canvas_spec: Callable[[], dict], parent=None):
@@ -137,6 +138,9 @@ class RunPanel(QWidget):
         self.contexts = QLineEdit(", ".join(str(c) for c in DEFAULT_SWEEP))
         self.contexts.setToolTip("Context lengths for a sweep, comma-separated")
         form.addRow("Sweep at", self.contexts)
+        self.batches = QLineEdit(", ".join(str(b) for b in DEFAULT_BATCH_SWEEP))
+        self.batches.setToolTip("Batch sizes for a batch sweep, comma-separated: decode cost per token at each")
+        form.addRow("Batch sweep at", self.batches)
 
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Load the model if needed and generate (Ctrl+Return)")
@@ -144,12 +148,16 @@ class RunPanel(QWidget):
         self.sweep_button = QPushButton("Sweep")
         self.sweep_button.setToolTip("Decode cost and cache bytes at each context length (Ctrl+Shift+Return)")
         self.sweep_button.clicked.connect(self.request_sweep)
+        self.batch_sweep_button = QPushButton("Batch sweep")
+        self.batch_sweep_button.setToolTip("Decode time per token, per layer kind, and memory at each batch size "
+                                           "(Ctrl+Alt+Return)")
+        self.batch_sweep_button.clicked.connect(self.request_batch_sweep)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop the run between two layers (Esc)")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stopRequested)
         buttons = QHBoxLayout()
-        for button in (self.run_button, self.sweep_button, self.stop_button):
+        for button in (self.run_button, self.sweep_button, self.batch_sweep_button, self.stop_button):
             buttons.addWidget(button)
 
         self.progress = QProgressBar()
@@ -259,6 +267,16 @@ class RunPanel(QWidget):
             raise ValueError("Sweep at: give at least one context length of 1 token or more")
         return {"contexts": contexts, "probe": self.probe.isChecked()}
 
+    def batch_sweep_settings(self) -> dict:
+        text = self.batches.text()
+        try:
+            batches = sorted({int(part) for part in text.replace(";", ",").split(",") if part.strip()})
+        except ValueError:
+            raise ValueError(f"Batch sweep at: expected whole numbers separated by commas, got {text!r}") from None
+        if not batches or batches[0] < 1:
+            raise ValueError(f"Batch sweep at: give batch sizes of 1 or more, got {text!r}")
+        return {"batches": batches, "probe": self.probe.isChecked()}
+
     # --- requests -------------------------------------------------------------------------------
 
     def request_run(self) -> None:
@@ -266,6 +284,9 @@ class RunPanel(QWidget):
 
     def request_sweep(self) -> None:
         self._request(self.sweepRequested, self.sweep_settings)
+
+    def request_batch_sweep(self) -> None:
+        self._request(self.batchSweepRequested, self.batch_sweep_settings)
 
     def _request(self, signal, settings) -> None:
         if not self.run_button.isEnabled():
@@ -283,6 +304,7 @@ class RunPanel(QWidget):
     def set_busy(self, busy: bool) -> None:
         self.run_button.setEnabled(not busy)
         self.sweep_button.setEnabled(not busy)
+        self.batch_sweep_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         if not busy:
             self.progress.setRange(0, 1)

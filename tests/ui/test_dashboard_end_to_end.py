@@ -155,6 +155,29 @@ def test_a_sweep_from_the_panel_is_plotted_over_the_previous_one(window, qtbot):
     assert all(series["kv_bytes"] == series["kv_bytes_predicted"] for series in shown)
 
 
+def test_a_batch_sweep_from_the_panel_is_plotted_saved_with_the_run_and_reopened(window, qtbot, tmp_path):
+    panel = window.run_panel
+    panel.set_source("canvas")
+    panel.max_new_tokens.setValue(3)
+    panel.batches.setText("1, 4")
+    run_and_wait(window, 3)
+    with qtbot.waitSignal(window.runs.busyChanged, timeout=RUN_TIMEOUT_MS, check_params_cb=lambda busy: not busy):
+        panel.request_batch_sweep()
+    shown = window.dashboard.plotted()["batch_sweep"]
+    assert shown["batches"] == [1, 4]
+    assert {"whole step", "MLA", "MoE", "dense MLP"} <= set(shown["ms_per_token"])  # DeepSeek V3's kinds
+    assert shown["kv_bytes"] == shown["kv_bytes_predicted"]
+    assert "batch sizes" in window.statusBar().currentMessage()
+
+    window.export_profile(tmp_path / "export", "run")
+    saved = json.loads((tmp_path / "export" / "run.json").read_text())
+    assert [point["batch"] for point in saved["batch_sweep"]] == [1, 4]
+    window.dashboard.clear()
+    assert window.dashboard.plotted()["batch_sweep"] == {}
+    assert window.open_snapshot(tmp_path / "export" / "run.json")
+    assert window.dashboard.plotted()["batch_sweep"] == shown
+
+
 def test_a_vision_model_runs_on_the_users_image_from_the_window(window, qtbot, tmp_path):
     from PySide6.QtGui import QColor, QImage
 

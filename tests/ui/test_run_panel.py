@@ -141,3 +141,16 @@ def test_the_image_field_is_checked_by_name_and_sent_with_the_run(panel, tmp_pat
     panel.image.setText(str(picture))
     panel.request_run()
     assert requests[-1]["image"] == str(picture)
+
+
+def test_batch_sizes_are_parsed_and_bad_ones_named(panel):
+    sweeps = []
+    panel.batchSweepRequested.connect(lambda load, settings: sweeps.append(settings))
+    assert panel.batches.text() == "1, 4, 16, 64"
+    panel.batches.setText("16, 1,4")
+    panel.request_batch_sweep()
+    assert sweeps[-1]["batches"] == [1, 4, 16]
+    for bad in ("4, many", "0, 4", ""):
+        panel.batches.setText(bad)
+        panel.request_batch_sweep()
+        assert len(sweeps) == 1 and panel.message.text().startswith("Batch sweep at"), bad

@@ -12,17 +12,29 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtWidgets import QGraphicsItem, QSizePolicy
 
 from .. import theme
-from .plots import AXIS_PEN, Note, PlotView, add_legend, byte_unit, colour, empty, nice_ceiling, pen, styled_plot
+from .plots import AXIS_PEN, PlotView, byte_unit, colour, empty, nice_ceiling, pen, styled_plot
 from .record import BatchSweepRecord
 
 # The roofline's point kinds drawn in the canvas colour of the component they measure.
 POINT_KIND_THEME = {"attention": "attention", "sliding window": "sliding", "MLA": "mla", "sparse MLA": "mla",
                     "linear mixer": "linear", "cross-attention": "vision", "dense MLP": "ffn", "MoE": "moe"}
 WHOLE_STEP = "whole step"
-NO_ROOFS = "calibrate for the roofline (archscope calibrate): measured only"
+NO_ROOFS = "measured only: calibrate for the roofline"
 X_MARGIN = 0.35  # log2 units beside the first and last batch, so their markers are whole
+
+
+def side_legend(layout: pg.GraphicsLayout, row: int) -> pg.LegendItem:
+    """A legend in its own column right of a plot: with eight series over four batch sizes
+    in a small dock, no corner of the plot is free of data."""
+    legend = pg.LegendItem(labelTextColor=theme.TEXT, verSpacing=-4)
+    # its own height, not the row's: stretched, its rows part and each sample falls under its label
+    legend.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)
+    legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # as add_legend: changes less often than it paints
+    layout.addItem(legend, row=row, col=1)
+    return legend
 
 
 def _series(values: list) -> np.ndarray:
@@ -34,12 +46,13 @@ class BatchSweepView(PlotView):
 
     def __init__(self):
         super().__init__()
-        self.time_plot = styled_plot(self.layout, 0, "batch size", "decode time per token", y_units="ms")
+        self.time_plot = styled_plot(self.layout, 0, "batch size", "per token", y_units="ms")
         self.time_plot.setLogMode(x=False, y=True)
-        self.memory_plot = styled_plot(self.layout, 1, "batch size", "memory")
-        self.time_legend = add_legend(self.time_plot, offset=(-10, 10), columns=2)
-        self.memory_legend = add_legend(self.memory_plot, offset=(10, 10), columns=1)
-        self.note = Note(self.time_plot)
+        self.memory_plot = styled_plot(self.layout, 1, "batch size", "in use")
+        self.layout.layout.setRowStretchFactor(0, 3)  # the times are the point of the plot
+        self.layout.layout.setRowStretchFactor(1, 2)
+        self.time_legend = side_legend(self.layout, 0)
+        self.memory_legend = side_legend(self.layout, 1)
         style = {"symbol": "o", "symbolSize": 6, "symbolPen": None, "antialias": True}
         self.memory_curve = self.memory_plot.plot(pen=pen(theme.TEXT), symbolBrush=theme.TEXT, **style)
         # The KV cache of an explore-scale model is a few MiB beside hundreds in use: on the
@@ -63,6 +76,7 @@ class BatchSweepView(PlotView):
         self._record: BatchSweepRecord | None = None
         self._memory_unit = 1
         self._kv_unit = 1
+        self.note = ""  # what the time plot's title says is missing
 
     def _align_kv_view(self) -> None:
         self.kv_view.setGeometry(self.memory_plot.getViewBox().sceneBoundingRect())
@@ -94,10 +108,11 @@ class BatchSweepView(PlotView):
             if any(value is not None for value in predicted.get(kind, [])):
                 predicted_curve.setData(x, _series(predicted[kind]))
         if record.predicted:
-            self.time_legend.addItem(self._kind_curves(WHOLE_STEP)[1], "predicted (roofline)")
-        self.note.set("" if record.predicted else NO_ROOFS)
-        self.time_plot.setTitle(f"{record.label}, after {record.context_len} tokens of context",
-                                color=theme.MUTED_TEXT, size="9pt")
+            self.time_legend.addItem(self._kind_curves(WHOLE_STEP)[1], "roofline (dashed)")
+        self.note = "" if record.predicted else NO_ROOFS
+        # A short title: a long one widens the plot's column past a dock's width.
+        self.time_plot.setTitle(self.note or f"after {record.context_len} tokens of context", color=theme.MUTED_TEXT,
+                                size="9pt")
         largest = max(record.memory_bytes)
         unit, self._memory_unit = byte_unit(largest)
         self.memory_plot.setLabel("left", "in use", units=unit, color=theme.MUTED_TEXT)
@@ -105,15 +120,15 @@ class BatchSweepView(PlotView):
         self.memory_plot.setYRange(0, nice_ceiling(largest / self._memory_unit), padding=0)
         largest_kv = max(record.kv_bytes + record.kv_bytes_predicted)
         unit, self._kv_unit = byte_unit(largest_kv)
-        self.memory_plot.setLabel("right", "KV cache", units=unit, color=colour("attention"))
+        self.memory_plot.setLabel("right", "KV", units=unit, color=colour("attention"))
         self.kv_curve.setData(x, np.asarray(record.kv_bytes, dtype=float) / self._kv_unit)
         self.kv_predicted_curve.setData(x, np.asarray(record.kv_bytes_predicted, dtype=float) / self._kv_unit)
         self.kv_view.setYRange(0, nice_ceiling(largest_kv / self._kv_unit), padding=0)
         self._align_kv_view()
-        in_use = "GPU allocated, peak" if record.device.startswith("cuda") else "process RSS"
-        self.memory_legend.addItem(self.memory_curve, f"in use ({in_use})")
-        self.memory_legend.addItem(self.kv_curve, "KV cache: measured")
-        self.memory_legend.addItem(self.kv_predicted_curve, "KV cache: predicted")
+        in_use = "GPU peak" if record.device.startswith("cuda") else "process RSS"
+        self.memory_legend.addItem(self.memory_curve, f"in use: {in_use}")
+        self.memory_legend.addItem(self.kv_curve, "KV measured")
+        self.memory_legend.addItem(self.kv_predicted_curve, "KV predicted")
 
     def show(self, record) -> None:
         """A run record does not change the batch sweep: it is shown by show_batch_sweep."""
@@ -126,7 +141,7 @@ class BatchSweepView(PlotView):
             empty(curve)
         self.time_legend.clear()
         self.memory_legend.clear()
-        self.note.set("")
+        self.note = ""
         self.time_plot.setTitle(None)
         self._record = None
 
@@ -147,7 +162,7 @@ class BatchSweepView(PlotView):
             "memory_bytes": [int(round(v * self._memory_unit)) for v in read(self.memory_curve)],
             "kv_bytes": [int(round(v * self._kv_unit)) for v in read(self.kv_curve)],
             "kv_bytes_predicted": [int(round(v * self._kv_unit)) for v in read(self.kv_predicted_curve)],
-            "note": self.note.text,
+            "note": self.note,
         }
 
     def has_data(self) -> bool:

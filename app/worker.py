@@ -204,10 +204,17 @@ class Worker(QObject):
             done.append(point)
             self.progress.emit("batch sweep", len(done), len(batches))
 
+        if not self._calibrated_before_run():  # the roofs the prediction beside each point needs
+            return
+        try:
+            roofs = saved_roofs(self.session.device, str(self.session.dtype).removeprefix("torch."))
+        except RoofsFileError:
+            roofs = None  # measured only; the plot says to calibrate
         self.progress.emit("batch sweep", 0, len(batches))
         options = {key: settings[key] for key in ("context", "decode_steps", "probe") if key in settings}
         try:
-            points = batch_sweep(self.session, batches, cancelled=self._cancel.is_set, on_point=point_done, **options)
+            points = batch_sweep(self.session, batches, roofs=roofs, cancelled=self._cancel.is_set,
+                                 on_point=point_done, **options)
         except Cancelled:
             self.cancelled.emit()
             return

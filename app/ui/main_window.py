@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
                      "Load the chosen model if needed and generate, measuring every layer")
         self._action(profile, "&Sweep context lengths", self.run_panel.request_sweep, "Ctrl+Shift+Return",
                      "Decode cost and cache bytes at each context length of the run panel")
-        self._action(profile, "Sweep &batch sizes", self.run_panel.request_batch_sweep, "Ctrl+Alt+Return",
+        self._action(profile, "Sweep b&atch sizes", self.run_panel.request_batch_sweep, "Ctrl+Alt+Return",
                      "Decode time per token, per layer kind, and memory at each batch size of the run panel")
         self.stop_action = self._action(profile, "S&top", self.runs.stop, "Esc", "Stop the run between two layers")
         self._action(profile, "Cali&brate device", self.runs.calibrate, None,

@@ -226,19 +226,6 @@ def run_lines(snapshot) -> list[str]:
     return lines
 
 
-def calibrated_roofs(session, dtype: str):
-    """The roofs `archscope calibrate` saved for this device, dtype and thread count, or
-    None (said on stderr when the file cannot be read): the batch sweep is then measured only."""
-    from .runtime.calibrate import saved_roofs
-    from .runtime.roofs_file import RoofsFileError
-
-    try:
-        return saved_roofs(session.device, dtype)
-    except RoofsFileError as error:
-        print(f"note: no roofline prediction: {error}", file=sys.stderr)
-        return None
-
-
 def batch_sweep_table(points: list[dict]) -> str:
     """One row per batch size: time per step and per token, tokens/s, each layer kind's
     time per token, memory, KV bytes and the roofline's time per token where known."""
@@ -300,7 +287,7 @@ def cmd_profile(args) -> int:
         from .runtime.batch_sweep import batch_sweep
 
         points = batch_sweep(session, args.batch_sweep, context=BATCH_SWEEP_CONTEXT, probe=not args.no_probe,
-                             roofs=calibrated_roofs(session, args.dtype))
+                             roofs=config.roofs)
         snapshot.extra["batch_sweep"] = [asdict(point) for point in points]
     out = Path(args.out) if args.out else default_out(session.name)
     written = export(snapshot, out, args.csv, args.trace)

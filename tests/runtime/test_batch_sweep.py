@@ -116,28 +116,29 @@ def test_the_cli_flag_writes_the_batch_sweep_section(tmp_path, capsys):
     assert all(point["kv_bytes"] == point["kv_bytes_predicted"] for point in snapshot["batch_sweep"])
 
 
-def test_the_cli_predicts_from_the_saved_roofs_and_says_when_there_are_none(tmp_path, monkeypatch, capsys):
+def test_the_cli_predicts_from_the_saved_roofs(tmp_path, monkeypatch, capsys):
     import torch
 
+    from app.runtime.batch_sweep import BatchPoint, predicted_times
     from app.runtime.calibrate import device_name
     from app.runtime.roofs_file import save_roofs
 
     monkeypatch.setenv("ARCHSCOPE_CONFIG_DIR", str(tmp_path / "config"))
-    argv = ["profile", "--arch", "qwen3-0.6b", "--max-new-tokens", "2", "--device", "cpu", "--batch-sweep", "1,2"]
-    assert main([*argv, "--out", str(tmp_path / "before.json")]) == 0
-    assert "archscope calibrate" in capsys.readouterr().out
-    before = json.loads((tmp_path / "before.json").read_text())["batch_sweep"]
-    assert all(point["predicted_ms_per_token"] is None for point in before)
-
-    save_roofs([Roofs(device_name(torch.device("cpu")), "float32", bandwidth_bytes_per_s=20e9, flops_per_s=100e9,
-                      threads=torch.get_num_threads())])
-    assert main([*argv, "--out", str(tmp_path / "after.json")]) == 0
-    assert "archscope calibrate" not in capsys.readouterr().out
-    after = json.loads((tmp_path / "after.json").read_text())
-    jsonschema.validate(after, SCHEMA)
-    for point in after["batch_sweep"]:
-        assert point["predicted_ms_per_token"] > 0
-        assert set(point["kind_ms_predicted"]) == {"attention", "dense MLP"}
+    roofs = Roofs(device_name(torch.device("cpu")), "float32", bandwidth_bytes_per_s=20e9, flops_per_s=100e9,
+                  threads=torch.get_num_threads())
+    save_roofs([roofs])
+    out = tmp_path / "batch.json"
+    assert main(["profile", "--arch", "qwen3-0.6b", "--max-new-tokens", "2", "--device", "cpu",
+                 "--batch-sweep", "1,2", "--out", str(out)]) == 0
+    assert "predicted ms/token" in capsys.readouterr().out
+    snapshot = json.loads(out.read_text())
+    jsonschema.validate(snapshot, SCHEMA)
+    spec = Session.from_arch("qwen3-0.6b", "explore", device="cpu").spec
+    for point in snapshot["batch_sweep"]:
+        per_token, per_kind = predicted_times(spec, BatchPoint(**point), roofs, dtype_bytes=4)
+        assert point["predicted_ms_per_token"] == pytest.approx(per_token)
+        assert point["kind_ms_predicted"] == pytest.approx(per_kind)
+        assert set(per_kind) == {"attention", "dense MLP"}
 
 
 @pytest.mark.parametrize("value", ["1,x,4", "0", "4,-2", ","])

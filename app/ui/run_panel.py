@@ -137,10 +137,14 @@ class RunPanel(QWidget):
         form.addRow("", self.probe)
         self.contexts = QLineEdit(", ".join(str(c) for c in DEFAULT_SWEEP))
         self.contexts.setToolTip("Context lengths for a sweep, comma-separated")
-        form.addRow("Sweep at", self.contexts)
         self.batches = QLineEdit(", ".join(str(b) for b in DEFAULT_BATCH_SWEEP))
         self.batches.setToolTip("Batch sizes for a batch sweep, comma-separated: decode cost per token at each")
-        form.addRow("Batch sweep at", self.batches)
+        # Both sweeps on one row: a row more made the window's least height pass 800 pixels.
+        sweep_row = QHBoxLayout()
+        for label, field in (("context", self.contexts), ("batch", self.batches)):
+            sweep_row.addWidget(QLabel(label))
+            sweep_row.addWidget(field, 1)
+        form.addRow("Sweep at", sweep_row)
 
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Load the model if needed and generate (Ctrl+Return)")
@@ -272,9 +276,9 @@ class RunPanel(QWidget):
         try:
             batches = sorted({int(part) for part in text.replace(";", ",").split(",") if part.strip()})
         except ValueError:
-            raise ValueError(f"Batch sweep at: expected whole numbers separated by commas, got {text!r}") from None
+            raise ValueError(f"Sweep at batch: expected whole numbers separated by commas, got {text!r}") from None
         if not batches or batches[0] < 1:
-            raise ValueError(f"Batch sweep at: give batch sizes of 1 or more, got {text!r}")
+            raise ValueError(f"Sweep at batch: give batch sizes of 1 or more, got {text!r}")
         return {"batches": batches, "probe": self.probe.isChecked()}
 
     # --- requests -------------------------------------------------------------------------------

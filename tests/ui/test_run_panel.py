@@ -153,4 +153,4 @@ def test_batch_sizes_are_parsed_and_bad_ones_named(panel):
     for bad in ("4, many", "0, 4", ""):
         panel.batches.setText(bad)
         panel.request_batch_sweep()
-        assert len(sweeps) == 1 and panel.message.text().startswith("Batch sweep at"), bad
+        assert len(sweeps) == 1 and panel.message.text().startswith("Sweep at batch"), bad

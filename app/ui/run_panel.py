@@ -141,7 +141,9 @@ class RunPanel(QWidget):
         self.batches.setToolTip("Batch sizes for a batch sweep, comma-separated: decode cost per token at each")
         # Both sweeps on one row: a row more made the window's least height pass 800 pixels.
         sweep_row = QHBoxLayout()
+        sweep_row.setSpacing(4)
         for label, field in (("context", self.contexts), ("batch", self.batches)):
+            field.setMinimumWidth(field.fontMetrics().horizontalAdvance(field.text()) + 12)  # its default, whole
             sweep_row.addWidget(QLabel(label))
             sweep_row.addWidget(field, 1)
         form.addRow("Sweep at", sweep_row)

@@ -17,7 +17,6 @@ BATCH_SWEEP_CONTEXT = 128  # tokens each row holds before a batch sweep's decode
 
 if TYPE_CHECKING:  # the runtime imports torch: only a profile run pays for it, not every start
     from .runtime.session import Session, StepUpdate
-    from .runtime.slices import SlicePlan
 
 
 def add_arguments(parser) -> None:
@@ -110,35 +109,19 @@ class ProgressBar:
             self.stream.write("\n")
 
 
-def memory_budget(device) -> int:
-    """Bytes a slice may use: most of what is free now."""
-    import psutil
-    import torch
-
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0] * 0.8)
-    return int(psutil.virtual_memory().available * 0.6)
-
-
-def open_session(args, progress: ProgressBar) -> tuple[Session, SlicePlan | None]:
+def open_session(args, progress: ProgressBar) -> Session:
     from .cli import load_spec
-    from .runtime.session import DTYPES, Session, resolve_device
-    from .runtime.slices import plan_slice
+    from .runtime.session import Session
 
     if not args.arch:
         return Session.from_source(args.model or DEFAULT_MODEL, device=args.device, dtype=args.dtype,
-                                   progress=progress.loading), None
-
-    if args.scale != "slice":
-        spec = load_spec(args.arch, args.scale)
-        published = load_spec(args.arch, "full") if args.scale == "explore" else None
-        return Session.from_arch(spec, args.scale, device=args.device, dtype=args.dtype, seed=args.seed,
-                                 published=published), None
-    plan = plan_slice(load_spec(args.arch, "full"), memory_budget(resolve_device(args.device)),
-                      DTYPES[args.dtype].itemsize)
-    session = Session.from_arch(plan.spec, "slice", device=args.device, dtype=args.dtype, seed=args.seed)
-    session.notes.extend(plan.notes)
-    return session, plan
+                                   progress=progress.loading)
+    if args.scale == "slice":
+        return Session.from_slice(load_spec(args.arch, "full"), device=args.device, dtype=args.dtype, seed=args.seed)
+    spec = load_spec(args.arch, args.scale)
+    published = load_spec(args.arch, "full") if args.scale == "explore" else None
+    return Session.from_arch(spec, args.scale, device=args.device, dtype=args.dtype, seed=args.seed,
+                             published=published)
 
 
 def summary_table(snapshot) -> str:
@@ -199,7 +182,7 @@ def device_roofs(session, dtype: str):
         print(f"note: {error}; measuring the roofs again", file=sys.stderr)
         roofs = None
     if roofs is None:
-        print(f"measuring this device's roofs (quick, a few seconds; `archscope calibrate` measures in full)",
+        print("measuring this device's roofs (quick, a few seconds; `archscope calibrate` measures in full)",
               file=sys.stderr)
         calibrate_and_save(session.device, quick=True)
         roofs = saved_roofs(session.device, dtype)
@@ -254,9 +237,7 @@ def default_out(name: str) -> Path:
 
 def cmd_profile(args) -> int:
     from .runtime.generate import Sampling
-    from .runtime.session import DTYPES, RunConfig
-    from .runtime.slices import extrapolate
-
+    from .runtime.session import RunConfig
     from .runtime.export import export
 
     if args.threads:
@@ -264,19 +245,14 @@ def cmd_profile(args) -> int:
 
         torch.set_num_threads(args.threads)  # this thread's count: the run happens on it
     progress = ProgressBar()
-    session, plan = open_session(args, progress)
+    session = open_session(args, progress)
+    plan = session.slice_plan
     config = RunConfig(prompt=args.prompt, max_new_tokens=args.max_new_tokens, batch=args.batch,
                        sampling=Sampling(args.temperature, args.top_k, args.top_p, args.seed),
                        stop_at_eos=not args.ignore_eos, probe=not args.no_probe, chat=args.chat, image=args.image,
                        roofs=device_roofs(session, args.dtype))
     snapshot = session.run(config, on_step=progress.step)
     progress.close()
-    if plan is not None:
-        summary = snapshot.summary()
-        decode = [s for s in snapshot.steps if s.phase == "decode" and s.layer_ms]
-        overhead = (sum(s.wall_ms - sum(s.layer_ms) for s in decode) / len(decode)) if decode else 0.0
-        snapshot.extra["extrapolation"] = extrapolate(plan, summary["layer_ms_mean"], overhead,
-                                                      DTYPES[args.dtype].itemsize)
     if args.sweep:
         from .runtime.sweep import context_sweep
 

@@ -70,7 +70,7 @@ class Worker(QObject):
     @Slot(dict)
     def load(self, request: dict) -> None:
         """request: {"source": ...} for weights; {"arch": name, "scale": ...} or {"spec": spec
-        document, "scale": "explore" | "as drawn"} for random ones; optional "device", "dtype",
+        document, "scale": "explore" | "slice" | "as drawn"} for random ones; optional "device", "dtype",
         "seed"."""
         self._cancel.clear()
         leave_a_core_for_the_window()
@@ -81,12 +81,16 @@ class Worker(QObject):
                 self.progress.emit("building", 0, 1)
                 arch, scale = request.get("arch"), request.get("scale", "explore")
                 published = None
-                if arch is None:
-                    drawn = spec_from_dict(request["spec"])
-                    arch, published = (explore(drawn), drawn) if scale == "explore" else (drawn, None)
-                    scale = "explore" if scale == "explore" else "full"  # "as drawn": the drawing's own size
-                self.session = Session.from_arch(arch, scale, device, dtype, request.get("seed", 0),
-                                                 published=published)
+                if arch is None and scale == "slice":  # the drawing's published widths, one layer per kind
+                    self.session = Session.from_slice(spec_from_dict(request["spec"]), device, dtype,
+                                                      request.get("seed", 0))
+                else:
+                    if arch is None:
+                        drawn = spec_from_dict(request["spec"])
+                        arch, published = (explore(drawn), drawn) if scale == "explore" else (drawn, None)
+                        scale = "explore" if scale == "explore" else "full"  # "as drawn": the drawing's own size
+                    self.session = Session.from_arch(arch, scale, device, dtype, request.get("seed", 0),
+                                                     published=published)
                 self.progress.emit("building", 1, 1)
             else:
                 self.session = Session.from_source(request["source"], device, dtype,

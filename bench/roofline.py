@@ -22,7 +22,6 @@ import torch
 
 from app.runtime.calibrate import calibrate_and_save, saved_roofs
 from app.runtime.session import DTYPES, RunConfig, Session
-from app.runtime.slices import plan_slice
 from app.spec import catalog
 from app.spec.roofline import Roofs, predict_ms, step_cost
 
@@ -92,8 +91,8 @@ def main() -> None:
     runs = [(source, lambda s=source: (Session.from_source(s, device="cpu"), None)) for source in args.models]
     for name in args.slices:
         def make(name=name):
-            plan = plan_slice(catalog.get(name, "full"), SLICE_BUDGET_BYTES, 4)
-            return Session.from_arch(plan.spec, device="cpu"), plan
+            session = Session.from_slice(catalog.get(name, "full"), device="cpu", budget_bytes=SLICE_BUDGET_BYTES)
+            return session, session.slice_plan
         runs.append((f"{name} (slice)", make))
     config = RunConfig(max_new_tokens=args.new_tokens + 1, stop_at_eos=False, roofs=roofs)
     for label, make in runs:

@@ -23,6 +23,7 @@ from ..spec.serialize import spec_to_dict
 from .generate import Sampling, pick_next
 from .memory import hardware, sample
 from .probe import CancelCheck, LayerTimer
+from .slices import SlicePlan, extrapolate_snapshot, memory_budget, plan_slice
 from .snapshot import ProfileSnapshot, StepRecord
 from .vision_track import cross_kv_predicted, encode_timed, place_image, record_step, vision_section
 
@@ -74,6 +75,7 @@ class Session:
     # the published model a smaller stand-in (explore scale) runs for: its predicted cost
     # goes beside the stand-in's measured one
     published: ArchSpec | None = None
+    slice_plan: SlicePlan | None = None  # a slice run's plan: its snapshot extrapolates to the whole model
 
     @classmethod
     def from_arch(cls, name: str | ArchSpec, scale: str = "explore", device: str = "auto",
@@ -88,6 +90,19 @@ class Session:
         model = build_model(spec, torch_device, DTYPES[dtype], seed)
         return cls(model, spec, torch_device, DTYPES[dtype], spec.name, f"random weights, seed {seed}", scale=scale,
                    published=published)
+
+    @classmethod
+    def from_slice(cls, full: ArchSpec, device: str = "auto", dtype: str = "float32", seed: int = 0,
+                   budget_bytes: int | None = None) -> Session:
+        """One layer of each distinct kind of `full` at its published widths (experts trimmed
+        to fit `budget_bytes`, by default most of the device's free memory)."""
+        torch_device = resolve_device(device)
+        budget = budget_bytes if budget_bytes is not None else memory_budget(torch_device)
+        plan = plan_slice(full, budget, DTYPES[dtype].itemsize)
+        session = cls.from_arch(plan.spec, "slice", device, dtype, seed)
+        session.notes.extend(plan.notes)
+        session.slice_plan = plan
+        return session
 
     @classmethod
     def from_source(cls, source: str, device: str = "auto", dtype: str = "float32", progress=None) -> Session:
@@ -217,6 +232,8 @@ class Session:
         if self.published is not None and config.roofs is not None and steps:
             run["published"] = self._published_prediction(config, steps[-1].seq_len, element)
         snapshot = ProfileSnapshot(self.model_info(), hardware(self.device), run, steps, notes=list(self.notes))
+        if self.slice_plan is not None:
+            snapshot.extra["extrapolation"] = extrapolate_snapshot(self.slice_plan, snapshot, element)
         if image is not None:
             snapshot.extra["vision"] = vision_section(image, analysis, sum(steps[-1].kv_bytes), config.batch)
         return snapshot

@@ -64,3 +64,22 @@ def extrapolate(plan: SlicePlan, layer_ms_mean: list[float], step_overhead_ms: f
         "active_weight_bytes_per_token": full.active_params * dtype_bytes,
         "notes": plan.notes,
     }
+
+
+def memory_budget(device) -> int:
+    """Bytes a slice may use: most of what is free now on the device."""
+    import psutil
+    import torch
+
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0] * 0.8)
+    return int(psutil.virtual_memory().available * 0.6)
+
+
+def extrapolate_snapshot(plan: SlicePlan, snapshot, dtype_bytes: int) -> dict:
+    """extrapolate() from a slice run's decode steps: their per-layer means, and what the
+    step spent outside the layers (embedding, head, sampling, Python), once per token."""
+    decode = [s for s in snapshot.steps if s.phase == "decode" and s.layer_ms]
+    overhead = (sum(s.wall_ms - sum(s.layer_ms) for s in decode) / len(decode)) if decode else 0.0
+    return extrapolate(plan, snapshot.summary()["layer_ms_mean"], overhead, dtype_bytes)
+

@@ -368,7 +368,6 @@ def step_cost(spec: ArchSpec, phase: str = "decode", tokens: int = 1, context: i
         raise ValueError(f"tokens, batch and dtype_bytes must be positive and context not negative; found "
                          f"tokens={tokens}, context={context}, batch={batch}, dtype_bytes={dtype_bytes}")
     step = _Step(phase, tokens, context, batch, dtype_bytes)
-    d = spec.d_model
     sources = kv_sources(spec)
     rows = []
     for index, layer in enumerate(spec.layers):

@@ -19,7 +19,7 @@ from ..runtime.export import export
 from ..runtime.figures import StepShares, decode_step_time, decode_text, scale_note, threads_text
 from ..runtime.snapshot import PROFILE_SCHEMA, ProfileSnapshot
 from ..spec import ArchSpec
-from ..spec.scale import explore, explore_counterparts
+from ..spec.scale import explore, explore_counterparts, slice_
 from ..spec.serialize import spec_from_dict
 from .dashboard.record import BatchSweepRecord, RunRecord, SweepRecord
 from .dashboard.roofline_points import part_times
@@ -72,11 +72,17 @@ def same_model(one: dict, other: dict) -> bool:
 def drawn_layer_twins(drawn: ArchSpec, run: ArchSpec) -> list[list[int]] | None:
     """For each layer of the diagram, the run's layers that measure it: itself when the run
     is the drawn architecture; its shrunk twins when the run was its explore scale (the
-    explore layer costs, at the drawn depth); None when the run is something else."""
+    explore layer costs, at the drawn depth); its kind's one layer when the run was its
+    slice; None when the run is something else."""
     if run == drawn:
         return [[index] for index in range(drawn.num_layers)]
     if run == explore(drawn):
         return explore_counterparts(drawn)
+    distinct = slice_(drawn)
+    if run.name == distinct.name and run.num_layers == distinct.num_layers:
+        # a slice: one layer per distinct kind (experts may be trimmed to fit, so the layers
+        # need not equal the drawn ones): each drawn layer is measured by its kind's
+        return [[distinct.layers.index(layer)] for layer in drawn.layers]
     return None
 
 

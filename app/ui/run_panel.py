@@ -42,7 +42,9 @@ SOURCES = [
     ("hub", "Hugging Face Hub repository"),
 ]
 NEEDS_LOCATION = {"directory": "folder", "gguf": "GGUF file", "hub": "repository id"}
-SCALES = [("explore", "explore scale (≤ 60M parameters)"), ("as drawn", "as drawn (full size)")]
+SCALES = [("explore", "explore scale (≤ 60M parameters)"),
+          ("slice", "slice (published widths, a layer per kind)"),
+          ("as drawn", "as drawn (full size)")]
 
 
 class RunPanel(QWidget):
@@ -78,7 +80,10 @@ class RunPanel(QWidget):
         self.scale = QComboBox()
         for key, text in SCALES:
             self.scale.addItem(text, key)
-        self.scale.setToolTip("Explore scale keeps the layer pattern and shrinks widths so it runs anywhere")
+        self.scale.setToolTip("Explore scale keeps the layer pattern and shrinks widths so it runs anywhere; "
+                              "its times are of the stand-in. Slice runs one layer of each kind at the published "
+                              "widths (experts trimmed to fit memory) and extrapolates to the whole model: the way "
+                              "to time the real widths. As drawn builds the whole model.")
         form.addRow("Scale", self.scale)
 
         self.device = QComboBox()

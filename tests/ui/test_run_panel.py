@@ -154,3 +154,36 @@ def test_batch_sizes_are_parsed_and_bad_ones_named(panel):
         panel.batches.setText(bad)
         panel.request_batch_sweep()
         assert len(sweeps) == 1 and panel.message.text().startswith("Sweep at batch"), bad
+
+
+def test_a_slice_run_times_the_published_widths_and_each_drawn_layer_reads_its_kinds_time(panel):
+    """Offered in the panel, and mapped back onto the diagram."""
+    requests = []
+    panel.runRequested.connect(lambda load, settings: requests.append(load))
+    panel.scale.setCurrentIndex(panel.scale.findData("slice"))
+    assert "published widths" in panel.scale.toolTip()
+    panel.request_run()
+    assert requests[-1]["scale"] == "slice"
+    # Llama 4 Maverick interleaves dense and MoE layers (every fourth without RoPE): its
+    # slice has one layer of each kind, its experts trimmed to fit -- not the drawn layers
+    from app.runtime.slices import plan_slice
+
+    drawn = catalog.get("llama4-maverick")
+    run = plan_slice(drawn, budget_bytes=2 << 30, dtype_bytes=4).spec
+    kinds = list(dict.fromkeys(drawn.layers))
+    assert run.layers != tuple(kinds)
+    assert drawn_layer_twins(drawn, run) == [[kinds.index(layer)] for layer in drawn.layers]
+
+
+def test_the_worker_builds_a_slice_and_its_snapshot_extrapolates(qtbot):
+    from app.runtime.session import RunConfig
+    from app.worker import Worker
+
+    worker = Worker()
+    loaded = []
+    worker.loaded.connect(loaded.append)
+    worker.failed.connect(pytest.fail)
+    worker.load({"spec": spec_to_dict(catalog.get("gpt2-small")), "scale": "slice", "device": "cpu"})
+    assert loaded and loaded[0]["scale"] == "slice" and worker.session.spec.num_layers == 1
+    snapshot = worker.session.run(RunConfig(max_new_tokens=3, stop_at_eos=False)).to_dict()
+    assert snapshot["extrapolation"]["kinds"][0]["stands_for"] == 12  # GPT-2 small: one kind, 12 layers

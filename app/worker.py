@@ -135,24 +135,30 @@ class Worker(QObject):
             self.failed.emit("No model is loaded: load one before sweeping.")
             return
         contexts = sorted(settings["contexts"])
+        points = self._sweep_points("sweeping", "the sweep", len(contexts), lambda on_point: context_sweep(
+            self.session, contexts, settings.get("decode_steps", 4), settings.get("probe", True),
+            cancelled=self._cancel.is_set, on_point=on_point))
+        if points is not None:
+            self.swept.emit({"model": self.session.model_info(), "hardware": hardware(self.session.device),
+                             "sweep": [asdict(point) for point in points]})
+
+    def _sweep_points(self, label: str, what: str, total: int, measure) -> list | None:
+        """measure(on_point) with the progress bar counting its points; None when it was
+        cancelled or failed (and said so)."""
         done = []
 
         def point_done(point) -> None:
             done.append(point)
-            self.progress.emit("sweeping", len(done), len(contexts))
+            self.progress.emit(label, len(done), total)
 
-        self.progress.emit("sweeping", 0, len(contexts))
+        self.progress.emit(label, 0, total)
         try:
-            points = context_sweep(self.session, contexts, settings.get("decode_steps", 4),
-                                   settings.get("probe", True), cancelled=self._cancel.is_set, on_point=point_done)
+            return measure(point_done)
         except Cancelled:
             self.cancelled.emit()
-            return
         except Exception as error:  # noqa: BLE001
-            self._fail("the sweep failed", error)
-            return
-        self.swept.emit({"model": self.session.model_info(), "hardware": hardware(self.session.device),
-                         "sweep": [asdict(point) for point in points]})
+            self._fail(f"{what} failed", error)
+        return None
 
     @Slot(dict)
     def calibrate(self, settings: dict) -> None:
@@ -202,31 +208,18 @@ class Worker(QObject):
             self.failed.emit("No model is loaded: load one before sweeping.")
             return
         batches = sorted(settings["batches"])
-        done = []
-
-        def point_done(point) -> None:
-            done.append(point)
-            self.progress.emit("batch sweep", len(done), len(batches))
-
         if not self._calibrated_before_run():  # the roofs the prediction beside each point needs
             return
         try:
             roofs = saved_roofs(self.session.device, str(self.session.dtype).removeprefix("torch."))
         except RoofsFileError:
             roofs = None  # measured only; the plot says to calibrate
-        self.progress.emit("batch sweep", 0, len(batches))
         options = {key: settings[key] for key in ("context", "decode_steps", "probe") if key in settings}
-        try:
-            points = batch_sweep(self.session, batches, roofs=roofs, cancelled=self._cancel.is_set,
-                                 on_point=point_done, **options)
-        except Cancelled:
-            self.cancelled.emit()
-            return
-        except Exception as error:  # noqa: BLE001
-            self._fail("the batch sweep failed", error)
-            return
-        self.batch_swept.emit({"model": self.session.model_info(), "hardware": hardware(self.session.device),
-                               "batch_sweep": [asdict(point) for point in points]})
+        points = self._sweep_points("batch sweep", "the batch sweep", len(batches), lambda on_point: batch_sweep(
+            self.session, batches, roofs=roofs, cancelled=self._cancel.is_set, on_point=on_point, **options))
+        if points is not None:
+            self.batch_swept.emit({"model": self.session.model_info(), "hardware": hardware(self.session.device),
+                                   "batch_sweep": [asdict(point) for point in points]})
 
     def _on_step(self, update: StepUpdate) -> None:
         self._pending.append(update)

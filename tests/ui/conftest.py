@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from app.ui.canvas import CanvasView
+from app.ui.dashboard import Dashboard
 from app.ui.main_window import MainWindow
 
 
@@ -15,6 +16,18 @@ def view(qtbot):
     qtbot.addWidget(view)
     view.resize(900, 600)
     return view
+
+
+@pytest.fixture
+def dashboard(qtbot):
+    """A Dashboard with its dock widgets, not in a window."""
+    board = Dashboard()
+    for _title, widget, _name in board.docks():
+        qtbot.addWidget(widget)
+    yield board
+    # Deleted here, in the main thread. Left to the cyclic collector, the QObject could be
+    # freed in a later test's model thread, and Qt objects must be deleted in their own.
+    board.deleteLater()
 
 
 @pytest.fixture

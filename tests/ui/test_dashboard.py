@@ -11,7 +11,7 @@ from PySide6.QtGui import QImage
 from app.runtime.batch_sweep import batch_sweep
 from app.runtime.session import RunConfig, Session
 from app.runtime.sweep import context_sweep
-from app.ui.dashboard import BatchSweepRecord, Dashboard, RunRecord, SweepRecord
+from app.ui.dashboard import BatchSweepRecord, RunRecord, SweepRecord
 
 DOCK_TITLES = ["Layer latency", "Memory", "KV cache", "Expert routing", "Throughput", "Output text", "Context sweep",
                "Roofline", "Batch sweep"]
@@ -48,17 +48,6 @@ def batch_snapshot():
     session = Session.from_arch("qwen3-30b-a3b", "explore", device="cpu")  # attention and MoE layers
     points = batch_sweep(session, [4, 1, 16], context=8, decode_steps=2)
     return {"model": session.model_info(), "batch_sweep": [dataclasses.asdict(p) for p in points]}
-
-
-@pytest.fixture
-def dashboard(qtbot):
-    board = Dashboard()
-    for _title, widget, _name in board.docks():
-        qtbot.addWidget(widget)
-    yield board
-    # Deleted here, in the main thread. Left to the cyclic collector, the QObject could be
-    # freed in a later test's model thread, and Qt objects must be deleted in their own.
-    board.deleteLater()
 
 
 def summed_routing(snapshot):

@@ -13,7 +13,7 @@ from app.spec import catalog
 from app.spec.roofline import Roofs, predict_ms, step_cost
 from app.spec.serialize import spec_to_dict
 from app.ui.canvas.scene import ArchitectureScene
-from app.ui.dashboard import Dashboard, RunRecord
+from app.ui.dashboard import RunRecord
 from app.ui.dashboard.roofline import CALIBRATE_HINT
 from app.ui.labels import percent
 
@@ -73,15 +73,6 @@ def expected_points(document: dict, roofs: Roofs | None) -> dict:
                               predicted + (predict_ms(cost, roofs) / 1e3 if roofs else 0.0))
     return {kind: ([flops / moved, flops / seconds], predicted / seconds)
             for kind, (flops, moved, seconds, predicted) in sums.items()}
-
-
-@pytest.fixture
-def dashboard(qtbot):
-    board = Dashboard()
-    for _title, widget, _name in board.docks():
-        qtbot.addWidget(widget)
-    yield board
-    board.deleteLater()
 
 
 def test_one_point_per_kind_at_the_runs_decode_intensity_and_rate_under_both_roofs(dashboard):

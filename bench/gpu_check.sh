@@ -38,6 +38,10 @@ print(f"qwen3-0.6b bf16: {summary['decode_tokens_per_s']} tok/s; mean decode ms,
       f"median of the others: {statistics.median(layers[1:])}")
 PY
 
+section roofline on cuda, bfloat16: measured vs predicted per layer kind
+timeout 120 python3 bench/roofline.py --device cuda --dtype bfloat16 --models --slices \
+    --arch qwen3-0.6b:full deepseek-v3:explore --new-tokens 32 2>&1 | tail -30
+
 section probe overhead on cuda
 timeout 70 python3 bench/probe_overhead.py --models --arch qwen3-0.6b:full gemma3-1b:full deepseek-v3:explore \
     --device cuda --new-tokens 64 2>&1 | tail -12

@@ -11,6 +11,7 @@ micro-benchmarks reached.
 
     .venv/bin/python bench/roofline.py [--new-tokens 16] [--threads N] [--saved-roofs]
                                        [--models embedded:smollm2-135m ...] [--slices qwen3-1.7b ...]
+                                       [--arch qwen3-0.6b:full ...] [--device cuda --dtype bfloat16]
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import defaultdict
 import torch
 
 from app.runtime.calibrate import calibrate_and_save, saved_roofs
-from app.runtime.session import DTYPES, RunConfig, Session
+from app.runtime.session import DTYPES, RunConfig, Session, resolve_device
 from app.spec import catalog
 from app.spec.roofline import Roofs, predict_ms, step_cost
 
@@ -77,23 +78,30 @@ def main() -> None:
     parser.add_argument("--slices", nargs="*", default=DEFAULT_SLICES, help="catalog entries run at slice scale")
     parser.add_argument("--new-tokens", type=int, default=16)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own)")
+    parser.add_argument("--arch", nargs="*", default=[], help="catalog NAME:SCALE with random weights")
     parser.add_argument("--saved-roofs", action="store_true", help="use the roofs saved earlier, do not calibrate")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="float32", choices=list(DTYPES))
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device("cpu")
-    if not args.saved_roofs or saved_roofs(device, "float32") is None:
+    device, dtype = resolve_device(args.device), args.dtype
+    if not args.saved_roofs or saved_roofs(device, dtype) is None:
         calibration, saved = calibrate_and_save(device)
         print(f"calibrated {calibration.device} at {calibration.threads} threads, saved to {saved.path}")
-    roofs = saved_roofs(device, "float32")
-    print(f"roofs: {roofs.bandwidth_bytes_per_s / 1e9:.1f} GB/s, {roofs.flops_per_s / 1e9:.1f} GFLOP/s float32 "
+    roofs = saved_roofs(device, dtype)
+    print(f"roofs: {roofs.bandwidth_bytes_per_s / 1e9:.1f} GB/s, {roofs.flops_per_s / 1e9:.1f} GFLOP/s {dtype} "
           f"(ridge {roofs.ridge_intensity:.2f} FLOPs/byte), measured {roofs.measured}")
-    runs = [(source, lambda s=source: (Session.from_source(s, device="cpu"), None)) for source in args.models]
+    where = {"device": str(device), "dtype": dtype}
+    runs = [(source, lambda s=source: (Session.from_source(s, **where), None)) for source in args.models]
     for name in args.slices:
         def make(name=name):
-            session = Session.from_slice(catalog.get(name, "full"), device="cpu", budget_bytes=SLICE_BUDGET_BYTES)
+            session = Session.from_slice(catalog.get(name, "full"), budget_bytes=SLICE_BUDGET_BYTES, **where)
             return session, session.slice_plan
         runs.append((f"{name} (slice)", make))
+    for entry in args.arch:
+        name, _, scale = entry.partition(":")
+        runs.append((entry, lambda n=name, s=scale or "explore": (Session.from_arch(n, s, **where), None)))
     config = RunConfig(max_new_tokens=args.new_tokens + 1, stop_at_eos=False, roofs=roofs)
     for label, make in runs:
         session, plan = make()

@@ -1,6 +1,7 @@
 """Snapshot files: JSON, CSV (a row per step and layer) and Chrome Trace Event JSON
-(Perfetto, chrome://tracing). Every write goes to a temporary file first, then is
-renamed over the target, so a failed export never leaves half a file."""
+(Perfetto, chrome://tracing). The files of one export are written as a set, all of them
+or none (app/files.py), so a killed export never leaves half a file, nor a new JSON beside
+an old CSV."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import io
 import json
 from pathlib import Path
 
-from ..files import write_atomic
+from ..files import write_set_atomic
 from .snapshot import ProfileSnapshot
 
 
@@ -104,8 +105,6 @@ def to_chrome_trace(snapshot: ProfileSnapshot) -> str:
 
 
 def export(snapshot: ProfileSnapshot, json_path=None, csv_path=None, trace_path=None) -> list[Path]:
-    written = []
-    for path, render in ((json_path, to_json), (csv_path, to_csv), (trace_path, to_chrome_trace)):
-        if path:
-            written.append(write_atomic(path, render(snapshot)))
-    return written
+    files = {Path(path): render(snapshot)
+             for path, render in ((json_path, to_json), (csv_path, to_csv), (trace_path, to_chrome_trace)) if path}
+    return write_set_atomic(files) if files else []

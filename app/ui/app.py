@@ -30,8 +30,11 @@ def application_icon():
     return icon
 
 
-def run_app(entry: str | None = None, compare: str | None = None) -> int:
-    app = _application()
+def start_window(entry: str | None = None, compare: str | None = None):
+    """The main window as the desktop app starts it: shown, with the unsaved edits of a
+    session that ended without saving offered back, and what an export killed midway left
+    behind finished or removed."""
+    _application()
     from .main_window import MainWindow
 
     window = MainWindow(entry=entry or None)
@@ -39,6 +42,13 @@ def run_app(entry: str | None = None, compare: str | None = None) -> int:
     if compare:
         window.show_compare(True, compare)
     window.offer_recovery()
+    window.finish_interrupted_export()
+    return window
+
+
+def run_app(entry: str | None = None, compare: str | None = None) -> int:
+    app = _application()
+    window = start_window(entry, compare)  # noqa: F841 -- held until the app quits
     return app.exec()
 
 

@@ -22,11 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..files import write_atomic
+from ..files import finish_interrupted_writes, write_atomic
 from ..spec import ArchSpec, SpecError, catalog
 from ..spec.serialize import spec_from_dict, spec_to_dict
 from . import theme
 from .canvas import CanvasView
+from .autosave import AutosaveSchedule
 from .commands import InsertGroup, SpecEdit
 from .compare_view import CompareView
 from .components import Refused, drop_edit
@@ -42,7 +43,6 @@ from .catalog_browser import CatalogBrowser
 
 DEFAULT_ENTRY = "llama3-8b"
 AUTOSAVE_NAME = "autosave.json"
-AUTOSAVE_DELAY_MS = 800
 MAX_RECENT = 8
 
 
@@ -107,8 +107,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.findChild(QDockWidget, "catalogDock"), self.findChild(QDockWidget, "inspectorDock")],
                          [250, 290], Qt.Horizontal)
 
-        self.autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS)
-        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_schedule = AutosaveSchedule(self.document.undo_stack, parent=self)
+        self.autosave_schedule.due.connect(self.autosave)
         self._build_menus()
         self.statusBar().showMessage("Drag components from the palette onto the canvas; F fits, Ctrl+wheel zooms")
         self.resize(1280, 800)
@@ -406,8 +406,6 @@ class MainWindow(QMainWindow):
             self.inspector.show_box(reselected[0] if reselected else None)
         self.summary.set_spec(spec)
         self.palette.set_spec(spec)
-        if self.document.modified:
-            self.autosave_timer.start()
         self._update_title()
 
     def _update_title(self) -> None:
@@ -488,6 +486,10 @@ class MainWindow(QMainWindow):
 
     def export_profile(self, folder: str | Path, stem: str | None = None) -> list[Path]:
         stem = stem or _file_stem(self.runs.snapshot["model"]["name"] if self.runs.snapshot else "profile")
+        # remembered on disk before writing: should the app be killed mid-export, its next
+        # start finishes or removes what was left (finish_interrupted_export)
+        self.settings.setValue("exportFolder", str(Path(folder).resolve()))
+        self.settings.sync()
         written = self.runs.export(folder, stem)
         window_png = Path(folder) / f"{stem}-window.png"
         if self.grab().save(str(window_png)):
@@ -510,6 +512,16 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Save window as PNG", "archscope.png", "PNG image (*.png)")
         if path and not self.grab().save(path):
             QMessageBox.warning(self, "ArchScope", f"Could not write {path}")
+
+    def finish_interrupted_export(self) -> None:
+        """Complete the set of files an export killed while renaming left in the last export
+        folder, and remove the temporary files of one killed before."""
+        folder = self.settings.value("exportFolder")
+        if folder:
+            try:
+                finish_interrupted_writes(folder)
+            except OSError as error:
+                self.statusBar().showMessage(f"Could not tidy the last export in {folder}: {error}", 15000)
 
     # --- autosave and settings ----------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
+from shiboken6 import isValid
 
 # Long enough that a drag of a spin box is one write, not one per value it passes.
 AUTOSAVE_IDLE_MS = 800
@@ -40,7 +41,8 @@ class AutosaveSchedule(QObject):
         return self.idle.isActive() or self.deadline.isActive()
 
     def _stack_moved(self, _index: int) -> None:
-        if self.undo_stack.isClean():
+        # a stack being destroyed with its window clears itself, and says so, on its way out
+        if not isValid(self.undo_stack) or self.undo_stack.isClean():
             return
         self.idle.start()  # restarted by every edit ...
         if not self.deadline.isActive():  # ... the deadline only by the first one since a write
@@ -56,5 +58,5 @@ class AutosaveSchedule(QObject):
 
     def _fire(self) -> None:
         self.cancel()
-        if not self.undo_stack.isClean():
+        if isValid(self.undo_stack) and not self.undo_stack.isClean():
             self.due.emit()

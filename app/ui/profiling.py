@@ -17,7 +17,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..runtime.export import export
 from ..runtime.figures import StepShares, decode_step_time, decode_text, scale_note, threads_text
-from ..runtime.snapshot import PROFILE_SCHEMA, ProfileSnapshot
+from ..runtime.snapshot import ProfileSnapshot
+from ..runtime.snapshot_file import SnapshotError, read_snapshot
 from ..spec import ArchSpec
 from ..spec.scale import explore, explore_counterparts, slice_
 from ..spec.serialize import spec_from_dict
@@ -40,27 +41,6 @@ def hold_long_lived_objects(hold: bool) -> None:
         gc.freeze()
     else:
         gc.unfreeze()
-
-
-class SnapshotError(ValueError):
-    pass
-
-
-def read_snapshot(path: str | Path) -> dict:
-    """A saved profile snapshot; SnapshotError naming the file and what is wrong."""
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise SnapshotError(f"{path}: {error}") from None
-    if not isinstance(document, dict) or document.get("schema") != PROFILE_SCHEMA:
-        found = document.get("schema") if isinstance(document, dict) else type(document).__name__
-        raise SnapshotError(f"{path}: not an ArchScope profile snapshot (schema {found!r}, "
-                            f"expected {PROFILE_SCHEMA!r})")
-    for key in ("model", "steps"):
-        if key not in document:
-            raise SnapshotError(f"{path}: the snapshot has no {key!r} section")
-    return document
 
 
 def same_model(one: dict, other: dict) -> bool:
@@ -415,12 +395,15 @@ class RunController(QObject):
         return document
 
     def show_document(self, document: dict) -> None:
-        """Show a finished run (and its sweep, if it has one) without running anything."""
-        self.snapshot = document
-        self.record = RunRecord.from_snapshot(document)
+        """Show a finished run (and its sweep, if it has one) without running anything.
+        Everything is built before anything is assigned: a document that fails to build
+        leaves the last run shown (and exported) as it was."""
+        record = RunRecord.from_snapshot(document)
+        sweeps = [SweepRecord.from_snapshot(document)] if document.get("sweep") else None
+        self.snapshot, self.record = document, record
         self.dashboard.show_record(self.record)
-        if document.get("sweep"):
-            self.sweeps = [SweepRecord.from_snapshot(document)]
+        if sweeps is not None:
+            self.sweeps = sweeps
             self.dashboard.show_sweep(self.sweeps)
         if document.get("batch_sweep"):
             self._show_batch_sweep(document)

@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 
 from app.cli import main
+from app.runtime.snapshot_file import read_snapshot
 from app.spec import catalog
 
 SCHEMA = json.loads(resources.files("app.resources").joinpath("profile.schema.json").read_text())
@@ -39,6 +40,11 @@ def test_snapshot_validates_against_the_schema(profiled):
     assert [step["phase"] for step in snapshot["steps"]] == ["prefill"] + ["decode"] * (NEW_TOKENS - 1)
     if snapshot["model"]["source"].startswith("embedded:"):
         assert snapshot["run"]["completion"].strip()  # a real model writes real text
+
+
+def test_the_window_opens_every_snapshot_the_app_writes(profiled):
+    _, out = profiled
+    assert read_snapshot(out / "run.json") == json.loads((out / "run.json").read_text())
 
 
 def test_kv_bytes_equal_the_prediction_at_every_step_and_layer_ms_has_every_layer(profiled):

@@ -9,6 +9,7 @@ one is not silently checked less than it says.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -42,6 +43,8 @@ def _is_type(value, name: str) -> bool:
 
 
 def _found(value) -> str:
+    if value is None or isinstance(value, bool):  # as the file spells them
+        return json.dumps(value)
     text = repr(value) if not isinstance(value, (dict, list)) else ("an object" if isinstance(value, dict)
                                                                     else f"a list of {len(value)}")
     return text if len(text) <= 40 else text[:37] + "..."

@@ -75,8 +75,9 @@ def snapshot_problems(document: dict) -> list[str]:
     if isinstance(steps, list) and steps and isinstance(steps[0], dict) and isinstance(steps[0].get("kv_bytes"), list):
         values = len(steps) * len(steps[0]["kv_bytes"])
         if values > MAX_STEP_LAYER_VALUES:
-            return [f"steps: {len(steps):,} steps x {len(steps[0]['kv_bytes']):,} layers is {values:,} per-layer "
-                    f"values; a snapshot is read up to {MAX_STEP_LAYER_VALUES:,}"]
+            layers = len(steps[0]["kv_bytes"])
+            return [(f"steps: {len(steps):,} steps x {layers:,} layers is {values:,} per-layer values; "
+                     f"a snapshot is read up to {MAX_STEP_LAYER_VALUES:,}")]
     problems = json_schema.problems(document, _schema())
     if problems:
         return problems

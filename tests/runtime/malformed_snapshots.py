@@ -39,7 +39,7 @@ def _many_layers(document):
 # name -> (how the document is broken, what the message must say)
 BROKEN = {
     "missing wall_ms": (_without("wall_ms"), "steps[1].wall_ms: missing (expected a number)"),
-    "null layer_ms": (_set(("steps", 2, "layer_ms"), None), "steps[2].layer_ms: expected a list, found None"),
+    "null layer_ms": (_set(("steps", 2, "layer_ms"), None), "steps[2].layer_ms: expected a list, found null"),
     "short layer_ms": (_set(("steps", 1, "layer_ms"), [0.5]),
                        "steps[1].layer_ms: expected 4 entries (one per layer) or none, found 1"),
     "short kv_bytes": (_set(("steps", 3, "kv_bytes"), [1, 2]), "steps[3].kv_bytes: expected 4 entries (one per layer), found 2"),
@@ -61,8 +61,8 @@ BROKEN = {
     "a sweep without its times": (_set(("sweep",), [{"context_len": 128, "kv_bytes": 1, "kv_bytes_predicted": 1}]),
                                   "sweep[0].decode_ms: missing (expected a number)"),
     "huge step count": (_many_steps, "steps: 20,001 steps; a snapshot is read up to 20,000"),
-    "huge layer count": (_many_layers, "steps: 21 steps x 100,000 layers is 2,100,000 per-layer values; "
-                                       "a snapshot is read up to 2,000,000"),
+    "huge layer count": (_many_layers, ("steps: 21 steps x 100,000 layers is 2,100,000 per-layer values; "
+                                        "a snapshot is read up to 2,000,000")),
 }
 
 

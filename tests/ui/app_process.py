@@ -62,7 +62,7 @@ def edit(window, count: int, gap_ms: int) -> None:
 
 
 def export(window, snapshot: str, folder: str, stop: str) -> None:
-    import app.files as files
+    from app import files
 
     real_fsync, real_replace = os.fsync, os.replace
     calls = {"fsync": 0, "rename": 0}

@@ -16,6 +16,7 @@ from typing import Any, Literal, Union
 
 from .arch import SPEC_SCHEMA, ArchSpec
 from .errors import Problem, SpecError
+from .limits import MAX_LAYERS, MAX_NESTING, brief, nested_too_deeply, number_problem
 from .validation import validate
 
 _INVALID = object()
@@ -39,12 +40,17 @@ def spec_from_json(text: str | bytes) -> ArchSpec:
 
 def spec_from_dict(document: Any) -> ArchSpec:
     """Decode and validate; raises SpecError listing every problem found."""
+    if nested_too_deeply(document):
+        raise SpecError([Problem("", f"nested more than {MAX_NESTING} levels deep; a spec is a few levels deep")])
     if not isinstance(document, dict):
         raise SpecError([Problem("", f"expected a JSON object, found {_type_name(document)}")])
     schema = document.get("schema", SPEC_SCHEMA)
     if schema != SPEC_SCHEMA:
-        raise SpecError([Problem("schema", f"expected {SPEC_SCHEMA!r}, found {schema!r}")])
+        raise SpecError([Problem("schema", f"expected {SPEC_SCHEMA!r}, found {brief(schema)}")])
     body = {key: value for key, value in document.items() if key != "schema"}
+    layers = body.get("layers")
+    if isinstance(layers, list) and len(layers) > MAX_LAYERS:  # before decoding each of them
+        raise SpecError([Problem("layers", f"{len(layers):,} layers exceed the limit of {MAX_LAYERS:,}")])
     problems: list[Problem] = []
     spec = _decode_dataclass(ArchSpec, body, "", problems)
     if problems:
@@ -140,7 +146,7 @@ def _decode(tp: Any, value: Any, path: str, problems: list[Problem]) -> Any:
         allowed = typing.get_args(tp)
         if isinstance(value, str) and value in allowed:
             return value
-        problems.append(Problem(path, f"expected one of {', '.join(map(repr, allowed))}, found {value!r:.60}"))
+        problems.append(Problem(path, f"expected one of {', '.join(map(repr, allowed))}, found {brief(value)}"))
         return _INVALID
     if origin is tuple:
         (item_type, _ellipsis) = typing.get_args(tp)
@@ -162,7 +168,7 @@ def _decode_tagged(classes: list[type], value: Any, path: str, problems: list[Pr
         return _INVALID
     kind = value.get("kind")
     if not isinstance(kind, str) or kind not in by_kind:
-        problems.append(Problem(_join(path, "kind"), f"expected one of {kinds}, found {kind!r:.60}"))
+        problems.append(Problem(_join(path, "kind"), f"expected one of {kinds}, found {brief(kind)}"))
         return _INVALID
     return _decode_dataclass(by_kind[kind], value, path, problems)
 
@@ -176,12 +182,20 @@ def _decode_scalar(tp: Any, value: Any, path: str, problems: list[Problem]) -> A
             return value
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an integer past float's range (about 1.8e308)
+                problems.append(Problem(path, f"must be a finite number, found an integer of {value.bit_length()} bits"))
+                return _INVALID
+            if number_problem(number):
+                problems.append(Problem(path, number_problem(number)))
+                return _INVALID
+            return number
     elif tp is str:
         if isinstance(value, str):
             return value
     else:  # pragma: no cover - a field type this reader was not taught
         raise TypeError(f"unsupported field type {tp!r} at {path}")
     expected = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}[tp]
-    problems.append(Problem(path, f"expected {expected}, found {_type_name(value)} {value!r:.60}"))
+    problems.append(Problem(path, f"expected {expected}, found {_type_name(value)} {brief(value)}"))
     return _INVALID

@@ -20,11 +20,15 @@ from .components import (
 )
 from . import on_device
 from .errors import Problem
+from .limits import size_problems
 from .vision import vision_problems
 
 
 def validate(spec: ArchSpec) -> list[Problem]:
     """Return every problem found; an empty list means the spec can be built."""
+    bounds = size_problems(spec)
+    if bounds:  # the rules below multiply and compare sizes: only bounded ones
+        return bounds
     check = _Checker()
     check.positive(spec, "", "vocab_size", "d_model")
     check.non_negative(spec, "", "learned_positions", "max_context", "mtp_layers", "final_logit_softcap")

@@ -11,8 +11,11 @@ from app.spec import ArchSpec, SpecError, catalog
 from app.spec.hf import hf_config_from_spec, spec_from_hf_config
 from app.spec.serialize import spec_from_dict, spec_to_dict
 
+# Hostile numbers included: integers far past float's range (2**1400), NaN and infinities,
+# which Python's json module reads from `NaN` and `Infinity`.
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=False) | st.text(max_size=8),
+    st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.integers(-2**1400, 2**1400)
+    | st.sampled_from([10**9, 2**62, 10**400, -10**400]) | st.floats() | st.text(max_size=8),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )

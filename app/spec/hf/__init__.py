@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from ..arch import ArchSpec
 from ..errors import Problem, SpecError
+from ..limits import MAX_NESTING, nested_too_deeply
 from .reader import ConfigReader
 
 # model_type -> (read a config into a spec, write a spec as a config)
@@ -30,6 +31,8 @@ def spec_from_hf_config(config: Any, name: str | None = None) -> ArchSpec:
     _load_converters()
     if not isinstance(config, dict):
         raise SpecError([Problem("", f"expected a config object, found {type(config).__name__}")])
+    if nested_too_deeply(config):
+        raise SpecError([Problem("", f"nested more than {MAX_NESTING} levels deep; a config is a few levels deep")])
     model_type = config.get("model_type")
     if (not isinstance(model_type, str) or model_type not in _CONVERTERS) and isinstance(
             config.get("text_config"), dict):

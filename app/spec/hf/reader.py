@@ -13,6 +13,7 @@ from typing import Any
 
 from ..components import Rope, RopeScaling
 from ..errors import Problem, SpecError
+from ..limits import brief, too_large
 
 _MISSING = object()
 
@@ -43,16 +44,22 @@ class ConfigReader:
         self.problems.append(Problem(f"{self.prefix}{key}", message))
 
     def int(self, key: str, default: Any = _MISSING, minimum: int = 1) -> int:
+        """An integer at least `minimum` and within the key's bound (app/spec/limits.py);
+        anything else is a problem and a small placeholder, so that nothing downstream
+        (a list of num_hidden_layers layers) is ever made from an unchecked size."""
         value = self._get(key, default)
         if value is _MISSING:
             return default if default is not _MISSING else max(minimum, 1)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
-            self.problem(key, f"expected an integer, found {value!r:.60}")
+            self.problem(key, f"expected an integer, found {brief(value)}")
             return max(minimum, 1)
         if value < minimum:
-            self.problem(key, f"must be at least {minimum}, found {value}")
+            self.problem(key, f"must be at least {minimum}, found {brief(value)}")
+            return max(minimum, 1)
+        if too_large(key, value):
+            self.problem(key, too_large(key, value))
             return max(minimum, 1)
         return value
 
@@ -60,8 +67,11 @@ class ConfigReader:
         value = self._get(key, default)
         if value is _MISSING:
             return default if default is not _MISSING else 1.0
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**1000:
+            self.problem(key, f"expected a finite number, found {brief(value)}")  # float() would overflow
+            return 1.0
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-            self.problem(key, f"expected a number, found {value!r:.60}")
+            self.problem(key, f"expected a number, found {brief(value)}")
             return 1.0
         if positive and value <= 0:
             self.problem(key, f"must be positive, found {value}")
@@ -73,7 +83,7 @@ class ConfigReader:
         if value is _MISSING:
             return bool(default) if default is not _MISSING else False
         if not isinstance(value, bool):
-            self.problem(key, f"expected true or false, found {value!r:.60}")
+            self.problem(key, f"expected true or false, found {brief(value)}")
             return False
         return value
 
@@ -82,10 +92,10 @@ class ConfigReader:
         if value is _MISSING:
             return default if default is not _MISSING else (choices[0] if choices else "")
         if not isinstance(value, str):
-            self.problem(key, f"expected a string, found {value!r:.60}")
+            self.problem(key, f"expected a string, found {brief(value)}")
             return choices[0] if choices else ""
         if choices and value not in choices:
-            self.problem(key, f"expected one of {', '.join(choices)}, found {value!r:.60}")
+            self.problem(key, f"expected one of {', '.join(choices)}, found {brief(value)}")
             return choices[0]
         return value
 
@@ -113,6 +123,9 @@ class ConfigReader:
         if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             self.problem(key, "expected a list of integers")
             return None
+        if any(too_large(key, v) for v in value):
+            self.problem(key, next(too_large(key, v) for v in value if too_large(key, v)))
+            return None
         if len(value) != length:
             self.problem(key, f"has {len(value)} entries, expected one per layer ({length})")
             return None
@@ -133,7 +146,7 @@ class ConfigReader:
         if params is None:
             params = self.config.get("rope_scaling")
         if params is not None and not isinstance(params, dict):
-            self.problem("rope_parameters", f"expected an object, found {params!r:.60}")
+            self.problem("rope_parameters", f"expected an object, found {brief(params)}")
             params = None
         params = dict(params or {})
         if layer_type is not None and isinstance(params.get(layer_type), dict):
@@ -177,7 +190,7 @@ class ConfigReader:
                 attention_factor=sub.float("attention_factor", 0.0) if kind == "yarn" else 0.0,
             )
         elif kind != "default":
-            sub.problem("rope_type", f"unsupported rope type {kind!r}; expected default, linear, llama3 or yarn")
+            sub.problem("rope_type", f"unsupported rope type {brief(kind)}; expected default, linear, llama3 or yarn")
         return Rope(theta=theta, rotary_dim=rotary_dim, scaling=scaling)
 
     def finish(self) -> None:

@@ -18,6 +18,7 @@ from .spec import ArchSpec, Problem, SpecError, catalog
 from .spec.analysis import analyze
 from .spec.serialize import spec_to_dict
 from .spec.summary import LONG_CONTEXTS, catalog_row, layer_rows
+from .terminal import printable
 
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "fp8": 1}
 
@@ -37,6 +38,7 @@ def human_bytes(n: float) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
+    rows = [[printable(cell) for cell in row] for row in rows]  # names come from files
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
 
     def line(cells):
@@ -53,12 +55,17 @@ def load_spec(name: str, scale: str = "full") -> ArchSpec:
         from .spec.serialize import spec_from_dict
 
         try:
-            document = json.loads(path.read_text())
-        except ValueError as error:
-            raise SpecError([Problem(str(path), f"not valid JSON: {error}")]) from None
-        if isinstance(document, dict) and "schema" in document:
-            return spec_from_dict(document)
-        return spec_from_hf_config(document, name=path.parent.name or path.stem)
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, RecursionError) as error:  # RecursionError: nested too deeply for the parser
+            reason = "nested too deeply" if isinstance(error, RecursionError) else error
+            raise SpecError([Problem(str(path), f"not valid JSON: {reason}")]) from None
+        try:
+            if isinstance(document, dict) and "schema" in document:
+                return spec_from_dict(document)
+            return spec_from_hf_config(document, name=path.parent.name or path.stem)
+        except SpecError as error:  # each problem names its field; say which file it is in
+            raise SpecError([Problem(f"{path}: {problem.path}" if problem.path else str(path), problem.message)
+                             for problem in error.problems]) from None
     return catalog.get(name, scale)
 
 
@@ -101,7 +108,7 @@ def cmd_show(args) -> int:
         for note in entry.notes:
             print(f"note: {note}")
     else:
-        print(f"{spec.name} [{spec.model_type or 'custom'}]")
+        print(printable(f"{spec.name} [{spec.model_type or 'custom'}]"))
     print(f"params: {human_count(analysis.total_params)} total, {human_count(analysis.active_params)} active per "
           f"token; embedding {human_count(analysis.embedding_params)}, output head "
           f"{human_count(analysis.head_params) if analysis.head_params else 'tied'}"
@@ -243,8 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) if args.command else cmd_app(args)
-    except (SpecError, ValueError, OSError) as error:  # WeightsError is a ValueError
-        print(f"archscope: {error}", file=sys.stderr)
+    except (SpecError, ValueError, OSError) as error:  # WeightsError and NotEnoughMemory are ValueErrors
+        print("\n".join(f"archscope: {printable(line)}" for line in str(error).splitlines() or [""]),
+              file=sys.stderr)
         return 2
     except BrokenPipeError:  # `archscope catalog | head`
         return 0

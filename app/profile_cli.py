@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from .defaults import DEFAULT_MODEL, DEFAULT_PROMPT, DTYPE_NAMES
 from .runtime.figures import (decode_rate_text, decode_step_time, decode_text, decode_tokens_per_s, scale_note,
                               threads_text)
+from .terminal import printable
 
 BATCH_SWEEP_CONTEXT = 128  # tokens each row holds before a batch sweep's decode steps are timed
 
@@ -229,6 +230,11 @@ def batch_sweep_table(points: list[dict]) -> str:
     return _table(headers, rows, right=set(range(len(headers))))
 
 
+def say(text: str = "") -> None:
+    """Print a result line; names and generated text come from files: escaped."""
+    print(printable(text, keep_newlines=True))
+
+
 def default_out(name: str) -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-._" else "-" for c in name)
@@ -268,21 +274,21 @@ def cmd_profile(args) -> int:
     out = Path(args.out) if args.out else default_out(session.name)
     written = export(snapshot, out, args.csv, args.trace)
     if snapshot.run["completion"]:
-        print(f"{snapshot.run['prompt']}\u2192{snapshot.run['completion']}\n")
-    print(summary_table(snapshot))
-    print()
-    print("\n".join(run_lines(snapshot)))
+        say(f"{snapshot.run['prompt']}\u2192{snapshot.run['completion']}\n")
+    say(summary_table(snapshot))
+    say()
+    say("\n".join(run_lines(snapshot)))
     roofline = roofline_line(snapshot)
     if roofline:
-        print(roofline)
+        say(roofline)
     if plan is not None:
         estimate = snapshot.extra["extrapolation"]
-        print(f"whole {plan.full.name} from its slice: {estimate['decode_ms_per_token']:.1f} ms per token "
+        say(f"whole {plan.full.name} from its slice: {estimate['decode_ms_per_token']:.1f} ms per token "
               f"({estimate['decode_tokens_per_s']:.2f} tokens/s), weights {estimate['weight_bytes'] / 2**30:.1f} GiB")
         for note in plan.notes:
-            print(f"note: {note}")
+            say(f"note: {note}")
     for point in snapshot.extra.get("sweep", []):
-        print(f"context {point['context_len']:>7}: decode {point['decode_ms']:.2f} ms/token, KV {point['kv_bytes']} "
+        say(f"context {point['context_len']:>7}: decode {point['decode_ms']:.2f} ms/token, KV {point['kv_bytes']} "
               f"bytes (predicted {point['kv_bytes_predicted']})")
     if snapshot.extra.get("batch_sweep"):
         print(f"\nbatch sweep, decode after {BATCH_SWEEP_CONTEXT} tokens of context:")
@@ -293,9 +299,9 @@ def cmd_profile(args) -> int:
     if vision:
         holder = (f"{vision['image_tokens']} image tokens hold" if vision["method"] == "unified"
                   else "the cross-attention layers hold its")
-        print(f"image ({vision['image']}): encoder {vision['encoder_ms']:.1f} ms, {holder} "
+        say(f"image ({vision['image']}): encoder {vision['encoder_ms']:.1f} ms, {holder} "
               f"{sum(vision['image_kv_bytes'])} KV bytes ({100 * vision['image_kv_share']:.1f}% of the cache; "
               f"predicted {sum(vision['image_kv_bytes_predicted'])})")
     for path in written:
-        print(f"wrote {path}")
+        say(f"wrote {path}")
     return 0

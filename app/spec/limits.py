@@ -36,12 +36,12 @@ MAX_OTHER_INTEGER = 2**31 - 1
 MAX_NESTING = 64
 
 _KINDS = {
-    "layer count": (MAX_LAYERS, (
+    "a layer count": (MAX_LAYERS, (
         "num_layers", "num_hidden_layers", "n_layer", "block_count", "mtp_layers", "num_nextn_predict_layers",
         "num_global_layers")),
-    "vocabulary size": (MAX_VOCABULARY, (
+    "a vocabulary size": (MAX_VOCABULARY, (
         "vocab_size", "extra_token_rows", "image_token_id", "image_token_index", "vocab_size_per_layer_input")),
-    "width": (MAX_WIDTH, (
+    "a width": (MAX_WIDTH, (
         "d_model", "hidden_size", "n_embd", "embedding_length", "intermediate_size", "full_intermediate_size",
         "moe_intermediate_size", "shared_expert_intermediate_size", "feed_forward_length", "n_inner",
         "head_dim", "key_head_dim", "value_head_dim", "v_head_dim", "qk_nope_head_dim", "qk_rope_head_dim",
@@ -50,16 +50,16 @@ _KINDS = {
         "linear_key_head_dim", "linear_value_head_dim", "linear_conv_kernel_dim", "ssm_state_size",
         "mamba_head_dim", "mamba_d_conv", "conv_L_cache", "index_head_dim", "mamba_chunk_size",
         "expert_feed_forward_length", "key_length", "value_length", "dimension_count")),
-    "head or group count": (MAX_HEADS, (
+    "a head or group count": (MAX_HEADS, (
         "num_heads", "num_kv_heads", "num_key_heads", "num_value_heads", "num_groups", "num_inputs",
         "num_attention_heads", "num_key_value_heads", "n_head", "head_count", "head_count_kv",
         "linear_num_key_heads", "linear_num_value_heads", "mamba_num_heads", "n_groups", "index_n_heads",
         "altup_num_inputs")),
-    "expert count": (MAX_EXPERTS, (
+    "an expert count": (MAX_EXPERTS, (
         "num_experts", "top_k", "top_k_groups", "num_local_experts", "n_routed_experts", "num_experts_per_tok",
         "n_group", "topk_group", "n_shared_experts", "expert_count", "expert_used_count", "index_topk",
         "num_shared_experts")),
-    "position count": (MAX_POSITIONS, (
+    "a position count": (MAX_POSITIONS, (
         "max_context", "learned_positions", "sliding_window", "original_max_position", "temperature_floor",
         "query_position_floor", "tokens_per_image", "max_tiles", "aspect_ratios", "max_position_embeddings",
         "n_positions", "original_max_position_embeddings", "context_length", "floor_scale",
@@ -71,7 +71,7 @@ _LIMITS = {name: (limit, kind) for kind, (limit, names) in _KINDS.items() for na
 def limit_of(name: str) -> tuple[int, str]:
     """(the largest value allowed, what kind of size it is) for a field or config key;
     a dotted GGUF key ("llama.attention.head_count") is looked up by its last part."""
-    return _LIMITS.get(name.rsplit(".", 1)[-1], (MAX_OTHER_INTEGER, "integer field"))
+    return _LIMITS.get(name.rsplit(".", 1)[-1], (MAX_OTHER_INTEGER, "an integer field"))
 
 
 def too_large(name: str, value: int) -> str:
@@ -79,7 +79,7 @@ def too_large(name: str, value: int) -> str:
     limit, kind = limit_of(name)
     if abs(value) <= limit:
         return ""
-    return f"{_shown(value)} exceeds the bound of {limit:,} on a {kind}"
+    return f"{_shown(value)} exceeds the bound of {limit:,} on {kind}"
 
 
 def number_problem(value: Any) -> str:

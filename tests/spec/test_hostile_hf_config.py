@@ -1,0 +1,78 @@
+"""A Hugging Face config.json as hostile input: a size past any real model is refused
+naming the key and the bound before the per-layer list is made, so neither a billion
+layers nor 1e300 can exhaust memory, hang or raise OverflowError."""
+
+import json
+
+import pytest
+
+from app.spec import SpecError, catalog
+from app.spec.hf import hf_config_from_spec, spec_from_hf_config
+from app.spec.limits import MAX_LAYERS
+
+from ..limited_cli import refusal_line, run_archscope
+
+
+def _config(name):
+    return json.loads(json.dumps(hf_config_from_spec(catalog.get(name))))
+
+
+@pytest.mark.parametrize("name", ["llama3-8b", "gemma3-27b", "deepseek-v3", "qwen3-next-80b-a3b"])
+@pytest.mark.parametrize("layers, shown", [(10**9, "1,000,000,000"), (10**6, "1,000,000"), (10**7, "10,000,000"),
+                                           (1e300, "about 2**996")])
+def test_a_layer_count_past_the_bound_is_refused_naming_the_key(name, layers, shown):
+    if name not in catalog.names():
+        pytest.skip(f"{name} is not in the catalog")
+    config = _config(name)
+    config["num_hidden_layers"] = layers
+    with pytest.raises(SpecError) as caught:
+        spec_from_hf_config(config)
+    assert f"num_hidden_layers: {shown} exceeds the bound of {MAX_LAYERS:,} on a layer count" in \
+        [str(problem) for problem in caught.value.problems]
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("vocab_size", 10**12, "vocab_size: 1,000,000,000,000 exceeds the bound of 16,777,216 on a vocabulary size"),
+    ("hidden_size", 2**40, "hidden_size: 1,099,511,627,776 exceeds the bound of 1,048,576 on a width"),
+    ("num_attention_heads", 2**62, "num_attention_heads: about 2**62 exceeds the bound of 16,384"),
+    ("rope_parameters.rope_theta", 10**400, "rope_parameters.rope_theta: expected a finite number, found about 2**1328"),
+    ("rms_norm_eps", float("nan"), "rms_norm_eps: expected a number, found nan"),
+    ("intermediate_size", float("inf"), "intermediate_size: expected an integer, found inf"),
+])
+def test_other_sizes_and_numbers_are_named(key, value, expected):
+    config = _config("llama3-8b")
+    *parents, last = key.split(".")
+    holder = config
+    for parent in parents:
+        holder = holder[parent]
+    holder[last] = value
+    with pytest.raises(SpecError) as caught:
+        spec_from_hf_config(config)
+    assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems
+
+
+def test_experts_past_the_bound_are_named():
+    config = _config("deepseek-v3")
+    config["n_routed_experts"] = 2**20
+    with pytest.raises(SpecError, match="n_routed_experts: 1,048,576 exceeds the bound of 16,384 on an expert count"):
+        spec_from_hf_config(config)
+
+
+def test_a_config_nested_too_deeply_is_a_spec_error():
+    config = _config("llama3-8b")
+    nested: dict = {}
+    for _ in range(10_000):
+        nested = {"a": nested}
+    config["rope_scaling"] = nested
+    with pytest.raises(SpecError, match="nested more than 64 levels deep"):
+        spec_from_hf_config(config)
+
+
+def test_the_cli_refuses_a_billion_layers_at_once_under_a_small_address_space(tmp_path):
+    config = _config("gemma3-27b")
+    config["num_hidden_layers"] = 10**9
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config))
+    line = refusal_line(run_archscope("show", str(folder / "config.json")))
+    assert f"{folder / 'config.json'}: num_hidden_layers: 1,000,000,000 exceeds the bound of 10,000" in line

@@ -14,6 +14,7 @@ norm's multiplier itself where Gemma's (1 + w) norms keep w.
 
 from __future__ import annotations
 
+import math
 import mmap
 import struct
 from dataclasses import dataclass
@@ -28,11 +29,14 @@ from gguf.quants import dequantize
 from ..model.norms import RMSNorm
 from ..spec import ArchSpec, SpecError
 from ..spec.hf import spec_from_hf_config
+from ..spec.limits import MAX_NESTING
 from .errors import WeightsError
+from .gguf_fields import check_field_types
 from .loader import Progress
 
 MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
+MAX_DIMS = 4  # GGML_MAX_DIMS: llama.cpp's tensors have at most four dimensions
 CHUNK_VALUES = 1 << 23  # dequantize about 32 MB of float32 at a time
 
 _SCALARS = {
@@ -79,10 +83,13 @@ class _Cursor:
         except ValueError:
             raise WeightsError(f"{self.path}: header field {self.field!r} has unknown value type {code}") from None
 
-    def value(self, kind: GGUFValueType) -> Any:
+    def value(self, kind: GGUFValueType, depth: int = 0) -> Any:
         if kind == GGUFValueType.STRING:
             return self.string()
         if kind == GGUFValueType.ARRAY:
+            if depth >= MAX_NESTING:  # arrays of arrays of ...: no model writes these
+                raise WeightsError(f"{self.path}: header field {self.field!r} nests arrays more than {MAX_NESTING} "
+                                   "levels deep")
             item, count = self.value_type(), self.scalar("<Q")
             if item in _SCALARS:  # numeric arrays (scores, token types) in one read
                 dtype = np.dtype(_SCALARS[item].replace("?", "B"))
@@ -90,7 +97,7 @@ class _Cursor:
             if count > len(self.buffer) - self.at:
                 raise WeightsError(f"{self.path}: header field {self.field!r} claims {count} elements, more than "
                                    "the file's bytes")
-            return [self.value(item) for _ in range(count)]
+            return [self.value(item, depth + 1) for _ in range(count)]
         return self.scalar(_SCALARS[kind])
 
 
@@ -102,7 +109,7 @@ class GGUFFile:
         try:
             with open(self.path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
                 self._parse(_Cursor(data, self.path), len(data))
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, struct.error) as error:
             if isinstance(error, WeightsError):
                 raise
             raise WeightsError(f"{self.path}: not a readable GGUF file ({error})") from None
@@ -124,15 +131,20 @@ class GGUFFile:
             key = cursor.string()
             cursor.field = key
             self.metadata[key] = cursor.value(cursor.value_type())
+        check_field_types(self.metadata, self.path)
         entries = []
         for index in range(tensor_count):
             cursor.field = f"tensor #{index}"
             name = cursor.string()
             cursor.field = name
-            dims = [cursor.scalar("<Q") for _ in range(cursor.scalar("<I"))]
+            dim_count = cursor.scalar("<I")
+            if dim_count > MAX_DIMS:
+                raise WeightsError(f"{self.path}: tensor {name} has {dim_count} dimensions; GGUF allows at most "
+                                   f"{MAX_DIMS}")
+            dims = [cursor.scalar("<Q") for _ in range(dim_count)]
             code, offset = cursor.scalar("<I"), cursor.scalar("<Q")
             entries.append((name, dims, code, offset))
-        alignment = int(self.metadata.get("general.alignment", DEFAULT_ALIGNMENT)) or DEFAULT_ALIGNMENT
+        alignment = int(self.metadata.get("general.alignment", DEFAULT_ALIGNMENT))  # checked by check_field_types
         data_start = -(-cursor.at // alignment) * alignment
         self.tensors: dict[str, TensorInfo] = {}
         for name, dims, code, offset in entries:
@@ -147,7 +159,7 @@ class GGUFFile:
         if not dims or dims[0] % block_values:
             raise WeightsError(f"{self.path}: tensor {name} has shape {dims}; its rows must be a multiple of "
                                f"{block_values} values for {quant.name}")
-        nbytes = int(np.prod(dims[1:], dtype=np.int64)) * dims[0] // block_values * block_bytes
+        nbytes = math.prod(dims[1:]) * dims[0] // block_values * block_bytes  # Python ints: no overflow
         if offset + nbytes > size:
             raise WeightsError(f"{self.path}: tensor {name} ({nbytes} bytes at {offset}) runs past the end of the "
                                f"file ({size} bytes): the file is truncated")
@@ -200,6 +212,9 @@ def _float32(value) -> float:
 def _uniform(file: GGUFFile, key: str, default=...):
     value = file.field(key, default, kind=(int, np.integer, np.ndarray, list))
     if isinstance(value, (np.ndarray, list)):  # some files list a value per layer
+        if isinstance(value, list) or value.dtype.kind not in "iu":
+            raise WeightsError(f"{file.path}: metadata field {key!r} is an array of non-integers; expected an "
+                               "integer or one integer per layer")
         values = {int(v) for v in value}
         if len(values) != 1:
             raise WeightsError(f"{file.path}: metadata field {key!r} differs between layers ({sorted(values)}); "

@@ -21,6 +21,7 @@ from ..spec import MultiHeadLatentAttention as MLASpec
 from .attention import Attention
 from .cross_attention import CrossAttention
 from .decoder import DecoderModel
+from .memory_fit import require_build, require_load
 from .gated_deltanet import GatedDeltaNet
 from .kimi_delta import KimiDeltaAttention
 from .lightning import LightningAttention
@@ -96,7 +97,9 @@ def construct(spec: ArchSpec, device: torch.device | str = "cpu") -> DecoderMode
 
 def build_model(spec: ArchSpec, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
                 seed: int = 0) -> DecoderModel:
-    """A model of the spec with random weights, reproducible for a seed."""
+    """A model of the spec with random weights, reproducible for a seed. Refused
+    (NotEnoughMemory) before any allocation when the device lacks the bytes."""
+    require_build(spec, device, dtype)
     model = construct(spec, device)
     initialize(model, seed)
     model = model.to(dtype=dtype).eval()
@@ -105,7 +108,9 @@ def build_model(spec: ArchSpec, device: torch.device | str = "cpu", dtype: torch
 
 
 def empty_model(spec: ArchSpec, device: torch.device | str, dtype: torch.dtype) -> DecoderModel:
-    """Allocated in the target dtype but not initialized: for loaders that fill every tensor."""
+    """Allocated in the target dtype but not initialized: for loaders that fill every tensor.
+    Refused (NotEnoughMemory) before allocating when the device lacks the bytes."""
+    require_load(spec, device, dtype)
     model = construct(spec, "meta").to(dtype=dtype).to_empty(device=device)
     model.tie_weights()
     return model.eval()

@@ -19,6 +19,7 @@ from . import moe
 from .altup import AltUp, AltUpStreams
 from .cache import ModelCache
 from .laurel import Laurel
+from .memory_fit import require_cache
 from .norms import make_norm
 from .packing import store_input_major
 from .per_layer_embedding import PerLayerEmbedding, PerLayerInput
@@ -156,6 +157,7 @@ class DecoderModel(nn.Module):
 
     def new_cache(self, batch: int, max_len: int) -> ModelCache:
         weight = self.embed_tokens.weight
+        require_cache(self.spec, batch, max_len, weight.device, weight.dtype)  # before any buffer is made
         layers = [block.mixer.new_cache(batch, max_len, weight.dtype, weight.device)
                   if block.mixer is not None and hasattr(block.mixer, "new_cache") else None
                   for block in self.layers]

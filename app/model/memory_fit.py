@@ -1,0 +1,87 @@
+"""Refuse a build, a load or a cache that cannot fit, before allocating any of it.
+
+A spec can be valid and still need terabytes (DeepSeek V3 as drawn: 671B parameters).
+Allocating until the operating system kills the process loses the user's window and says
+nothing; the analysis already counts the parameters and cache bytes, so the need is known
+in advance and compared with what the device has free: psutil's available memory on the
+CPU, the CUDA driver's free bytes on a GPU.
+"""
+
+from __future__ import annotations
+
+import psutil
+import torch
+
+from ..spec import ArchSpec
+from ..spec.analysis import analyze
+
+# build_model makes every module in float32 (the modules' own default) and converts to
+# the target dtype afterwards, so a build briefly needs 4 bytes per parameter.
+BUILD_BYTES_PER_PARAMETER = 4
+
+
+class NotEnoughMemory(ValueError):
+    """What was asked for, the bytes it needs and the bytes the device has free."""
+
+
+def free_bytes(device: torch.device | str) -> int | None:
+    """Bytes the device can still give; None where allocation costs nothing ("meta")."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    if device.type == "cpu":
+        return int(psutil.virtual_memory().available)
+    return None
+
+
+def require(needed_bytes: int, device: torch.device | str, what: str) -> None:
+    """Raise NotEnoughMemory naming `what` and both figures when the device lacks the bytes."""
+    free = free_bytes(device)
+    if free is not None and needed_bytes > free:
+        where = "this machine" if torch.device(device).type == "cpu" else f"the GPU ({torch.device(device)})"
+        raise NotEnoughMemory(f"{what} needs {decimal_bytes(needed_bytes)}; {where} has {decimal_bytes(free)} free")
+
+
+def require_build(spec: ArchSpec, device: torch.device | str, dtype: torch.dtype) -> None:
+    """Before build_model: every parameter, made in float32 first."""
+    params = analyze(spec).total_params
+    element = max(BUILD_BYTES_PER_PARAMETER, dtype.itemsize)
+    made_in = "" if dtype.itemsize >= BUILD_BYTES_PER_PARAMETER else " (made in float32, then converted)"
+    require(params * element, device, f"{spec.name} with random weights ({_count(params)} parameters) "
+            f"in {_dtype_name(dtype)}{made_in}")
+
+
+def require_load(spec: ArchSpec, device: torch.device | str, dtype: torch.dtype) -> None:
+    """Before a loader allocates the empty model it fills."""
+    params = analyze(spec).total_params
+    require(params * dtype.itemsize, device,
+            f"{spec.name} ({_count(params)} parameters) in {_dtype_name(dtype)}")
+
+
+def require_cache(spec: ArchSpec, batch: int, max_len: int, device: torch.device | str, dtype: torch.dtype) -> None:
+    """Before new_cache: each layer's keys and values at max_len (its window, if it
+    slides) and its recurrent state, for every row of the batch."""
+    needed = batch * analyze(spec).kv_bytes_at(max_len, dtype.itemsize)
+    require(needed, device, f"the cache of {spec.name} for {batch} x {max_len:,} tokens in {_dtype_name(dtype)}")
+
+
+def decimal_bytes(n: int) -> str:
+    """1.34 TB, 21.0 GB: decimal units, as memory is sold and `free -H` prints it."""
+    for unit, size in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            value = n / size
+            return f"{value:.2f} {unit}" if value < 10 else f"{value:.1f} {unit}" if value < 1000 else \
+                f"{value:,.0f} {unit}"
+    return f"{n} B"
+
+
+def _count(n: int) -> str:
+    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g}{unit}"
+    return str(n)
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")

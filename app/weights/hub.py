@@ -63,8 +63,9 @@ def fetch_config(source: str) -> dict:
                                cache_dir=os.environ.get("HF_HUB_CACHE") or None, local_files_only=offline())
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise WeightsError(f"{source}: config.json cannot be read: {error}") from None
+    except (OSError, ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else error
+        raise WeightsError(f"{source}: config.json cannot be read: {reason}") from None
 
 
 @contextmanager

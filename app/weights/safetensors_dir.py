@@ -22,10 +22,47 @@ def read_config(directory: Path) -> dict:
     path = directory / "config.json"
     if not path.is_file():
         raise WeightsError(f"{directory}: no config.json (expected a Hugging Face model directory)")
+    return read_json(inside(directory, path.name, str(directory)))
+
+
+def read_json(path: Path):
+    """A JSON file, or WeightsError naming it: also for nesting too deep for the parser."""
     try:
-        return json.loads(path.read_text())
-    except ValueError as error:
-        raise WeightsError(f"{path}: not valid JSON: {error}") from None
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+        reason = "nested too deeply" if isinstance(error, RecursionError) else error
+        raise WeightsError(f"{path}: not valid JSON: {reason}") from None
+
+
+def inside(directory: Path, filename: str, origin: str) -> Path:
+    """The file `filename` names in the model directory, refused when it would lead out of
+    it: an absolute path, `..`, or a symlink whose target lies elsewhere. A model
+    directory is often downloaded from strangers; it may only name its own files."""
+    root = directory.resolve()
+    candidate = Path(filename)
+    if candidate.is_absolute() or ".." in candidate.parts:
+        raise WeightsError(f"{origin}: file {filename!r} is outside the model directory {directory}; expected a "
+                           "file name inside it")
+    resolved = (directory / candidate).resolve()
+    if not resolved.is_relative_to(root) and not _hub_blob(root, resolved):
+        raise WeightsError(f"{origin}: {directory / candidate} leads to {resolved}, outside the model directory "
+                           f"{directory}")
+    return directory / candidate
+
+
+def _hub_blob(root: Path, resolved: Path) -> bool:
+    """The Hugging Face cache keeps a snapshot's files as symlinks to ../../blobs/HASH of
+    the same repository (models--org--name/snapshots/REV -> models--org--name/blobs)."""
+    return (root.parent.name == "snapshots" and resolved.parent.name == "blobs"
+            and resolved.parent.parent == root.parent.parent)
+
+
+def _describe(value) -> str:
+    if isinstance(value, dict):
+        bad = next((f"{name!r:.60}: {file!r:.60}" for name, file in value.items()
+                    if not (isinstance(name, str) and isinstance(file, str))), "")
+        return f"an entry {bad}"
+    return "nothing" if value is None else f"a {type(value).__name__}"
 
 
 class SafetensorsDirectory:
@@ -36,10 +73,14 @@ class SafetensorsDirectory:
         self._handles: dict[str, object] = {}
         index = self.directory / INDEX_NAME
         if index.is_file():
-            try:
-                weight_map = json.loads(index.read_text())["weight_map"]
-            except (ValueError, KeyError, TypeError) as error:
-                raise WeightsError(f"{index}: expected a JSON object with a 'weight_map' ({error})") from None
+            document = read_json(index)
+            weight_map = document.get("weight_map") if isinstance(document, dict) else None
+            if not isinstance(weight_map, dict) or not all(
+                    isinstance(name, str) and isinstance(file, str) for name, file in weight_map.items()):
+                raise WeightsError(f"{index}: expected a JSON object whose 'weight_map' maps tensor names to file "
+                                   f"names (strings), found {_describe(weight_map)}")
+            for filename in sorted(set(weight_map.values())):  # every entry, before any file is opened
+                inside(self.directory, filename, f"{index}: weight_map")
             self.files = dict(weight_map)
         else:
             single = self.directory / SINGLE_NAME
@@ -54,7 +95,7 @@ class SafetensorsDirectory:
 
     def _open(self, filename: str):
         if filename not in self._handles:
-            path = self.directory / filename
+            path = inside(self.directory, filename, str(self.directory))
             if not path.is_file():
                 raise WeightsError(f"{path}: listed in {INDEX_NAME} but missing")
             try:

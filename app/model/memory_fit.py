@@ -63,7 +63,7 @@ def require_cache(spec: ArchSpec, batch: int, max_len: int, device: torch.device
     """Before new_cache: each layer's keys and values at max_len (its window, if it
     slides) and its recurrent state, for every row of the batch."""
     needed = batch * analyze(spec).kv_bytes_at(max_len, dtype.itemsize)
-    require(needed, device, f"the cache of {spec.name} for {batch} x {max_len:,} tokens in {_dtype_name(dtype)}")
+    require(needed, device, f"the cache of {spec.name} for {batch:,} x {max_len:,} tokens in {_dtype_name(dtype)}")
 
 
 def decimal_bytes(n: int) -> str:

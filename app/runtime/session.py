@@ -160,9 +160,9 @@ class Session:
                                             after_first=self.tokenizer is not None)
         elif config.image is not None:
             raise ValueError(f"{self.name} has no vision front-end; it takes no image")
-        input_ids = torch.tensor([prompt_ids] * config.batch, device=self.device)
         total_len = len(prompt_ids) + config.max_new_tokens
-        cache = self.model.new_cache(config.batch, total_len)
+        cache = self.model.new_cache(config.batch, total_len)  # first: it refuses a batch or length that cannot fit
+        input_ids = torch.tensor([prompt_ids] * config.batch, device=self.device)
         analysis = analyze(self.spec)
         rows = analysis.layers
         element = self.model.embed_tokens.weight.element_size()

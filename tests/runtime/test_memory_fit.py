@@ -79,3 +79,11 @@ def test_the_cli_refuses_an_enormous_weights_directory_before_allocating(tmp_pat
     save_file({"model.embed_tokens.weight": torch.zeros(2, 2)}, tmp_path / "model.safetensors")
     line = refusal_line(run_archscope("profile", "--model", str(tmp_path), "--device", "cpu", "--max-new-tokens", "1"))
     assert "in float32 needs" in line and "B free" in line
+
+
+def test_a_run_whose_batch_cannot_fit_is_refused_before_its_inputs_are_made(machine_with_21_gb_free):
+    from app.runtime.session import RunConfig
+
+    session = Session.from_arch("llama3-8b", "explore", device="cpu")
+    with pytest.raises(NotEnoughMemory, match="the cache of llama3-8b .* for 1,000,000,000 x 36 tokens"):
+        session.run(RunConfig(prompt="four", max_new_tokens=32, batch=10**9, probe=False))

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from app.runtime.export import write_atomic
+from app.files import write_atomic
 from app.runtime.generate import Sampling, pick_next
 from app.runtime.probe import Cancelled
 from app.runtime.session import RunConfig, Session

@@ -22,7 +22,7 @@ from ..spec.roofline import Roofs, predict_step
 from ..spec.serialize import spec_to_dict
 from .generate import Sampling, pick_next
 from .memory import hardware, sample
-from .probe import CancelCheck, LayerTimer
+from .probe import CancelCheck, Cancelled, LayerTimer
 from .slices import SlicePlan, extrapolate_snapshot, memory_budget, plan_slice
 from .snapshot import ProfileSnapshot, StepRecord
 from .vision_track import cross_kv_predicted, encode_timed, place_image, record_step, vision_section
@@ -115,10 +115,15 @@ class Session:
 
     # --- prompt -------------------------------------------------------------------------
 
-    def encode(self, prompt: str, chat: bool = False) -> list[int]:
+    def encode(self, prompt: str, chat: bool = False, cancelled: Callable[[], bool] = lambda: False) -> list[int]:
         if self.tokenizer is not None:
             if chat and hasattr(self.tokenizer, "apply_chat_template"):
-                return self.tokenizer.apply_chat_template(prompt)
+                from ..weights.chat_template import TemplateCancelled
+
+                try:  # a hostile template can run until its budget ends: cancel reaches into it
+                    return self.tokenizer.apply_chat_template(prompt, cancelled=cancelled)
+                except TemplateCancelled:
+                    raise Cancelled() from None
             return self.tokenizer.encode(prompt)
         # Random weights have no vocabulary: the prompt's UTF-8 bytes stand in for tokens.
         return [byte % self.spec.vocab_size for byte in prompt.encode("utf-8")] or [0]
@@ -153,7 +158,7 @@ class Session:
             cancelled: Callable[[], bool] = lambda: False) -> ProfileSnapshot:
         """Generate and measure. Raises probe.Cancelled when `cancelled()` turns true;
         the steps so far are lost with it, the session stays usable."""
-        prompt_ids = self.encode(config.prompt, config.chat)
+        prompt_ids = self.encode(config.prompt, config.chat, cancelled)
         image = None
         if self.spec.vision is not None:
             prompt_ids, image = place_image(self.spec, prompt_ids, config.image, config.batch,

@@ -3,18 +3,19 @@
 A GGUF file carries its vocabulary as metadata under llama.cpp's names. Two kinds cover
 the embedded models: byte-level BPE ("gpt2": tokens + merges; SmolLM2, Llama 3, Qwen) and
 SentencePiece-style BPE ("llama": tokens + scores, byte fallback; Gemma). Both become a
-`tokenizers.Tokenizer`. The checkpoint's chat template (Jinja) is rendered in a sandbox:
-a template is data from the file, never trusted code.
+`tokenizers.Tokenizer`. The checkpoint's chat template (Jinja) is rendered in a sandbox
+with a budget (chat_template.py): a template is data from the file, never trusted code.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
+from .chat_template import render_chat_template
 from .errors import WeightsError
 
 # llama.cpp's token types (tokenizer.ggml.token_type)
@@ -37,13 +38,16 @@ class TextTokenizer:
     """text <-> token ids, special token ids, and the checkpoint's chat formatting."""
 
     def __init__(self, backend: Tokenizer, *, bos_token: str | None = None, eos_token: str | None = None,
-                 add_bos: bool = False, chat_template: str | None = None, origin: str = ""):
+                 add_bos: bool = False, chat_template: str | None = None, origin: str = "",
+                 template_source: str = ""):
         self.backend = backend
         self.bos_token, self.eos_token = bos_token, eos_token
         self.bos_token_id = backend.token_to_id(bos_token) if bos_token else None
         self.add_bos = add_bos and self.bos_token_id is not None
         self.chat_template = chat_template
         self.origin = origin
+        # where the template came from, for its errors: a file, or a GGUF file's metadata field
+        self.template_source = template_source or origin or "chat template"
         eos = backend.token_to_id(eos_token) if eos_token else None
         self.eos_token_ids: tuple[int, ...] = () if eos is None else (eos,)
         if chat_template:  # a chat model also stops at the end of its turn
@@ -65,36 +69,23 @@ class TextTokenizer:
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
         return self.backend.decode(list(ids), skip_special_tokens=skip_special_tokens)
 
-    def chat_text(self, conversation: str | list[Message], add_generation_prompt: bool = True) -> str:
+    def chat_text(self, conversation: str | list[Message], add_generation_prompt: bool = True,
+                  cancelled: Callable[[], bool] = lambda: False) -> str:
         """The conversation (a user prompt, or a list of {role, content}) formatted by the
-        checkpoint's own chat template, ready for the model's reply."""
+        checkpoint's own chat template, ready for the model's reply. Raises
+        chat_template.TemplateCancelled when `cancelled()` turns true during the render."""
         if not self.chat_template:
             raise WeightsError(f"{self.origin or 'this checkpoint'}: has no chat template (a base model); "
                                "use a plain prompt")
         messages = [{"role": "user", "content": conversation}] if isinstance(conversation, str) else conversation
-        return render_chat_template(self.chat_template, messages, add_generation_prompt,
-                                    bos_token=self.bos_token or "", eos_token=self.eos_token or "")
+        return render_chat_template(self.chat_template, self.template_source, cancelled, messages=messages,
+                                    add_generation_prompt=add_generation_prompt, bos_token=self.bos_token or "",
+                                    eos_token=self.eos_token or "")
 
-    def apply_chat_template(self, conversation: str | list[Message], add_generation_prompt: bool = True) -> list[int]:
+    def apply_chat_template(self, conversation: str | list[Message], add_generation_prompt: bool = True,
+                            cancelled: Callable[[], bool] = lambda: False) -> list[int]:
         # The template writes the BOS itself where the model wants one.
-        return self.encode(self.chat_text(conversation, add_generation_prompt), add_special_tokens=False)
-
-
-def render_chat_template(template: str, messages: list[Message], add_generation_prompt: bool, **tokens) -> str:
-    from jinja2 import TemplateError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    def raise_exception(message):
-        raise TemplateError(message)
-
-    # trim_blocks / lstrip_blocks: the whitespace rules the published templates are written for
-    environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    environment.globals["raise_exception"] = raise_exception
-    try:
-        return environment.from_string(template).render(messages=messages, add_generation_prompt=add_generation_prompt,
-                                                         **tokens)
-    except TemplateError as error:
-        raise WeightsError(f"chat template: {error}") from None
+        return self.encode(self.chat_text(conversation, add_generation_prompt, cancelled), add_special_tokens=False)
 
 
 # --- from tokenizer.json ---------------------------------------------------------------
@@ -123,13 +114,15 @@ def tokenizer_from_directory(directory: Path) -> TextTokenizer | None:
     template = config.get("chat_template")
     if isinstance(template, list):  # named templates: use the default one
         template = next((t.get("template") for t in template if t.get("name") == "default"), None)
+    template_source = f"{config_path} (field 'chat_template')"
     jinja_file = directory / "chat_template.jinja"
     if jinja_file.is_file():
-        template = jinja_file.read_text()
+        template, template_source = jinja_file.read_text(), str(jinja_file)
     # tokenizer.json's post-processor already adds the BOS where the model wants it.
     return TextTokenizer(backend, bos_token=_token_text(config.get("bos_token")),
                          eos_token=_token_text(config.get("eos_token")), add_bos=False,
-                         chat_template=template if isinstance(template, str) else None, origin=str(directory))
+                         chat_template=template if isinstance(template, str) else None, origin=str(directory),
+                         template_source=template_source)
 
 
 # --- from GGUF metadata ----------------------------------------------------------------
@@ -244,4 +237,5 @@ def tokenizer_from_gguf(metadata: dict, origin: str) -> TextTokenizer | None:
                            "(byte-level BPE), llama (SentencePiece BPE)")
     return TextTokenizer(backend, bos_token=token("bos"), eos_token=token("eos"),
                          add_bos=bool(metadata.get("tokenizer.ggml.add_bos_token", add_bos_default)),
-                         chat_template=metadata.get("tokenizer.chat_template"), origin=origin)
+                         chat_template=metadata.get("tokenizer.chat_template"), origin=origin,
+                         template_source=f"{origin} (metadata 'tokenizer.chat_template')")

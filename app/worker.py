@@ -10,8 +10,10 @@ run on a device (and thread count) never calibrated first measures its roofs, qu
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
+import sys
 import threading
 import time
 import traceback
@@ -19,7 +21,7 @@ import traceback
 from dataclasses import asdict, replace
 
 import torch
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from .runtime.batch_sweep import batch_sweep
 from .runtime.calibrate import calibrate_and_save, device_name, saved_roofs
@@ -33,6 +35,17 @@ from .spec.scale import explore
 from .spec.serialize import spec_from_dict
 
 MAX_EMISSIONS_PER_S = 30
+_WORKER_SIGNALS = ("progress", "loaded", "steps", "finished", "swept", "calibrated", "batch_swept", "failed",
+                   "cancelled")
+# How long closing the window waits for the model thread before leaving it to finish alone:
+# longer than a layer of any runnable model takes between two cancel checks, short enough
+# that the window does not look frozen.
+SHUTDOWN_WAIT_MS = 2000
+# Threads that did not stop within SHUTDOWN_WAIT_MS, with their workers: held here until the
+# process exits, so that neither is deleted while its code still runs (a QThread destroyed
+# while running aborts the process). A finished one holds no model: it drops its session.
+_abandoned: list[tuple[QThread, "Worker"]] = []
+ABANDONED_EXIT_WAIT_MS = 10_000
 
 
 def leave_a_core_for_the_window() -> None:
@@ -282,8 +295,7 @@ class WorkerHandle(QObject):
         self.sweep_requested.connect(self.worker.sweep)
         self.calibrate_requested.connect(self.worker.calibrate)
         self.batch_sweep_requested.connect(self.worker.batch_sweep)
-        for name in ("progress", "loaded", "steps", "finished", "swept", "calibrated", "batch_swept", "failed",
-                     "cancelled"):
+        for name in _WORKER_SIGNALS:
             getattr(self.worker, name).connect(getattr(self, name))
         self.failed.connect(lambda message: gc.collect())  # re-emitted in the UI thread: collect here (Worker._fail)
         self.thread.start()
@@ -306,7 +318,38 @@ class WorkerHandle(QObject):
     def cancel(self) -> None:
         self.worker.request_cancel()  # a flag, not a queued call: the worker thread is busy
 
-    def shutdown(self) -> None:
+    def shutdown(self) -> bool:
+        """Stop the thread without blocking the window: cancel, then wait at most
+        SHUTDOWN_WAIT_MS. A thread still busy then (inside one long operation that cancel
+        cannot interrupt) is abandoned: it stops at its next cancel check, its signals no
+        longer reach this handle, and it is kept alive until it does. True when it stopped."""
         self.worker.request_cancel()
-        self.thread.quit()
-        self.thread.wait()
+        self.thread.quit()  # taken once the current slot returns to the thread's event loop
+        if self.thread.wait(SHUTDOWN_WAIT_MS):
+            return True
+        for name in _WORKER_SIGNALS:
+            getattr(self.worker, name).disconnect(getattr(self, name))
+        _abandon(self.thread, self.worker)
+        return False
+
+
+def _abandon(thread: QThread, worker: Worker) -> None:
+    # Direct: in the worker's own thread, as its last act, so the model is freed even when
+    # the window lives on (a closed profiling dialog)
+    thread.finished.connect(worker._release, Qt.DirectConnection)
+    if not _abandoned:
+        atexit.register(_wait_for_abandoned_threads)
+    _abandoned.append((thread, worker))
+
+
+def _wait_for_abandoned_threads() -> None:
+    """At exit, give abandoned threads a last chance to reach their cancel check; one still
+    running after that would abort the process when Python deletes its QThread, so the
+    process ends here instead (the window is gone and nothing of the user's is pending:
+    autosave ran when the window closed)."""
+    for thread, _ in _abandoned:
+        if thread.isRunning() and not thread.wait(ABANDONED_EXIT_WAIT_MS):
+            sys.stderr.write("archscope: the model thread did not stop; exiting without it\n")
+            sys.stderr.flush()
+            os._exit(0)
+    _abandoned.clear()

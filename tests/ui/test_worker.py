@@ -75,3 +75,57 @@ def test_loading_a_missing_model_is_a_message_not_a_crash(qtbot, handle, tmp_pat
         handle.load({"source": str(tmp_path / "nowhere"), "device": "cpu"})
     assert "nowhere" in failed.args[0]
     load(qtbot, handle, arch="gpt2-small", scale="explore")
+
+
+def test_shutdown_returns_within_two_seconds_while_the_worker_is_stuck(qtbot, monkeypatch):
+    """Closing the window calls shutdown: a worker inside one long operation that cancel
+    cannot interrupt is left to finish alone, and the window does not freeze."""
+    import threading
+
+    import app.worker
+
+    inside, release = threading.Event(), threading.Event()
+
+    def stuck_build(*args, **kwargs):  # a single long operation: it never checks the cancel flag
+        inside.set()
+        release.wait(timeout=60)
+        raise RuntimeError("released")
+
+    monkeypatch.setattr(app.worker.Session, "from_arch", stuck_build)
+    handle = WorkerHandle()
+    failures = []
+    handle.failed.connect(failures.append)
+    handle.load({"arch": "llama3-8b", "scale": "explore", "device": "cpu"})
+    qtbot.waitUntil(inside.is_set, timeout=LOAD_TIMEOUT_MS)
+    start = time.monotonic()
+    stopped = handle.shutdown()
+    assert time.monotonic() - start < 2.0 + 1.0  # the acceptance bound on a hang, with a margin
+    assert not stopped and handle.thread.isRunning()
+    assert handle.worker._cancel.is_set()
+    release.set()  # the operation ends; the abandoned thread stops and says nothing to the handle
+    assert handle.thread.wait(LOAD_TIMEOUT_MS)
+    qtbot.wait(50)
+    assert failures == [] and handle.worker.session is None
+
+
+def test_shutdown_during_a_hostile_chat_template_render_stops_the_thread(qtbot, handle, monkeypatch):
+    """The render checks the cancel flag from inside the template, so the thread stops."""
+    from tokenizers import Tokenizer, models
+
+    from app.weights.tokenizer import TextTokenizer
+
+    load(qtbot, handle, arch="llama3-8b", scale="explore")
+    session = handle.worker.session
+    entered = []
+    nested = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    tokenizer = TextTokenizer(Tokenizer(models.WordLevel({"a": 0, "<unk>": 1}, unk_token="<unk>")),
+                              chat_template=nested, origin="hostile.gguf")
+    original = tokenizer.apply_chat_template
+    tokenizer.apply_chat_template = lambda *a, **k: (entered.append(True), original(*a, **k))[1]
+    session.tokenizer = tokenizer
+    monkeypatch.setattr(handle.worker, "_calibrated_before_run", lambda: True)  # no calibration first
+    handle.run({"prompt": "a", "chat": True, "max_new_tokens": 2})
+    qtbot.waitUntil(lambda: bool(entered), timeout=RUN_TIMEOUT_MS)
+    start = time.monotonic()
+    assert handle.shutdown()
+    assert time.monotonic() - start < 2.0 + 1.0

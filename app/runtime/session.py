@@ -162,7 +162,7 @@ class Session:
         image = None
         if self.spec.vision is not None:
             prompt_ids, image = place_image(self.spec, prompt_ids, config.image, config.batch,
-                                            after_first=self.tokenizer is not None)
+                                            after_first=self.tokenizer is not None, cancelled=cancelled)
         elif config.image is not None:
             raise ValueError(f"{self.name} has no vision front-end; it takes no image")
         total_len = len(prompt_ids) + config.max_new_tokens

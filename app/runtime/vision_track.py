@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -32,13 +33,13 @@ class ImageRun:
 
 
 def place_image(spec: ArchSpec, prompt_ids: list[int], image: str | Path | None, batch: int,
-                after_first: bool) -> tuple[list[int], ImageRun]:
+                after_first: bool, cancelled: Callable[[], bool] | None = None) -> tuple[list[int], ImageRun]:
     """The prompt with the image's placeholder tokens inserted at its start (after the
     first token when that is a tokenizer's <bos>), and the image's pixel values. A
     cross-attention model takes one image token, and the whole image as a single tile."""
     vision = spec.vision
     size = vision.encoder.image_size
-    picture = read_png(image) if image is not None else generated_test_card(size)
+    picture = read_png(image, cancelled) if image is not None else generated_test_card(size)
     pixels = pixel_values(picture, size).expand(batch, -1, -1, -1).contiguous()
     at = 1 if after_first and prompt_ids else 0
     tokens = vision.tokens_per_image if vision.method == "unified" else 1

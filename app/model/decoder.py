@@ -179,14 +179,17 @@ class DecoderModel(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, cache: ModelCache | None = None, last_only: bool = False,
                 observer: LayerObserver | None = None, pixel_values: torch.Tensor | None = None,
-                image_features=None, aspect_ratio_ids: torch.Tensor | None = None) -> torch.Tensor:
+                image_features=None, aspect_ratio_ids: torch.Tensor | None = None,
+                head: bool = True) -> torch.Tensor | None:
         """Logits [B, T, vocab] for input_ids [B, T]; with a cache, input_ids continue the
         sequence the cache holds. last_only: logits of the last position only [B, 1, vocab]
         (a prefill needs no more, and the output head is costly over a long prompt).
         observer: told as each block starts and finishes each sublayer (the profiler).
         pixel_values [images, C, H, W] (or their encoded image_features): the images of a
         multimodal model, for the image tokens of input_ids; a tiled encoder takes
-        [images, tiles, C, H, W] and each image's aspect_ratio_ids (default 1: one tile)."""
+        [images, tiles, C, H, W] and each image's aspect_ratio_ids (default 1: one tile).
+        head=False: only fill the cache, no logits (None): an earlier chunk of a chunked
+        prefill needs none, and the output head is costly."""
         start = cache.position if cache is not None else 0
         length = input_ids.shape[1]
         positions = torch.arange(start, start + length, device=input_ids.device)
@@ -207,6 +210,8 @@ class DecoderModel(nn.Module):
             x = block(x, step, cache.layers[index] if cache is not None else None)
         if cache is not None:
             cache.position = start + length
+        if not head:
+            return None
         if last_only:
             x = x[..., -1:, :]
         if self.altup_streams is not None:

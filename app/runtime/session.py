@@ -22,6 +22,7 @@ from ..spec.roofline import Roofs, predict_step
 from ..spec.serialize import spec_to_dict
 from .generate import Sampling, pick_next
 from .memory import hardware, sample
+from .prefill import prefill_all_but_last_chunk, with_earlier_chunks
 from .probe import CancelCheck, Cancelled, LayerTimer
 from .slices import SlicePlan, extrapolate_snapshot, memory_budget, plan_slice
 from .snapshot import ProfileSnapshot, StepRecord
@@ -188,13 +189,17 @@ class Session:
                 images["image_features"] = encode_timed(self.model, image, self.device, self.dtype)
             for index in range(config.max_new_tokens):
                 start = time.perf_counter()
+                earlier_chunks = []
+                if index == 0 and image is None:  # an image's features go in one piece with its tokens
+                    token_input, earlier_chunks = prefill_all_but_last_chunk(self.model, token_input, cache, observer,
+                                                                              config.probe)
                 logits = self.model(token_input, cache=cache, last_only=True, observer=observer,
                                     **(images if index == 0 else {}))
                 token = pick_next(logits[:, -1], config.sampling, generator)
                 observer.mark(self.spec.num_layers, "sample")
                 token_ids = token[:, 0].tolist()  # the one synchronization of the step
                 wall_ms = (time.perf_counter() - start) * 1e3
-                times = observer.resolve() if config.probe else None
+                times = with_earlier_chunks(observer.resolve(), earlier_chunks) if config.probe else None
                 seq_len = cache.position
                 steps.append(StepRecord(
                     index=index, phase="prefill" if index == 0 else "decode", seq_len=seq_len,

@@ -49,3 +49,26 @@ def test_atomic_write_leaves_the_old_file_when_rendering_fails(tmp_path):
         write_atomic(target, 123)  # not text: the write fails midway
     assert target.read_text() == "old"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_cancel_reaches_into_a_hostile_chat_template_and_its_errors_name_it(session):
+    """--chat renders the checkpoint's template: a cancel stops a runaway render as it stops
+    a run, and a failing template is an error naming its file."""
+    from tokenizers import Tokenizer, models
+
+    from app.weights.errors import WeightsError
+    from app.weights.tokenizer import TextTokenizer
+
+    backend = Tokenizer(models.WordLevel({"a": 0, "<unk>": 1}, unk_token="<unk>"))
+    nested = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    session.tokenizer = TextTokenizer(backend, chat_template=nested, origin="hostile.gguf")
+    try:
+        looks = []
+        with pytest.raises(Cancelled):
+            session.run(RunConfig(prompt="a", chat=True, max_new_tokens=1),
+                        cancelled=lambda: looks.append(1) or len(looks) > 1000)
+        session.tokenizer = TextTokenizer(backend, chat_template="{{ 1/0 }}", origin="hostile.gguf")
+        with pytest.raises(WeightsError, match=r"^hostile\.gguf: chat template failed: ZeroDivisionError"):
+            session.run(RunConfig(prompt="a", chat=True, max_new_tokens=1))
+    finally:
+        session.tokenizer = None

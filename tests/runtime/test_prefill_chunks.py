@@ -25,7 +25,7 @@ CHUNK = 48  # under the explore windows (64 for Gemma 3, 16 for MiMo) and across
     "deepseek-v3",  # MLA's latent cache, MoE
 ])
 def test_chunked_prefill_gives_the_one_shot_logits(monkeypatch, name):
-    monkeypatch.setattr(prefill, "PREFILL_CHUNK_TOKENS", CHUNK)
+    monkeypatch.setitem(prefill.PREFILL_CHUNK_TOKENS, "cpu", CHUNK)
     spec = catalog.get(name, "explore")
     model = build_model(spec, "cpu", torch.float32, seed=0).eval()
     ids = torch.randint(0, spec.vocab_size, (2, PROMPT_TOKENS), generator=torch.Generator().manual_seed(0))
@@ -47,8 +47,9 @@ def test_chunked_prefill_gives_the_one_shot_logits(monkeypatch, name):
 def test_a_profiled_run_records_one_prefill_step_with_every_chunks_layers(monkeypatch):
     session = Session.from_arch("gemma3-27b", "explore", "cpu")
     config = RunConfig(prompt="x" * PROMPT_TOKENS, max_new_tokens=3)
+    monkeypatch.setitem(prefill.PREFILL_CHUNK_TOKENS, "cpu", PROMPT_TOKENS)  # one shot
     whole = session.run(config)
-    monkeypatch.setattr(prefill, "PREFILL_CHUNK_TOKENS", CHUNK)
+    monkeypatch.setitem(prefill.PREFILL_CHUNK_TOKENS, "cpu", CHUNK)
     chunked = session.run(config)
     assert [s.tokens for s in chunked.steps] == [s.tokens for s in whole.steps]
     first = chunked.steps[0]
@@ -61,7 +62,7 @@ def test_a_profiled_run_records_one_prefill_step_with_every_chunks_layers(monkey
 def test_cancel_is_looked_at_in_every_chunk_of_a_long_prefill(monkeypatch, probe):
     """The flag is read as each layer of each chunk starts, so a cancel waits at most one
     layer over one chunk, whatever the prompt's length."""
-    monkeypatch.setattr(prefill, "PREFILL_CHUNK_TOKENS", CHUNK)
+    monkeypatch.setitem(prefill.PREFILL_CHUNK_TOKENS, "cpu", CHUNK)
     session = Session.from_arch("llama3-8b", "explore", "cpu")
     looks = []
     session.run(RunConfig(prompt="x" * PROMPT_TOKENS, max_new_tokens=1, probe=probe),

@@ -44,7 +44,7 @@ SHUTDOWN_WAIT_MS = 2000
 # Threads that did not stop within SHUTDOWN_WAIT_MS, with their workers: held here until the
 # process exits, so that neither is deleted while its code still runs (a QThread destroyed
 # while running aborts the process). A finished one holds no model: it drops its session.
-_abandoned: list[tuple[QThread, "Worker"]] = []
+_abandoned: list[tuple[QThread, Worker]] = []
 ABANDONED_EXIT_WAIT_MS = 10_000
 
 

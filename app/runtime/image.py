@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -109,7 +109,8 @@ def _checked_header(header: bytes, path: Path) -> tuple[int, int, int]:
         raise ImageError(f"{path}: IHDR chunk holds {len(header)} bytes; expected 13")
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
     if depth != 8 or colour not in CHANNELS or interlace:
-        found = f"{depth}-bit {COLOUR_NAMES.get(colour, f'colour type {colour}')}" + (", interlaced" if interlace else "")
+        found = f"{depth}-bit {COLOUR_NAMES.get(colour, f'colour type {colour}')}"
+        found += ", interlaced" if interlace else ""
         raise ImageError(f"{path}: {found} PNG is not supported; expected 8-bit grey, RGB or RGBA, not interlaced")
     if width == 0 or height == 0:
         raise ImageError(f"{path}: IHDR declares {width} x {height} pixels; expected at least 1 x 1")

@@ -12,7 +12,7 @@ rows. A `cancelled` callback is checked between rows (between diagonals).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -68,8 +68,8 @@ def _by_diagonals(kinds: np.ndarray, filtered: np.ndarray, cancelled) -> np.ndar
     # source[k, y] is the filtered pixel (y, k - y); outside the image it aliases another
     # pixel, never read
     row_step, pixel_step, byte_step = filtered.strides
-    source = as_strided(filtered, shape=(diagonals, height, bpp), strides=(pixel_step, row_step - pixel_step, byte_step),
-                        writeable=False)
+    source = as_strided(filtered, shape=(diagonals, height, bpp),
+                        strides=(pixel_step, row_step - pixel_step, byte_step), writeable=False)
     row_kinds = kinds.astype(np.int16)[:, None]
     for k in range(diagonals):
         if cancelled is not None and k % CANCEL_CHECK_EVERY == 0 and cancelled():

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-import app.runtime.prefill as prefill
 from app.model import build_model
+from app.runtime import prefill
 from app.runtime.prefill import prefill_all_but_last_chunk
-from app.runtime.probe import Cancelled, CancelCheck
+from app.runtime.probe import CancelCheck, Cancelled
 from app.runtime.session import RunConfig, Session
 from app.spec import catalog
 

@@ -45,6 +45,15 @@ def test_a_loop_over_a_list_that_calls_nothing_still_counts_its_steps():
     ("{{ 'a' * 10000000000 }}", r"a repeated string or list of 10,000,000,000 items"),  # not folded while compiling
     ("{{ 'x' | center(1000000000) }}", r"a filter's result of 1,000,000,000 items"),
     ("{{ 2 ** 100000000 }}", r"more than 4096 bits"),
+    ("{% set ns = namespace(s='a') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+     r"a concatenated string of 1,048,576 characters"),
+    ("{% set ns = namespace(s='a') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
+     r"a joined string or list of 1,048,576 items"),
+    ("{{ '%999999999d' % 1 }}", r"a formatted field of 999,999,999 characters"),
+    ("{{ '%*d' % (999999999, 1) }}", r"a formatted field of 999,999,999 characters"),
+    ("{{ '{:999999999}'.format(1) }}", r"a formatted field of 999,999,999 characters"),
+    ("{{ '{:999999999}'['format'](1) }}", r"a formatted field of 999,999,999 characters"),
+    ("{{ 'x'.ljust(999999999) }}", r"a string method's result of 999,999,999 characters"),
     ("{% for i in range(100000) %}{{ 'abcdefghijklmnopqrstuvwxyz' }}{% endfor %}", r"the rendered text of"),
     ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", r"its macros recurse too deeply"),
     ("{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}", r"more than"),
@@ -59,8 +68,9 @@ def test_hostile_templates_are_refused_with_the_source_named(template, reason):
 def test_published_template_idioms_still_render():
     template = ("{{ bos_token }}{% for m in messages %}{{ loop.index }}/{{ loop.length }} {{ m['role'] }}: "
                 "{{ m.content | trim }}{% if loop.last %}.{% endif %}{% endfor %}"
-                "{% if add_generation_prompt %} > {% endif %}{{ 5000000 | string }}")
-    assert render(template, bos_token="<s>") == "<s>1/1 user: hi. > 5000000"
+                "{% if add_generation_prompt %} > {% endif %}{{ 5000000 | string }} {{ '%5.2f' % 3.14159 }} "
+                "{{ '{:>3}'.format('x') ~ 'y' + 'z' }} {{ [1] + [2] }} {{ 7 % 3 }} {{ '%d' % 5000000 }}")
+    assert render(template, bos_token="<s>") == "<s>1/1 user: hi. > 5000000  3.14   xyz [1, 2] 1 5000000"
 
 
 def test_cancel_reaches_into_a_render():

@@ -129,3 +129,28 @@ def test_shutdown_during_a_hostile_chat_template_render_stops_the_thread(qtbot, 
     start = time.monotonic()
     assert handle.shutdown()
     assert time.monotonic() - start < 2.0 + 1.0
+
+
+def test_closing_the_window_while_the_worker_is_stuck_returns_within_two_seconds(qtbot, open_window, monkeypatch):
+    import threading
+
+    import app.worker
+
+    inside, release = threading.Event(), threading.Event()
+
+    def stuck_build(*args, **kwargs):  # one long operation that never looks at the cancel flag
+        inside.set()
+        release.wait(timeout=60)
+        raise RuntimeError("released")
+
+    monkeypatch.setattr(app.worker.Session, "from_arch", stuck_build)
+    window = open_window("gpt2-small")
+    worker = window.runs.worker
+    worker.load({"arch": "gpt2-small", "scale": "explore", "device": "cpu"})
+    qtbot.waitUntil(inside.is_set, timeout=LOAD_TIMEOUT_MS)
+    start = time.monotonic()
+    window.close()
+    assert time.monotonic() - start < 2.0 + 1.0  # the acceptance bound on a frozen window, with a margin
+    assert worker.thread.isRunning()  # left to finish in the background
+    release.set()
+    assert worker.thread.wait(LOAD_TIMEOUT_MS)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .spec import ArchSpec, Problem, SpecError, catalog
+from .spec import ArchSpec, SpecError, catalog
 from .spec.analysis import analyze
 from .spec.serialize import spec_to_dict
 from .spec.summary import LONG_CONTEXTS, catalog_row, layer_rows
@@ -51,21 +51,9 @@ def load_spec(name: str, scale: str = "full") -> ArchSpec:
     """A catalog name, a spec JSON file, or a Hugging Face config.json."""
     path = Path(name)
     if path.suffix == ".json" and path.is_file():
-        from .spec.hf import spec_from_hf_config
-        from .spec.serialize import spec_from_dict
+        from .spec.spec_file import read_spec_file
 
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, RecursionError) as error:  # RecursionError: nested too deeply for the parser
-            reason = "nested too deeply" if isinstance(error, RecursionError) else error
-            raise SpecError([Problem(str(path), f"not valid JSON: {reason}")]) from None
-        try:
-            if isinstance(document, dict) and "schema" in document:
-                return spec_from_dict(document)
-            return spec_from_hf_config(document, name=path.parent.name or path.stem)
-        except SpecError as error:  # each problem names its field; say which file it is in
-            raise SpecError([Problem(f"{path}: {problem.path}" if problem.path else str(path), problem.message)
-                             for problem in error.problems]) from None
+        return read_spec_file(path)[0]
     return catalog.get(name, scale)
 
 

@@ -255,20 +255,19 @@ class MainWindow(QMainWindow):
         self.fit()
 
     def open_file(self, path: str | Path) -> None:
-        from ..spec.hf import spec_from_hf_config
+        from ..spec.spec_file import read_spec_file
 
         path = Path(path)
         try:
-            document = json.loads(path.read_text())
-            if isinstance(document, dict) and "schema" in document:
-                spec = spec_from_dict(document)
-                self.open_spec(spec, path)
-            else:
-                spec = spec_from_hf_config(document, name=path.parent.name or path.stem)
-                self.open_spec(spec, None)
-                self._add_recent(path)
-        except (OSError, ValueError) as error:  # SpecError is a ValueError
+            spec, is_document = read_spec_file(path)
+        except (OSError, SpecError) as error:
             QMessageBox.warning(self, "ArchScope", f"Could not open {path}:\n{error}")
+            return
+        if is_document:
+            self.open_spec(spec, path)
+        else:
+            self.open_spec(spec, None)
+            self._add_recent(path)
 
     def save_to(self, path: str | Path) -> None:
         path = Path(path)

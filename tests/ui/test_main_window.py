@@ -211,3 +211,19 @@ def test_steps_of_one_field_are_one_undo_and_another_field_is_another(window):
     stack.undo()
     stack.undo()
     assert window.document.spec == original
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"model_type": "llama", "num_hidden_layers": 1000000000, "hidden_size": 64}', "num_hidden_layers"),
+    ("{", "not valid JSON"),
+])
+def test_a_hostile_spec_file_is_refused_in_a_dialog_and_the_drawing_stays(window, tmp_path, monkeypatch, text, problem):
+    shown = []
+    monkeypatch.setattr("app.ui.main_window.QMessageBox.warning", lambda parent, title, text: shown.append(text))
+    before = window.document.spec
+    path = tmp_path / "hostile.json"
+    path.write_text(text)
+    window.open_file(path)
+    assert len(shown) == 1 and str(path) in shown[0] and problem in shown[0]
+    assert window.document.spec == before

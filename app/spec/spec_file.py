@@ -1,0 +1,32 @@
+"""A file that describes an architecture: a spec document (schema "archscope.spec/1") or a
+Hugging Face config.json. One reader for the CLI and the window, so both refuse a hostile
+file the same way: every problem a SpecError that names the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .arch import ArchSpec
+from .errors import Problem, SpecError
+
+
+def read_spec_file(path: str | Path) -> tuple[ArchSpec, bool]:
+    """(the spec, whether the file is a spec document rather than an HF config.json)."""
+    from .hf import spec_from_hf_config
+    from .serialize import spec_from_dict
+
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as error:  # RecursionError: nested too deeply for the parser
+        reason = "nested too deeply" if isinstance(error, RecursionError) else error
+        raise SpecError([Problem(str(path), f"not valid JSON: {reason}")]) from None
+    is_document = isinstance(document, dict) and "schema" in document
+    try:
+        if is_document:
+            return spec_from_dict(document), True
+        return spec_from_hf_config(document, name=path.parent.name or path.stem), False
+    except SpecError as error:  # each problem names its field; say which file it is in
+        raise SpecError([Problem(f"{path}: {problem.path}" if problem.path else str(path), problem.message)
+                         for problem in error.problems]) from None

@@ -10,6 +10,20 @@ from app.ui.dashboard import Dashboard
 from app.ui.main_window import MainWindow
 
 
+@pytest.fixture(autouse=True)
+def no_unexpected_dialogs(monkeypatch):
+    """A message box nobody answers would hang the suite offscreen: one a test did not
+    expect fails it at once with its text (a test that expects one patches it itself)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def unexpected(*args, **kwargs):
+        texts = [str(arg) for arg in args[1:] if isinstance(arg, str)]
+        raise AssertionError(f"unexpected dialog: {' | '.join(texts)}")
+
+    for name in ("warning", "critical", "information", "question"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(unexpected))
+
+
 @pytest.fixture
 def view(qtbot):
     view = CanvasView()

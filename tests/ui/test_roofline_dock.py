@@ -9,7 +9,9 @@ import math
 
 import pytest
 
+from app.runtime.snapshot import ProfileSnapshot
 from app.spec import catalog
+from app.spec.analysis import analyze
 from app.spec.roofline import Roofs, predict_ms, step_cost
 from app.spec.serialize import spec_to_dict
 from app.ui.canvas.scene import ArchitectureScene
@@ -28,10 +30,14 @@ def snapshot(name: str, roofs: Roofs | None = ROOFS, steps: int = 6, with_head: 
     spec = catalog.get(name, "explore")
     count = spec.num_layers
     moe = [i for i, layer in enumerate(spec.layers) if getattr(layer.ffn, "num_experts", 0)]
-    document = {"schema": "archscope.profile/1",
-                "model": {"name": name, "spec": spec_to_dict(spec), "dtype": "float32"},
-                "run": {"batch": BATCH, "prompt_tokens": PROMPT_TOKENS, "roofs": roofs.to_dict() if roofs else None},
-                "steps": []}
+    analysis = analyze(spec)
+    model = {"name": name, "source": "random weights, seed 0", "spec": spec_to_dict(spec), "dtype": "float32",
+             "device": "cpu", "params_total": analysis.total_params, "params_active": analysis.active_params,
+             "layers": [{"mixer": row.mixer, "ffn": row.ffn} for row in analysis.layers]}
+    hardware = {"device_name": "cpu", "cuda": False, "gpu_memory_total": 0, "cpu": "test", "ram_total": 0}
+    document = {"model": model, "hardware": hardware, "steps": [],
+                "run": {"batch": BATCH, "prompt_tokens": PROMPT_TOKENS, "new_tokens": steps, "sampling": {},
+                        "probe": True, "roofs": roofs.to_dict() if roofs else None}}
     for index in range(steps):
         phase = "prefill" if index == 0 else "decode"
         slow = 50.0 if phase == "prefill" else 1.0  # a prefill counted by mistake would move every point
@@ -39,7 +45,8 @@ def snapshot(name: str, roofs: Roofs | None = ROOFS, steps: int = 6, with_head: 
         ffn_ms = [slow * (0.3 + 0.02 * layer) for layer in range(count)]
         step = {"index": index, "phase": phase, "seq_len": PROMPT_TOKENS + index, "wall_ms": 10.0,
                 "layer_ms": [m + f + 0.01 for m, f in zip(mixer_ms, ffn_ms)], "mixer_ms": mixer_ms, "ffn_ms": ffn_ms,
-                "kv_bytes": [0] * count, "kv_bytes_predicted": [0] * count, "memory": {}, "tokens": [1] * BATCH,
+                "kv_bytes": [0] * count, "kv_bytes_predicted": [0] * count, "tokens": [1] * BATCH,
+                "memory": {"allocated": 0, "reserved": 0, "device_used": 0, "rss": 1},
                 "routing": {str(i): [BATCH, BATCH] + [0] * (spec.layers[i].ffn.num_experts - 2) for i in moe}}
         if with_head:
             step["head_ms"] = 0.4 + 0.01 * index
@@ -49,7 +56,7 @@ def snapshot(name: str, roofs: Roofs | None = ROOFS, steps: int = 6, with_head: 
             rows = step_cost(spec, phase, tokens, step["seq_len"] - tokens, BATCH, 4, step["routing"])
             step["predicted_ms"] = [predict_ms(row, roofs) for row in rows if row.layer is not None]
         document["steps"].append(step)
-    return document
+    return ProfileSnapshot.from_dict(document).to_dict()  # as the app writes it: every field a reader checks
 
 
 def expected_points(document: dict, roofs: Roofs | None) -> dict:
@@ -66,7 +73,7 @@ def expected_points(document: dict, roofs: Roofs | None) -> dict:
                       (row.ffn_kind, row.ffn, step["ffn_ms"][row.layer])] if row.layer is not None
                      else [("head", row, step.get("head_ms"))] if row.name == "head" else [])
             for kind, cost, measured_ms in parts:
-                if measured_ms is None:
+                if not measured_ms:  # untimed (a snapshot from before the head was timed holds 0)
                     continue
                 flops, moved, seconds, predicted = sums.get(kind, (0, 0, 0.0, 0.0))
                 sums[kind] = (flops + cost.flops, moved + cost.bytes, seconds + measured_ms / 1e3,

@@ -66,7 +66,9 @@ class ReadCounter(TorchDispatchMode):
         self.read_elements: dict[tuple, torch.Tensor] = {}
 
     def mark(self, layer: int, point: str) -> None:  # the model's observer protocol
-        self.where = {"start": f"layer {layer}", "mixer": f"layer {layer}", "ffn": "head"}[point]
+        # after a block's "ffn" mark comes the next block or the head; "head" ends the head
+        self.where = {"start": f"layer {layer}", "mixer": f"layer {layer}", "ffn": "head",
+                      "head": "after the head", "sample": "after sampling"}[point]
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}

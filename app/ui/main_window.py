@@ -44,6 +44,8 @@ from .catalog_browser import CatalogBrowser
 DEFAULT_ENTRY = "llama3-8b"
 AUTOSAVE_NAME = "autosave.json"
 MAX_RECENT = 8
+PLOT_ROW_SHARE = 0.36  # of the window height: the plots below the canvas at first start
+PLOT_ROW_LEGIBLE_PX = 220  # below this a plot's ticks and titles collide
 
 
 def _file_stem(name: str) -> str:
@@ -149,6 +151,7 @@ class MainWindow(QMainWindow):
             if column[0] in docks:
                 docks[column[0]].raise_()
         self._plot_row = heads[:1]  # sized at the first show, unless the user's layout is restored
+        self._plot_head = heads[0] if heads else None
         self.plot_docks = list(docks.values()) + ([text] if text is not None else [])
 
     # --- menus --------------------------------------------------------------------------------
@@ -609,10 +612,25 @@ class MainWindow(QMainWindow):
             self.autosave()
         super().closeEvent(event)
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        # A window manager maximizes a window after its first show: the plot row sized then
+        # keeps its few pixels in the grown window, too small for any plot to be read. After
+        # the layout has settled, give it back its share.
+        QTimer.singleShot(0, self._keep_plots_legible)
+
+    def _keep_plots_legible(self) -> None:
+        dock = self._plot_head
+        if dock is None or not dock.isVisible() or dock.isFloating():
+            return
+        share = int(self.height() * PLOT_ROW_SHARE)
+        if dock.height() < min(PLOT_ROW_LEGIBLE_PX, share):
+            self.resizeDocks([dock], [share], Qt.Vertical)
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._plot_row and self.settings.value("windowState") is None:
-            self.resizeDocks(self._plot_row, [int(self.height() * 0.36)], Qt.Vertical)
+            self.resizeDocks(self._plot_row, [int(self.height() * PLOT_ROW_SHARE)], Qt.Vertical)
         self._plot_row = []
         QTimer.singleShot(0, self.fit)
         QTimer.singleShot(0, self._hide_stale_tab_bars)

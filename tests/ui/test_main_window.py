@@ -227,3 +227,17 @@ def test_a_hostile_spec_file_is_refused_in_a_dialog_and_the_drawing_stays(window
     window.open_file(path)
     assert len(shown) == 1 and str(path) in shown[0] and problem in shown[0]
     assert window.document.spec == before
+
+
+def test_a_grown_window_gives_a_squeezed_plot_row_back_its_share(window, qtbot):
+    """A window manager maximizes after the first show: the plot row must not keep the
+    few pixels it had."""
+    from PySide6.QtCore import Qt
+
+    from app.ui.main_window import PLOT_ROW_LEGIBLE_PX
+
+    dock = window._plot_head
+    window.resizeDocks([dock], [40], Qt.Vertical)
+    qtbot.waitUntil(lambda: dock.height() < 100)
+    window.resize(1600, 1000)
+    qtbot.waitUntil(lambda: dock.height() >= PLOT_ROW_LEGIBLE_PX, timeout=5000)

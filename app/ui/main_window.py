@@ -13,9 +13,11 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QInputDialog,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStackedWidget,
     QTabBar,
     QVBoxLayout,
@@ -46,6 +48,8 @@ AUTOSAVE_NAME = "autosave.json"
 MAX_RECENT = 8
 PLOT_ROW_SHARE = 0.36  # of the window height: the plots below the canvas at first start
 PLOT_ROW_LEGIBLE_PX = 220  # below this a plot's ticks and titles collide
+DOCK_CHROME_PX = 60  # a tabbed dock's title and tab bars, above and below its widget
+OUTPUT_TEXT_LEAST_PX = 100  # the generated text's dock: a few lines at least
 
 
 def _file_stem(name: str) -> str:
@@ -54,6 +58,18 @@ def _file_stem(name: str) -> str:
 
 def data_dir() -> Path:
     return Path(QStandardPaths.writableLocation(QStandardPaths.AppDataLocation) or Path.home() / ".archscope")
+
+
+def scrolling(panel: QWidget) -> QScrollArea:
+    """A tall panel in a scroll area: its dock may then be shorter than the panel, and the
+    right column, which spans the plot row too, no longer holds the plots to a few pixels."""
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # it keeps its width; only height scrolls
+    area.setMinimumWidth(panel.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    return area
 
 
 class MainWindow(QMainWindow):
@@ -93,11 +109,15 @@ class MainWindow(QMainWindow):
         self.inspector.setMinimumWidth(270)
         self.browser.setMinimumWidth(230)
         self.canvas.slotSelected.connect(self._slot_selected)
+        # The right column (inspector, run panel, output text) runs to the bottom of the
+        # window; the plot row sits under the catalog and the canvas, so the run panel's
+        # height does not squeeze the plots.
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
         self._dock("Catalog", self.browser, Qt.LeftDockWidgetArea, "catalogDock")
         self._dock("Components", self.palette, Qt.LeftDockWidgetArea, "paletteDock")
         self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea, "inspectorDock")
         self.run_panel = RunPanel(lambda: spec_to_dict(self.document.spec))
-        self._dock("Run", self.run_panel, Qt.RightDockWidgetArea, "runDock")
+        self._dock("Run", scrolling(self.run_panel), Qt.RightDockWidgetArea, "runDock")
         self.dashboard = Dashboard(self)
         self._place_plot_docks()
         self.tabifyDockWidget(self.findChild(QDockWidget, "inspectorDock"), self.findChild(QDockWidget, "runDock"))
@@ -153,6 +173,7 @@ class MainWindow(QMainWindow):
         self._plot_row = heads[:1]  # sized at the first show, unless the user's layout is restored
         self._plot_head = heads[0] if heads else None
         self.plot_docks = list(docks.values()) + ([text] if text is not None else [])
+        self._output_dock = text
 
     # --- menus --------------------------------------------------------------------------------
 
@@ -631,6 +652,11 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if self._plot_row and self.settings.value("windowState") is None:
             self.resizeDocks(self._plot_row, [int(self.height() * PLOT_ROW_SHARE)], Qt.Vertical)
+            # the run panel whole, its buttons in sight; the output text takes what is left
+            run = self.findChild(QDockWidget, "runDock")
+            column = self.height() - self.menuBar().height() - self.statusBar().height()
+            text_height = max(OUTPUT_TEXT_LEAST_PX, column - self.run_panel.sizeHint().height() - 2 * DOCK_CHROME_PX)
+            self.resizeDocks([run, self._output_dock], [column - text_height, text_height], Qt.Vertical)
         self._plot_row = []
         QTimer.singleShot(0, self.fit)
         QTimer.singleShot(0, self._hide_stale_tab_bars)

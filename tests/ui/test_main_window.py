@@ -7,6 +7,7 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QDockWidget
 
 from app.spec import ArchSpec, catalog
 from app.spec.analysis import analyze
@@ -241,3 +242,20 @@ def test_a_grown_window_gives_a_squeezed_plot_row_back_its_share(window, qtbot):
     qtbot.waitUntil(lambda: dock.height() < 100)
     window.resize(1600, 1000)
     qtbot.waitUntil(lambda: dock.height() >= PLOT_ROW_LEGIBLE_PX, timeout=5000)
+
+
+def test_at_first_start_the_run_buttons_and_the_plots_are_in_sight(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from app.ui.main_window import PLOT_ROW_LEGIBLE_PX, MainWindow
+
+    window = MainWindow(settings=QSettings(str(tmp_path / "fresh.ini"), QSettings.IniFormat),
+                        autosave_dir=tmp_path / "data", entry="llama3-8b")
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window._plot_head.height() >= PLOT_ROW_LEGIBLE_PX, timeout=5000)
+    window.findChild(QDockWidget, "runDock").raise_()
+    qtbot.waitUntil(lambda: not window.run_panel.run_button.visibleRegion().isEmpty(), timeout=5000)
+    assert not window.run_panel.stop_button.visibleRegion().isEmpty()

@@ -9,12 +9,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .defaults import DEFAULT_MODEL, DEFAULT_PROMPT, DTYPE_NAMES
+from .defaults import DEFAULT_BATCH_SWEEP_CONTEXT, DEFAULT_MODEL, DEFAULT_PROMPT, DTYPE_NAMES
 from .runtime.figures import (decode_rate_text, decode_step_time, decode_text, decode_tokens_per_s, scale_note,
                               threads_text)
 from .terminal import printable
 
-BATCH_SWEEP_CONTEXT = 128  # tokens each row holds before a batch sweep's decode steps are timed
 
 if TYPE_CHECKING:  # the runtime imports torch: only a profile run pays for it, not every start
     from .runtime.session import Session, StepUpdate
@@ -46,7 +45,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--sweep", help="also measure decode at these context lengths, e.g. 256,1024,4096")
     parser.add_argument("--batch-sweep", type=batch_sizes, metavar="B1,B2,...",
                         help="also measure decode at these batch sizes, e.g. 1,4,16,64 "
-                             f"(after {BATCH_SWEEP_CONTEXT} tokens of synthetic context)")
+                             f"(after {DEFAULT_BATCH_SWEEP_CONTEXT} tokens of synthetic context)")
     parser.add_argument("--out", help="snapshot JSON (default: profiles/NAME-TIME.json)")
     parser.add_argument("--csv", help="also write a CSV, a row per step and layer")
     parser.add_argument("--trace", help="also write a Chrome trace (open in Perfetto or chrome://tracing)")
@@ -163,8 +162,7 @@ def roofline_line(snapshot) -> str | None:
     decode = [s for s in snapshot.steps if s.phase == "decode" and s.predicted_ms]
     if not roofs or not decode:
         return None
-    least = sum(sum(s.predicted_ms) + (s.predicted_head_ms or 0) + (s.predicted_sample_ms or 0)
-                for s in decode) / len(decode)
+    least = sum(s.predicted_step_ms or 0.0 for s in decode) / len(decode)
     measured = sum(s.wall_ms for s in decode) / len(decode)
     return (f"roofline: a decode step needs at least {least:.3f} ms on this device's roofs "
             f"({roofs['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s, {roofs['flops_per_s'] / 1e9:.1f} GFLOP/s "
@@ -268,7 +266,7 @@ def cmd_profile(args) -> int:
     if args.batch_sweep:
         from .runtime.batch_sweep import batch_sweep
 
-        points = batch_sweep(session, args.batch_sweep, context=BATCH_SWEEP_CONTEXT, probe=not args.no_probe,
+        points = batch_sweep(session, args.batch_sweep, context=DEFAULT_BATCH_SWEEP_CONTEXT, probe=not args.no_probe,
                              roofs=config.roofs)
         snapshot.extra["batch_sweep"] = [asdict(point) for point in points]
     out = Path(args.out) if args.out else default_out(session.name)
@@ -291,7 +289,7 @@ def cmd_profile(args) -> int:
         say(f"context {point['context_len']:>7}: decode {point['decode_ms']:.2f} ms/token, KV {point['kv_bytes']} "
               f"bytes (predicted {point['kv_bytes_predicted']})")
     if snapshot.extra.get("batch_sweep"):
-        print(f"\nbatch sweep, decode after {BATCH_SWEEP_CONTEXT} tokens of context:")
+        print(f"\nbatch sweep, decode after {DEFAULT_BATCH_SWEEP_CONTEXT} tokens of context:")
         print(batch_sweep_table(snapshot.extra["batch_sweep"]))
         if all(point.get("predicted_ms_per_token") is None for point in snapshot.extra["batch_sweep"]):
             print("(no roofline prediction: run `archscope calibrate` on this device first)")

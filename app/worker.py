@@ -126,7 +126,7 @@ class Worker(QObject):
         config = RunConfig(sampling=sampling, **{k: v for k, v in settings.items() if k not in sampling_keys})
         if not self._calibrated_before_run():
             return
-        config = replace(config, roofs=saved_roofs(self.session.device, str(self.session.dtype).removeprefix("torch.")))
+        config = replace(config, roofs=self._saved_roofs())
         try:
             snapshot = self.session.run(config, on_step=self._on_step, cancelled=self._cancel.is_set)
         except Cancelled:
@@ -186,6 +186,14 @@ class Worker(QObject):
         except Exception as error:  # noqa: BLE001
             self._fail("calibration failed", error)
 
+    def _saved_roofs(self):
+        """The session's device's roofs for its dtype, or None (a file that cannot be read
+        included: the run is then measured without a prediction, never failed for it)."""
+        try:
+            return saved_roofs(self.session.device, str(self.session.dtype).removeprefix("torch."))
+        except RoofsFileError:
+            return None
+
     def _calibrated_before_run(self) -> bool:
         """Before a run on a device never calibrated at this thread count, the quick
         calibration, so the run has roofs to predict from. False when it was cancelled or
@@ -223,10 +231,7 @@ class Worker(QObject):
         batches = sorted(settings["batches"])
         if not self._calibrated_before_run():  # the roofs the prediction beside each point needs
             return
-        try:
-            roofs = saved_roofs(self.session.device, str(self.session.dtype).removeprefix("torch."))
-        except RoofsFileError:
-            roofs = None  # measured only; the plot says to calibrate
+        roofs = self._saved_roofs()  # None: measured only; the plot says to calibrate
         options = {key: settings[key] for key in ("context", "decode_steps", "probe") if key in settings}
         points = self._sweep_points("batch sweep", "the batch sweep", len(batches), lambda on_point: batch_sweep(
             self.session, batches, roofs=roofs, cancelled=self._cancel.is_set, on_point=on_point, **options))

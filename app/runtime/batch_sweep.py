@@ -11,19 +11,18 @@ measured and predicted.
 
 from __future__ import annotations
 
-import statistics
 import time
 from dataclasses import dataclass, field
 
 import torch
 
+from ..defaults import DEFAULT_BATCH_SWEEP_CONTEXT
 from ..spec.analysis import analyze
 from ..spec.roofline import Roofs, ffn_point_kind, mixer_point_kind, predict_ms, step_cost
 from .memory import sample
 from .probe import CancelCheck, LayerTimer
 
 PREFILL_CHUNK = 512  # tokens per prefill forward (per batch row): bounds the attention scores' memory
-DEFAULT_CONTEXT = 128  # tokens already in the cache when the decode steps are timed
 DEFAULT_DECODE_STEPS = 5
 
 
@@ -82,14 +81,14 @@ def _memory_bytes(device: torch.device) -> int:
 
 
 @torch.no_grad()
-def batch_sweep(session, batches: list[int], context: int = DEFAULT_CONTEXT,
+def batch_sweep(session, batches: list[int], context: int = DEFAULT_BATCH_SWEEP_CONTEXT,
                 decode_steps: int = DEFAULT_DECODE_STEPS, probe: bool = True, roofs: Roofs | None = None,
                 cancelled=lambda: False, on_point=None) -> list[BatchPoint]:
     """roofs: the device's calibration, for the roofline's prediction beside each point
     (None: measured only). Raises probe.Cancelled between layers when `cancelled()` turns
     true."""
     model, spec, device = session.model, session.spec, session.device
-    rows = analyze(spec).layers
+    analysis = analyze(spec)
     element = model.embed_tokens.weight.element_size()
     limit = spec.learned_positions or 0
     if limit and context + decode_steps > limit:
@@ -133,7 +132,7 @@ def batch_sweep(session, batches: list[int], context: int = DEFAULT_CONTEXT,
                 kind_ms=time_per_kind(spec, times.mixer_ms, times.ffn_ms) if times else {},
                 memory_bytes=_memory_bytes(device),
                 kv_bytes=cache.nbytes(),
-                kv_bytes_predicted=batch * sum(row.kv_bytes_at(cache.position, element) for row in rows),
+                kv_bytes_predicted=batch * analysis.kv_bytes_at(cache.position, element),
                 routing=routing,
             )
             if roofs is not None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from ..files import write_atomic
 from ..spec.roofline import Roofs
 
 ROOFS_SCHEMA = "archscope.roofs/1"
@@ -111,16 +111,5 @@ def save_roofs(roofs: Iterable[Roofs], path: Path | None = None) -> SavedRoofs:
         key: {dtype: roof.to_dict() for dtype, roof in sorted(by_dtype.items())}
         for key, by_dtype in sorted(saved.items())}}
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=path.name + ".",
-                                         suffix=".tmp", delete=False)
-    try:
-        with handle:
-            json.dump(document, handle, indent=2)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(document, indent=2) + "\n")
     return SavedRoofs(path, note)

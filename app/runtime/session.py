@@ -221,6 +221,7 @@ class Session:
                     steps[-1].predicted_ms = [round(ms, 4) for ms in predicted.layer_ms]
                     steps[-1].predicted_head_ms = round(predicted.head_ms, 4)
                     steps[-1].predicted_sample_ms = round(predicted.sample_ms, 4)
+                    steps[-1].predicted_step_ms = round(predicted.total_ms, 4)
                 if image is not None:
                     record_step(image, cache, analysis, seq_len, config.batch, element)
                 generated.append(token_ids[0])
@@ -240,7 +241,8 @@ class Session:
                "prompt": config.prompt, "completion": self.decode(generated),
                "roofs": config.roofs.to_dict() if config.roofs is not None else None}
         if self.published is not None and config.roofs is not None and steps:
-            run["published"] = self._published_prediction(config, steps[-1].seq_len, element)
+            # at the context of the run's last step, as that step's own prediction was made
+            run["published"] = self._published_prediction(config, steps[-1].seq_len - 1, element)
         snapshot = ProfileSnapshot(self.model_info(), hardware(self.device), run, steps, notes=list(self.notes))
         if self.slice_plan is not None:
             snapshot.extra["extrapolation"] = extrapolate_snapshot(self.slice_plan, snapshot, element)

@@ -67,13 +67,11 @@ def extrapolate(plan: SlicePlan, layer_ms_mean: list[float], step_overhead_ms: f
 
 
 def memory_budget(device) -> int:
-    """Bytes a slice may use: most of what is free now on the device."""
-    import psutil
-    import torch
+    """Bytes a slice may use: most of what is free now on the device (less of a CPU's,
+    which the rest of the machine shares)."""
+    from ..model.memory_fit import free_bytes
 
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0] * 0.8)
-    return int(psutil.virtual_memory().available * 0.6)
+    return int(free_bytes(device) * (0.8 if device.type == "cuda" else 0.6))
 
 
 def extrapolate_snapshot(plan: SlicePlan, snapshot, dtype_bytes: int) -> dict:

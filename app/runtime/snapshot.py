@@ -36,6 +36,7 @@ class StepRecord:
     predicted_ms: list[float] = field(default_factory=list)
     predicted_head_ms: float | None = None
     predicted_sample_ms: float | None = None
+    predicted_step_ms: float | None = None  # the whole step: layers, embedding, head and sampling
 
 
 @dataclass

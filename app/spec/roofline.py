@@ -86,8 +86,16 @@ class Cost:
 
 
 def predict_ms(row: Cost, roofs: Roofs) -> float:
-    """The least time the device needs for this row: bound by memory or by arithmetic."""
-    return max(row.bytes / roofs.bandwidth_bytes_per_s, row.flops / roofs.flops_per_s) * 1e3
+    """The least time the device needs for this row: bound by memory or by arithmetic. A
+    layer's mixer and feed-forward run one after the other, each bound by its own roof, so
+    a layer's least time is the sum of its two parts' (what the probe times them as)."""
+    if isinstance(row, CostRow) and row.layer is not None:
+        return _roof_ms(row.mixer, roofs) + _roof_ms(row.ffn, roofs)
+    return _roof_ms(row, roofs)
+
+
+def _roof_ms(cost: Cost, roofs: Roofs) -> float:
+    return max(cost.bytes / roofs.bandwidth_bytes_per_s, cost.flops / roofs.flops_per_s) * 1e3
 
 
 # The kinds a roofline chart draws one point for: a layer's mixer and feed-forward parts,
@@ -297,8 +305,6 @@ def _mixer_cost(spec: ArchSpec, index: int, step: _Step, sources: list) -> Cost:
     mixer = layer.mixer
     d = spec.d_model
     norms = (2 if layer.norm_placement == "sandwich" else 1) * norm_params(layer.norm, d)
-    # Gemma 3n's per-layer parts (LAuReL, AltUp's coefficients and router, the per-layer
-    # input's gate) are small projections, costed with the mixer
     vectors = _vector_params(mixer, d)
     cost = (Cost(weight_bytes=(norms + vectors) * step.dtype_bytes) + step.matmul(mixer_params(mixer, d) - vectors, d, d)
             + _on_device_costs(spec, layer, step)[0])

@@ -162,3 +162,12 @@ def test_every_step_has_the_rooflines_least_time_beside_its_measured_one(profile
         assert step["predicted_ms"] == pytest.approx(expected.layer_ms, abs=1e-4)
         assert step["predicted_head_ms"] == pytest.approx(expected.head_ms, abs=1e-4)
         assert len(step["predicted_ms"]) == len(step["layer_ms"])
+
+
+def test_a_steps_predicted_whole_is_its_layers_embedding_head_and_sampling(profiled):
+    _, out = profiled
+    snapshot = json.loads((out / "run.json").read_text())
+    for step in snapshot["steps"]:
+        parts = sum(step["predicted_ms"]) + step["predicted_head_ms"] + step["predicted_sample_ms"]
+        # the embedding lookup adds a row per token (each figure is rounded to 0.1 us)
+        assert parts - 1e-3 <= step["predicted_step_ms"] < parts + 1.0

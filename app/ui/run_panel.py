@@ -47,6 +47,18 @@ SCALES = [("explore", "explore scale (≤ 60M parameters)"),
           ("as drawn", "as drawn (full size)")]
 
 
+def positive_ints(text: str, field: str, too_few: str) -> list[int]:
+    """The distinct whole numbers of a comma-separated field, sorted; ValueError naming
+    the field when one is not a number, or none is given or one is below 1 (`too_few`)."""
+    try:
+        numbers = sorted({int(part) for part in text.replace(";", ",").split(",") if part.strip()})
+    except ValueError:
+        raise ValueError(f"{field}: expected whole numbers separated by commas, got {text!r}") from None
+    if not numbers or numbers[0] < 1:
+        raise ValueError(f"{field}: {too_few}")
+    return numbers
+
+
 class RunPanel(QWidget):
     runRequested = Signal(dict, dict)  # load request, run settings
     sweepRequested = Signal(dict, dict)  # load request, sweep settings
@@ -269,23 +281,13 @@ class RunPanel(QWidget):
         }
 
     def sweep_settings(self) -> dict:
-        text = self.contexts.text()
-        try:
-            contexts = sorted({int(part) for part in text.replace(";", ",").split(",") if part.strip()})
-        except ValueError:
-            raise ValueError(f"Sweep at: expected whole numbers separated by commas, got {text!r}") from None
-        if not contexts or contexts[0] < 1:
-            raise ValueError("Sweep at: give at least one context length of 1 token or more")
+        contexts = positive_ints(self.contexts.text(), "Sweep at",
+                                 "give at least one context length of 1 token or more")
         return {"contexts": contexts, "probe": self.probe.isChecked()}
 
     def batch_sweep_settings(self) -> dict:
         text = self.batches.text()
-        try:
-            batches = sorted({int(part) for part in text.replace(";", ",").split(",") if part.strip()})
-        except ValueError:
-            raise ValueError(f"Sweep at batch: expected whole numbers separated by commas, got {text!r}") from None
-        if not batches or batches[0] < 1:
-            raise ValueError(f"Sweep at batch: give batch sizes of 1 or more, got {text!r}")
+        batches = positive_ints(text, "Sweep at batch", f"give batch sizes of 1 or more, got {text!r}")
         return {"batches": batches, "probe": self.probe.isChecked()}
 
     # --- requests -------------------------------------------------------------------------------

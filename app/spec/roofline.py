@@ -300,14 +300,12 @@ def _vector_params(mixer, d: int) -> int:
     raise TypeError(f"unknown mixer {type(mixer).__name__}")
 
 
-def _mixer_cost(spec: ArchSpec, index: int, step: _Step, sources: list) -> Cost:
-    layer = spec.layers[index]
-    mixer = layer.mixer
+def _mixer_cost(spec: ArchSpec, index: int, step: _Step, sources: list, base: Cost) -> Cost:
+    """base: what the mixer's part reads besides the mixer itself (its norms, Gemma 3n's parts)."""
+    mixer = spec.layers[index].mixer
     d = spec.d_model
-    norms = (2 if layer.norm_placement == "sandwich" else 1) * norm_params(layer.norm, d)
     vectors = _vector_params(mixer, d)
-    cost = (Cost(weight_bytes=(norms + vectors) * step.dtype_bytes) + step.matmul(mixer_params(mixer, d) - vectors, d, d)
-            + _on_device_costs(spec, layer, step)[0])
+    cost = base + Cost(weight_bytes=vectors * step.dtype_bytes) + step.matmul(mixer_params(mixer, d) - vectors, d, d)
     if isinstance(mixer, Attention):
         source = sources[index]
         source_window = cache_window(spec.layers[source].mixer) if source is not None and source >= 0 else None
@@ -330,13 +328,10 @@ def _mixer_cost(spec: ArchSpec, index: int, step: _Step, sources: list) -> Cost:
     raise TypeError(f"unknown mixer {type(mixer).__name__}")
 
 
-def _ffn_cost(spec: ArchSpec, index: int, step: _Step, routing: dict | None) -> Cost:
-    layer = spec.layers[index]
-    ffn = layer.ffn
+def _ffn_cost(spec: ArchSpec, index: int, step: _Step, routing: dict | None, base: Cost) -> Cost:
+    """base: what the feed-forward's part reads besides the feed-forward itself."""
+    ffn = spec.layers[index].ffn
     d = spec.d_model
-    norms = (2 if layer.norm_placement == "sandwich" else 1) * norm_params(layer.norm, d)
-    base = Cost(weight_bytes=norms * step.dtype_bytes)
-    base = base + _on_device_costs(spec, layer, step)[1]
     if isinstance(ffn, MLP):
         return base + step.matmul(mlp_params(ffn, d), d, d + ffn.intermediate_size)
     if not isinstance(ffn, MoE):
@@ -377,8 +372,13 @@ def step_cost(spec: ArchSpec, phase: str = "decode", tokens: int = 1, context: i
     sources = kv_sources(spec)
     rows = []
     for index, layer in enumerate(spec.layers):
-        mixer = _mixer_cost(spec, index, step, sources) if layer.mixer is not None else Cost()
-        ffn = _ffn_cost(spec, index, step, routing) if layer.ffn is not None else Cost()
+        # each sublayer's norms (two when sandwiched), and Gemma 3n's parts as the probe splits them
+        norms = Cost(weight_bytes=(2 if layer.norm_placement == "sandwich" else 1)
+                     * norm_params(layer.norm, spec.d_model) * step.dtype_bytes)
+        on_device = _on_device_costs(spec, layer, step)
+        mixer = (_mixer_cost(spec, index, step, sources, norms + on_device[0]) if layer.mixer is not None
+                 else Cost())
+        ffn = _ffn_cost(spec, index, step, routing, norms + on_device[1]) if layer.ffn is not None else Cost()
         total = mixer + ffn
         rows.append(CostRow(total.weight_bytes, total.cache_bytes, total.activation_bytes, total.flops,
                             name=f"layer {index}", layer=index, kind="layer",

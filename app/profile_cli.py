@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .defaults import DEFAULT_BATCH_SWEEP_CONTEXT, DEFAULT_MODEL, DEFAULT_PROMPT, DTYPE_NAMES
+from .defaults import DEFAULT_BATCH_SWEEP_CONTEXT, DEFAULT_MODEL, DEFAULT_PROMPT, DTYPE_NAMES, EXECUTION_MODES
 from .runtime.figures import (decode_rate_text, decode_step_time, decode_text, decode_tokens_per_s, scale_note,
                               threads_text)
 from .terminal import printable
@@ -42,6 +42,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threads", type=positive_int,
                         help="torch's CPU thread count for the run (default: torch's own, one per core)")
     parser.add_argument("--no-probe", action="store_true", help="no per-layer timing or routing (overhead baseline)")
+    parser.add_argument("--mode", choices=EXECUTION_MODES, default="eager",
+                        help="eager: each op dispatched from Python (default); fast: the decode step compiled "
+                             "with torch.compile, per-layer timing kept (compiles once, seconds to a minute)")
     parser.add_argument("--sweep", help="also measure decode at these context lengths, e.g. 256,1024,4096")
     parser.add_argument("--batch-sweep", type=batch_sizes, metavar="B1,B2,...",
                         help="also measure decode at these batch sizes, e.g. 1,4,16,64 "
@@ -89,6 +92,12 @@ class ProgressBar:
 
     def loading(self, done: int, total: int) -> None:
         self._draw(done, total, "loading")
+
+    def working(self, what: str, done: int, total: int) -> None:
+        """Work before the first step, such as compiling: said once, on its own line."""
+        if self.stream.isatty():
+            self.stream.write(f"{what}\u2026\n")
+            self.stream.flush()
 
     def step(self, update: StepUpdate) -> None:
         record = update.record
@@ -254,8 +263,8 @@ def cmd_profile(args) -> int:
     config = RunConfig(prompt=args.prompt, max_new_tokens=args.max_new_tokens, batch=args.batch,
                        sampling=Sampling(args.temperature, args.top_k, args.top_p, args.seed),
                        stop_at_eos=not args.ignore_eos, probe=not args.no_probe, chat=args.chat, image=args.image,
-                       roofs=device_roofs(session, args.dtype))
-    snapshot = session.run(config, on_step=progress.step)
+                       roofs=device_roofs(session, args.dtype), mode=args.mode)
+    snapshot = session.run(config, on_step=progress.step, on_progress=progress.working)
     progress.close()
     if args.sweep:
         from .runtime.sweep import context_sweep

@@ -115,8 +115,8 @@ class Worker(QObject):
 
     @Slot(dict)
     def run(self, settings: dict) -> None:
-        """settings: RunConfig fields (prompt, max_new_tokens, batch, probe, chat, stop_at_eos)
-        plus temperature, top_k, top_p, seed."""
+        """settings: RunConfig fields (prompt, max_new_tokens, batch, probe, chat, stop_at_eos,
+        mode) plus temperature, top_k, top_p, seed."""
         self._cancel.clear()
         if self.session is None:
             self.failed.emit("No model is loaded: load one before running.")
@@ -128,7 +128,8 @@ class Worker(QObject):
             return
         config = replace(config, roofs=self._saved_roofs())
         try:
-            snapshot = self.session.run(config, on_step=self._on_step, cancelled=self._cancel.is_set)
+            snapshot = self.session.run(config, on_step=self._on_step, cancelled=self._cancel.is_set,
+                                        on_progress=self.progress.emit)
         except Cancelled:
             self._flush()
             self.cancelled.emit()

@@ -24,7 +24,7 @@ from .norms import make_norm
 from .packing import store_input_major
 from .per_layer_embedding import PerLayerEmbedding, PerLayerInput
 from .rope import RotaryTable
-from .step import LayerObserver, Step
+from .step import LayerObserver, Step, marked
 
 
 class DecoderBlock(nn.Module):
@@ -75,8 +75,7 @@ class DecoderBlock(nn.Module):
         if self.mixer is not None:
             x = self._residual(x, self.pre_mixer_norm, self.mixer, self.post_mixer_norm, layer.mixer_residual,
                                step, cache)
-        if step.observer is not None:
-            step.observer.mark(self.index, "mixer")
+        x = marked(step.observer, x, self.index, "mixer")
         if self.ffn is not None:
             gate = getattr(self.mixer, "gate_ffn", None)  # a cross-attention layer gates its feed-forward output
             ffn = self.ffn if gate is None else (lambda h, inner=self.ffn: gate(inner(h), step))
@@ -85,9 +84,7 @@ class DecoderBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, step: Step, cache=None) -> torch.Tensor:
         """x: [B, T, d], or the AltUp streams [N, B, T, d] when the model has them."""
-        observer = step.observer
-        if observer is not None:
-            observer.mark(self.index, "start")
+        x = marked(step.observer, x, self.index, "start")
         if self.altup is None:
             x = self._sublayers(x, step, cache)
         else:
@@ -96,9 +93,7 @@ class DecoderBlock(nn.Module):
             if self.per_layer_input is not None:
                 layer_input = step.per_layer_inputs[:, :, self.index]
                 x[1:] += self.per_layer_input(self.altup.scaled_first(x), layer_input)
-        if observer is not None:
-            observer.mark(self.index, "ffn")
-        return x
+        return marked(step.observer, x, self.index, "ffn")
 
 
 class DecoderModel(nn.Module):
@@ -222,6 +217,4 @@ class DecoderModel(nn.Module):
         if self.spec.final_logit_softcap:
             cap = self.spec.final_logit_softcap
             logits = torch.tanh(logits / cap) * cap
-        if observer is not None:
-            observer.mark(len(self.layers), "head")
-        return logits
+        return marked(observer, logits, len(self.layers), "head")

@@ -70,6 +70,10 @@ def packed_or_none(owner: nn.Module, name: str) -> PackedLinear | None:
     """owner's PackedLinear attribute `name` if it is still intact; a stale one is dropped
     (it would keep the old storage alive)."""
     packed = getattr(owner, name)
+    # A compiled step reads storage addresses only where it was traced: the fast mode
+    # (app/runtime/fast.py) runs an eager step, which checks, just before compiling.
+    if torch.compiler.is_compiling():
+        return packed
     if packed is not None and not packed.intact():
         setattr(owner, name, None)
         return None

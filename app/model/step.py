@@ -14,9 +14,26 @@ class LayerObserver(Protocol):
     """Told where the forward pass is: mark(layer, "start" | "mixer" | "ffn") at a block's
     start and after each of its sublayers, and mark(num_layers, "head") when the logits
     are ready. A profiler times the intervals; a runner may raise from it to cancel
-    between layers."""
+    between layers.
+
+    Inside a compiled graph (the fast mode) a host call cannot run between two kernels, so
+    there the model calls mark_in_graph(x, layer, point) instead: the observer returns the
+    hidden state threaded through an op of its own (one the compiler keeps in place, since
+    what follows reads its output), or x itself to mark nothing."""
 
     def mark(self, layer: int, point: str) -> None: ...
+
+    def mark_in_graph(self, x: torch.Tensor, layer: int, point: str) -> torch.Tensor: ...
+
+
+def marked(observer: LayerObserver | None, x: torch.Tensor, layer: int, point: str) -> torch.Tensor:
+    """x, after telling the observer (if any) that the pass reached `point` of `layer`."""
+    if observer is None:
+        return x
+    if torch.compiler.is_compiling():
+        return observer.mark_in_graph(x, layer, point)
+    observer.mark(layer, point)
+    return x
 
 
 def visibility_mask(query_positions: torch.Tensor, key_positions: torch.Tensor, window: int = 0,
@@ -71,12 +88,20 @@ class Step:
         # Layers of one kind see the same key positions within a step (their caches move
         # in lockstep), so the mask is memoized by kind and key count.
         key = (key_positions is None, window, chunk, key_count)
+        if torch.compiler.is_compiling():
+            # key_count is a symbol there, which a dict lookup would pin to one value (a
+            # new graph every step); the compiler merges the repeated masks itself.
+            return self._build_mask(key_positions, key_count, window, chunk)
         if key not in self._masks:
-            if key_positions is None:
-                key_positions = torch.arange(key_count, device=self.positions.device)
-            blocks = (self.image_blocks, self._key_blocks(key_positions)) if self.image_blocks is not None else ()
-            self._masks[key] = visibility_mask(self.positions, key_positions, window, chunk, *blocks)
+            self._masks[key] = self._build_mask(key_positions, key_count, window, chunk)
         return self._masks[key]
+
+    def _build_mask(self, key_positions: torch.Tensor | None, key_count: int, window: int,
+                    chunk: int) -> torch.Tensor:
+        if key_positions is None:
+            key_positions = torch.arange(key_count, device=self.positions.device)
+        blocks = (self.image_blocks, self._key_blocks(key_positions)) if self.image_blocks is not None else ()
+        return visibility_mask(self.positions, key_positions, window, chunk, *blocks)
 
     def _key_blocks(self, key_positions: torch.Tensor) -> torch.Tensor:
         """The image block of each key: this step's tokens have theirs, earlier ones none."""

@@ -20,6 +20,7 @@ from ..spec import ArchSpec, catalog
 from ..spec.analysis import analyze
 from ..spec.roofline import Roofs, predict_step
 from ..spec.serialize import spec_to_dict
+from .fast import MODES, CompiledDecode
 from .generate import Sampling, pick_next
 from .memory import hardware, sample
 from .prefill import prefill_all_but_last_chunk, with_earlier_chunks
@@ -50,6 +51,11 @@ class RunConfig:
     chat: bool = False  # format the prompt with the checkpoint's chat template
     image: str | None = None  # a vision model's PNG; None: a generated test card
     roofs: Roofs | None = None  # the device's measured roofs: each step's predicted times; None: none
+    mode: str = "eager"  # "fast": the decode step compiled whole, the probe's marks inside (app/runtime/fast.py)
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"mode {self.mode!r}: expected one of {', '.join(MODES)}")
 
 
 @dataclass
@@ -77,6 +83,7 @@ class Session:
     # goes beside the stand-in's measured one
     published: ArchSpec | None = None
     slice_plan: SlicePlan | None = None  # a slice run's plan: its snapshot extrapolates to the whole model
+    compiled: CompiledDecode | None = None  # the fast mode's compiled decode step, made by the first fast run
 
     @classmethod
     def from_arch(cls, name: str | ArchSpec, scale: str = "explore", device: str = "auto",
@@ -154,11 +161,35 @@ class Session:
         return {"name": self.published.name, "context": context, "predicted_decode_ms": round(step.total_ms, 4),
                 "layers": self.published.num_layers, "d_model": self.published.d_model}
 
+    def _fast_decode(self, config: RunConfig, capacity: int, observer, progress) -> tuple[object, list[str]]:
+        """The decode step a run uses, and what to note: the compiled one in fast mode
+        (compiled now if this batch and capacity are new), the model itself in eager mode
+        or when compiling fails."""
+        if config.mode != "fast" or self.spec.vision is not None:
+            notes = ["fast mode: a vision model runs eagerly (its image steps are not compiled)"] \
+                if config.mode == "fast" else []
+            return self.model, notes
+        if self.compiled is None:
+            self.compiled = CompiledDecode(self.model)
+        try:
+            seconds = self.compiled.prepare(config.batch, capacity, observer, progress)
+        except Cancelled:
+            raise
+        except Exception as error:  # noqa: BLE001 -- any compiler failure: the run goes on eagerly
+            self.compiled = None
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            return self.model, [f"fast mode unavailable, this run is eager: {type(error).__name__}: {first[:300]}"]
+        notes = [f"fast mode: decode step compiled in {seconds:.1f} s"] if seconds else []
+        notes += [f"fast mode: part of the step runs eagerly ({reason})" for reason in self.compiled.eager_parts]
+        return self.compiled, notes
+
     @torch.no_grad()
     def run(self, config: RunConfig, on_step: Callable[[StepUpdate], None] | None = None,
-            cancelled: Callable[[], bool] = lambda: False) -> ProfileSnapshot:
+            cancelled: Callable[[], bool] = lambda: False,
+            on_progress: Callable[[str, int, int], None] | None = None) -> ProfileSnapshot:
         """Generate and measure. Raises probe.Cancelled when `cancelled()` turns true;
-        the steps so far are lost with it, the session stays usable."""
+        the steps so far are lost with it, the session stays usable. on_progress(what,
+        done, total): work before the first step (compiling the fast mode's step)."""
         prompt_ids = self.encode(config.prompt, config.chat, cancelled)
         image = None
         if self.spec.vision is not None:
@@ -167,17 +198,25 @@ class Session:
         elif config.image is not None:
             raise ValueError(f"{self.name} has no vision front-end; it takes no image")
         total_len = len(prompt_ids) + config.max_new_tokens
-        cache = self.model.new_cache(config.batch, total_len)  # first: it refuses a batch or length that cannot fit
+        observer = LayerTimer(self.spec.num_layers, self.device, cancelled) if config.probe else CancelCheck(cancelled)
+        recording = config.probe and hasattr(self.model, "record_routing")
+        if recording:  # before compiling: the compiled step counts routes as the run will
+            self.model.record_routing(True)
+        try:  # before the run's cache: compiling steps through a scratch cache of the same size
+            decode, mode_notes = self._fast_decode(config, total_len, observer, _announce(on_progress))
+            cache = self.model.new_cache(config.batch, total_len)  # it refuses a batch or length that cannot fit
+        except BaseException:
+            if recording:
+                self.model.record_routing(False)
+            raise
         input_ids = torch.tensor([prompt_ids] * config.batch, device=self.device)
         analysis = analyze(self.spec)
         rows = analysis.layers
         element = self.model.embed_tokens.weight.element_size()
         # cross-attention layers hold the image's keys and values from the prefill on
         image_kv = cross_kv_predicted(analysis, config.batch, element) if image is not None else [0] * len(rows)
-        observer = LayerTimer(self.spec.num_layers, self.device, cancelled) if config.probe else CancelCheck(cancelled)
-        recording = config.probe and hasattr(self.model, "record_routing")
         if recording:
-            self.model.record_routing(True)
+            self.model.record_routing(True)  # from zero again, after the scratch steps
         generator = torch.Generator().manual_seed(config.sampling.seed) if config.sampling.temperature > 0 else None
         stops = self.stop_ids() if config.stop_at_eos else set()
         steps: list[StepRecord] = []
@@ -193,8 +232,13 @@ class Session:
                 if index == 0 and image is None:  # an image's features go in one piece with its tokens
                     token_input, earlier_chunks = prefill_all_but_last_chunk(self.model, token_input, cache, observer,
                                                                               config.probe)
-                logits = self.model(token_input, cache=cache, last_only=True, observer=observer,
-                                    **(images if index == 0 else {}))
+                if index == 0:
+                    logits = self.model(token_input, cache=cache, last_only=True, observer=observer, **images)
+                else:
+                    if cancelled():  # a compiled step looks at the flag only as it starts
+                        raise Cancelled()
+                    logits = decode(token_input, cache, observer) if decode is not self.model \
+                        else self.model(token_input, cache=cache, observer=observer)
                 token = pick_next(logits[:, -1], config.sampling, generator)
                 observer.mark(self.spec.num_layers, "sample")
                 token_ids = token[:, 0].tolist()  # the one synchronization of the step
@@ -235,6 +279,7 @@ class Session:
                 self.model.record_routing(False)
         run = {"prompt_tokens": len(prompt_ids), "new_tokens": len(steps), "batch": config.batch,
                "max_new_tokens": config.max_new_tokens, "sampling": asdict(config.sampling),
+               "mode": "fast" if decode is not self.model else "eager",
                "probe": config.probe, "stop_at_eos": config.stop_at_eos, "scale": self.scale,
                # the calling thread's count: the window's worker leaves a core to the window
                "threads": torch.get_num_threads(),
@@ -243,9 +288,17 @@ class Session:
         if self.published is not None and config.roofs is not None and steps:
             # at the context of the run's last step, as that step's own prediction was made
             run["published"] = self._published_prediction(config, steps[-1].seq_len - 1, element)
-        snapshot = ProfileSnapshot(self.model_info(), hardware(self.device), run, steps, notes=list(self.notes))
+        snapshot = ProfileSnapshot(self.model_info(), hardware(self.device), run, steps,
+                                   notes=list(self.notes) + mode_notes)
         if self.slice_plan is not None:
             snapshot.extra["extrapolation"] = extrapolate_snapshot(self.slice_plan, snapshot, element)
         if image is not None:
             snapshot.extra["vision"] = vision_section(image, analysis, sum(steps[-1].kv_bytes), config.batch)
         return snapshot
+
+
+def _announce(on_progress):
+    """A one-line progress callback as (what, 0, 0): work with no count of its own (a busy bar)."""
+    if on_progress is None:
+        return None
+    return lambda what: on_progress(what, 0, 0)

@@ -151,7 +151,17 @@ class RunPanel(QWidget):
         self.probe = QCheckBox("Per-layer probe")
         self.probe.setChecked(True)
         self.probe.setToolTip("Time every layer (attention vs FFN); off measures whole steps only")
-        form.addRow("", self.probe)
+        self.mode = QComboBox()
+        self.mode.addItem("Eager", "eager")
+        self.mode.addItem("Fast", "fast")
+        self.mode.setToolTip("Eager: every op dispatched from Python, as written (no waiting).\n"
+                             "Fast: the decode step compiled with torch.compile, the probe's marks inside "
+                             "the graph;\nit compiles once per model and batch (seconds to a minute), then "
+                             "measures\nthe architecture rather than Python's dispatch.")
+        mode_row = QHBoxLayout()
+        mode_row.addWidget(self.mode, 1)
+        mode_row.addWidget(self.probe)
+        form.addRow("Mode", mode_row)
         self.contexts = QLineEdit(", ".join(str(c) for c in DEFAULT_SWEEP))
         self.contexts.setToolTip("Context lengths for a sweep, comma-separated")
         self.batches = QLineEdit(", ".join(str(b) for b in DEFAULT_BATCH_SWEEP))
@@ -275,7 +285,7 @@ class RunPanel(QWidget):
         return {
             "prompt": self.prompt.toPlainText(), "max_new_tokens": self.max_new_tokens.value(),
             "chat": self.chat.isChecked() and self.chat.isEnabled(), "probe": self.probe.isChecked(),
-            "stop_at_eos": self.stop_at_eos.isChecked(),
+            "stop_at_eos": self.stop_at_eos.isChecked(), "mode": self.mode.currentData(),
             "temperature": self.temperature.value(), "top_k": self.top_k.value(), "top_p": self.top_p.value(),
             "seed": self.seed.value(), "image": self.image_path(),
         }

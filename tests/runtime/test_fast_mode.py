@@ -1,0 +1,131 @@
+"""The fast mode: a decode step compiled whole computes what the eager step computes, and
+the probe still times every layer from inside the graph."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from app.model import build_model
+from app.runtime.fast import CompiledDecode
+from app.runtime.probe import CancelCheck, Cancelled, LayerTimer
+from app.runtime.session import RunConfig, Session
+from app.runtime.snapshot_file import read_snapshot
+from app.spec import catalog
+
+
+def one_entry_per_family() -> list[str]:
+    first = {}
+    for entry in catalog.entries():
+        first.setdefault(entry.family, entry.slug)
+    return list(first.values())
+
+
+@pytest.mark.parametrize("name", one_entry_per_family())
+def test_fast_logits_equal_eager_for_every_family(name):
+    """Prefill, then 16 one-token steps fed the same tokens: the compiled step's logits are
+    the eager step's within 1e-5 (float32), with the probe's marks inside the graph."""
+    spec = catalog.get(name, "explore")
+    model = build_model(spec, torch.device("cpu"), torch.float32, seed=0)
+    prompt = torch.randint(0, spec.vocab_size, (2, 6), generator=torch.Generator().manual_seed(1))
+    capacity = prompt.shape[1] + 16
+    with torch.no_grad():
+        fast = CompiledDecode(model)
+        fast.prepare(2, capacity, LayerTimer(spec.num_layers, "cpu"))
+        eager_cache, fast_cache = model.new_cache(2, capacity), model.new_cache(2, capacity)
+        token = model(prompt, cache=eager_cache, last_only=True)[:, -1:].argmax(-1)
+        model(prompt, cache=fast_cache, last_only=True)
+        for _ in range(16):
+            timer = LayerTimer(spec.num_layers, "cpu")
+            expected = model(token, cache=eager_cache)
+            got = fast(token, fast_cache, timer)
+            torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+            times = timer.resolve()
+            assert len(times.layer_ms) == spec.num_layers and min(times.mixer_ms + times.ffn_ms) >= 0
+            assert times.head_ms > 0  # marked inside the graph, after the last block
+            token = expected[:, -1:].argmax(-1)
+    assert fast_cache.position == eager_cache.position
+
+
+@pytest.fixture(scope="module")
+def session():
+    return Session.from_arch("qwen3-0.6b", "explore", device="cpu")
+
+
+def test_a_fast_run_generates_the_eager_tokens_and_times_each_layer_inside_the_graph(session):
+    steps = 12
+    eager = session.run(RunConfig(max_new_tokens=steps, stop_at_eos=False))
+    messages = []
+    fast = session.run(RunConfig(max_new_tokens=steps, stop_at_eos=False, mode="fast"),
+                       on_progress=lambda *message: messages.append(message))
+    assert fast.run["mode"] == "fast" and eager.run["mode"] == "eager"
+    assert [s.tokens for s in fast.steps] == [s.tokens for s in eager.steps]
+    assert any("compiled" in note for note in fast.notes)
+    assert messages and messages[0][0].startswith("Compiling")
+    for step in fast.steps[1:]:
+        assert len(step.layer_ms) == session.spec.num_layers and min(step.layer_ms) > 0
+        # the parts are inside the step: layers, head and sampling never exceed its wall time
+        assert sum(step.layer_ms) + step.head_ms + step.sample_ms <= step.wall_ms
+    again = session.run(RunConfig(max_new_tokens=4, stop_at_eos=False, mode="fast"),
+                        on_progress=lambda *message: messages.append(message))
+    assert len(messages) == 1 and not any("compiled" in note for note in again.notes)  # compiled once
+
+
+def test_a_fast_run_without_the_probe_and_its_cancel(session):
+    run = session.run(RunConfig(max_new_tokens=6, stop_at_eos=False, mode="fast", probe=False))
+    assert run.run["mode"] == "fast" and all(not step.layer_ms for step in run.steps)
+    checks = []
+
+    def cancelled():
+        checks.append(1)
+        return len(checks) > session.spec.num_layers + 2  # after the prefill, before a compiled step
+
+    with pytest.raises(Cancelled):
+        session.run(RunConfig(max_new_tokens=6, stop_at_eos=False, mode="fast", probe=False), cancelled=cancelled)
+
+
+def test_a_compiler_failure_runs_eagerly_and_says_why(monkeypatch):
+    session = Session.from_arch("smollm2-135m", "explore", device="cpu")
+
+    def fails(self, *args, **kwargs):
+        raise RuntimeError("no C++ compiler found\nsecond line")
+
+    monkeypatch.setattr(CompiledDecode, "prepare", fails)
+    snapshot = session.run(RunConfig(max_new_tokens=3, mode="fast"))
+    assert snapshot.run["mode"] == "eager"
+    assert "fast mode unavailable, this run is eager: RuntimeError: no C++ compiler found" in snapshot.notes
+
+
+def test_an_unknown_mode_is_refused_by_name():
+    with pytest.raises(ValueError, match="mode 'turbo'"):
+        RunConfig(mode="turbo")
+
+
+def test_graph_marks_keep_their_place_between_kernels():
+    """The mark op hands the mark to the running observer and returns a copy that what
+    follows reads (so a compiler keeps it between the kernels it separates)."""
+    from app.runtime.probe import graph_mark, marks_from_graph
+
+    seen = []
+
+    class Observer:
+        def mark(self, layer, point):
+            seen.append((layer, point))
+
+    x = torch.ones(3)
+    with marks_from_graph(Observer()):
+        y = graph_mark(x, 2, "mixer")
+    assert seen == [(2, "mixer")] and torch.equal(x, y) and y.data_ptr() != x.data_ptr()
+    graph_mark(x, 2, "ffn")  # no observer running: nothing is told
+    assert seen == [(2, "mixer")]
+    assert CancelCheck(lambda: False).mark_in_graph(x, 0, "start") is x
+
+
+def test_cli_mode_fast_is_recorded_in_the_snapshot(tmp_path):
+    out = tmp_path / "run.json"
+    result = subprocess.run([sys.executable, "-m", "app", "profile", "--arch", "smollm2-135m", "--device", "cpu",
+                             "--max-new-tokens", "4", "--ignore-eos", "--mode", "fast", "--out", str(out)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert read_snapshot(out)["run"]["mode"] == "fast"  # read back through the schema check

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .defaults import DEFAULT_BATCH_SWEEP_CONTEXT, DEFAULT_MODEL, DEFAULT_PROMPT, DTYPE_NAMES, EXECUTION_MODES
-from .runtime.figures import (decode_rate_text, decode_step_time, decode_text, decode_tokens_per_s, scale_note,
-                              threads_text)
+from .runtime.figures import (decode_rate_text, decode_step_time, decode_text, decode_tokens_per_s, execution_text,
+                              scale_note, threads_text)
 from .terminal import printable
 
 
@@ -204,6 +204,7 @@ def run_lines(snapshot) -> list[str]:
     decode_steps = sum(step.phase == "decode" for step in snapshot.steps)
     speed = decode_text(run, summary["decode_tokens_per_s"], decode_steps, "--ignore-eos runs every step")
     threads = f", {threads_text(run['threads'])}" if "threads" in run else ""
+    threads += f", {execution_text(run)}" if execution_text(run) else ""
     lines = [f"{model['name']} on {model['device']} ({model['dtype']}{threads}): prefill {summary['prefill_ms']:.1f} ms, "
              f"{speed}, KV {summary['kv_bytes_final']} bytes (predicted {summary['kv_bytes_final_predicted']})"]
     step_time = decode_step_time(snapshot.steps)

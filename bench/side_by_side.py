@@ -57,16 +57,12 @@ def same_real_weights(source: str, device: str, dtype: torch.dtype, prompt_len: 
     return loaded.spec, reference, loaded.model, prompt.to(device)
 
 
-def memory_bandwidth(device: str, megabytes: int = 512, repeats: int = 5) -> float:
-    """Bytes per second a large copy moves (read plus write), best of a few: the ceiling a
-    weight-streaming decode can approach."""
-    source = torch.empty(megabytes * 2**20 // 4, dtype=torch.float32, device=device).normal_()
-    target = torch.empty_like(source)
-    best = min(timed(lambda: target.copy_(source), device) for _ in range(repeats))
-    return 2 * source.nbytes / best
-
-
-def weight_bytes(model: torch.nn.Module) -> int:
-    """Bytes of weights one decode step reads: every parameter once (a tied embedding is
-    read whole by the output head)."""
-    return sum(parameter.nbytes for parameter in model.parameters())
+def memory_bandwidth_matvec(device: str, megabytes: int = 256, repeats: int = 7) -> float:
+    """Bytes per second a large float32 matrix-vector product reads, best of a few: the
+    ceiling a weight-streaming decode can approach, by decode's own access pattern."""
+    side = int((megabytes * 2**20 // 4) ** 0.5)
+    matrix = torch.empty(side, side, dtype=torch.float32, device=device).normal_()
+    vector = torch.empty(side, dtype=torch.float32, device=device).normal_()
+    matrix @ vector  # first touch
+    best = min(timed(lambda: matrix @ vector, device) for _ in range(repeats))
+    return matrix.nbytes / best

@@ -7,7 +7,8 @@ and each expert runs once on its contiguous slice. On a GPU with torch's grouped
 offsets that stay on the device; elsewhere a loop over the experts in use does, which
 needs the slice bounds on the host -- a sync per MoE layer that would serialize a GPU
 decode step. The CPU has no such sync to avoid, and there the loop decodes faster (the
-grouped kernel runs on the CPU too: `dispatch = "grouped"` asks for it).
+grouped kernel runs on the CPU too: `dispatch = "grouped"` asks for it). A compiled step
+that cannot take the grouped GEMM gathers each assignment's expert rows instead.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ class RoutedExperts(nn.Module):
             routed = routed * scale
         if self._grouped_gemm_fits(routed):
             outputs = self._grouped(routed, flat[order], tokens_per_expert)
+        elif torch.compiler.is_compiling():
+            outputs = self._gathered(routed, flat[order])
         else:
             outputs = torch.empty_like(routed)
             # The one host read of the dispatch: slice bounds must be Python ints.
@@ -111,6 +114,18 @@ class RoutedExperts(nn.Module):
         widths = (self.up_proj.shape[1], self.up_proj.shape[2])
         return (_grouped_gemm_runs_on(routed.device, routed.dtype)
                 and all(width * routed.element_size() % 16 == 0 for width in widths))
+
+    def _gathered(self, routed: torch.Tensor, expert_of: torch.Tensor) -> torch.Tensor:
+        """Each assignment's expert on its row of routed [A, d], as products summed over
+        the expert's rows gathered by index: for a compiled step (the fast mode), where the
+        loop's host read would split the graph and make a new one per routing pattern. The
+        compiler fuses the gather into the reduction, so each chosen expert's rows are read
+        in place, as in the loop; eagerly this would copy them first."""
+        def project(weight, bias, inputs):
+            out = (weight[expert_of] * inputs.unsqueeze(-2)).sum(-1)  # [A, out, in] x [A, 1, in]
+            return out if bias is None else out + bias[expert_of]
+
+        return self._mlp(project, routed)
 
     def _grouped(self, routed: torch.Tensor, expert_of: torch.Tensor, tokens_per_expert: torch.Tensor) -> torch.Tensor:
         """Every expert on its slice of routed [A, d] (assignments in expert order, expert_of

@@ -29,6 +29,11 @@ def threads_text(threads: int) -> str:
     return f"{threads} thread" + ("" if threads == 1 else "s")
 
 
+def execution_text(run: Mapping) -> str:
+    """How the run's steps ran, where it is not the default: "fast mode", else ""."""
+    return "fast mode" if run.get("mode") == "fast" else ""
+
+
 def decode_text(run: Mapping, rate: float, decode_steps: int, run_every_step: str) -> str:
     """"decode 5.7 tokens/s", or in words why no decode step ran; run_every_step: how this
     surface turns the end-of-text stop off (said when that stop is what ended the run)."""

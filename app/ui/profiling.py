@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..runtime.export import export
-from ..runtime.figures import StepShares, decode_step_time, decode_text, scale_note, threads_text
+from ..runtime.figures import StepShares, decode_step_time, decode_text, execution_text, scale_note, threads_text
 from ..runtime.snapshot import ProfileSnapshot
 from ..runtime.snapshot_file import SnapshotError, read_snapshot
 from ..spec import ArchSpec
@@ -95,6 +95,8 @@ def run_status(document: dict) -> str:
     parts = [f"{len(steps)} steps; {speed}, prefill {summary['prefill_ms']:.0f} ms"]
     if "threads" in run:
         parts.append(threads_text(run["threads"]))
+    if execution_text(run):
+        parts.append(execution_text(run))
     shares = decode_step_time(snapshot.steps).shares()
     if shares is not None:
         parts.append(shares.text())

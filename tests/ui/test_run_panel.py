@@ -33,6 +33,16 @@ def test_the_canvas_architecture_runs_with_random_weights_at_explore_scale(panel
     assert settings["max_new_tokens"] == 7 and settings["probe"] is True and settings["temperature"] == 0.0
 
 
+def test_the_execution_mode_is_chosen_in_the_panel(panel):
+    requests = []
+    panel.runRequested.connect(lambda load, settings: requests.append(settings))
+    panel.request_run()
+    panel.mode.setCurrentIndex(panel.mode.findData("fast"))
+    panel.request_run()
+    assert [settings["mode"] for settings in requests] == ["eager", "fast"]
+    assert "torch.compile" in panel.mode.toolTip()
+
+
 @pytest.mark.parametrize("kind, location, field", [
     ("directory", "", "Folder"),
     ("directory", "/no/such/folder", "Folder"),

@@ -38,6 +38,17 @@ def test_streams_steps_then_finishes_with_a_snapshot(qtbot, handle):
     assert len(finished.args[0]["steps"]) == 8
 
 
+def test_a_fast_run_shows_its_compiling_on_the_progress_bar_then_streams_steps(qtbot, handle):
+    load(qtbot, handle, arch="smollm2-135m", scale="explore")
+    shown = []
+    handle.progress.connect(lambda what, done, total: shown.append((what, done, total)))
+    with qtbot.waitSignal(handle.finished, timeout=RUN_TIMEOUT_MS * 3) as finished:
+        handle.run({"max_new_tokens": 4, "prompt": "hello", "mode": "fast", "stop_at_eos": False})
+    assert finished.args[0]["run"]["mode"] == "fast" and len(finished.args[0]["steps"]) == 4
+    compiling = [entry for entry in shown if entry[0].startswith("Compiling")]
+    assert compiling and compiling[0][2] == 0  # a busy bar: no count to show
+
+
 def test_cancel_stops_the_run_between_layers_and_the_worker_runs_again(qtbot, handle):
     load(qtbot, handle, arch="llama3-8b", scale="explore")
     first_step = []

@@ -127,3 +127,17 @@ def test_a_bfloat16_moe_decode_step_never_waits_for_the_host():
         model(token, cache=cache)
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+@pytest.mark.parametrize("name", ["qwen3-0.6b", "gemma3-1b", "deepseek-v3", "qwen3-next-80b-a3b"])
+def test_the_fast_mode_on_the_gpu_generates_the_eager_tokens_with_per_layer_times(name):
+    """The decode step compiled on CUDA: the eager run's tokens, and per-layer times from
+    events recorded by the marks inside the graph."""
+    session = Session.from_arch(name, "explore", device="cuda")
+    eager = session.run(RunConfig(max_new_tokens=16, stop_at_eos=False))
+    fast = session.run(RunConfig(max_new_tokens=16, stop_at_eos=False, mode="fast"))
+    assert fast.run["mode"] == "fast", fast.notes
+    assert [step.tokens for step in fast.steps] == [step.tokens for step in eager.steps]
+    for step in fast.steps[1:]:
+        assert len(step.layer_ms) == session.spec.num_layers and min(step.layer_ms) > 0
+        assert sum(step.layer_ms) + step.head_ms + step.sample_ms <= step.wall_ms

@@ -7,7 +7,7 @@ PYTHON := $(VENV)/bin/python
 PIP    := $(PYTHON) -m pip --disable-pip-version-check -q
 TORCH  := torch==2.13.0
 
-.PHONY: run test venv clean bundle test-bundle
+.PHONY: run test venv clean bundle test-bundle test-compiled
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -46,6 +46,10 @@ dist/ArchScope/ArchScope:
 
 # The bundle's own test (marked `bundle`, which `make test` leaves out): --selftest with no
 # .venv on PATH, and what the bundle must not contain. Builds the bundle first if there is none.
+# The fast mode's compiled step against eager for one entry of every family (20-30 min on 2 cores).
+test-compiled: $(VENV)/.test
+	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q -m compile_sweep tests/runtime/test_fast_mode.py $(PYTEST_ARGS)
+
 test-bundle: $(VENV)/.test dist/ArchScope/ArchScope
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q -m bundle tests/packaging $(PYTEST_ARGS)
 

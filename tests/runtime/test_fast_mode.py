@@ -22,7 +22,20 @@ def one_entry_per_family() -> list[str]:
     return list(first.values())
 
 
-@pytest.mark.parametrize("name", one_entry_per_family())
+# Compiling takes 10-120 s per model on a 2-core machine, so `make test` compiles the
+# families whose parts differ most -- learned positions and LayerNorm, sliding windows and
+# two rotary tables, chunked attention and NoPE with MoE, MLA with shared experts, Gated
+# DeltaNet, Mamba-2, attention sinks -- and `make test-compiled` every family's entry.
+EVERY_RUN = {"gpt2-small", "gemma3-270m", "llama4-maverick", "deepseek-v3", "qwen3-next-80b-a3b",
+             "nemotron-3-nano-30b-a3b", "gpt-oss-20b"}
+# Gemma 3n's activation sparsity keeps the gate values above a cutoff of mean + 1.645 std
+# per token: the compiled reduction's last bits move that cutoff, and with it the logits
+# by up to 5e-5 after 16 steps (measured: 4.9e-5; every other family within 2.1e-6).
+TOLERANCE = {"gemma3n-e2b": 1e-4}
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=() if name in EVERY_RUN else pytest.mark.compile_sweep)
+                                  for name in one_entry_per_family()])
 def test_fast_logits_equal_eager_for_every_family(name):
     """Prefill, then 16 one-token steps fed the same tokens: the compiled step's logits are
     the eager step's within 1e-5 (float32), with the probe's marks inside the graph."""
@@ -33,6 +46,7 @@ def test_fast_logits_equal_eager_for_every_family(name):
     with torch.no_grad():
         fast = CompiledDecode(model)
         fast.prepare(2, capacity, LayerTimer(spec.num_layers, "cpu"))
+        assert fast.eager_parts == []  # the whole step is one graph
         eager_cache, fast_cache = model.new_cache(2, capacity), model.new_cache(2, capacity)
         token = model(prompt, cache=eager_cache, last_only=True)[:, -1:].argmax(-1)
         model(prompt, cache=fast_cache, last_only=True)
@@ -40,7 +54,7 @@ def test_fast_logits_equal_eager_for_every_family(name):
             timer = LayerTimer(spec.num_layers, "cpu")
             expected = model(token, cache=eager_cache)
             got = fast(token, fast_cache, timer)
-            torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+            torch.testing.assert_close(got, expected, rtol=0, atol=TOLERANCE.get(name, 1e-5))
             times = timer.resolve()
             assert len(times.layer_ms) == spec.num_layers and min(times.mixer_ms + times.ffn_ms) >= 0
             assert times.head_ms > 0  # marked inside the graph, after the last block

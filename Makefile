@@ -44,12 +44,14 @@ bundle:
 dist/ArchScope/ArchScope:
 	packaging/build.sh
 
+# The fast mode's compiled step against eager for one entry of every family, and the
+# replayable step traced once for all positions (20-30 min on 2 cores).
+test-compiled: $(VENV)/.test
+	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q -m compile_sweep tests/runtime/test_fast_mode.py \
+		tests/model/test_replayable_step.py $(PYTEST_ARGS)
+
 # The bundle's own test (marked `bundle`, which `make test` leaves out): --selftest with no
 # .venv on PATH, and what the bundle must not contain. Builds the bundle first if there is none.
-# The fast mode's compiled step against eager for one entry of every family (20-30 min on 2 cores).
-test-compiled: $(VENV)/.test
-	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q -m compile_sweep tests/runtime/test_fast_mode.py $(PYTEST_ARGS)
-
 test-bundle: $(VENV)/.test dist/ArchScope/ArchScope
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q -m bundle tests/packaging $(PYTEST_ARGS)
 

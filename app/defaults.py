@@ -6,5 +6,6 @@ DEFAULT_SWEEP = (256, 1024, 4096)  # context lengths of a sweep, in tokens
 DEFAULT_BATCH_SWEEP = (1, 4, 16, 64)  # batch sizes of a batch sweep
 DTYPE_NAMES = ("float32", "bfloat16", "float16")  # the dtypes a model runs in
 DEFAULT_BATCH_SWEEP_CONTEXT = 128  # tokens each row holds before a batch sweep's decode steps are timed
-# how decode steps run: eager (each op from Python) or fast (compiled whole, app/runtime/fast.py)
+# how decode steps run: eager (each op from Python) or fast (compiled whole on the CPU,
+# app/runtime/fast.py; a CUDA graph on a GPU, app/runtime/graphs.py)
 EXECUTION_MODES = ("eager", "fast")

@@ -44,7 +44,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-probe", action="store_true", help="no per-layer timing or routing (overhead baseline)")
     parser.add_argument("--mode", choices=EXECUTION_MODES, default="eager",
                         help="eager: each op dispatched from Python (default); fast: the decode step compiled "
-                             "with torch.compile, per-layer timing kept (compiles once, seconds to a minute)")
+                             "with torch.compile on the CPU (once, seconds to a minute), a CUDA graph on a GPU; "
+                             "per-layer timing kept")
     parser.add_argument("--sweep", help="also measure decode at these context lengths, e.g. 256,1024,4096")
     parser.add_argument("--batch-sweep", type=batch_sizes, metavar="B1,B2,...",
                         help="also measure decode at these batch sizes, e.g. 1,4,16,64 "

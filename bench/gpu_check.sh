@@ -23,7 +23,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch, transformers; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0), '| transformers', transformers.__version__)"
 
 section CUDA tests
-timeout 120 python3 -m pytest -q -p no:cacheprovider tests/runtime/test_cuda.py 2>&1 | tee "$OUT/cuda-tests.log" | tail -25
+timeout 240 python3 -m pytest -q -p no:cacheprovider tests/runtime/test_cuda.py 2>&1 | tee "$OUT/cuda-tests.log" | tail -25
 
 section profile snapshots on cuda
 timeout 70 python3 -m app profile --arch qwen3-0.6b --scale full --device cuda --dtype bfloat16 \

@@ -129,7 +129,7 @@ class Attention(nn.Module):
             k = apply_rope(k, cos, sin, spec.rope.interleaved)
         key_positions = None
         if cache is not None:
-            k, v, key_positions = cache.update(k, v, step.positions, step.first_position())
+            k, v, key_positions = cache.update(k, v, step.positions, step.cache_start())
         if self.kv_publish_as is not None:
             step.shared_kv[self.kv_publish_as] = (k, v, key_positions)
         return query, k, v, key_positions

@@ -4,6 +4,9 @@
 its bytes stop growing there. `RecurrentState` is what a linear-attention or state-space
 layer keeps instead: fixed-size tensors that do not grow with the context. All report the bytes of the tokens they hold (`nbytes`)
 and of what they allocated (`capacity_nbytes`). `ModelCache` holds one per layer.
+
+A replayable step (one CUDA graph for every position) writes at the device positions
+instead of at a host start: `update(..., start=None)` then returns the whole buffer.
 """
 
 from __future__ import annotations
@@ -19,9 +22,15 @@ class FullKVCache:
         self.length = 0
         self.bytes_per_token = batch * kv_heads * (key_dim + value_dim) * self.keys.element_size()
 
-    def update(self, keys: torch.Tensor, values: torch.Tensor, positions: torch.Tensor, start: int):
+    def update(self, keys: torch.Tensor, values: torch.Tensor, positions: torch.Tensor, start: int | None):
         """Store new keys/values [B, H, T, D] at their positions, start, start + 1, ...;
-        return everything visible (keys, values, their positions)."""
+        return everything visible (keys, values, their positions; None: 0..S-1). start None
+        (a replayable step): written at the device positions, and the whole buffer comes
+        back -- slot s holds position s, so a causal mask hides the slots not yet written."""
+        if start is None:
+            self.keys.index_copy_(2, positions, keys)
+            self.values.index_copy_(2, positions, values)
+            return self.keys, self.values, None
         end = start + positions.shape[0]
         if end > self.keys.shape[2]:
             raise ValueError(f"cache holds {self.keys.shape[2]} tokens; position {end - 1} does not fit "
@@ -37,6 +46,12 @@ class FullKVCache:
     def capacity_nbytes(self) -> int:
         return self.keys.nbytes + self.values.nbytes
 
+    def advance(self, end: int) -> None:
+        self.length = end
+
+    def reset(self) -> None:
+        self.length = 0
+
 
 class SlidingWindowCache:
     """The last `window` tokens in a ring: token p lives in slot p % window."""
@@ -50,9 +65,17 @@ class SlidingWindowCache:
         self.seen = 0
         self.bytes_per_token = batch * kv_heads * (key_dim + value_dim) * self.keys.element_size()
 
-    def update(self, keys: torch.Tensor, values: torch.Tensor, positions: torch.Tensor, start: int):
+    def update(self, keys: torch.Tensor, values: torch.Tensor, positions: torch.Tensor, start: int | None):
         """Return the window's past tokens followed by the new ones (the queries may reach
-        back into the ring), then keep the last `window` of them. positions start at start."""
+        back into the ring), then keep the last `window` of them. positions start at start.
+        start None (a replayable one-token step): the token goes into its slot first and the
+        whole ring comes back -- the token it replaces lies a window back, out of sight."""
+        if start is None:
+            slots = positions % self.window
+            self.keys.index_copy_(2, slots, keys)
+            self.values.index_copy_(2, slots, values)
+            self.slot_positions.index_copy_(0, slots, positions)
+            return self.keys, self.values, self.slot_positions
         # Token p sits in slot p % window, so until the ring wraps the filled slots are a
         # prefix: a step reads only those, not the empty rest of the window.
         filled = min(start, self.window)
@@ -73,6 +96,13 @@ class SlidingWindowCache:
     def capacity_nbytes(self) -> int:
         return self.keys.nbytes + self.values.nbytes
 
+    def advance(self, end: int) -> None:
+        self.seen = end
+
+    def reset(self) -> None:
+        self.slot_positions.fill_(-1)
+        self.seen = 0
+
 
 class RecurrentState:
     """A recurrent layer's memory: named fixed-size tensors (its recurrent state, the last
@@ -81,7 +111,7 @@ class RecurrentState:
 
     def __init__(self, shapes: dict[str, tuple[int, ...]], dtype: torch.dtype, device: torch.device | str):
         self.tensors = {name: torch.zeros(shape, dtype=dtype, device=device) for name, shape in shapes.items()}
-        self.seen = 0  # tokens folded into the state so far
+        self.seen = 0  # tokens folded into the state so far (kept by ModelCache.advance)
 
     def __getitem__(self, name: str) -> torch.Tensor:
         return self.tensors[name]
@@ -94,6 +124,14 @@ class RecurrentState:
 
     def capacity_nbytes(self) -> int:
         return self.nbytes()
+
+    def advance(self, end: int) -> None:
+        self.seen = end
+
+    def reset(self) -> None:
+        for tensor in self.tensors.values():
+            tensor.zero_()
+        self.seen = 0
 
 
 class ModelCache:
@@ -112,3 +150,20 @@ class ModelCache:
 
     def capacity_nbytes(self) -> int:
         return sum(layer.capacity_nbytes() for layer in self.layers if layer is not None)
+
+    # A replayed step (a CUDA graph) writes the caches on the device only; its runner keeps
+    # the host's account of how many tokens they hold.
+    def advance(self, end: int) -> None:
+        """The caches now hold positions 0..end-1."""
+        self.position = end
+        for layer in self.layers:
+            if layer is not None:
+                layer.advance(end)
+
+    def reset(self) -> None:
+        """Empty again, as made: recurrent states zeroed, window rings unfilled. (Key and value
+        slots keep stale numbers, which every position overwrites before it is read.)"""
+        self.position = 0
+        for layer in self.layers:
+            if layer is not None:
+                layer.reset()

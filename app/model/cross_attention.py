@@ -48,6 +48,13 @@ class CrossKVCache:
     def capacity_nbytes(self) -> int:
         return self.keys.nbytes + self.values.nbytes
 
+    def advance(self, end: int) -> None:
+        pass  # the image's keys do not grow with the text
+
+    def reset(self) -> None:
+        self.image_start.fill_(-1)
+        self.filled = False
+
 
 class CrossAttention(nn.Module):
     def __init__(self, spec: CrossAttentionSpec, d_model: int):

@@ -175,7 +175,7 @@ class DecoderModel(nn.Module):
     def forward(self, input_ids: torch.Tensor, cache: ModelCache | None = None, last_only: bool = False,
                 observer: LayerObserver | None = None, pixel_values: torch.Tensor | None = None,
                 image_features=None, aspect_ratio_ids: torch.Tensor | None = None,
-                head: bool = True) -> torch.Tensor | None:
+                head: bool = True, position: torch.Tensor | None = None) -> torch.Tensor | None:
         """Logits [B, T, vocab] for input_ids [B, T]; with a cache, input_ids continue the
         sequence the cache holds. last_only: logits of the last position only [B, 1, vocab]
         (a prefill needs no more, and the output head is costly over a long prompt).
@@ -184,18 +184,28 @@ class DecoderModel(nn.Module):
         multimodal model, for the image tokens of input_ids; a tiled encoder takes
         [images, tiles, C, H, W] and each image's aspect_ratio_ids (default 1: one tile).
         head=False: only fill the cache, no logits (None): an earlier chunk of a chunked
-        prefill needs none, and the output head is costly."""
-        start = cache.position if cache is not None else 0
+        prefill needs none, and the output head is costly.
+        position: a one-token decode step replayable at any position (captured once in a CUDA
+        graph): the token's position as a device tensor [1], which the host never reads. The
+        caches are written there and the caller advances them (cache.advance); the rotary
+        tables must already reach the cache's capacity."""
         length = input_ids.shape[1]
-        positions = torch.arange(start, start + length, device=input_ids.device)
+        if position is not None:
+            if cache is None or length != 1:
+                raise ValueError("a replayable step takes one token per row and a cache")
+            start, positions = None, position
+        else:
+            start = cache.position if cache is not None else 0
+            positions = torch.arange(start, start + length, device=input_ids.device)
         x = self.embed(input_ids)
         if self.embed_positions is not None:
-            if start + length > self.spec.learned_positions:
+            if start is not None and start + length > self.spec.learned_positions:
                 raise ValueError(f"position {start + length - 1} exceeds the {self.spec.learned_positions} "
                                  "learned positions")
             x = x + self.embed_positions(positions)
-        rotary = {rope: table.at(start, length, x.dtype) for rope, table in self.rotary_tables().items()}
-        step = Step(positions, rotary, observer, start=start)
+        rotary = {rope: table.at(start, length, x.dtype) if start is not None else table.gather(positions, x.dtype)
+                  for rope, table in self.rotary_tables().items()}
+        step = Step(positions, rotary, observer, start=start, replayable=position is not None)
         x = self.merge_images(x, input_ids, step, pixel_values, image_features, aspect_ratio_ids)
         if self.per_layer_embedding is not None:
             step.per_layer_inputs = self.per_layer_embedding(input_ids, x)
@@ -203,8 +213,8 @@ class DecoderModel(nn.Module):
             x = self.altup_streams.spread(x)
         for index, block in enumerate(self.layers):
             x = block(x, step, cache.layers[index] if cache is not None else None)
-        if cache is not None:
-            cache.position = start + length
+        if cache is not None and start is not None:
+            cache.advance(start + length)  # the host's account; a replayable step's caller keeps it
         if not head:
             return None
         if last_only:

@@ -34,6 +34,11 @@ def _grouped_gemm_runs_on(device: torch.device, dtype: torch.dtype) -> bool:
     return device.type == "cpu" and dtype in (torch.float32, torch.bfloat16)
 
 
+def _capturing(tensor: torch.Tensor) -> bool:
+    """Whether a CUDA graph is being captured (the fast mode on a GPU): no host reads then."""
+    return tensor.is_cuda and torch.cuda.is_current_stream_capturing()
+
+
 class RoutedExperts(nn.Module):
     # Stacked matrices that build.initialize draws like nn.Linear weights.
     matrices = ("gate_proj", "up_proj", "down_proj")
@@ -93,7 +98,7 @@ class RoutedExperts(nn.Module):
             routed = routed * scale
         if self._grouped_gemm_fits(routed):
             outputs = self._grouped(routed, flat[order], tokens_per_expert)
-        elif torch.compiler.is_compiling():
+        elif torch.compiler.is_compiling() or _capturing(routed):
             outputs = self._gathered(routed, flat[order])
         else:
             outputs = torch.empty_like(routed)
@@ -118,7 +123,8 @@ class RoutedExperts(nn.Module):
     def _gathered(self, routed: torch.Tensor, expert_of: torch.Tensor) -> torch.Tensor:
         """Each assignment's expert on its row of routed [A, d], as products summed over
         the expert's rows gathered by index: for a compiled step (the fast mode), where the
-        loop's host read would split the graph and make a new one per routing pattern. The
+        loop's host read would split the graph and make a new one per routing pattern, and
+        for a CUDA graph's capture, where a host read is an error. The
         compiler fuses the gather into the reduction, so each chosen expert's rows are read
         in place, as in the loop; eagerly this would copy them first."""
         def project(weight, bias, inputs):

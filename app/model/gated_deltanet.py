@@ -183,7 +183,6 @@ class GatedDeltaNet(nn.Module):
         if cache is not None:
             cache["conv"] = conv_state
             cache["recurrent"] = state
-            cache.seen += length
 
         gate = self.output_gate_proj(x).view(batch, length, heads, value_dim)
         out = self.norm(out.transpose(1, 2).to(x.dtype), gate)

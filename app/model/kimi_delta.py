@@ -157,7 +157,6 @@ class KimiDeltaAttention(nn.Module):
             out, memory = delta_rule_chunked(q, k, v, log_decay, beta, memory, self.chunk_size)
         if cache is not None:
             cache["q_conv"], cache["k_conv"], cache["v_conv"], cache["memory"] = q_conv, k_conv, v_conv, memory
-            cache.seen += length
 
         gate = self._heads(self.gate_up_proj(self.gate_down_proj(x)))
         out = self.output_norm(out) * torch.sigmoid(gate)  # per head, in float32

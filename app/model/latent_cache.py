@@ -30,20 +30,31 @@ class LatentCache:
                              "(make it with a larger max_len)")
         return start, end
 
-    def update(self, latents: torch.Tensor, rope_keys: torch.Tensor, start: int):
+    def update(self, latents: torch.Tensor, rope_keys: torch.Tensor, start: int | None,
+               positions: torch.Tensor | None = None):
         """Store new latents [B, T, kv_lora_rank] and rotated rope keys [B, T, rope_dim] at
-        positions start, start + 1, ...; return every token's (latents, rope keys) so far."""
+        positions start, start + 1, ...; return every token's (latents, rope keys) so far.
+        start None (a replayable step): written at the device `positions`, and the whole
+        buffer comes back (slot s holds position s; the causal mask hides later slots)."""
+        if start is None:
+            self.latents.index_copy_(1, positions, latents)
+            self.rope_keys.index_copy_(1, positions, rope_keys)
+            return self.latents, self.rope_keys
         start, end = self._span(start, latents.shape[1])
         self.latents[:, start:end] = latents
         self.rope_keys[:, start:end] = rope_keys
         self.length = end
         return self.latents[:, :end], self.rope_keys[:, :end]
 
-    def update_index_keys(self, keys: torch.Tensor, start: int) -> torch.Tensor:
-        """Store the indexer's keys [B, T, index_head_dim] from position start on; return
-        all of them so far."""
+    def update_index_keys(self, keys: torch.Tensor, start: int | None,
+                          positions: torch.Tensor | None = None) -> torch.Tensor:
+        """Store the indexer's keys [B, T, index_head_dim] from position start on (at the
+        device `positions` when start is None); return all of them so far (all slots then)."""
         if self.index_keys is None:
             raise ValueError("this latent cache was made without indexer keys (index_key_dim=0)")
+        if start is None:
+            self.index_keys.index_copy_(1, positions, keys)
+            return self.index_keys
         start, end = self._span(start, keys.shape[1])
         self.index_keys[:, start:end] = keys
         return self.index_keys[:, :end]
@@ -54,3 +65,9 @@ class LatentCache:
     def capacity_nbytes(self) -> int:
         held = self.latents.nbytes + self.rope_keys.nbytes
         return held + (self.index_keys.nbytes if self.index_keys is not None else 0)
+
+    def advance(self, end: int) -> None:
+        self.length = end
+
+    def reset(self) -> None:
+        self.length = 0

@@ -119,7 +119,6 @@ class LightningAttention(nn.Module):
             out, state = blockwise_lightning(q, k, v, rates, state, spec.block_size)
         if cache is not None:
             cache["kv"] = state
-            cache.seen += length
         out = out.transpose(1, 2).reshape(batch, length, spec.num_heads * spec.head_dim).to(x.dtype)
         out = self.output_norm(out) * torch.sigmoid(self.gate_proj(x))
         return self.o_proj(out)

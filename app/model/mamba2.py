@@ -169,7 +169,6 @@ class Mamba2(nn.Module):
         if cache is not None:
             cache["conv"] = window
             cache["ssm"] = state
-            cache.seen += length
 
         y = y + self.D.float()[:, None] * x  # the skip connection around the scan
         y = self.norm(y.flatten(-2), gate)

@@ -93,7 +93,7 @@ class MultiHeadLatentAttention(nn.Module):
             q_nope, q_rope = q_nope * growth, q_rope * growth
 
         if cache is not None:
-            latent, k_rope = cache.update(latent, k_rope, step.first_position())
+            latent, k_rope = cache.update(latent, k_rope, step.cache_start(), step.positions)
         mask = step.mask(None, latent.shape[1])  # causal [T, S], None when all is visible
         if self.indexer is not None and cache is not None and length == 1:
             # DeepSeek sparse attention, decoding: one query, which reads only the top-k
@@ -101,6 +101,9 @@ class MultiHeadLatentAttention(nn.Module):
             picked = self.indexer.pick(x, query_latent, step, spec.rope, cache)  # [B, k]
             latent = latent.gather(1, picked.unsqueeze(-1).expand(-1, -1, latent.shape[-1]))
             k_rope = k_rope.gather(1, picked.unsqueeze(-1).expand(-1, -1, k_rope.shape[-1]))
+            # A replayable step's cache hands back every slot, so with fewer tokens than k
+            # written the pick holds empty ones: they stay hidden. (Otherwise all is visible.)
+            mask = (picked <= step.positions[-1])[:, None, None, :] if step.replayable else None
         elif self.indexer is not None:
             # A prefill: each query keeps only its top-k visible tokens, as a mask.
             mask = self.indexer(x, query_latent, step, spec.rope, mask, cache)

@@ -37,10 +37,11 @@ class MoE(nn.Module):
         tokens_per_expert = torch.zeros(self.spec.num_experts, dtype=torch.long, device=flat.device)
         tokens_per_expert.scatter_add_(0, flat, torch.ones_like(flat))
         if self.recording:
+            # Added in place into one buffer, which a captured step (a CUDA graph) keeps
+            # adding into at every replay.
             if self.routing_counts is None:
-                self.routing_counts = tokens_per_expert.clone()
-            else:
-                self.routing_counts += tokens_per_expert
+                self.routing_counts = torch.zeros_like(tokens_per_expert)
+            self.routing_counts += tokens_per_expert
         out = self.experts(tokens, indices, weights, tokens_per_expert, self.spec.router.weight_inputs)
         if self.shared is not None:
             shared = self.shared(tokens)
@@ -79,5 +80,6 @@ def take_routing_counts(model: nn.Module) -> dict[int, list[int]]:
     for index, moe in layers.items():
         result[index] = flat[start:start + moe.spec.num_experts]
         start += moe.spec.num_experts
-        moe.routing_counts = None
+        if moe.routing_counts is not None:
+            moe.routing_counts.zero_()
     return result

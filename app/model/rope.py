@@ -90,6 +90,11 @@ class RotaryTable:
         self.ensure(start + length)
         return self.cos[start:start + length].to(dtype), self.sin[start:start + length].to(dtype)
 
+    def gather(self, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos, sin at device positions, read on the device (a replayable step, whose
+        positions the host does not know): the table must already reach them (ensure)."""
+        return self.cos[positions].to(dtype), self.sin[positions].to(dtype)
+
 
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
     first, second = x.chunk(2, dim=-1)

@@ -53,7 +53,9 @@ class LightningIndexer(nn.Module):
              cache) -> torch.Tensor:
         """The cached tokens [B, k] that one new query (a decode step, which sees every
         cached token) attends to: the attention then reads only those."""
-        index_scores = self._index_scores(x, query_latent, step, rope, None, cache)[:, 0]
+        # (a replayable step's cache holds slots not yet written: the mask hides them)
+        visible = step.mask(None, cache.latents.shape[1]) if step.replayable else None
+        index_scores = self._index_scores(x, query_latent, step, rope, visible, cache)[:, 0]
         return index_scores.topk(min(self.spec.top_k, index_scores.shape[-1]), dim=-1).indices
 
     def _index_scores(self, x, query_latent, step: Step, rope: Rope | None, visible, cache) -> torch.Tensor:
@@ -71,7 +73,7 @@ class LightningIndexer(nn.Module):
             queries = apply_rope(queries.transpose(1, 2), cos, sin).transpose(1, 2)
             keys = apply_rope(keys, cos, sin)
         if cache is not None:
-            keys = cache.update_index_keys(keys, step.first_position())
+            keys = cache.update_index_keys(keys, step.cache_start(), step.positions)
         # Scored in float32 whatever the model dtype: the top-k choice is sensitive to rounding.
         scores = F.relu(queries.float() @ keys.float().transpose(1, 2).unsqueeze(1) * spec.head_dim**-0.5)
         weights = self.head_weights(x).float() * spec.num_heads**-0.5  # [B, T, H]

@@ -76,8 +76,16 @@ class Step:
     # positions[0] on the host, where the caller knows it: the caches slice by it, and
     # reading it back from a GPU tensor would make every layer of every step wait.
     start: int | None = None
+    # A one-token step captured once and replayed at every position (a CUDA graph): nothing
+    # on the host may depend on the position. The caches write at the device positions and
+    # hand back their whole buffers; the masks hide the slots not yet written.
+    replayable: bool = False
 
-    def first_position(self) -> int:
+    def cache_start(self) -> int | None:
+        """Where the caches write this step's tokens, on the host; None in a replayable
+        step, whose caches write at the device tensor `positions` instead."""
+        if self.replayable:
+            return None
         if self.start is None:
             self.start = int(self.positions[0])
         return self.start
@@ -85,9 +93,11 @@ class Step:
     def mask(self, key_positions: torch.Tensor | None, key_count: int, window: int = 0,
              chunk: int = 0) -> torch.Tensor | None:
         """The mask for keys at key_positions (None: 0..key_count-1, contiguous), or None
-        when every key is visible to every query -- a single decode step over a full cache."""
+        when every key is visible to every query -- a single decode step over a full cache
+        (not a replayable one, whose cache hands back the slots of later tokens too)."""
         length = self.positions.shape[0]
-        if key_positions is None and not window and not chunk and length == 1 and self.image_blocks is None:
+        if (key_positions is None and not window and not chunk and length == 1 and self.image_blocks is None
+                and not self.replayable):
             return None
         # Layers of one kind see the same key positions within a step (their caches move
         # in lockstep), so the mask is memoized by kind and key count.

@@ -1,7 +1,8 @@
 """Per-layer timing of one forward pass, without distorting it.
 
 On CUDA each mark records an event on the stream -- no synchronization inside the step --
-and the intervals are resolved once after it. On the CPU, where the work is synchronous,
+and the intervals are resolved once after it. Marks made while a step is captured into a
+CUDA graph become nodes of the graph (app/runtime/graphs.py), so each replay is timed too. On the CPU, where the work is synchronous,
 perf_counter at each mark is exact. The same object also checks a cancel flag at every
 mark, so a long step stops between layers.
 
@@ -89,14 +90,30 @@ class LayerTimer:
             # ended the block before it (nothing runs between blocks), so L blocks take 2L + 1
             # events instead of 3L. The head and the sampling start where the part before
             # them ended too: two events more per step.
+            # The same events serve every step. External events: recorded while a step is
+            # captured into a CUDA graph (the fast mode), they become nodes of the graph, so
+            # every replay records them again and the layers are timed inside the graph.
             self._stream = torch.cuda.current_stream(device)
-            self._first = torch.cuda.Event(enable_timing=True)
-            self._ends = [[torch.cuda.Event(enable_timing=True) for _ in POINTS[1:]] for _ in range(num_layers)]
-            self._head = torch.cuda.Event(enable_timing=True)
-            self._sample = torch.cuda.Event(enable_timing=True)
+            self._first = _timing_event()
+            self._ends = [[_timing_event() for _ in POINTS[1:]] for _ in range(num_layers)]
+            self._head = _timing_event()
+            self._sample = _timing_event()
         self._times = [[0.0] * len(POINTS) for _ in range(num_layers)]
         # "head" / "sample" as this step marked them: the event recorded, or perf_counter
         self._closing: dict[str, object] = {}
+        # those marked inside a captured graph, which every replay marks again
+        self._closing_in_graph: dict[str, object] = {}
+        self._capturing = False
+
+    @contextmanager
+    def captured(self, stream) -> None:
+        """Meanwhile a step is captured into a CUDA graph on `stream` (a capture cannot use
+        the default stream): the marks are recorded there, and each replay records them again."""
+        saved, self._stream, self._capturing = self._stream, stream, True
+        try:
+            yield
+        finally:
+            self._stream, self._capturing = saved, False
 
     def mark(self, layer: int, point: str) -> None:
         """point: "start" | "mixer" | "ffn" of block `layer`, or "head" | "sample" after the
@@ -106,6 +123,8 @@ class LayerTimer:
                 event = self._head if point == "head" else self._sample
                 event.record(self._stream)
                 self._closing[point] = event
+                if self._capturing:
+                    self._closing_in_graph[point] = event
             else:
                 self._closing[point] = time.perf_counter()
             return
@@ -139,7 +158,7 @@ class LayerTimer:
             if point not in self._closing:
                 break
             chain.append(self._closing[point])
-        self._closing = {}
+        self._closing = dict(self._closing_in_graph)
         if self.cuda:
             chain[-1].synchronize()
             starts = [self._first] + [ends[1] for ends in self._ends[:-1]]
@@ -152,6 +171,10 @@ class LayerTimer:
         mixer = [round(m, 4) for m, _ in spans]
         ffn = [round(f, 4) for _, f in spans]
         return LayerTimes([round(m + f, 4) for m, f in zip(mixer, ffn)], mixer, ffn, round(head, 4), round(sample, 4))
+
+
+def _timing_event() -> torch.cuda.Event:
+    return torch.cuda.Event(enable_timing=True, external=True)
 
 
 class CancelCheck:

@@ -21,6 +21,7 @@ from ..spec.analysis import analyze
 from ..spec.roofline import Roofs, predict_step
 from ..spec.serialize import spec_to_dict
 from .fast import MODES, CompiledDecode
+from .graphs import GraphDecode
 from .generate import Sampling, pick_next
 from .memory import hardware, sample
 from .prefill import prefill_all_but_last_chunk, with_earlier_chunks
@@ -83,7 +84,8 @@ class Session:
     # goes beside the stand-in's measured one
     published: ArchSpec | None = None
     slice_plan: SlicePlan | None = None  # a slice run's plan: its snapshot extrapolates to the whole model
-    compiled: CompiledDecode | None = None  # the fast mode's compiled decode step, made by the first fast run
+    # the fast mode's decode step, made by the first fast run: compiled on the CPU, a CUDA graph on a GPU
+    fast_step: CompiledDecode | GraphDecode | None = None
 
     @classmethod
     def from_arch(cls, name: str | ArchSpec, scale: str = "explore", device: str = "auto",
@@ -162,26 +164,37 @@ class Session:
                 "layers": self.published.num_layers, "d_model": self.published.d_model}
 
     def _fast_decode(self, config: RunConfig, capacity: int, observer, progress) -> tuple[object, list[str]]:
-        """The decode step a run uses, and what to note: the compiled one in fast mode
-        (compiled now if this batch and capacity are new), the model itself in eager mode
-        or when compiling fails."""
+        """The decode step a run uses, and what to note: the fast mode's (compiled now on the
+        CPU if this batch and capacity are new; captured once the run's cache exists on a
+        GPU, by _capture), the model itself in eager mode or when compiling fails."""
         if config.mode != "fast" or self.spec.vision is not None:
             notes = ["fast mode: a vision model runs eagerly (its image steps are not compiled)"] \
                 if config.mode == "fast" else []
             return self.model, notes
-        if self.compiled is None:
-            self.compiled = CompiledDecode(self.model)
+        if self.fast_step is None:
+            self.fast_step = GraphDecode(self.model) if self.device.type == "cuda" else CompiledDecode(self.model)
         try:
-            seconds = self.compiled.prepare(config.batch, capacity, observer, progress)
+            seconds = self.fast_step.prepare(config.batch, capacity, observer, progress)
         except Cancelled:
             raise
         except Exception as error:  # noqa: BLE001 -- any compiler failure: the run goes on eagerly
-            self.compiled = None
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            return self.model, [f"fast mode unavailable, this run is eager: {type(error).__name__}: {first[:300]}"]
+            self.fast_step = None
+            return self.model, [_eager_instead(error)]
         notes = [f"fast mode: decode step compiled in {seconds:.1f} s"] if seconds else []
-        notes += [f"fast mode: part of the step runs eagerly ({reason})" for reason in self.compiled.eager_parts]
-        return self.compiled, notes
+        notes += [f"fast mode: part of the step runs eagerly ({reason})" for reason in self.fast_step.eager_parts]
+        return self.fast_step, notes
+
+    def _capture(self, decode, config: RunConfig, cache, observer) -> tuple[object, list[str]]:
+        """On a GPU, the fast mode's CUDA graph, captured over this run's cache and probe."""
+        if not isinstance(decode, GraphDecode):
+            return decode, []
+        try:
+            seconds = decode.capture(config.batch, cache, observer)
+        except Cancelled:
+            raise
+        except Exception as error:  # noqa: BLE001 -- a step that cannot be captured runs eagerly
+            return self.model, [_eager_instead(error)]
+        return decode, [f"fast mode: decode step captured in a CUDA graph in {seconds:.2f} s"]
 
     @torch.no_grad()
     def run(self, config: RunConfig, on_step: Callable[[StepUpdate], None] | None = None,
@@ -205,6 +218,8 @@ class Session:
         try:  # before the run's cache: compiling steps through a scratch cache of the same size
             decode, mode_notes = self._fast_decode(config, total_len, observer, _announce(on_progress))
             cache = self.model.new_cache(config.batch, total_len)  # it refuses a batch or length that cannot fit
+            decode, capture_notes = self._capture(decode, config, cache, observer)
+            mode_notes += capture_notes
         except BaseException:
             if recording:
                 self.model.record_routing(False)
@@ -295,6 +310,11 @@ class Session:
         if image is not None:
             snapshot.extra["vision"] = vision_section(image, analysis, sum(steps[-1].kv_bytes), config.batch)
         return snapshot
+
+
+def _eager_instead(error: Exception) -> str:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"fast mode unavailable, this run is eager: {type(error).__name__}: {first[:300]}"
 
 
 def _announce(on_progress):

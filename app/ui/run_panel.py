@@ -155,9 +155,10 @@ class RunPanel(QWidget):
         self.mode.addItem("Eager", "eager")
         self.mode.addItem("Fast", "fast")
         self.mode.setToolTip("Eager: every op dispatched from Python, as written (no waiting).\n"
-                             "Fast: the decode step compiled with torch.compile, the probe's marks inside "
-                             "the graph;\nit compiles once per model and batch (seconds to a minute), then "
-                             "measures\nthe architecture rather than Python's dispatch.")
+                             "Fast: the decode step compiled with torch.compile on the CPU (once per model "
+                             "and batch,\nseconds to a minute), captured in a CUDA graph on a GPU; the probe "
+                             "times every layer inside.\nIt measures the architecture rather than Python's "
+                             "dispatch.")
         mode_row = QHBoxLayout()
         mode_row.addWidget(self.mode, 1)
         mode_row.addWidget(self.probe)

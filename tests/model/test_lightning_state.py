@@ -92,7 +92,6 @@ def test_the_mixer_through_its_cache_equals_one_blockwise_forward(tiny_model):
     cache = mixer.new_cache(BATCH, LENGTH, x.dtype, x.device)
     prefill_then_decode = [mixer(x[:, :7], step(0, 7), cache)]
     prefill_then_decode += [mixer(x[:, t:t + 1], step(t, 1), cache) for t in range(7, LENGTH)]
-    assert cache.seen == LENGTH
     recurrent_cache = mixer.new_cache(BATCH, LENGTH, x.dtype, x.device)
     recurrent = [mixer(x[:, t:t + 1], step(t, 1), recurrent_cache) for t in range(LENGTH)]
     torch.testing.assert_close(torch.cat(prefill_then_decode, dim=1), whole, **TOLERANCE)

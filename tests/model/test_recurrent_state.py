@@ -94,7 +94,6 @@ def test_chunked_prefill_then_recurrent_decode_equals_the_recurrence(mixer, inpu
     combined = torch.cat([first, *rest], dim=1)
     torch.testing.assert_close(combined, recurrent_all_along(mixer, inputs), atol=1e-5, rtol=0)
     torch.testing.assert_close(combined, run(mixer, inputs, None, 0, LENGTH), atol=1e-5, rtol=0)
-    assert cache.seen == LENGTH
 
 
 def test_prefills_continue_from_the_cached_state(mixer, inputs):

@@ -6,9 +6,12 @@ import pytest
 import torch
 
 from app.model import build_model
+from app.runtime.graphs import GraphDecode
 from app.runtime.probe import LayerTimer
 from app.runtime.session import RunConfig, Session
 from app.spec import catalog
+
+from .test_fast_mode import TOLERANCE, one_entry_per_family
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -131,13 +134,44 @@ def test_a_bfloat16_moe_decode_step_never_waits_for_the_host():
 
 @pytest.mark.parametrize("name", ["qwen3-0.6b", "gemma3-1b", "deepseek-v3", "qwen3-next-80b-a3b"])
 def test_the_fast_mode_on_the_gpu_generates_the_eager_tokens_with_per_layer_times(name):
-    """The decode step compiled on CUDA: the eager run's tokens, and per-layer times from
-    events recorded by the marks inside the graph."""
+    """The decode step as a CUDA graph: the eager run's tokens, and per-layer times from
+    events captured inside the graph."""
     session = Session.from_arch(name, "explore", device="cuda")
     eager = session.run(RunConfig(max_new_tokens=16, stop_at_eos=False))
     fast = session.run(RunConfig(max_new_tokens=16, stop_at_eos=False, mode="fast"))
     assert fast.run["mode"] == "fast", fast.notes
+    assert any("captured in a CUDA graph" in note for note in fast.notes)
     assert [step.tokens for step in fast.steps] == [step.tokens for step in eager.steps]
     for step in fast.steps[1:]:
         assert len(step.layer_ms) == session.spec.num_layers and min(step.layer_ms) > 0
         assert sum(step.layer_ms) + step.head_ms + step.sample_ms <= step.wall_ms
+
+
+@pytest.mark.parametrize("name", [name for name in one_entry_per_family()
+                                  if catalog.get(name, "explore").vision is None])
+@torch.no_grad()
+def test_a_cuda_graph_of_the_step_computes_the_eager_step_for_every_family(name):
+    """Prefill, then 16 steps replayed from one graph captured before the prefill: the
+    eager step's logits within 1e-5 (float32), and every layer timed by the events the
+    capture put inside the graph."""
+    spec = catalog.get(name, "explore")
+    model = build_model(spec, "cuda", torch.float32, seed=0)
+    prompt = torch.randint(0, spec.vocab_size, (2, 6), generator=torch.Generator().manual_seed(1)).cuda()
+    capacity = prompt.shape[1] + 16
+    reference, replayed = model.new_cache(2, capacity), model.new_cache(2, capacity)
+    timer = LayerTimer(spec.num_layers, "cuda")
+    graph = GraphDecode(model)
+    graph.capture(2, replayed, timer)
+    token = model(prompt, cache=reference, last_only=True)[:, -1:].argmax(-1)
+    model(prompt, cache=replayed, last_only=True, observer=timer)
+    timer.resolve()
+    for _ in range(16):
+        expected = model(token, cache=reference)
+        got = graph(token, replayed, timer)
+        torch.testing.assert_close(got, expected, rtol=0, atol=TOLERANCE.get(name, 1e-5))
+        timer.mark(spec.num_layers, "sample")
+        times = timer.resolve()
+        assert len(times.layer_ms) == spec.num_layers and min(times.mixer_ms + times.ffn_ms) > 0
+        assert times.head_ms > 0 and times.sample_ms >= 0
+        token = expected[:, -1:].argmax(-1)
+    assert replayed.layer_nbytes() == reference.layer_nbytes()

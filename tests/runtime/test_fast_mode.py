@@ -1,6 +1,7 @@
 """The fast mode: a decode step compiled whole computes what the eager step computes, and
 the probe still times every layer from inside the graph."""
 
+import contextlib
 import subprocess
 import sys
 
@@ -9,6 +10,7 @@ import torch
 
 from app.model import build_model
 from app.runtime.fast import CompiledDecode
+from app.runtime.graphs import GraphDecode
 from app.runtime.probe import CancelCheck, Cancelled, LayerTimer
 from app.runtime.session import RunConfig, Session
 from app.runtime.snapshot_file import read_snapshot
@@ -109,6 +111,41 @@ def test_a_compiler_failure_runs_eagerly_and_says_why(monkeypatch):
     snapshot = session.run(RunConfig(max_new_tokens=3, mode="fast"))
     assert snapshot.run["mode"] == "eager"
     assert "fast mode unavailable, this run is eager: RuntimeError: no C++ compiler found" in snapshot.notes
+
+
+class _HostStream:
+    """Stands in for a CUDA stream, so the capture's warm-up runs on the CPU."""
+
+    def wait_stream(self, other):
+        pass
+
+
+def test_a_step_that_cannot_be_captured_in_a_cuda_graph_runs_eagerly_with_its_cache_intact(monkeypatch):
+    """The GPU's fast mode captures over the run's own cache, after warm-up steps that write
+    into it; where the capture then fails the run is eager, says why, and its cache holds
+    nothing of the warm-up (recurrent states zeroed, window slots emptied)."""
+    session = Session.from_arch("qwen3-next-80b-a3b", "explore", device="cpu")  # recurrent states too
+    eager = session.run(RunConfig(max_new_tokens=4, stop_at_eos=False))
+    session.fast_step = GraphDecode(session.model)  # what a GPU session makes
+    monkeypatch.setattr(torch.cuda, "Stream", lambda device=None: _HostStream())
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: _HostStream())
+    monkeypatch.setattr(torch.cuda, "stream", lambda stream: contextlib.nullcontext())
+
+    def capture_fails():
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", capture_fails)
+    snapshot = session.run(RunConfig(max_new_tokens=4, stop_at_eos=False, mode="fast"))
+    assert snapshot.run["mode"] == "eager"
+    assert "fast mode unavailable, this run is eager: RuntimeError: operation not permitted when stream is " \
+           "capturing" in snapshot.notes
+    assert [step.tokens for step in snapshot.steps] == [step.tokens for step in eager.steps]
+
+
+def test_a_cuda_graph_refuses_another_runs_cache():
+    model = Session.from_arch("qwen3-0.6b", "explore", device="cpu").model
+    with pytest.raises(RuntimeError, match="another run's cache"):
+        GraphDecode(model)(torch.zeros(1, 1, dtype=torch.long), model.new_cache(1, 4), None)
 
 
 def test_an_unknown_mode_is_refused_by_name():

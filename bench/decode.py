@@ -56,7 +56,8 @@ def llama_cpp_tokens_per_s(name: str, threads: int, prompt_len: int, new_tokens:
         return None
     try:
         from llama_cpp import Llama
-    except ImportError:
+    except ImportError as error:
+        print(f"llama.cpp not measured: {error} (pip install llama-cpp-python)", flush=True)
         return None
     from app.weights.embedded import embedded_path
 
@@ -131,7 +132,8 @@ def main() -> None:
     bandwidth = memory_bandwidth_matvec(args.device)
     print(f"read bandwidth (float32 matrix-vector product, 256 MiB): {bandwidth / 1e9:.1f} GB/s")
     columns = [f"{mode} tok/s" for mode in args.mode] + ["transformers", "llama.cpp"] + \
-        [f"{mode}/tf" for mode in args.mode] + [f"{mode} of limit" for mode in args.mode]
+        [f"{mode}/tf" for mode in args.mode] + [f"{mode}/llama" for mode in args.mode] + \
+        [f"{mode} of limit" for mode in args.mode]
     print(f"{'model':<24}" + "".join(f"{column:>15}" for column in columns) + f"{'MB/step':>10}")
     for name in args.models:
         result = bench_model(name, args.mode, args.device, DTYPES[args.dtype], args.prompt_tokens, args.new_tokens,
@@ -141,6 +143,7 @@ def main() -> None:
         cells = [f"{result[mode]:.1f}" for mode in args.mode]
         cells += [f"{result['transformers']:.1f}", f"{llama:.1f}" if llama else "-"]
         cells += [f"{result[mode] / result['transformers']:.2f}x" for mode in args.mode]
+        cells += [f"{result[mode] / llama:.2f}x" if llama else "-" for mode in args.mode]
         cells += [f"{result[mode] * result['step_bytes'] / bandwidth:.2f}" for mode in args.mode]
         print(f"{name:<24}" + "".join(f"{cell:>15}" for cell in cells) + f"{result['step_bytes'] / 1e6:>10.0f}",
               flush=True)

@@ -63,7 +63,8 @@ def record_routing(model: nn.Module, enabled: bool) -> None:
     """Start (from zero) or stop counting the tokens each expert receives."""
     for moe in moe_layers(model).values():
         moe.recording = enabled
-        moe.routing_counts = None
+        if moe.routing_counts is not None:
+            moe.routing_counts.zero_()  # in place: a captured step (a CUDA graph) adds into this buffer
 
 
 def take_routing_counts(model: nn.Module) -> dict[int, list[int]]:

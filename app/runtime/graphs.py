@@ -30,46 +30,67 @@ import torch
 WARMUP_STEPS = 2  # lazy initialization (cuBLAS handles, workspaces) happens before a capture
 
 
+class CaptureError(RuntimeError):
+    """The step could not be captured; the message names the first cause."""
+
+
 class GraphDecode:
     """model's one-token step as a CUDA graph; call it as the model: (ids [B, 1], cache, observer)."""
 
     def __init__(self, model: torch.nn.Module):
         self.model = model
         self.eager_parts: list[str] = []  # the whole step is captured, or the run is eager
-        self._graph: torch.cuda.CUDAGraph | None = None
-        self._cache = self._observer = None
+        self.release()
 
     def prepare(self, batch: int, capacity: int, observer, progress=None) -> float:
         return 0.0  # nothing before the run's cache exists: capture() does the work
 
+    def release(self) -> None:
+        """Let go of the last run's graph, cache and probe (their memory goes back to torch)."""
+        self._graph = self._cache = self._observer = self._logits = None
+        self._ids = self._position = None
+
+    @torch.no_grad()
     def capture(self, batch: int, cache, observer) -> float:
-        """Capture the step for `batch` rows over this run's cache and observer (its marks inside the graph),
-        then empty the cache again. Returns the seconds it took; raises what capturing raised."""
+        """Capture the step for `batch` rows over this run's cache and observer (its marks
+        inside the graph), then empty the cache again. Returns the seconds it took; raises
+        CaptureError naming the cause where the step cannot be captured."""
+        self.release()
         start = time.perf_counter()
         model = self.model
         device = model.embed_tokens.weight.device
         for table in model.rotary_tables().values():
             table.ensure(cache.max_len)  # read on the device from now on: it cannot grow mid-run
-        self._ids = torch.zeros(batch, 1, dtype=torch.long, device=device)
-        self._position = torch.zeros(1, dtype=torch.long, device=device)
+        ids = torch.zeros(batch, 1, dtype=torch.long, device=device)
+        position = torch.zeros(1, dtype=torch.long, device=device)
+        caller = torch.cuda.current_stream(device)
         stream = torch.cuda.Stream(device)
-        stream.wait_stream(torch.cuda.current_stream(device))
+        stream.wait_stream(caller)
         try:
             with torch.cuda.stream(stream):
                 for _ in range(WARMUP_STEPS):
-                    model(self._ids, cache=cache, position=self._position)
-            torch.cuda.current_stream(device).wait_stream(stream)
+                    model(ids, cache=cache, position=position)
             graph = torch.cuda.CUDAGraph()
             marks = observer.captured(stream) if hasattr(observer, "captured") else contextlib.nullcontext()
-            with torch.cuda.graph(graph, stream=stream), marks:
-                self._logits = model(self._ids, cache=cache, observer=observer, position=self._position)
+            # thread_local: the window's own thread may touch CUDA meanwhile
+            with torch.cuda.graph(graph, stream=stream, capture_error_mode="thread_local"), marks:
+                logits = model(ids, cache=cache, observer=observer, position=position)
+        except Exception as error:
+            # A failed capture can leave its stream current (torch ends the capture first,
+            # and that raises); and the error of ending it hides what broke the capture.
+            torch.cuda.set_stream(caller)
+            root = error.__context__ if isinstance(error.__context__, Exception) else error
+            raise CaptureError(f"{type(root).__name__}: {str(root).strip()}") from error
         finally:
+            caller.wait_stream(stream)
             cache.reset()  # what the warm-up wrote (recurrent states, window slots) is not the run's
             if hasattr(model, "take_routing_counts"):
                 model.take_routing_counts()  # nor are its routes
-        self._graph, self._cache, self._observer = graph, cache, observer
+        self._graph, self._cache, self._observer, self._logits = graph, cache, observer, logits
+        self._ids, self._position = ids, position
         return time.perf_counter() - start
 
+    @torch.no_grad()
     def __call__(self, input_ids: torch.Tensor, cache, observer) -> torch.Tensor:
         if self._graph is None or cache is not self._cache or observer is not self._observer:
             raise RuntimeError("the CUDA graph was captured for another run's cache and probe")
@@ -82,6 +103,7 @@ class GraphDecode:
         self._ids.copy_(input_ids)
         self._position.fill_(position)
         self._graph.replay()
+        if hasattr(observer, "replayed"):
+            observer.replayed()
         cache.advance(position + 1)
         return self._logits  # overwritten by the next replay: read it before
-

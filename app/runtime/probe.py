@@ -115,6 +115,10 @@ class LayerTimer:
         finally:
             self._stream, self._capturing = saved, False
 
+    def replayed(self) -> None:
+        """A captured step has just been replayed: its marks, head included, are recorded."""
+        self._closing.update(self._closing_in_graph)
+
     def mark(self, layer: int, point: str) -> None:
         """point: "start" | "mixer" | "ffn" of block `layer`, or "head" | "sample" after the
         last block (layer is then ignored)."""
@@ -122,9 +126,8 @@ class LayerTimer:
             if self.cuda:
                 event = self._head if point == "head" else self._sample
                 event.record(self._stream)
-                self._closing[point] = event
-                if self._capturing:
-                    self._closing_in_graph[point] = event
+                # captured: recorded only when the graph replays (replayed() says so)
+                (self._closing_in_graph if self._capturing else self._closing)[point] = event
             else:
                 self._closing[point] = time.perf_counter()
             return
@@ -158,7 +161,7 @@ class LayerTimer:
             if point not in self._closing:
                 break
             chain.append(self._closing[point])
-        self._closing = dict(self._closing_in_graph)
+        self._closing = {}
         if self.cuda:
             chain[-1].synchronize()
             starts = [self._first] + [ends[1] for ends in self._ends[:-1]]

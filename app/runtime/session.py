@@ -186,7 +186,7 @@ class Session:
 
     def _capture(self, decode, config: RunConfig, cache, observer) -> tuple[object, list[str]]:
         """On a GPU, the fast mode's CUDA graph, captured over this run's cache and probe."""
-        if not isinstance(decode, GraphDecode):
+        if not isinstance(decode, GraphDecode) or config.max_new_tokens < 2:  # (< 2: no decode step to replay)
             return decode, []
         try:
             seconds = decode.capture(config.batch, cache, observer)
@@ -292,6 +292,8 @@ class Session:
         finally:
             if recording:
                 self.model.record_routing(False)
+            if isinstance(decode, GraphDecode):
+                decode.release()  # the graph holds this run's cache: the next run may need its memory
         run = {"prompt_tokens": len(prompt_ids), "new_tokens": len(steps), "batch": config.batch,
                "max_new_tokens": config.max_new_tokens, "sampling": asdict(config.sampling),
                "mode": "fast" if decode is not self.model else "eager",

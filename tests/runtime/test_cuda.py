@@ -141,6 +141,8 @@ def test_the_fast_mode_on_the_gpu_generates_the_eager_tokens_with_per_layer_time
     fast = session.run(RunConfig(max_new_tokens=16, stop_at_eos=False, mode="fast"))
     assert fast.run["mode"] == "fast", fast.notes
     assert any("captured in a CUDA graph" in note for note in fast.notes)
+    # MoE routes counted by the replays, as the eager steps counted them
+    assert [step.routing for step in fast.steps] == [step.routing for step in eager.steps]
     assert [step.tokens for step in fast.steps] == [step.tokens for step in eager.steps]
     for step in fast.steps[1:]:
         assert len(step.layer_ms) == session.spec.num_layers and min(step.layer_ms) > 0
@@ -163,7 +165,10 @@ def test_a_cuda_graph_of_the_step_computes_the_eager_step_for_every_family(name)
     graph = GraphDecode(model)
     graph.capture(2, replayed, timer)
     token = model(prompt, cache=reference, last_only=True)[:, -1:].argmax(-1)
-    model(prompt, cache=replayed, last_only=True, observer=timer)
+    # a chunked prefill: an earlier chunk marks no head, and is timed without one
+    model(prompt[:, :3], cache=replayed, observer=timer, head=False)
+    assert timer.resolve().head_ms == 0.0
+    model(prompt[:, 3:], cache=replayed, last_only=True, observer=timer)
     timer.resolve()
     for _ in range(16):
         expected = model(token, cache=reference)

@@ -130,6 +130,7 @@ def test_a_step_that_cannot_be_captured_in_a_cuda_graph_runs_eagerly_with_its_ca
     monkeypatch.setattr(torch.cuda, "Stream", lambda device=None: _HostStream())
     monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: _HostStream())
     monkeypatch.setattr(torch.cuda, "stream", lambda stream: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "set_stream", lambda stream: None)
 
     def capture_fails():
         raise RuntimeError("operation not permitted when stream is capturing")
@@ -137,8 +138,8 @@ def test_a_step_that_cannot_be_captured_in_a_cuda_graph_runs_eagerly_with_its_ca
     monkeypatch.setattr(torch.cuda, "CUDAGraph", capture_fails)
     snapshot = session.run(RunConfig(max_new_tokens=4, stop_at_eos=False, mode="fast"))
     assert snapshot.run["mode"] == "eager"
-    assert "fast mode unavailable, this run is eager: RuntimeError: operation not permitted when stream is " \
-           "capturing" in snapshot.notes
+    assert "fast mode unavailable, this run is eager: CaptureError: RuntimeError: operation not permitted when " \
+           "stream is capturing" in snapshot.notes
     assert [step.tokens for step in snapshot.steps] == [step.tokens for step in eager.steps]
 
 

@@ -19,22 +19,9 @@ from .spec.analysis import analyze
 from .spec.serialize import spec_to_dict
 from .spec.summary import LONG_CONTEXTS, catalog_row, layer_rows
 from .terminal import printable
+from .units import human_bytes, human_count
 
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "fp8": 1}
-
-
-def human_count(n: float) -> str:
-    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.3g}{unit}" if n / size < 100 else f"{n / size:.0f}{unit}"
-    return str(int(n))
-
-
-def human_bytes(n: float) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(n) >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{int(n)} B"
 
 
 def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
@@ -238,12 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) if args.command else cmd_app(args)
+    except BrokenPipeError:  # `archscope catalog | head` (an OSError: caught before those)
+        # what is still buffered would fail again as Python exits
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (SpecError, ValueError, OSError) as error:  # WeightsError and NotEnoughMemory are ValueErrors
         print("\n".join(f"archscope: {printable(line)}" for line in str(error).splitlines() or [""]),
               file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `archscope catalog | head`
-        return 0
 
 
 if __name__ == "__main__":

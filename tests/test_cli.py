@@ -1,6 +1,7 @@
 """The headless commands a user types."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -96,3 +97,16 @@ def test_a_run_the_model_ends_at_once_says_so_and_ignore_eos_runs_every_step(tmp
     snapshot = json.loads((tmp_path / "run.json").read_text())
     assert snapshot["run"]["stop_at_eos"] is False and len(snapshot["steps"]) == 3
     assert f"decode {snapshot['summary']['decode_tokens_per_s']:.1f} tokens/s" in out
+
+
+def test_a_listing_whose_reader_has_gone_ends_quietly():
+    """`archscope show gemma3-1b | head -1` where head has exited before the listing is
+    written: no error, exit 0. (The reader's end is closed first, so every write fails.)"""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        command = subprocess.run([sys.executable, "-m", "app", "show", "gemma3-1b"], stdout=write_end,
+                                 stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert command.returncode == 0 and command.stderr == ""

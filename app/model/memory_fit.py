@@ -14,6 +14,7 @@ import torch
 
 from ..spec import ArchSpec
 from ..spec.analysis import analyze
+from ..units import human_count
 
 # build_model makes every module in float32 (the modules' own default) and converts to
 # the target dtype afterwards, so a build briefly needs 4 bytes per parameter.
@@ -48,7 +49,7 @@ def require_build(spec: ArchSpec, device: torch.device | str, dtype: torch.dtype
     params = analyze(spec).total_params
     element = max(BUILD_BYTES_PER_PARAMETER, dtype.itemsize)
     made_in = "" if dtype.itemsize >= BUILD_BYTES_PER_PARAMETER else " (made in float32, then converted)"
-    require(params * element, device, f"{spec.name} with random weights ({_count(params)} parameters) "
+    require(params * element, device, f"{spec.name} with random weights ({human_count(params)} parameters) "
             f"in {_dtype_name(dtype)}{made_in}")
 
 
@@ -56,7 +57,7 @@ def require_load(spec: ArchSpec, device: torch.device | str, dtype: torch.dtype)
     """Before a loader allocates the empty model it fills."""
     params = analyze(spec).total_params
     require(params * dtype.itemsize, device,
-            f"{spec.name} ({_count(params)} parameters) in {_dtype_name(dtype)}")
+            f"{spec.name} ({human_count(params)} parameters) in {_dtype_name(dtype)}")
 
 
 def require_cache(spec: ArchSpec, batch: int, max_len: int, device: torch.device | str, dtype: torch.dtype) -> None:
@@ -74,13 +75,6 @@ def decimal_bytes(n: int) -> str:
             return f"{value:.2f} {unit}" if value < 10 else f"{value:.1f} {unit}" if value < 1000 else \
                 f"{value:,.0f} {unit}"
     return f"{n} B"
-
-
-def _count(n: int) -> str:
-    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if n >= size:
-            return f"{n / size:.3g}{unit}"
-    return str(n)
 
 
 def _dtype_name(dtype: torch.dtype) -> str:

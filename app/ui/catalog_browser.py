@@ -25,7 +25,7 @@ from ..spec.components import (
     MoE,
     MultiHeadLatentAttention,
 )
-from .labels import human_count
+from ..units import human_count
 
 FEATURES = ("MoE", "MLA", "sliding window", "linear attention", "NoPE", "shared expert")
 

@@ -11,7 +11,8 @@ from ..spec.analysis import analyze
 from ..spec.components import MLP, Attention, MoE, MultiHeadLatentAttention
 from ..spec.summary import catalog_row
 from .grouping import Group, group_layers
-from .labels import ffn_text, human_bytes, human_count, mixer_text, norm_title
+from ..units import human_bytes, human_count
+from .labels import ffn_text, mixer_text, norm_title
 
 # The article's pairs (catalog slugs).
 PRESETS: tuple[tuple[str, str], ...] = (

@@ -15,21 +15,7 @@ from ..spec.components import (
     MultiHeadLatentAttention,
     Norm,
 )
-
-
-def human_count(n: float) -> str:
-    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= size:
-            value = n / size
-            return f"{value:.3g}{unit}" if value < 100 else f"{value:.0f}{unit}"
-    return str(int(n))
-
-
-def human_bytes(n: float) -> str:
-    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(n) >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{int(n)} B"
+from ..units import human_count
 
 
 def _theta(theta: float) -> str:

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QVBoxLayou
 
 from ..spec import ArchSpec
 from ..spec.analysis import analyze
-from .labels import human_bytes, human_count
+from ..units import human_bytes, human_count
 
 CONTEXTS = (4_096, 32_768, 131_072, 1_048_576)
 DTYPES = {"bf16": 2, "fp8": 1, "fp32": 4}

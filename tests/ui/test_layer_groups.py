@@ -14,7 +14,7 @@ from app.ui.commands import SetLayerField
 from app.ui.components import MIME_TYPE
 from app.ui.group_templates import insert_edit, templates_for
 from app.ui.grouping import describe_groups, group_layers
-from app.ui.labels import human_count
+from app.units import human_count
 from app.ui.palette import PaletteWidget
 
 

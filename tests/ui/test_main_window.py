@@ -13,7 +13,7 @@ from app.spec import ArchSpec, catalog
 from app.spec.analysis import analyze
 from app.spec.components import MultiHeadLatentAttention
 from app.ui.compare_model import PRESETS, delta_rows
-from app.ui.labels import human_count
+from app.units import human_count
 from app.ui.main_window import MainWindow
 from tests.ui.test_canvas import send_drop
 

@@ -8,7 +8,8 @@ from PySide6.QtCore import QPointF, QRectF
 
 from ...spec import ArchSpec
 from ...spec.analysis import analyze
-from ..labels import human_count, norm_title
+from ...units import human_count
+from ..labels import norm_title
 from .connectors import arrow, caption
 from .geometry import BLOCK_WIDTH, BOX_MARGIN, GROUP_GAP, GROUP_PADDING, NORM_HEIGHT
 from .items import BoxItem, box_height_for

@@ -23,7 +23,8 @@ from ...spec.components import Layer
 from .. import theme
 from ..components import SLOT_FFN, SLOT_MIXER, SLOT_NORM
 from ..grouping import Group, group_layers
-from ..labels import ffn_text, human_bytes, human_count, mixer_text, norm_title
+from ...units import human_bytes, human_count
+from ..labels import ffn_text, mixer_text, norm_title
 from .connectors import arrow, line, residual
 from .ends import add_embedding, add_head
 from .geometry import (

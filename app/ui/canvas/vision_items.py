@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRectF
 
 from ...spec.analysis import analyze
-from ..labels import human_count
+from ...units import human_count
 from .connectors import arrow
 from .connectors import caption as add_caption
 from .items import BoxItem, box_height_for

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -136,13 +137,29 @@ def qt_problem() -> str:
     # In the PyInstaller bundle sys.executable is ArchScope itself, which answers --qt-probe.
     command = [sys.executable, "--qt-probe"] if getattr(sys, "frozen", False) else [sys.executable, "-c", probe]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        # QT_DEBUG_PLUGINS: Qt then names the library its platform plugin could not load
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30,
+                                env={**os.environ, "QT_DEBUG_PLUGINS": "1"})
     except subprocess.TimeoutExpired:
         return "the display did not answer within 30 s"
     if result.returncode != 0:
-        lines = [line for line in result.stderr.splitlines() if line.strip()]
-        return "Qt cannot open a window here" + (f" ({lines[-1].strip()})" if lines else "")
+        return "Qt cannot open a window here" + qt_failure_reason(result.stderr)
     return ""
+
+
+_MISSING_LIBRARY = re.compile(r"(lib[\w.+-]+\.so[\d.]*): cannot open shared object file")
+
+
+def qt_failure_reason(stderr: str) -> str:
+    """What Qt said that a person can act on: the libraries it could not load, else the line
+    that names what is needed, else its last line -- as " (...)", or "" when it said nothing."""
+    missing = list(dict.fromkeys(_MISSING_LIBRARY.findall(stderr)))
+    if missing:
+        return f" (missing {', '.join(missing)}: install the packages that provide them)"
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    needed = [line for line in lines if " is needed" in line]
+    chosen = needed[0] if needed else lines[-1] if lines else ""
+    return f" ({chosen})" if chosen else ""
 
 
 def cmd_app(args) -> int:

@@ -69,6 +69,30 @@ def test_a_display_qt_cannot_use_is_reported_not_fatal(monkeypatch):
     assert cli.qt_problem() == ""
 
 
+QT_WITHOUT_ICCCM = """\
+qt.core.library: "/venv/PySide6/Qt/plugins/platforms/libqxcb.so" cannot load: Cannot load library \
+/venv/PySide6/Qt/plugins/platforms/libqxcb.so: (libxcb-icccm.so.4: cannot open shared object file: No such file or directory)
+qt.core.plugin.loader: QLibraryPrivate::loadPlugin failed on "/venv/PySide6/Qt/plugins/platforms/libqxcb.so" : \
+"Cannot load library libqxcb.so: (libxcb-icccm.so.4: cannot open shared object file: No such file or directory)"
+qt.qpa.plugin: Could not load the Qt platform plugin "xcb" in "" even though it was found.
+This application failed to start because no Qt platform plugin could be initialized.
+
+Available platform plugins are: eglfs, minimal, offscreen, vnc, xcb.
+"""
+
+
+def test_the_reason_names_the_library_qt_could_not_load_not_its_last_line():
+    from app.cli import qt_failure_reason
+
+    assert qt_failure_reason(QT_WITHOUT_ICCCM) == (" (missing libxcb-icccm.so.4: install the packages that "
+                                                   "provide them)")
+    cursor = "qt.qpa.plugin: From 6.5.0, xcb-cursor0 or libxcb-cursor0 is needed to load the Qt xcb platform plugin.\n" \
+             "Available platform plugins are: xcb."
+    assert qt_failure_reason(cursor) == (" (qt.qpa.plugin: From 6.5.0, xcb-cursor0 or libxcb-cursor0 is needed to "
+                                         "load the Qt xcb platform plugin.)")
+    assert qt_failure_reason("") == ""
+
+
 def test_profile_sets_the_thread_count_and_says_so(tmp_path, capsys):
     import torch
 

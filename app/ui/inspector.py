@@ -8,7 +8,7 @@ import dataclasses
 import typing
 from typing import Any, Literal, get_args, get_origin
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..spec import ArchSpec
+from ..spec.errors import Problem
 from ..spec.on_device import ffn_fraction
 from .commands import (
     InsertGroup,
@@ -60,7 +62,16 @@ def _editable_fields(obj: Any, prefix: str) -> list[tuple[str, Any]]:
     return result
 
 
+def _first_new_problem(before: ArchSpec, after: ArchSpec) -> Problem | None:
+    """The first problem `after` has that `before` had not (a spec opened with problems can
+    still be edited, one valid step at a time)."""
+    known = {(problem.path, problem.message) for problem in before.validate()}
+    return next((problem for problem in after.validate() if (problem.path, problem.message) not in known), None)
+
+
 class Inspector(QScrollArea):
+    refused = Signal(str)  # an edit that would make the spec invalid, and why it was not made
+
     def __init__(self, document: SpecDocument, parent=None):
         super().__init__(parent)
         self.document = document
@@ -278,9 +289,21 @@ class Inspector(QScrollArea):
         if self._updating or self._value(path) == value:
             return
         if self.target is None:
-            self._push(SetSpecField(self.document, path, value))
+            command = SetSpecField(self.document, path, value)
         else:
-            self._push(SetLayerField(self.document, self.target[0], path, value))
+            command = SetLayerField(self.document, self.target[0], path, value)
+        problem = _first_new_problem(self.document.spec, command.after)
+        if problem is not None:
+            # Refused, not applied: a spec that cannot be built never reaches the summary,
+            # the canvas or a run. The editor goes back to the value the spec still has.
+            self.refresh()
+            label = self.problem_labels.get(path)
+            if label is not None:
+                label.setText(f"{value} refused: {problem.message}")
+                label.setVisible(True)
+            self.refused.emit(f"Refused {path.split('.')[-1]} = {value}: {problem}")
+            return
+        self._push(command)
 
     _updating = False
 

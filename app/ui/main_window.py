@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         self.palette = PaletteWidget()
         self.inspector = Inspector(self.document)
         self.inspector.setMinimumWidth(270)
+        self.inspector.refused.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.browser.setMinimumWidth(230)
         self.canvas.slotSelected.connect(self._slot_selected)
         # The right column (inspector, run panel, output text) runs to the bottom of the

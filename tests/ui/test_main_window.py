@@ -47,15 +47,38 @@ def test_invalid_drop_is_refused_with_its_reason(window):
     assert window.document.spec == original and window.document.undo_stack.count() == 0
 
 
-def test_inspector_edits_and_shows_problems_inline(window):
+def test_an_edit_that_would_make_the_spec_invalid_is_refused_with_its_reason(window):
+    """It never reaches the summary, the canvas or a run: the spec and the editor keep the
+    old value, the reason shows beside the field and in the status bar."""
+    original = window.document.spec
+    total = window.summary.values["total"].text()
     window.canvas.arch_scene.slot_item(0, 0, "mixer").setSelected(True)
     editor = window.inspector.editors["mixer.num_kv_heads"]
+    before = editor.value()
     editor.setValue(3)  # 16 query heads cannot share 3 KV groups
-    assert {layer.mixer.num_kv_heads for layer in window.document.spec.layers} == {3}
+    assert window.document.spec == original and window.document.undo_stack.count() == 0
+    assert editor.value() == before and window.summary.values["total"].text() == total
     problem = window.inspector.problem_labels["mixer.num_kv_heads"]
-    assert not problem.isHidden() and "does not divide num_heads 16" in problem.text()
-    window.document.undo_stack.undo()
-    assert problem.isHidden()
+    assert not problem.isHidden() and problem.text().startswith("3 refused:") and "does not divide num_heads 16" \
+        in problem.text()
+    assert window.statusBar().currentMessage().startswith("Refused num_kv_heads = 3: layers[")
+    editor.setValue(4)  # a valid value goes in, and the refusal goes away
+    assert {layer.mixer.num_kv_heads for layer in window.document.spec.layers} == {4} and problem.isHidden()
+
+
+def test_a_spec_opened_with_problems_can_still_be_edited(window):
+    """Only a problem the edit adds refuses it: one already there does not block the others."""
+    import dataclasses
+
+    spec = window.document.spec
+    broken = spec.with_layers([dataclasses.replace(layer, mixer=dataclasses.replace(layer.mixer, num_kv_heads=3))
+                               for layer in spec.layers])
+    window.document.load(broken)
+    window.canvas.arch_scene.slot_item(0, 0, "ffn").setSelected(True)
+    window.inspector.editors["ffn.intermediate_size"].setValue(4096)
+    assert {layer.ffn.intermediate_size for layer in window.document.spec.layers} == {4096}, \
+        window.statusBar().currentMessage()
+    assert window.document.spec.validate()  # the problem it came with is still there, still shown
 
 
 def test_save_reopen_and_autosave_round_trip(window, tmp_path, qtbot):

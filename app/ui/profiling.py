@@ -128,6 +128,7 @@ class RunController(QObject):
         self.snapshot: dict | None = None  # the last finished run
         self.snapshot_pending: dict | None = None  # a finished run whose plots are catching up
         self.sweeps: list[SweepRecord] = []
+        self.sweep: dict | None = None  # the last context sweep: {"model", "hardware", "sweep"}
         self.batch_sweep: dict | None = None  # the last batch sweep: {"model", "hardware", "batch_sweep"}
         self.busy = False
         self.calibrating_alone = False  # a calibration from the menu, not the one before a first run
@@ -324,6 +325,7 @@ class RunController(QObject):
         return self._twin_cache[1]
 
     def _swept(self, document: dict) -> None:
+        self.sweep = document
         self._add_sweep(document)
         self._set_busy(False)
         self.status.emit(f"Swept {len(document['sweep'])} context lengths")
@@ -404,9 +406,10 @@ class RunController(QObject):
         sweeps = [SweepRecord.from_snapshot(document)] if document.get("sweep") else None
         self.snapshot, self.record = document, record
         self.dashboard.show_record(self.record)
-        if sweeps is not None:
-            self.sweeps = sweeps
-            self.dashboard.show_sweep(self.sweeps)
+        # its own sweep, or none: a live sweep of another model must not stay beside it
+        self.sweeps = sweeps or []
+        self.sweep = document if sweeps else None
+        self.dashboard.show_sweep(self.sweeps)
         if document.get("batch_sweep"):
             self._show_batch_sweep(document)
         self.tint(self.record)
@@ -429,13 +432,15 @@ class RunController(QObject):
         return True
 
     def export(self, folder: str | Path, stem: str) -> list[Path]:
-        """The last run as JSON, CSV and Chrome trace, and a PNG of each plot. The last batch
-        sweep goes into the JSON with it when it measured the same model."""
+        """The last run as JSON, CSV and Chrome trace, and a PNG of each plot. The last context
+        and batch sweeps go into the JSON with it when they measured the same model."""
         if self.snapshot is None:
             raise SnapshotError("Nothing to export yet: run a model or open a snapshot first")
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         snapshot = ProfileSnapshot.from_dict(self.snapshot)
+        if self.sweep is not None and same_model(self.sweep["model"], self.snapshot["model"]):
+            snapshot.extra["sweep"] = self.sweep["sweep"]
         if self.batch_sweep is not None and same_model(self.batch_sweep["model"], self.snapshot["model"]):
             snapshot.extra["batch_sweep"] = self.batch_sweep["batch_sweep"]
         written = export(snapshot, folder / f"{stem}.json", folder / f"{stem}.csv", folder / f"{stem}.trace.json")

@@ -155,6 +155,25 @@ def test_a_sweep_from_the_panel_is_plotted_over_the_previous_one(window, qtbot):
     assert all(series["kv_bytes"] == series["kv_bytes_predicted"] for series in shown)
 
 
+def test_a_context_sweep_is_saved_with_the_run_and_an_opened_snapshot_replaces_it(window, qtbot, tmp_path):
+    panel = window.run_panel
+    panel.set_source("canvas")
+    panel.contexts.setText("16, 48")
+    run_and_wait(window, 3)
+    with qtbot.waitSignal(window.runs.busyChanged, timeout=RUN_TIMEOUT_MS, check_params_cb=lambda busy: not busy):
+        panel.request_sweep()
+    window.export_profile(tmp_path / "export", "run")
+    saved = json.loads((tmp_path / "export" / "run.json").read_text())
+    assert [point["context_len"] for point in saved["sweep"]] == [16, 48]
+    # a snapshot without a sweep: the live sweep does not stay beside it
+    del saved["sweep"]
+    (tmp_path / "bare.json").write_text(json.dumps(saved))
+    assert window.open_snapshot(tmp_path / "bare.json")
+    assert window.dashboard.plotted()["sweep"] == []
+    assert window.open_snapshot(tmp_path / "export" / "run.json")
+    assert [series["contexts"] for series in window.dashboard.plotted()["sweep"]] == [[16, 48]]
+
+
 def test_a_batch_sweep_from_the_panel_is_plotted_saved_with_the_run_and_reopened(window, qtbot, tmp_path):
     panel = window.run_panel
     panel.set_source("canvas")

@@ -187,5 +187,12 @@ class _Checker:
                          f"{ffn.top_k} exceeds the {reachable} experts in the top {router.top_k_groups} groups")
 
 
+def new_problems(before: ArchSpec, after: ArchSpec) -> list[Problem]:
+    """The problems an edit from `before` to `after` adds: a spec opened with problems can
+    still be edited, one step that adds none at a time."""
+    known = set(validate(before))
+    return [problem for problem in validate(after) if problem not in known]
+
+
 def _at(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name

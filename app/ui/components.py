@@ -26,6 +26,7 @@ from ..spec.components import (
     QKNorm,
     Rope,
 )
+from ..spec.validation import new_problems
 
 MIME_TYPE = "application/x-archscope-component"
 
@@ -250,7 +251,7 @@ def drop_edit(key: str, slot: str, spec: ArchSpec, indices: list[int]) -> tuple[
     for index in indices:
         layers[index] = new_layer if spec.layers[index] == layer else apply_drop(key, slot, spec, spec.layers[index])
     after = spec.with_layers(layers)
-    problems = [p for p in after.validate() if p not in spec.validate()]
+    problems = new_problems(spec, after)
     if problems:
         raise Refused(f"{ITEMS[key].title} would make the spec invalid: {problems[0]}")
     return after, _edit_text(key, slot, layer)

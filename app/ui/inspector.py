@@ -24,9 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..spec import ArchSpec
-from ..spec.errors import Problem
 from ..spec.on_device import ffn_fraction
+from ..spec.validation import new_problems
 from .commands import (
     InsertGroup,
     MoveGroup,
@@ -60,13 +59,6 @@ def _editable_fields(obj: Any, prefix: str) -> list[tuple[str, Any]]:
         if isinstance(value, (bool, int, float, str)) or get_origin(hint) is Literal:
             result.append((path, hint))
     return result
-
-
-def _first_new_problem(before: ArchSpec, after: ArchSpec) -> Problem | None:
-    """The first problem `after` has that `before` had not (a spec opened with problems can
-    still be edited, one valid step at a time)."""
-    known = {(problem.path, problem.message) for problem in before.validate()}
-    return next((problem for problem in after.validate() if (problem.path, problem.message) not in known), None)
 
 
 class Inspector(QScrollArea):
@@ -292,8 +284,9 @@ class Inspector(QScrollArea):
             command = SetSpecField(self.document, path, value)
         else:
             command = SetLayerField(self.document, self.target[0], path, value)
-        problem = _first_new_problem(self.document.spec, command.after)
-        if problem is not None:
+        problems = new_problems(self.document.spec, command.after)
+        if problems:
+            problem = problems[0]
             # Refused, not applied: a spec that cannot be built never reaches the summary,
             # the canvas or a run. The editor goes back to the value the spec still has.
             self.refresh()

@@ -2,8 +2,8 @@
 
 On CUDA each mark records an event on the stream -- no synchronization inside the step --
 and the intervals are resolved once after it. Marks made while a step is captured into a
-CUDA graph become nodes of the graph (app/runtime/graphs.py), so each replay is timed too. On the CPU, where the work is synchronous,
-perf_counter at each mark is exact. The same object also checks a cancel flag at every
+CUDA graph become nodes of the graph (app/runtime/graphs.py), so each replay is timed too.
+On the CPU, where the work is synchronous, perf_counter at each mark is exact. The same object also checks a cancel flag at every
 mark, so a long step stops between layers.
 
 After the last block two more marks close the step: "head" when the logits are ready (final

@@ -132,8 +132,10 @@ def delta_rows(a: ArchSpec, b: ArchSpec) -> list[DeltaRow]:
 
 
 def _blocks(groups: list[Group]) -> list[tuple[int, int]]:
-    return [(group_index, run_index) for group_index, group in enumerate(groups)
-            for run_index in range(len(group.runs))]
+    """(group, run) of each block the canvas draws, in drawing order: a block is keyed by
+    its first run, as the canvas keys its boxes."""
+    return [(group_index, block.run_indices[0]) for group_index, group in enumerate(groups)
+            for block in group.blocks()]
 
 
 def _slot_texts(layer) -> dict[str, tuple]:

@@ -36,6 +36,16 @@ class Run:
 
 
 @dataclass(frozen=True)
+class Block:
+    """What the canvas draws as one block: a distinct layer of a group's period and the
+    runs of the period that are that layer. Nemotron 3 Nano's period of seven runs (Mamba-2
+    and MoE layers taking turns, one attention layer among them) is three blocks."""
+
+    layer: Layer
+    run_indices: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Group:
     """Layers start .. stop-1: one period of runs, repeated `repeat` times."""
 
@@ -74,6 +84,44 @@ class Group:
         if self.repeat == 1:
             return inner
         return f"{self.repeat} x ({inner})"
+
+    # --- the blocks drawn for the group ------------------------------------------------------
+
+    def blocks(self) -> tuple[Block, ...]:
+        """One block per distinct layer of the period, in order of first appearance."""
+        run_indices: dict[Layer, list[int]] = {}
+        for index, run in enumerate(self.runs):
+            run_indices.setdefault(run.layer, []).append(index)
+        return tuple(Block(layer, tuple(indices)) for layer, indices in run_indices.items())
+
+    def block_layer_indices(self, block: Block) -> list[int]:
+        """Every spec layer index that the block stands for, in all repeats."""
+        return sorted(i for run_index in block.run_indices for i in self.run_layer_indices(run_index))
+
+    def block_label(self, block: Block) -> str:
+        return self.run_label(block.run_indices[0])
+
+    def layers_per_period(self, block: Block) -> int:
+        return sum(self.runs[run_index].count for run_index in block.run_indices)
+
+    def caption(self) -> str:
+        """The canvas' header of the group: "58 x MoE MLA", "8 x (5 + 1) = 48 layers".
+
+        The bare counts ("5 + 1") are the period's runs in order, one per block. Where a
+        layer recurs in the period, or every run is one layer, they would not say which
+        layers they count ("1 + 1 + 1 + 1 + 1 + 1 + 1"): then each block's count is
+        named by its layer ("4 x (3 x Mamba-2 + 3 x MoE (no mixer) + 1 x NoPE GQA)")."""
+        if len(self.runs) == 1:
+            return f"{self.size} x {self.run_label(0)}"
+        blocks = self.blocks()
+        counts_say_enough = len(blocks) == len(self.runs) and any(run.count > 1 for run in self.runs)
+        if counts_say_enough:
+            inner = " + ".join(str(run.count) for run in self.runs)
+        else:
+            inner = " + ".join(f"{self.layers_per_period(block)} x {self.block_label(block)}" for block in blocks)
+        if self.repeat > 1:
+            return f"{self.repeat} x ({inner}) = {self.size} layers"
+        return f"{inner} layers" if counts_say_enough else inner
 
 
 def _runs(layers: tuple[Layer, ...] | list[Layer]) -> tuple[Run, ...]:

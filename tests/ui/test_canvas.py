@@ -22,10 +22,43 @@ def test_every_entry_renders_with_its_groups_and_blocks(view):
         scene = view.arch_scene
         scene.set_spec(spec)
         assert len(scene.group_items) == len(groups), name
-        assert len(scene.block_items) == sum(len(g.runs) for g in groups), name
+        assert len(scene.block_items) == sum(len(g.blocks()) for g in groups), name
         drawn_layers = sorted(i for block in scene.slot_items if block.slot == "mixer" for i in block.layer_indices)
         assert drawn_layers == list(range(spec.num_layers)), name
         assert scene.itemsBoundingRect().width() > 0
+
+
+@pytest.mark.parametrize("name, captions", [
+    # a period of single layers taking turns: the counts name their layers
+    ("nemotron-3-nano-30b-a3b", ["4 x (3 x Mamba-2 + 3 x MoE (no mixer) + 1 x NoPE GQA) = 28 layers",
+                                 "2 x (4 x Mamba-2 + 4 x MoE (no mixer) + 1 x NoPE GQA) = 18 layers",
+                                 "3 x (1 x Mamba-2 + 1 x MoE (no mixer)) = 6 layers"]),
+    ("gpt-oss-20b", ["12 x (1 x MoE sliding-window GQA + 1 x MoE global GQA) = 24 layers"]),
+    # runs whose counts say which block they are stay bare, as the article writes them
+    ("gemma3-12b", ["8 x (5 + 1) = 48 layers"]),
+    ("qwen3-next-80b-a3b", ["12 x (3 + 1) = 48 layers"]),
+    ("deepseek-v3", ["3 x dense MLA", "58 x MoE MLA"]),
+])
+def test_group_headers_say_what_their_counts_count(view, name, captions):
+    scene = view.arch_scene
+    scene.set_spec(catalog.get(name))
+    assert [frame.caption.removeprefix("▸ ") for frame in scene.group_items] == captions
+
+
+def test_an_interleaved_period_draws_one_block_per_distinct_layer(view, qtbot):
+    """Nemotron 3 Nano's Mamba-2 and MoE layers take turns: each group draws a Mamba-2, a
+    MoE and an attention block, not one block per layer of its period, so the whole
+    diagram fits a 900x600 view at a scale whose text can be read."""
+    scene = view.arch_scene
+    scene.set_spec(catalog.get("nemotron-3-nano-30b-a3b"))
+    assert [frame.caption for frame in scene.block_items] == [
+        "12 x Mamba-2", "12 x MoE (no mixer)", "4 x NoPE GQA",
+        "8 x Mamba-2", "8 x MoE (no mixer)", "2 x NoPE GQA",
+        "3 x Mamba-2", "3 x MoE (no mixer)"]
+    view.show()
+    qtbot.waitExposed(view)
+    view.fit()
+    assert view.transform().m11() >= 0.35
 
 
 def test_a_group_expands_into_its_layers(view):

@@ -51,6 +51,13 @@ def arrow(scene: QGraphicsScene, a: QPointF, b: QPointF) -> None:
     scene.addItem(head)
 
 
+def elbow_arrow(scene: QGraphicsScene, points: list[QPointF]) -> None:
+    """An arrow along a path of straight segments, its head at the last point."""
+    for a, b in zip(points, points[1:-1]):
+        line(scene, a, b)
+    arrow(scene, points[-2], points[-1])
+
+
 def caption(scene: QGraphicsScene, at: QPointF, text: str) -> None:
     item = scene.addSimpleText(text, theme.font(8.0))
     item.setBrush(QColor(theme.MUTED_TEXT))

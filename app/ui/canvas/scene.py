@@ -22,7 +22,7 @@ from ...spec.analysis import analyze
 from ...spec.components import Layer
 from .. import theme
 from ..components import SLOT_FFN, SLOT_MIXER, SLOT_NORM
-from ..grouping import Group, group_layers
+from ..grouping import Block, Group, group_layers
 from ...units import human_bytes, human_count
 from ..labels import ffn_text, mixer_text, norm_title
 from .connectors import arrow, line, residual
@@ -156,28 +156,25 @@ class ArchitectureScene(QGraphicsScene):
         rank = self._block_count
         if rank < len(self.block_lefts):  # the frame moves with its first block
             x = max(x, self.block_lefts[rank] - GROUP_PADDING)
+        blocks = group.blocks()
         if group_index in self.expanded:
-            self._block_count += len(group.runs)
-            self.placed_lefts += [x + GROUP_PADDING] * len(group.runs)
+            self._block_count += len(blocks)
+            self.placed_lefts += [x + GROUP_PADDING] * len(blocks)
             inner_items = self._layer_rows(group_index, group, x + GROUP_PADDING)
             width = max(inner_items[0], BLOCK_WIDTH)
             height = inner_items[1]
             marker = "▾ "
         else:
             right, height = x + GROUP_PADDING - GAP, 0.0
-            for run_index in range(len(group.runs)):
+            for block in blocks:
                 left = self.block_left(right + GAP)
-                block_height = self._add_block(group_index, group, run_index, left)
+                block_height = self._add_block(group_index, group, block, left)
                 right = left + BLOCK_WIDTH
                 height = max(height, block_height)
             width = right - x - GROUP_PADDING
             marker = "▸ "
-        if len(group.runs) == 1:
-            caption = f"{group.size} x {group.run_label(0)}"
-        else:
-            inner = " + ".join(str(run.count) for run in group.runs)
-            caption = f"{group.repeat} x ({inner}) = {group.size} layers" if group.repeat > 1 else f"{inner} layers"
-        frame = FrameItem(QRectF(x, 0, width + 2 * GROUP_PADDING, 0), marker + caption, detail, badge, group_index)
+        frame = FrameItem(QRectF(x, 0, width + 2 * GROUP_PADDING, 0), marker + group.caption(), detail, badge,
+                          group_index)
         header = max(GROUP_HEADER, frame.header_height())
         frame.rect = QRectF(x, -(height + header + GROUP_PADDING), width + 2 * GROUP_PADDING,
                             height + header + GROUP_PADDING)
@@ -220,10 +217,11 @@ class ArchitectureScene(QGraphicsScene):
             sequence.append(("add", start))
         return sequence
 
-    def _add_block(self, group_index: int, group: Group, run_index: int, x: float) -> float:
-        run = group.runs[run_index]
-        layer = run.layer
-        indices = group.run_layer_indices(run_index)
+    def _add_block(self, group_index: int, group: Group, block: Block, x: float) -> float:
+        layer = block.layer
+        indices = group.block_layer_indices(block)
+        # boxes are keyed (group, run, slot) by the block's first run: the compare view's marks
+        run_index = block.run_indices[0]
         box_width = BLOCK_WIDTH - 2 * BOX_MARGIN
         left = x + BOX_MARGIN
         centre = x + BLOCK_WIDTH / 2
@@ -236,7 +234,7 @@ class ArchitectureScene(QGraphicsScene):
             else:
                 title, lines = mixer_text(payload) if kind == SLOT_MIXER else ffn_text(payload)
                 elements.append((kind, (payload, title, lines), box_height_for(title, lines, box_width)))
-        frame = FrameItem(QRectF(x, 0, BLOCK_WIDTH, 0), f"{run.count * group.repeat} x {group.run_label(run_index)}",
+        frame = FrameItem(QRectF(x, 0, BLOCK_WIDTH, 0), f"{len(indices)} x {group.block_label(block)}",
                           "", "", group_index, kind="block")
         header = max(BLOCK_HEADER, frame.header_height())
         content = sum(height for *_, height in elements) + GAP * (len(elements) + 1)
@@ -244,7 +242,7 @@ class ArchitectureScene(QGraphicsScene):
         bottom = -GROUP_PADDING
         top = bottom - block_height
         frame.rect = QRectF(x, top, BLOCK_WIDTH, block_height)
-        frame.setToolTip(f"{group.run_label(run_index)}\nlayers {_ranges(indices)}")
+        frame.setToolTip(f"{group.block_label(block)}\nlayers {_ranges(indices)}")
         frame.setZValue(-0.8)
         self.addItem(frame)
         self.block_items.append(frame)

@@ -9,12 +9,18 @@ from PySide6.QtCore import QPointF, QRectF
 
 from ...spec.analysis import analyze
 from ...units import human_count
-from .connectors import arrow
+from ..components import SLOT_MIXER
+from .connectors import arrow, elbow_arrow
 from .connectors import caption as add_caption
+from .geometry import GAP as BLOCK_GAP
+from .geometry import GROUP_PADDING
 from .items import BoxItem, box_height_for
 
 BOX_WIDTH = 200.0
 GAP = 40.0
+# The projector's arrow runs this far below the layer groups: about halfway to the token
+# embedding (34 below them, ends.py), so it crosses the embedding's arrow mid-shaft.
+LANE_BELOW_GROUPS = 16.0
 
 
 def add_vision_front_end(scene, embedding: QRectF) -> list[BoxItem]:
@@ -72,9 +78,56 @@ def _add_boxes(scene, embedding: QRectF, encoder_lines: list[str], projector_lin
     middle = top + height / 2
     arrow(scene, QPointF(encoder_rect.right() + 4, middle), QPointF(projector_rect.left() - 4, middle))
     if into_embedding:
-        arrow(scene, QPointF(projector_rect.right() + 4, middle),
-              QPointF(embedding.left() - 4, embedding.top() + embedding.height() / 2))
-    else:  # up, towards the stack whose cross-attention layers read the features
-        arrow(scene, QPointF(projector_rect.center().x(), top - 4), QPointF(projector_rect.center().x(), top - 40))
+        # level, at the middle of the height the two boxes share (both start at `top`)
+        level = top + min(height, embedding.height()) / 2
+        arrow(scene, QPointF(projector_rect.right(), level), QPointF(embedding.left(), level))
+    else:
+        _feed_cross_attention(scene, projector_rect)
     add_caption(scene, QPointF(encoder_rect.left(), top + height + 8), caption)
     return boxes
+
+
+def _feed_cross_attention(scene, projector: QRectF) -> None:
+    """The arrow from the projector into the side of the first cross-attention box. It
+    runs in the free space around the boxes: under the group frames, then up the gap left
+    of the target's block, so that it crosses no other box."""
+    target = _first_cross_attention_box(scene)
+    if target is None:  # the layers were edited into self-attention: nothing reads the image
+        return
+    lane_y = max(frame.rect.bottom() for frame in scene.group_items) + LANE_BELOW_GROUPS
+    lane_x = _gap_left_of(scene, target.rect)
+    target_y = target.rect.center().y()
+    points = [*_leave_towards(projector, lane_y), QPointF(lane_x, lane_y), QPointF(lane_x, target_y),
+              QPointF(target.rect.left(), target_y)]
+    elbow_arrow(scene, points)
+
+
+def _first_cross_attention_box(scene) -> BoxItem | None:
+    """The leftmost box drawn for a cross-attention layer: a block's mixer box, or the
+    layer's row when its group is expanded."""
+    layers = scene.spec.layers
+    boxes = [item for item in scene.slot_items if item.slot == SLOT_MIXER]
+    crossing = [item for item in boxes + scene.layer_items
+                if any(layers[index].mixer_kind == "cross_attention" for index in item.layer_indices)]
+    return min(crossing, key=lambda item: item.rect.left(), default=None)
+
+
+def _gap_left_of(scene, rect: QRectF) -> float:
+    """The x of the free strip left of the block holding `rect` (or of an expanded
+    group's row): between two blocks, or between a block and its group's frame."""
+    block = next((frame.rect for frame in scene.block_items if frame.rect.contains(rect)), None)
+    if block is not None:
+        return block.left() - BLOCK_GAP / 2
+    return rect.left() - GROUP_PADDING / 2
+
+
+def _leave_towards(projector: QRectF, lane_y: float) -> list[QPointF]:
+    """Where the arrow leaves the projector for a lane at lane_y: by the top edge when the
+    lane is above it (the article layout, the embedding below the groups), by the right
+    edge when the lane crosses it (the compare view's compact layout)."""
+    x = projector.center().x()
+    if lane_y < projector.top():
+        return [QPointF(x, projector.top()), QPointF(x, lane_y)]
+    if lane_y > projector.bottom():
+        return [QPointF(x, projector.bottom()), QPointF(x, lane_y)]
+    return [QPointF(projector.right(), lane_y)]

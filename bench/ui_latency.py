@@ -9,7 +9,11 @@ Target: the longest stall during the run under 50 ms on CPU, in every one of --r
 (a shared machine's worst moment is what a user sees, so one lucky run proves little).
 
     .venv/bin/python bench/ui_latency.py [--open deepseek-v3] [--tokens 128] [--runs 3]
-                                         [--source embedded:gemma3-270m]
+                                         [--source embedded:gemma3-270m] [--size 1280x800]
+
+The window opens with a first start's layout (no saved settings) at --size, maximized where
+a window manager runs, so the plots are painted at the size a user reads them; the smallest
+view box of the plots on screen is printed beside the stalls (small plots are cheap to paint).
 """
 
 from __future__ import annotations
@@ -79,6 +83,22 @@ def describe(stalls: list[float]) -> str:
             f"median {statistics.median(stalls) if stalls else 0.0:4.1f} ms   ticks {len(stalls)}")
 
 
+def smallest_plot_on_screen(window) -> str:
+    """The smallest view box of the plots in the raised tab of each dock group."""
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QDockWidget, QTabBar
+
+    raised = {bar.tabText(bar.currentIndex()) for bar in window.findChildren(QTabBar) if bar.isVisible()}
+    on_screen = [view for view in window.dashboard.plots
+                 if view.title in raised or not window.tabifiedDockWidgets(window.findChild(QDockWidget, view.object_name))]
+    boxes = [item.getViewBox().sceneBoundingRect() for view in on_screen
+             for item in view.layout.items if isinstance(item, pg.PlotItem)]
+    smallest = min(boxes, key=lambda box: box.height(), default=None)
+    if smallest is None:
+        return "no plot on screen"
+    return f"{len(boxes)} plots on screen, the smallest view box {smallest.width():.0f}x{smallest.height():.0f} px"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--open", default="deepseek-v3", help="catalog entry, run at explore scale (default: "
@@ -87,6 +107,7 @@ def main() -> int:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--runs", type=int, default=3, help="measured runs, one after another")
     parser.add_argument("--idle-s", type=float, default=2.0, help="seconds of idle heartbeat first")
+    parser.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
     args = parser.parse_args()
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -101,9 +122,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.IniFormat)
         window = MainWindow(settings=settings, autosave_dir=Path(scratch), entry=args.open)
-        window.resize(1600, 1000)
-        window.show()
-        app.processEvents()
+        width, height = (int(side) for side in args.size.lower().split("x"))
+        window.resize(width, height)
+        window.showMaximized() if os.environ.get("DISPLAY") else window.show()
+        settle = QEventLoop()
+        QTimer.singleShot(1000, settle.quit)  # a window manager maximizes it, the docks take their sizes
+        settle.exec()
+        print(f"window: {window.width()}x{window.height()}; {smallest_plot_on_screen(window)}")
         heartbeat = Heartbeat()
 
         heartbeat.start()

@@ -102,7 +102,9 @@ class CatalogBrowser(QWidget):
         return [self.list.item(i).data(Qt.UserRole) for i in range(self.list.count())
                 if not self.list.item(i).isHidden()]
 
-    def select(self, name: str) -> None:
+    def select(self, name: str | None) -> None:
+        """Highlight the entry `name`, or none (the canvas holds a model that is no entry)."""
+        self.list.setCurrentRow(-1)
         for i in range(self.list.count()):
             if self.list.item(i).data(Qt.UserRole) == name:
                 self.list.setCurrentRow(i)

@@ -127,14 +127,14 @@ class MainWindow(QMainWindow):
         self.runs.status.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.runs.failed.connect(self._run_failed)
         self.runs.modelLoaded.connect(self._model_loaded)
-        self.resizeDocks([self.findChild(QDockWidget, "catalogDock"), self.findChild(QDockWidget, "inspectorDock")],
-                         [250, 290], Qt.Horizontal)
+        self.runs.resultShown.connect(lambda name: self.findChild(QDockWidget, name).raise_())
 
         self.autosave_schedule = AutosaveSchedule(self.document.undo_stack, parent=self)
         self.autosave_schedule.due.connect(self.autosave)
         self._build_menus()
         self.statusBar().showMessage("Drag components from the palette onto the canvas; F fits, Ctrl+wheel zooms")
         self.resize(1280, 800)
+        self._default_state = self.saveState()  # for View > Reset layout
         self._restore_settings()
         self._document_changed()
         self.browser.select(entry or DEFAULT_ENTRY)
@@ -149,8 +149,8 @@ class MainWindow(QMainWindow):
         return dock
 
     def _place_plot_docks(self) -> None:
-        """The plots below the canvas in three columns of tabs (latency and the sweeps | KV
-        and memory | routing, throughput and the roofline); the streaming text under the run
+        """The plots below the canvas in two columns of tabs (latency, the sweeps and the
+        roofline | KV, routing, memory and throughput); the streaming text under the run
         panel."""
         docks = {title: self._dock(title, widget, Qt.BottomDockWidgetArea, name)
                  for title, widget, name in self.dashboard.docks()}
@@ -160,8 +160,10 @@ class MainWindow(QMainWindow):
             self.addDockWidget(Qt.RightDockWidgetArea, text)
             self.splitDockWidget(self.findChild(QDockWidget, "runDock"), text, Qt.Vertical)
             text.show()
-        columns = [["Layer latency", "Context sweep", "Batch sweep"], ["KV cache", "Memory"],
-                   ["Expert routing", "Throughput", "Roofline"]]
+        # Two columns, not three: each dock is then wide enough to set its two plots side
+        # by side at their full height (see PlotView.arrange).
+        columns = [["Layer latency", "Context sweep", "Batch sweep", "Roofline"],
+                   ["KV cache", "Expert routing", "Memory", "Throughput"]]
         heads = [docks[column[0]] for column in columns if column[0] in docks]
         for left, right in zip(heads, heads[1:]):
             self.splitDockWidget(left, right, Qt.Horizontal)
@@ -171,8 +173,7 @@ class MainWindow(QMainWindow):
                     self.tabifyDockWidget(docks[column[0]], docks[title])
             if column[0] in docks:
                 docks[column[0]].raise_()
-        self._plot_row = heads[:1]  # sized at the first show, unless the user's layout is restored
-        self._plot_head = heads[0] if heads else None
+        self._plot_head = heads[0] if heads else None  # the plot row's height is this dock's
         self.plot_docks = list(docks.values()) + ([text] if text is not None else [])
         self._output_dock = text
 
@@ -214,6 +215,8 @@ class MainWindow(QMainWindow):
         self._action(view, "Zoom &in", self.canvas.zoom_in, "Ctrl+=")
         self._action(view, "Zoom &out", self.canvas.zoom_out, "Ctrl+-")
         self._action(view, "&Fit to window", self.fit, "F")
+        self._action(view, "Reset &layout", self.reset_layout, "Ctrl+Shift+L",
+                     "Every dock back where and as large as at a first start")
         view.addSeparator()
         self.compare_action = self._action(view, "&Compare…", lambda checked: self.show_compare(checked),
                                            "Ctrl+K", "Two architectures side by side")
@@ -275,6 +278,8 @@ class MainWindow(QMainWindow):
     def open_spec(self, spec: ArchSpec, path: Path | None = None) -> None:
         self.show_compare(False)
         self.document.load(spec, path)
+        # the catalog highlights the entry now on the canvas, or none: never the one before it
+        self.browser.select(spec.name if spec.name in catalog.names() and catalog.get(spec.name) == spec else None)
         if path is not None:
             self._add_recent(path)
         self.fit()
@@ -492,7 +497,7 @@ class MainWindow(QMainWindow):
         if spec and not self.document.modified:
             self.open_spec(spec_from_dict(spec))
             self.runs.tint(self.runs.record)
-        self.statusBar().showMessage(f"Opened {Path(path).name}: {run_status(document)}", 15000)
+        self.statusBar().showMessage(f"Opened {Path(path).name}: {self.runs.canvas_note()}{run_status(document)}", 15000)
         return True
 
     def open_snapshot_dialog(self) -> None:
@@ -607,13 +612,17 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, p=path: self.open_file(p))
         self.recent_menu.setEnabled(bool(self.recent_files()))
 
+    _first_show = True
+    _layout_restored = False  # the user's saved layout is in place: the first show keeps its sizes
+    _plot_row_px: int | None = None  # the plot row's height as last set; None once the user's
+
     def _restore_settings(self) -> None:
         geometry = self.settings.value("geometry")
         state = self.settings.value("windowState")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+        # A state Qt cannot read (another version's, a damaged file) leaves the default layout.
+        self._layout_restored = isinstance(state, QByteArray) and self.restoreState(state)
 
     _state_before_compare: QByteArray | None = None
 
@@ -637,27 +646,51 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         # A window manager maximizes a window after its first show: the plot row sized then
-        # keeps its few pixels in the grown window, too small for any plot to be read. After
-        # the layout has settled, give it back its share.
+        # would keep its few pixels in the grown window. After the layout has settled, give
+        # it back its share.
         QTimer.singleShot(0, self._keep_plots_legible)
 
     def _keep_plots_legible(self) -> None:
+        """The plot row keeps its share of a resized window while the user has not moved
+        its edge, and never stays below a legible height."""
         dock = self._plot_head
         if dock is None or not dock.isVisible() or dock.isFloating():
             return
-        share = int(self.height() * PLOT_ROW_SHARE)
-        if dock.height() < min(PLOT_ROW_LEGIBLE_PX, share):
-            self.resizeDocks([dock], [share], Qt.Vertical)
+        untouched = self._plot_row_px is not None and abs(dock.height() - self._plot_row_px) <= 2
+        if untouched or dock.height() < PLOT_ROW_LEGIBLE_PX:
+            self._size_plot_row()
+
+    def _size_plot_row(self) -> None:
+        self.resizeDocks([self._plot_head], [int(self.height() * PLOT_ROW_SHARE)], Qt.Vertical)
+        # what the layout made of it, once applied: while the row keeps it, the user has not moved it
+        QTimer.singleShot(0, lambda: setattr(self, "_plot_row_px", self._plot_head.height()))
+
+    def _size_default_layout(self) -> None:
+        """The default layout's sizes: the plot row at its share of the window; the run
+        panel whole, its buttons in sight; the output text takes what is left."""
+        if self._plot_head is not None:
+            self._size_plot_row()
+        run = self.findChild(QDockWidget, "runDock")
+        column = self.height() - self.menuBar().height() - self.statusBar().height()
+        text_height = max(OUTPUT_TEXT_LEAST_PX, column - self.run_panel.sizeHint().height() - 2 * DOCK_CHROME_PX)
+        self.resizeDocks([run, self._output_dock], [column - text_height, text_height], Qt.Vertical)
+        self.resizeDocks([self.findChild(QDockWidget, "catalogDock"), self.findChild(QDockWidget, "inspectorDock")],
+                         [250, 290], Qt.Horizontal)
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: every dock back where and as large as at a first start."""
+        self.show_compare(False)
+        self.restoreState(self._default_state)
+        for dock in self.findChildren(QDockWidget):
+            dock.setFloating(False)
+        self._size_default_layout()
+        QTimer.singleShot(0, self._hide_stale_tab_bars)
+        self.statusBar().showMessage("Layout reset: the docks are where a first start puts them", 5000)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self._plot_row and self.settings.value("windowState") is None:
-            self.resizeDocks(self._plot_row, [int(self.height() * PLOT_ROW_SHARE)], Qt.Vertical)
-            # the run panel whole, its buttons in sight; the output text takes what is left
-            run = self.findChild(QDockWidget, "runDock")
-            column = self.height() - self.menuBar().height() - self.statusBar().height()
-            text_height = max(OUTPUT_TEXT_LEAST_PX, column - self.run_panel.sizeHint().height() - 2 * DOCK_CHROME_PX)
-            self.resizeDocks([run, self._output_dock], [column - text_height, text_height], Qt.Vertical)
-        self._plot_row = []
+        if self._first_show and not self._layout_restored:
+            self._size_default_layout()
+        self._first_show = False
         QTimer.singleShot(0, self.fit)
         QTimer.singleShot(0, self._hide_stale_tab_bars)

@@ -22,6 +22,7 @@ from ..runtime.snapshot_file import SnapshotError, read_snapshot
 from ..spec import ArchSpec
 from ..spec.scale import explore, explore_counterparts, slice_
 from ..spec.serialize import spec_from_dict
+from ..units import human_bytes
 from .dashboard.record import BatchSweepRecord, RunRecord, SweepRecord
 from .dashboard.roofline_points import part_times
 
@@ -113,8 +114,9 @@ def run_status(document: dict) -> str:
 class RunController(QObject):
     status = Signal(str)  # a line for the status bar
     failed = Signal(str)  # a failure the user must see
-    modelLoaded = Signal(dict)  # the loaded model's info (its spec document included)
+    modelLoaded = Signal(dict)  # the info (spec document included) of the model a request uses: loaded, or kept
     busyChanged = Signal(bool)
+    resultShown = Signal(str)  # the object name of the dock a finished sweep is drawn in: bring it to the front
 
     def __init__(self, panel, dashboard, scene, drawn_spec, parent=None):
         """drawn_spec: a callable giving the architecture on the canvas now."""
@@ -171,6 +173,8 @@ class RunController(QObject):
         key = json.dumps(load, sort_keys=True)
         self.pending = (kind, settings)
         if key == self.loaded_request:
+            # the model is still loaded, but the canvas may have moved on since its load
+            self.modelLoaded.emit(self.model_info)
             self._dispatch()
             return
         self.loaded_request = None
@@ -270,7 +274,15 @@ class RunController(QObject):
         self.tint(self.record)
         self._set_busy(False)
         self.panel.show_progress("generated", len(document["steps"]), len(document["steps"]))
-        self.status.emit(run_status(document))
+        self.status.emit(self.canvas_note() + run_status(document))
+
+    def canvas_note(self) -> str:
+        """A warning that the canvas draws another architecture than the run shown, whose
+        boxes then carry none of its shares; "" when it draws the run's. The window keeps a
+        canvas with unsaved edits rather than draw a run's model over them."""
+        if self.record is None or not self.record.model.get("spec") or self._twins(self.record) is not None:
+            return ""
+        return f"The plots show {self.record.model['name']}; the canvas keeps {self.drawn_spec().name}. "
 
     def refresh_all(self) -> None:
         if self.record is not None:
@@ -328,7 +340,15 @@ class RunController(QObject):
         self.sweep = document
         self._add_sweep(document)
         self._set_busy(False)
-        self.status.emit(f"Swept {len(document['sweep'])} context lengths")
+        sweep = self.sweeps[-1]
+        if not sweep.contexts:
+            self.status.emit("The sweep measured no context length")
+            return
+        self.panel.show_progress("swept", len(sweep.contexts), len(sweep.contexts))
+        self.status.emit(f"Swept {len(sweep.contexts)} context lengths: decode {sweep.decode_ms[0]:.2f} ms per token "
+                         f"at {sweep.contexts[0]:,} tokens, {sweep.decode_ms[-1]:.2f} ms at {sweep.contexts[-1]:,}; "
+                         f"KV cache {human_bytes(sweep.kv_bytes[0])} to {human_bytes(sweep.kv_bytes[-1])}")
+        self.resultShown.emit(self.dashboard.sweep.object_name)
 
     def _add_sweep(self, document: dict) -> None:
         """Show a sweep over the previous one (the oldest beyond MAX_SWEEPS goes)."""
@@ -352,6 +372,8 @@ class RunController(QObject):
         self._show_batch_sweep(document)
         self._set_busy(False)
         points = document["batch_sweep"]
+        self.panel.show_progress("swept", len(points), len(points))
+        self.resultShown.emit(self.dashboard.batch_sweep.object_name)
         fastest = max(points, key=lambda point: point["tokens_per_s"])
         self.status.emit(f"Swept {len(points)} batch sizes: {points[0]['ms_per_token']:.2f} ms per token at batch "
                          f"{points[0]['batch']}, {fastest['tokens_per_s']:.0f} tokens/s at batch {fastest['batch']}")

@@ -10,7 +10,7 @@ import os
 
 import pytest
 import torch
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QTabBar
 
 from app.cli import main
 from app.runtime.figures import threads_text
@@ -151,6 +151,12 @@ def test_a_sweep_from_the_panel_is_plotted_over_the_previous_one(window, qtbot):
             panel.request_sweep()
     shown = window.dashboard.plotted()["sweep"]
     assert len(shown) == 2  # the new sweep and the one before it, on the same axes
+    # a finished sweep says what it found and brings its plot to the front
+    assert window.statusBar().currentMessage().startswith("Swept 2 context lengths: decode ")
+    assert "KV cache " in window.statusBar().currentMessage()
+    assert panel.progress.format() == "swept 2 / 2"
+    raised = {bar.tabText(bar.currentIndex()) for bar in window.findChildren(QTabBar) if bar.isVisible()}
+    assert "Context sweep" in raised
     assert all(series["contexts"] == [16, 48] for series in shown)
     assert all(series["kv_bytes"] == series["kv_bytes_predicted"] for series in shown)
 

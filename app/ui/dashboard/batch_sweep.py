@@ -43,14 +43,13 @@ def _series(values: list) -> np.ndarray:
 
 class BatchSweepView(PlotView):
     title, object_name, slug = "Batch sweep", "batchSweepDock", "batch-sweep"
+    row_weights = (3, 2)  # the times are the point of the plot
 
     def __init__(self):
         super().__init__()
         self.time_plot = styled_plot(self.layout, 0, "batch size", "per token", y_units="ms")
         self.time_plot.setLogMode(x=False, y=True)
         self.memory_plot = styled_plot(self.layout, 1, "batch size", "in use")
-        self.layout.layout.setRowStretchFactor(0, 3)  # the times are the point of the plot
-        self.layout.layout.setRowStretchFactor(1, 2)
         self.time_legend = side_legend(self.layout, 0)
         self.memory_legend = side_legend(self.layout, 1)
         style = {"symbol": "o", "symbolSize": 6, "symbolPen": None, "antialias": True}

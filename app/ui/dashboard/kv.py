@@ -17,7 +17,6 @@ from .plots import (
     colour,
     empty,
     hold_range,
-    integer_ticks,
     layer_kinds,
     pale,
     pen,
@@ -51,17 +50,17 @@ class KvView(PlotView):
     def __init__(self):
         super().__init__()
         # Short y titles: a rotated title longer than its plot is high runs into the next.
-        self.total_plot = styled_plot(self.layout, 0, "context", TOTAL_TITLE, x_units="tokens")
-        add_legend(self.total_plot, offset=(-10, -4))  # bottom right: a growing total never runs there
+        self.total_plot = styled_plot(self.layout, 0, "context", TOTAL_TITLE, x_units="tokens", whole_numbers="x")
+        add_legend(self.total_plot, offset=(-10, -4), columns=1)  # bottom right: a growing total never runs there
         self._titled = [self.total_plot]
         # The prediction is a wide pale band under the measured line: where the cache holds
         # what the analysis says the line runs down its middle, and a gap is the finding.
-        self.predicted = self.total_plot.plot(pen=pg.mkPen(PREDICTED_BAND, width=7), name="predicted (analysis)")
-        self.total = self.total_plot.plot(pen=pen(MEASURED), name="measured (cache)")
+        self.predicted = self.total_plot.plot(pen=pg.mkPen(PREDICTED_BAND, width=7), name="analysis")
+        self.total = self.total_plot.plot(pen=pen(MEASURED), name="measured")
         self.overlay_total = self.total_plot.plot(pen=pen(MEASURED, dashed=True))
 
-        self.layer_plot = styled_plot(self.layout, 1, "layer", LAYER_TITLE)
-        add_legend(self.layer_plot)
+        self.layer_plot = styled_plot(self.layout, 1, "layer", LAYER_TITLE, whole_numbers="x")
+        add_legend(self.layer_plot, columns=1)
         self.layers = pg.BarGraphItem(x=[], height=[], width=HALF, brush=MEASURED, pen=pg.mkPen(None),
                                       name="measured")
         self.layers_predicted = pg.BarGraphItem(x=[], height=[], width=HALF, brush=pale("embedding"),
@@ -88,7 +87,6 @@ class KvView(PlotView):
             self._brushes = [pg.mkBrush(colour(kind)) for kind in mixers]
             if mixers:  # the legend swatch: the kind most layers have
                 self.layers.setOpts(brush=colour(max(set(mixers), key=mixers.count)))
-            integer_ticks(self.layer_plot.getAxis("bottom"), record.num_layers)
         seq = np.asarray(record.seq_len, dtype=float)
         total, predicted = record.kv_total(), record.kv_predicted_total()
         overlaid = self._overlay.kv_total() if self._overlay is not None else []
@@ -98,7 +96,6 @@ class KvView(PlotView):
         if len(seq):
             # Context grows by one a step: the planned run's last context closes the axis.
             last = max(float(seq.max()), float(seq.min()) + record.step_span() - 1)
-            integer_ticks(self.total_plot.getAxis("bottom"), int(last - seq.min()) + 1)
             hold_range(self.total_plot, "x", last, low=float(seq.min()))
             hold_range(self.total_plot, "y", top / size * 1.05)
         self.predicted.setData(seq, np.asarray(predicted, dtype=float) / size)

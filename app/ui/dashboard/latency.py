@@ -19,7 +19,6 @@ from .plots import (
     empty,
     forget_ranges,
     hold_range,
-    integer_ticks,
     layer_kinds,
     nice_ceiling,
     pen,
@@ -41,7 +40,7 @@ class LatencyView(PlotView):
 
     def __init__(self):
         super().__init__()
-        self.bars_plot = styled_plot(self.layout, 0, "layer", "time per layer", y_units="ms")
+        self.bars_plot = styled_plot(self.layout, 0, "layer", "time per layer", y_units="ms", whole_numbers="x")
         self.legend = add_legend(self.bars_plot)
         self._titled = [self.bars_plot]
         no_pen = pg.mkPen(None)
@@ -63,7 +62,7 @@ class LatencyView(PlotView):
                                                  symbolSize=6, symbolBrush=theme.TEXT, symbolPen=None)
         self.bars_note = Note(self.bars_plot)
 
-        self.heat_plot = styled_plot(self.layout, 1, "step", "layer")
+        self.heat_plot = styled_plot(self.layout, 1, "step", "layer", whole_numbers="xy")
         self.heat_plot.setLabel("left", "layer", color=theme.MUTED_TEXT)
         self.heat = pg.ImageItem(axisOrder="row-major")
         self.heat_plot.addItem(self.heat)
@@ -71,6 +70,7 @@ class LatencyView(PlotView):
         self.heat_bar.setImageItem(self.heat, insert_in=self.heat_plot)
         self.heat_bar.axis.enableAutoSIPrefix(False)  # relabels the bar on every change otherwise
         self._top = 0.0
+        self._phase: str | None = None  # of the step the bars show
         self._record: RunRecord | None = None
         self._brushes: tuple[list, list] = ([], [])
 
@@ -84,12 +84,15 @@ class LatencyView(PlotView):
         # The legend's swatch shows the kind most layers have (MLA violet, MoE rose, ...).
         for item, kinds, default in ((self.mixer, mixers, "attention"), (self.ffn, ffns, "ffn")):
             item.setOpts(brush=colour(max(set(kinds), key=kinds.count) if kinds else default))
-        integer_ticks(self.bars_plot.getAxis("bottom"), record.num_layers)
-        integer_ticks(self.heat_plot.getAxis("left"), record.num_layers)
 
     def show(self, record: RunRecord) -> None:
         self._kinds_for(record)
         last = record.steps[-1] if record.steps else {}
+        if last.get("phase") != self._phase:
+            # a prefill's layers take many decode steps' time: the first decode step
+            # scales the bars afresh, or they would sit at the bottom of its scale
+            self._phase = last.get("phase")
+            forget_ranges(self.bars_plot)
         layer_ms = last.get("layer_ms") or []
         if layer_ms:
             x = np.arange(len(layer_ms), dtype=float)
@@ -120,7 +123,6 @@ class LatencyView(PlotView):
             if top != self._top:
                 self._top = top
                 self.heat_bar.setLevels((0.0, top))
-            integer_ticks(self.heat_plot.getAxis("bottom"), record.step_span())
             hold_range(self.heat_plot, "x", record.step_span(), low=-0.5)
         else:
             self.heat.clear()
@@ -158,6 +160,7 @@ class LatencyView(PlotView):
         self.bars_note.set("")
         self._record = None
         self._top = 0.0
+        self._phase = None
         self._overlay = None
         self.caption(None)
 

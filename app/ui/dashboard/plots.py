@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QGraphicsItem, QPlainTextEdit
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QPlainTextEdit
 
 from ...runtime.figures import decode_rate_text
 from ...spec.serialize import spec_from_dict
@@ -22,12 +22,14 @@ from .. import theme
 from .record import MEMORY_KEYS, RunRecord
 
 MIB = 2**20
+READABLE_ASPECT = 1.6  # width over height at which a plot reads best
+LEAST_CELL_PX = (140, 110)  # width, height: below either a plot's ticks and titles collide
+TOO_SMALL_TEXT = "Too small to draw: drag this dock's edge to enlarge it"
 AXIS_PEN = "#aab2bf"
 GRID_PEN = (170, 178, 191, 60)  # AXIS_PEN, faint
 EXPORT_SIZE = (960, 600)  # pixels, for a view that is not on screen
 LEGEND_BRUSH = (255, 255, 255, 150)  # see-through: what it covers still shows
 LEGEND_HEADROOM = 1.5  # a bar plot's scale over its tallest bar: its legend sits in the top third
-MAX_TICKS = 12
 
 
 def colour(kind: str) -> str:
@@ -45,7 +47,14 @@ def pen(colour_: str, dashed: bool = False, dotted: bool = False, width: float =
 
 
 def styled_plot(layout: pg.GraphicsLayout, row: int, x_label: str, y_label: str, x_units: str | None = None,
-                y_units: str | None = None, axis_items: dict | None = None) -> pg.PlotItem:
+                y_units: str | None = None, axis_items: dict | None = None, whole_numbers: str = "") -> pg.PlotItem:
+    """A plot in `row` of the layout with the dashboard's axes; whole_numbers ("x", "y" or
+    "xy") names the axes that count layers, steps or experts."""
+    axis_items = dict(axis_items or {})
+    for name, letter in (("bottom", "x"), ("left", "y")):
+        if name not in axis_items:
+            axis_items[name] = WholeNumberAxis(name)
+            axis_items[name].whole_numbers = letter in whole_numbers
     plot = layout.addPlot(row=row, col=0, axisItems=axis_items)
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
@@ -81,28 +90,66 @@ def add_grid(plot: pg.PlotItem) -> pg.PlotCurveItem:
     return lines
 
 
-def add_legend(plot: pg.PlotItem, offset=(10, 2), columns: int = 4) -> pg.LegendItem:
+class FittingLegend(pg.LegendItem):
+    """A legend in as many columns (up to its most) as fit the width of its plot: a wide
+    plot reads its entries in one line, a narrow one in a column, none runs past the plot."""
+
+    def __init__(self, most_columns: int, **options):
+        super().__init__(colCount=most_columns, **options)
+        self.most_columns = most_columns
+        self.room = math.inf  # the width it may take, from its plot's view box
+
+    def addItem(self, item, name) -> None:
+        super().addItem(item, name)
+        self.fit()
+
+    def fit(self, room: float | None = None) -> None:
+        self.room = self.room if room is None else room
+        for columns in range(self.most_columns, 0, -1):
+            self.setColumnCount(columns)
+            if self.width() <= self.room:
+                return
+
+
+def add_legend(plot: pg.PlotItem, offset=(10, 2), columns: int = 4) -> FittingLegend:
     """A see-through legend in the plot's corner, cached as a pixmap: it changes far less
     often than the data under it, and its text costs a layout on every repaint otherwise."""
-    legend = plot.addLegend(offset=offset, labelTextColor=theme.TEXT, brush=LEGEND_BRUSH, colCount=columns)
+    legend = FittingLegend(columns, offset=offset, labelTextColor=theme.TEXT, brush=LEGEND_BRUSH)
+    legend.setParentItem(plot.getViewBox())
+    plot.legend = legend  # where plot(name=...) adds its entry
     legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+    view = plot.getViewBox()
+    view.sigResized.connect(lambda *_: legend.fit(view.width() - 2 * abs(offset[0])))
     return legend
 
 
-def integer_ticks(axis: pg.AxisItem, count: int) -> None:
-    """Ticks on whole numbers (layers, steps, experts, tokens): 1, 2 or 5 x 10^k apart, at
-    most ~MAX_TICKS over `count` units."""
-    step, scale = 1, 1
-    while count / step > MAX_TICKS:
-        for factor in (2, 5, 10):
-            step = factor * scale
-            if count / step <= MAX_TICKS:
-                break
-        scale *= 10
-    levels = [(step, 0)] if step == 1 else [(step, 0), (max(1, step // 5), 0)]
-    if getattr(axis, "integer_levels", None) != levels:  # setting them re-lays the axis out: only on change
-        axis.integer_levels = levels
-        axis.setTickSpacing(levels=levels)
+class WholeNumberAxis(pg.AxisItem):
+    """An axis of whole numbers (layers, steps, experts, tokens) when `whole_numbers` is
+    set: pyqtgraph's own spacing, which follows the axis' length in pixels, rounded up to
+    1, 2 or 5 x 10^k so that no tick falls between two layers."""
+
+    whole_numbers = False
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not self.whole_numbers:
+            return levels
+        whole: list[tuple[float, float]] = []
+        for spacing, _offset in levels:
+            rounded = whole_spacing(spacing)
+            if all(rounded != kept for kept, _ in whole):
+                whole.append((rounded, 0.0))
+        return whole
+
+
+def whole_spacing(spacing: float) -> float:
+    """The least of 1, 2, 5 x 10^k at or above spacing, and never below 1."""
+    scale = 1.0
+    while True:
+        for step in (1.0, 2.0, 5.0):
+            if step * scale >= spacing * (1 - 1e-9):
+                return step * scale
+        scale *= 10.0
 
 
 NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
@@ -208,20 +255,102 @@ class Note:
         self.item.setPos(self.view.rect().center())
 
 
+def side_by_side_reads_better(width: float, height: float, plots: int) -> bool:
+    """Whether `plots` plots side by side in width x height come nearer READABLE_ASPECT
+    than one above the other."""
+    def distance(cell_width: float, cell_height: float) -> float:
+        return abs(math.log(max(cell_width, 1.0) / max(cell_height, 1.0) / READABLE_ASPECT))
+
+    return distance(width / plots, height) < distance(width, height / plots)
+
+
+class PlotCanvas(pg.GraphicsLayoutWidget):
+    """A GraphicsLayoutWidget that tells its view when it is resized."""
+
+    _resized = None  # pyqtgraph resizes the view inside its own __init__, before this is set
+
+    def __init__(self, resized):
+        super().__init__()
+        self._resized = resized
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._resized is not None:
+            self._resized()
+
+
 class PlotView:
-    """One dock's worth of plots in a GraphicsLayoutWidget, white like the app."""
+    """One dock's worth of plots in a GraphicsLayoutWidget, white like the app.
+
+    A view's plots are built one per row (with whatever sits beside each, such as a
+    legend); each resize lays them out one above the other or side by side, whichever
+    keeps each plot nearer a readable shape, so that a wide, low dock (the plot row under
+    the canvas) does not stack two plots of a few pixels each. A dock too small for any
+    plot to be read says so instead of drawing colliding ticks."""
 
     title = ""
     object_name = ""
     slug = ""
+    row_weights: tuple[int, ...] = ()  # how the plots share the room, first plot first; even without
 
     def __init__(self):
-        self.widget = pg.GraphicsLayoutWidget()
+        self.widget = PlotCanvas(self.arrange)
         self.widget.setBackground("w")
         self.widget.setObjectName(self.object_name + "Plot")
         self.layout: pg.GraphicsLayout = self.widget.ci
+        self.too_small = QLabel(TOO_SMALL_TEXT, self.widget)
+        self.too_small.setObjectName("tooSmallNote")
+        self.too_small.setAlignment(Qt.AlignCenter)
+        self.too_small.setWordWrap(True)
+        self.too_small.setStyleSheet(f"background: white; color: {theme.MUTED_TEXT};")
+        self.too_small.hide()
+        self.side_by_side: bool | None = None  # None until the first resize lays the plots out
+        self._built_at: dict = {}  # layout item -> its (row, column) as built, one plot a row
         self._overlay: RunRecord | None = None
         self._titled: list[pg.PlotItem] = []  # plots whose title names the overlaid runs
+
+    def _rows(self) -> list[list[tuple[QGraphicsItem, int]]]:
+        """The layout's items as built: per row, (item, column) left to right."""
+        rows: dict[int, list] = {}
+        for item, cells in self.layout.items.items():
+            row, col = self._built_at.setdefault(item, cells[0])
+            rows.setdefault(row, []).append((item, col))
+        return [sorted(rows[row], key=lambda pair: pair[1]) for row in sorted(rows)]
+
+    def arrange(self) -> None:
+        rows = self._rows()
+        width, height = self.widget.width(), self.widget.height()
+        across = len(rows) > 1 and side_by_side_reads_better(width, height, len(rows))
+        cell_width, cell_height = (width / len(rows), height) if across else (width, height / max(len(rows), 1))
+        self.too_small.setGeometry(self.widget.rect())
+        self.too_small.setVisible(bool(rows) and (cell_width < LEAST_CELL_PX[0] or cell_height < LEAST_CELL_PX[1]))
+        if across == self.side_by_side:
+            return
+        self.side_by_side = across
+        grid = self.layout.layout
+        span = max(col for row in rows for _item, col in row) + 1  # columns a row uses
+        for row in rows:
+            for item, _col in row:
+                grid.removeItem(item)
+        weights = self.row_weights or (1,) * len(rows)
+        for index, row in enumerate(rows):
+            for item, col in row:
+                cell = (0, index * span + col) if across else (index, col)
+                grid.addItem(item, *cell)
+                self.layout.items[item] = [cell]
+            if across:
+                grid.setRowStretchFactor(index, 1 if index == 0 else 0)
+                for col in range(span):
+                    grid.setColumnStretchFactor(index * span + col, weights[index] if col == 0 else 0)
+            else:
+                grid.setRowStretchFactor(index, weights[index])
+                for col in range(span):
+                    grid.setColumnStretchFactor(index * span + col, 1 if index == 0 and col == 0 else 0)
+        self.layout.rows = {}
+        for item, cells in self.layout.items.items():
+            for row, col in cells:
+                self.layout.rows.setdefault(row, {})[col] = item
+        grid.invalidate()
 
     def show(self, record: RunRecord) -> None:
         raise NotImplementedError
@@ -250,13 +379,23 @@ class PlotView:
                 plot.setTitle(text or None, color=theme.MUTED_TEXT, size="9pt")
 
     def export_png(self, path: Path) -> Path:
-        """The plot as the user sees it (QWidget.grab: the same layout, fonts and legends);
-        a view that is not on screen is laid out at EXPORT_SIZE first."""
-        if not self.widget.isVisible():
-            self.widget.resize(*EXPORT_SIZE)
-        if not self.widget.grab().save(str(path), "PNG"):
+        """The plot as the user sees it (QWidget.grab: the same fonts and legends), laid out
+        at EXPORT_SIZE whether it is on screen or not: a plot in a tab behind another keeps
+        the few pixels it had when the docks were built, and would be written as a stamp.
+        It goes back to its size before anything is painted."""
+        size = self.widget.size()
+        self._lay_out_at(QSize(*EXPORT_SIZE))
+        try:
+            image = self.widget.grab()
+        finally:
+            self._lay_out_at(size)
+        if not image.save(str(path), "PNG"):
             raise OSError(f"{path}: the PNG could not be written")
         return path
+
+    def _lay_out_at(self, size: QSize) -> None:
+        self.widget.resize(size)  # on screen the resize event comes at once; off it, grab() sends it
+        self.layout.layout.activate()
 
 
 class MemoryView(PlotView):
@@ -268,7 +407,7 @@ class MemoryView(PlotView):
 
     def __init__(self):
         super().__init__()
-        self.plot = styled_plot(self.layout, 0, "step", "memory", y_units="MiB")
+        self.plot = styled_plot(self.layout, 0, "step", "memory", y_units="MiB", whole_numbers="x")
         add_legend(self.plot)
         self._titled = [self.plot]
         self.curves = {key: self.plot.plot(pen=pen(self.COLOURS[key]), name=self.NAMES[key]) for key in MEMORY_KEYS}
@@ -281,7 +420,6 @@ class MemoryView(PlotView):
             mib = np.asarray(series, dtype=float) / MIB
             self.curves[key].setData(steps, mib)
             top = max(top, float(mib.max(initial=0.0)))
-        integer_ticks(self.plot.getAxis("bottom"), record.step_span())
         hold_range(self.plot, "x", max(record.step_span() - 1, 1))
         hold_range(self.plot, "y", top * 1.05)
         self.caption(record)
@@ -318,7 +456,8 @@ class ThroughputView(PlotView):
 
     def __init__(self):
         super().__init__()
-        self.plot = styled_plot(self.layout, 0, "decode step", "throughput", y_units="tokens/s")
+        self.plot = styled_plot(self.layout, 0, "decode step", "throughput", y_units="tokens/s",
+                                whole_numbers="x")
         self._titled = [self.plot]
         self.curve = self.plot.plot(pen=pen(theme.SELECTED))
         self.overlay_curve = self.plot.plot(pen=pen(theme.SELECTED, dashed=True))
@@ -341,7 +480,6 @@ class ThroughputView(PlotView):
         else:
             self.rate_text = ""
         self.rate_line.setVisible(bool(rates))
-        integer_ticks(self.plot.getAxis("bottom"), record.step_span())
         hold_range(self.plot, "x", max(record.step_span() - 1, 1))
         hold_range(self.plot, "y", max(rates, default=0.0) * 1.05)
         self.caption(record)

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from .. import theme
-from .plots import Note, PlotView, bar_values, colour, hold_range, integer_ticks, nice_ceiling, pale, pen, styled_plot
+from .plots import Note, PlotView, bar_values, colour, hold_range, nice_ceiling, pale, pen, styled_plot
 from .record import RunRecord
 
 ROSE = colour("moe")
@@ -19,10 +19,11 @@ HEAT_MAP = pg.ColorMap([0.0, 0.5, 1.0], [pale("moe"), ROSE, "#5c1027"])  # 0 tok
 
 class RoutingView(PlotView):
     title, object_name, slug = "Expert routing", "routingDock", "routing"
+    row_weights = (3, 2)
 
     def __init__(self):
         super().__init__()
-        self.heat_plot = styled_plot(self.layout, 0, "expert", "layer")
+        self.heat_plot = styled_plot(self.layout, 0, "expert", "layer", whole_numbers="xy")
         self.heat = pg.ImageItem(axisOrder="row-major")
         self.heat_plot.addItem(self.heat)
         self.heat_bar = pg.ColorBarItem(colorMap=HEAT_MAP, interactive=False, values=(0, 1), label="tokens", width=14)
@@ -30,25 +31,26 @@ class RoutingView(PlotView):
         self.heat_bar.axis.enableAutoSIPrefix(False)  # relabels the bar on every change otherwise
         self.note = Note(self.heat_plot)
 
-        self.balance_plot = styled_plot(self.layout, 1, "layer", "max / mean expert load")
-        self.balance_plot.setTitle("load balance per MoE layer (1 = every expert equally loaded)",
-                                   color=theme.MUTED_TEXT, size="9pt")
+        # A title would hold the plot as wide as its text; the dashed line at 1 and the
+        # tooltip say what the bars mean.
+        self.balance_plot = styled_plot(self.layout, 1, "layer", "max / mean load", whole_numbers="x")
+        self.widget.setToolTip("The heatmap: tokens each expert received, per layer, over the run so far.\n"
+                               "The bars: each MoE layer's load balance, its busiest expert's tokens over the mean "
+                               "(the dashed line at 1: every expert equally loaded).")
         self.balance = pg.BarGraphItem(x=[], height=[], width=0.8, brush=ROSE, pen=pg.mkPen(None))
         self.balance_plot.addItem(self.balance)
         self.even = pg.InfiniteLine(pos=1.0, angle=0, pen=pen("#5b6472", dashed=True, width=1))
         self.balance_plot.addItem(self.even, ignoreBounds=True)
-        self.layout.layout.setRowStretchFactor(0, 3)
-        self.layout.layout.setRowStretchFactor(1, 2)
         self._record: RunRecord | None = None
         self._moe_rows: list[int] = []
-        self._top = self._experts = 0  # colour bar top and expert count last drawn
+        self._top = 0  # colour bar top last drawn
+        self._values_shown = True
+        self._empty()
 
     def show(self, record: RunRecord) -> None:
         if record is not self._record:
             self._record = record
             self._moe_rows = list(record.moe_layers)
-            integer_ticks(self.heat_plot.getAxis("left"), record.num_layers)
-            integer_ticks(self.balance_plot.getAxis("bottom"), record.num_layers)
         totals = record.routing_totals()
         if not self._moe_rows and not totals:
             self.note.set("no MoE layers" if record.num_layers else "")
@@ -59,6 +61,7 @@ class RoutingView(PlotView):
             self._empty()
             return
         self.note.set("")
+        self._axis_values(True)
         experts = max(len(counts) for counts in totals.values())
         layers = max(record.num_layers, max(totals) + 1)
         image = np.full((layers, experts), np.nan)  # NaN: no experts in that layer, drawn blank
@@ -73,14 +76,20 @@ class RoutingView(PlotView):
         if top != self._top:
             self._top = top
             self.heat_bar.setLevels((0.0, top))
-        if experts != self._experts:
-            self._experts = experts
-            integer_ticks(self.heat_plot.getAxis("bottom"), experts)
         balance = record.load_balance()
         self.balance.setOpts(x=np.asarray(list(balance), dtype=float), height=np.asarray(list(balance.values())))
         hold_range(self.balance_plot, "y", max(balance.values(), default=0.0) * 1.05)
 
+    def _axis_values(self, shown: bool) -> None:
+        """An empty plot shows no tick values: "-0.4 ... 0.4" under "no MoE layers" is noise."""
+        if shown != self._values_shown:
+            self._values_shown = shown
+            for plot in (self.heat_plot, self.balance_plot):
+                for name in ("left", "bottom"):
+                    plot.getAxis(name).setStyle(showValues=shown)
+
     def _empty(self) -> None:
+        self._axis_values(False)
         self.heat.clear()
         self.balance.setOpts(x=[], height=[])
 
@@ -88,7 +97,7 @@ class RoutingView(PlotView):
         self._empty()
         self.note.set("")
         self._record = None
-        self._top = self._experts = 0
+        self._top = 0
 
     def plotted(self) -> dict:
         image = self.heat.image

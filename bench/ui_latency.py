@@ -118,7 +118,7 @@ def main() -> int:
     from app.ui.app import run_and_wait
     from app.ui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    _app = QApplication.instance() or QApplication(sys.argv[:1])  # held while the window lives
     with tempfile.TemporaryDirectory() as scratch:
         settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.IniFormat)
         window = MainWindow(settings=settings, autosave_dir=Path(scratch), entry=args.open)

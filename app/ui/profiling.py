@@ -21,7 +21,6 @@ from ..runtime.snapshot import ProfileSnapshot
 from ..runtime.snapshot_file import SnapshotError, read_snapshot
 from ..spec import ArchSpec
 from ..spec.scale import explore, explore_counterparts, slice_
-from ..spec.serialize import spec_from_dict
 from ..units import human_bytes
 from .dashboard.record import BatchSweepRecord, RunRecord, SweepRecord
 from .dashboard.roofline_points import part_times
@@ -314,7 +313,7 @@ class RunController(QObject):
     def _tint_roofline(self, record: RunRecord) -> None:
         """Each box's roofline time over its measured time, over the run's decode steps: once
         the run has ended (its roofs are in its run section), costed once per run (step_cost
-        of up to 128 steps is too slow for every tick)."""
+        of up to MAX_COSTED_STEPS steps is too slow for every tick)."""
         state = (id(record), len(record.steps), record.run is not None)
         if self._roofline_cache[0] != state:
             self._roofline_cache = (state, part_times(record) if record.run is not None else None)
@@ -332,8 +331,8 @@ class RunController(QObject):
         drawn = self.drawn_spec()
         key = (id(record.model), drawn)
         if self._twin_cache[0] != key:
-            spec = record.model.get("spec")
-            self._twin_cache = (key, drawn_layer_twins(drawn, spec_from_dict(spec)) if spec else None)
+            spec = record.spec()
+            self._twin_cache = (key, drawn_layer_twins(drawn, spec) if spec is not None else None)
         return self._twin_cache[1]
 
     def _swept(self, document: dict) -> None:

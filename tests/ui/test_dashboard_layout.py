@@ -84,6 +84,13 @@ def test_every_plot_is_legible_in_the_default_layout_before_and_after_a_run(firs
     window = first_start(*size)
     assert layout_problems(window, qtbot) == []
     run_and_wait(window, 6)  # explore DeepSeek V3: MoE, so the routing plot has data too
+    panel = window.run_panel
+    panel.contexts.setText("16, 48")
+    panel.batches.setText("1, 2")
+    for request in (panel.request_sweep, panel.request_batch_sweep):  # their legends name the model
+        with qtbot.waitSignal(window.runs.busyChanged, timeout=300_000, check_params_cb=lambda busy: not busy):
+            request()
+    assert window.dashboard.plotted()["sweep"] and window.dashboard.plotted()["batch_sweep"]
     assert layout_problems(window, qtbot) == []
 
 

@@ -12,29 +12,17 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QGraphicsItem, QSizePolicy
 
 from .. import theme
-from .plots import AXIS_PEN, PlotView, byte_unit, colour, empty, nice_ceiling, pen, styled_plot
+from .plots import AXIS_PEN, PlotView, add_legend, byte_unit, colour, empty, nice_ceiling, pen, styled_plot
 from .record import BatchSweepRecord
 
 # The roofline's point kinds drawn in the canvas colour of the component they measure.
 POINT_KIND_THEME = {"attention": "attention", "sliding window": "sliding", "MLA": "mla", "sparse MLA": "mla",
                     "linear mixer": "linear", "cross-attention": "vision", "dense MLP": "ffn", "MoE": "moe"}
 WHOLE_STEP = "whole step"
-NO_ROOFS = "measured only: calibrate for the roofline"
+NO_ROOFS = "measured only: calibrate for roofs"
 X_MARGIN = 0.35  # log2 units beside the first and last batch, so their markers are whole
-
-
-def side_legend(layout: pg.GraphicsLayout, row: int) -> pg.LegendItem:
-    """A legend in its own column right of a plot: with eight series over four batch sizes
-    in a small dock, no corner of the plot is free of data."""
-    legend = pg.LegendItem(labelTextColor=theme.TEXT, verSpacing=-4)
-    # its own height, not the row's: stretched, its rows part and each sample falls under its label
-    legend.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)
-    legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # as add_legend: changes less often than it paints
-    layout.addItem(legend, row=row, col=1)
-    return legend
 
 
 def _series(values: list) -> np.ndarray:
@@ -50,8 +38,11 @@ class BatchSweepView(PlotView):
         self.time_plot = styled_plot(self.layout, 0, "batch size", "per token", y_units="ms")
         self.time_plot.setLogMode(x=False, y=True)
         self.memory_plot = styled_plot(self.layout, 1, "batch size", "in use")
-        self.time_legend = side_legend(self.layout, 0)
-        self.memory_legend = side_legend(self.layout, 1)
+        # Legends inside the plots, where the data leaves room (times per token fall to the
+        # right, memory rises to it): a column of legend beside each would leave the two
+        # plots too narrow to stand side by side in the plot row.
+        self.time_legend = add_legend(self.time_plot, offset=(-10, 4), columns=2)
+        self.memory_legend = add_legend(self.memory_plot, offset=(10, 4), columns=1)
         style = {"symbol": "o", "symbolSize": 6, "symbolPen": None, "antialias": True}
         self.memory_curve = self.memory_plot.plot(pen=pen(theme.TEXT), symbolBrush=theme.TEXT, **style)
         # The KV cache of an explore-scale model is a few MiB beside hundreds in use: on the
@@ -110,8 +101,8 @@ class BatchSweepView(PlotView):
             self.time_legend.addItem(self._kind_curves(WHOLE_STEP)[1], "roofline (dashed)")
         self.note = "" if record.predicted else NO_ROOFS
         # A short title: a long one widens the plot's column past a dock's width.
-        self.time_plot.setTitle(self.note or f"after {record.context_len} tokens of context", color=theme.MUTED_TEXT,
-                                size="9pt")
+        self.time_plot.setTitle(self.note or f"at {record.context_len} tokens of context", color=theme.MUTED_TEXT,
+                                size="8pt")
         largest = max(record.memory_bytes)
         unit, self._memory_unit = byte_unit(largest)
         self.memory_plot.setLabel("left", "in use", units=unit, color=theme.MUTED_TEXT)

@@ -13,22 +13,25 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QTextCursor
+from PySide6.QtGui import QFontMetricsF, QTextCursor
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QPlainTextEdit
 
 from ...runtime.figures import decode_rate_text
-from ...spec.serialize import spec_from_dict
 from .. import theme
 from .record import MEMORY_KEYS, RunRecord
 
 MIB = 2**20
 READABLE_ASPECT = 1.6  # width over height at which a plot reads best
 LEAST_CELL_PX = (140, 110)  # width, height: below either a plot's ticks and titles collide
+LEGIBLE_CELL_PX = (140, 165)  # a view box of 120 px or more above the axis and its title
 TOO_SMALL_TEXT = "Too small to draw: drag this dock's edge to enlarge it"
 AXIS_PEN = "#aab2bf"
 GRID_PEN = (170, 178, 191, 60)  # AXIS_PEN, faint
 EXPORT_SIZE = (960, 600)  # pixels, for a view that is not on screen
 LEGEND_BRUSH = (255, 255, 255, 150)  # see-through: what it covers still shows
+LEGEND_TEXT_SIZE = "8pt"  # a point below the axes': a legend sits over the data
+LEGEND_TEXT_MARGIN = 6  # pixels a cut name takes beyond its text
+LEGEND_LEAST_TEXT_PX = 40  # a name cut shorter than this says nothing
 LEGEND_HEADROOM = 1.5  # a bar plot's scale over its tallest bar: its legend sits in the top third
 
 
@@ -103,18 +106,52 @@ class FittingLegend(pg.LegendItem):
         super().addItem(item, name)
         self.fit()
 
+    def set_entries(self, entries: list[tuple]) -> None:
+        """All its entries at once, (item, name) each: one fit, not one per entry (a fit
+        re-lays the legend out, a few ms each)."""
+        self.clear()
+        for item, name in entries:
+            super().addItem(item, name)
+        self.fit()
+
     def fit(self, room: float | None = None) -> None:
+        """The most columns that fit `room`; in one column, names too long for it end in
+        "…" (each keeps its whole name as a tooltip)."""
         self.room = self.room if room is None else room
+        self._name_labels(lambda label, name: name)
+        self.setVisible(True)
         for columns in range(self.most_columns, 0, -1):
             self.setColumnCount(columns)
             if self.width() <= self.room:
                 return
+        if math.isfinite(self.room):
+            widest = max((label.width() for _sample, label in self.items), default=0.0)
+            text_room = widest - (self.width() - self.room) - LEGEND_TEXT_MARGIN  # the row's, less the overflow
+            # swatches without a word are no legend: then none, until the plot widens
+            self.setVisible(text_room >= LEGEND_LEAST_TEXT_PX)
+            self._name_labels(lambda label, name: QFontMetricsF(label.item.font()).elidedText(
+                name, Qt.ElideMiddle, max(text_room, 0.0)))
+
+    def _name_labels(self, name_for) -> None:
+        changed = False
+        for _sample, label in self.items:
+            name = label.__dict__.setdefault("whole_name", label.text)
+            text = name_for(label, name)
+            if text != label.text:
+                label.setText(text)
+                label.setToolTip(name if text != name else "")
+                changed = True
+        if changed:
+            self.setGeometry(0, 0, 0, 0)  # its rows then take their texts' widths, not the last width
+            self.layout.activate()
+            self.updateSize()
 
 
 def add_legend(plot: pg.PlotItem, offset=(10, 2), columns: int = 4) -> FittingLegend:
     """A see-through legend in the plot's corner, cached as a pixmap: it changes far less
     often than the data under it, and its text costs a layout on every repaint otherwise."""
-    legend = FittingLegend(columns, offset=offset, labelTextColor=theme.TEXT, brush=LEGEND_BRUSH)
+    legend = FittingLegend(columns, offset=offset, labelTextColor=theme.TEXT, labelTextSize=LEGEND_TEXT_SIZE,
+                           brush=LEGEND_BRUSH, verSpacing=-4)
     legend.setParentItem(plot.getViewBox())
     plot.legend = legend  # where plot(name=...) adds its entry
     legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
@@ -201,13 +238,11 @@ def byte_unit(largest: float) -> tuple[str, int]:
 def layer_kinds(record: RunRecord) -> tuple[list[str], list[str]]:
     """The theme kind of each layer's mixer and feed-forward ("mla", "sliding", "moe", ...),
     read from the record's spec document; plain "attention"/"ffn" when it has none."""
-    count = record.num_layers
-    try:
-        layers = spec_from_dict(record.model["spec"]).layers
-        return [theme.mixer_kind(layer.mixer) for layer in layers], [theme.ffn_kind(layer.ffn) for layer in layers]
-    except Exception:  # noqa: BLE001 - a snapshot without a readable spec still plots
-        moe = set(record.moe_layers)
-        return ["attention"] * count, ["moe" if i in moe else "ffn" for i in range(count)]
+    spec = record.spec()
+    if spec is not None:
+        return [theme.mixer_kind(layer.mixer) for layer in spec.layers], [theme.ffn_kind(layer.ffn) for layer in spec.layers]
+    moe = set(record.moe_layers)
+    return ["attention"] * record.num_layers, ["moe" if i in moe else "ffn" for i in range(record.num_layers)]
 
 
 def values(item) -> list:
@@ -255,13 +290,18 @@ class Note:
         self.item.setPos(self.view.rect().center())
 
 
-def side_by_side_reads_better(width: float, height: float, plots: int) -> bool:
-    """Whether `plots` plots side by side in width x height come nearer READABLE_ASPECT
-    than one above the other."""
-    def distance(cell_width: float, cell_height: float) -> float:
-        return abs(math.log(max(cell_width, 1.0) / max(cell_height, 1.0) / READABLE_ASPECT))
+def reads_better(cell: tuple[float, float], other: tuple[float, float]) -> bool:
+    """Whether a plot in a cell of (width, height) reads better than in `other`: legible
+    where the other is not, else nearer READABLE_ASPECT."""
+    def legible(width: float, height: float) -> bool:
+        return width >= LEGIBLE_CELL_PX[0] and height >= LEGIBLE_CELL_PX[1]
 
-    return distance(width / plots, height) < distance(width, height / plots)
+    def distance(width: float, height: float) -> float:
+        return abs(math.log(max(width, 1.0) / max(height, 1.0) / READABLE_ASPECT))
+
+    if legible(*cell) != legible(*other):
+        return legible(*cell)
+    return distance(*cell) < distance(*other)
 
 
 class PlotCanvas(pg.GraphicsLayoutWidget):
@@ -291,7 +331,7 @@ class PlotView:
     title = ""
     object_name = ""
     slug = ""
-    row_weights: tuple[int, ...] = ()  # how the plots share the room, first plot first; even without
+    row_weights: tuple[int, ...] = ()  # how plots one above the other share the height; even without
 
     def __init__(self):
         self.widget = PlotCanvas(self.arrange)
@@ -320,8 +360,12 @@ class PlotView:
     def arrange(self) -> None:
         rows = self._rows()
         width, height = self.widget.width(), self.widget.height()
-        across = len(rows) > 1 and side_by_side_reads_better(width, height, len(rows))
-        cell_width, cell_height = (width / len(rows), height) if across else (width, height / max(len(rows), 1))
+        beside = [sum(item.width() for item, _col in row if not isinstance(item, pg.PlotItem)) for row in rows]
+        # the room each plot gets, less what sits beside it (a legend in its own column)
+        across_cell = ((width - sum(beside)) / max(len(rows), 1), height)
+        stacked_cell = (width - max(beside, default=0.0), height / max(len(rows), 1))
+        across = len(rows) > 1 and reads_better(across_cell, stacked_cell)
+        cell_width, cell_height = across_cell if across else stacked_cell
         self.too_small.setGeometry(self.widget.rect())
         self.too_small.setVisible(bool(rows) and (cell_width < LEAST_CELL_PX[0] or cell_height < LEAST_CELL_PX[1]))
         if across == self.side_by_side:
@@ -338,10 +382,10 @@ class PlotView:
                 cell = (0, index * span + col) if across else (index, col)
                 grid.addItem(item, *cell)
                 self.layout.items[item] = [cell]
-            if across:
+            if across:  # side by side each plot has a width to itself: even shares
                 grid.setRowStretchFactor(index, 1 if index == 0 else 0)
                 for col in range(span):
-                    grid.setColumnStretchFactor(index * span + col, weights[index] if col == 0 else 0)
+                    grid.setColumnStretchFactor(index * span + col, 1 if col == 0 else 0)
             else:
                 grid.setRowStretchFactor(index, weights[index])
                 for col in range(span):

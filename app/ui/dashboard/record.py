@@ -10,6 +10,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from ...runtime.figures import StepTime, decode_tokens_per_s
+from ...spec import ArchSpec
+from ...spec.serialize import spec_from_dict
 
 MEMORY_KEYS = ("allocated", "reserved", "device_used", "rss")
 
@@ -60,6 +62,7 @@ class RunRecord:
         # The snapshot's "run" section (batch, prompt tokens, the roofs used): known once the
         # run has ended or its snapshot is opened; None while it streams.
         self.run: dict | None = None
+        self._spec: ArchSpec | None | bool = False  # False: not parsed yet (see spec())
         spec_layers = (self.model.get("spec") or {}).get("layers") or []
         self._spec_layers: list[dict] = [layer if isinstance(layer, dict) else {} for layer in spec_layers]
         self._routing: dict[int, list[int]] = {}
@@ -78,6 +81,17 @@ class RunRecord:
         # While a run streams: the steps it will take at most. The step axes span them from
         # the start, so they hold still instead of re-laying out as the run grows.
         self.planned_steps = 0
+
+    def spec(self) -> ArchSpec | None:
+        """The run's architecture, parsed from the model's spec document once (parsing and
+        validating a 61-layer spec takes ~10 ms, too long to repeat in every view at a
+        run's end); None when the record has none this version can read."""
+        if self._spec is False:
+            try:
+                self._spec = spec_from_dict(self.model["spec"]) if self.model.get("spec") else None
+            except Exception:  # noqa: BLE001 - an old or hand-made snapshot still plots, without its spec
+                self._spec = None
+        return self._spec
 
     # --- building -------------------------------------------------------------------
 

@@ -105,15 +105,15 @@ class RooflineView(PlotView):
 
     def _draw(self, points: list[KindPoint], roofs, note: str) -> None:
         self._shown_points = points
-        self.legend.clear()
         for item in self.points.values():
             empty(item)
+        entries = []
         for point in points:
             item = self._point_item(point.kind)
             item.setData([point.intensity], [point.flops_per_s])
             fraction = point.fraction_of_roofline
-            text = point.kind if fraction is None else f"{point.kind}: {percent(fraction)} of roofline"
-            self.legend.addItem(item, text)
+            entries.append((item, point.kind if fraction is None else f"{point.kind}: {percent(fraction)} of roofline"))
+        self.legend.set_entries(entries)
         self.note.set(note)
         self.plot.setTitle(CALIBRATE_HINT if points and roofs is None else None, color=theme.MUTED_TEXT, size="9pt")
         self._draw_roofs(points, roofs)

@@ -9,15 +9,17 @@ from dataclasses import dataclass
 
 from ...spec import ArchSpec
 from ...spec.roofline import FFN_POINT_KINDS, MIXER_POINT_KINDS, CostRow, Roofs, predict_ms, step_cost
-from ...spec.serialize import spec_from_dict
 from .record import RunRecord
 
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 HEAD_KIND = "head"
 POINT_KINDS = (*MIXER_POINT_KINDS, *FFN_POINT_KINDS, HEAD_KIND)  # the chart's order, the legend's too
-# step_cost takes ~2 ms for a 61-layer model: a long run's points are summed over this many
-# decode steps spread evenly over it, so opening its snapshot does not stall the window.
-MAX_COSTED_STEPS = 128
+# step_cost takes ~0.5 ms for a 7-layer explore model and ~2 ms for a 61-layer one, in the
+# window's thread: a run's points are summed over at most this many decode steps spread
+# evenly over it, so the run's end or an opened snapshot does not stall the window (128
+# steps held it ~70 ms for explore DeepSeek V3, ~110 ms for Gemma 3 270M). Context grows
+# by one a step, so evenly spread steps sum in the run's proportions.
+MAX_COSTED_STEPS = 24
 
 
 @dataclass
@@ -61,12 +63,8 @@ class RunCosting:
     @classmethod
     def of(cls, record: RunRecord) -> RunCosting | None:
         """None when the record carries no readable spec (an old or hand-made snapshot)."""
-        document = record.model.get("spec")
-        if not document:
-            return None
-        try:
-            spec = spec_from_dict(document)
-        except Exception:  # noqa: BLE001 - a spec this version cannot read: no costs, the run still plots
+        spec = record.spec()
+        if spec is None:
             return None
         run = record.run or {}
         roofs = Roofs.from_dict(run["roofs"]) if run.get("roofs") else None

@@ -9,7 +9,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from .. import theme
 from .plots import Note, PlotView, bar_values, colour, hold_range, nice_ceiling, pale, pen, styled_plot
 from .record import RunRecord
 

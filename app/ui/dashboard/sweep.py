@@ -50,8 +50,9 @@ class SweepView(PlotView):
             kv_curve.setData(contexts, np.asarray(sweep.kv_bytes, dtype=float) / self._kv_unit)
             predicted_curve.setData(contexts, np.asarray(sweep.kv_bytes_predicted, dtype=float) / self._kv_unit)
             self.time_legend.addItem(time_curve, sweep.label)
-            self.kv_legend.addItem(kv_curve, f"{sweep.label}: measured")
-            self.kv_legend.addItem(predicted_curve, f"{sweep.label}: predicted")
+            self.kv_legend.addItem(kv_curve, sweep.label)
+            if index == 0:  # every sweep's prediction is dotted in its colour: one entry says so
+                self.kv_legend.addItem(predicted_curve, "predicted (dotted)")
 
     def show(self, record) -> None:
         """A run record does not change the sweep: it is shown by show_sweeps."""

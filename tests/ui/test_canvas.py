@@ -61,6 +61,21 @@ def test_an_interleaved_period_draws_one_block_per_distinct_layer(view, qtbot):
     assert view.transform().m11() >= 0.35
 
 
+def test_a_diagram_too_wide_to_fit_legibly_is_shown_from_its_input_end_and_scrolls(view, qtbot):
+    from app.ui.canvas.view import FIT_LEAST_SCALE
+
+    view.arch_scene.set_spec(catalog.get("nemotron-3-nano-30b-a3b"))
+    view.resize(620, 400)  # the canvas of a maximized 1280x800 window
+    view.show()
+    qtbot.waitExposed(view)
+    view.fit()
+    assert view.transform().m11() == pytest.approx(FIT_LEAST_SCALE)
+    bar = view.horizontalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == bar.minimum()  # the first group in sight, the rest a scroll away
+    first_group = min(view.arch_scene.block_items, key=lambda item: item.sceneBoundingRect().left())
+    assert view.mapToScene(view.viewport().rect()).boundingRect().intersects(first_group.sceneBoundingRect())
+
+
 def test_a_group_expands_into_its_layers(view):
     scene = view.arch_scene
     scene.set_spec(catalog.get("deepseek-v3"))

@@ -22,6 +22,7 @@ from .items import BoxItem, FrameItem, text_drawn_afresh
 from .scene import ArchitectureScene
 
 MIN_SCALE, MAX_SCALE = 0.1, 6.0
+FIT_LEAST_SCALE = 0.6  # below this a box's text is specks: F scrolls a wider diagram instead
 
 
 class CanvasView(QGraphicsView):
@@ -79,6 +80,14 @@ class CanvasView(QGraphicsView):
             self.resetTransform()
             self.scale(1.3, 1.3)
             self.centerOn(rect.center())
+        elif self.transform().m11() < FIT_LEAST_SCALE:
+            # A diagram too wide to fit legibly (Nemotron 3 Nano's three groups, an expanded
+            # group) is shown from its input end at a scale its boxes can be read at, and
+            # scrolls, rather than shrinking to a strip of specks.
+            self.resetTransform()
+            self.scale(FIT_LEAST_SCALE, FIT_LEAST_SCALE)
+            self.centerOn(rect.center())
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().minimum())
 
     def fit_height(self, min_scale: float, max_scale: float = 1.0) -> None:
         """Scale the scene's height to the view, never below min_scale (where its text stops

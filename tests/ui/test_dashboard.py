@@ -194,6 +194,10 @@ def test_a_dense_model_shows_an_empty_routing_plot_with_a_note(dashboard, dense_
     shown = dashboard.plotted()
     assert shown["routing"] == {} and shown["load_balance"] == {}
     assert shown["routing_note"] == "no MoE layers"
+    # the note alone: no tick values of an empty range ("-0.4 ... 0.4") under it
+    routing = dashboard.routing
+    assert not any(plot.getAxis(side).style["showValues"] for plot in (routing.heat_plot, routing.balance_plot)
+                   for side in ("left", "bottom"))
     assert len(shown["latency_bars"]) == 12
     # The sliding layers hold at most their window, the global ones every token: both as predicted.
     assert shown["kv_per_layer"] == dense_snapshot["steps"][-1]["kv_bytes_predicted"]

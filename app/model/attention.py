@@ -48,7 +48,6 @@ class Attention(nn.Module):
         self.sinks = nn.Parameter(torch.zeros(heads)) if spec.sinks else None
         scalar = spec.query_pre_attn_scalar or head_dim
         self.scale = scalar**-0.5
-        self.window = spec.sliding_window or spec.chunk_size
         self.qkv: PackedLinear | None = None
 
     def pack_for_decode(self) -> None:
@@ -64,8 +63,9 @@ class Attention(nn.Module):
         spec = self.spec
         if spec.shared_kv:
             return None  # it holds nothing: its source layer's cache serves both
-        if self.window and self.window < max_len:
-            return SlidingWindowCache(batch, self.window, spec.num_kv_heads, spec.head_dim, spec.v_dim, dtype, device)
+        window = spec.cache_window  # min(window, chunk) when both are set: all a query can see
+        if window and window < max_len:
+            return SlidingWindowCache(batch, window, spec.num_kv_heads, spec.head_dim, spec.v_dim, dtype, device)
         return FullKVCache(batch, max_len, spec.num_kv_heads, spec.head_dim, spec.v_dim, dtype, device)
 
     def forward(self, x: torch.Tensor, step: Step, cache=None) -> torch.Tensor:

@@ -204,11 +204,8 @@ def kv_values_per_token(mixer) -> int:
 
 
 def cache_window(mixer) -> int:
-    """Tokens a layer keeps at most; 0 when it keeps them all."""
-    if isinstance(mixer, Attention):
-        windows = [w for w in (mixer.sliding_window, mixer.chunk_size) if w]
-        return min(windows) if windows else 0
-    return 0
+    """Tokens a layer keeps at most; 0 when it keeps them all (Attention.cache_window)."""
+    return mixer.cache_window if isinstance(mixer, Attention) else 0
 
 
 def state_values(mixer) -> int:

@@ -103,6 +103,14 @@ class Attention:
     def v_dim(self) -> int:
         return self.value_head_dim or self.head_dim
 
+    @property
+    def cache_window(self) -> int:
+        """The most recent tokens a query can see, so all the layer's cache must keep; 0:
+        every token. With both a window and a chunk a query sees the keys inside both, and
+        those all lie within the last min(window, chunk) positions."""
+        limits = [limit for limit in (self.sliding_window, self.chunk_size) if limit]
+        return min(limits, default=0)
+
 
 @dataclass(frozen=True)
 class SparseIndexer:

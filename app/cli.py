@@ -12,37 +12,17 @@ import json
 import os
 import re
 import sys
-from pathlib import Path
 
 from . import __version__
-from .spec import ArchSpec, SpecError, catalog
+from .spec import SpecError, catalog
 from .spec.analysis import analyze
 from .spec.serialize import spec_to_dict
+from .spec.spec_file import load_spec
 from .spec.summary import LONG_CONTEXTS, catalog_row, layer_rows
-from .terminal import printable
+from .terminal import printable, table
 from .units import human_bytes, human_count
 
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "fp8": 1}
-
-
-def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
-    rows = [[printable(cell) for cell in row] for row in rows]  # names come from files
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-
-    def line(cells):
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
-
-
-def load_spec(name: str, scale: str = "full") -> ArchSpec:
-    """A catalog name, a spec JSON file, or a Hugging Face config.json."""
-    path = Path(name)
-    if path.suffix == ".json" and path.is_file():
-        from .spec.spec_file import read_spec_file
-
-        return read_spec_file(path)[0]
-    return catalog.get(name, scale)
 
 
 def cmd_catalog(args) -> int:
@@ -54,17 +34,17 @@ def cmd_catalog(args) -> int:
         return 0
     headers = ["name", "family", "layers", "d_model", "heads/kv", "attention", "experts (act/shared)",
                "total", "active", f"KV/token ({args.dtype})", *(f"KV @{n // 1024}k" for n in LONG_CONTEXTS)]
-    table = []
+    cells = []
     for row in rows:
         experts = f"{row['experts']} ({row['experts_active']}/{row['experts_shared']})" if row["experts"] else "-"
-        table.append([
+        cells.append([
             row["name"], row["family"], str(row["layers"]), str(row["d_model"]),
             f"{row['heads']}/{row['kv_heads']}", row["attention"], experts,
             human_count(row["total_params"]), human_count(row["active_params"]),
             human_bytes(row["kv_bytes_per_token"]),
             *(human_bytes(row[f"kv_bytes_at_{n // 1024}k"]) for n in LONG_CONTEXTS),
         ])
-    print(_table(headers, table, right={2, 3, 7, 8, 9, 10, 11}))
+    print(table(headers, cells, right={2, 3, 7, 8, 9, 10, 11}))
     return 0
 
 
@@ -100,11 +80,11 @@ def cmd_show(args) -> int:
     if analysis.vision is not None:
         print(vision_line(analysis, dtype_bytes))
     print()
-    table = [[str(r["index"]), r["mixer"], r["ffn"], human_count(r["params"]), human_count(r["active_params"]),
+    cells = [[str(r["index"]), r["mixer"], r["ffn"], human_count(r["params"]), human_count(r["active_params"]),
               human_bytes(r["kv_bytes_per_token"]), str(r["window"] or "-"),
               human_bytes(r["state_bytes"]) if r["state_bytes"] else "-"] for r in layers]
-    print(_table(["layer", "mixer", "feed-forward", "params", "active", "KV/token", "window", "state"], table,
-                 right={0, 3, 4, 5, 6, 7}))
+    print(table(["layer", "mixer", "feed-forward", "params", "active", "KV/token", "window", "state"], cells,
+                right={0, 3, 4, 5, 6, 7}))
     return 0
 
 

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 from .defaults import DEFAULT_BATCH_SWEEP_CONTEXT, DEFAULT_MODEL, DEFAULT_PROMPT, DTYPE_NAMES, EXECUTION_MODES
 from .runtime.figures import (decode_rate_text, decode_step_time, decode_text, decode_tokens_per_s, execution_text,
                               scale_note, threads_text)
-from .terminal import printable
+from .spec.spec_file import load_spec
+from .terminal import printable, table
+from .units import human_bytes
 
 
 if TYPE_CHECKING:  # the runtime imports torch: only a profile run pays for it, not every start
@@ -120,7 +122,6 @@ class ProgressBar:
 
 
 def open_session(args, progress: ProgressBar) -> Session:
-    from .cli import load_spec
     from .runtime.session import Session
 
     if not args.arch:
@@ -135,8 +136,6 @@ def open_session(args, progress: ProgressBar) -> Session:
 
 
 def summary_table(snapshot) -> str:
-    from .cli import _table, human_bytes
-
     steps = snapshot.steps
     timed = [s for s in steps if s.phase == "decode" and s.layer_ms] or [s for s in steps if s.layer_ms]
     predicted = [s for s in timed if s.predicted_ms]
@@ -155,8 +154,8 @@ def summary_table(snapshot) -> str:
                      ms(mean([s.mixer_ms[layer] for s in timed])), ms(mean([s.ffn_ms[layer] for s in timed])),
                      ms(least), roofline_fraction(least, measured),
                      human_bytes(steps[-1].kv_bytes[layer]), human_bytes(steps[-1].kv_bytes_predicted[layer])])
-    return _table(["layer", "mixer", "feed-forward", "decode ms", "mixer ms", "ffn ms", "roofline ms", "of roofline",
-                   "KV now", "KV predicted"], rows, right={0, 3, 4, 5, 6, 7, 8, 9})
+    return table(["layer", "mixer", "feed-forward", "decode ms", "mixer ms", "ffn ms", "roofline ms", "of roofline",
+                  "KV now", "KV predicted"], rows, right={0, 3, 4, 5, 6, 7, 8, 9})
 
 
 def roofline_fraction(predicted_ms: float | None, measured_ms: float | None) -> str:
@@ -222,8 +221,6 @@ def run_lines(snapshot) -> list[str]:
 def batch_sweep_table(points: list[dict]) -> str:
     """One row per batch size: time per step and per token, tokens/s, each layer kind's
     time per token, memory, KV bytes and the roofline's time per token where known."""
-    from .cli import _table, human_bytes
-
     kinds = list(dict.fromkeys(kind for point in points for kind in point["kind_ms"]))
     rows = []
     for point in points:
@@ -236,7 +233,7 @@ def batch_sweep_table(points: list[dict]) -> str:
                      f"{predicted:.3f}" if predicted is not None else "-"])
     headers = ["batch", "ms/step", "ms/token", "tokens/s", *(f"{kind} ms/token" for kind in kinds), "memory", "KV",
                "predicted ms/token"]
-    return _table(headers, rows, right=set(range(len(headers))))
+    return table(headers, rows, right=set(range(len(headers))))
 
 
 def say(text: str = "") -> None:

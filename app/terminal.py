@@ -27,3 +27,15 @@ def _escaped(char: str, keep_newlines: bool) -> str:
     if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
         return ascii(char)[1:-1]
     return char
+
+
+def table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
+    """Columns padded to their widest cell (right-aligned where `right` has the column's
+    index), under a dashed rule; every cell escaped, since names come from files."""
+    rows = [[printable(cell) for cell in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])

@@ -7,6 +7,7 @@ import sys
 
 from app.cli import main
 from app.spec import catalog
+from app.spec.serialize import spec_to_json
 
 
 def test_catalog_table_lists_every_entry(capsys):
@@ -36,7 +37,7 @@ def test_show_prints_a_row_per_layer(capsys):
 
 def test_show_reads_a_spec_file_and_a_config_file(tmp_path, capsys):
     spec_file = tmp_path / "mine.json"
-    spec_file.write_text(catalog.get("gpt2-small", "explore").to_json())
+    spec_file.write_text(spec_to_json(catalog.get("gpt2-small", "explore")))
     assert main(["show", str(spec_file)]) == 0
     config_dir = tmp_path / "tiny-llama"
     config_dir.mkdir()

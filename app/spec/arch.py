@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from . import validation
 from .components import Layer, Norm
 from .on_device import AltUp, MatFormer, PerLayerEmbedding
 from .vision import VisionFrontEnd
@@ -47,18 +48,7 @@ class ArchSpec:
     def with_layers(self, layers) -> ArchSpec:
         return replace(self, layers=tuple(layers))
 
-    def to_json(self, indent: int | None = 2) -> str:
-        from .serialize import spec_to_json
-
-        return spec_to_json(self, indent=indent)
-
-    @staticmethod
-    def from_json(text: str) -> ArchSpec:
-        from .serialize import spec_from_json
-
-        return spec_from_json(text)
-
     def validate(self) -> list:
-        from .validation import validate
-
-        return validate(self)
+        """Every structural problem (see `validation`); JSON is `serialize`'s, which builds on
+        this class and so is not a method of it."""
+        return validation.validate(self)

@@ -1,12 +1,14 @@
 """A file that describes an architecture: a spec document (schema "archscope.spec/1") or a
 Hugging Face config.json. One reader for the CLI and the window, so both refuse a hostile
-file the same way: every problem a SpecError that names the file."""
+file the same way: every problem a SpecError that names the file. `load_spec` takes what the
+command line does: such a file, or a catalog name."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from . import catalog
 from .arch import ArchSpec
 from .errors import Problem, SpecError
 
@@ -30,3 +32,12 @@ def read_spec_file(path: str | Path) -> tuple[ArchSpec, bool]:
     except SpecError as error:  # each problem names its field; say which file it is in
         raise SpecError([Problem(f"{path}: {problem.path}" if problem.path else str(path), problem.message)
                          for problem in error.problems]) from None
+
+
+def load_spec(name: str, scale: str = "full") -> ArchSpec:
+    """What a name on the command line means: a catalog name (at `scale`), or a spec JSON
+    file or Hugging Face config.json (read as they are)."""
+    path = Path(name)
+    if path.suffix == ".json" and path.is_file():
+        return read_spec_file(path)[0]
+    return catalog.get(name, scale)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from .arch import ArchSpec
 from .components import (
     MLP,
     Attention,
@@ -22,6 +22,9 @@ from . import on_device
 from .errors import Problem
 from .limits import size_problems
 from .vision import vision_problems
+
+if TYPE_CHECKING:  # only named in annotations: ArchSpec itself calls `validate`
+    from .arch import ArchSpec
 
 
 def validate(spec: ArchSpec) -> list[Problem]:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from ..files import finish_interrupted_writes, write_atomic
 from ..spec import ArchSpec, SpecError, catalog
-from ..spec.serialize import spec_from_dict, spec_to_dict
+from ..spec.serialize import spec_from_dict, spec_to_dict, spec_to_json
 from . import theme
 from .canvas import CanvasView
 from .autosave import AutosaveSchedule
@@ -301,7 +301,7 @@ class MainWindow(QMainWindow):
 
     def save_to(self, path: str | Path) -> None:
         path = Path(path)
-        write_atomic(path, self.document.spec.to_json())
+        write_atomic(path, spec_to_json(self.document.spec))
         self.document.path = path
         self.document.undo_stack.setClean()
         self._add_recent(path)

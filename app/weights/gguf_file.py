@@ -32,7 +32,7 @@ from ..spec.hf import spec_from_hf_config
 from ..spec.limits import MAX_NESTING
 from .errors import WeightsError
 from .gguf_fields import check_field_types
-from .loader import Progress
+from .progress import Progress
 
 MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import WeightsError
-from .loader import Progress
+from .progress import Progress
 
 ALLOW_PATTERNS = [
     "config.json", "generation_config.json",

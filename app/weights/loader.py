@@ -8,9 +8,8 @@ import torch
 from torch import nn
 
 from .errors import WeightsError
-from .name_maps import NameMap
-
-Progress = Callable[[int, int], None]  # (tensors done, tensors in all)
+from .names_llama import NameMap
+from .progress import Progress
 
 
 @torch.no_grad()

@@ -9,7 +9,7 @@ projections and the sparse indexer -- and the experts of the MoE layers.
 from __future__ import annotations
 
 from ..spec import ArchSpec, MultiHeadLatentAttention
-from .name_maps import NameMap
+from .names_llama import NameMap
 from .names_moe import LINEAR_LEAVES, moe_lineage, per_expert
 
 # Our module path inside a mixer -> the checkpoint's, where they differ.

@@ -10,7 +10,7 @@ branch, the AltUp coefficients and the per-layer input gate.
 from __future__ import annotations
 
 from ..spec import ArchSpec
-from .name_maps import NameMap, llama_lineage
+from .names_llama import NameMap, llama_lineage
 
 # Our module path -> the checkpoint's, for the modules the Llama lineage does not have.
 MODEL_LEVEL = {

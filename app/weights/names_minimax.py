@@ -15,7 +15,7 @@ spec; the parity tests check that the two agree.
 from __future__ import annotations
 
 from ..spec import ArchSpec, LightningAttention
-from .name_maps import NameMap
+from .names_llama import NameMap
 from .names_moe import moe_lineage, per_expert
 
 mixtral_names = moe_lineage("block_sparse_moe", "gate",

@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 
 from ..spec import ArchSpec, MoE
-from .name_maps import NameMap, Transform, llama_lineage
+from .names_llama import NameMap, Transform, llama_lineage
 
 # How one lineage stores a stacked expert tensor: (our leaf, layer's ffn prefix, experts) ->
 # (checkpoint name(s), transform).

@@ -17,7 +17,7 @@ Inside the sublayers:
 from __future__ import annotations
 
 from ..spec import ArchSpec, MoE
-from .name_maps import NameMap
+from .names_llama import NameMap
 
 PREFIX = "backbone"  # transformers renames it to "model." as it loads; the files keep it
 

@@ -17,7 +17,7 @@ import torch
 
 from ..spec import ArchSpec, GatedDeltaNet
 from .errors import WeightsError
-from .name_maps import NameMap
+from .names_llama import NameMap
 from .names_moe import LINEAR_LEAVES, moe_lineage, per_expert
 
 qwen3_moe_names = moe_lineage("mlp", "gate", per_expert(LINEAR_LEAVES))

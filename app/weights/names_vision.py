@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 
 from ..spec import ArchSpec, CrossAttention
-from .name_maps import NameMap, llama_lineage
+from .names_llama import NameMap, llama_lineage
 
 
 def _transpose(tensor: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .name_maps import NameMap
+from .names_llama import NameMap
 
 # (the name maps' prefix, a published checkpoint's prefix for the same tensors)
 PUBLISHED_PREFIXES = (

@@ -6,7 +6,7 @@ decide the architecture (tokenizer ids, dtypes and quantization left out).
 
 from __future__ import annotations
 
-from . import Entry
+from .entry import Entry
 
 # deepseek-ai/DeepSeek-V3 config.json; DeepSeek-R1 ships the identical file.
 DEEPSEEK_V3 = {

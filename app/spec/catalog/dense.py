@@ -3,7 +3,7 @@ SmolLM2 and SmolLM3, each at the numbers of its published config.json."""
 
 from __future__ import annotations
 
-from . import Entry
+from .entry import Entry
 
 # --- GPT-2 --------------------------------------------------------------------------------
 

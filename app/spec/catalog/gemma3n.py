@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Entry
+from .entry import Entry
 
 # Besides the text decoder, the releases hold an audio encoder (681.3M parameters) and the
 # two projections of audio and image features into the text width (7.8M together), both

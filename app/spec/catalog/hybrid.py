@@ -4,7 +4,7 @@ Nano (Mamba-2) and MiniMax-M1 (lightning attention), each at its published confi
 
 from __future__ import annotations
 
-from . import Entry
+from .entry import Entry
 
 ENTRIES = [
     Entry(

@@ -7,7 +7,7 @@ import math
 
 from ..arch import ArchSpec
 from ..components import MLP, Attention, Layer, MoE, Norm, Rope, Router
-from . import Entry
+from .entry import Entry
 
 
 def _qwen3_moe(layers: int, d_model: int, heads: int, dense_width: int, expert_width: int) -> dict:

@@ -6,7 +6,7 @@ features are pooled to 256 image tokens that sit in the prompt among the text to
 
 from __future__ import annotations
 
-from . import Entry
+from .entry import Entry
 from .dense import GEMMA3
 
 _GEMMA3_4B_TEXT = next(entry for entry in GEMMA3 if entry.slug == "gemma3-4b").config

@@ -1,0 +1,86 @@
+"""`load_pretrained`: a model with its weights from a local Hugging Face directory, a Hub
+repository id, a GGUF file, or an embedded model, with its spec and tokenizer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..model.build import empty_model
+from ..model.decoder import DecoderModel
+from ..spec import ArchSpec, SpecError
+from ..spec.hf import spec_from_hf_config
+from . import embedded, hub
+from .errors import WeightsError
+from .gguf_file import GGUFFile, fill_from_gguf, spec_from_gguf
+from .loader import fill_parameters
+from .name_maps import NAME_MAPS
+from .progress import Progress
+from .published_names import with_published_names
+from .safetensors_dir import SafetensorsDirectory, read_config
+from .tokenizer import tokenizer_from_directory, tokenizer_from_gguf
+
+
+@dataclass
+class Pretrained:
+    model: DecoderModel
+    spec: ArchSpec
+    tokenizer: Any = None
+    source: str = ""
+
+
+def load_pretrained(source: str | Path, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                    progress: Progress | None = None) -> Pretrained:
+    text = str(source)
+    if text.startswith(embedded.PREFIX):
+        loaded = load_gguf(embedded.embedded_path(text), device, dtype, progress,
+                           name=embedded.EMBEDDED[text.removeprefix(embedded.PREFIX)].catalog_name)
+        loaded.source = text
+        return loaded
+    path = Path(source)
+    if path.is_dir():
+        return load_directory(path, device, dtype, progress)
+    if path.is_file() and path.suffix.lower() == ".gguf":
+        return load_gguf(path, device, dtype, progress)
+    if path.suffix.lower() == ".gguf":
+        raise WeightsError(f"{source}: no such GGUF file")
+    if not path.exists() and hub.looks_like_repo_id(text):
+        loaded = load_directory(hub.download(text, progress), device, dtype, progress)
+        loaded.source = text
+        return loaded
+    raise WeightsError(f"{source}: expected a local Hugging Face model directory (config.json + safetensors), "
+                       "a Hub repository id (org/name), a .gguf file, or embedded:NAME")
+
+
+def load_gguf(path: Path, device, dtype, progress: Progress | None = None, name: str | None = None) -> Pretrained:
+    file = GGUFFile(path)
+    spec = spec_from_gguf(file)
+    if name:
+        spec = replace(spec, name=name)
+    model = empty_model(spec, device, dtype)
+    fill_from_gguf(model, file, progress)
+    model.pack_for_decode()
+    tokenizer = tokenizer_from_gguf(file.metadata, str(path))
+    return Pretrained(model=model, spec=spec, tokenizer=tokenizer, source=str(path))
+
+
+def load_directory(directory: Path, device, dtype, progress: Progress | None = None) -> Pretrained:
+    config = read_config(directory)
+    try:
+        spec = spec_from_hf_config(config, name=directory.name)
+    except SpecError as error:
+        raise WeightsError(f"{directory / 'config.json'}: {error}") from None
+    if spec.model_type not in NAME_MAPS:
+        raise WeightsError(f"{directory / 'config.json'}: loading weights of model_type {spec.model_type!r} is not "
+                           f"supported yet; supported: {', '.join(sorted(NAME_MAPS))}")
+    tensors = SafetensorsDirectory(directory)
+    model = empty_model(spec, device, dtype)
+    names = [name for name, _ in model.named_parameters()]
+    name_map = with_published_names(NAME_MAPS[spec.model_type](spec, names), tensors.__contains__)
+    fill_parameters(model, name_map, tensors.get, tensors.__contains__, str(directory), progress)
+    model.pack_for_decode()
+    return Pretrained(model=model, spec=spec, tokenizer=tokenizer_from_directory(directory), source=str(directory))

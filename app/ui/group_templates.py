@@ -26,7 +26,7 @@ from ..spec.components import (
     MoE,
     MultiHeadLatentAttention,
 )
-from .components import SLOT_FFN, SLOT_MIXER, Refused, apply_drop
+from .palette_drops import SLOT_FFN, SLOT_MIXER, Refused, apply_drop
 from .grouping import Group, group_layers
 
 GROUP_PREFIX = "group:"  # palette keys of layer groups: "group:moe"

@@ -32,13 +32,13 @@ from .canvas import CanvasView
 from .autosave import AutosaveSchedule
 from .commands import InsertGroup, SpecEdit
 from .compare_view import CompareView
-from .components import Refused, drop_edit
+from .palette_drops import Refused, drop_edit
 from .dashboard import Dashboard
 from .document import SpecDocument
 from .group_templates import insert_edit
 from .inspector import Inspector
 from .palette import PaletteWidget
-from .profiling import CANVAS_MEASURES, RunController, SnapshotError, run_status
+from .run_controller import CANVAS_MEASURES, RunController, SnapshotError, run_status
 from .run_panel import RunPanel
 from .summary_bar import SummaryBar
 from .catalog_browser import CatalogBrowser

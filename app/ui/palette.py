@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem
 
 from ..spec import ArchSpec
 from . import theme
-from .components import MIME_TYPE, PALETTE
+from .palette_drops import MIME_TYPE, PALETTE
 from .group_templates import GROUP_KINDS, GROUP_PREFIX, templates_for
 
 GROUPS_TITLE = "Layer groups"

@@ -17,7 +17,7 @@ from app.spec import catalog
 from app.spec.analysis import analyze
 from app.spec.components import Attention as AttentionSpec
 from app.spec.roofline import step_cost
-from app.ui.components import PALETTE, SLOT_MIXER, apply_drop
+from app.ui.palette_drops import PALETTE, SLOT_MIXER, apply_drop
 
 WINDOW_AND_CHUNK = [(64, 32), (32, 64), (48, 20)]  # window > chunk, window < chunk, neither divides
 STEPS = 100  # past both lengths

@@ -10,7 +10,7 @@ from app.spec import catalog
 from app.spec.components import Attention, MultiHeadLatentAttention
 from app.ui.document import SpecDocument
 from app.ui.commands import InsertGroup, MoveGroup, RemoveGroup, SetGroupRepeat, SetLayerField
-from app.ui.components import Refused, drop_edit
+from app.ui.palette_drops import Refused, drop_edit
 from app.ui.grouping import group_layers
 from app.ui.palette import PaletteWidget
 

@@ -11,7 +11,7 @@ from app.spec import catalog
 from app.spec.analysis import analyze
 from app.spec.components import Attention, Mamba2, MoE
 from app.ui.commands import SetLayerField
-from app.ui.components import MIME_TYPE
+from app.ui.palette_drops import MIME_TYPE
 from app.ui.group_templates import insert_edit, templates_for
 from app.ui.grouping import describe_groups, group_layers
 from app.units import human_count

@@ -14,7 +14,7 @@ from app.spec.serialize import spec_from_dict
 from app.ui.app import run_and_wait
 from app.ui.commands import SpecEdit
 from app.ui.dashboard.plots import LEGEND_HEADROOM
-from app.ui.profiling import drawn_layer_shares, drawn_layer_twins
+from app.ui.run_controller import drawn_layer_shares, drawn_layer_twins
 
 TOKENS = 3
 RUN_TIMEOUT_MS = 300_000  # generous: only a hang should trip it

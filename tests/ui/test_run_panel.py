@@ -11,7 +11,7 @@ from app.spec.scale import explore
 from app.spec.serialize import spec_to_dict
 from app.ui.canvas.scene import ArchitectureScene
 from app.runtime.figures import StepShares
-from app.ui.profiling import SnapshotError, drawn_layer_shares, drawn_layer_times, drawn_layer_twins, read_snapshot
+from app.ui.run_controller import SnapshotError, drawn_layer_shares, drawn_layer_times, drawn_layer_twins, read_snapshot
 from app.ui.run_panel import RunPanel
 
 

@@ -21,7 +21,7 @@ from ...spec import ArchSpec
 from ...spec.analysis import analyze
 from ...spec.components import Layer
 from .. import theme
-from ..components import SLOT_FFN, SLOT_MIXER, SLOT_NORM
+from ..palette_drops import SLOT_FFN, SLOT_MIXER, SLOT_NORM
 from ..grouping import Block, Group, group_layers
 from ...units import human_bytes, human_count
 from ..labels import ffn_text, mixer_text, norm_title

@@ -16,7 +16,7 @@ from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsView, QToolTip
 
-from ..components import MIME_TYPE
+from ..palette_drops import MIME_TYPE
 from ..group_templates import is_group_key
 from .items import BoxItem, FrameItem, text_drawn_afresh
 from .scene import ArchitectureScene

@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, QRectF
 
 from ...spec.analysis import analyze
 from ...units import human_count
-from ..components import SLOT_MIXER
+from ..palette_drops import SLOT_MIXER
 from .connectors import arrow, elbow_arrow
 from .connectors import caption as add_caption
 from .geometry import GAP as BLOCK_GAP

@@ -12,11 +12,13 @@ from PySide6.QtWidgets import QWidget
 from .batch_sweep import BatchSweepView
 from .kv import KvView
 from .latency import LatencyView
-from .plots import MemoryView, OutputText, ThroughputView
+from .memory import MemoryView
+from .output_text import OutputText
 from .record import BatchSweepRecord, RunRecord, SweepRecord
 from .roofline import RooflineView
 from .routing import RoutingView
 from .sweep import SweepView
+from .throughput import ThroughputView
 
 
 class Dashboard(QObject):

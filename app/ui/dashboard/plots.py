@@ -1,6 +1,7 @@
-"""What every dashboard plot shares (the view base class, theme colours, axes with units
-and integer layer ticks, byte units, centred notes), and the small views: memory,
-throughput and the streaming output text.
+"""What every dashboard plot shares: the view base class and its layout (plots side by
+side or stacked, a note when too small to draw), theme colours and pens, axes with units
+and whole-number ticks, held ranges, legends that fit their plot, byte units and centred
+notes.
 
 Each view owns its pyqtgraph items for its whole life and refreshes them with setData /
 setOpts / setImage: the dashboard refreshes at 10-20 Hz while a run streams."""
@@ -13,14 +14,12 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QFontMetricsF, QTextCursor
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QPlainTextEdit
+from PySide6.QtGui import QFontMetricsF
+from PySide6.QtWidgets import QGraphicsItem, QLabel
 
-from ...runtime.figures import decode_rate_text
 from .. import theme
-from .record import MEMORY_KEYS, RunRecord
+from .record import RunRecord
 
-MIB = 2**20
 READABLE_ASPECT = 1.6  # width over height at which a plot reads best
 LEAST_CELL_PX = (140, 110)  # width, height: below either a plot's ticks and titles collide
 LEGIBLE_CELL_PX = (140, 165)  # a view box of 120 px or more above the axis and its title
@@ -440,153 +439,3 @@ class PlotView:
     def _lay_out_at(self, size: QSize) -> None:
         self.widget.resize(size)  # on screen the resize event comes at once; off it, grab() sends it
         self.layout.layout.activate()
-
-
-class MemoryView(PlotView):
-    title, object_name, slug = "Memory", "memoryDock", "memory"
-    COLOURS = {"allocated": colour("attention"), "reserved": colour("mla"), "device_used": colour("linear"),
-               "rss": colour("embedding")}
-    NAMES = {"allocated": "allocated (torch)", "reserved": "reserved (torch)", "device_used": "device used",
-             "rss": "process RSS"}
-
-    def __init__(self):
-        super().__init__()
-        self.plot = styled_plot(self.layout, 0, "step", "memory", y_units="MiB", whole_numbers="x")
-        add_legend(self.plot)
-        self._titled = [self.plot]
-        self.curves = {key: self.plot.plot(pen=pen(self.COLOURS[key]), name=self.NAMES[key]) for key in MEMORY_KEYS}
-        self.overlays = {key: self.plot.plot(pen=pen(self.COLOURS[key], dashed=True)) for key in MEMORY_KEYS}
-
-    def show(self, record: RunRecord) -> None:
-        steps = np.asarray(record.step_index, dtype=float)
-        top = 0.0
-        for key, series in record.memory.items():
-            mib = np.asarray(series, dtype=float) / MIB
-            self.curves[key].setData(steps, mib)
-            top = max(top, float(mib.max(initial=0.0)))
-        hold_range(self.plot, "x", max(record.step_span() - 1, 1))
-        hold_range(self.plot, "y", top * 1.05)
-        self.caption(record)
-
-    def overlay(self, record, primary) -> None:
-        self._overlay = record
-        for key, curve in self.overlays.items():
-            if record is None:
-                empty(curve)
-            else:
-                curve.setData(np.asarray(record.step_index, dtype=float),
-                              np.asarray(record.memory[key], dtype=float) / MIB)
-        self.caption(primary)
-
-    def clear(self) -> None:
-        for curve in (*self.curves.values(), *self.overlays.values()):
-            empty(curve)
-        self._overlay = None
-        self.caption(None)
-
-    def plotted(self) -> dict:
-        def in_bytes(curve):
-            return [int(round(v * MIB)) for v in values(curve)]
-
-        return {"memory": {key: in_bytes(curve) for key, curve in self.curves.items()},
-                "memory_overlay": {key: in_bytes(curve) for key, curve in self.overlays.items() if values(curve)}}
-
-    def has_data(self) -> bool:
-        return bool(values(self.curves["rss"]))
-
-
-class ThroughputView(PlotView):
-    title, object_name, slug = "Throughput", "throughputDock", "throughput"
-
-    def __init__(self):
-        super().__init__()
-        self.plot = styled_plot(self.layout, 0, "decode step", "throughput", y_units="tokens/s",
-                                whole_numbers="x")
-        self._titled = [self.plot]
-        self.curve = self.plot.plot(pen=pen(theme.SELECTED))
-        self.overlay_curve = self.plot.plot(pen=pen(theme.SELECTED, dashed=True))
-        # The run's decode speed, as the status line, the CLI and the snapshot give it.
-        self.rate_line = pg.InfiniteLine(angle=0, pen=pen(theme.MUTED_TEXT, dotted=True, width=1), label="",
-                                         labelOpts={"color": theme.MUTED_TEXT, "position": 0.08,
-                                                    "anchors": [(0, 1), (0, 1)]})
-        self.rate_line.setVisible(False)
-        self.plot.addItem(self.rate_line, ignoreBounds=True)
-        self.rate_text = ""
-
-    def show(self, record: RunRecord) -> None:
-        rates = record.tokens_per_s()
-        self.curve.setData(np.asarray(record.decode_steps(), dtype=float), np.asarray(rates, dtype=float))
-        if rates:
-            rate = record.decode_tokens_per_s()
-            self.rate_text = decode_rate_text(rate)
-            self.rate_line.setValue(rate)
-            self.rate_line.label.setFormat(self.rate_text)  # no "{value}": the text is the figure
-        else:
-            self.rate_text = ""
-        self.rate_line.setVisible(bool(rates))
-        hold_range(self.plot, "x", max(record.step_span() - 1, 1))
-        hold_range(self.plot, "y", max(rates, default=0.0) * 1.05)
-        self.caption(record)
-
-    def overlay(self, record, primary) -> None:
-        self._overlay = record
-        if record is None:
-            empty(self.overlay_curve)
-        else:
-            self.overlay_curve.setData(np.asarray(record.decode_steps(), dtype=float),
-                                       np.asarray(record.tokens_per_s(), dtype=float))
-        self.caption(primary)
-
-    def clear(self) -> None:
-        empty(self.curve)
-        empty(self.overlay_curve)
-        self.rate_line.setVisible(False)
-        self.rate_text = ""
-        self._overlay = None
-        self.caption(None)
-
-    def plotted(self) -> dict:
-        return {"tokens_per_s": values(self.curve), "tokens_per_s_overlay": values(self.overlay_curve),
-                "tokens_per_s_label": self.rate_text}
-
-    def has_data(self) -> bool:
-        return bool(values(self.curve))
-
-
-class OutputText:
-    """The generated text, streaming: appends what is new and follows the end unless the
-    user has scrolled up to read."""
-
-    title, object_name, slug = "Output text", "outputDock", "text"
-
-    def __init__(self):
-        self.widget = QPlainTextEdit()
-        self.widget.setObjectName("outputText")
-        self.widget.setReadOnly(True)
-        self.widget.setPlaceholderText("The generated text streams here. Random-weight models have no tokenizer, "
-                                       "so their runs show none.")
-
-    def show(self, record: RunRecord) -> None:
-        self.set_text(record.text)
-
-    def set_text(self, text: str) -> None:
-        bar = self.widget.verticalScrollBar()
-        following = bar.value() >= bar.maximum() - 4
-        current = self.widget.toPlainText()
-        if text == current:
-            return
-        if current and text.startswith(current):
-            cursor = QTextCursor(self.widget.document())
-            cursor.movePosition(QTextCursor.End)
-            cursor.insertText(text[len(current):])
-        else:
-            self.widget.setPlainText(text)
-            following = True
-        if following:
-            bar.setValue(bar.maximum())
-
-    def clear(self) -> None:
-        self.widget.clear()
-
-    def plotted(self) -> dict:
-        return {"text": self.widget.toPlainText()}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .arch import ArchSpec
 from .components import (
+    MIXER_TYPES,
     MLP,
     Attention,
     CrossAttention,
@@ -21,7 +22,7 @@ from .components import (
     Mamba2,
     MoE,
     MultiHeadLatentAttention,
-    Norm,
+    norm_params,
 )
 from .vision_analysis import (
     VisionAnalysis,
@@ -34,99 +35,17 @@ from .vision_analysis import (
 # --- parameters of each component ------------------------------------------------------
 
 
-def norm_params(norm: Norm, width: int) -> int:
-    if norm.kind == "l2":
-        return 0
-    return width * (2 if norm.bias else 1)
+def known_mixer(mixer):
+    """The mixer itself, or TypeError naming it when it is no kind this version knows: a
+    question about an unknown mixer has no answer, not 0."""
+    if not isinstance(mixer, MIXER_TYPES):
+        raise TypeError(f"unknown mixer {type(mixer).__name__}: expected one of "
+                        f"{', '.join(kind.__name__ for kind in MIXER_TYPES)}")
+    return mixer
 
 
 def mixer_params(mixer, d: int) -> int:
-    if isinstance(mixer, Attention):
-        q_width = mixer.num_heads * mixer.head_dim * (2 if mixer.output_gate else 1)
-        # a layer that shares another's keys and values has no projections (or norms) for them
-        k_width = 0 if mixer.shared_kv else mixer.num_kv_heads * mixer.head_dim
-        v_width = 0 if mixer.shared_kv else mixer.num_kv_heads * mixer.v_dim
-        out_width = mixer.num_heads * mixer.v_dim
-        total = d * (q_width + k_width + v_width) + out_width * d
-        if mixer.qkv_bias:
-            total += q_width + k_width + v_width
-        if mixer.out_bias:
-            total += d
-        if mixer.qk_norm is not None:
-            norm = mixer.qk_norm.norm
-            if mixer.qk_norm.scope == "head":
-                total += (1 if mixer.shared_kv else 2) * norm_params(norm, mixer.head_dim)
-            else:
-                total += norm_params(norm, mixer.num_heads * mixer.head_dim) + norm_params(norm, k_width)
-        if mixer.value_norm is not None and not mixer.shared_kv:
-            total += norm_params(mixer.value_norm, mixer.v_dim)
-        if mixer.sinks:
-            total += mixer.num_heads
-        return total
-    if isinstance(mixer, MultiHeadLatentAttention):
-        h, rope = mixer.num_heads, mixer.qk_rope_head_dim
-        q_out = h * (mixer.qk_nope_head_dim + rope)
-        if mixer.q_lora_rank:
-            query = d * mixer.q_lora_rank + mixer.q_lora_rank + mixer.q_lora_rank * q_out
-        else:
-            query = d * q_out
-        latent = d * (mixer.kv_lora_rank + rope) + mixer.kv_lora_rank
-        expand = mixer.kv_lora_rank * h * (mixer.qk_nope_head_dim + mixer.v_head_dim)
-        total = query + latent + expand + h * mixer.v_head_dim * d
-        if mixer.qkv_bias:  # on the down-projections and the output; an uncompressed q_proj has none
-            total += mixer.q_lora_rank + mixer.kv_lora_rank + rope + d
-        if mixer.indexer is not None:
-            index = mixer.indexer
-            query_in = mixer.q_lora_rank or d
-            total += query_in * index.num_heads * index.head_dim  # indexer queries
-            total += d * index.head_dim + 2 * index.head_dim  # its single key head, LayerNorm
-            total += d * index.num_heads  # per-head weights of the index scores
-        return total
-    if isinstance(mixer, GatedDeltaNet):
-        key_width = mixer.num_key_heads * mixer.key_head_dim
-        value_width = mixer.num_value_heads * mixer.value_head_dim
-        conv_width = 2 * key_width + value_width
-        return (
-            d * (2 * key_width + 2 * value_width)  # q, k, v and the output gate z
-            + d * 2 * mixer.num_value_heads  # beta and the decay's input
-            + conv_width * mixer.conv_kernel
-            + 2 * mixer.num_value_heads  # dt bias, A
-            + mixer.value_head_dim  # gated RMSNorm over each head's output
-            + value_width * d
-        )
-    if isinstance(mixer, KimiDeltaAttention):
-        width = mixer.num_heads * mixer.head_dim
-        low_rank = mixer.head_dim
-        return (
-            3 * d * width  # q, k, v
-            + 3 * width * mixer.conv_kernel  # a short conv on each
-            + 2 * (d * low_rank + low_rank * width)  # channel-wise decay and output gate, low rank
-            + d * mixer.num_heads  # beta
-            + mixer.num_heads + width  # A, dt bias
-            + mixer.head_dim  # output norm
-            + width * d
-        )
-    if isinstance(mixer, Mamba2):
-        inner = mixer.num_heads * mixer.head_dim
-        group_width = 2 * mixer.num_groups * mixer.state_size
-        in_width = 2 * inner + group_width + mixer.num_heads
-        conv_width = inner + group_width
-        total = d * in_width + conv_width * mixer.conv_kernel + 3 * mixer.num_heads + inner + inner * d
-        if mixer.conv_bias:
-            total += conv_width
-        if mixer.proj_bias:
-            total += in_width + d
-        return total
-    if isinstance(mixer, LightningAttention):
-        width = mixer.num_heads * mixer.head_dim
-        return d * 3 * width + d * width + width + width * d  # qkv, output gate, norm, out
-    if isinstance(mixer, CrossAttention):
-        q_width, kv_width = mixer.num_heads * mixer.head_dim, mixer.num_kv_heads * mixer.head_dim
-        total = d * (q_width + 2 * kv_width) + q_width * d
-        if mixer.qk_norm is not None:
-            total += 2 * norm_params(mixer.qk_norm.norm, mixer.head_dim)
-        return total + (2 if mixer.gated else 0)  # the attention and feed-forward gates
-    raise TypeError(f"unknown mixer {type(mixer).__name__}")
+    return known_mixer(mixer).params(d)
 
 
 def mlp_params(mlp: MLP, d: int) -> int:
@@ -192,65 +111,27 @@ def layer_norm_count(layer: Layer) -> int:
 
 
 def kv_values_per_token(mixer) -> int:
-    """Values a layer appends to its cache for each token (none when it reuses another's)."""
-    if isinstance(mixer, Attention) and mixer.shared_kv:
-        return 0
-    if isinstance(mixer, Attention):
-        return mixer.num_kv_heads * (mixer.head_dim + mixer.v_dim)
-    if isinstance(mixer, MultiHeadLatentAttention):
-        index_key = mixer.indexer.head_dim if mixer.indexer is not None else 0
-        return mixer.kv_lora_rank + mixer.qk_rope_head_dim + index_key
-    return 0
+    """Values a layer appends to its cache for each token (none when it reuses another's,
+    none without a mixer)."""
+    return 0 if mixer is None else known_mixer(mixer).kv_values_per_token()
 
 
 def cache_window(mixer) -> int:
-    """Tokens a layer keeps at most; 0 when it keeps them all (Attention.cache_window)."""
-    return mixer.cache_window if isinstance(mixer, Attention) else 0
+    """Tokens a layer keeps at most; 0 when it keeps them all."""
+    return 0 if mixer is None else known_mixer(mixer).cache_window
 
 
 def state_values(mixer) -> int:
     """Values of a recurrent layer's constant-size state: the recurrence plus the conv
     window, which the caches of transformers (and of mamba_ssm and fla) keep at the full
     conv_kernel inputs per channel."""
-    if isinstance(mixer, GatedDeltaNet):
-        conv_width = 2 * mixer.num_key_heads * mixer.key_head_dim + mixer.num_value_heads * mixer.value_head_dim
-        return (mixer.num_value_heads * mixer.key_head_dim * mixer.value_head_dim
-                + mixer.conv_kernel * conv_width)
-    if isinstance(mixer, KimiDeltaAttention):
-        width = mixer.num_heads * mixer.head_dim
-        return mixer.num_heads * mixer.head_dim**2 + 3 * mixer.conv_kernel * width
-    if isinstance(mixer, Mamba2):
-        inner = mixer.num_heads * mixer.head_dim
-        conv_width = inner + 2 * mixer.num_groups * mixer.state_size
-        return inner * mixer.state_size + mixer.conv_kernel * conv_width
-    if isinstance(mixer, LightningAttention):
-        return mixer.num_heads * mixer.head_dim**2
-    return 0
+    return 0 if mixer is None else known_mixer(mixer).state_values()
 
 
 def attention_flops_per_token(mixer, context_len: int, image_features: int = 0) -> int:
-    """Multiply-adds x2 of the score and value products for one query at this context (a
-    cross-attention layer's query attends to the image's features instead)."""
-    if isinstance(mixer, CrossAttention):
-        return 2 * mixer.num_heads * 2 * mixer.head_dim * image_features
-    if isinstance(mixer, Attention):
-        window = cache_window(mixer)
-        seen = min(context_len, window) if window else context_len
-        return 2 * mixer.num_heads * (mixer.head_dim + mixer.v_dim) * seen
-    if isinstance(mixer, MultiHeadLatentAttention):
-        head = mixer.qk_nope_head_dim + mixer.qk_rope_head_dim + mixer.v_head_dim
-        if mixer.indexer is not None:
-            index = mixer.indexer
-            return (2 * mixer.num_heads * head * min(context_len, index.top_k)
-                    + 2 * index.num_heads * index.head_dim * context_len)
-        return 2 * mixer.num_heads * head * context_len
-    if isinstance(mixer, GatedDeltaNet):
-        return 4 * mixer.num_value_heads * mixer.key_head_dim * mixer.value_head_dim
-    if isinstance(mixer, (KimiDeltaAttention, LightningAttention)):
-        return 4 * mixer.num_heads * mixer.head_dim**2
-    if isinstance(mixer, Mamba2):
-        return 4 * mixer.num_heads * mixer.head_dim * mixer.state_size
-    return 0
+    """Multiply-adds x2 of the score and value products (or the recurrence) for one query
+    at this context (a cross-attention layer's query attends to the image's features)."""
+    return 0 if mixer is None else known_mixer(mixer).score_flops_per_token(context_len, image_features)
 
 
 # --- the analysis -----------------------------------------------------------------------

@@ -26,6 +26,12 @@ class Norm:
     bias: bool = False  # LayerNorm's additive term
 
 
+def norm_params(norm: Norm, width: int) -> int:
+    if norm.kind == "l2":
+        return 0
+    return width * (2 if norm.bias else 1)
+
+
 @dataclass(frozen=True)
 class RopeScaling:
     """Context extension of RoPE. `type` follows the Hugging Face `rope_type` names."""
@@ -111,6 +117,41 @@ class Attention:
         limits = [limit for limit in (self.sliding_window, self.chunk_size) if limit]
         return min(limits, default=0)
 
+    # --- its answers (see MIXER_ANSWERS) ---
+
+    def params(self, d: int) -> int:
+        q_width = self.num_heads * self.head_dim * (2 if self.output_gate else 1)
+        # a layer that shares another's keys and values has no projections (or norms) for them
+        k_width = 0 if self.shared_kv else self.num_kv_heads * self.head_dim
+        v_width = 0 if self.shared_kv else self.num_kv_heads * self.v_dim
+        out_width = self.num_heads * self.v_dim
+        total = d * (q_width + k_width + v_width) + out_width * d
+        if self.qkv_bias:
+            total += q_width + k_width + v_width
+        if self.out_bias:
+            total += d
+        if self.qk_norm is not None:
+            norm = self.qk_norm.norm
+            if self.qk_norm.scope == "head":
+                total += (1 if self.shared_kv else 2) * norm_params(norm, self.head_dim)
+            else:
+                total += norm_params(norm, self.num_heads * self.head_dim) + norm_params(norm, k_width)
+        if self.value_norm is not None and not self.shared_kv:
+            total += norm_params(self.value_norm, self.v_dim)
+        if self.sinks:
+            total += self.num_heads
+        return total
+
+    def kv_values_per_token(self) -> int:
+        return 0 if self.shared_kv else self.num_kv_heads * (self.head_dim + self.v_dim)
+
+    def state_values(self) -> int:
+        return 0
+
+    def score_flops_per_token(self, context_len: int, image_features: int = 0) -> int:
+        seen = min(context_len, self.cache_window) if self.cache_window else context_len
+        return 2 * self.num_heads * (self.head_dim + self.v_dim) * seen
+
 
 @dataclass(frozen=True)
 class SparseIndexer:
@@ -144,6 +185,43 @@ class MultiHeadLatentAttention:
     query_position_scale: float = 0.0
     query_position_floor: int = 8192
 
+    cache_window: ClassVar[int] = 0  # its latent cache keeps every token
+
+    def params(self, d: int) -> int:
+        h, rope = self.num_heads, self.qk_rope_head_dim
+        q_out = h * (self.qk_nope_head_dim + rope)
+        if self.q_lora_rank:
+            query = d * self.q_lora_rank + self.q_lora_rank + self.q_lora_rank * q_out
+        else:
+            query = d * q_out
+        latent = d * (self.kv_lora_rank + rope) + self.kv_lora_rank
+        expand = self.kv_lora_rank * h * (self.qk_nope_head_dim + self.v_head_dim)
+        total = query + latent + expand + h * self.v_head_dim * d
+        if self.qkv_bias:  # on the down-projections and the output; an uncompressed q_proj has none
+            total += self.q_lora_rank + self.kv_lora_rank + rope + d
+        if self.indexer is not None:
+            index = self.indexer
+            query_in = self.q_lora_rank or d
+            total += query_in * index.num_heads * index.head_dim  # indexer queries
+            total += d * index.head_dim + 2 * index.head_dim  # its single key head, LayerNorm
+            total += d * index.num_heads  # per-head weights of the index scores
+        return total
+
+    def kv_values_per_token(self) -> int:
+        index_key = self.indexer.head_dim if self.indexer is not None else 0
+        return self.kv_lora_rank + self.qk_rope_head_dim + index_key
+
+    def state_values(self) -> int:
+        return 0
+
+    def score_flops_per_token(self, context_len: int, image_features: int = 0) -> int:
+        head = self.qk_nope_head_dim + self.qk_rope_head_dim + self.v_head_dim
+        if self.indexer is not None:
+            index = self.indexer
+            return (2 * self.num_heads * head * min(context_len, index.top_k)
+                    + 2 * index.num_heads * index.head_dim * context_len)
+        return 2 * self.num_heads * head * context_len
+
 
 @dataclass(frozen=True)
 class GatedDeltaNet:
@@ -158,6 +236,31 @@ class GatedDeltaNet:
     conv_kernel: int = 4
     norm_eps: float = 1e-6  # the gated RMSNorm on each head's output (Qwen3-Next: rms_norm_eps)
 
+    cache_window: ClassVar[int] = 0
+
+    def params(self, d: int) -> int:
+        key_width = self.num_key_heads * self.key_head_dim
+        value_width = self.num_value_heads * self.value_head_dim
+        conv_width = 2 * key_width + value_width
+        return (
+            d * (2 * key_width + 2 * value_width)  # q, k, v and the output gate z
+            + d * 2 * self.num_value_heads  # beta and the decay's input
+            + conv_width * self.conv_kernel
+            + 2 * self.num_value_heads  # dt bias, A
+            + self.value_head_dim  # gated RMSNorm over each head's output
+            + value_width * d
+        )
+
+    def kv_values_per_token(self) -> int:
+        return 0
+
+    def state_values(self) -> int:
+        conv_width = 2 * self.num_key_heads * self.key_head_dim + self.num_value_heads * self.value_head_dim
+        return self.num_value_heads * self.key_head_dim * self.value_head_dim + self.conv_kernel * conv_width
+
+    def score_flops_per_token(self, context_len: int, image_features: int = 0) -> int:
+        return 4 * self.num_value_heads * self.key_head_dim * self.value_head_dim
+
 
 @dataclass(frozen=True)
 class KimiDeltaAttention:
@@ -169,6 +272,31 @@ class KimiDeltaAttention:
     head_dim: int
     conv_kernel: int = 4
     norm_eps: float = 1e-5  # the sigmoid-gated output RMSNorm (Kimi Linear: rms_norm_eps)
+
+    cache_window: ClassVar[int] = 0
+
+    def params(self, d: int) -> int:
+        width = self.num_heads * self.head_dim
+        low_rank = self.head_dim
+        return (
+            3 * d * width  # q, k, v
+            + 3 * width * self.conv_kernel  # a short conv on each
+            + 2 * (d * low_rank + low_rank * width)  # channel-wise decay and output gate, low rank
+            + d * self.num_heads  # beta
+            + self.num_heads + width  # A, dt bias
+            + self.head_dim  # output norm
+            + width * d
+        )
+
+    def kv_values_per_token(self) -> int:
+        return 0
+
+    def state_values(self) -> int:
+        width = self.num_heads * self.head_dim
+        return self.num_heads * self.head_dim**2 + 3 * self.conv_kernel * width
+
+    def score_flops_per_token(self, context_len: int, image_features: int = 0) -> int:
+        return 4 * self.num_heads * self.head_dim**2
 
 
 @dataclass(frozen=True)
@@ -190,6 +318,31 @@ class Mamba2:
     dt_min: float = 0.0
     norm_eps: float = 1e-5  # the gated output RMSNorm (Nemotron-H: layer_norm_epsilon)
 
+    cache_window: ClassVar[int] = 0
+
+    def params(self, d: int) -> int:
+        inner = self.num_heads * self.head_dim
+        group_width = 2 * self.num_groups * self.state_size
+        in_width = 2 * inner + group_width + self.num_heads
+        conv_width = inner + group_width
+        total = d * in_width + conv_width * self.conv_kernel + 3 * self.num_heads + inner + inner * d
+        if self.conv_bias:
+            total += conv_width
+        if self.proj_bias:
+            total += in_width + d
+        return total
+
+    def kv_values_per_token(self) -> int:
+        return 0
+
+    def state_values(self) -> int:
+        inner = self.num_heads * self.head_dim
+        conv_width = inner + 2 * self.num_groups * self.state_size
+        return inner * self.state_size + self.conv_kernel * conv_width
+
+    def score_flops_per_token(self, context_len: int, image_features: int = 0) -> int:
+        return 4 * self.num_heads * self.head_dim * self.state_size
+
 
 @dataclass(frozen=True)
 class LightningAttention:
@@ -202,6 +355,21 @@ class LightningAttention:
     head_dim: int
     block_size: int = 256  # tokens per block of the blockwise prefill (MiniMax config block_size)
     norm_eps: float = 1e-6  # RMSNorm over all heads' output, before the sigmoid gate
+
+    cache_window: ClassVar[int] = 0
+
+    def params(self, d: int) -> int:
+        width = self.num_heads * self.head_dim
+        return d * 3 * width + d * width + width + width * d  # qkv, output gate, norm, out
+
+    def kv_values_per_token(self) -> int:
+        return 0
+
+    def state_values(self) -> int:
+        return self.num_heads * self.head_dim**2
+
+    def score_flops_per_token(self, context_len: int, image_features: int = 0) -> int:
+        return 4 * self.num_heads * self.head_dim**2
 
 
 @dataclass(frozen=True)
@@ -218,6 +386,24 @@ class CrossAttention:
     head_dim: int
     qk_norm: QKNorm | None = None
     gated: bool = True
+
+    cache_window: ClassVar[int] = 0
+
+    def params(self, d: int) -> int:
+        q_width, kv_width = self.num_heads * self.head_dim, self.num_kv_heads * self.head_dim
+        total = d * (q_width + 2 * kv_width) + q_width * d
+        if self.qk_norm is not None:
+            total += 2 * norm_params(self.qk_norm.norm, self.head_dim)
+        return total + (2 if self.gated else 0)  # the attention and feed-forward gates
+
+    def kv_values_per_token(self) -> int:
+        return 0  # its keys and values are the image's, once per image (vision_analysis)
+
+    def state_values(self) -> int:
+        return 0
+
+    def score_flops_per_token(self, context_len: int, image_features: int = 0) -> int:
+        return 2 * self.num_heads * 2 * self.head_dim * image_features  # its query attends to the image
 
 
 Mixer = (
@@ -238,6 +424,10 @@ MIXER_TYPES: tuple[type, ...] = (
     LightningAttention,
     CrossAttention,
 )
+# What every mixer kind answers for itself, each in its own class: the analysis and the
+# roofline ask the mixer, so a kind that lacks an answer fails at once (tests/spec/
+# test_mixer_answers.py) instead of counting as 0.
+MIXER_ANSWERS = ("params", "kv_values_per_token", "state_values", "score_flops_per_token", "cache_window")
 
 # --- feed-forward -----------------------------------------------------------------------
 

@@ -127,7 +127,9 @@ class _Shrinker:
                 groups -= 1
             return replace(mixer, num_heads=heads, head_dim=_head_dim(mixer.head_dim),
                            state_size=_head_dim(mixer.state_size), num_groups=groups)
-        return mixer
+        if mixer is None:  # a feed-forward-only layer
+            return None
+        raise TypeError(f"explore scale: unknown mixer {type(mixer).__name__}")  # not kept at full width unsaid
 
     def mlp(self, mlp: MLP) -> MLP:
         return replace(mlp, intermediate_size=_multiple(mlp.intermediate_size * self.ratio))
@@ -150,7 +152,9 @@ class _Shrinker:
                 shared=self.mlp(ffn.shared) if ffn.shared is not None else None,
                 router=replace(router, num_groups=groups, top_k_groups=top_groups),
             )
-        return ffn
+        if ffn is None:  # a mixer-only layer
+            return None
+        raise TypeError(f"explore scale: unknown feed-forward {type(ffn).__name__}")
 
     def layer(self, layer: Layer) -> Layer:
         return replace(layer, mixer=self.mixer(layer.mixer), ffn=self.ffn(layer.ffn))

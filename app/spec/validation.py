@@ -159,6 +159,8 @@ class _Checker:
             self.divides(path, "num_kv_heads", mixer.num_kv_heads, "num_heads", mixer.num_heads)
             if mixer.qk_norm is not None:
                 self.norm(mixer.qk_norm.norm, _at(path, "qk_norm.norm"))
+        elif mixer is not None:  # a kind added to the spec but not here: not valid by default
+            self.add(path, f"unknown mixer kind {type(mixer).__name__}")
 
     def mlp(self, mlp: MLP, path: str) -> None:
         self.positive(mlp, path, "intermediate_size")

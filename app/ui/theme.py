@@ -59,7 +59,7 @@ def mixer_kind(mixer) -> str:
         return "linear"
     if isinstance(mixer, CrossAttention):
         return "vision"
-    return "none"
+    raise TypeError(f"no canvas colour for the mixer {type(mixer).__name__}")
 
 
 def ffn_kind(ffn) -> str:
@@ -67,7 +67,9 @@ def ffn_kind(ffn) -> str:
         return "moe"
     if isinstance(ffn, MLP):
         return "ffn"
-    return "none"
+    if ffn is None:
+        return "none"
+    raise TypeError(f"no canvas colour for the feed-forward {type(ffn).__name__}")
 
 
 def fill(kind: str) -> QColor:

@@ -57,3 +57,17 @@ def test_a_mixer_the_analysis_does_not_know_is_refused_by_name(question):
 def test_a_layer_without_a_mixer_holds_nothing():
     assert analysis.kv_values_per_token(None) == analysis.state_values(None) == analysis.cache_window(None) == 0
     assert analysis.attention_flops_per_token(None, 128) == 0
+
+
+def test_explore_scale_and_validation_do_not_pass_an_unknown_mixer_through():
+    """A half-added kind used to come out of explore() at full width and validate clean."""
+    import dataclasses as dc
+
+    from app.spec.scale import explore
+
+    spec = catalog.get("llama3-8b")
+    layers = [dc.replace(layer, mixer=HalfAddedMixer()) if i == 0 else layer for i, layer in enumerate(spec.layers)]
+    half_added = spec.with_layers(layers)
+    assert "layers[0].mixer: unknown mixer kind HalfAddedMixer" in [str(problem) for problem in half_added.validate()]
+    with pytest.raises(TypeError, match="explore scale: unknown mixer HalfAddedMixer"):
+        explore(half_added)

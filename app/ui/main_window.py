@@ -614,7 +614,7 @@ class MainWindow(QMainWindow):
 
     _first_show = True
     _layout_restored = False  # the user's saved layout is in place: the first show keeps its sizes
-    _plot_row_px: int | None = None  # the plot row's height as last set; None once the user's
+    _plot_row_px: int | None = None  # the plot row's height as the window last set it; None: the user's
 
     def _restore_settings(self) -> None:
         geometry = self.settings.value("geometry")
@@ -657,6 +657,8 @@ class MainWindow(QMainWindow):
         if dock is None or not dock.isVisible() or dock.isFloating():
             return
         untouched = self._plot_row_px is not None and abs(dock.height() - self._plot_row_px) <= 2
+        if not untouched:
+            self._plot_row_px = None  # the user has moved its edge: the height is theirs from now on
         if untouched or dock.height() < PLOT_ROW_LEGIBLE_PX:
             self._size_plot_row()
 

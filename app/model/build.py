@@ -8,16 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..spec import MLP as MLPSpec
-from ..spec import MoE as MoESpec
 from ..spec import ArchSpec, SpecError
-from ..spec import Attention as AttentionSpec
-from ..spec import CrossAttention as CrossAttentionSpec
-from ..spec import GatedDeltaNet as GatedDeltaNetSpec
-from ..spec import KimiDeltaAttention as KimiDeltaSpec
-from ..spec import LightningAttention as LightningSpec
-from ..spec import Mamba2 as Mamba2Spec
-from ..spec import MultiHeadLatentAttention as MLASpec
 from .attention import Attention
 from .cross_attention import CrossAttention
 from .decoder import DecoderModel
@@ -34,30 +25,32 @@ from .multimodal import CrossAttentionDecoderModel, VisionDecoderModel
 INIT_STD = 0.02  # the usual initializer_range of the published configs
 
 
+# Each spec kind's torch module, by the kind's tag (`spec.kind`): the one place the
+# builder learns of a new kind.
+MIXER_MODULES: dict[str, type[nn.Module]] = {
+    "attention": Attention,
+    "mla": MultiHeadLatentAttention,
+    "gated_deltanet": GatedDeltaNet,
+    "kimi_delta": KimiDeltaAttention,
+    "mamba2": Mamba2,
+    "lightning": LightningAttention,
+    "cross_attention": CrossAttention,
+}
+FFN_MODULES: dict[str, type[nn.Module]] = {"mlp": MLP, "moe": MoE}
+
+
 def make_mixer(spec, d_model: int) -> nn.Module:
-    if isinstance(spec, AttentionSpec):
-        return Attention(spec, d_model)
-    if isinstance(spec, MLASpec):
-        return MultiHeadLatentAttention(spec, d_model)
-    if isinstance(spec, Mamba2Spec):
-        return Mamba2(spec, d_model)
-    if isinstance(spec, LightningSpec):
-        return LightningAttention(spec, d_model)
-    if isinstance(spec, KimiDeltaSpec):
-        return KimiDeltaAttention(spec, d_model)
-    if isinstance(spec, GatedDeltaNetSpec):
-        return GatedDeltaNet(spec, d_model)
-    if isinstance(spec, CrossAttentionSpec):
-        return CrossAttention(spec, d_model)
-    raise NotImplementedError(f"the {spec.kind} mixer has no torch module yet")
+    module = MIXER_MODULES.get(getattr(spec, "kind", None))
+    if module is None:
+        raise NotImplementedError(f"the {getattr(spec, 'kind', type(spec).__name__)} mixer has no torch module yet")
+    return module(spec, d_model)
 
 
 def make_ffn(spec, d_model: int) -> nn.Module:
-    if isinstance(spec, MLPSpec):
-        return MLP(spec, d_model)
-    if isinstance(spec, MoESpec):
-        return MoE(spec, d_model)
-    raise NotImplementedError(f"the {spec.kind} feed-forward has no torch module yet")
+    module = FFN_MODULES.get(getattr(spec, "kind", None))
+    if module is None:
+        raise NotImplementedError(f"the {getattr(spec, 'kind', type(spec).__name__)} feed-forward has no torch module yet")
+    return module(spec, d_model)
 
 
 @torch.no_grad()

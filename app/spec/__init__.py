@@ -6,24 +6,19 @@ instant and testable anywhere.
 
 from . import catalog
 from .arch import SPEC_SCHEMA, ArchSpec
-from .components import (
-    MLP,
+from .components import Layer
+from .ffn import MLP, MoE, Router
+from .mixers import (
     Attention,
     CrossAttention,
     GatedDeltaNet,
     KimiDeltaAttention,
-    Layer,
     LightningAttention,
     Mamba2,
-    MoE,
     MultiHeadLatentAttention,
-    Norm,
-    QKNorm,
-    Rope,
-    RopeScaling,
-    Router,
     SparseIndexer,
 )
+from .parts import Norm, QKNorm, Rope, RopeScaling
 from .errors import Problem, SpecError
 
 __all__ = [

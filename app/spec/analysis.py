@@ -10,38 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .arch import ArchSpec
-from .components import (
-    MIXER_TYPES,
-    MLP,
-    Attention,
-    CrossAttention,
-    GatedDeltaNet,
-    KimiDeltaAttention,
-    Layer,
-    LightningAttention,
-    Mamba2,
-    MoE,
-    MultiHeadLatentAttention,
-    norm_params,
-)
-from .vision_analysis import (
-    VisionAnalysis,
-    analyze_vision,
-    cross_kv_projection_params,
-    cross_kv_values_per_image,
-    tokens_held,
-)
+from .components import Layer
+from .ffn import MLP, known_ffn
+from .mixers import known_mixer
+from .parts import norm_params
+from .vision_analysis import VisionAnalysis, analyze_vision, tokens_held
 
 # --- parameters of each component ------------------------------------------------------
-
-
-def known_mixer(mixer):
-    """The mixer itself, or TypeError naming it when it is no kind this version knows: a
-    question about an unknown mixer has no answer, not 0."""
-    if not isinstance(mixer, MIXER_TYPES):
-        raise TypeError(f"unknown mixer {type(mixer).__name__}: expected one of "
-                        f"{', '.join(kind.__name__ for kind in MIXER_TYPES)}")
-    return mixer
 
 
 def mixer_params(mixer, d: int) -> int:
@@ -49,27 +24,13 @@ def mixer_params(mixer, d: int) -> int:
 
 
 def mlp_params(mlp: MLP, d: int) -> int:
-    matrices = 3 if mlp.gated else 2
-    total = matrices * d * mlp.intermediate_size
-    if mlp.bias:
-        total += (matrices - 1) * mlp.intermediate_size + d
-    return total
+    return mlp.params(d)
 
 
 def ffn_params(ffn, d: int) -> tuple[int, int]:
     """(total, active per token)."""
-    if isinstance(ffn, MLP):
-        params = mlp_params(ffn, d)
-        return params, params
-    assert isinstance(ffn, MoE)
-    # The score-correction bias is not counted: it is updated by a balancing rule, not by
-    # gradients, and every reference implementation keeps it as a buffer.
-    router = d * ffn.num_experts + (ffn.num_experts if ffn.router.bias else 0)
-    shared = mlp_params(ffn.shared, d) if ffn.shared is not None else 0
-    if ffn.shared_gate:
-        shared += d
-    expert = mlp_params(ffn.expert, d)
-    return router + shared + ffn.num_experts * expert, router + shared + ffn.top_k * expert
+    known_ffn(ffn)
+    return ffn.params(d), ffn.active_params(d)
 
 
 def on_device_layer_params(spec: ArchSpec, layer: Layer) -> int:
@@ -208,8 +169,8 @@ class Analysis:
         cross-attention layers, whatever the context."""
         vision = self.spec.vision
         if vision is not None and vision.method == "cross_attention":
-            return [cross_kv_values_per_image(layer.mixer, vision) * dtype_bytes
-                    if isinstance(layer.mixer, CrossAttention) else 0 for layer in self.spec.layers]
+            return [known_mixer(layer.mixer).kv_values_per_image(vision) * dtype_bytes
+                    if layer.mixer is not None else 0 for layer in self.spec.layers]
         return [tokens_held(row.window, context_len, image_positions) * row.kv_values_per_token * dtype_bytes
                 for row in self.layers]
 
@@ -241,49 +202,12 @@ class Analysis:
 
 
 def describe_mixer(mixer) -> str:
-    if mixer is None:
-        return "-"
-    if isinstance(mixer, Attention):
-        heads = mixer.num_heads
-        kv = mixer.num_kv_heads
-        grouping = "MHA" if kv == heads else "MQA" if kv == 1 else "GQA"
-        text = f"{grouping} {heads}/{kv}x{mixer.head_dim}"
-        if mixer.sliding_window:
-            text += f" sliding {mixer.sliding_window}"
-        if mixer.chunk_size:
-            text += f" chunked {mixer.chunk_size}"
-        if mixer.rope is None:
-            text += " NoPE"
-        if mixer.output_gate:
-            text += " gated"
-        if mixer.sinks:
-            text += " sinks"
-        if mixer.shared_kv:
-            text += " shared KV"
-        return text
-    if isinstance(mixer, MultiHeadLatentAttention):
-        text = f"MLA {mixer.num_heads}h latent {mixer.kv_lora_rank}+{mixer.qk_rope_head_dim}"
-        if mixer.indexer is not None:
-            text += f" DSA top-{mixer.indexer.top_k}"
-        if mixer.rope is None:
-            text += " NoPE"
-        return text
-    if isinstance(mixer, CrossAttention):
-        return f"cross-attention {mixer.num_heads}/{mixer.num_kv_heads}x{mixer.head_dim} to the image"
-    names = {GatedDeltaNet: "Gated DeltaNet", KimiDeltaAttention: "Kimi Delta Attention",
-             Mamba2: "Mamba-2", LightningAttention: "Lightning attention"}
-    return names[type(mixer)]
+    """One line for the layer table ("GQA 32/8x128 sliding 4096"); "-" for none."""
+    return "-" if mixer is None else known_mixer(mixer).describe()
 
 
 def describe_ffn(ffn) -> str:
-    if ffn is None:
-        return "-"
-    if isinstance(ffn, MLP):
-        name = {"silu": "SwiGLU", "gelu": "GeGLU", "gelu_tanh": "GeGLU"}.get(ffn.activation, ffn.activation)
-        sparse = f" {ffn.activation_sparsity:.0%} sparse" if ffn.activation_sparsity else ""
-        return f"{name if ffn.gated else ffn.activation.upper() + ' MLP'} {ffn.intermediate_size}{sparse}"
-    shared = f" +{'gated ' if ffn.shared_gate else ''}shared" if ffn.shared is not None else ""
-    return f"MoE {ffn.top_k}/{ffn.num_experts}x{ffn.expert.intermediate_size}{shared}"
+    return "-" if ffn is None else known_ffn(ffn).describe()
 
 
 def analyze(spec: ArchSpec) -> Analysis:
@@ -310,8 +234,8 @@ def analyze(spec: ArchSpec) -> Analysis:
     mtp = spec.mtp_layers * (rows[-1].params + 2 * d * d + 3 * d) if rows else 0
     ple = spec.per_layer_embedding
     ple_table = ple.vocab_size * spec.num_layers * ple.width if ple is not None else 0
-    cross_kv = sum(cross_kv_projection_params(layer.mixer, d) for layer in spec.layers
-                   if isinstance(layer.mixer, CrossAttention))
+    cross_kv = sum(known_mixer(layer.mixer).per_image_params(d) for layer in spec.layers
+                   if layer.mixer is not None)
     vision = analyze_vision(spec.vision, d, cross_kv) if spec.vision is not None else None
     return Analysis(spec, tuple(rows), embedding, head, norm_params(spec.final_norm, d), mtp,
                     per_layer_embedding_params=ple_table, stream_params=stream_params(spec), vision=vision)

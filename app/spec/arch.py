@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from . import validation
-from .components import Layer, Norm
+from .components import Layer
 from .on_device import AltUp, MatFormer, PerLayerEmbedding
+from .parts import Norm
 from .vision import VisionFrontEnd
 
 SPEC_SCHEMA = "archscope.spec/1"

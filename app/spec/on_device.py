@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from .components import MLP, Attention
+from .ffn import MLP
+from .mixers import Attention
 from .errors import Problem
 
 if TYPE_CHECKING:

@@ -13,19 +13,10 @@ from dataclasses import replace
 
 from . import on_device
 from .arch import ArchSpec
-from .components import (
-    MLP,
-    Attention,
-    CrossAttention,
-    GatedDeltaNet,
-    KimiDeltaAttention,
-    Layer,
-    LightningAttention,
-    Mamba2,
-    MoE,
-    MultiHeadLatentAttention,
-    Rope,
-)
+from .components import Layer
+from .ffn import known_ffn
+from .mixers import known_mixer
+from .parts import Rope
 from .vision import explore_vision
 
 EXPLORE_D_MODEL = 256
@@ -47,14 +38,26 @@ def _window(value: int) -> int:
     return min(max(16, value // 16), 256) if value else 0
 
 
-class _Shrinker:
+class Shrinker:
+    """The explore scale's rules, for each mixer and feed-forward kind's `explored` to
+    apply to its own fields: widths in proportion, heads in whole query groups, windows
+    shrunk as the context is."""
+
+    width = EXPLORE_D_MODEL
+    max_heads = EXPLORE_MAX_HEADS
+    max_experts = EXPLORE_MAX_EXPERTS
+
     def __init__(self, spec: ArchSpec):
         self.d_model = spec.d_model
         self.ratio = EXPLORE_D_MODEL / spec.d_model
-        kv_counts = {layer.mixer.num_kv_heads for layer in spec.layers if isinstance(layer.mixer, Attention)}
+        kv_counts = {layer.mixer.num_kv_heads for layer in spec.layers if layer.mixer_kind == "attention"}
         # Set only where layers differ in kv heads (MiMo-V2-Flash's sliding layers have twice
         # its global layers'), so that explore keeps every layer's grouping and their ratio.
         self.fewest_kv_heads = min(kv_counts) if len(kv_counts) > 1 else 0
+
+    multiple = staticmethod(_multiple)
+    head_dim = staticmethod(_head_dim)
+    window = staticmethod(_window)
 
     def heads(self, heads: int, kv_heads: int) -> tuple[int, int]:
         new_heads = min(heads, EXPLORE_MAX_HEADS)
@@ -78,86 +81,12 @@ class _Shrinker:
         rotary = new_dim if rope.rotary_dim == old_dim else max(2, (rope.rotary_dim * new_dim // old_dim) // 2 * 2)
         return replace(rope, rotary_dim=rotary)
 
-    def mixer(self, mixer):
-        if isinstance(mixer, Attention):
-            heads, kv = self.heads(mixer.num_heads, mixer.num_kv_heads)
-            head_dim = _head_dim(mixer.head_dim)
-            if mixer.num_heads * mixer.head_dim == self.d_model:  # keep heads x head_dim == width
-                head_dim = EXPLORE_D_MODEL // heads // 2 * 2  # even, for RoPE's pairs
-            return replace(
-                mixer, num_heads=heads, num_kv_heads=kv, head_dim=head_dim,
-                value_head_dim=_head_dim(mixer.value_head_dim) if mixer.value_head_dim else 0,
-                rope=self.rope(mixer.rope, mixer.head_dim, head_dim),
-                sliding_window=_window(mixer.sliding_window), chunk_size=_window(mixer.chunk_size),
-                # a scalar of 1 (Gemma 3n: unit scaling, its QK-norm bounds the logits) is no width
-                query_pre_attn_scalar=head_dim if mixer.query_pre_attn_scalar not in (0.0, 1.0)
-                else mixer.query_pre_attn_scalar,
-            )
-        if isinstance(mixer, CrossAttention):
-            heads, kv = self.heads(mixer.num_heads, mixer.num_kv_heads)
-            head_dim = _head_dim(mixer.head_dim)
-            if mixer.num_heads * mixer.head_dim == self.d_model:  # keep heads x head_dim == width
-                head_dim = EXPLORE_D_MODEL // heads
-            return replace(mixer, num_heads=heads, num_kv_heads=kv, head_dim=head_dim)
-        if isinstance(mixer, MultiHeadLatentAttention):
-            rope_dim = max(8, mixer.qk_rope_head_dim // 4)
-            indexer = mixer.indexer
-            if indexer is not None:
-                indexer = replace(indexer, num_heads=min(indexer.num_heads, 8), head_dim=_head_dim(indexer.head_dim),
-                                  top_k=_window(indexer.top_k))
-            return replace(
-                mixer, num_heads=min(mixer.num_heads, EXPLORE_MAX_HEADS),
-                kv_lora_rank=_multiple(mixer.kv_lora_rank / 8), q_lora_rank=mixer.q_lora_rank and _multiple(
-                    mixer.q_lora_rank / 8),
-                qk_nope_head_dim=_head_dim(mixer.qk_nope_head_dim), qk_rope_head_dim=rope_dim,
-                v_head_dim=_head_dim(mixer.v_head_dim),
-                rope=self.rope(mixer.rope, mixer.qk_rope_head_dim, rope_dim), indexer=indexer,
-            )
-        if isinstance(mixer, GatedDeltaNet):
-            key_heads = min(mixer.num_key_heads, 4)
-            return replace(mixer, num_key_heads=key_heads,
-                           num_value_heads=key_heads * (mixer.num_value_heads // mixer.num_key_heads),
-                           key_head_dim=_head_dim(mixer.key_head_dim), value_head_dim=_head_dim(mixer.value_head_dim))
-        if isinstance(mixer, (KimiDeltaAttention, LightningAttention)):
-            return replace(mixer, num_heads=min(mixer.num_heads, EXPLORE_MAX_HEADS), head_dim=_head_dim(mixer.head_dim))
-        if isinstance(mixer, Mamba2):
-            heads = min(mixer.num_heads, EXPLORE_MAX_HEADS)
-            groups = max(1, min(mixer.num_groups, heads))
-            while heads % groups:
-                groups -= 1
-            return replace(mixer, num_heads=heads, head_dim=_head_dim(mixer.head_dim),
-                           state_size=_head_dim(mixer.state_size), num_groups=groups)
-        if mixer is None:  # a feed-forward-only layer
-            return None
-        raise TypeError(f"explore scale: unknown mixer {type(mixer).__name__}")  # not kept at full width unsaid
-
-    def mlp(self, mlp: MLP) -> MLP:
-        return replace(mlp, intermediate_size=_multiple(mlp.intermediate_size * self.ratio))
-
-    def ffn(self, ffn):
-        if isinstance(ffn, MLP):
-            return self.mlp(ffn)
-        if isinstance(ffn, MoE):
-            experts = min(ffn.num_experts, EXPLORE_MAX_EXPERTS)
-            top_k = ffn.top_k if ffn.num_experts == experts else min(ffn.top_k, max(1, experts // 4))
-            router = ffn.router
-            groups = min(router.num_groups, experts // 2) or 1
-            while experts % groups:
-                groups -= 1
-            top_groups = max(1, min(groups, round(router.top_k_groups * groups / router.num_groups)))
-            while top_groups * experts // groups < top_k:
-                top_groups += 1
-            return replace(
-                ffn, num_experts=experts, top_k=top_k, expert=self.mlp(ffn.expert),
-                shared=self.mlp(ffn.shared) if ffn.shared is not None else None,
-                router=replace(router, num_groups=groups, top_k_groups=top_groups),
-            )
-        if ffn is None:  # a mixer-only layer
-            return None
-        raise TypeError(f"explore scale: unknown feed-forward {type(ffn).__name__}")
-
     def layer(self, layer: Layer) -> Layer:
-        return replace(layer, mixer=self.mixer(layer.mixer), ffn=self.ffn(layer.ffn))
+        # an absent mixer (a feed-forward-only layer) or feed-forward stays absent; an unknown
+        # kind raises rather than being kept at full width unsaid
+        mixer = known_mixer(layer.mixer).explored(self) if layer.mixer is not None else None
+        ffn = known_ffn(layer.ffn).explored(self) if layer.ffn is not None else None
+        return replace(layer, mixer=mixer, ffn=ffn)
 
 
 def shortened_pattern(layers: tuple[Layer, ...], max_layers: int = EXPLORE_MAX_LAYERS) -> list[Layer]:
@@ -185,7 +114,7 @@ def shortened_pattern(layers: tuple[Layer, ...], max_layers: int = EXPLORE_MAX_L
 
 
 def explore(spec: ArchSpec) -> ArchSpec:
-    shrink = _Shrinker(spec)
+    shrink = Shrinker(spec)
     layers = shortened_pattern(tuple(shrink.layer(layer) for layer in spec.layers))
     small = replace(
         spec, name=f"{spec.name} (explore)", d_model=EXPLORE_D_MODEL, vocab_size=min(spec.vocab_size, EXPLORE_VOCAB),
@@ -200,7 +129,7 @@ def explore(spec: ArchSpec) -> ArchSpec:
 def explore_counterparts(spec: ArchSpec) -> list[list[int]]:
     """For each layer of `spec`, the layers of explore(spec) built from the same layer (its
     shrunk twin): how a profile of the explore model maps back onto the full diagram."""
-    shrink = _Shrinker(spec)
+    shrink = Shrinker(spec)
     small = explore(spec).layers
     twins: dict = {}  # per distinct layer: a model has few, repeated many times
     for layer in spec.layers:

@@ -7,32 +7,19 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .analysis import analyze, describe_mixer
+from .analysis import analyze
 from .arch import ArchSpec
-from .components import Attention, MoE, MultiHeadLatentAttention
+from .mixers import known_mixer
 
 LONG_CONTEXTS = (32_768, 131_072)
 
 
 def _attention_heads(spec: ArchSpec) -> tuple[int, int]:
+    """(query heads, key/value heads) of the first layer attending to its context."""
     for layer in spec.layers:
-        if isinstance(layer.mixer, Attention):
+        if layer.mixer is not None and known_mixer(layer.mixer).attends_to_context:
             return layer.mixer.num_heads, layer.mixer.num_kv_heads
-        if isinstance(layer.mixer, MultiHeadLatentAttention):
-            return layer.mixer.num_heads, layer.mixer.num_heads
     return 0, 0
-
-
-def _mixer_label(mixer) -> str:
-    """A mixer's kind without its sizes, for the pattern summary."""
-    if isinstance(mixer, Attention):
-        if mixer.sliding_window:
-            return f"sliding {mixer.sliding_window}"
-        if mixer.chunk_size:
-            return f"chunked {mixer.chunk_size}"
-        return "global"
-    return describe_mixer(mixer).split(" ")[0] if isinstance(mixer, MultiHeadLatentAttention) else describe_mixer(
-        mixer)
 
 
 def mixer_pattern(spec: ArchSpec) -> str:
@@ -41,13 +28,9 @@ def mixer_pattern(spec: ArchSpec) -> str:
     mixers = [layer.mixer for layer in spec.layers if layer.mixer is not None]
     if not mixers:
         return "-"
-    first_attention = next((m for m in mixers if isinstance(m, (Attention, MultiHeadLatentAttention))), None)
-    head = ""
-    if isinstance(first_attention, Attention):
-        head = describe_mixer(first_attention).split(" sliding")[0].split(" chunked")[0].split(" NoPE")[0]
-    elif isinstance(first_attention, MultiHeadLatentAttention):
-        head = describe_mixer(first_attention)
-    counts = Counter(_mixer_label(m) for m in mixers)
+    first_attention = next((m for m in mixers if known_mixer(m).attends_to_context), None)
+    head = first_attention.headline() if first_attention is not None else ""
+    counts = Counter(m.pattern_label for m in mixers)
     if len(counts) == 1:
         return head or next(iter(counts))
     # Layer counts, not a reduced ratio: Gemma 3 27B's 62 layers are 52 sliding + 10
@@ -59,7 +42,7 @@ def mixer_pattern(spec: ArchSpec) -> str:
 def experts(spec: ArchSpec) -> tuple[int, int, int]:
     """(routed experts, active per token, shared) of the first MoE layer; zeros if dense."""
     for layer in spec.layers:
-        if isinstance(layer.ffn, MoE):
+        if layer.ffn_kind == "moe":
             return layer.ffn.num_experts, layer.ffn.top_k, int(layer.ffn.shared is not None)
     return 0, 0, 0
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from .components import Activation, Norm
+from .ffn import Activation
+from .parts import Norm
 
 # SigLIP's LayerNorm (eps 1e-6, with its additive term)
 VIT_NORM = Norm("layernorm", 1e-6, bias=True)

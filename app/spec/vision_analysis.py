@@ -9,21 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .components import Norm
+from .parts import norm_params
 from .vision import VisionEncoder, VisionFrontEnd
-
-
-def _norm_params(norm: Norm | None, width: int) -> int:
-    if norm is None or norm.kind == "l2":
-        return 0
-    return width * (2 if norm.bias else 1)
 
 
 def encoder_layer_params(encoder: VisionEncoder) -> int:
     d, ffn = encoder.d_model, encoder.intermediate_size
     attention = 4 * d * d + (4 * d if encoder.attention_bias else 0)
     mlp = 2 * d * ffn + ffn + d  # fc1 and fc2, with biases
-    return 2 * _norm_params(encoder.norm, d) + attention + mlp
+    return 2 * norm_params(encoder.norm, d) + attention + mlp
 
 
 def encoder_params(encoder: VisionEncoder) -> int:
@@ -36,8 +30,8 @@ def encoder_params(encoder: VisionEncoder) -> int:
         layouts = encoder.aspect_ratios + 1
         positions += 1 + layouts * encoder.max_tiles * encoder.tokens_per_tile * d
         positions += 2 * (1 + layouts * encoder.max_tiles * d)
-    norms = (_norm_params(encoder.norm, d) if encoder.post_norm else 0) + (
-        _norm_params(encoder.norm, d) if encoder.pre_norm else 0)
+    norms = (norm_params(encoder.norm, d) if encoder.post_norm else 0) + (
+        norm_params(encoder.norm, d) if encoder.pre_norm else 0)
     layers = encoder.num_layers * encoder_layer_params(encoder)
     global_layers = encoder.num_global_layers * (encoder_layer_params(encoder) + 2)  # + attention, MLP gates
     return patch + positions + norms + layers + global_layers
@@ -45,19 +39,8 @@ def encoder_params(encoder: VisionEncoder) -> int:
 
 def projector_params(vision: VisionFrontEnd, text_width: int) -> int:
     width = vision.encoder.output_width
-    return (_norm_params(vision.projector_norm, width) + width * text_width
+    return (norm_params(vision.projector_norm, width) + width * text_width
             + (text_width if vision.projector_bias else 0))
-
-
-def cross_kv_projection_params(mixer, text_width: int) -> int:
-    """A cross-attention layer's key and value projections: they turn the image's features
-    into its keys and values once per image, not once per text token."""
-    return 2 * text_width * mixer.num_kv_heads * mixer.head_dim
-
-
-def cross_kv_values_per_image(mixer, vision: VisionFrontEnd) -> int:
-    """Values a cross-attention layer caches for one image: keys and values of every feature."""
-    return vision.encoder.features_per_image * mixer.num_kv_heads * 2 * mixer.head_dim
 
 
 def encoder_flops_per_image(encoder: VisionEncoder) -> int:

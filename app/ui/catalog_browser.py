@@ -16,15 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..spec import ArchSpec, catalog
-from ..spec.components import (
-    Attention,
-    GatedDeltaNet,
-    KimiDeltaAttention,
-    LightningAttention,
-    Mamba2,
-    MoE,
-    MultiHeadLatentAttention,
-)
+from ..spec.mixers import known_mixer
 from ..units import human_count
 
 FEATURES = ("MoE", "MLA", "sliding window", "linear attention", "NoPE", "shared expert")
@@ -34,18 +26,20 @@ def features(spec: ArchSpec) -> set[str]:
     found = set()
     for layer in spec.layers:
         mixer, ffn = layer.mixer, layer.ffn
-        if isinstance(ffn, MoE):
+        if layer.ffn_kind == "moe":
             found.add("MoE")
             if ffn.shared is not None:
                 found.add("shared expert")
-        if isinstance(mixer, MultiHeadLatentAttention):
+        if mixer is None:
+            continue
+        known_mixer(mixer)
+        if layer.mixer_kind == "mla":
             found.add("MLA")
-        if isinstance(mixer, Attention) and (mixer.sliding_window or mixer.chunk_size):
+        if mixer.is_local:
             found.add("sliding window")
-        if isinstance(mixer, (GatedDeltaNet, KimiDeltaAttention, Mamba2, LightningAttention)):
+        if mixer.recurrent:
             found.add("linear attention")
-        softmax = isinstance(mixer, (Attention, MultiHeadLatentAttention))
-        if softmax and mixer.rope is None and not spec.learned_positions:
+        if mixer.position_kind == "NoPE" and not spec.learned_positions:
             found.add("NoPE")
     return found
 

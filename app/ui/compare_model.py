@@ -8,7 +8,7 @@ from itertools import zip_longest
 
 from ..spec import ArchSpec, catalog
 from ..spec.analysis import analyze
-from ..spec.components import MLP, Attention, MoE, MultiHeadLatentAttention
+from ..spec.mixers import known_mixer
 from ..spec.summary import catalog_row
 from .grouping import Group, group_layers
 from ..units import human_bytes, human_count
@@ -46,22 +46,20 @@ class DeltaRow:
         return self.a != self.b
 
 
-def _first(spec: ArchSpec, types):
-    return next((layer.mixer for layer in spec.layers if isinstance(layer.mixer, types)), None)
+def _first_attending(spec: ArchSpec):
+    """The first mixer that attends to its context (softmax attention or MLA)."""
+    return next((layer.mixer for layer in spec.layers
+                 if layer.mixer is not None and known_mixer(layer.mixer).attends_to_context), None)
 
 
 def _positions(spec: ArchSpec) -> str:
     kinds = []
     for layer in spec.layers:
-        mixer = layer.mixer
-        if not isinstance(mixer, (Attention, MultiHeadLatentAttention)):
+        if layer.mixer is None or not known_mixer(layer.mixer).attends_to_context:
             continue
-        if mixer.rope is None:
-            kind = "learned" if spec.learned_positions else "NoPE"
-        elif isinstance(mixer, Attention) and mixer.rope.rotary_dim < mixer.head_dim:
-            kind = "partial RoPE"
-        else:
-            kind = "RoPE"
+        kind = layer.mixer.position_kind
+        if kind == "NoPE" and spec.learned_positions:
+            kind = "learned"
         if kind not in kinds:
             kinds.append(kind)
     return " + ".join(kinds) or "-"
@@ -69,25 +67,21 @@ def _positions(spec: ArchSpec) -> str:
 
 def _qk_norm(spec: ArchSpec) -> str:
     scopes = {layer.mixer.qk_norm.scope for layer in spec.layers
-              if isinstance(layer.mixer, Attention) and layer.mixer.qk_norm is not None}
+              if layer.mixer_kind == "attention" and layer.mixer.qk_norm is not None}
     return {"head": "per head", "all_heads": "all heads"}.get(next(iter(scopes)), "") if scopes else "none"
 
 
 def _dense_hidden(spec: ArchSpec) -> int:
-    return next((layer.ffn.intermediate_size for layer in spec.layers if isinstance(layer.ffn, MLP)), 0)
+    return next((layer.ffn.intermediate_size for layer in spec.layers if layer.ffn_kind == "mlp"), 0)
 
 
 def _expert_hidden(spec: ArchSpec) -> int:
-    return next((layer.ffn.expert.intermediate_size for layer in spec.layers if isinstance(layer.ffn, MoE)), 0)
+    return next((layer.ffn.expert.intermediate_size for layer in spec.layers if layer.ffn_kind == "moe"), 0)
 
 
 def _head_dim(spec: ArchSpec) -> int:
-    mixer = _first(spec, (Attention, MultiHeadLatentAttention))
-    if isinstance(mixer, Attention):
-        return mixer.head_dim
-    if isinstance(mixer, MultiHeadLatentAttention):
-        return mixer.qk_nope_head_dim + mixer.qk_rope_head_dim
-    return 0
+    mixer = _first_attending(spec)
+    return mixer.query_key_dim if mixer is not None else 0
 
 
 def delta_rows(a: ArchSpec, b: ArchSpec) -> list[DeltaRow]:

@@ -15,22 +15,12 @@ import re
 from dataclasses import dataclass
 
 from ..spec import ArchSpec
-from ..spec.components import (
-    MLP,
-    Attention,
-    GatedDeltaNet,
-    KimiDeltaAttention,
-    Layer,
-    LightningAttention,
-    Mamba2,
-    MoE,
-    MultiHeadLatentAttention,
-)
+from ..spec.components import Layer
+from ..spec.mixers import Attention, known_mixer
 from .palette_drops import SLOT_FFN, SLOT_MIXER, Refused, apply_drop
 from .grouping import Group, group_layers
 
 GROUP_PREFIX = "group:"  # palette keys of layer groups: "group:moe"
-LINEAR_TYPES = (GatedDeltaNet, KimiDeltaAttention, Mamba2, LightningAttention)
 
 # (key, title, tooltip): the patterns the article draws, as a fixed set of palette items
 GROUP_KINDS: tuple[tuple[str, str, str], ...] = (
@@ -70,7 +60,7 @@ def is_group_key(key: str) -> bool:
 def _base_layer(spec: ArchSpec) -> Layer:
     """The layer new groups are modelled on: one with softmax attention and a
     feed-forward if the model has one (its norms, eps and residual scales come along)."""
-    for test in (lambda layer: isinstance(layer.mixer, (Attention, MultiHeadLatentAttention)) and layer.ffn,
+    for test in (lambda layer: _attends_to_context(layer.mixer) and layer.ffn,
                  lambda layer: layer.mixer is not None and layer.ffn is not None,
                  lambda layer: True):
         found = next((layer for layer in spec.layers if test(layer)), None)
@@ -81,8 +71,8 @@ def _base_layer(spec: ArchSpec) -> Layer:
 
 def _global_attention(spec: ArchSpec, base: Layer):
     """The model's full attention: its own when it has one, else derived (GQA)."""
-    mixers = [layer.mixer for layer in spec.layers if isinstance(layer.mixer, (Attention, MultiHeadLatentAttention))]
-    full = [m for m in mixers if isinstance(m, MultiHeadLatentAttention) or not (m.sliding_window or m.chunk_size)]
+    mixers = [layer.mixer for layer in spec.layers if _attends_to_context(layer.mixer)]
+    full = [m for m in mixers if not m.is_local]
     if full:
         return full[0]
     if mixers:
@@ -90,13 +80,18 @@ def _global_attention(spec: ArchSpec, base: Layer):
     return apply_drop("gqa", SLOT_MIXER, spec, base).mixer
 
 
-def _first(spec: ArchSpec, part: str, types):
-    return next((getattr(layer, part) for layer in spec.layers if isinstance(getattr(layer, part), types)), None)
+def _attends_to_context(mixer) -> bool:
+    return mixer is not None and known_mixer(mixer).attends_to_context
+
+
+def _first(spec: ArchSpec, part: str, test):
+    return next((getattr(layer, part) for layer in spec.layers
+                 if getattr(layer, part) is not None and test(getattr(layer, part))), None)
 
 
 def _feed_forward(spec: ArchSpec, base: Layer, key: str):
     """The model's own dense MLP or MoE, else the one a palette drop derives."""
-    own = _first(spec, "ffn", MoE if key == "moe" else MLP)
+    own = _first(spec, "ffn", lambda ffn: ffn.kind == ("moe" if key == "moe" else "mlp"))
     return own if own is not None else apply_drop(key, SLOT_FFN, spec, base).ffn
 
 
@@ -108,8 +103,8 @@ def templates_for(spec: ArchSpec) -> list[GroupTemplate]:
     ffn = base.ffn if base.ffn is not None else dense  # the sliding and linear groups keep the model's kind
     attention_layer = dataclasses.replace(base, mixer=attention, ffn=ffn)
     local = _local_attention(spec, attention_layer)
-    full = attention if isinstance(attention, Attention) else dataclasses.replace(local, sliding_window=0)
-    linear = _first(spec, "mixer", LINEAR_TYPES) or apply_drop("gated_deltanet", SLOT_MIXER, spec, base).mixer
+    full = attention if attention.kind == "attention" else dataclasses.replace(local, sliding_window=0)
+    linear = _first(spec, "mixer", lambda mixer: mixer.recurrent) or apply_drop("gated_deltanet", SLOT_MIXER, spec, base).mixer
     layers = {
         "dense": (dataclasses.replace(base, mixer=attention, ffn=dense),) * DENSE_LAYERS,
         "moe": (dataclasses.replace(base, mixer=attention, ffn=moe),) * MOE_LAYERS,
@@ -124,9 +119,9 @@ def _local_attention(spec: ArchSpec, layer: Layer) -> Attention:
     """Sliding-window attention with the model's window if it has one (4096 if not), on
     its rotary attention (a window needs positions; Llama 4's NoPE layers are global);
     MLA models get softmax heads derived from their latent attention's."""
-    roped = _first(spec, "mixer", Attention)
+    roped = _first(spec, "mixer", lambda mixer: mixer.kind == "attention")
     roped = next((layer.mixer for layer in spec.layers
-                  if isinstance(layer.mixer, Attention) and layer.mixer.rope is not None), roped)
+                  if layer.mixer_kind == "attention" and layer.mixer.rope is not None), roped)
     if roped is None:
         roped = apply_drop("gqa", SLOT_MIXER, spec, layer).mixer
     return apply_drop("sliding", SLOT_MIXER, spec, dataclasses.replace(layer, mixer=roped)).mixer

@@ -9,18 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..spec.components import (
-    MLP,
-    Attention,
-    CrossAttention,
-    GatedDeltaNet,
-    KimiDeltaAttention,
-    Layer,
-    LightningAttention,
-    Mamba2,
-    MoE,
-    MultiHeadLatentAttention,
-)
+from ..spec.components import Layer
+from ..spec.ffn import known_ffn
+from ..spec.mixers import known_mixer
 
 # Longest repeating period looked for: MiMo-V2-Flash's hybrid pattern and Gemma 3 1B's
 # 11:2 sliding:global ratio are the widest the catalog has.
@@ -185,38 +176,16 @@ def describe_groups(groups: list[Group]) -> str:
 
 
 def _windowed(mixer) -> bool:
-    return isinstance(mixer, Attention) and bool(mixer.sliding_window or mixer.chunk_size)
+    return mixer is not None and known_mixer(mixer).is_local
 
 
 def mixer_label(mixer, say_global: bool = False) -> str:
-    if mixer is None:
-        return "no mixer"
-    if isinstance(mixer, Attention):
-        kv, heads = mixer.num_kv_heads, mixer.num_heads
-        name = "MHA" if kv == heads else "MQA" if kv == 1 else "GQA"
-        if mixer.output_gate:
-            name = f"gated {name}"
-        if mixer.sliding_window:
-            return f"sliding-window {name}"
-        if mixer.chunk_size:
-            return f"chunked {name}"
-        if mixer.rope is None and not say_global:
-            return f"NoPE {name}"
-        return (f"global {name}" if say_global else name) + (" (NoPE)" if mixer.rope is None and say_global else "")
-    if isinstance(mixer, MultiHeadLatentAttention):
-        return "MLA" + (" + sparse indexer" if mixer.indexer else "") + (" (NoPE)" if mixer.rope is None else "")
-    return {GatedDeltaNet: "Gated DeltaNet", KimiDeltaAttention: "Kimi Delta Attention",
-            Mamba2: "Mamba-2", LightningAttention: "lightning attention",
-            CrossAttention: "cross-attention"}[type(mixer)]
+    """A few words for a group header: "sliding-window GQA", "MLA", "Mamba-2"."""
+    return "no mixer" if mixer is None else known_mixer(mixer).label(say_global)
 
 
 def ffn_label(ffn) -> str:
-    if ffn is None:
-        return "no FFN"
-    if isinstance(ffn, MoE):
-        return "MoE"
-    assert isinstance(ffn, MLP)
-    return "dense"
+    return "no FFN" if ffn is None else known_ffn(ffn).label()
 
 
 def layer_label(layer: Layer, say_global: bool = False) -> str:

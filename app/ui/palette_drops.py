@@ -12,20 +12,10 @@ import dataclasses
 from dataclasses import dataclass
 
 from ..spec import ArchSpec
-from ..spec.components import (
-    MLP,
-    Attention,
-    GatedDeltaNet,
-    KimiDeltaAttention,
-    Layer,
-    LightningAttention,
-    Mamba2,
-    MoE,
-    MultiHeadLatentAttention,
-    Norm,
-    QKNorm,
-    Rope,
-)
+from ..spec.components import Layer
+from ..spec.ffn import MLP, MoE
+from ..spec.mixers import MIXER_KINDS, Attention, known_mixer
+from ..spec.parts import Norm, Rope
 from ..spec.validation import new_problems
 
 MIME_TYPE = "application/x-archscope-component"
@@ -96,16 +86,14 @@ def _round(value: float, step: int = 64) -> int:
 
 def _reference_attention(spec: ArchSpec, layer: Layer) -> Attention:
     """The model's own attention sizes, or a standard one for its width."""
-    if isinstance(layer.mixer, Attention):
+    if layer.mixer_kind == "attention":
         return layer.mixer
     for other in spec.layers:
-        if isinstance(other.mixer, Attention):
+        if other.mixer_kind == "attention":
             return other.mixer
     mixer = layer.mixer
-    if isinstance(mixer, MultiHeadLatentAttention):
-        head_dim = mixer.v_head_dim
-        heads = mixer.num_heads
-        theta = mixer.rope.theta if mixer.rope else 10_000.0
+    if layer.mixer_kind == "mla":
+        heads, head_dim, theta = mixer.attention_heads()
     else:
         head_dim = 128 if spec.d_model >= 2048 else 64
         heads = max(1, spec.d_model // head_dim)
@@ -123,7 +111,7 @@ def _kv_groups(heads: int) -> int:
 def _mixer_for(key: str, spec: ArchSpec, layer: Layer):
     base = _reference_attention(spec, layer)
     plain = dataclasses.replace(base, sliding_window=0, chunk_size=0, output_gate=False)
-    heads, head_dim = base.num_heads, base.head_dim
+    heads = base.num_heads
     if key == "mha":
         return dataclasses.replace(plain, num_kv_heads=heads)
     if key == "gqa":
@@ -133,40 +121,22 @@ def _mixer_for(key: str, spec: ArchSpec, layer: Layer):
         return dataclasses.replace(plain, num_kv_heads=1)
     if key == "sliding":
         window = next((other.mixer.sliding_window for other in spec.layers
-                       if isinstance(other.mixer, Attention) and other.mixer.sliding_window), 4096)
+                       if other.mixer_kind == "attention" and other.mixer.sliding_window), 4096)
         return dataclasses.replace(base, sliding_window=window, chunk_size=0)
     if key == "gated":
         return dataclasses.replace(base, output_gate=True)
-    if key == "mla":
-        rope_dim = max(16, head_dim // 2 // 2 * 2)
-        latent = 4 * head_dim
-        theta = base.rope.theta if base.rope else 10_000.0
-        return MultiHeadLatentAttention(
-            num_heads=heads, kv_lora_rank=latent, qk_nope_head_dim=head_dim, qk_rope_head_dim=rope_dim,
-            v_head_dim=head_dim, q_lora_rank=3 * latent if spec.d_model >= 4096 else 0,
-            rope=Rope(theta, rope_dim) if base.rope is not None else None)
-    if key == "gated_deltanet":
-        key_heads = max(1, spec.d_model // 256)
-        return GatedDeltaNet(num_key_heads=key_heads, num_value_heads=2 * key_heads,
-                             key_head_dim=128, value_head_dim=128)
-    if key == "kimi_delta":
-        return KimiDeltaAttention(num_heads=heads, head_dim=head_dim)
-    if key == "mamba2":
-        mamba_heads = max(1, 2 * spec.d_model // 64)
-        return Mamba2(num_heads=mamba_heads, head_dim=64, state_size=128,
-                      num_groups=8 if mamba_heads % 8 == 0 else 1)
-    if key == "lightning":
-        return LightningAttention(num_heads=heads, head_dim=head_dim)
+    if key in MIXER_KINDS:  # a kind of its own: its module knows its published proportions
+        return MIXER_KINDS[key].palette_default(spec.d_model, base)
     if key == "no_mixer":
         return None
     raise KeyError(key)
 
 
 def _dense_width(spec: ArchSpec, layer: Layer) -> int:
-    if isinstance(layer.ffn, MLP):
+    if layer.ffn_kind == "mlp":
         return layer.ffn.intermediate_size
     for other in spec.layers:
-        if isinstance(other.ffn, MLP):
+        if other.ffn_kind == "mlp":
             return other.ffn.intermediate_size
     return _round(8 * spec.d_model / 3, 256)
 
@@ -180,7 +150,7 @@ def _ffn_for(key: str, spec: ArchSpec, layer: Layer):
     if key == "gelu_mlp":
         return MLP(4 * spec.d_model, activation="gelu", gated=False, bias=True)
     if key in ("moe", "moe_shared"):
-        current = layer.ffn if isinstance(layer.ffn, MoE) else None
+        current = layer.ffn if layer.ffn_kind == "moe" else None
         if current is None:  # Qwen3-30B-A3B's ratios: 128 experts, 8 active, narrow experts
             current = MoE(num_experts=128, top_k=8, expert=MLP(_round(width / 8)))
         if key == "moe_shared" and current.shared is None:
@@ -195,29 +165,13 @@ def _ffn_for(key: str, spec: ArchSpec, layer: Layer):
 
 def _positions(key: str, layer: Layer) -> Layer:
     mixer = layer.mixer
-    if not isinstance(mixer, (Attention, MultiHeadLatentAttention)):
+    if mixer is None or not known_mixer(mixer).attends_to_context:
         name = "this block" if mixer is None else type(mixer).__name__
         raise Refused(f"{ITEMS[key].title} applies to softmax attention; {name} has no positions or query/key")
-    if isinstance(mixer, MultiHeadLatentAttention):
-        if key == "nope":
-            return dataclasses.replace(layer, mixer=dataclasses.replace(mixer, rope=None))
-        if key == "rope":
-            rope = mixer.rope or Rope(10_000.0, mixer.qk_rope_head_dim)
-            return dataclasses.replace(layer, mixer=dataclasses.replace(mixer, rope=rope))
-        raise Refused(f"{ITEMS[key].title} does not apply to MLA: its rotary channels are qk_rope_head_dim")
-    theta = mixer.rope.theta if mixer.rope else 10_000.0
-    scaling = mixer.rope.scaling if mixer.rope else None
-    if key == "rope":
-        new = dataclasses.replace(mixer, rope=Rope(theta, mixer.head_dim, scaling))
-    elif key == "partial_rope":
-        new = dataclasses.replace(mixer, rope=Rope(theta, mixer.head_dim // 2 // 2 * 2, scaling))
-    elif key == "nope":
-        new = dataclasses.replace(mixer, rope=None)
-    else:  # qk_norm
-        if mixer.qk_norm is not None:
-            raise Refused("this attention already normalizes its queries and keys")
-        new = dataclasses.replace(mixer, qk_norm=QKNorm("head", Norm("rmsnorm", layer.norm.eps)))
-    return dataclasses.replace(layer, mixer=new)
+    try:
+        return dataclasses.replace(layer, mixer=mixer.with_position(key, layer.norm.eps))
+    except ValueError as refusal:
+        raise Refused(f"{ITEMS[key].title} {refusal}") from None
 
 
 def apply_drop(key: str, slot: str, spec: ArchSpec, layer: Layer) -> Layer:

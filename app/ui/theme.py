@@ -5,17 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor, QFont
 
-from ..spec.components import (
-    MLP,
-    Attention,
-    CrossAttention,
-    GatedDeltaNet,
-    KimiDeltaAttention,
-    LightningAttention,
-    Mamba2,
-    MoE,
-    MultiHeadLatentAttention,
-)
+from ..spec.ffn import known_ffn
+from ..spec.mixers import known_mixer
 
 # (fill, border) per kind; soft fills with a darker border of the same hue, readable
 # with dark text in light mode.
@@ -49,27 +40,22 @@ HEAT = "#d6336c"  # profile: a component's share of the step time, strongest for
 
 
 def mixer_kind(mixer) -> str:
+    """The KIND_COLOURS entry of a mixer box; each mixer kind names its own (`canvas_style`)."""
     if mixer is None:
         return "none"
-    if isinstance(mixer, MultiHeadLatentAttention):
-        return "mla"
-    if isinstance(mixer, Attention):
-        return "sliding" if mixer.sliding_window or mixer.chunk_size else "attention"
-    if isinstance(mixer, (GatedDeltaNet, KimiDeltaAttention, Mamba2, LightningAttention)):
-        return "linear"
-    if isinstance(mixer, CrossAttention):
-        return "vision"
-    raise TypeError(f"no canvas colour for the mixer {type(mixer).__name__}")
+    try:
+        return known_mixer(mixer).canvas_style
+    except TypeError:
+        raise TypeError(f"no canvas colour for the mixer {type(mixer).__name__}") from None
 
 
 def ffn_kind(ffn) -> str:
-    if isinstance(ffn, MoE):
-        return "moe"
-    if isinstance(ffn, MLP):
-        return "ffn"
     if ffn is None:
         return "none"
-    raise TypeError(f"no canvas colour for the feed-forward {type(ffn).__name__}")
+    try:
+        return known_ffn(ffn).canvas_style
+    except TypeError:
+        raise TypeError(f"no canvas colour for the feed-forward {type(ffn).__name__}") from None
 
 
 def fill(kind: str) -> QColor:

@@ -15,7 +15,8 @@ import torch
 from app.model import build_model
 from app.runtime.read_counter import count_step
 from app.spec import catalog
-from app.spec.roofline import expected_experts_reached, step_cost
+from app.spec.ffn import expected_experts_reached
+from app.spec.roofline import step_cost
 
 # One entry of each family the roofline must know, at explore scale.
 FAMILIES = {

@@ -7,7 +7,7 @@ import pytest
 
 from app.spec import catalog
 from app.spec.analysis import analyze
-from app.spec.components import MLP, Attention, MoE, MultiHeadLatentAttention
+from app.spec import MLP, Attention, MoE, MultiHeadLatentAttention
 from app.spec.errors import SpecError
 from app.spec.hf import hf_config_from_spec
 

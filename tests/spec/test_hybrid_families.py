@@ -6,7 +6,7 @@ import pytest
 from app.spec import catalog
 from app.spec.analysis import analyze
 from app.spec.serialize import spec_from_json, spec_to_json
-from app.spec.components import Attention, GatedDeltaNet, KimiDeltaAttention, LightningAttention, Mamba2, MLP, MoE, \
+from app.spec import Attention, GatedDeltaNet, KimiDeltaAttention, LightningAttention, Mamba2, MLP, MoE, \
     MultiHeadLatentAttention
 
 HYBRIDS = ["qwen3-next-80b-a3b", "kimi-linear-48b-a3b", "nemotron-3-nano-30b-a3b", "minimax-m1"]

@@ -6,7 +6,8 @@ import dataclasses
 import pytest
 
 from app.spec import catalog
-from app.spec.components import FEED_FORWARD_TYPES, MIXER_TYPES
+from app.spec.ffn import FEED_FORWARD_TYPES
+from app.spec.mixers import MIXER_TYPES
 from app.ui import theme
 
 

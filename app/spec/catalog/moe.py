@@ -6,7 +6,10 @@ from __future__ import annotations
 import math
 
 from ..arch import ArchSpec
-from ..components import MLP, Attention, Layer, MoE, Norm, Rope, Router
+from ..components import Layer
+from ..ffn import MLP, MoE, Router
+from ..mixers import Attention
+from ..parts import Norm, Rope
 from .entry import Entry
 
 

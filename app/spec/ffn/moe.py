@@ -1,0 +1,149 @@
+"""The mixture of experts and its router, with everything the rest of ArchScope asks of
+them. Its torch module is `app/model/moe.py` (experts in `experts.py`, the router in
+`router.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from ..checks import Checker, at
+from ..cost import Cost, Step
+from .mlp import MLP
+
+if TYPE_CHECKING:
+    from ..scale import Shrinker
+
+
+@dataclass(frozen=True)
+class Router:
+    """How a token picks its experts. DeepSeek V3: sigmoid scores, a correction bias
+    that only affects selection (aux-loss-free balancing), group-limited top-k,
+    normalized weights times routed_scaling."""
+
+    scoring: Literal["softmax", "sigmoid"] = "softmax"
+    normalize_top_k: bool = True
+    num_groups: int = 1
+    top_k_groups: int = 1
+    score_correction_bias: bool = False
+    routed_scaling: float = 1.0
+    bias: bool = False  # gpt-oss's router has a bias term
+    weight_inputs: bool = False  # Llama 4 scales the expert's input, not its output
+    logit_softcap: float = 0.0  # Grok 2.5: cap * tanh(logits / cap) before the softmax; 0: none
+
+
+def expected_experts_reached(num_experts: int, top_k: int, assignments_rows: int) -> float:
+    """Experts that at least one of `rows` tokens picks, each token choosing top_k of
+    num_experts uniformly: an expert is missed by one token with probability 1 - k/E."""
+    return num_experts * (1.0 - (1.0 - top_k / num_experts) ** assignments_rows)
+
+
+@dataclass(frozen=True)
+class MoE:
+    """Mixture of experts: top_k of num_experts routed experts per token, plus shared
+    experts every token passes through (their widths summed into one `shared` MLP)."""
+
+    kind: ClassVar[str] = "moe"
+    canvas_style: ClassVar[str] = "moe"
+    point_kind: ClassVar[str] = "MoE"
+    title: ClassVar[str] = "Mixture of experts"
+    num_experts: int
+    top_k: int
+    expert: MLP
+    router: Router = Router()
+    shared: MLP | None = None
+    shared_gate: bool = False  # Qwen3-Next: sigmoid(x . w) scales the shared expert
+    output_scale: float = 1.0  # Grok 2.5: (shared + routed) / sqrt(2), its "residual MoE"
+
+    # --- the analysis ---
+
+    def _router_params(self, d: int) -> int:
+        # The score-correction bias is not counted: it is updated by a balancing rule, not by
+        # gradients, and every reference implementation keeps it as a buffer.
+        return d * self.num_experts + (self.num_experts if self.router.bias else 0)
+
+    def _shared_params(self, d: int) -> int:
+        return (self.shared.params(d) if self.shared is not None else 0) + (d if self.shared_gate else 0)
+
+    def params(self, d: int) -> int:
+        return self._router_params(d) + self._shared_params(d) + self.num_experts * self.expert.params(d)
+
+    def active_params(self, d: int) -> int:
+        """Parameters a token passes through: its top_k experts, not all."""
+        return self._router_params(d) + self._shared_params(d) + self.top_k * self.expert.params(d)
+
+    # --- the roofline ---
+
+    def step_cost(self, step: Step, d: int, routed: list[int] | None = None) -> Cost:
+        """routed: tokens per expert as a profile measured them (the experts really read);
+        None: the number expected under uniform routing."""
+        cost = step.matmul(self._router_params(d), d, self.num_experts)
+        if self.router.score_correction_bias:  # a buffer, not a parameter, but read all the same
+            cost = cost + Cost(weight_bytes=self.num_experts * step.dtype_bytes)
+        if self.shared is not None:
+            cost = cost + step.matmul(self._shared_params(d), d, d)
+        reached = (sum(1 for count in routed if count) if routed is not None
+                   else expected_experts_reached(self.num_experts, self.top_k, step.rows))
+        expert = self.expert.params(d)
+        assignments = step.rows * self.top_k
+        return cost + Cost(weight_bytes=round(reached * expert * step.dtype_bytes), flops=2 * assignments * expert,
+                           activation_bytes=assignments * (2 * d + self.expert.intermediate_size) * step.dtype_bytes)
+
+    # --- validation and explore scale ---
+
+    def check(self, check: Checker, path: str) -> None:
+        check.positive(self, path, "num_experts", "top_k", "output_scale")
+        self.expert.check(check, at(path, "expert"))
+        if self.shared is not None:
+            self.shared.check(check, at(path, "shared"))
+        elif self.shared_gate:
+            check.add(at(path, "shared_gate"), "gates a shared expert, but the MoE has none")
+        if self.top_k > self.num_experts > 0:
+            check.add(at(path, "top_k"), f"{self.top_k} exceeds num_experts {self.num_experts}")
+        router, router_path = self.router, at(path, "router")
+        check.positive(router, router_path, "num_groups", "top_k_groups", "routed_scaling")
+        check.non_negative(router, router_path, "logit_softcap")
+        check.divides(router_path, "num_groups", router.num_groups, "num_experts", self.num_experts)
+        if router.top_k_groups > router.num_groups > 0:
+            check.add(at(router_path, "top_k_groups"),
+                      f"{router.top_k_groups} exceeds num_groups {router.num_groups}")
+        elif router.num_groups > 0 and self.num_experts % router.num_groups == 0 and router.top_k_groups > 0:
+            reachable = router.top_k_groups * self.num_experts // router.num_groups
+            if self.top_k > reachable:
+                check.add(at(path, "top_k"),
+                          f"{self.top_k} exceeds the {reachable} experts in the top {router.top_k_groups} groups")
+
+    def explored(self, shrink: Shrinker) -> MoE:
+        experts = min(self.num_experts, shrink.max_experts)
+        top_k = self.top_k if self.num_experts == experts else min(self.top_k, max(1, experts // 4))
+        router = self.router
+        groups = min(router.num_groups, experts // 2) or 1
+        while experts % groups:
+            groups -= 1
+        top_groups = max(1, min(groups, round(router.top_k_groups * groups / router.num_groups)))
+        while top_groups * experts // groups < top_k:
+            top_groups += 1
+        return replace(
+            self, num_experts=experts, top_k=top_k, expert=self.expert.explored(shrink),
+            shared=self.shared.explored(shrink) if self.shared is not None else None,
+            router=replace(router, num_groups=groups, top_k_groups=top_groups),
+        )
+
+    # --- words ---
+
+    def box_lines(self) -> list[str]:
+        lines = [f"{self.num_experts} experts · {self.top_k} active",
+                 f"{self.expert.activation_title} hidden {self.expert.intermediate_size}"]
+        if self.shared is not None:
+            lines.append(f"+ shared expert {self.shared.intermediate_size}" + (" (gated)" if self.shared_gate else ""))
+        else:
+            lines.append(f"{self.router.scoring} router" + (f" · {self.router.num_groups} groups"
+                                                             if self.router.num_groups > 1 else ""))
+        return lines
+
+    def label(self) -> str:
+        return "MoE"
+
+    def describe(self) -> str:
+        shared = f" +{'gated ' if self.shared_gate else ''}shared" if self.shared is not None else ""
+        return f"MoE {self.top_k}/{self.num_experts}x{self.expert.intermediate_size}{shared}"

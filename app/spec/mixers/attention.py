@@ -1,0 +1,307 @@
+"""Softmax attention over the sequence's own keys and values: MHA, GQA, MQA, with the
+article's variants (sliding window, chunked local, NoPE, QK-norm, sinks, output gate,
+softcap) and everything the rest of ArchScope asks of it.
+
+Its torch module is `app/model/attention.py`; its canvas colours are `theme.KIND_COLOURS`
+under `canvas_style`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, ClassVar
+
+from ..checks import Checker, at
+from ..cost import Cost, MixerSite, Step
+from ..parts import Norm, QKNorm, Rope, norm_params, theta_text
+
+if TYPE_CHECKING:
+    from ..scale import Shrinker
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Softmax attention: MHA when num_kv_heads == num_heads, MQA when 1, GQA between.
+    A sliding window or a chunk limits what a query sees; rope None means NoPE."""
+
+    kind: ClassVar[str] = "attention"
+    attends_to_context: ClassVar[bool] = True
+    recurrent: ClassVar[bool] = False
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    value_head_dim: int = 0  # 0: same as head_dim (MiMo-V2-Flash differs)
+    rope: Rope | None = None
+    sliding_window: int = 0  # 0: global
+    chunk_size: int = 0  # Llama 4 chunked local attention; 0: none
+    qkv_bias: bool = False
+    out_bias: bool = False
+    qk_norm: QKNorm | None = None
+    sinks: bool = False  # gpt-oss: a learned logit per head that absorbs attention mass
+    output_gate: bool = False  # Qwen3-Next: sigmoid gate from the query projection
+    logit_softcap: float = 0.0  # Gemma 2 / Grok: cap * tanh(scores / cap); 0: none
+    query_pre_attn_scalar: float = 0.0  # Gemma: scale = scalar ** -0.5; 0: head_dim
+    temperature_tuning: bool = False  # Llama 4 NoPE layers scale queries with position
+    # Llama 4's query scale 1 + temperature_scale * log1p(floor((pos + 1) / temperature_floor)),
+    # its config's attn_scale and floor_scale; used only when temperature_tuning is set
+    temperature_floor: int = 8192
+    temperature_scale: float = 0.1
+    value_scale: float = 1.0  # MiMo-V2-Flash multiplies the values by attention_value_scale (0.707)
+    value_norm: Norm | None = None  # Gemma 3n: each value head RMS-normalized (kind "l2": no learned scale)
+    # Gemma 3n's last layers: reuse the keys and values of the last earlier layer of the same
+    # kind that computes its own (app/spec/on_device.kv_sources); no k/v projections, no cache
+    shared_kv: bool = False
+
+    # --- derived facts ---
+
+    @property
+    def v_dim(self) -> int:
+        return self.value_head_dim or self.head_dim
+
+    @property
+    def cache_window(self) -> int:
+        """The most recent tokens a query can see, so all the layer's cache must keep; 0:
+        every token. With both a window and a chunk a query sees the keys inside both, and
+        those all lie within the last min(window, chunk) positions."""
+        limits = [limit for limit in (self.sliding_window, self.chunk_size) if limit]
+        return min(limits, default=0)
+
+    @property
+    def is_local(self) -> bool:
+        """Sees only the last tokens (a sliding window or a chunk)."""
+        return bool(self.sliding_window or self.chunk_size)
+
+    @property
+    def grouping(self) -> str:
+        """How query heads share key/value heads: "MHA", "GQA" or "MQA"."""
+        kv, heads = self.num_kv_heads, self.num_heads
+        return "MHA" if kv == heads else "MQA" if kv == 1 else "GQA"
+
+    @property
+    def query_key_dim(self) -> int:
+        return self.head_dim
+
+    @property
+    def position_kind(self) -> str:
+        if self.rope is None:
+            return "NoPE"
+        return "partial RoPE" if self.rope.rotary_dim < self.head_dim else "RoPE"
+
+    # --- the analysis ---
+
+    def params(self, d: int) -> int:
+        q_width = self.num_heads * self.head_dim * (2 if self.output_gate else 1)
+        # a layer that shares another's keys and values has no projections (or norms) for them
+        k_width = 0 if self.shared_kv else self.num_kv_heads * self.head_dim
+        v_width = 0 if self.shared_kv else self.num_kv_heads * self.v_dim
+        out_width = self.num_heads * self.v_dim
+        total = d * (q_width + k_width + v_width) + out_width * d
+        if self.qkv_bias:
+            total += q_width + k_width + v_width
+        if self.out_bias:
+            total += d
+        if self.qk_norm is not None:
+            norm = self.qk_norm.norm
+            if self.qk_norm.scope == "head":
+                total += (1 if self.shared_kv else 2) * norm_params(norm, self.head_dim)
+            else:
+                total += norm_params(norm, self.num_heads * self.head_dim) + norm_params(norm, k_width)
+        if self.value_norm is not None and not self.shared_kv:
+            total += norm_params(self.value_norm, self.v_dim)
+        if self.sinks:
+            total += self.num_heads
+        return total
+
+    def vector_params(self, d: int) -> int:
+        """Parameters that scale or shift rather than project a token: biases, norms, sinks."""
+        q_width = self.num_heads * self.head_dim * (2 if self.output_gate else 1)
+        kv_width = 0 if self.shared_kv else self.num_kv_heads * (self.head_dim + self.v_dim)
+        return self.params(d) - d * (q_width + kv_width) - self.num_heads * self.v_dim * d
+
+    def per_image_params(self, d: int) -> int:
+        return 0
+
+    def kv_values_per_token(self) -> int:
+        return 0 if self.shared_kv else self.num_kv_heads * (self.head_dim + self.v_dim)
+
+    def kv_values_per_image(self, vision) -> int:
+        return 0  # an image's tokens sit in its cache as tokens, counted per token
+
+    def state_values(self) -> int:
+        return 0
+
+    def score_flops_per_token(self, context_len: int, image_features: int = 0) -> int:
+        seen = min(context_len, self.cache_window) if self.cache_window else context_len
+        return 2 * self.num_heads * (self.head_dim + self.v_dim) * seen
+
+    # --- the roofline ---
+
+    @property
+    def point_kind(self) -> str:
+        return "sliding window" if self.cache_window else "attention"
+
+    def step_cost(self, step: Step, site: MixerSite) -> Cost:
+        """The cache as the caches lay tokens out: a full cache stores the new tokens, then
+        attention reads all of them back; a window's ring is read as far as it is filled,
+        beside the new tokens, and keeps the last `window`."""
+        window = self.cache_window
+        per_token = step.batch * self.num_kv_heads * (self.head_dim + self.v_dim) * step.dtype_bytes
+        new = step.tokens
+        if self.shared_kv:
+            # It reads its source layer's keys and values: a full cache's tokens, or the window
+            # the source has already gathered (an activation, not the cache).
+            source_window = site.source_window
+            keys = step.context + new if not source_window else min(step.context, source_window) + new
+            cache = per_token * keys if not source_window else 0
+        elif window:
+            keys = min(step.context, window) + new
+            cache = per_token * (min(step.context, window) + min(new, window))
+        else:
+            keys = step.context + new
+            cache = per_token * (keys + new)
+        flops = 2 * step.rows * self.num_heads * (self.head_dim + self.v_dim) * keys
+        return step.projections(self, site.d_model) + Cost(cache_bytes=cache, flops=flops)
+
+    # --- validation and explore scale ---
+
+    def check(self, check: Checker, path: str) -> None:
+        check.positive(self, path, "num_heads", "num_kv_heads", "head_dim")
+        check.non_negative(self, path, "value_head_dim", "sliding_window", "chunk_size",
+                           "logit_softcap", "query_pre_attn_scalar")
+        if self.temperature_tuning:
+            check.positive(self, path, "temperature_floor", "temperature_scale")
+        check.positive(self, path, "value_scale")
+        check.divides(path, "num_kv_heads", self.num_kv_heads, "num_heads", self.num_heads)
+        if self.rope is not None:
+            check.rope(self.rope, at(path, "rope"), self.head_dim)
+        if self.qk_norm is not None:
+            check.norm(self.qk_norm.norm, at(path, "qk_norm.norm"))
+        if self.value_norm is not None:
+            check.norm(self.value_norm, at(path, "value_norm"))
+
+    def explored(self, shrink: Shrinker) -> Attention:
+        heads, kv = shrink.heads(self.num_heads, self.num_kv_heads)
+        head_dim = shrink.head_dim(self.head_dim)
+        if self.num_heads * self.head_dim == shrink.d_model:  # keep heads x head_dim == width
+            head_dim = shrink.width // heads // 2 * 2  # even, for RoPE's pairs
+        return replace(
+            self, num_heads=heads, num_kv_heads=kv, head_dim=head_dim,
+            value_head_dim=shrink.head_dim(self.value_head_dim) if self.value_head_dim else 0,
+            rope=shrink.rope(self.rope, self.head_dim, head_dim),
+            sliding_window=shrink.window(self.sliding_window), chunk_size=shrink.window(self.chunk_size),
+            # a scalar of 1 (Gemma 3n: unit scaling, its QK-norm bounds the logits) is no width
+            query_pre_attn_scalar=head_dim if self.query_pre_attn_scalar not in (0.0, 1.0)
+            else self.query_pre_attn_scalar,
+        )
+
+    def with_position(self, key: str, eps: float) -> Attention:
+        """This attention with the palette's position item `key` applied ("rope",
+        "partial_rope", "nope", "qk_norm"); ValueError, its reason following the item's
+        name, when it already has it."""
+        theta = self.rope.theta if self.rope else 10_000.0
+        scaling = self.rope.scaling if self.rope else None
+        if key == "rope":
+            return replace(self, rope=Rope(theta, self.head_dim, scaling))
+        if key == "partial_rope":
+            return replace(self, rope=Rope(theta, self.head_dim // 2 // 2 * 2, scaling))
+        if key == "nope":
+            return replace(self, rope=None)
+        if self.qk_norm is not None:
+            raise ValueError("does not apply: this attention already normalizes its queries and keys")
+        return replace(self, qk_norm=QKNorm("head", Norm("rmsnorm", eps)))
+
+    # --- words ---
+
+    @property
+    def canvas_style(self) -> str:
+        return "sliding" if self.is_local else "attention"
+
+    @property
+    def title(self) -> str:
+        """The box's title: "Grouped-query attention", "Sliding-window GQA"."""
+        grouping = self.grouping
+        name = {"MHA": "Multi-head attention", "MQA": "Multi-query attention"}.get(grouping, "Grouped-query attention")
+        if self.sliding_window:
+            name = "Sliding-window " + grouping
+        elif self.chunk_size:
+            name = "Chunked " + grouping
+        return ("Gated " + name[0].lower() + name[1:]) if self.output_gate else name
+
+    def box_lines(self) -> list[str]:
+        heads = f"{self.num_heads} heads · {self.num_kv_heads} KV · dim {self.head_dim}"
+        if self.rope is None:
+            positions = "NoPE"
+        elif self.rope.rotary_dim < self.head_dim:
+            positions = f"partial RoPE {self.rope.rotary_dim}/{self.head_dim}"
+        else:
+            positions = f"RoPE θ {theta_text(self.rope.theta)}"
+        if self.rope is not None and self.rope.scaling is not None:
+            positions += f" {self.rope.scaling.type}"
+        extras = []
+        if self.sliding_window:
+            extras.append(f"window {self.sliding_window}")
+        if self.chunk_size:
+            extras.append(f"chunk {self.chunk_size}")
+        if self.qk_norm is not None:
+            extras.append("QK-norm" + (" (all heads)" if self.qk_norm.scope == "all_heads" else ""))
+        if self.sinks:
+            extras.append("sinks")
+        if self.output_gate:
+            extras.append("output gate")
+        if self.logit_softcap:
+            extras.append(f"softcap {self.logit_softcap:g}")
+        if self.qkv_bias:
+            extras.append("QKV bias")
+        if self.shared_kv:
+            extras.append("KV shared (no cache)")
+        return [heads, positions, " · ".join(extras)] if extras else [heads, positions]
+
+    def label(self, say_global: bool = False) -> str:
+        """A few words for a group header: "sliding-window GQA", "global MHA (NoPE)"."""
+        name = self.grouping
+        if self.output_gate:
+            name = f"gated {name}"
+        if self.sliding_window:
+            return f"sliding-window {name}"
+        if self.chunk_size:
+            return f"chunked {name}"
+        if self.rope is None and not say_global:
+            return f"NoPE {name}"
+        return (f"global {name}" if say_global else name) + (" (NoPE)" if self.rope is None and say_global else "")
+
+    def headline(self) -> str:
+        """What the catalog's attention column starts with: heads and widths, and the
+        variants shared by every layer ("GQA 16/2x256 gated") unless the first layer is
+        local or NoPE, whose pattern the column spells out after it."""
+        if self.is_local or self.rope is None:
+            return self._sizes()
+        return self.describe()
+
+    def _sizes(self) -> str:
+        return f"{self.grouping} {self.num_heads}/{self.num_kv_heads}x{self.head_dim}"
+
+    def describe(self) -> str:
+        """One line for the layer table: "GQA 32/8x128 sliding 4096 gated"."""
+        text = self._sizes()
+        if self.sliding_window:
+            text += f" sliding {self.sliding_window}"
+        if self.chunk_size:
+            text += f" chunked {self.chunk_size}"
+        if self.rope is None:
+            text += " NoPE"
+        if self.output_gate:
+            text += " gated"
+        if self.sinks:
+            text += " sinks"
+        if self.shared_kv:
+            text += " shared KV"
+        return text
+
+    @property
+    def pattern_label(self) -> str:
+        """Its kind without its sizes, for the catalog's pattern: "sliding 1024", "global"."""
+        if self.sliding_window:
+            return f"sliding {self.sliding_window}"
+        if self.chunk_size:
+            return f"chunked {self.chunk_size}"
+        return "global"

@@ -23,3 +23,13 @@ def human_bytes(n: float) -> str:
         if abs(n) >= size:
             return f"{n / size:.1f} {unit}"
     return f"{int(n)} B"
+
+
+def decimal_bytes(n: int) -> str:
+    """1.34 TB, 21.0 GB: decimal units, as memory is sold and `free -H` prints it."""
+    for unit, size in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            value = n / size
+            return f"{value:.2f} {unit}" if value < 10 else f"{value:.1f} {unit}" if value < 1000 else \
+                f"{value:,.0f} {unit}"
+    return f"{n} B"

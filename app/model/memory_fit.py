@@ -14,7 +14,7 @@ import torch
 
 from ..spec import ArchSpec
 from ..spec.analysis import analyze
-from ..units import human_count
+from ..units import decimal_bytes, human_count
 
 # build_model makes every module in float32 (the modules' own default) and converts to
 # the target dtype afterwards, so a build briefly needs 4 bytes per parameter.
@@ -65,16 +65,6 @@ def require_cache(spec: ArchSpec, batch: int, max_len: int, device: torch.device
     slides) and its recurrent state, for every row of the batch."""
     needed = batch * analyze(spec).kv_bytes_at(max_len, dtype.itemsize)
     require(needed, device, f"the cache of {spec.name} for {batch:,} x {max_len:,} tokens in {_dtype_name(dtype)}")
-
-
-def decimal_bytes(n: int) -> str:
-    """1.34 TB, 21.0 GB: decimal units, as memory is sold and `free -H` prints it."""
-    for unit, size in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            value = n / size
-            return f"{value:.2f} {unit}" if value < 10 else f"{value:.1f} {unit}" if value < 1000 else \
-                f"{value:,.0f} {unit}"
-    return f"{n} B"
 
 
 def _dtype_name(dtype: torch.dtype) -> str:

@@ -11,7 +11,8 @@ from safetensors.torch import save_file
 
 from app.model import build_model
 from app.model import memory_fit
-from app.model.memory_fit import NotEnoughMemory, decimal_bytes
+from app.model.memory_fit import NotEnoughMemory
+from app.units import decimal_bytes
 from app.runtime.session import Session
 from app.spec import catalog
 from app.spec.limits import MAX_VOCABULARY, MAX_WIDTH

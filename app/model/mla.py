@@ -134,8 +134,12 @@ class MultiHeadLatentAttention(nn.Module):
         weight = self.kv_up_proj.weight.view(spec.num_heads, spec.qk_nope_head_dim + spec.v_head_dim, -1)
         w_key, w_value = weight.split([spec.qk_nope_head_dim, spec.v_head_dim], dim=1)
         q_latent = torch.einsum("bhtn,hnc->bhtc", q_nope, w_key)
-        q = torch.cat((q_latent, q_rope), dim=-1)
+        q = torch.cat((q_latent, q_rope), dim=-1)  # [B, H, 1, kv_lora_rank + rope]
         k = torch.cat((latent, k_rope), dim=-1).unsqueeze(1)  # [B, 1, S, kv_lora_rank + rope]
-        context = F.scaled_dot_product_attention(q, k, latent.unsqueeze(1), attn_mask=mask, scale=self.scale,
-                                                 enable_gqa=True)  # [B, H, T, kv_lora_rank]
-        return torch.einsum("bhtc,hvc->bhtv", context, w_value)
+        # The one query token's heads become the rows of a single head's queries: every head
+        # then reads the one shared latent once. (Attention's grouped heads would copy the
+        # latent to each of them first -- 128 copies of the history for DeepSeek V3.)
+        batch, heads = q.shape[:2]
+        context = F.scaled_dot_product_attention(q.transpose(1, 2), k, latent.unsqueeze(1), attn_mask=mask,
+                                                 scale=self.scale)  # [B, 1, H, kv_lora_rank]
+        return torch.einsum("bhtc,hvc->bhtv", context.view(batch, heads, 1, -1), w_value)

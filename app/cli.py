@@ -1,5 +1,5 @@
 """Headless commands: `archscope catalog`, `archscope show NAME`, `archscope profile`,
-`archscope calibrate`.
+`archscope calibrate`, `archscope study`.
 
 Run with no command, `archscope` is the desktop app's entry point; with no display (or
 until the window lands) it profiles the default embedded model headless instead.
@@ -210,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
                                     "FLOP/s per dtype) and save them for the roofline")
     calibrate_arguments(calibrate)
     calibrate.set_defaults(run=cmd_calibrate)
+    from .study_cli import add_arguments as study_arguments, cmd_study
+
+    study = commands.add_parser("study", help="answer one of the comparison article's questions by measurement "
+                                "and write its report (--list: the studies)")
+    study_arguments(study)
+    study.set_defaults(run=cmd_study)
     return parser
 
 

@@ -1,0 +1,71 @@
+"""A study's report folder: report.md (the question with its section of the article, the
+setup, the one-line answer, every measured figure beside its predicted twin), data.json
+(the whole result, each arm's measured points included) and the figures as PNG and SVG,
+drawn by whoever can draw (the CLI and the window pass the Qt renderer)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from ..files import write_atomic
+from ..units import human_bytes
+from .study import Figure, StudyResult
+
+# Draws one figure to a path; its suffix (.png, .svg) says how.
+Renderer = Callable[[Figure, Path], None]
+
+
+def write_report(result: StudyResult, folder: Path, render: Renderer | None = None) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    data = folder / "data.json"
+    write_atomic(data, json.dumps(result.to_dict(), indent=1))
+    written.append(data)
+    drawn = []
+    if render is not None:
+        for figure in result.figures:
+            for suffix in (".png", ".svg"):
+                path = folder / f"{figure.name}{suffix}"
+                render(figure, path)
+                written.append(path)
+            drawn.append(figure)
+    report = folder / "report.md"
+    write_atomic(report, markdown(result, drawn))
+    written.append(report)
+    return written
+
+
+def _value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    if unit == "bytes":
+        return human_bytes(value)
+    if unit == "ms":
+        return f"{value:.3f} ms"
+    return f"{value:,.4g} {unit}"
+
+
+def markdown(result: StudyResult, figures: list[Figure]) -> str:
+    lines = [f"# {result.title}", "",
+             f"> {result.question}", ">", f"> — the Big LLM Architecture Comparison, {result.section}", "",
+             f"**Answer.** {result.answer}", "",
+             "## Setup", ""]
+    lines += [f"- {item}" for item in result.setup]
+    lines += [f"- device: {result.device}; dtype: {result.dtype}; size: {result.size}"
+              + ("; quick run: fewer and shorter contexts, fewer steps" if result.quick else ""), ""]
+    for figure in figures:
+        lines += [f"![{figure.title}]({figure.name}.png)", ""]
+    lines += ["## Measured and predicted", "",
+              "Predicted: the analysis for bytes, the roofline (the device's measured bandwidth and "
+              "FLOP rate) for time.", "",
+              "| arm | quantity | at | measured | predicted | measured / predicted |",
+              "|---|---|---:|---:|---:|---:|"]
+    for row in result.rows:
+        ratio = f"{row.measured / row.predicted:.2f}" if row.predicted else "–"
+        lines.append(f"| {row.arm} | {row.quantity} | {row.x:,.0f} | {_value(row.measured, row.unit)} | "
+                     f"{_value(row.predicted, row.unit)} | {ratio} |")
+    if result.notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in result.notes]
+    return "\n".join(lines) + "\n"

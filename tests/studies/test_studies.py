@@ -1,0 +1,91 @@
+"""Every study, run quick at the explore scale's widths: its report has the article's
+question and section, an answer, every measured figure beside its predicted twin, and
+figures that render; the answer's numbers are the ones its data holds."""
+
+import json
+import re
+
+import pytest
+
+from app.studies import mla_vs_gqa, sliding_window
+from app.studies.registry import STUDIES
+from app.studies.study import Settings, StudyResult
+from app.study_cli import write_with_figures
+from app.units import human_bytes
+
+TINY = Settings(quick=True, size="tiny")
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory, qapp):
+    """Each study's report folder, written once for the module."""
+    out = tmp_path_factory.mktemp("studies")
+    folders = {}
+    for name, study in STUDIES.items():
+        write_with_figures(study.run(TINY), out / name)
+        folders[name] = out / name
+    return folders
+
+
+@pytest.mark.parametrize("name", list(STUDIES))
+def test_a_report_asks_the_question_answers_it_and_pairs_every_figure_with_a_prediction(reports, name):
+    folder = reports[name]
+    study = STUDIES[name]
+    result = StudyResult.from_dict(json.loads((folder / "data.json").read_text()))
+    report = (folder / "report.md").read_text()
+    assert study.question in report and f"Comparison, {study.section}" in report
+    assert result.answer and f"**Answer.** {result.answer}" in report
+    assert {"layer_ms", "kv_bytes"} <= {row.quantity for row in result.rows}
+    assert all(row.predicted is not None for row in result.rows), "a measured figure without its predicted twin"
+    assert len(set(row.arm for row in result.rows)) >= 2 and result.snapshots
+    for figure in result.figures:
+        for suffix in (".png", ".svg"):
+            drawn = folder / f"{figure.name}{suffix}"
+            assert drawn.stat().st_size > 2000, drawn
+        assert f"![{figure.title}]({figure.name}.png)" in report
+    assert "size: tiny" in report and "quick run" in report
+
+
+@pytest.mark.parametrize("name", list(STUDIES))
+def test_the_answer_is_the_one_its_data_gives(reports, name):
+    """Recomputed from data.json alone, the answer is the same sentence."""
+    module = {"mla-vs-gqa": mla_vs_gqa, "sliding-window-latency": sliding_window}[name]
+    result = StudyResult.from_dict(json.loads((reports[name] / "data.json").read_text()))
+    assert module.answer(result) == result.answer
+
+
+def _measured(result, quantity, arm, x):
+    return next(row.measured for row in result.rows if (row.quantity, row.arm, row.x) == (quantity, arm, x))
+
+
+def test_mla_answer_numbers_are_the_cache_bytes_and_times_measured(reports):
+    result = StudyResult.from_dict(json.loads((reports["mla-vs-gqa"] / "data.json").read_text()))
+    context = max(row.x for row in result.rows)
+    stated = int(re.search(r"At ([\d,]+) tokens", result.answer).group(1).replace(",", ""))
+    assert stated == context
+    mla, gqa, mha = list(dict.fromkeys(row.arm for row in result.rows))
+    per_token = {arm: _measured(result, "kv_bytes_per_token", arm, context) for arm in (mla, gqa, mha)}
+    assert f"MLA holds {human_bytes(per_token[mla])}" in result.answer
+    assert f"{per_token[mha] / per_token[mla]:.1f}x less than {mha}" in result.answer
+    assert "MHA" in mha and f"{_measured(result, 'layer_ms', mha, context):.2f} ms" in result.answer
+
+
+def test_sliding_window_answer_numbers_are_the_cache_bytes_and_times_measured(reports):
+    result = StudyResult.from_dict(json.loads((reports["sliding-window-latency"] / "data.json").read_text()))
+    context = max(row.x for row in result.rows)
+    window = _measured(result, "kv_bytes", "Gemma 3 window", context)
+    full = _measured(result, "kv_bytes", "Gemma 3 global", context)
+    assert full > window  # the window stops the cache at its size
+    assert f"({full / window:.1f}x less)" in result.answer
+    fast = _measured(result, "layer_ms", "Gemma 3 global", context) / _measured(result, "layer_ms", "Gemma 3 window",
+                                                                                 context)
+    assert f"({fast:.2f}x as fast)" in result.answer
+
+
+def test_the_measured_cache_equals_the_analysis(reports):
+    """KV bytes are measured from the caches, not copied from the prediction."""
+    for name in STUDIES:
+        result = StudyResult.from_dict(json.loads((reports[name] / "data.json").read_text()))
+        for row in result.rows:
+            if row.quantity == "kv_bytes":
+                assert row.measured == row.predicted, (name, row)

@@ -14,13 +14,6 @@ from .ffn import FeedForward, known_ffn
 from .mixers import Mixer, known_mixer
 from .parts import Norm
 
-# --- transitional re-exports (removed once every importer names the new homes) ---
-from .ffn import FEED_FORWARD_TYPES, MLP, Activation, MoE, Router  # noqa: E402,F401
-from .mixers import (  # noqa: F401
-    MIXER_ANSWERS, MIXER_TYPES, Attention, CrossAttention, GatedDeltaNet, KimiDeltaAttention, LightningAttention,
-    Mamba2, MultiHeadLatentAttention, SparseIndexer)
-from .parts import QKNorm, Rope, RopeScaling, norm_params  # noqa: F401
-
 
 @dataclass(frozen=True)
 class ResidualScale:

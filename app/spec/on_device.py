@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
+from .errors import Problem
 from .ffn import MLP
 from .mixers import Attention
-from .errors import Problem
 
 if TYPE_CHECKING:
     from .arch import ArchSpec

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .parts import norm_params
 from .arch import ArchSpec
 from .cost import Cost, MixerSite, Step
 from .ffn import known_ffn
 from .mixers import known_mixer
 from .on_device import kv_sources
+from .parts import norm_params
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from . import on_device
 from .checks import Checker
 from .errors import Problem
 from .ffn import FEED_FORWARD_TYPES
-from .mixers import MIXER_TYPES
 from .limits import size_problems
+from .mixers import MIXER_TYPES
 from .vision import vision_problems
 
 if TYPE_CHECKING:  # only named in annotations: ArchSpec itself calls `validate`

@@ -1,13 +1,15 @@
-"""Pieces shared by the converters: the keys every decoder config has, and the check
-that a spec is uniform where a config format can only hold one value."""
+"""Pieces shared by the converters: the keys every decoder config has, the check that a
+spec is uniform where a config format can only hold one value, and the readers and
+writers that more than one model_type's converter uses."""
 
 from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
 from ..arch import ArchSpec
-from ..components import Attention, Norm, QKNorm
 from ..errors import Problem, SpecError
+from ..mixers import Attention
+from ..parts import Norm, QKNorm
 from .reader import ConfigReader
 
 T = TypeVar("T")
@@ -80,3 +82,72 @@ def activation_from_hf(name: str) -> str:
 
 def activation_to_hf(name: str) -> str:
     return {"gelu_tanh": "gelu_pytorch_tanh"}.get(name, name)
+
+
+# --- readers the hybrid converters share ------------------------------------------------
+
+# the layer types of the linear-attention hybrids' layer_types lists
+MIXER_TYPES = ("linear_attention", "full_attention")
+
+
+def key_of(r: ConfigReader, *names: str) -> str:
+    """The first of several names for one setting that the config uses (the published
+    name or transformers' own); the first name when none is present."""
+    return next((name for name in names if r.has(name)), names[0])
+
+
+def index_list(r: ConfigReader, key: str, upper: int, base: int = 0) -> list[int]:
+    """A list of layer numbers (0- or 1-based) such as mlp_only_layers or kda_layers."""
+    value = r.config.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        r.problem(key, "expected a list of layer numbers")
+        return []
+    bad = [v for v in value if not base <= v < upper + base]
+    if bad:
+        r.problem(key, f"layer numbers {bad} outside {base}..{upper + base - 1}")
+        return []
+    return [v - base for v in value]
+
+
+def layers_of(spec: ArchSpec, kind: type, part: str = "mixer") -> list[int]:
+    return [i for i, layer in enumerate(spec.layers) if isinstance(getattr(layer, part), kind)]
+
+
+def only_kinds(spec: ArchSpec, mixers: tuple, ffns: tuple) -> None:
+    """A config format holds only the layer kinds its model_type builds."""
+    for i, layer in enumerate(spec.layers):
+        if type(layer.mixer) not in mixers or type(layer.ffn) not in ffns:
+            raise SpecError([Problem(f"layers[{i}]", f"{layer.mixer_kind} + {layer.ffn_kind} is not a layer "
+                                     f"{spec.model_type} configs can express")])
+
+
+# --- readers and writers the MoE converters share ----------------------------------------
+
+# the layer types of an attention-only model's layer_types list
+LAYER_TYPES = ("full_attention", "sliding_attention")
+
+
+def read_heads(r: ConfigReader, d: int, default_head_dim: int | None = None) -> tuple[int, int, int]:
+    """(query heads, key/value heads, head dim), with the defaults transformers gives them."""
+    heads = r.int("num_attention_heads")
+    kv_heads = r.int("num_key_value_heads", heads)
+    head_dim = r.int("head_dim", default_head_dim or max(d // heads, 1))
+    return heads, kv_heads, head_dim
+
+
+def write_heads(spec: ArchSpec) -> dict:
+    """The head keys of a spec whose attention layers all agree."""
+    return {
+        "num_attention_heads": the_one(spec, "num_heads", lambda layer: attention_of(layer).num_heads),
+        "num_key_value_heads": the_one(spec, "num_kv_heads", lambda layer: attention_of(layer).num_kv_heads),
+        "head_dim": the_one(spec, "head_dim", lambda layer: attention_of(layer).head_dim),
+    }
+
+
+def moe_layers(spec: ArchSpec) -> list[int]:
+    return [i for i, layer in enumerate(spec.layers) if layer.ffn_kind == "moe"]
+
+
+def reject(what: str, message: str) -> None:
+    """A spec the format cannot express: SpecError at `what`."""
+    raise SpecError([Problem(what, message)])

@@ -8,11 +8,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..arch import ArchSpec
-from ..components import MLP, Attention, Layer, Norm, Rope
+from ..components import Layer
 from ..errors import Problem, SpecError
+from ..ffn import MLP
+from ..mixers import Attention
+from ..parts import Norm, Rope
 from ..patterns import every_kth, local_global
-from .common import FAMILIES, HIDDEN_ACTS, activation_from_hf, activation_to_hf, attention_of, qk_norm, \
-    read_base, the_one, write_base
+from .common import (
+    FAMILIES,
+    HIDDEN_ACTS,
+    activation_from_hf,
+    activation_to_hf,
+    attention_of,
+    qk_norm,
+    read_base,
+    the_one,
+    write_base,
+)
 from .reader import ConfigReader, rope_to_parameters
 
 

@@ -6,9 +6,12 @@ activation sparsity in the first ones, and per-layer FFN widths (MatFormer)."""
 from __future__ import annotations
 
 from ..arch import ArchSpec
-from ..components import MLP, Attention, Layer, Norm, QKNorm
+from ..components import Layer
 from ..errors import Problem, SpecError
+from ..ffn import MLP
+from ..mixers import Attention
 from ..on_device import AltUp, MatFormer, PerLayerEmbedding
+from ..parts import Norm, QKNorm
 from .common import HIDDEN_ACTS, activation_from_hf, activation_to_hf, attention_of, read_base, the_one, write_base
 from .dense import LAYER_TYPES, Traits, read_ropes, rope_to_config
 from .reader import ConfigReader

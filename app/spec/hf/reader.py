@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..components import Rope, RopeScaling
 from ..errors import Problem, SpecError
 from ..limits import brief, too_large
+from ..parts import Rope, RopeScaling
 
 _MISSING = object()
 

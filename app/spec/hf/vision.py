@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..arch import ArchSpec
-from ..components import CrossAttention, Norm, QKNorm
 from ..errors import Problem, SpecError
+from ..mixers import CrossAttention
+from ..parts import Norm, QKNorm
 from ..vision import VIT_NORM, VisionEncoder, VisionFrontEnd, aspect_ratio_layouts
 from .common import FAMILIES, HIDDEN_ACTS, activation_from_hf, activation_to_hf
 from .dense import llama_like_to_config, llama_like_to_spec

@@ -1,4 +1,4 @@
-"""The layering of ../shared/DESIGN.md, enforced: the import-linter contracts in
+"""The layering of docs/DESIGN.md, enforced: the import-linter contracts in
 pyproject.toml hold, what each layer reaches loads nothing it must not, and app's modules
 import one another without a cycle."""
 

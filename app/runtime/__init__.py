@@ -1,1 +1,2 @@
-"""Running models: generation loop (profiler and session arrive with [5/10])."""
+"""Running models: the session, generation with the per-layer probe, sweeps, slices, calibration
+and the profile snapshot (see docs/DESIGN.md)."""

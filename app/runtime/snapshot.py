@@ -1,5 +1,5 @@
 """A profile run as data: its steps, and the snapshot document (schema
-"archscope.profile/1", see DESIGN.md) that every exporter writes from."""
+"archscope.profile/1", see docs/DESIGN.md) that every exporter writes from."""
 
 from __future__ import annotations
 

@@ -82,7 +82,7 @@ class VisionFrontEnd:
     """How images enter the model.
 
     cross_attention: the encoder's features, projected to the decoder width, are the keys
-    and values of the decoder's CrossAttention layers; text tokens from the image_token_id
+    and values of the decoder's cross-attention layers; text tokens from the image_token_id
     on attend to them. tokens_per_image is 0: an image takes no decoder position.
 
     unified: the encoder's patch features are average-pooled to tokens_per_image (a

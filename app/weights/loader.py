@@ -1,4 +1,9 @@
-"""Fill an empty model from a checkpoint through a name map, checking every tensor."""
+"""Fill an empty model from a checkpoint, checking every tensor: a safetensors checkpoint
+through a name map, or a GGUF file through llama.cpp's names (gguf_names).
+
+A GGUF tensor is read a few thousand rows at a time, dequantized and copied straight into
+its parameter, so a load never holds a second copy of the model.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,12 @@ import torch
 from torch import nn
 
 from .errors import WeightsError
+from .gguf_names import gguf_name, gguf_transform
+from .gguf_reader import GGUFFile
 from .names_llama import NameMap
 from .progress import Progress
+
+CHUNK_VALUES = 1 << 23  # dequantize about 32 MB of float32 at a time
 
 
 @torch.no_grad()
@@ -48,5 +57,39 @@ def fill_parameters(model: nn.Module, name_map: NameMap, read: Callable[[str], t
             raise WeightsError(f"{origin}: tensor {theirs} has shape {list(tensor.shape)}, expected "
                                f"{list(parameter.shape)}")
         parameter.copy_(tensor)
+        if progress is not None:
+            progress(done, len(parameters))
+
+
+@torch.no_grad()
+def fill_from_gguf(model: nn.Module, file: GGUFFile, progress: Progress | None = None) -> None:
+    """Copy every parameter from the file, naming any tensor that is missing or mis-shaped."""
+    parameters = dict(model.named_parameters())  # tied weights appear once
+    missing = [f"{gguf_name(ours)} (expected shape {list(p.shape)})" for ours, p in parameters.items()
+               if gguf_name(ours) not in file.tensors]
+    if missing:
+        shown = "; ".join(missing[:5]) + (f"; and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise WeightsError(f"{file.path}: missing tensors: {shown}")
+    architecture = file.metadata.get("general.architecture")
+    for done, (ours, parameter) in enumerate(parameters.items(), start=1):
+        info = file.tensors[gguf_name(ours)]
+        if tuple(info.shape) != tuple(parameter.shape):
+            raise WeightsError(f"{file.path}: tensor {info.name} has shape {list(info.shape)}, expected "
+                               f"{list(parameter.shape)}")
+        transform = gguf_transform(model, ours, architecture)
+        target = parameter.view(-1, info.shape[-1])
+        if transform is not None:
+            target.copy_(transform(file.tensor(info.name)).reshape(target.shape))
+        else:
+            step = max(1, CHUNK_VALUES // info.shape[-1])
+            # float32 on the CPU: numpy writes the parameter's memory directly (one thread,
+            # no intra-op thread pool to wake for each chunk)
+            direct = target.detach().numpy() if target.device.type == "cpu" and target.dtype == torch.float32 else None
+            for start in range(0, target.shape[0], step):
+                stop = min(start + step, target.shape[0])
+                if direct is not None:
+                    direct[start:stop] = file.rows(info, start, stop)
+                else:
+                    target[start:stop].copy_(torch.from_numpy(file.rows(info, start, stop)))
         if progress is not None:
             progress(done, len(parameters))

@@ -16,8 +16,9 @@ from ..spec import ArchSpec, SpecError
 from ..spec.hf import spec_from_hf_config
 from . import embedded, hub
 from .errors import WeightsError
-from .gguf_file import GGUFFile, fill_from_gguf, spec_from_gguf
-from .loader import fill_parameters
+from .gguf_config import spec_from_gguf
+from .gguf_reader import GGUFFile
+from .loader import fill_from_gguf, fill_parameters
 from .name_maps import NAME_MAPS
 from .progress import Progress
 from .published_names import with_published_names

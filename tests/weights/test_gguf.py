@@ -14,7 +14,7 @@ from app.runtime.generate import generate
 from app.spec import catalog
 from app.weights import WeightsError, load_pretrained
 from app.weights.embedded import embedded_path
-from app.weights.gguf_file import GGUFFile
+from app.weights.gguf_reader import GGUFFile
 
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")  # transformers reads GGUF only with it

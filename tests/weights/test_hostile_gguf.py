@@ -9,7 +9,7 @@ import pytest
 from gguf import GGUFValueType
 
 from app.weights import WeightsError, load_pretrained
-from app.weights.gguf_file import GGUFFile
+from app.weights.gguf_reader import GGUFFile
 
 from ..limited_cli import refusal_line, run_archscope
 

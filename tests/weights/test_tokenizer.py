@@ -9,7 +9,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 
 from app.weights import WeightsError
 from app.weights.embedded import embedded_path
-from app.weights.gguf_file import GGUFFile
+from app.weights.gguf_reader import GGUFFile
 from app.weights.tokenizer import TextTokenizer, tokenizer_from_directory, tokenizer_from_gguf
 
 transformers = pytest.importorskip("transformers")

@@ -11,7 +11,7 @@ from ..spec import ArchSpec, catalog
 from ..spec.components import Layer
 from ..spec.roofline import Roofs
 from .measure import DecodePoint, decode_at_contexts
-from .study import Arm, Row, Settings
+from .study import Arm, Figure, Row, Series, Settings
 
 # A study times layers, not the output head: a one-layer model keeps a small vocabulary so
 # that its embedding and head (DeepSeek V3's would be 3.7 GB in float32) do not crowd out
@@ -70,3 +70,72 @@ def decode_rows(arm: Arm, points: list[DecodePoint], layer: int = 0) -> list[Row
         rows.append(Row(arm.label, "kv_bytes_per_token", point.context_len, round(point.kv_bytes / held, 2),
                         round(point.kv_bytes_predicted / held, 2), "bytes"))
     return rows
+
+
+def step_rows(arm: Arm, points: list[DecodePoint]) -> list[Row]:
+    """The decode step of all the arm's layers together, and the cache and state they hold."""
+    rows = []
+    for point in points:
+        predicted = round(sum(point.layer_ms_predicted), 5) if point.layer_ms_predicted else None
+        rows.append(Row(arm.label, "layers_ms", point.context_len, round(sum(point.layer_ms), 4), predicted, "ms"))
+        rows.append(Row(arm.label, "kv_bytes", point.context_len, point.kv_bytes, point.kv_bytes_predicted, "bytes"))
+    return rows
+
+
+def measure_arms(arms: list[Arm], contexts: list[int], settings: Settings, rows_of_arm) -> tuple:
+    """Every arm measured at every context that fits: (rows, each arm's points, notes, roofs)."""
+    roofs, roofs_note = roofs_for(settings)
+    notes = [roofs_note]
+    rows, snapshots = [], {}
+    for index, arm in enumerate(arms):
+        settings.progress(f"measuring {arm.label}", index / len(arms))
+        points = measure_arm(arm, contexts, settings, roofs, notes)
+        snapshots[arm.label] = [point.to_dict() for point in points]
+        rows += rows_of_arm(arm, points)
+    settings.progress("done", 1.0)
+    return rows, snapshots, notes, roofs
+
+
+def arm_series(result, quantity: str, scale: float = 1.0) -> list[Series]:
+    """Each arm's measured line of a quantity, and its predicted twin dashed."""
+    drawn = []
+    for label in dict.fromkeys(row.arm for row in result.rows):
+        rows = result.rows_of(quantity, label)
+        if not rows:
+            continue
+        xs = [row.x for row in rows]
+        drawn.append(Series(label, xs, [row.measured * scale for row in rows]))
+        if all(row.predicted is not None for row in rows):
+            drawn.append(Series(f"{label} predicted", xs, [row.predicted * scale for row in rows], predicted=True))
+    return drawn
+
+
+def context_figures(result, time_quantity: str, time_title: str) -> list[Figure]:
+    """The two figures of a study against context: cache held, and decode time."""
+    return [
+        Figure("kv-cache", "Cache and state held", "context (tokens)", "cache (MiB)",
+               arm_series(result, "kv_bytes", 1 / 2**20), log_x=True, log_y=True),
+        Figure("decode-time", time_title, "context (tokens)", "time (ms)", arm_series(result, time_quantity),
+               log_x=True),
+    ]
+
+
+def measured_at(result, quantity: str, arm: str, x: float) -> float:
+    return next(row.measured for row in result.rows_of(quantity, arm) if row.x == x)
+
+
+def common_contexts(result, quantity: str, arms: list[str]) -> set[float]:
+    """The contexts every one of these arms was measured at."""
+    reached = [{row.x for row in result.rows_of(quantity, arm)} for arm in arms]
+    return set.intersection(*reached) if reached else set()
+
+
+def times(ours: float, theirs: float, label: str) -> str:
+    """"6.4x less than MHA", "1.2x more than GQA 8/1": how ours compares with theirs."""
+    return f"{theirs / ours:.1f}x less than {label}" if theirs >= ours else f"{ours / theirs:.1f}x more than {label}"
+
+
+def published_contexts(settings: Settings, tiny: list[int], quick: list[int], full: list[int]) -> list[int]:
+    if settings.size == "tiny":
+        return tiny
+    return quick if settings.quick else full

@@ -8,8 +8,18 @@ from dataclasses import replace
 from ..spec.mixers import Attention
 from ..spec.parts import Rope
 from ..units import human_bytes
-from .common import decode_rows, entry, layer_model, measure_arm, roofs_for
-from .study import Arm, Figure, Series, Settings, Study, StudyResult
+from .common import (
+    common_contexts,
+    context_figures,
+    decode_rows,
+    entry,
+    layer_model,
+    measure_arms,
+    measured_at,
+    published_contexts,
+    times,
+)
+from .study import Arm, Settings, Study, StudyResult
 
 QUESTION = ("It would have been interesting to see the KV cache per token savings comparison between MLA "
             "and GQA.")
@@ -40,21 +50,12 @@ def arms(settings: Settings) -> list[Arm]:
 
 
 def contexts(settings: Settings) -> list[int]:
-    if settings.size == "tiny":
-        return [64, 256]
-    return [512, 2048, 8192] if settings.quick else [1024, 4096, 16384, 65536, 131072]
+    return published_contexts(settings, tiny=[64, 256], quick=[512, 2048, 8192], full=[1024, 4096, 16384, 65536, 131072])
 
 
 def run(settings: Settings) -> StudyResult:
-    roofs, roofs_note = roofs_for(settings)
-    notes = [roofs_note]
-    rows, snapshots = [], {}
     chosen = arms(settings)
-    for index, arm in enumerate(chosen):
-        settings.progress(f"measuring {arm.label}", index / len(chosen))
-        points = measure_arm(arm, contexts(settings), settings, roofs, notes)
-        snapshots[arm.label] = [point.to_dict() for point in points]
-        rows += decode_rows(arm, points)
+    rows, snapshots, notes, roofs = measure_arms(chosen, contexts(settings), settings, decode_rows)
     result = StudyResult(
         study=STUDY.name, title=STUDY.title, section=STUDY.section, question=QUESTION, answer="",
         setup=[f"{arm.label}: {arm.note}" for arm in chosen] + [
@@ -63,7 +64,7 @@ def run(settings: Settings) -> StudyResult:
         rows=rows, figures=[], device=roofs.device, dtype=settings.dtype, quick=settings.quick,
         size=settings.size, notes=notes, snapshots=snapshots)
     result.answer = answer(result)
-    result.figures = figures(result)
+    result.figures = context_figures(result, "layer_ms", "Decode step of one layer")
     return result
 
 
@@ -71,47 +72,18 @@ def answer(result: StudyResult) -> str:
     """At the longest context every arm reached: how many times fewer cache bytes per token
     MLA holds than each other arm, and the decode time of each arm's layer."""
     labels = list(dict.fromkeys(row.arm for row in result.rows))
-    reached = [{row.x for row in result.rows_of("layer_ms", label)} for label in labels]
-    common = set.intersection(*reached) if reached else set()
+    common = common_contexts(result, "layer_ms", labels)
     if not common:
         return "No context length fit every arm in memory; see the notes."
     context = max(common)
-    per_token = {label: _at(result, "kv_bytes_per_token", label, context) for label in labels}
-    times = {label: _at(result, "layer_ms", label, context) for label in labels}
+    per_token = {label: measured_at(result, "kv_bytes_per_token", label, context) for label in labels}
+    took = {label: measured_at(result, "layer_ms", label, context) for label in labels}
     mla, others = labels[0], labels[1:]
-    savings = " and ".join(_times(per_token[mla], per_token[other], other) for other in others)
-    timing = ", ".join(f"{label} {times[label]:.2f} ms" for label in labels)
+    savings = " and ".join(times(per_token[mla], per_token[other], other) for other in others)
+    timing = ", ".join(f"{label} {took[label]:.2f} ms" for label in labels)
     return (f"At {int(context):,} tokens MLA holds {human_bytes(per_token[mla])} of cache per token, "
             f"{savings} ({', '.join(human_bytes(per_token[other]) for other in others)}); one decode step "
             f"of the layer took {timing}.")
-
-
-def _times(ours: float, theirs: float, label: str) -> str:
-    """"6.4x less than MHA", "1.2x more than GQA 8/1": how ours compares with theirs."""
-    return f"{theirs / ours:.1f}x less than {label}" if theirs >= ours else f"{ours / theirs:.1f}x more than {label}"
-
-
-def _at(result: StudyResult, quantity: str, arm: str, x: float) -> float:
-    return next(row.measured for row in result.rows_of(quantity, arm) if row.x == x)
-
-
-def figures(result: StudyResult) -> list[Figure]:
-    def series(quantity: str, scale: float = 1.0) -> list[Series]:
-        drawn = []
-        for label in dict.fromkeys(row.arm for row in result.rows):
-            rows = result.rows_of(quantity, label)
-            xs = [row.x for row in rows]
-            drawn.append(Series(label, xs, [row.measured * scale for row in rows]))
-            if all(row.predicted is not None for row in rows):
-                drawn.append(Series(f"{label} predicted", xs, [row.predicted * scale for row in rows], predicted=True))
-        return drawn
-
-    return [
-        Figure("kv-cache", "KV cache held, one layer", "context (tokens)", "cache (MiB)",
-               series("kv_bytes", 1 / 2**20), log_x=True, log_y=True),
-        Figure("decode-time", "Decode step of one layer", "context (tokens)", "time (ms)", series("layer_ms"),
-               log_x=True),
-    ]
 
 
 STUDY = Study(
@@ -119,4 +91,4 @@ STUDY = Study(
     section="§1.1", question=QUESTION,
     summary="DeepSeek V3's latent attention against GQA and MHA of the same heads: cache bytes and decode time "
             "per layer from 1k to 128k tokens",
-    run=run)
+    run=run, answer=answer)

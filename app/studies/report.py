@@ -48,8 +48,11 @@ def _value(value: float | None, unit: str) -> str:
 
 
 def markdown(result: StudyResult, figures: list[Figure]) -> str:
-    lines = [f"# {result.title}", "",
-             f"> {result.question}", ">", f"> — the Big LLM Architecture Comparison, {result.section}", "",
+    if result.quoted:
+        asked = [f"> {result.question}", ">", f"> — the Big LLM Architecture Comparison, {result.section}"]
+    else:
+        asked = [f"**The question** (the Big LLM Architecture Comparison, {result.section}): {result.question}"]
+    lines = [f"# {result.title}", "", *asked, "",
              f"**Answer.** {result.answer}", "",
              "## Setup", ""]
     lines += [f"- {item}" for item in result.setup]

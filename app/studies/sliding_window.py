@@ -7,8 +7,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..units import human_bytes
-from .common import decode_rows, entry, layer_model, measure_arm, roofs_for
-from .study import Arm, Figure, Series, Settings, Study, StudyResult
+from .common import (
+    common_contexts,
+    context_figures,
+    decode_rows,
+    entry,
+    layer_model,
+    measure_arms,
+    measured_at,
+    published_contexts,
+)
+from .study import Arm, Settings, Study, StudyResult
 
 QUESTION = ("I speculate that while sliding window attention reduces memory usage, it doesn't necessarily "
             "reduce inference latency")
@@ -35,21 +44,12 @@ def arms(settings: Settings) -> list[Arm]:
 
 
 def contexts(settings: Settings) -> list[int]:
-    if settings.size == "tiny":
-        return [32, 256]
-    return [512, 2048, 8192] if settings.quick else [1024, 4096, 16384, 65536, 131072]
+    return published_contexts(settings, tiny=[32, 256], quick=[512, 2048, 8192], full=[1024, 4096, 16384, 65536, 131072])
 
 
 def run(settings: Settings) -> StudyResult:
-    roofs, roofs_note = roofs_for(settings)
-    notes = [roofs_note]
-    rows, snapshots = [], {}
     chosen = arms(settings)
-    for index, arm in enumerate(chosen):
-        settings.progress(f"measuring {arm.label}", index / len(chosen))
-        points = measure_arm(arm, contexts(settings), settings, roofs, notes)
-        snapshots[arm.label] = [point.to_dict() for point in points]
-        rows += decode_rows(arm, points)
+    rows, snapshots, notes, roofs = measure_arms(chosen, contexts(settings), settings, decode_rows)
     result = StudyResult(
         study=STUDY.name, title=STUDY.title, section=STUDY.section, question=QUESTION, answer="",
         setup=[f"{arm.label}: {arm.note}" for arm in chosen] + [
@@ -58,7 +58,7 @@ def run(settings: Settings) -> StudyResult:
         rows=rows, figures=[], device=roofs.device, dtype=settings.dtype, quick=settings.quick,
         size=settings.size, notes=notes, snapshots=snapshots)
     result.answer = answer(result)
-    result.figures = figures(result)
+    result.figures = context_figures(result, "layer_ms", "Decode step of one layer")
     return result
 
 
@@ -66,39 +66,16 @@ def answer(result: StudyResult) -> str:
     """At the longest context both Gemma arms reached: the window's cache and decode time
     against the same layer's without it."""
     window, full = "Gemma 3 window", "Gemma 3 global"
-    common = {row.x for row in result.rows_of("layer_ms", window)} & {row.x for row in result.rows_of("layer_ms", full)}
+    common = common_contexts(result, "layer_ms", [window, full])
     if not common:
         return "No context length fit both Gemma 3 arms in memory; see the notes."
     context = max(common)
-    cache = {arm: _at(result, "kv_bytes", arm, context) for arm in (window, full)}
-    time = {arm: _at(result, "layer_ms", arm, context) for arm in (window, full)}
+    cache = {arm: measured_at(result, "kv_bytes", arm, context) for arm in (window, full)}
+    took = {arm: measured_at(result, "layer_ms", arm, context) for arm in (window, full)}
     return (f"At {int(context):,} tokens the window holds {human_bytes(cache[window])} of cache against "
             f"{human_bytes(cache[full])} without it ({cache[full] / cache[window]:.1f}x less), and a decode step "
-            f"of the layer took {time[window]:.2f} ms against {time[full]:.2f} ms "
-            f"({time[full] / time[window]:.2f}x as fast).")
-
-
-def _at(result: StudyResult, quantity: str, arm: str, x: float) -> float:
-    return next(row.measured for row in result.rows_of(quantity, arm) if row.x == x)
-
-
-def figures(result: StudyResult) -> list[Figure]:
-    def series(quantity: str, scale: float = 1.0) -> list[Series]:
-        drawn = []
-        for label in dict.fromkeys(row.arm for row in result.rows):
-            rows = result.rows_of(quantity, label)
-            xs = [row.x for row in rows]
-            drawn.append(Series(label, xs, [row.measured * scale for row in rows]))
-            if all(row.predicted is not None for row in rows):
-                drawn.append(Series(f"{label} predicted", xs, [row.predicted * scale for row in rows], predicted=True))
-        return drawn
-
-    return [
-        Figure("kv-cache", "KV cache held, one layer", "context (tokens)", "cache (MiB)",
-               series("kv_bytes", 1 / 2**20), log_x=True, log_y=True),
-        Figure("decode-time", "Decode step of one layer", "context (tokens)", "time (ms)", series("layer_ms"),
-               log_x=True),
-    ]
+            f"of the layer took {took[window]:.2f} ms against {took[full]:.2f} ms "
+            f"({took[full] / took[window]:.2f}x as fast).")
 
 
 STUDY = Study(
@@ -106,4 +83,4 @@ STUDY = Study(
     section="§4", question=QUESTION,
     summary="Gemma 3 27B's local layer with and without its window, and Mistral Small 3.1's: cache and decode "
             "time per layer against context",
-    run=run)
+    run=run, answer=answer)

@@ -72,7 +72,7 @@ class StudyResult:
     study: str
     title: str
     section: str  # where the article asks it: "§1.1"
-    question: str  # the article's words
+    question: str  # the article's words when `quoted`, else the question in ours
     answer: str  # one sentence, from the rows
     setup: list[str]
     rows: list[Row]
@@ -83,6 +83,7 @@ class StudyResult:
     size: str
     notes: list[str] = field(default_factory=list)
     snapshots: dict = field(default_factory=dict)  # per arm: its measured points, as plain data
+    quoted: bool = True  # the question is the article's own sentence
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -108,3 +109,4 @@ class Study:
     question: str
     summary: str  # one line for `archscope study --list` and the menu
     run: Callable[[Settings], StudyResult]
+    answer: Callable[[StudyResult], str]  # the one-line answer, from a result's rows alone

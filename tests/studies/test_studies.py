@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from app.studies import mla_vs_gqa, sliding_window
 from app.studies.registry import STUDIES
 from app.studies.study import Settings, StudyResult
 from app.study_cli import write_with_figures
@@ -35,7 +34,8 @@ def test_a_report_asks_the_question_answers_it_and_pairs_every_figure_with_a_pre
     report = (folder / "report.md").read_text()
     assert study.question in report and f"Comparison, {study.section}" in report
     assert result.answer and f"**Answer.** {result.answer}" in report
-    assert {"layer_ms", "kv_bytes"} <= {row.quantity for row in result.rows}
+    assert "kv_bytes" in {row.quantity for row in result.rows}
+    assert {"layer_ms", "layers_ms"} & {row.quantity for row in result.rows}
     assert all(row.predicted is not None for row in result.rows), "a measured figure without its predicted twin"
     assert len(set(row.arm for row in result.rows)) >= 2 and result.snapshots
     for figure in result.figures:
@@ -49,9 +49,8 @@ def test_a_report_asks_the_question_answers_it_and_pairs_every_figure_with_a_pre
 @pytest.mark.parametrize("name", list(STUDIES))
 def test_the_answer_is_the_one_its_data_gives(reports, name):
     """Recomputed from data.json alone, the answer is the same sentence."""
-    module = {"mla-vs-gqa": mla_vs_gqa, "sliding-window-latency": sliding_window}[name]
     result = StudyResult.from_dict(json.loads((reports[name] / "data.json").read_text()))
-    assert module.answer(result) == result.answer
+    assert STUDIES[name].answer(result) == result.answer
 
 
 def _measured(result, quantity, arm, x):
@@ -89,3 +88,31 @@ def test_the_measured_cache_equals_the_analysis(reports):
         for row in result.rows:
             if row.quantity == "kv_bytes":
                 assert row.measured == row.predicted, (name, row)
+
+
+def test_the_sparse_answer_names_where_the_selection_pays(reports):
+    result = StudyResult.from_dict(json.loads((reports["sparse-attention"] / "data.json").read_text()))
+    contexts = sorted({row.x for row in result.rows})
+    faster = [x for x in contexts if _measured(result, "layer_ms", "V3.2 sparse MLA", x)
+              < _measured(result, "layer_ms", "V3 dense MLA", x)]
+    expected = f"first paid at {int(faster[0]):,} tokens" if faster else f"did not pay up to {int(contexts[-1]):,}"
+    assert expected in result.answer
+
+
+def test_the_hybrid_answer_states_the_cache_saved(reports):
+    result = StudyResult.from_dict(json.loads((reports["linear-attention-hybrids"] / "data.json").read_text()))
+    context = max(row.x for row in result.rows)
+    for label in ("Qwen3-Next", "Kimi Linear"):
+        hybrid = _measured(result, "kv_bytes", f"{label} hybrid", context)
+        full = _measured(result, "kv_bytes", f"{label} full attention", context)
+        assert f"({1 - hybrid / full:.0%} less)" in result.answer
+    assert "Kimi Linear report states" in (reports["linear-attention-hybrids"] / "report.md").read_text()
+
+
+def test_the_budget_answer_gives_each_pattern_its_share_of_global_cache(reports):
+    result = StudyResult.from_dict(json.loads((reports["attention-budget"] / "data.json").read_text()))
+    context = max(row.x for row in result.rows)
+    full = _measured(result, "kv_bytes", "all global", context)
+    shares = [_measured(result, "kv_bytes", label, context) / full for label in ("5:1", "3:1", "1:1")]
+    assert shares == sorted(shares) and shares[-1] < 1  # more local layers, less cache
+    assert f"5:1 {shares[0]:.0%}" in result.answer

@@ -35,8 +35,8 @@ from .spec.scale import explore
 from .spec.serialize import spec_from_dict
 
 MAX_EMISSIONS_PER_S = 30
-_WORKER_SIGNALS = ("progress", "loaded", "steps", "finished", "swept", "calibrated", "batch_swept", "failed",
-                   "cancelled")
+_WORKER_SIGNALS = ("progress", "loaded", "steps", "finished", "swept", "calibrated", "batch_swept", "studied",
+                   "failed", "cancelled")
 # How long closing the window waits for the model thread before leaving it to finish alone:
 # longer than a layer of any runnable model takes between two cancel checks, short enough
 # that the window does not look frozen.
@@ -67,6 +67,7 @@ class Worker(QObject):
     swept = Signal(dict)  # a context sweep: {"model", "hardware", "sweep": [point, ...]}
     calibrated = Signal(dict)  # {"device", "threads", "quick", "calibration", "saved_to", "note"}
     batch_swept = Signal(dict)  # a batch sweep: {"model", "hardware", "batch_sweep": [point, ...]}
+    studied = Signal(dict)  # a study's result (app/studies/study.py StudyResult, as data.json holds it)
     failed = Signal(str)
     cancelled = Signal()
 
@@ -240,6 +241,33 @@ class Worker(QObject):
             self.batch_swept.emit({"model": self.session.model_info(), "hardware": hardware(self.session.device),
                                    "batch_sweep": [asdict(point) for point in points]})
 
+    @Slot(dict)
+    def study(self, settings: dict) -> None:
+        """settings: "name" (a study of app/studies/registry.py), optional "quick",
+        "device", "dtype" and "size". It builds the models it needs beside the loaded one;
+        progress counts in percent, and cancel stops it between layers."""
+        from .studies.registry import STUDIES
+        from .studies.study import Settings
+
+        self._cancel.clear()
+        study = STUDIES.get(settings.get("name"))
+        if study is None:
+            self.failed.emit(f"Unknown study {settings.get('name')!r}; expected one of {', '.join(STUDIES)}.")
+            return
+        leave_a_core_for_the_window()
+        label = f"Study: {study.name}"
+        options = {key: settings[key] for key in ("quick", "device", "dtype", "size") if key in settings}
+        progress = (lambda text, fraction: self.progress.emit(f"{label}: {text}", round(100 * fraction), 100))
+        try:
+            result = study.run(Settings(**options, progress=progress, cancelled=self._cancel.is_set))
+        except Cancelled:
+            self.cancelled.emit()
+            return
+        except Exception as error:  # noqa: BLE001
+            self._fail(f"the {study.name} study failed", error)
+            return
+        self.studied.emit(result.to_dict())
+
     def _on_step(self, update: StepUpdate) -> None:
         self._pending.append(update)
         if time.monotonic() - self._last_emit >= 1.0 / MAX_EMISSIONS_PER_S:
@@ -280,6 +308,7 @@ class WorkerHandle(QObject):
     sweep_requested = Signal(dict)
     calibrate_requested = Signal(dict)
     batch_sweep_requested = Signal(dict)
+    study_requested = Signal(dict)
     progress = Signal(str, int, int)
     loaded = Signal(dict)
     steps = Signal(list)
@@ -287,6 +316,7 @@ class WorkerHandle(QObject):
     swept = Signal(dict)
     calibrated = Signal(dict)
     batch_swept = Signal(dict)
+    studied = Signal(dict)
     failed = Signal(str)
     cancelled = Signal()
 
@@ -301,6 +331,7 @@ class WorkerHandle(QObject):
         self.sweep_requested.connect(self.worker.sweep)
         self.calibrate_requested.connect(self.worker.calibrate)
         self.batch_sweep_requested.connect(self.worker.batch_sweep)
+        self.study_requested.connect(self.worker.study)
         for name in _WORKER_SIGNALS:
             getattr(self.worker, name).connect(getattr(self, name))
         self.failed.connect(lambda message: gc.collect())  # re-emitted in the UI thread: collect here (Worker._fail)
@@ -320,6 +351,9 @@ class WorkerHandle(QObject):
 
     def batch_sweep(self, settings: dict) -> None:
         self.batch_sweep_requested.emit(settings)
+
+    def study(self, settings: dict) -> None:
+        self.study_requested.emit(settings)
 
     def cancel(self) -> None:
         self.worker.request_cancel()  # a flag, not a queued call: the worker thread is busy

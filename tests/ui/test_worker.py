@@ -165,3 +165,23 @@ def test_closing_the_window_while_the_worker_is_stuck_returns_within_two_seconds
     assert worker.thread.isRunning()  # left to finish in the background
     release.set()
     assert worker.thread.wait(LOAD_TIMEOUT_MS)
+
+
+def test_a_study_runs_on_the_worker_and_hands_back_its_result_as_data(qtbot, handle):
+    fractions = []
+    handle.progress.connect(lambda text, done, total: fractions.append((text, done, total)))
+    with qtbot.waitSignal(handle.studied, timeout=RUN_TIMEOUT_MS) as studied:
+        handle.study({"name": "sparse-attention", "quick": True, "size": "tiny", "device": "cpu"})
+    result = studied.args[0]
+    assert result["study"] == "sparse-attention" and result["answer"] and result["rows"]
+    assert all(row["predicted"] is not None for row in result["rows"])
+    assert fractions and all(text.startswith("Study: sparse-attention") and total == 100 for text, _, total in fractions)
+
+
+def test_a_study_stops_when_cancelled_and_an_unknown_one_is_a_message(qtbot, handle):
+    handle.progress.connect(lambda text, done, total: handle.cancel() if "measuring" in text else None)
+    with qtbot.waitSignal(handle.cancelled, timeout=RUN_TIMEOUT_MS):
+        handle.study({"name": "attention-budget", "quick": True, "size": "tiny", "device": "cpu"})
+    with qtbot.waitSignal(handle.failed, timeout=RUN_TIMEOUT_MS) as failed:
+        handle.study({"name": "no-such-study"})
+    assert "Unknown study 'no-such-study'" in failed.args[0] and "mla-vs-gqa" in failed.args[0]

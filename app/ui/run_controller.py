@@ -116,6 +116,7 @@ class RunController(QObject):
     modelLoaded = Signal(dict)  # the info (spec document included) of the model a request uses: loaded, or kept
     busyChanged = Signal(bool)
     resultShown = Signal(str)  # the object name of the dock a finished sweep is drawn in: bring it to the front
+    studied = Signal(dict)  # a study's result, as data (app/studies/study.py)
 
     def __init__(self, panel, dashboard, scene, drawn_spec, parent=None):
         """drawn_spec: a callable giving the architecture on the canvas now."""
@@ -159,6 +160,7 @@ class RunController(QObject):
             worker.swept.connect(self._swept)
             worker.calibrated.connect(self._calibrated)
             worker.batch_swept.connect(self._batch_swept)
+            worker.studied.connect(self._studied)
             worker.failed.connect(self._failed)
             worker.cancelled.connect(self._cancelled)
         return self._worker
@@ -190,6 +192,15 @@ class RunController(QObject):
         self.calibrating_alone = True
         self.status.emit("Calibrating the device…")
         self.worker.calibrate({"device": self.panel.device.currentData(), "quick": False})
+
+    def run_study(self, name: str, quick: bool) -> None:
+        """Run one of the article's studies on the run panel's device; it builds its own models
+        beside the loaded one and can be stopped like a run."""
+        if self.busy:
+            return
+        self._set_busy(True)
+        self.status.emit(f"Running the {name} study{' (quick)' if quick else ''}…")
+        self.worker.study({"name": name, "quick": quick, "device": self.panel.device.currentData()})
 
     def stop(self) -> None:
         if self.busy:
@@ -376,6 +387,12 @@ class RunController(QObject):
         fastest = max(points, key=lambda point: point["tokens_per_s"])
         self.status.emit(f"Swept {len(points)} batch sizes: {points[0]['ms_per_token']:.2f} ms per token at batch "
                          f"{points[0]['batch']}, {fastest['tokens_per_s']:.0f} tokens/s at batch {fastest['batch']}")
+
+    def _studied(self, document: dict) -> None:
+        self._set_busy(False)
+        self.panel.show_progress("study done", 1, 1)
+        self.studied.emit(document)
+        self.status.emit(f"{document['study']}: {document['answer']}")
 
     def _show_batch_sweep(self, document: dict) -> None:
         self.batch_sweep = {"model": document["model"], "hardware": document.get("hardware", {}),

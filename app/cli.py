@@ -14,6 +14,7 @@ import re
 import sys
 
 from . import __version__
+from .dtypes import BYTES_PER_VALUE
 from .spec import SpecError, catalog
 from .spec.analysis import analyze
 from .spec.serialize import spec_to_dict
@@ -22,11 +23,9 @@ from .spec.summary import LONG_CONTEXTS, catalog_row, layer_rows
 from .terminal import printable, table
 from .units import human_bytes, human_count
 
-DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "fp8": 1}
-
 
 def cmd_catalog(args) -> int:
-    dtype_bytes = DTYPE_BYTES[args.dtype]
+    dtype_bytes = BYTES_PER_VALUE[args.dtype]
     rows = [catalog_row(catalog.get(name, args.scale), dtype_bytes) | {
         "title": catalog.entry(name).title, "source": catalog.entry(name).source} for name in catalog.names()]
     if args.json:
@@ -50,7 +49,7 @@ def cmd_catalog(args) -> int:
 
 def cmd_show(args) -> int:
     spec = load_spec(args.name, args.scale)
-    dtype_bytes = DTYPE_BYTES[args.dtype]
+    dtype_bytes = BYTES_PER_VALUE[args.dtype]
     summary = catalog_row(spec, dtype_bytes)
     layers = layer_rows(spec, dtype_bytes)
     analysis = analyze(spec)
@@ -188,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def scale_and_dtype(sub):
         sub.add_argument("--scale", choices=catalog.SCALES, default="full", help="catalog scale (default: full)")
-        sub.add_argument("--dtype", choices=list(DTYPE_BYTES), default="bfloat16",
+        sub.add_argument("--dtype", choices=list(BYTES_PER_VALUE), default="bfloat16",
                          help="element type for KV-cache bytes (default: bfloat16)")
         sub.add_argument("--json", action="store_true", help="machine-readable output")
 

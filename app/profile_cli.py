@@ -9,7 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .defaults import DEFAULT_BATCH_SWEEP_CONTEXT, DEFAULT_MODEL, DEFAULT_PROMPT, DTYPE_NAMES, EXECUTION_MODES
+from .defaults import DEFAULT_BATCH_SWEEP_CONTEXT, DEFAULT_MODEL, DEFAULT_PROMPT, EXECUTION_MODES
+from .dtypes import RUN_DTYPE_NAMES
 from .runtime.figures import (decode_rate_text, decode_step_time, decode_text, decode_tokens_per_s, execution_text,
                               scale_note, threads_text)
 from .spec.spec_file import load_spec
@@ -40,7 +41,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--dtype", choices=DTYPE_NAMES, default="float32")
+    parser.add_argument("--dtype", choices=RUN_DTYPE_NAMES, default="float32")
     parser.add_argument("--threads", type=positive_int,
                         help="torch's CPU thread count for the run (default: torch's own, one per core)")
     parser.add_argument("--no-probe", action="store_true", help="no per-layer timing or routing (overhead baseline)")

@@ -32,10 +32,9 @@ from side_by_side import memory_bandwidth_matvec, same_real_weights, same_weight
 
 from app.defaults import EXECUTION_MODES
 from app.runtime.read_counter import count_step
-from app.runtime.session import RunConfig, Session
+from app.runtime.session import DTYPES, RunConfig, Session
 
 DEFAULT_MODELS = ["embedded:smollm2-135m", "embedded:gemma3-270m", "qwen3-0.6b", "olmo3-7b:explore"]
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def decode_step_bytes(model, prompt: torch.Tensor, new_tokens: int) -> int:

@@ -25,9 +25,9 @@ from side_by_side import same_weights, timed  # bench/side_by_side.py, beside th
 from app.model.experts import RoutedExperts
 from app.model.moe import record_routing, take_routing_counts
 from app.runtime.generate import decode_one_token, prefill
+from app.runtime.session import DTYPES
 
 DEFAULT_MODELS = ["deepseek-v3:explore", "deepseek-v3.2:explore"]
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def decode(model, prompt: torch.Tensor, new_tokens: int, recording: bool) -> list[dict]:

@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 
 from ..defaults import DEFAULT_PROMPT
+from ..dtypes import RUN_DTYPE_NAMES
 from ..model import build_model
 from ..spec import ArchSpec, catalog
 from ..spec.analysis import analyze
@@ -30,7 +31,7 @@ from .slices import SlicePlan, extrapolate_snapshot, memory_budget, plan_slice
 from .snapshot import ProfileSnapshot, StepRecord
 from .vision_track import cross_kv_predicted, encode_timed, place_image, record_step, vision_section
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DTYPES = {name: getattr(torch, name) for name in RUN_DTYPE_NAMES}  # app/dtypes.py names them
 
 
 def resolve_device(device: str) -> torch.device:

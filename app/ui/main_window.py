@@ -4,10 +4,9 @@ right, and the profile plots below."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -24,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..files import finish_interrupted_writes, write_atomic
-from ..spec import ArchSpec, SpecError, catalog
-from ..spec.serialize import spec_from_dict, spec_to_dict, spec_to_json
+from ..files import finish_interrupted_writes
+from ..spec import ArchSpec, catalog
+from ..spec.serialize import spec_from_dict, spec_to_dict
 from . import theme
 from .canvas import CanvasView
 from .autosave import AutosaveSchedule
@@ -35,6 +34,8 @@ from .compare_view import CompareView
 from .palette_drops import Refused, drop_edit
 from .dashboard import Dashboard
 from .document import SpecDocument
+from .document_files import (AUTOSAVE_NAME, FileRefused, add_recent_file, data_dir, open_spec_file, read_autosave,
+                             recent_files, save_document, spec_from_hub, write_autosave)
 from .group_templates import insert_edit
 from .inspector import Inspector
 from .palette import PaletteWidget
@@ -44,8 +45,6 @@ from .summary_bar import SummaryBar
 from .catalog_browser import CatalogBrowser
 
 DEFAULT_ENTRY = "llama3-8b"
-AUTOSAVE_NAME = "autosave.json"
-MAX_RECENT = 8
 PLOT_ROW_SHARE = 0.36  # of the window height: the plots below the canvas at first start
 PLOT_ROW_LEGIBLE_PX = 220  # below this a plot's ticks and titles collide
 DOCK_CHROME_PX = 60  # a tabbed dock's title and tab bars, above and below its widget
@@ -54,10 +53,6 @@ OUTPUT_TEXT_LEAST_PX = 100  # the generated text's dock: a few lines at least
 
 def _file_stem(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-") or "profile"
-
-
-def data_dir() -> Path:
-    return Path(QStandardPaths.writableLocation(QStandardPaths.AppDataLocation) or Path.home() / ".archscope")
 
 
 def scrolling(panel: QWidget) -> QScrollArea:
@@ -285,25 +280,18 @@ class MainWindow(QMainWindow):
         self.fit()
 
     def open_file(self, path: str | Path) -> None:
-        from ..spec.spec_file import read_spec_file
-
-        path = Path(path)
+        """A spec document or an HF config.json; a dialog says why when it cannot be read."""
         try:
-            spec, is_document = read_spec_file(path)
-        except (OSError, SpecError) as error:
-            QMessageBox.warning(self, "ArchScope", f"Could not open {path}:\n{error}")
+            spec, saves_to = open_spec_file(path)
+        except FileRefused as refusal:
+            QMessageBox.warning(self, "ArchScope", str(refusal))
             return
-        if is_document:
-            self.open_spec(spec, path)
-        else:
-            self.open_spec(spec, None)
-            self._add_recent(path)
+        self.open_spec(spec, saves_to)
+        if saves_to is None:  # a config.json: in the recent files, though Save does not write to it
+            self._add_recent(Path(path))
 
     def save_to(self, path: str | Path) -> None:
-        path = Path(path)
-        write_atomic(path, spec_to_json(self.document.spec))
-        self.document.path = path
-        self.document.undo_stack.setClean()
+        path = save_document(self.document, path)
         self._add_recent(path)
         self.clear_autosave()
         self.statusBar().showMessage(f"Saved {path}", 5000)
@@ -328,22 +316,17 @@ class MainWindow(QMainWindow):
     def import_hub(self, repo_id: str) -> bool:
         """Draw a Hub repository's architecture from its config.json (from the local cache
         when HF_HUB_OFFLINE is set). False, with the reason shown, when it cannot."""
-        from ..spec.hf import spec_from_hf_config
-        from ..weights.errors import WeightsError
-        from ..weights.hub import fetch_config, looks_like_repo_id
-
         repo_id = repo_id.strip()
-        if not looks_like_repo_id(repo_id):
-            QMessageBox.warning(self, "ArchScope", f"Repository id: expected org/name, got {repo_id!r}")
-            return False
         QApplication.setOverrideCursor(Qt.WaitCursor)  # one small file, fetched in place
         try:
-            spec = spec_from_hf_config(fetch_config(repo_id), name=repo_id.partition("@")[0])
-        except (WeightsError, SpecError) as error:
-            QMessageBox.warning(self, "ArchScope", f"Could not import {repo_id}:\n{error}")
-            return False
+            spec, refusal = spec_from_hub(repo_id), None
+        except FileRefused as error:
+            spec, refusal = None, error
         finally:
-            QApplication.restoreOverrideCursor()
+            QApplication.restoreOverrideCursor()  # the dialog below waits on the user, not on the Hub
+        if refusal is not None:
+            QMessageBox.warning(self, "ArchScope", str(refusal))
+            return False
         self.open_spec(spec)
         self.statusBar().showMessage(f"Imported {repo_id} from its config.json", 8000)
         return True
@@ -555,22 +538,14 @@ class MainWindow(QMainWindow):
     # --- autosave and settings ----------------------------------------------------------------
 
     def autosave(self) -> None:
-        if not self.document.modified:
-            return
-        payload = {"archscope_autosave": 1, "path": str(self.document.path or ""),
-                   "spec": spec_to_dict(self.document.spec)}
-        write_atomic(self.autosave_path, json.dumps(payload, indent=1))
+        if self.document.modified:
+            write_autosave(self.autosave_path, self.document)
 
     def clear_autosave(self) -> None:
         self.autosave_path.unlink(missing_ok=True)
 
     def recoverable(self) -> tuple[ArchSpec, Path | None] | None:
-        try:
-            payload = json.loads(self.autosave_path.read_text())
-            spec = spec_from_dict(payload["spec"])
-        except (OSError, ValueError, KeyError, TypeError, SpecError):
-            return None
-        return spec, Path(payload["path"]) if payload.get("path") else None
+        return read_autosave(self.autosave_path)
 
     def restore_autosave(self) -> bool:
         found = self.recoverable()
@@ -596,13 +571,11 @@ class MainWindow(QMainWindow):
             self.clear_autosave()
 
     def _add_recent(self, path: Path) -> None:
-        recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
-        self.settings.setValue("recentFiles", recent[:MAX_RECENT])
+        add_recent_file(self.settings, path)
         self._update_recent_menu()
 
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recentFiles", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        return recent_files(self.settings)
 
     def _update_recent_menu(self) -> None:
         self.recent_menu.clear()

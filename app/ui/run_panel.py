@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..gpus import nvidia_gpus
-from ..defaults import DEFAULT_BATCH_SWEEP, DEFAULT_PROMPT, DEFAULT_SWEEP, DTYPE_NAMES
+from ..defaults import DEFAULT_BATCH_SWEEP, DEFAULT_PROMPT, DEFAULT_SWEEP
+from ..dtypes import RUN_DTYPE_NAMES
 
 CANVAS = "canvas"
 SOURCES = [
@@ -105,7 +106,7 @@ class RunPanel(QWidget):
         self.device.addItem("CPU", "cpu")
         form.addRow("Device", self.device)
         self.dtype = QComboBox()
-        self.dtype.addItems(DTYPE_NAMES)
+        self.dtype.addItems(RUN_DTYPE_NAMES)
         self.dtype.setToolTip("Weights and activations; bfloat16 halves memory, float32 is the reference")
         form.addRow("Dtype", self.dtype)
 

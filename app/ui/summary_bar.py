@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QVBoxLayout
 
+from ..dtypes import BY_NAME
 from ..spec import ArchSpec
 from ..spec.analysis import analyze
 from ..units import human_bytes, human_count
 
 CONTEXTS = (4_096, 32_768, 131_072, 1_048_576)
-DTYPES = {"bf16": 2, "fp8": 1, "fp32": 4}
+KV_DTYPES = ("bfloat16", "fp8", "float32")  # the KV dtype choices, the first the default
 
 
 class SummaryBar(QFrame):
@@ -47,8 +48,8 @@ class SummaryBar(QFrame):
         self.context.setCurrentIndex(2)
         self.dtype = QComboBox()
         self.dtype.setToolTip("Element type of the KV cache")
-        for name, size in DTYPES.items():
-            self.dtype.addItem(name, size)
+        for name in KV_DTYPES:
+            self.dtype.addItem(BY_NAME[name].label, BY_NAME[name].bytes_per_value)
         for caption, combo in (("context", self.context), ("KV dtype", self.dtype)):
             box = QVBoxLayout()
             box.setSpacing(0)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...dtypes import BYTES_PER_VALUE
 from ...spec import ArchSpec
 from ...spec.roofline import FFN_POINT_KINDS, MIXER_POINT_KINDS, CostRow, Roofs, predict_ms, step_cost
 from .record import RunRecord
 
-DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 HEAD_KIND = "head"
 POINT_KINDS = (*MIXER_POINT_KINDS, *FFN_POINT_KINDS, HEAD_KIND)  # the chart's order, the legend's too
 # step_cost takes ~0.5 ms for a 7-layer explore model and ~2 ms for a 61-layer one, in the
@@ -70,7 +70,7 @@ class RunCosting:
         roofs = Roofs.from_dict(run["roofs"]) if run.get("roofs") else None
         first_tokens = len(record.steps[0].get("tokens") or ()) if record.steps else 0
         batch = int(run.get("batch") or record.batch or first_tokens or 1)
-        dtype_bytes = DTYPE_BYTES.get(str(record.model.get("dtype", "float32")), 4)
+        dtype_bytes = BYTES_PER_VALUE.get(str(record.model.get("dtype", "float32")), 4)
         return cls(spec, roofs, batch, dtype_bytes, int(run.get("prompt_tokens") or 0))
 
     def rows(self, step: dict) -> list[CostRow]:

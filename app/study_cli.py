@@ -26,8 +26,9 @@ def cmd_study(args) -> int:
 
     if args.list or not args.name:
         width = max(len(name) for name in STUDIES)
+        sections = max(len(study.section) for study in STUDIES.values())
         for name, study in STUDIES.items():
-            print(f"{name:<{width}}  {study.section:>6}  {study.summary}")
+            print(f"{name:<{width}}  {study.section:<{sections}}  {study.summary}")
         return 0
     study = STUDIES.get(args.name)
     if study is None:

@@ -17,6 +17,7 @@ from .common import (
     published_contexts,
     step_rows,
 )
+from .listing import LISTINGS
 from .study import Arm, Settings, Study, StudyResult
 
 QUESTION = ("What do the local:global attention patterns of Gemma 3 (5:1), Olmo 3 (3:1) and gpt-oss (1:1), and "
@@ -82,9 +83,4 @@ def answer(result: StudyResult) -> str:
             f"{human_bytes(cache[GLOBAL])} of cache: {shares}; a decode step of the {DEPTH} layers took {timing}.")
 
 
-STUDY = Study(
-    name="attention-budget", title="Local:global attention patterns: the cache and decode time each buys",
-    section="§3, §4, §8", question=QUESTION,
-    summary="Gemma 3 27B's attention stacked 12 deep at 5:1, 3:1, 1:1 local:global, all global, and NoPE every "
-            "4th: cache and decode time against context",
-    run=run, answer=answer)
+STUDY = Study(LISTINGS["attention-budget"], QUESTION, run, answer)

@@ -18,6 +18,7 @@ from .common import (
     published_contexts,
     step_rows,
 )
+from .listing import LISTINGS
 from .study import Arm, Settings, Study, StudyResult
 
 QUESTION = ("What do the linear-attention hybrids (Qwen3-Next, Kimi Linear) save in cache and decode time "
@@ -90,9 +91,4 @@ def answer(result: StudyResult) -> str:
     return "; ".join(parts) + "."
 
 
-STUDY = Study(
-    name="linear-attention-hybrids", title="Linear-attention hybrids against full attention: cache and decode time",
-    section="§12, §14", question=QUESTION,
-    summary="One period of Qwen3-Next's and Kimi Linear's layer patterns against the same layers all full "
-            "attention: cache and state bytes and decode time from 4k to 128k tokens",
-    run=run, answer=answer)
+STUDY = Study(LISTINGS["linear-attention-hybrids"], QUESTION, run, answer)

@@ -19,6 +19,7 @@ from .common import (
     published_contexts,
     times,
 )
+from .listing import LISTINGS
 from .study import Arm, Settings, Study, StudyResult
 
 QUESTION = ("It would have been interesting to see the KV cache per token savings comparison between MLA "
@@ -86,9 +87,4 @@ def answer(result: StudyResult) -> str:
             f"of the layer took {timing}.")
 
 
-STUDY = Study(
-    name="mla-vs-gqa", title="MLA against GQA and MHA: the KV cache per token, and what it costs to read",
-    section="§1.1", question=QUESTION,
-    summary="DeepSeek V3's latent attention against GQA and MHA of the same heads: cache bytes and decode time "
-            "per layer from 1k to 128k tokens",
-    run=run, answer=answer)
+STUDY = Study(LISTINGS["mla-vs-gqa"], QUESTION, run, answer)

@@ -1,9 +1,11 @@
-"""Every study, by the name `archscope study NAME` takes."""
+"""Every study, by the name `archscope study NAME` takes, in the order listing.py lists them."""
 
 from __future__ import annotations
 
-from . import attention_budget, linear_hybrids, mla_vs_gqa, sliding_window, sparse_attention
+from . import attention_budget, experts, linear_hybrids, mla_vs_gqa, sliding_window, sparse_attention
+from .listing import LISTINGS
 from .study import Study
 
-STUDIES: dict[str, Study] = {study.name: study for study in (
-    mla_vs_gqa.STUDY, sliding_window.STUDY, linear_hybrids.STUDY, sparse_attention.STUDY, attention_budget.STUDY)}
+_ALL = (mla_vs_gqa, sliding_window, linear_hybrids, sparse_attention, attention_budget, experts)
+STUDIES: dict[str, Study] = {name: next(module.STUDY for module in _ALL if module.STUDY.name == name)
+                             for name in LISTINGS}

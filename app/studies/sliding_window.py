@@ -17,6 +17,7 @@ from .common import (
     measured_at,
     published_contexts,
 )
+from .listing import LISTINGS
 from .study import Arm, Settings, Study, StudyResult
 
 QUESTION = ("I speculate that while sliding window attention reduces memory usage, it doesn't necessarily "
@@ -78,9 +79,4 @@ def answer(result: StudyResult) -> str:
             f"({took[full] / took[window]:.2f}x as fast).")
 
 
-STUDY = Study(
-    name="sliding-window-latency", title="Sliding windows: smaller caches, and faster decoding?",
-    section="§4", question=QUESTION,
-    summary="Gemma 3 27B's local layer with and without its window, and Mistral Small 3.1's: cache and decode "
-            "time per layer against context",
-    run=run, answer=answer)
+STUDY = Study(LISTINGS["sliding-window-latency"], QUESTION, run, answer)

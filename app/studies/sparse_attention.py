@@ -17,6 +17,7 @@ from .common import (
     measured_at,
     published_contexts,
 )
+from .listing import LISTINGS
 from .study import Arm, Settings, Study, StudyResult
 
 QUESTION = ("Where does DeepSeek V3.2's sparse attention -- a lightning indexer choosing, for each query, the "
@@ -78,9 +79,4 @@ def answer(result: StudyResult) -> str:
             f"{human_bytes(per_token[DENSE])}.")
 
 
-STUDY = Study(
-    name="sparse-attention", title="DeepSeek sparse attention: what the indexer costs, and where it pays",
-    section="§16", question=QUESTION,
-    summary="DeepSeek V3.2's attention layer with and without its lightning indexer: decode time per layer "
-            "from 1k to 128k tokens, and where the top-k selection starts to pay",
-    run=run, answer=answer)
+STUDY = Study(LISTINGS["sparse-attention"], QUESTION, run, answer)

@@ -102,11 +102,24 @@ class StudyResult:
 
 
 @dataclass(frozen=True)
-class Study:
+class Listing:
+    """What the Studies menu and `archscope study --list` show of a study (listing.py):
+    plain words, so the window lists the studies without loading torch."""
+
     name: str  # what `archscope study NAME` takes
     title: str
-    section: str
+    section: str  # where the article asks it
+    summary: str  # one line
+
+
+@dataclass(frozen=True)
+class Study:
+    listing: Listing
     question: str
-    summary: str  # one line for `archscope study --list` and the menu
     run: Callable[[Settings], StudyResult]
     answer: Callable[[StudyResult], str]  # the one-line answer, from a result's rows alone
+
+    name = property(lambda self: self.listing.name)
+    title = property(lambda self: self.listing.title)
+    section = property(lambda self: self.listing.section)
+    summary = property(lambda self: self.listing.summary)

@@ -34,8 +34,7 @@ def test_a_report_asks_the_question_answers_it_and_pairs_every_figure_with_a_pre
     report = (folder / "report.md").read_text()
     assert study.question in report and f"Comparison, {study.section}" in report
     assert result.answer and f"**Answer.** {result.answer}" in report
-    assert "kv_bytes" in {row.quantity for row in result.rows}
-    assert {"layer_ms", "layers_ms"} & {row.quantity for row in result.rows}
+    assert any(row.unit == "ms" for row in result.rows), "a study times something"
     assert all(row.predicted is not None for row in result.rows), "a measured figure without its predicted twin"
     assert len(set(row.arm for row in result.rows)) >= 2 and result.snapshots
     for figure in result.figures:
@@ -116,3 +115,25 @@ def test_the_budget_answer_gives_each_pattern_its_share_of_global_cache(reports)
     shares = [_measured(result, "kv_bytes", label, context) / full for label in ("5:1", "3:1", "1:1")]
     assert shares == sorted(shares) and shares[-1] < 1  # more local layers, less cache
     assert f"5:1 {shares[0]:.0%}" in result.answer
+
+
+def test_every_listed_study_exists_and_the_listing_loads_no_torch():
+    """The Studies menu lists from listing.py, which must not bring torch into the window."""
+    import subprocess
+    import sys
+
+    from app.studies.listing import LISTINGS
+
+    assert list(STUDIES) == list(LISTINGS) and all(STUDIES[name].listing is LISTINGS[name] for name in LISTINGS)
+    loaded = subprocess.run([sys.executable, "-c", "import sys, app.studies.listing, app.studies.report, "
+                             "app.studies.study; print('torch' in sys.modules)"], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "False", loaded.stderr
+
+
+def test_the_experts_answer_and_rows_agree_with_uniform_routing(reports):
+    result = StudyResult.from_dict(json.loads((reports["few-large-vs-many-small-experts"] / "data.json").read_text()))
+    for row in result.rows_of("experts_reached"):
+        assert 1 <= row.measured and abs(row.measured - row.predicted) <= max(2.0, 0.35 * row.predicted), row
+    batch = max(row.x for row in result.rows)
+    for arm in dict.fromkeys(row.arm for row in result.rows):
+        assert f"its tokens reaching {int(_measured(result, 'experts_reached', arm, batch))} experts" in result.answer

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from ..files import finish_interrupted_writes
 from ..spec import ArchSpec, catalog
 from ..spec.serialize import spec_from_dict, spec_to_dict
+from ..studies.listing import LISTINGS
 from . import theme
 from .canvas import CanvasView
 from .autosave import AutosaveSchedule
@@ -41,6 +42,7 @@ from .inspector import Inspector
 from .palette import PaletteWidget
 from .run_controller import CANVAS_MEASURES, RunController, SnapshotError, run_status
 from .run_panel import RunPanel
+from .study_view import StudyView
 from .summary_bar import SummaryBar
 from .catalog_browser import CatalogBrowser
 
@@ -123,6 +125,12 @@ class MainWindow(QMainWindow):
         self.runs.failed.connect(self._run_failed)
         self.runs.modelLoaded.connect(self._model_loaded)
         self.runs.resultShown.connect(lambda name: self.findChild(QDockWidget, name).raise_())
+        self.study_view = StudyView()
+        self._study_dock = self._dock("Study", self.study_view, Qt.BottomDockWidgetArea, "studyDock")
+        if self._plot_head is not None:
+            self.tabifyDockWidget(self._plot_head, self._study_dock)
+            self._plot_head.raise_()
+        self.runs.studied.connect(self._show_study)
 
         self.autosave_schedule = AutosaveSchedule(self.document.undo_stack, parent=self)
         self.autosave_schedule.due.connect(self.autosave)
@@ -243,7 +251,29 @@ class MainWindow(QMainWindow):
         self._action(profile, "&Export profile…", self.export_profile_dialog, "Ctrl+Shift+E",
                      "The last run as JSON, CSV, Chrome trace and a PNG of each plot")
         self._action(profile, "Save &window as PNG…", self.save_window_dialog, "Ctrl+Shift+S")
+        self._studies_menu()
         self._update_recent_menu()
+
+    def _studies_menu(self) -> None:
+        """Studies: each of the article's questions, run on the worker (Esc stops it) and
+        shown in the Study dock; quick runs (shorter contexts, fewer steps) by default."""
+        menu = self.menuBar().addMenu("&Studies")
+        menu.setToolTipsVisible(True)
+        self.quick_studies = self._action(menu, "&Quick runs", lambda checked: None,
+                                          tip="Shorter contexts and fewer steps: each study in about a minute or two "
+                                              "on a laptop CPU; unticked, the full study can take many minutes")
+        self.quick_studies.setCheckable(True)
+        self.quick_studies.setChecked(True)
+        menu.addSeparator()
+        for name, listing in LISTINGS.items():
+            self._action(menu, f"{listing.title} ({listing.section})",
+                         lambda _checked, n=name: self.runs.run_study(n, self.quick_studies.isChecked()),
+                         tip=listing.summary)
+
+    def _show_study(self, document: dict) -> None:
+        self.study_view.show_result(document)
+        self._study_dock.show()
+        self._study_dock.raise_()
 
     def _canvas_measure_menu(self, view) -> None:
         """View > Canvas badges: each profiled box's share of the step, or its fraction of roofline."""

@@ -193,14 +193,15 @@ class RunController(QObject):
         self.status.emit("Calibrating the device…")
         self.worker.calibrate({"device": self.panel.device.currentData(), "quick": False})
 
-    def run_study(self, name: str, quick: bool) -> None:
+    def run_study(self, name: str, quick: bool, size: str = "published") -> None:
         """Run one of the article's studies on the run panel's device; it builds its own models
-        beside the loaded one and can be stopped like a run."""
+        beside the loaded one and can be stopped like a run. size "tiny": at explore widths
+        (what the tests run)."""
         if self.busy:
             return
         self._set_busy(True)
         self.status.emit(f"Running the {name} study{' (quick)' if quick else ''}…")
-        self.worker.study({"name": name, "quick": quick, "device": self.panel.device.currentData()})
+        self.worker.study({"name": name, "quick": quick, "size": size, "device": self.panel.device.currentData()})
 
     def stop(self) -> None:
         if self.busy:

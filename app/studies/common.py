@@ -114,7 +114,7 @@ def context_figures(result, time_quantity: str, time_title: str) -> list[Figure]
     """The two figures of a study against context: cache held, and decode time."""
     return [
         Figure("kv-cache", "Cache and state held", "context (tokens)", "cache (MiB)",
-               arm_series(result, "kv_bytes", 1 / 2**20), log_x=True, log_y=True),
+               arm_series(result, "kv_bytes", 1 / 2**20), log_x=True),
         Figure("decode-time", time_title, "context (tokens)", "time (ms)", arm_series(result, time_quantity),
                log_x=True),
     ]

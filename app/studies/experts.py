@@ -75,7 +75,7 @@ def run(settings: Settings) -> StudyResult:
     result.answer = answer(result)
     result.figures = [
         Figure("moe-time", "MoE layer's decode step, per token", "batch size", "time per token (ms)",
-               arm_series(result, "moe_ms_per_token"), log_x=True, log_y=True),
+               arm_series(result, "moe_ms_per_token"), log_x=True),
         Figure("experts-reached", "Experts the batch's tokens reach", "batch size", "experts",
                arm_series(result, "experts_reached"), log_x=True),
     ]

@@ -8,7 +8,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -22,6 +21,7 @@ from ..studies.study import StudyResult
 from . import theme
 from .study_figures import figure_widget, render_figure
 
+FIGURE_HEIGHT = 260  # pixels: a figure's axes and legend legible at any dock width
 EMPTY_TEXT = ("Run a study from the Studies menu: each answers one of the comparison's questions by "
               "measuring the models it needs on this machine.")
 
@@ -30,6 +30,8 @@ class StudyView(QScrollArea):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setWidgetResizable(True)
+        # The text wraps and the figures stack to the dock's width: it scrolls down, never across.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.result: StudyResult | None = None
         self._show_empty()
 
@@ -53,12 +55,10 @@ class StudyView(QScrollArea):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextSelectableByMouse)
             column.addWidget(label)
-        figures = QHBoxLayout()
         for figure in result.figures:
             widget = figure_widget(figure)
-            widget.setMinimumSize(360, 240)
-            figures.addWidget(widget)
-        column.addLayout(figures, stretch=1)
+            widget.setMinimumSize(0, FIGURE_HEIGHT)
+            column.addWidget(widget)
         if result.notes:
             notes = QLabel("<br>".join(result.notes))
             notes.setWordWrap(True)

@@ -37,7 +37,10 @@ import torch
 from app.model import build_model
 from app.runtime.session import DTYPES
 from app.runtime.sweep import PREFILL_CHUNK
-from app.spec import MLP, ArchSpec, Attention, Layer, MoE, Norm, QKNorm, Rope, catalog
+from app.spec import ArchSpec, Layer, catalog
+from app.spec.ffn import MLP, MoE
+from app.spec.mixers import Attention
+from app.spec.parts import Norm, QKNorm, Rope
 from app.spec.analysis import analyze
 
 NEXT = "qwen3-next-80b-a3b"

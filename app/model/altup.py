@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..spec import Norm
+from ..spec.parts import Norm
 from ..spec.on_device import AltUp as AltUpSpec
 from .norms import make_norm
 

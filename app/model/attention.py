@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..spec import Attention as AttentionSpec
+from ..spec.mixers import Attention as AttentionSpec
 from .cache import FullKVCache, SlidingWindowCache
 from .norms import make_norm
 from .packing import PackedLinear, packed_or_none, store_input_major

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..spec import CrossAttention as CrossAttentionSpec
+from ..spec.mixers import CrossAttention as CrossAttentionSpec
 from .norms import make_norm
 from .step import Step
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..spec import MLP as MLPSpec
+from ..spec.ffn import MLP as MLPSpec
 from .mlp import ACTIVATIONS, check_activation, gated_activation
 
 

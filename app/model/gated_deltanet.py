@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..spec import GatedDeltaNet as GatedDeltaNetSpec
+from ..spec.mixers import GatedDeltaNet as GatedDeltaNetSpec
 from .cache import RecurrentState
 from .short_conv import ShortConv
 from .step import Step

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..spec import KimiDeltaAttention as KDASpec
+from ..spec.mixers import KimiDeltaAttention as KDASpec
 from .cache import RecurrentState
 from .norms import RMSNorm
 from .short_conv import ShortConv

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..spec import Norm
+from ..spec.parts import Norm
 from .norms import make_norm
 
 

@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..spec import LightningAttention as LightningAttentionSpec
-from ..spec import Norm
+from ..spec.mixers import LightningAttention as LightningAttentionSpec
+from ..spec.parts import Norm
 from .cache import RecurrentState
 from .norms import make_norm
 from .step import Step

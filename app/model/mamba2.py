@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..spec import Mamba2 as Mamba2Spec
+from ..spec.mixers import Mamba2 as Mamba2Spec
 from .cache import RecurrentState
 from .short_conv import ShortConv
 

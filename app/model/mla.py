@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..spec import MultiHeadLatentAttention as MLASpec
+from ..spec.mixers import MultiHeadLatentAttention as MLASpec
 from .latent_cache import LatentCache
 from .norms import RMSNorm
 from .rope import apply_rope

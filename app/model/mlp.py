@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..spec import MLP as MLPSpec
+from ..spec.ffn import MLP as MLPSpec
 from .packing import PackedLinear, packed_or_none, store_input_major
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..spec import MoE as MoESpec
+from ..spec.ffn import MoE as MoESpec
 from .experts import RoutedExperts
 from .mlp import MLP
 from .router import Router

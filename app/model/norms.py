@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..spec import Norm
+from ..spec.parts import Norm
 
 
 class RMSNorm(nn.Module):

@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from ..spec import Norm
+from ..spec.parts import Norm
 from ..spec.on_device import PerLayerEmbedding as PerLayerEmbeddingSpec
 from .mlp import ACTIVATIONS
 from .norms import make_norm

@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from ..spec import Rope
+from ..spec.parts import Rope
 
 
 def _yarn_mscale(factor: float, mscale: float = 1.0) -> float:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..spec import MoE as MoESpec
+from ..spec.ffn import MoE as MoESpec
 
 
 class Router(nn.Module):

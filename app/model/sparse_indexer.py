@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..spec import Rope
-from ..spec import SparseIndexer as SparseIndexerSpec
+from ..spec.parts import Rope
+from ..spec.mixers import SparseIndexer as SparseIndexerSpec
 from .rope import apply_rope
 from .step import Step
 

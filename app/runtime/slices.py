@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..spec import ArchSpec, MoE
+from ..spec import ArchSpec
+from ..spec.ffn import MoE
 from ..spec.analysis import analyze, mlp_params
 from ..spec.scale import slice_
 

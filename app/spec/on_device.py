@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Literal
 
 from .errors import Problem
 from .ffn import MLP
-from .mixers import Attention
 
 if TYPE_CHECKING:
     from .arch import ArchSpec
@@ -64,20 +63,25 @@ def kv_sources(spec: ArchSpec) -> list[int | None]:
     sources: list[int | None] = []
     for index, layer in enumerate(spec.layers):
         mixer = layer.mixer
-        if not (isinstance(mixer, Attention) and mixer.shared_kv):
+        if not (_attention(mixer) and mixer.shared_kv):
             sources.append(None)
             continue
         source = None
         for earlier in range(index - 1, -1, -1):
             other = spec.layers[earlier].mixer
-            if isinstance(other, Attention) and not other.shared_kv and _same_kv(other, mixer):
+            if _attention(other) and not other.shared_kv and _same_kv(other, mixer):
                 source = earlier
                 break
         sources.append(source if source is not None else -1)  # -1: no source (a validation problem)
     return sources
 
 
-def _same_kv(a: Attention, b: Attention) -> bool:
+def _attention(mixer) -> bool:
+    """Softmax attention, the one kind that can share another layer's keys and values."""
+    return getattr(mixer, "kind", None) == "attention"
+
+
+def _same_kv(a, b) -> bool:
     return (a.sliding_window, a.chunk_size, a.num_kv_heads, a.head_dim, a.v_dim) == \
         (b.sliding_window, b.chunk_size, b.num_kv_heads, b.head_dim, b.v_dim)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..spec import ArchSpec
 from ..spec.components import Layer
-from ..spec.mixers import Attention, known_mixer
+from ..spec.mixers import known_mixer
 from .palette_drops import SLOT_FFN, SLOT_MIXER, Refused, apply_drop
 from .grouping import Group, group_layers
 
@@ -104,7 +104,8 @@ def templates_for(spec: ArchSpec) -> list[GroupTemplate]:
     attention_layer = dataclasses.replace(base, mixer=attention, ffn=ffn)
     local = _local_attention(spec, attention_layer)
     full = attention if attention.kind == "attention" else dataclasses.replace(local, sliding_window=0)
-    linear = _first(spec, "mixer", lambda mixer: mixer.recurrent) or apply_drop("gated_deltanet", SLOT_MIXER, spec, base).mixer
+    linear = (_first(spec, "mixer", lambda mixer: mixer.recurrent)
+              or apply_drop("gated_deltanet", SLOT_MIXER, spec, base).mixer)
     layers = {
         "dense": (dataclasses.replace(base, mixer=attention, ffn=dense),) * DENSE_LAYERS,
         "moe": (dataclasses.replace(base, mixer=attention, ffn=moe),) * MOE_LAYERS,
@@ -115,7 +116,7 @@ def templates_for(spec: ArchSpec) -> list[GroupTemplate]:
     return [GroupTemplate(GROUP_PREFIX + key, title, tooltip, layers[key]) for key, title, tooltip in GROUP_KINDS]
 
 
-def _local_attention(spec: ArchSpec, layer: Layer) -> Attention:
+def _local_attention(spec: ArchSpec, layer: Layer):
     """Sliding-window attention with the model's window if it has one (4096 if not), on
     its rotary attention (a window needs positions; Llama 4's NoPE layers are global);
     MLA models get softmax heads derived from their latent attention's."""

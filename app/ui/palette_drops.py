@@ -126,7 +126,8 @@ def _mixer_for(key: str, spec: ArchSpec, layer: Layer):
     if key == "gated":
         return dataclasses.replace(base, output_gate=True)
     if key in MIXER_KINDS:  # a kind of its own: its module knows its published proportions
-        return MIXER_KINDS[key].palette_default(spec.d_model, base)
+        theta = base.rope.theta if base.rope is not None else None
+        return MIXER_KINDS[key].palette_default(spec.d_model, base.num_heads, base.head_dim, theta)
     if key == "no_mixer":
         return None
     raise KeyError(key)

@@ -8,7 +8,8 @@ projections and the sparse indexer -- and the experts of the MoE layers.
 
 from __future__ import annotations
 
-from ..spec import ArchSpec, MultiHeadLatentAttention
+from ..spec import ArchSpec
+from ..spec.mixers import MultiHeadLatentAttention
 from .names_llama import NameMap
 from .names_moe import LINEAR_LEAVES, moe_lineage, per_expert
 

@@ -13,7 +13,8 @@ post_attention_layernorm) with:
 
 from __future__ import annotations
 
-from ..spec import ArchSpec, KimiDeltaAttention, MultiHeadLatentAttention
+from ..spec import ArchSpec
+from ..spec.mixers import KimiDeltaAttention, MultiHeadLatentAttention
 from .names_llama import NameMap
 from .names_deepseek import MLA_NAMES, _rename
 from .names_moe import moe_lineage, per_expert

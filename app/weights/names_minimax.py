@@ -14,7 +14,8 @@ spec; the parity tests check that the two agree.
 
 from __future__ import annotations
 
-from ..spec import ArchSpec, LightningAttention
+from ..spec import ArchSpec
+from ..spec.mixers import LightningAttention
 from .names_llama import NameMap
 from .names_moe import moe_lineage, per_expert
 

@@ -17,7 +17,8 @@ from typing import Callable
 
 import torch
 
-from ..spec import ArchSpec, MoE
+from ..spec import ArchSpec
+from ..spec.ffn import MoE
 from .names_llama import NameMap, Transform, llama_lineage
 
 # How one lineage stores a stacked expert tensor: (our leaf, layer's ffn prefix, experts) ->

@@ -16,7 +16,8 @@ Inside the sublayers:
 
 from __future__ import annotations
 
-from ..spec import ArchSpec, MoE
+from ..spec import ArchSpec
+from ..spec.ffn import MoE
 from .names_llama import NameMap
 
 PREFIX = "backbone"  # transformers renames it to "model." as it loads; the files keep it

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import torch
 
-from ..spec import ArchSpec, GatedDeltaNet
+from ..spec import ArchSpec
+from ..spec.mixers import GatedDeltaNet
 from .errors import WeightsError
 from .names_llama import NameMap
 from .names_moe import LINEAR_LEAVES, moe_lineage, per_expert

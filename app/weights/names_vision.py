@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import torch
 
-from ..spec import ArchSpec, CrossAttention
+from ..spec import ArchSpec
+from ..spec.mixers import CrossAttention
 from .names_llama import NameMap, llama_lineage
 
 

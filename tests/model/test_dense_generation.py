@@ -5,7 +5,9 @@ import torch
 
 from app.model import build_model
 from app.runtime.generate import generate
-from app.spec import MLP, Attention, catalog
+from app.spec import catalog
+from app.spec.ffn import MLP
+from app.spec.mixers import Attention
 
 DENSE = [name for name in catalog.names()
          if all(isinstance(layer.mixer, Attention) and isinstance(layer.ffn, MLP)

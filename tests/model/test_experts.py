@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from app.model.experts import RoutedExperts
-from app.spec import MLP
+from app.spec.ffn import MLP
 
 
 def dispatch_both(experts: RoutedExperts, tokens, indices, weights, weight_inputs=False):

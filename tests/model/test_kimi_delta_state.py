@@ -12,7 +12,7 @@ import torch
 from app.model import build_model
 from app.model.kimi_delta import KimiDeltaAttention, delta_rule_chunked, delta_rule_recurrent
 from app.model.step import Step
-from app.spec import KimiDeltaAttention as KDASpec
+from app.spec.mixers import KimiDeltaAttention as KDASpec
 from app.spec.hf import spec_from_hf_config
 from app.spec.analysis import analyze, state_values
 

@@ -12,7 +12,7 @@ import torch
 from app.model import build_model
 from app.model.lightning import blockwise_lightning, decay_rates, recurrent_lightning
 from app.model.step import Step
-from app.spec import LightningAttention
+from app.spec.mixers import LightningAttention
 from app.spec.analysis import analyze, state_values
 from app.spec.hf import spec_from_hf_config
 

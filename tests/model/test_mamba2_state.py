@@ -8,7 +8,7 @@ import torch
 
 from app.model import build_model
 from app.model.mamba2 import Mamba2
-from app.spec import Mamba2 as Mamba2Spec
+from app.spec.mixers import Mamba2 as Mamba2Spec
 from app.spec import catalog
 from app.spec.analysis import state_values
 

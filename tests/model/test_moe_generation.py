@@ -11,7 +11,8 @@ import torch
 
 from app.model import build_model
 from app.runtime.generate import generate
-from app.spec import MoE, catalog
+from app.spec import catalog
+from app.spec.ffn import MoE
 
 from .test_dense_generation import NEW_TOKENS, generate_without_cache
 

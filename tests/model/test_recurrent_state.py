@@ -19,7 +19,8 @@ import torch
 from app.model import build_model
 from app.model.build import make_mixer
 from app.model.step import Step
-from app.spec import GatedDeltaNet, catalog
+from app.spec import catalog
+from app.spec.mixers import GatedDeltaNet
 from app.spec.analysis import analyze, state_values
 
 D_MODEL = 24

@@ -11,8 +11,9 @@ import torch
 from app.model import build_model
 from app.model.moe import MoE
 from app.model.router import Router as RouterModule
-from app.spec import MLP, Router, catalog
-from app.spec import MoE as MoESpec
+from app.spec import catalog
+from app.spec.ffn import MLP, Router
+from app.spec.ffn import MoE as MoESpec
 
 GROUPED_ROUTER = Router("sigmoid", normalize_top_k=True, num_groups=4, top_k_groups=2, score_correction_bias=True,
                         routed_scaling=2.5)

@@ -15,7 +15,7 @@ from app.model.step import Step
 from app.runtime.read_counter import count_step
 from app.spec import catalog
 from app.spec.analysis import analyze
-from app.spec import Attention as AttentionSpec
+from app.spec.mixers import Attention as AttentionSpec
 from app.spec.roofline import step_cost
 from app.ui.palette_drops import PALETTE, SLOT_MIXER, apply_drop
 

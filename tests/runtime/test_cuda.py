@@ -99,7 +99,7 @@ def test_half_precision_decode_builds_no_attention_plan_per_step():
 @torch.no_grad()
 def test_bfloat16_experts_run_as_a_grouped_gemm_that_matches_the_loop():
     from app.model.experts import RoutedExperts
-    from app.spec import MLP
+    from app.spec.ffn import MLP
 
     torch.manual_seed(0)
     experts = RoutedExperts(num_experts=8, spec=MLP(intermediate_size=64), d_model=128).to("cuda", torch.bfloat16)

@@ -5,7 +5,8 @@ bytes per token, and every figure equals the analysis' prediction."""
 import json
 
 from app.cli import main
-from app.spec import GatedDeltaNet, catalog
+from app.spec import catalog
+from app.spec.mixers import GatedDeltaNet
 from app.spec.analysis import analyze
 
 CONTEXTS = (16, 100, 600)  # 600: more than one 512-token prefill piece

@@ -2,7 +2,8 @@
 experts trimmed to a memory budget without breaking the routing rules."""
 
 from app.runtime.slices import plan_slice
-from app.spec import MoE, catalog
+from app.spec import catalog
+from app.spec.ffn import MoE
 from app.spec.analysis import analyze
 
 GIB = 2**30

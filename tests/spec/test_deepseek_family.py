@@ -7,7 +7,8 @@ import pytest
 
 from app.spec import catalog
 from app.spec.analysis import analyze
-from app.spec import MLP, Attention, MoE, MultiHeadLatentAttention
+from app.spec.ffn import MLP, MoE
+from app.spec.mixers import Attention, MultiHeadLatentAttention
 from app.spec.errors import SpecError
 from app.spec.hf import hf_config_from_spec
 

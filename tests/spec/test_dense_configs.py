@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from app.spec import catalog
-from app.spec import Rope, RopeScaling
+from app.spec.parts import Rope, RopeScaling
 from app.spec.hf import hf_config_from_spec, spec_from_hf_config
 
 # google/gemma-3-27b-it config.json: the text_config lists only what differs from

@@ -6,8 +6,15 @@ import pytest
 from app.spec import catalog
 from app.spec.analysis import analyze
 from app.spec.serialize import spec_from_json, spec_to_json
-from app.spec import Attention, GatedDeltaNet, KimiDeltaAttention, LightningAttention, Mamba2, MLP, MoE, \
-    MultiHeadLatentAttention
+from app.spec.ffn import MLP, MoE
+from app.spec.mixers import (
+    Attention,
+    GatedDeltaNet,
+    KimiDeltaAttention,
+    LightningAttention,
+    Mamba2,
+    MultiHeadLatentAttention,
+)
 
 HYBRIDS = ["qwen3-next-80b-a3b", "kimi-linear-48b-a3b", "nemotron-3-nano-30b-a3b", "minimax-m1"]
 

@@ -4,7 +4,8 @@ share, MiniMax-M2's QK-norm over all heads, and Grok 2.5's dense MLP beside the 
 
 import pytest
 
-from app.spec import MoE, catalog
+from app.spec import catalog
+from app.spec.ffn import MoE
 from app.spec.analysis import analyze
 from app.spec.hf import hf_config_from_spec, spec_from_hf_config
 

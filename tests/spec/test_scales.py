@@ -2,7 +2,9 @@
 
 import pytest
 
-from app.spec import Attention, MoE, catalog
+from app.spec import catalog
+from app.spec.ffn import MoE
+from app.spec.mixers import Attention
 from app.spec.analysis import analyze
 
 EXPLORE_PARAMS_LIMIT = 60e6

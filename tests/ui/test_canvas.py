@@ -7,7 +7,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from app.spec import catalog
-from app.spec import Attention, MultiHeadLatentAttention
+from app.spec.mixers import Attention, MultiHeadLatentAttention
 from app.ui.document import SpecDocument
 from app.ui.commands import InsertGroup, MoveGroup, RemoveGroup, SetGroupRepeat, SetLayerField
 from app.ui.palette_drops import Refused, drop_edit

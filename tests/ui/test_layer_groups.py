@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QApplication
 
 from app.spec import catalog
 from app.spec.analysis import analyze
-from app.spec import Attention, Mamba2, MoE
+from app.spec.ffn import MoE
+from app.spec.mixers import Attention, Mamba2
 from app.ui.commands import SetLayerField
 from app.ui.palette_drops import MIME_TYPE
 from app.ui.group_templates import insert_edit, templates_for

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDockWidget
 
 from app.spec import catalog
 from app.spec.analysis import analyze
-from app.spec import MultiHeadLatentAttention
+from app.spec.mixers import MultiHeadLatentAttention
 from app.spec.serialize import spec_from_dict
 from app.ui.compare_model import PRESETS, delta_rows
 from app.units import human_count

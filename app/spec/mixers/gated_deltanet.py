@@ -11,7 +11,6 @@ from ..cost import Cost, MixerSite, Step
 
 if TYPE_CHECKING:
     from ..scale import Shrinker
-    from .attention import Attention
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,8 @@ class GatedDeltaNet:
                        value_head_dim=shrink.head_dim(self.value_head_dim))
 
     @classmethod
-    def palette_default(cls, d_model: int, reference: Attention) -> GatedDeltaNet:
+    def palette_default(cls, d_model: int, heads: int, head_dim: int,
+                        rope_theta: float | None) -> GatedDeltaNet:
         """Qwen3-Next's proportions: 128-wide heads, twice as many value heads as key heads."""
         key_heads = max(1, d_model // 256)
         return cls(num_key_heads=key_heads, num_value_heads=2 * key_heads, key_head_dim=128, value_head_dim=128)

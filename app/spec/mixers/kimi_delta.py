@@ -11,7 +11,6 @@ from ..cost import Cost, MixerSite, Step
 
 if TYPE_CHECKING:
     from ..scale import Shrinker
-    from .attention import Attention
 
 
 @dataclass(frozen=True)
@@ -87,9 +86,10 @@ class KimiDeltaAttention:
         return replace(self, num_heads=min(self.num_heads, shrink.max_heads), head_dim=shrink.head_dim(self.head_dim))
 
     @classmethod
-    def palette_default(cls, d_model: int, reference: Attention) -> KimiDeltaAttention:
+    def palette_default(cls, d_model: int, heads: int, head_dim: int,
+                        rope_theta: float | None) -> KimiDeltaAttention:
         """The model's own attention heads, as Kimi Linear keeps them."""
-        return cls(num_heads=reference.num_heads, head_dim=reference.head_dim)
+        return cls(num_heads=heads, head_dim=head_dim)
 
     # --- words ---
 

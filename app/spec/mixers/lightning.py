@@ -11,7 +11,6 @@ from ..cost import Cost, MixerSite, Step
 
 if TYPE_CHECKING:
     from ..scale import Shrinker
-    from .attention import Attention
 
 
 @dataclass(frozen=True)
@@ -77,9 +76,10 @@ class LightningAttention:
         return replace(self, num_heads=min(self.num_heads, shrink.max_heads), head_dim=shrink.head_dim(self.head_dim))
 
     @classmethod
-    def palette_default(cls, d_model: int, reference: Attention) -> LightningAttention:
+    def palette_default(cls, d_model: int, heads: int, head_dim: int,
+                        rope_theta: float | None) -> LightningAttention:
         """The model's own attention heads, as MiniMax-M1 keeps them."""
-        return cls(num_heads=reference.num_heads, head_dim=reference.head_dim)
+        return cls(num_heads=heads, head_dim=head_dim)
 
     # --- words ---
 

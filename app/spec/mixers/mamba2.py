@@ -11,7 +11,6 @@ from ..cost import Cost, MixerSite, Step
 
 if TYPE_CHECKING:
     from ..scale import Shrinker
-    from .attention import Attention
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,8 @@ class Mamba2:
                        state_size=shrink.head_dim(self.state_size), num_groups=groups)
 
     @classmethod
-    def palette_default(cls, d_model: int, reference: Attention) -> Mamba2:
+    def palette_default(cls, d_model: int, heads: int, head_dim: int,
+                        rope_theta: float | None) -> Mamba2:
         """Nemotron-H's proportions: 64-wide heads over twice the model width, state 128."""
         heads = max(1, 2 * d_model // 64)
         return cls(num_heads=heads, head_dim=64, state_size=128, num_groups=8 if heads % 8 == 0 else 1)

@@ -15,7 +15,6 @@ from ..parts import Rope, theta_text
 
 if TYPE_CHECKING:
     from ..scale import Shrinker
-    from .attention import Attention
 
 
 @dataclass(frozen=True)
@@ -193,16 +192,15 @@ class MultiHeadLatentAttention:
         )
 
     @classmethod
-    def palette_default(cls, d_model: int, reference: Attention) -> MultiHeadLatentAttention:
+    def palette_default(cls, d_model: int, heads: int, head_dim: int,
+                        rope_theta: float | None) -> MultiHeadLatentAttention:
         """What the palette's MLA item drops: latent and rope widths in DeepSeek V3's
         proportions to the model's own heads."""
-        heads, head_dim = reference.num_heads, reference.head_dim
         rope_dim = max(16, head_dim // 2 // 2 * 2)
         latent = 4 * head_dim
-        theta = reference.rope.theta if reference.rope else 10_000.0
         return cls(num_heads=heads, kv_lora_rank=latent, qk_nope_head_dim=head_dim, qk_rope_head_dim=rope_dim,
                    v_head_dim=head_dim, q_lora_rank=3 * latent if d_model >= 4096 else 0,
-                   rope=Rope(theta, rope_dim) if reference.rope is not None else None)
+                   rope=Rope(rope_theta, rope_dim) if rope_theta is not None else None)
 
     def attention_heads(self) -> tuple[int, int, float]:
         """(heads, head dim, rope theta) of the softmax attention that stands in for this

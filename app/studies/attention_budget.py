@@ -9,10 +9,9 @@ from dataclasses import replace
 from ..units import human_bytes
 from .common import (
     common_contexts,
-    context_figures,
+    context_study,
     entry,
     layer_model,
-    measure_arms,
     measured_at,
     published_contexts,
     step_rows,
@@ -52,19 +51,11 @@ def contexts(settings: Settings) -> list[int]:
 
 def run(settings: Settings) -> StudyResult:
     chosen = arms(settings)
-    rows, snapshots, notes, roofs = measure_arms(chosen, contexts(settings), settings, step_rows)
-    layer = chosen[0].spec.layers[-1].mixer
-    result = StudyResult(
-        study=STUDY.name, title=STUDY.title, section=STUDY.section, question=QUESTION, answer="",
-        setup=[f"{arm.label}: {arm.note}" for arm in chosen] + [
-            f"every layer is Gemma 3 27B's attention ({layer.describe()}), without its feed-forward, at the "
-            "published widths; each arm decodes one token at each context, the cache declared full rather "
-            "than prefilled"],
-        rows=rows, figures=[], device=roofs.device, dtype=settings.dtype, quick=settings.quick,
-        size=settings.size, notes=notes, snapshots=snapshots, quoted=False)
-    result.answer = answer(result)
-    result.figures = context_figures(result, "layers_ms", f"Decode step of {DEPTH} attention layers")
-    return result
+    setup = (f"every layer is Gemma 3 27B's attention ({chosen[0].spec.layers[-1].mixer.describe()}), without its "
+             "feed-forward, at the published widths; each arm decodes one token at each context, the cache declared "
+             "full rather than prefilled")
+    return context_study(LISTINGS["attention-budget"], QUESTION, chosen, contexts(settings), settings, step_rows,
+                         [setup], answer, "layers_ms", f"Decode step of {DEPTH} attention layers", quoted=False)
 
 
 def answer(result: StudyResult) -> str:

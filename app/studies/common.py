@@ -11,7 +11,11 @@ from ..spec import ArchSpec, catalog
 from ..spec.components import Layer
 from ..spec.roofline import Roofs
 from .measure import DecodePoint, decode_at_contexts
-from .study import Arm, Figure, Row, Series, Settings
+from .study import Arm, Figure, Listing, Row, Series, Settings, StudyResult
+
+# What every one-layer study says of how it measured
+ONE_LAYER = ("each arm is that one layer (no feed-forward) at the published widths, decoding one token at each "
+             "context length; the cache is declared full rather than prefilled")
 
 # A study times layers, not the output head: a one-layer model keeps a small vocabulary so
 # that its embedding and head (DeepSeek V3's would be 3.7 GB in float32) do not crowd out
@@ -139,3 +143,19 @@ def published_contexts(settings: Settings, tiny: list[int], quick: list[int], fu
     if settings.size == "tiny":
         return tiny
     return quick if settings.quick else full
+
+
+def context_study(listing: Listing, question: str, arms: list[Arm], contexts: list[int], settings: Settings,
+                  rows_of_arm, setup: list[str], answer, time_quantity: str, time_title: str,
+                  quoted: bool = True) -> StudyResult:
+    """A study against context: every arm measured at every context that fits, its rows, its
+    one-line answer and its two figures (cache held, decode time)."""
+    rows, snapshots, notes, roofs = measure_arms(arms, contexts, settings, rows_of_arm)
+    result = StudyResult(
+        study=listing.name, title=listing.title, section=listing.section, question=question, answer="",
+        setup=[f"{arm.label}: {arm.note}" for arm in arms] + setup, rows=rows, figures=[], device=roofs.device,
+        dtype=settings.dtype, quick=settings.quick, size=settings.size, notes=notes, snapshots=snapshots,
+        quoted=quoted)
+    result.answer = answer(result)
+    result.figures = context_figures(result, time_quantity, time_title)
+    return result

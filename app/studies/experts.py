@@ -92,7 +92,8 @@ def answer(result: StudyResult) -> str:
         first, last = (measured_at(result, "moe_ms_per_token", label, x) for x in (low, high))
         reached = int(measured_at(result, "experts_reached", label, high))
         parts.append(f"{label} {first:.2f} ms per token at batch {int(low)}, {last:.2f} ms at batch {int(high)} "
-                     f"({last / first:.2f}x the per-token cost at batch {int(low)}), its tokens reaching {reached} experts")
+                     f"({last / first:.2f}x the per-token cost at batch {int(low)}), its tokens reaching "
+                     f"{reached} experts")
     return ("The MoE layer's decode step: " + "; ".join(parts) + ".") if parts else "No arm fit in memory."
 
 

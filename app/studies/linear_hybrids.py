@@ -10,10 +10,9 @@ from dataclasses import replace
 from ..units import human_bytes
 from .common import (
     common_contexts,
-    context_figures,
+    context_study,
     entry,
     layer_model,
-    measure_arms,
     measured_at,
     published_contexts,
     step_rows,
@@ -26,6 +25,9 @@ QUESTION = ("What do the linear-attention hybrids (Qwen3-Next, Kimi Linear) save
 # The Kimi Linear report's own figures, quoted beside ours, never mixed with them.
 PAPER = ("The Kimi Linear report states up to 75% less KV cache and up to 6x the decoding throughput of full "
          "attention at 1M tokens of context; those are its figures, measured on its hardware.")
+SETUP = ("each arm decodes one token through its layers (no feed-forward networks: they are the same in both "
+         "arms) at the published widths; the cache is declared full rather than prefilled; the cache held counts "
+         "the recurrent layers' constant state")
 PAIRS = (("qwen3-next-80b-a3b", "Qwen3-Next"), ("kimi-linear-48b-a3b", "Kimi Linear"))
 
 
@@ -57,19 +59,9 @@ def contexts(settings: Settings) -> list[int]:
 
 
 def run(settings: Settings) -> StudyResult:
-    chosen = arms(settings)
-    rows, snapshots, notes, roofs = measure_arms(chosen, contexts(settings), settings, step_rows)
-    result = StudyResult(
-        study=STUDY.name, title=STUDY.title, section=STUDY.section, question=QUESTION, answer="",
-        setup=[f"{arm.label}: {arm.note}" for arm in chosen] + [
-            "each arm decodes one token through its layers (no feed-forward networks: they are the same in both "
-            "arms) at the published widths; the cache is declared full rather than prefilled; the cache held "
-            "counts the recurrent layers' constant state", PAPER],
-        rows=rows, figures=[], device=roofs.device, dtype=settings.dtype, quick=settings.quick,
-        size=settings.size, notes=notes, snapshots=snapshots, quoted=False)
-    result.answer = answer(result)
-    result.figures = context_figures(result, "layers_ms", "Decode step of one pattern period")
-    return result
+    return context_study(LISTINGS["linear-attention-hybrids"], QUESTION, arms(settings), contexts(settings),
+                         settings, step_rows, [SETUP, PAPER], answer, "layers_ms",
+                         "Decode step of one pattern period", quoted=False)
 
 
 def answer(result: StudyResult) -> str:

@@ -65,7 +65,8 @@ def decode_at_contexts(session, contexts: list[int], steps: int = 3, roofs: Roof
         predicted = (predict_step(spec, roofs, "decode", 1, context, 1, element).layer_ms
                      if roofs is not None else [])
         points.append(DecodePoint(
-            context_len=context, tokens_held=held, step_ms=round(step_ms, 4), layer_ms=[round(ms, 4) for ms in layer_ms],
+            context_len=context, tokens_held=held, step_ms=round(step_ms, 4),
+            layer_ms=[round(ms, 4) for ms in layer_ms],
             kv_bytes=cache.nbytes(), kv_bytes_predicted=sum(row.kv_bytes_at(held, element) for row in rows),
             layer_ms_predicted=[round(ms, 5) for ms in predicted]))
         del cache

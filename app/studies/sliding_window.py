@@ -8,12 +8,12 @@ from dataclasses import replace
 
 from ..units import human_bytes
 from .common import (
+    ONE_LAYER,
     common_contexts,
-    context_figures,
+    context_study,
     decode_rows,
     entry,
     layer_model,
-    measure_arms,
     measured_at,
     published_contexts,
 )
@@ -45,22 +45,13 @@ def arms(settings: Settings) -> list[Arm]:
 
 
 def contexts(settings: Settings) -> list[int]:
-    return published_contexts(settings, tiny=[32, 256], quick=[512, 2048, 8192], full=[1024, 4096, 16384, 65536, 131072])
+    return published_contexts(settings, tiny=[32, 256],
+                              quick=[512, 2048, 8192], full=[1024, 4096, 16384, 65536, 131072])
 
 
 def run(settings: Settings) -> StudyResult:
-    chosen = arms(settings)
-    rows, snapshots, notes, roofs = measure_arms(chosen, contexts(settings), settings, decode_rows)
-    result = StudyResult(
-        study=STUDY.name, title=STUDY.title, section=STUDY.section, question=QUESTION, answer="",
-        setup=[f"{arm.label}: {arm.note}" for arm in chosen] + [
-            "each arm is one attention layer (no feed-forward) at the published widths, decoding one token at "
-            "each context length; the cache is declared full rather than prefilled"],
-        rows=rows, figures=[], device=roofs.device, dtype=settings.dtype, quick=settings.quick,
-        size=settings.size, notes=notes, snapshots=snapshots)
-    result.answer = answer(result)
-    result.figures = context_figures(result, "layer_ms", "Decode step of one layer")
-    return result
+    return context_study(LISTINGS["sliding-window-latency"], QUESTION, arms(settings), contexts(settings), settings,
+                         decode_rows, [ONE_LAYER], answer, "layer_ms", "Decode step of one layer")
 
 
 def answer(result: StudyResult) -> str:

@@ -8,12 +8,12 @@ from dataclasses import replace
 
 from ..units import human_bytes
 from .common import (
+    ONE_LAYER,
     common_contexts,
-    context_figures,
+    context_study,
     decode_rows,
     entry,
     layer_model,
-    measure_arms,
     measured_at,
     published_contexts,
 )
@@ -44,20 +44,10 @@ def contexts(settings: Settings) -> list[int]:
 
 
 def run(settings: Settings) -> StudyResult:
-    chosen = arms(settings)
-    rows, snapshots, notes, roofs = measure_arms(chosen, contexts(settings), settings, decode_rows)
-    top_k = chosen[0].spec.layers[0].mixer.indexer.top_k
-    result = StudyResult(
-        study=STUDY.name, title=STUDY.title, section=STUDY.section, question=QUESTION, answer="",
-        setup=[f"{arm.label}: {arm.note}" for arm in chosen] + [
-            f"the indexer keeps the top {top_k:,} tokens; each arm is that one attention layer (no "
-            "feed-forward) at the published widths, decoding one token at each context length, the cache "
-            "declared full rather than prefilled"],
-        rows=rows, figures=[], device=roofs.device, dtype=settings.dtype, quick=settings.quick,
-        size=settings.size, notes=notes, snapshots=snapshots, quoted=False)
-    result.answer = answer(result)
-    result.figures = context_figures(result, "layer_ms", "Decode step of one layer")
-    return result
+    top_k = entry("deepseek-v3.2", settings).layers[0].mixer.indexer.top_k
+    return context_study(LISTINGS["sparse-attention"], QUESTION, arms(settings), contexts(settings), settings,
+                         decode_rows, [f"the indexer keeps the top {top_k:,} tokens", ONE_LAYER], answer, "layer_ms",
+                         "Decode step of one layer", quoted=False)
 
 
 def answer(result: StudyResult) -> str:

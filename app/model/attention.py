@@ -136,12 +136,28 @@ class Attention(nn.Module):
 
     def _attend(self, q, k, v, mask: torch.Tensor | None) -> torch.Tensor:
         spec = self.spec
+        group = spec.num_heads // spec.num_kv_heads
+        batch, heads, length, _ = q.shape
+        if group > 1 and length == 1:
+            # Decoding: the query heads that share a key/value head become that head's rows of
+            # queries, so each cached key and value is read once. Grouped attention otherwise
+            # copies the cache to every query head first (scaled_dot_product_attention's
+            # enable_gqa does on the CPU, as repeat_interleave does): group times the bytes.
+            rows = q.view(batch, spec.num_kv_heads, group, q.shape[-1])
+            out = self._weighted_sum(rows, k, v, mask, sinks_shape=(1, spec.num_kv_heads, group, 1))
+            return out.view(batch, heads, 1, out.shape[-1])
+        if group > 1 and (self.sinks is not None or spec.logit_softcap):
+            k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
+        return self._weighted_sum(q, k, v, mask, sinks_shape=(1, heads, 1, 1))
+
+    def _weighted_sum(self, q, k, v, mask: torch.Tensor | None, sinks_shape: tuple) -> torch.Tensor:
+        """Softmax attention of q over k and v, as many heads of each (or one key/value head
+        per group of query rows); sinks_shape: how the per-head sinks lie over q's rows."""
+        spec = self.spec
         if self.sinks is None and not spec.logit_softcap:
             return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale,
-                                                  enable_gqa=spec.num_kv_heads != spec.num_heads)
+                                                  enable_gqa=q.shape[1] != k.shape[1])
         # Sinks and soft-capping act on the logits themselves, which SDPA does not expose.
-        group = spec.num_heads // spec.num_kv_heads
-        k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
         scores = (q @ k.transpose(-2, -1)) * self.scale
         if spec.logit_softcap:
             scores = torch.tanh(scores / spec.logit_softcap) * spec.logit_softcap
@@ -149,7 +165,7 @@ class Attention(nn.Module):
             scores = scores.masked_fill(~mask, float("-inf"))
         if self.sinks is not None:
             # gpt-oss: a per-head logit joins the softmax and absorbs mass, then is dropped.
-            sink = self.sinks.to(scores.dtype).view(1, -1, 1, 1).expand(*scores.shape[:-1], 1)
+            sink = self.sinks.to(scores.dtype).view(sinks_shape).expand(*scores.shape[:-1], 1)
             scores = torch.cat((scores, sink), dim=-1)
             weights = torch.softmax(scores - scores.amax(-1, keepdim=True), dim=-1)[..., :-1]
         else:

@@ -19,7 +19,7 @@ from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this
 
 import torch  # noqa: E402
 
-from app.spec import LightningAttention  # noqa: E402
+from app.spec.mixers import LightningAttention  # noqa: E402
 from app.spec.analysis import analyze  # noqa: E402
 from app.weights import load_pretrained  # noqa: E402
 from app.weights.name_maps import NAME_MAPS  # noqa: E402

@@ -20,7 +20,7 @@ from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this
     save_reference,
 )
 
-from app.spec import GatedDeltaNet  # noqa: E402
+from app.spec.mixers import GatedDeltaNet  # noqa: E402
 from app.weights import load_pretrained  # noqa: E402
 from app.weights.name_maps import NAME_MAPS  # noqa: E402
 

@@ -137,3 +137,18 @@ def test_the_experts_answer_and_rows_agree_with_uniform_routing(reports):
     batch = max(row.x for row in result.rows)
     for arm in dict.fromkeys(row.arm for row in result.rows):
         assert f"its tokens reaching {int(_measured(result, 'experts_reached', arm, batch))} experts" in result.answer
+
+
+def test_the_committed_reports_answers_are_the_ones_their_data_gives():
+    """docs/studies holds full runs on the development machine: each answer there is the
+    sentence its own data.json gives, and every measured figure has its predicted twin."""
+    from pathlib import Path
+
+    folders = sorted((Path(__file__).resolve().parents[2] / "docs" / "studies").glob("*/data.json"))
+    assert folders, "no committed study reports"
+    for path in folders:
+        result = StudyResult.from_dict(json.loads(path.read_text()))
+        assert not result.quick and result.size == "published", path
+        assert STUDIES[result.study].answer(result) == result.answer, path
+        assert all(row.predicted is not None for row in result.rows), path
+        assert f"**Answer.** {result.answer}" in (path.parent / "report.md").read_text()

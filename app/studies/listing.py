@@ -20,6 +20,10 @@ LISTINGS: dict[str, Listing] = {listing.name: listing for listing in (
     Listing("sparse-attention", "DeepSeek sparse attention: what the indexer costs, and where it pays", "§16",
             "DeepSeek V3.2's attention layer with and without its lightning indexer: decode time per layer "
             "from 1k to 128k tokens, and where the top-k selection starts to pay"),
+    Listing("width-vs-depth", "Width against depth: wide-and-shallow gpt-oss against narrow-and-deep Qwen3",
+            "§9.1",
+            "gpt-oss-20b (24 layers, width 2880) against Qwen3-30B-A3B (48 layers, width 2048): whole-model "
+            "decode throughput at batch 1 and 16, from published-width slices"),
     Listing("attention-budget", "Local:global attention patterns: the cache and decode time each buys",
             "§3, §4, §8",
             "Gemma 3 27B's attention stacked 12 deep at 5:1, 3:1, 1:1 local:global, all global, and NoPE every "

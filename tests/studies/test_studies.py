@@ -152,3 +152,14 @@ def test_the_committed_reports_answers_are_the_ones_their_data_gives():
         assert STUDIES[result.study].answer(result) == result.answer, path
         assert all(row.predicted is not None for row in result.rows), path
         assert f"**Answer.** {result.answer}" in (path.parent / "report.md").read_text()
+
+
+def test_the_width_depth_answer_names_the_faster_shape_at_each_batch(reports):
+    result = StudyResult.from_dict(json.loads((reports["width-vs-depth"] / "data.json").read_text()))
+    wide, deep = list(dict.fromkeys(row.arm for row in result.rows))
+    for batch in sorted({row.x for row in result.rows})[::len({row.x for row in result.rows}) - 1]:
+        speeds = {arm: _measured(result, "tokens_per_s", arm, batch) for arm in (wide, deep)}
+        faster, slower = sorted(speeds, key=speeds.get, reverse=True)
+        assert f"({faster} {speeds[faster] / speeds[slower]:.2f}x as fast)" in result.answer
+        step = _measured(result, "step_ms", wide, batch)
+        assert abs(speeds[wide] - batch * 1e3 / step) < 0.01 * speeds[wide]  # tokens/s is the step's

@@ -1,0 +1,98 @@
+"""§9.1 of the comparison: width against depth. gpt-oss-20b is wide and shallow (24 layers of
+width 2880), Qwen3-30B-A3B narrow and deep (48 of width 2048), at a similar size. Each whole
+model's decode throughput at batch 1 and 16, from its published-width slice (one layer of each
+distinct kind, measured, times how many the model has) beside the roofline's for the whole
+model."""
+
+from __future__ import annotations
+
+from ..runtime.batch_sweep import batch_sweep
+from ..runtime.session import Session
+from ..spec.analysis import analyze
+from ..spec.roofline import predict_step
+from ..units import human_count
+from .common import arm_series, entry, measured_at, published_contexts, roofs_for
+from .listing import LISTINGS
+from .study import Arm, Figure, Row, Settings, Study, StudyResult
+
+QUESTION = ("gpt-oss is wider and shallower than Qwen3-30B-A3B at a similar size: what does each shape cost "
+            "in decode throughput, alone and batched?")
+MODELS = (("gpt-oss-20b", "gpt-oss-20b (wide)"), ("qwen3-30b-a3b", "Qwen3-30B-A3B (deep)"))
+CONTEXT = 64  # tokens each row holds before the timed steps
+
+
+def arms(settings: Settings) -> list[Arm]:
+    chosen = []
+    for name, label in MODELS:
+        spec = entry(name, settings)
+        analysis = analyze(spec)
+        chosen.append(Arm(label, spec, f"{spec.name}: {spec.num_layers} layers of width {spec.d_model}, "
+                                       f"{human_count(analysis.total_params)} parameters, "
+                                       f"{human_count(analysis.active_params)} active per token"))
+    return chosen
+
+
+def batches(settings: Settings) -> list[int]:
+    return published_contexts(settings, tiny=[1, 4], quick=[1, 16], full=[1, 4, 16])
+
+
+def run(settings: Settings) -> StudyResult:
+    roofs, roofs_note = roofs_for(settings)
+    notes = [roofs_note]
+    rows, snapshots = [], {}
+    chosen = arms(settings)
+    for index, arm in enumerate(chosen):
+        settings.progress(f"measuring {arm.label}", index / len(chosen))
+        session = Session.from_slice(arm.spec, settings.device, settings.dtype)
+        plan = session.slice_plan
+        notes += [f"{arm.label}: {note}" for note in plan.notes]
+        points = batch_sweep(session, batches(settings), context=CONTEXT, decode_steps=2 if settings.quick else 4,
+                             roofs=roofs, cancelled=settings.cancelled)
+        element = session.dtype.itemsize
+        del session
+        snapshots[arm.label] = [vars(point) for point in points]
+        for point in points:
+            layers_ms = sum(ms * count for ms, count in zip(point.layer_ms, plan.counts))
+            outside_ms = point.decode_ms - sum(point.layer_ms)  # embedding, head, sampling: once per step
+            step_ms = layers_ms + outside_ms
+            predicted_ms = predict_step(arm.spec, roofs, "decode", 1, CONTEXT, point.batch, element).total_ms
+            rows.append(Row(arm.label, "step_ms", point.batch, round(step_ms, 3), round(predicted_ms, 4), "ms"))
+            rows.append(Row(arm.label, "tokens_per_s", point.batch, round(point.batch * 1e3 / step_ms, 3),
+                            round(point.batch * 1e3 / predicted_ms, 3), "tokens/s"))
+    settings.progress("done", 1.0)
+    result = StudyResult(
+        study=STUDY.name, title=STUDY.title, section=STUDY.section, question=QUESTION, answer="",
+        setup=[f"{arm.label}: {arm.note}" for arm in chosen] + [
+            f"each model runs as its slice at the published widths (one layer of each distinct kind, random "
+            f"weights), decoding one token per row after {CONTEXT} tokens of context; the whole model's step is "
+            "each slice layer's time times the layers it stands for, plus what the step spent outside the "
+            "layers; the roofline's figure is the whole model's"],
+        rows=rows, figures=[], device=roofs.device, dtype=settings.dtype, quick=settings.quick,
+        size=settings.size, notes=notes, snapshots=snapshots, quoted=False)
+    result.answer = answer(result)
+    result.figures = [
+        Figure("throughput", "Whole-model decode throughput", "batch size", "tokens/s",
+               arm_series(result, "tokens_per_s"), log_x=True),
+        Figure("decode-time", "Whole-model decode step", "batch size", "time (ms)", arm_series(result, "step_ms"),
+               log_x=True),
+    ]
+    return result
+
+
+def answer(result: StudyResult) -> str:
+    """Each model's tokens per second at the smallest and largest batch, measured, and which
+    is faster at each."""
+    labels = list(dict.fromkeys(row.arm for row in result.rows))
+    sizes = sorted({row.x for row in result.rows_of("tokens_per_s")})
+    parts = []
+    for batch in (sizes[0], sizes[-1]):
+        speed = {label: measured_at(result, "tokens_per_s", label, batch) for label in labels}
+        faster = max(labels, key=speed.get)
+        slower = min(labels, key=speed.get)
+        parts.append(f"at batch {int(batch)} " + " against ".join(f"{label} {speed[label]:.2f} tokens/s"
+                                                                   for label in labels)
+                     + f" ({faster} {speed[faster] / speed[slower]:.2f}x as fast)")
+    return "Decoding " + "; ".join(parts) + "."
+
+
+STUDY = Study(LISTINGS["width-vs-depth"], QUESTION, run, answer)

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..spec import ArchSpec
-from ..spec.ffn import MoE
-from ..spec.analysis import analyze, mlp_params
+from ..spec.analysis import analyze
 from ..spec.scale import slice_
 
 
@@ -33,9 +32,9 @@ def plan_slice(full: ArchSpec, budget_bytes: int, dtype_bytes: int) -> SlicePlan
     share = max((budget_bytes - fixed) // max(len(distinct.layers), 1), 0)
     layers, notes = [], []
     for index, (layer, row) in enumerate(zip(distinct.layers, analysis.layers)):
-        if isinstance(layer.ffn, MoE) and row.params * dtype_bytes > share:
+        if layer.ffn_kind == "moe" and row.params * dtype_bytes > share:
             moe = layer.ffn
-            expert_bytes = mlp_params(moe.expert, full.d_model) * dtype_bytes
+            expert_bytes = moe.expert.params(full.d_model) * dtype_bytes
             rest_bytes = row.params * dtype_bytes - moe.num_experts * expert_bytes
             kept = max(moe.top_k, min(moe.num_experts, (share - rest_bytes) // expert_bytes))
             groups, router = moe.router.num_groups, moe.router

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .arch import ArchSpec
 from .components import Layer
-from .ffn import MLP, known_ffn
+from .ffn import known_ffn
 from .mixers import known_mixer
 from .parts import norm_params
 from .vision_analysis import VisionAnalysis, analyze_vision, tokens_held
@@ -21,10 +21,6 @@ from .vision_analysis import VisionAnalysis, analyze_vision, tokens_held
 
 def mixer_params(mixer, d: int) -> int:
     return known_mixer(mixer).params(d)
-
-
-def mlp_params(mlp: MLP, d: int) -> int:
-    return mlp.params(d)
 
 
 def ffn_params(ffn, d: int) -> tuple[int, int]:

@@ -46,6 +46,11 @@ class Layer:
     laurel_rank: int = 0
 
     @property
+    def attends_to_context(self) -> bool:
+        """Its mixer attends over the sequence's own keys (softmax attention or MLA)."""
+        return self.mixer is not None and known_mixer(self.mixer).attends_to_context
+
+    @property
     def mixer_kind(self) -> str:
         """The mixer's kind tag ("attention", "mla", "mamba2", ...); "none" without one."""
         return known_mixer(self.mixer).kind if self.mixer is not None else "none"

@@ -9,7 +9,6 @@ from collections import Counter
 
 from .analysis import analyze
 from .arch import ArchSpec
-from .mixers import known_mixer
 
 LONG_CONTEXTS = (32_768, 131_072)
 
@@ -17,7 +16,7 @@ LONG_CONTEXTS = (32_768, 131_072)
 def _attention_heads(spec: ArchSpec) -> tuple[int, int]:
     """(query heads, key/value heads) of the first layer attending to its context."""
     for layer in spec.layers:
-        if layer.mixer is not None and known_mixer(layer.mixer).attends_to_context:
+        if layer.attends_to_context:
             return layer.mixer.num_heads, layer.mixer.num_kv_heads
     return 0, 0
 
@@ -28,7 +27,7 @@ def mixer_pattern(spec: ArchSpec) -> str:
     mixers = [layer.mixer for layer in spec.layers if layer.mixer is not None]
     if not mixers:
         return "-"
-    first_attention = next((m for m in mixers if known_mixer(m).attends_to_context), None)
+    first_attention = next((layer.mixer for layer in spec.layers if layer.attends_to_context), None)
     head = first_attention.headline() if first_attention is not None else ""
     counts = Counter(m.pattern_label for m in mixers)
     if len(counts) == 1:

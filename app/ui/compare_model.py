@@ -8,7 +8,6 @@ from itertools import zip_longest
 
 from ..spec import ArchSpec, catalog
 from ..spec.analysis import analyze
-from ..spec.mixers import known_mixer
 from ..spec.summary import catalog_row
 from .grouping import Group, group_layers
 from ..units import human_bytes, human_count
@@ -48,14 +47,13 @@ class DeltaRow:
 
 def _first_attending(spec: ArchSpec):
     """The first mixer that attends to its context (softmax attention or MLA)."""
-    return next((layer.mixer for layer in spec.layers
-                 if layer.mixer is not None and known_mixer(layer.mixer).attends_to_context), None)
+    return next((layer.mixer for layer in spec.layers if layer.attends_to_context), None)
 
 
 def _positions(spec: ArchSpec) -> str:
     kinds = []
     for layer in spec.layers:
-        if layer.mixer is None or not known_mixer(layer.mixer).attends_to_context:
+        if not layer.attends_to_context:
             continue
         kind = layer.mixer.position_kind
         if kind == "NoPE" and spec.learned_positions:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from ..spec import ArchSpec
 from ..spec.components import Layer
-from ..spec.mixers import known_mixer
 from .palette_drops import SLOT_FFN, SLOT_MIXER, Refused, apply_drop
 from .grouping import Group, group_layers
 
@@ -60,7 +59,7 @@ def is_group_key(key: str) -> bool:
 def _base_layer(spec: ArchSpec) -> Layer:
     """The layer new groups are modelled on: one with softmax attention and a
     feed-forward if the model has one (its norms, eps and residual scales come along)."""
-    for test in (lambda layer: _attends_to_context(layer.mixer) and layer.ffn,
+    for test in (lambda layer: layer.attends_to_context and layer.ffn,
                  lambda layer: layer.mixer is not None and layer.ffn is not None,
                  lambda layer: True):
         found = next((layer for layer in spec.layers if test(layer)), None)
@@ -71,17 +70,13 @@ def _base_layer(spec: ArchSpec) -> Layer:
 
 def _global_attention(spec: ArchSpec, base: Layer):
     """The model's full attention: its own when it has one, else derived (GQA)."""
-    mixers = [layer.mixer for layer in spec.layers if _attends_to_context(layer.mixer)]
+    mixers = [layer.mixer for layer in spec.layers if layer.attends_to_context]
     full = [m for m in mixers if not m.is_local]
     if full:
         return full[0]
     if mixers:
         return dataclasses.replace(mixers[0], sliding_window=0, chunk_size=0)
     return apply_drop("gqa", SLOT_MIXER, spec, base).mixer
-
-
-def _attends_to_context(mixer) -> bool:
-    return mixer is not None and known_mixer(mixer).attends_to_context
 
 
 def _first(spec: ArchSpec, part: str, test):

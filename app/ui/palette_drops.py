@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..spec import ArchSpec
 from ..spec.components import Layer
 from ..spec.ffn import MLP, MoE
-from ..spec.mixers import MIXER_KINDS, Attention, known_mixer
+from ..spec.mixers import MIXER_KINDS, Attention
 from ..spec.parts import Norm, Rope
 from ..spec.validation import new_problems
 
@@ -166,7 +166,7 @@ def _ffn_for(key: str, spec: ArchSpec, layer: Layer):
 
 def _positions(key: str, layer: Layer) -> Layer:
     mixer = layer.mixer
-    if mixer is None or not known_mixer(mixer).attends_to_context:
+    if not layer.attends_to_context:
         name = "this block" if mixer is None else type(mixer).__name__
         raise Refused(f"{ITEMS[key].title} applies to softmax attention; {name} has no positions or query/key")
     try:

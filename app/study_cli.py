@@ -52,9 +52,14 @@ def write_with_figures(result, folder: Path) -> list[Path]:
 
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
+    try:
+        from PySide6.QtWidgets import QApplication
 
-    from .ui.study_figures import render_figure
+        from .ui.study_figures import render_figure
+    except ImportError as error:  # a bare GPU host: the numbers still matter
+        print(f"archscope: the figures are left out ({error.name} is not installed); report.md and data.json "
+              "are written", file=sys.stderr)
+        return write_report(result, folder)
 
     _app = QApplication.instance() or QApplication(sys.argv[:1])
     return write_report(result, folder, render_figure)

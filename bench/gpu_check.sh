@@ -57,3 +57,8 @@ timeout 120 python3 bench/probe_overhead.py --models --arch qwen3-0.6b:full deep
 section MoE decode on cuda, bfloat16: grouped GEMM vs the per-expert loop, ours vs transformers
 timeout 150 python3 bench/moe.py --device cuda --dtype bfloat16 \
     --models deepseek-v3:explore gpt-oss-20b:explore qwen3-30b-a3b:slice --new-tokens 64 2>&1 | grep -v "shards" | tail -8
+
+section "studies on cuda, quick, bfloat16 (the issue's 2, 4 and 5, and per-layer embeddings' device memory)"
+for study in sliding-window-latency few-large-vs-many-small-experts linear-attention-hybrids per-layer-embeddings; do
+    timeout 150 python3 -m app study "$study" --quick --device cuda --dtype bfloat16 --out "$OUT/studies" 2>&1 | tail -2
+done

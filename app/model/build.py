@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from ..spec import ArchSpec, SpecError
 from .attention import Attention
@@ -53,6 +54,33 @@ def make_ffn(spec, d_model: int) -> nn.Module:
     return module(spec, d_model)
 
 
+# A build makes every tensor larger than this straight in the run's dtype and fills it
+# FILL_CHUNK values at a time, so a model needs its own bytes and little more: Gemma 3n E2B
+# in bfloat16 peaks at 9.1 GB, where made in float32 and converted it did not fit in 24.
+LARGE = 1 << 20  # elements
+FILL_CHUNK = 1 << 24  # float32 values drawn at once (64 MB); a multiple of 16, see _fill_normal
+
+
+def _is_matrix(owner: nn.Module, leaf: str) -> bool:
+    # `matrices`: raw weight tensors a module names as such (stacked expert weights)
+    return isinstance(owner, (nn.Linear, nn.Embedding)) and leaf == "weight" or leaf in getattr(owner, "matrices", ())
+
+
+def _fill_normal(tensor: torch.Tensor, generator: torch.Generator, chunk: int = FILL_CHUNK) -> None:
+    """normal(0, INIT_STD), drawn in float32 a chunk at a time. The values equal one draw of
+    the whole tensor: torch's CPU sampler takes its numbers 16 at a time, so chunks that
+    start at multiples of 16 (and a last one of at least 16) read the same stream."""
+    flat = tensor.view(-1)
+    start = 0
+    while start < flat.numel():
+        stop = start + chunk
+        if flat.numel() - stop < 16:
+            stop = flat.numel()
+        values = torch.randn(stop - start, generator=generator) * INIT_STD
+        flat[start:stop].copy_(values.to(tensor.dtype))
+        start = stop
+
+
 @torch.no_grad()
 def initialize(model: nn.Module, seed: int) -> None:
     """Random weights, reproducible for a seed whatever the device: normal(0, 0.02) for
@@ -61,12 +89,54 @@ def initialize(model: nn.Module, seed: int) -> None:
     for name, parameter in model.named_parameters():
         leaf = name.rsplit(".", 1)[-1]
         owner = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
-        # `matrices`: raw weight tensors a module names as such (stacked expert weights)
-        if isinstance(owner, (nn.Linear, nn.Embedding)) and leaf == "weight" or leaf in getattr(owner, "matrices", ()):
-            values = torch.randn(parameter.shape, generator=generator) * INIT_STD
-            parameter.copy_(values.to(parameter.dtype))
+        if _is_matrix(owner, leaf):
+            _fill_normal(parameter, generator)
         elif leaf in ("bias", "sinks"):
             parameter.zero_()
+
+
+class _LargeInRunDtype(TorchFunctionMode):
+    """While modules are made, a tensor of more than LARGE elements is made without the
+    float32 detour: `empty` on "meta" (no memory; _materialize allocates it and initialize
+    draws its values), `zeros`, `ones` and `full` in the run's dtype, their values exact."""
+
+    def __init__(self, dtype: torch.dtype):
+        super().__init__()
+        self.dtype = dtype
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        if func in (torch.empty, torch.zeros, torch.ones, torch.full):
+            shape = args[0] if args and isinstance(args[0], (tuple, list, torch.Size)) else args
+            floating = kwargs.get("dtype") is None or kwargs["dtype"].is_floating_point
+            if floating and all(isinstance(size, int) for size in shape) and torch.Size(shape).numel() > LARGE:
+                if func is torch.empty:
+                    kwargs["device"] = "meta"
+                else:
+                    kwargs["dtype"] = self.dtype
+        return func(*args, **kwargs)
+
+
+@torch.no_grad()
+def _materialize(model: nn.Module, device: torch.device | str, dtype: torch.dtype) -> None:
+    """Every parameter and buffer on the device in the run's dtype (floating ones): a meta
+    tensor gets fresh memory, which only initialize may fill; a tied weight stays tied."""
+    made: dict[int, torch.Tensor] = {}
+    for owner_name, owner in model.named_modules():
+        for kind in ("_parameters", "_buffers"):
+            tensors = getattr(owner, kind)
+            for leaf, tensor in tensors.items():
+                if tensor is None:
+                    continue
+                if id(tensor) not in made:
+                    if tensor.is_meta and not (_is_matrix(owner, leaf) or leaf in ("bias", "sinks")):
+                        raise RuntimeError(f"{owner_name}.{leaf}: a large tensor with no initializer was made "
+                                           "without values")
+                    target = dtype if tensor.is_floating_point() else tensor.dtype
+                    new = (torch.empty(tensor.shape, dtype=target, device=device) if tensor.is_meta
+                           else tensor.to(device=device, dtype=target))
+                    made[id(tensor)] = nn.Parameter(new, tensor.requires_grad) if kind == "_parameters" else new
+                tensors[leaf] = made[id(tensor)]
 
 
 def construct(spec: ArchSpec, device: torch.device | str = "cpu") -> DecoderModel:
@@ -93,10 +163,11 @@ def build_model(spec: ArchSpec, device: torch.device | str = "cpu", dtype: torch
     """A model of the spec with random weights, reproducible for a seed. Refused
     (NotEnoughMemory) before any allocation when the device lacks the bytes."""
     require_build(spec, device, dtype)
-    model = construct(spec, device)
+    with _LargeInRunDtype(dtype):
+        model = construct(spec, device)
+    _materialize(model, device, dtype)
     initialize(model, seed)
-    model = model.to(dtype=dtype).eval()
-    model.pack_for_decode()
+    model.eval().pack_for_decode()
     return model
 
 

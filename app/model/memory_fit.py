@@ -16,9 +16,6 @@ from ..spec import ArchSpec
 from ..spec.analysis import analyze
 from ..units import decimal_bytes, human_count
 
-# build_model makes every module in float32 (the modules' own default) and converts to
-# the target dtype afterwards, so a build briefly needs 4 bytes per parameter.
-BUILD_BYTES_PER_PARAMETER = 4
 
 
 class NotEnoughMemory(ValueError):
@@ -45,12 +42,11 @@ def require(needed_bytes: int, device: torch.device | str, what: str) -> None:
 
 
 def require_build(spec: ArchSpec, device: torch.device | str, dtype: torch.dtype) -> None:
-    """Before build_model: every parameter, made in float32 first."""
+    """Before build_model: every parameter in the run's dtype (build.py makes the large ones
+    in it directly; the small ones, made in float32 first, add little)."""
     params = analyze(spec).total_params
-    element = max(BUILD_BYTES_PER_PARAMETER, dtype.itemsize)
-    made_in = "" if dtype.itemsize >= BUILD_BYTES_PER_PARAMETER else " (made in float32, then converted)"
-    require(params * element, device, f"{spec.name} with random weights ({human_count(params)} parameters) "
-            f"in {_dtype_name(dtype)}{made_in}")
+    require(params * dtype.itemsize, device, f"{spec.name} with random weights ({human_count(params)} parameters) "
+            f"in {_dtype_name(dtype)}")
 
 
 def require_load(spec: ArchSpec, device: torch.device | str, dtype: torch.dtype) -> None:

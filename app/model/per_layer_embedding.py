@@ -29,13 +29,21 @@ class PerLayerEmbedding(nn.Module):
         self.model_projection = nn.Linear(d_model, num_layers * spec.width, bias=False)
         self.projection_norm = make_norm(norm, spec.width)
 
+    def keep_table_on(self, device: torch.device | str) -> None:
+        """Move the table (and only it) to `device`, e.g. "cpu" while the model runs on a GPU;
+        the run's device then holds the accelerator parameters alone."""
+        self.table.to(device)
+
     def forward(self, input_ids: torch.Tensor, token_embeddings: torch.Tensor) -> torch.Tensor:
         dtype = token_embeddings.dtype
         shape = (*input_ids.shape, self.num_layers, self.width)
         # Ids past the table (Gemma 3n's image and audio tokens) read row 0, as its
         # multimodal model does.
         ids = torch.where(input_ids < self.vocab_size, input_ids, torch.zeros_like(input_ids))
-        looked_up = (self.table(ids) * torch.tensor(math.sqrt(self.width), dtype=dtype)).reshape(shape)
+        # The table may be kept in host memory, off the accelerator (keep_table_on): the
+        # lookup runs where it is, and only the rows the tokens need travel.
+        rows = self.table(ids.to(self.table.weight.device)).to(token_embeddings.device)
+        looked_up = (rows * torch.tensor(math.sqrt(self.width), dtype=dtype)).reshape(shape)
         projected = self.model_projection(token_embeddings) * torch.tensor(self.d_model**-0.5, dtype=dtype)
         projected = self.projection_norm(projected.reshape(shape))
         return (projected + looked_up) * torch.tensor(2.0**-0.5, dtype=dtype)

@@ -24,6 +24,10 @@ LISTINGS: dict[str, Listing] = {listing.name: listing for listing in (
             "§9.1",
             "gpt-oss-20b (24 layers, width 2880) against Qwen3-30B-A3B (48 layers, width 2048): whole-model "
             "decode throughput at batch 1 and 16, from published-width slices"),
+    Listing("per-layer-embeddings", "Per-layer embeddings: what keeping Gemma 3n's table off the accelerator saves",
+            "§3.4",
+            "Gemma 3n E2B and E4B built whole, with the per-layer embedding table on the accelerator and in host "
+            "memory: parameters and bytes the accelerator holds, and the decode step"),
     Listing("attention-budget", "Local:global attention patterns: the cache and decode time each buys",
             "§3, §4, §8",
             "Gemma 3 27B's attention stacked 12 deep at 5:1, 3:1, 1:1 local:global, all global, and NoPE every "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from . import attention_budget, experts, linear_hybrids, mla_vs_gqa, sliding_window, sparse_attention, width_depth
+from . import (attention_budget, experts, linear_hybrids, mla_vs_gqa, per_layer_embeddings, sliding_window,
+               sparse_attention, width_depth)
 from .listing import LISTINGS
 from .study import Study
 
-_ALL = (mla_vs_gqa, sliding_window, linear_hybrids, sparse_attention, width_depth, attention_budget, experts)
+_ALL = (mla_vs_gqa, sliding_window, linear_hybrids, sparse_attention, width_depth, per_layer_embeddings,
+        attention_budget, experts)
 STUDIES: dict[str, Study] = {name: next(module.STUDY for module in _ALL if module.STUDY.name == name)
                              for name in LISTINGS}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..files import write_atomic
-from ..units import human_bytes
+from ..units import human_bytes, human_count
 from .study import Figure, StudyResult
 
 # Draws one figure to a path; its suffix (.png, .svg) says how.
@@ -44,6 +44,8 @@ def _value(value: float | None, unit: str) -> str:
         return human_bytes(value)
     if unit == "ms":
         return f"{value:.3f} ms"
+    if unit == "parameters":
+        return human_count(value)
     return f"{value:,.4g} {unit}"
 
 
@@ -67,7 +69,8 @@ def markdown(result: StudyResult, figures: list[Figure]) -> str:
               "|---|---|---:|---:|---:|---:|"]
     for row in result.rows:
         ratio = f"{row.measured / row.predicted:.2f}" if row.predicted else "–"
-        lines.append(f"| {row.arm} | {row.quantity} | {row.x:,.0f} | {_value(row.measured, row.unit)} | "
+        at = f"{row.x:,.0f}" if row.x == int(row.x) else f"{row.x:,.4g}"
+        lines.append(f"| {row.arm} | {row.quantity} | {at} | {_value(row.measured, row.unit)} | "
                      f"{_value(row.predicted, row.unit)} | {ratio} |")
     if result.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in result.notes]

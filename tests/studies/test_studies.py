@@ -163,3 +163,24 @@ def test_the_width_depth_answer_names_the_faster_shape_at_each_batch(reports):
         assert f"({faster} {speeds[faster] / speeds[slower]:.2f}x as fast)" in result.answer
         step = _measured(result, "step_ms", wide, batch)
         assert abs(speeds[wide] - batch * 1e3 / step) < 0.01 * speeds[wide]  # tokens/s is the step's
+
+
+def test_the_ple_answer_states_what_the_accelerator_keeps(reports):
+    """The bytes each placement leaves on the accelerator are the analysis' (whole model, or
+    all but the table), and the answer states the measured figures."""
+    from app.units import human_count
+
+    result = StudyResult.from_dict(json.loads((reports["per-layer-embeddings"] / "data.json").read_text()))
+    for label in ("Gemma 3n E2B", "Gemma 3n E4B"):
+        on, off = f"{label}, table on the accelerator", f"{label}, table in host memory"
+        size = next(row.x for row in result.rows_of("step_ms", on))
+        whole, lean = (_measured(result, "accelerator_bytes", arm, size) for arm in (on, off))
+        assert lean < whole
+        for arm in (on, off):
+            for quantity in ("accelerator_bytes", "accelerator_params"):
+                row = next(row for row in result.rows_of(quantity, arm))
+                assert row.measured == row.predicted, row
+        kept, total = (_measured(result, "accelerator_params", arm, size) for arm in (off, on))
+        assert f"{label} keeps {human_count(kept)} of its {human_count(total)} parameters ({kept / total:.0%})" \
+            in result.answer
+        assert f"({human_bytes(whole - lean)} saved)" in result.answer

@@ -1,0 +1,101 @@
+"""One rank's part of a parallel run: build the model, cut the rank's share, prefill a
+prompt and decode, recording for every step the per-layer time, each collective (layer,
+operation, payload bytes, milliseconds) and the bytes the rank's cache holds.
+
+Every rank builds the whole model from the same seed and then keeps its share (at explore
+scale that costs little, and the weights are then those of the single-process model); a
+published-size run would build only the share (not done yet). All ranks see the same
+tokens; the logits, computed whole on every rank, are kept by rank 0 only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+from ..model import build_model
+from ..spec import ArchSpec
+from .comm import Comm
+from .plan import plan_for
+from .shard import shard_model
+
+
+@dataclass(frozen=True)
+class ParallelJob:
+    spec: ArchSpec
+    tp: int
+    ep: int
+    prompt: tuple[tuple[int, ...], ...]  # [batch][tokens], the same on every rank
+    decode_steps: int
+    # the tokens fed at each decode step, [batch][decode_steps] (so that runs compare step
+    # by step); None: each rank picks the greedy token from its logits (the same on all)
+    forced: tuple[tuple[int, ...], ...] | None = None
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float32"
+    threads: int = 1  # torch threads per rank (ranks share the machine's cores)
+
+
+class LayerClock:
+    """A model observer (app/model/step.LayerObserver) that notes perf_counter at every mark:
+    per layer, the whole block, its mixer and its feed-forward, in milliseconds. Exact on the
+    CPU, where the work is done when the mark is made (a GPU run would want the probe's
+    CUDA events, app/runtime/probe.py)."""
+
+    def __init__(self, num_layers: int):
+        self.num_layers = num_layers
+        self.marks: dict[tuple[int, str], float] = {}
+
+    def mark(self, layer: int, point: str) -> None:
+        self.marks[(layer, point)] = time.perf_counter()
+
+    def mark_in_graph(self, x: torch.Tensor, layer: int, point: str) -> torch.Tensor:
+        return x  # eager runs only
+
+    def take(self) -> dict[str, list[float]]:
+        def between(layer: int, first: str, last: str) -> float:
+            return (self.marks[(layer, last)] - self.marks[(layer, first)]) * 1e3
+
+        layers = range(self.num_layers)
+        times = {"layer_ms": [between(i, "start", "ffn") for i in layers],
+                 "mixer_ms": [between(i, "start", "mixer") for i in layers],
+                 "ffn_ms": [between(i, "mixer", "ffn") for i in layers]}
+        self.marks.clear()
+        return times
+
+
+@torch.no_grad()
+def run_rank(job: ParallelJob, comm: Comm) -> dict:
+    """This rank's steps: {"rank", "steps": [{"phase", "tokens", "wall_ms", "layer_ms",
+    "mixer_ms", "ffn_ms", "collectives": [CollectiveRecord as a dict], "kv_bytes": [per
+    layer], "logits" (rank 0 only): [batch, tokens, vocab] float32}]}."""
+    dtype = getattr(torch, job.dtype)
+    plan = plan_for(job.spec, job.tp, job.ep)
+    model = build_model(job.spec, device=job.device, dtype=dtype, seed=job.seed)
+    shard_model(model, plan, comm)
+    prompt = torch.tensor(job.prompt, dtype=torch.long, device=job.device)
+    batch = prompt.shape[0]
+    cache = model.new_cache(batch, prompt.shape[1] + job.decode_steps)
+    clock = LayerClock(len(model.layers))
+    comm.take()  # nothing from building counts
+    steps = []
+    tokens = prompt
+    for index in range(job.decode_steps + 1):
+        began = time.perf_counter()
+        logits = model(tokens, cache=cache, observer=clock)
+        wall_ms = (time.perf_counter() - began) * 1e3
+        step = {"phase": "prefill" if index == 0 else "decode", "tokens": tokens.shape[1], "wall_ms": wall_ms,
+                **clock.take(), "collectives": [asdict(record) for record in comm.take()],
+                "kv_bytes": cache.layer_nbytes()}
+        if comm.rank == 0:
+            step["logits"] = logits.float().cpu()
+        steps.append(step)
+        if index == job.decode_steps:
+            break
+        if job.forced is not None:
+            tokens = torch.tensor(job.forced, dtype=torch.long, device=job.device)[:, index:index + 1]
+        else:
+            tokens = logits[:, -1:].argmax(dim=-1)
+    return {"rank": comm.rank, "steps": steps}

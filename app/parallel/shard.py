@@ -1,0 +1,153 @@
+"""One rank's share of a built model, cut in place as its plan says (`app/parallel/plan.py`).
+
+Tensor parallelism (Megatron-LM's split): a mixer keeps its rank's heads -- the query, key
+and value projections by output rows (columns of the product), the output projection by
+input columns (rows of the product), which makes each rank's output a partial sum that an
+all-reduce completes. A gated MLP keeps a block of its hidden width the same way: gate and
+up by rows, down by columns, then all-reduce. MLA keeps its heads' rows of the query and
+key/value up-projections; its down-projections, and so its latent and the cache of it, stay
+whole on every rank. A Gated DeltaNet keeps its key and value heads (their channels of the
+short convolution too), so its recurrent state is split as well. The module's spec is
+replaced by one with the rank's head counts, so the caches it makes (`new_cache`) hold the
+rank's heads only. Mixtures of experts become `ParallelMoE` (`app/parallel/moe.py`).
+
+The embedding, the output head, norms and the mixers the plan leaves "replicated" stay
+whole: every rank computes them on the same hidden state.
+
+After cutting, the decode layout is packed again (`DecoderModel.pack_for_decode`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .comm import Comm
+from .moe import ParallelMoE, keep_rows
+from .plan import FfnSplit, MixerSplit, ParallelPlan
+
+
+class RowParallelLinear(nn.Linear):
+    """A linear that holds a block of its input features: its product is this rank's
+    partial sum, all-reduced over the ranks; the bias is added once, after the sum."""
+
+    def __init__(self, linear: nn.Linear, columns: slice, comm: Comm, layer: int, label: str):
+        nn.Module.__init__(self)
+        weight = linear.weight.detach()[:, columns]
+        self.in_features, self.out_features = weight.shape[1], weight.shape[0]
+        self.weight = nn.Parameter(weight.clone(memory_format=torch.contiguous_format), requires_grad=False)
+        self.bias = linear.bias
+        self.comm, self.layer, self.label = comm, layer, label
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.comm.all_reduce(F.linear(x, self.weight), self.layer, self.label)
+        return out if self.bias is None else out + self.bias
+
+
+def _heads(first: int, count: int, width: int) -> slice:
+    """The rows (or columns) of `count` heads of `width` from head `first` on."""
+    return slice(first * width, (first + count) * width)
+
+
+@torch.no_grad()
+def shard_attention(module, split: MixerSplit, rank: int, comm: Comm, layer: int) -> None:
+    """Softmax attention (app/model/attention.py): the rank's query heads and the key/value
+    heads they read (one replica of a shared head when there are fewer than ranks)."""
+    spec = module.spec
+    heads, kv_heads = split.heads_per_rank, split.kv_heads_per_rank
+    first, first_kv = rank * heads, rank // split.kv_replicas * kv_heads
+    # The query projection holds each head's queries, then its gate when it has one
+    # (Qwen3-Next), side by side: a head's rows are one block.
+    keep_rows(module.q_proj, _heads(first, heads, spec.head_dim * (2 if spec.output_gate else 1)))
+    keep_rows(module.k_proj, _heads(first_kv, kv_heads, spec.head_dim))
+    keep_rows(module.v_proj, _heads(first_kv, kv_heads, spec.v_dim))
+    if module.sinks is not None:
+        module.sinks = nn.Parameter(module.sinks.detach()[first:first + heads].clone(), requires_grad=False)
+    module.o_proj = RowParallelLinear(module.o_proj, _heads(first, heads, spec.v_dim), comm, layer, "mixer")
+    module.spec = replace(spec, num_heads=heads, num_kv_heads=kv_heads)
+    module.qkv = None
+
+
+@torch.no_grad()
+def shard_latent_attention(module, split: MixerSplit, rank: int, comm: Comm, layer: int) -> None:
+    """MLA (app/model/mla.py): the rank's heads of the query and key/value up-projections
+    and of the output; the latent is computed and cached whole on every rank."""
+    spec = module.spec
+    heads, first = split.heads_per_rank, rank * split.heads_per_rank
+    query = module.q_proj if module.q_proj is not None else module.q_up_proj
+    keep_rows(query, _heads(first, heads, spec.qk_nope_head_dim + spec.qk_rope_head_dim))
+    keep_rows(module.kv_up_proj, _heads(first, heads, spec.qk_nope_head_dim + spec.v_head_dim))
+    module.o_proj = RowParallelLinear(module.o_proj, _heads(first, heads, spec.v_head_dim), comm, layer, "mixer")
+    module.spec = replace(spec, num_heads=heads)
+
+
+@torch.no_grad()
+def shard_gated_deltanet(module, split: MixerSplit, rank: int, comm: Comm, layer: int) -> None:
+    """Gated DeltaNet (app/model/gated_deltanet.py): the rank's key heads and the value
+    heads that read them -- their channels of [q | k | v], of the convolution, of the gates
+    and decays -- so each rank carries its heads' share of the recurrent state."""
+    spec = module.spec
+    key_heads, value_heads = split.kv_heads_per_rank, split.heads_per_rank
+    key_dim, value_dim = spec.key_head_dim, spec.value_head_dim
+    first_key, first_value = rank * key_heads, rank * value_heads
+    key_width = spec.num_key_heads * key_dim
+    queries = _heads(first_key, key_heads, key_dim)
+    values = _heads(first_value, value_heads, value_dim)
+    channels = torch.cat([torch.arange(queries.start, queries.stop),
+                          key_width + torch.arange(queries.start, queries.stop),
+                          2 * key_width + torch.arange(values.start, values.stop)])
+    keep_rows(module.qkv_proj, channels)
+    conv = module.conv
+    conv.weight = nn.Parameter(conv.weight.detach()[channels].clone(), requires_grad=False)
+    if conv.bias is not None:
+        conv.bias = nn.Parameter(conv.bias.detach()[channels].clone(), requires_grad=False)
+    conv.channels = len(channels)
+    keep_rows(module.output_gate_proj, values)
+    own_heads = slice(first_value, first_value + value_heads)
+    keep_rows(module.beta_proj, own_heads)
+    keep_rows(module.decay_proj, own_heads)
+    module.A_log = nn.Parameter(module.A_log.detach()[own_heads].clone(), requires_grad=False)
+    module.dt_bias = nn.Parameter(module.dt_bias.detach()[own_heads].clone(), requires_grad=False)
+    module.out_proj = RowParallelLinear(module.out_proj, values, comm, layer, "mixer")
+    module.key_width, module.value_width = key_heads * key_dim, value_heads * value_dim
+    module.spec = replace(spec, num_key_heads=key_heads, num_value_heads=value_heads)
+
+
+@torch.no_grad()
+def shard_mlp(module, split: FfnSplit, rank: int, comm: Comm, layer: int) -> None:
+    """A dense MLP (app/model/mlp.py): gate and up by the rank's block of hidden columns,
+    down by the same block of its input, then all-reduce."""
+    width = split.intermediate_per_rank
+    hidden = slice(rank * width, (rank + 1) * width)
+    if module.gate_proj is not None:
+        keep_rows(module.gate_proj, hidden)
+    keep_rows(module.up_proj, hidden)
+    module.down_proj = RowParallelLinear(module.down_proj, hidden, comm, layer, "ffn")
+    module.gate_up = None
+
+
+MIXER_SHARDS = {"attention": shard_attention, "mla": shard_latent_attention, "gated_deltanet": shard_gated_deltanet}
+
+
+@torch.no_grad()
+def shard_model(model, plan: ParallelPlan, comm: Comm) -> None:
+    """Cut `model` (built whole from plan.spec) into rank comm.rank's share, in place."""
+    if comm.world_size != plan.world_size:
+        raise ValueError(f"the plan spans {plan.world_size} ranks, the process group {comm.world_size}")
+    if model.spec != plan.spec:
+        raise ValueError(f"the model is not the plan's architecture ({plan.spec.name})")
+    rank = comm.rank
+    for block, layer in zip(model.layers, plan.layers):
+        if layer.mixer is not None and layer.mixer.how != "replicated":
+            MIXER_SHARDS[layer.mixer.kind](block.mixer, layer.mixer, rank, comm, layer.index)
+        ffn = layer.ffn
+        if ffn is None or ffn.how == "replicated":
+            continue
+        if ffn.kind == "mlp":
+            shard_mlp(block.ffn, ffn, rank, comm, layer.index)
+        else:
+            block.ffn = ParallelMoE(block.ffn, ffn, plan.tp, comm, layer.index)
+    model.pack_for_decode()

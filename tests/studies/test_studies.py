@@ -155,14 +155,32 @@ def test_the_committed_reports_answers_are_the_ones_their_data_gives():
 
 
 def test_the_width_depth_answer_names_the_faster_shape_at_each_batch(reports):
+    from app.studies.width_depth import PAIRS
+
     result = StudyResult.from_dict(json.loads((reports["width-vs-depth"] / "data.json").read_text()))
-    wide, deep = list(dict.fromkeys(row.arm for row in result.rows))
-    for batch in sorted({row.x for row in result.rows})[::len({row.x for row in result.rows}) - 1]:
-        speeds = {arm: _measured(result, "tokens_per_s", arm, batch) for arm in (wide, deep)}
-        faster, slower = sorted(speeds, key=speeds.get, reverse=True)
-        assert f"({faster} {speeds[faster] / speeds[slower]:.2f}x as fast)" in result.answer
-        step = _measured(result, "step_ms", wide, batch)
-        assert abs(speeds[wide] - batch * 1e3 / step) < 0.01 * speeds[wide]  # tokens/s is the step's
+    for wide, deep in PAIRS:
+        sizes = sorted({row.x for row in result.rows_of("tokens_per_s", wide)})
+        for batch in (sizes[0], sizes[-1]):
+            speeds = {arm: _measured(result, "tokens_per_s", arm, batch) for arm in (wide, deep)}
+            faster, slower = sorted(speeds, key=speeds.get, reverse=True)
+            assert f"({faster} {speeds[faster] / speeds[slower]:.2f}x as fast)" in result.answer
+            step = _measured(result, "step_ms", wide, batch)
+            assert abs(speeds[wide] - batch * 1e3 / step) < 0.01 * speeds[wide]  # tokens/s is the step's
+
+
+def test_the_wide_twin_holds_the_parameters_of_its_family_outside_the_embeddings():
+    from app.spec import catalog
+    from app.spec.analysis import analyze
+    from app.studies.width_depth import wide_twin
+
+    deep = catalog.get("qwen3-8b", "full")
+    wide = wide_twin(deep)
+    assert (wide.num_layers, wide.d_model) == (18, 5760)
+    assert wide.layers[0].mixer == deep.layers[0].mixer  # the attention's heads as they were
+    ratio = analyze(wide).non_embedding_params / analyze(deep).non_embedding_params
+    assert abs(ratio - 1) < 0.002, ratio
+    with pytest.raises(ValueError, match="identical attention"):
+        wide_twin(catalog.get("gemma3-27b", "full"))  # 5 local : 1 global, not uniform
 
 
 def test_the_ple_answer_states_what_the_accelerator_keeps(reports):

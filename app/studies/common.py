@@ -11,6 +11,7 @@ from ..spec import ArchSpec, catalog
 from ..spec.components import Layer
 from ..spec.roofline import Roofs
 from .measure import DecodePoint, decode_at_contexts
+from .runs import arm_snapshot
 from .study import Arm, Figure, Listing, Row, Series, Settings, StudyResult
 
 # What every one-layer study says of how it measured
@@ -46,9 +47,10 @@ def roofs_for(settings: Settings) -> tuple[Roofs, str]:
 
 
 def measure_arm(arm: Arm, contexts: list[int], settings: Settings, roofs: Roofs,
-                notes: list[str]) -> list[DecodePoint]:
-    """The arm's decode points at every context that fits in memory; a context that does
-    not is left out and the notes say so."""
+                notes: list[str]) -> tuple[list[DecodePoint], dict]:
+    """The arm's decode points at every context that fits in memory (a context that does
+    not is left out and the notes say so), and the arm as a profile snapshot with them as its
+    sweep (runs.py)."""
     from ..model.memory_fit import NotEnoughMemory
 
     session = Session.from_arch(arm.spec, "slice", settings.device, settings.dtype)
@@ -59,8 +61,9 @@ def measure_arm(arm: Arm, contexts: list[int], settings: Settings, roofs: Roofs,
                                          cancelled=settings.cancelled)
         except NotEnoughMemory as error:
             notes.append(f"{arm.label} at {context:,} tokens: left out, {error}")
+    snapshot = arm_snapshot(session, roofs, sweep=points, cancelled=settings.cancelled, note=arm.note)
     del session
-    return points
+    return points, snapshot
 
 
 def decode_rows(arm: Arm, points: list[DecodePoint], layer: int = 0) -> list[Row]:
@@ -93,8 +96,7 @@ def measure_arms(arms: list[Arm], contexts: list[int], settings: Settings, rows_
     rows, snapshots = [], {}
     for index, arm in enumerate(arms):
         settings.progress(f"measuring {arm.label}", index / len(arms))
-        points = measure_arm(arm, contexts, settings, roofs, notes)
-        snapshots[arm.label] = [point.to_dict() for point in points]
+        points, snapshots[arm.label] = measure_arm(arm, contexts, settings, roofs, notes)
         rows += rows_of_arm(arm, points)
     settings.progress("done", 1.0)
     return rows, snapshots, notes, roofs

@@ -13,6 +13,7 @@ from ..runtime.session import Session
 from ..spec.ffn import expected_experts_reached
 from .common import arm_series, entry, layer_model, measured_at, published_contexts, roofs_for
 from .listing import LISTINGS
+from .runs import arm_snapshot
 from .study import Arm, Figure, Row, Settings, Study, StudyResult
 
 QUESTION = ("Is it better to have few large experts or many small ones? gpt-oss uses 32 experts with 4 active; "
@@ -53,8 +54,9 @@ def run(settings: Settings) -> StudyResult:
             continue
         points = batch_sweep(session, batches(settings), context=CONTEXT, decode_steps=2 if settings.quick else 4,
                              roofs=roofs, cancelled=settings.cancelled)
+        snapshots[arm.label] = arm_snapshot(session, roofs, batch_sweep=points, cancelled=settings.cancelled,
+                                            note=arm.note)
         del session
-        snapshots[arm.label] = [vars(point) for point in points]
         moe = arm.spec.layers[0].ffn
         for point in points:
             predicted = (point.kind_ms_predicted or {}).get("MoE")

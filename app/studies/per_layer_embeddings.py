@@ -24,6 +24,7 @@ from ..units import human_bytes, human_count
 from .common import entry, measured_at, roofs_for
 from .listing import LISTINGS
 from .measure import decode_at_contexts
+from .runs import arm_snapshot
 from .study import Figure, Row, Series, Settings, Study, StudyResult
 
 QUESTION = ("Gemma 3n keeps its per-layer embedding table off the accelerator: how many of its parameters must "
@@ -100,8 +101,9 @@ def run(settings: Settings) -> StudyResult:
             rows += [Row(arm, "accelerator_params", size, params, expected, "parameters"),
                      Row(arm, "accelerator_bytes", size, accelerator_bytes, expected * element, "bytes"),
                      Row(arm, "step_ms", size, point.step_ms, round(predicted_ms, 4), "ms")]
-            snapshots[arm] = {"decode": point.to_dict(), "accelerator_params": params,
-                              "accelerator_bytes": accelerator_bytes, "memory_growth_over_build": grown}
+            snapshots[arm] = arm_snapshot(session, roofs, sweep=[point], cancelled=settings.cancelled,
+                                          note=f"{arm}: {human_count(params)} parameters, "
+                                               f"{human_bytes(accelerator_bytes)} on the accelerator")
         del session
         gc.collect()
     settings.progress("done", 1.0)

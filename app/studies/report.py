@@ -1,6 +1,6 @@
 """A study's report folder: report.md (the question with its section of the article, the
 setup, the one-line answer, every measured figure beside its predicted twin), data.json
-(the whole result, each arm's measured points included) and the figures as PNG and SVG,
+(the whole result), runs/ (each arm's run as a profile snapshot) and the figures as PNG and SVG,
 drawn by whoever can draw (the CLI and the window pass the Qt renderer)."""
 
 from __future__ import annotations
@@ -17,11 +17,26 @@ from .study import Figure, StudyResult
 Renderer = Callable[[Figure, Path], None]
 
 
+def run_file(arm: str) -> str:
+    """Where an arm's snapshot goes in the report folder: runs/<the label, in safe letters>.json."""
+    stem = "".join(c if c.isalnum() else "-" for c in arm.lower())
+    return f"runs/{'-'.join(part for part in stem.split('-') if part)}.json"
+
+
 def write_report(result: StudyResult, folder: Path, render: Renderer | None = None) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    # Each arm's run as its own snapshot file, which File > Open reads; data.json names them.
+    document = result.to_dict()
+    for arm, snapshot in result.snapshots.items():
+        if isinstance(snapshot, dict):
+            path = folder / run_file(arm)
+            path.parent.mkdir(exist_ok=True)
+            write_atomic(path, json.dumps(snapshot, indent=1))
+            written.append(path)
+            document["snapshots"][arm] = run_file(arm)
     data = folder / "data.json"
-    write_atomic(data, json.dumps(result.to_dict(), indent=1))
+    write_atomic(data, json.dumps(document, indent=1))
     written.append(data)
     drawn = []
     if render is not None:

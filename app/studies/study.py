@@ -82,7 +82,8 @@ class StudyResult:
     quick: bool
     size: str
     notes: list[str] = field(default_factory=list)
-    snapshots: dict = field(default_factory=dict)  # per arm: its measured points, as plain data
+    # per arm: its run as a profile snapshot (runs.py); in data.json, the file report.py wrote it to
+    snapshots: dict = field(default_factory=dict)
     quoted: bool = True  # the question is the article's own sentence
 
     def to_dict(self) -> dict:

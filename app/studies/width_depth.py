@@ -20,6 +20,7 @@ from ..spec.roofline import predict_step
 from ..units import human_count
 from .common import arm_series, entry, measured_at, published_contexts, roofs_for
 from .listing import LISTINGS
+from .runs import arm_snapshot
 from .study import Arm, Figure, Row, Settings, Study, StudyResult
 
 QUESTION = ("gpt-oss is wider and shallower than Qwen3-30B-A3B at a similar size: what does each shape cost "
@@ -95,8 +96,9 @@ def run(settings: Settings) -> StudyResult:
         points = batch_sweep(session, batches(settings), context=CONTEXT, decode_steps=2 if settings.quick else 4,
                              roofs=roofs, cancelled=settings.cancelled)
         element = session.dtype.itemsize
+        snapshots[arm.label] = arm_snapshot(session, roofs, batch_sweep=points, cancelled=settings.cancelled,
+                                            note=arm.note)
         del session
-        snapshots[arm.label] = [vars(point) for point in points]
         for point in points:
             layers_ms = sum(ms * count for ms, count in zip(point.layer_ms, plan.counts))
             outside_ms = point.decode_ms - sum(point.layer_ms)  # embedding, head, sampling: once per step

@@ -1,5 +1,6 @@
 """A study's result in the window: its question, its one-line answer, its figures and notes,
-and a button that writes the report folder (report.md, data.json, PNG and SVG figures)."""
+and a button that writes the report folder (report.md, data.json, each arm's run as a snapshot, PNG and
+SVG figures)."""
 
 from __future__ import annotations
 
@@ -65,7 +66,8 @@ class StudyView(QScrollArea):
             notes.setStyleSheet(f"color: {theme.MUTED_TEXT};")
             column.addWidget(notes)
         save = QPushButton("Save report…")
-        save.setToolTip("Write report.md, data.json and the figures (PNG and SVG) to a folder")
+        save.setToolTip("Write report.md, data.json, each arm's run (a snapshot File > Open shows) and the figures "
+                        "(PNG and SVG) to a folder")
         save.clicked.connect(self.save_dialog)
         column.addWidget(save, alignment=Qt.AlignRight)
         self.setWidget(page)

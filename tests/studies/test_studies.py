@@ -202,3 +202,16 @@ def test_the_ple_answer_states_what_the_accelerator_keeps(reports):
         assert f"{label} keeps {human_count(kept)} of its {human_count(total)} parameters ({kept / total:.0%})" \
             in result.answer
         assert f"({human_bytes(whole - lean)} saved)" in result.answer
+
+
+@pytest.mark.parametrize("name", list(STUDIES))
+def test_each_arm_is_a_snapshot_the_window_opens(reports, name):
+    """runs/ holds each arm's run as a normal profile snapshot, its study points as the
+    sweep or batch sweep the dashboard draws."""
+    from app.runtime.snapshot_file import read_snapshot
+
+    result = StudyResult.from_dict(json.loads((reports[name] / "data.json").read_text()))
+    assert set(result.snapshots) == {row.arm for row in result.rows if row.unit == "ms"}
+    for arm, path in result.snapshots.items():
+        document = read_snapshot(reports[name] / path)  # raises, naming the problem, if it is not one
+        assert document["steps"] and (document.get("sweep") or document.get("batch_sweep")), arm

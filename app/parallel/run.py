@@ -1,11 +1,13 @@
 """One rank's part of a parallel run: build the model, cut the rank's share, prefill a
 prompt and decode, recording for every step the per-layer time, each collective (layer,
-operation, payload bytes, milliseconds) and the bytes the rank's cache holds.
+operation, payload bytes, milliseconds), the bytes the rank's cache holds, its memory and
+the tokens its MoE layers routed.
 
 Every rank builds the whole model from the same seed and then keeps its share (at explore
 scale that costs little, and the weights are then those of the single-process model); a
 published-size run would build only the share (not done yet). All ranks see the same
-tokens; the logits, computed whole on every rank, are kept by rank 0 only.
+tokens; the logits, computed whole on every rank (the same on all), are kept by rank 0 only,
+and every rank picks the same next token from them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ..model import build_model
+from ..runtime.generate import Sampling, pick_next
+from ..runtime.memory import sample
 from ..spec import ArchSpec
 from .comm import Comm
 from .plan import plan_for
@@ -36,6 +40,10 @@ class ParallelJob:
     device: str = "cpu"
     dtype: str = "float32"
     threads: int = 1  # torch threads per rank (ranks share the machine's cores)
+    # the next token when not forced: greedy by default; sampled, every rank draws from a
+    # generator of the same seed, so all pick the same token
+    sampling: Sampling = Sampling()
+    keep_logits: bool = True  # rank 0 returns each step's logits (the parity tests read them)
 
 
 class LayerClock:
@@ -62,15 +70,21 @@ class LayerClock:
         times = {"layer_ms": [between(i, "start", "ffn") for i in layers],
                  "mixer_ms": [between(i, "start", "mixer") for i in layers],
                  "ffn_ms": [between(i, "mixer", "ffn") for i in layers]}
+        last = self.num_layers - 1
+        # the final norm and the output head, after the last block (the model marks "head")
+        times["head_ms"] = (self.marks[(self.num_layers, "head")] - self.marks[(last, "ffn")]) * 1e3 \
+            if (self.num_layers, "head") in self.marks and last >= 0 else 0.0
         self.marks.clear()
         return times
 
 
 @torch.no_grad()
 def run_rank(job: ParallelJob, comm: Comm) -> dict:
-    """This rank's steps: {"rank", "steps": [{"phase", "tokens", "wall_ms", "layer_ms",
-    "mixer_ms", "ffn_ms", "collectives": [CollectiveRecord as a dict], "kv_bytes": [per
-    layer], "logits" (rank 0 only): [batch, tokens, vocab] float32}]}."""
+    """This rank's steps: {"rank", "steps": [{"phase", "tokens" (fed in), "seq_len" (after the
+    step), "wall_ms", "layer_ms", "mixer_ms", "ffn_ms", "head_ms", "sample_ms", "collectives":
+    [CollectiveRecord as a dict], "kv_bytes": [per layer], "memory" (app/runtime/memory.sample),
+    "routing": {layer: tokens per expert this rank routed}, "next_tokens": [batch],
+    "logits" (rank 0, keep_logits): [batch, tokens, vocab] float32}]}."""
     dtype = getattr(torch, job.dtype)
     plan = plan_for(job.spec, job.tp, job.ep)
     model = build_model(job.spec, device=job.device, dtype=dtype, seed=job.seed)
@@ -79,17 +93,24 @@ def run_rank(job: ParallelJob, comm: Comm) -> dict:
     batch = prompt.shape[0]
     cache = model.new_cache(batch, prompt.shape[1] + job.decode_steps)
     clock = LayerClock(len(model.layers))
+    generator = torch.Generator().manual_seed(job.sampling.seed) if job.sampling.temperature > 0 else None
     comm.take()  # nothing from building counts
+    model.record_routing(True)
     steps = []
     tokens = prompt
     for index in range(job.decode_steps + 1):
         began = time.perf_counter()
         logits = model(tokens, cache=cache, observer=clock)
-        wall_ms = (time.perf_counter() - began) * 1e3
-        step = {"phase": "prefill" if index == 0 else "decode", "tokens": tokens.shape[1], "wall_ms": wall_ms,
-                **clock.take(), "collectives": [asdict(record) for record in comm.take()],
-                "kv_bytes": cache.layer_nbytes()}
-        if comm.rank == 0:
+        picked = time.perf_counter()
+        next_tokens = pick_next(logits[:, -1], job.sampling, generator)
+        next_ids = next_tokens[:, 0].tolist()
+        done = time.perf_counter()
+        step = {"phase": "prefill" if index == 0 else "decode", "tokens": tokens.shape[1],
+                "seq_len": cache.position, "wall_ms": (done - began) * 1e3, **clock.take(),
+                "sample_ms": (done - picked) * 1e3, "collectives": [asdict(record) for record in comm.take()],
+                "kv_bytes": cache.layer_nbytes(), "memory": sample(job.device),
+                "routing": model.take_routing_counts(), "next_tokens": next_ids}
+        if comm.rank == 0 and job.keep_logits:
             step["logits"] = logits.float().cpu()
         steps.append(step)
         if index == job.decode_steps:
@@ -97,5 +118,6 @@ def run_rank(job: ParallelJob, comm: Comm) -> dict:
         if job.forced is not None:
             tokens = torch.tensor(job.forced, dtype=torch.long, device=job.device)[:, index:index + 1]
         else:
-            tokens = logits[:, -1:].argmax(dim=-1)
+            tokens = next_tokens
+    model.record_routing(False)
     return {"rank": comm.rank, "steps": steps}

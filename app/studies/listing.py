@@ -22,8 +22,8 @@ LISTINGS: dict[str, Listing] = {listing.name: listing for listing in (
             "from 1k to 128k tokens, and where the top-k selection starts to pay"),
     Listing("width-vs-depth", "Width against depth: wide-and-shallow gpt-oss against narrow-and-deep Qwen3",
             "§9.1",
-            "gpt-oss-20b (24 layers, width 2880) against Qwen3-30B-A3B (48 layers, width 2048): whole-model "
-            "decode throughput at batch 1 and 16, from published-width slices"),
+            "gpt-oss-20b (24 layers, width 2880) against Qwen3-30B-A3B (48 layers, width 2048), and Qwen3-8B "
+            "against its same-size wide twin: whole-model decode throughput by batch, from published-width slices"),
     Listing("per-layer-embeddings", "Per-layer embeddings: what keeping Gemma 3n's table off the accelerator saves",
             "§3.4",
             "Gemma 3n E2B and E4B built whole, with the per-layer embedding table on the accelerator and in host "

@@ -53,6 +53,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--batch-sweep", type=batch_sizes, metavar="B1,B2,...",
                         help="also measure decode at these batch sizes, e.g. 1,4,16,64 "
                              f"(after {DEFAULT_BATCH_SWEEP_CONTEXT} tokens of synthetic context)")
+    parser.add_argument("--tp", type=positive_int, default=1,
+                        help="tensor-parallel ranks: heads and MLP columns split over N ranks (random weights)")
+    parser.add_argument("--ep", type=positive_int, default=1,
+                        help="expert-parallel ranks: each MoE layer's experts placed over N ranks")
     parser.add_argument("--out", help="snapshot JSON (default: profiles/NAME-TIME.json)")
     parser.add_argument("--csv", help="also write a CSV, a row per step and layer")
     parser.add_argument("--trace", help="also write a Chrome trace (open in Perfetto or chrome://tracing)")
@@ -253,6 +257,10 @@ def cmd_profile(args) -> int:
     from .runtime.session import RunConfig
     from .runtime.export import export
 
+    if args.tp > 1 or args.ep > 1:
+        from .parallel_cli import cmd_parallel_profile
+
+        return cmd_parallel_profile(args)
     if args.threads:
         import torch
 

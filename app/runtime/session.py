@@ -20,7 +20,6 @@ from ..model import build_model
 from ..spec import ArchSpec, catalog
 from ..spec.analysis import analyze
 from ..spec.roofline import Roofs, predict_step
-from ..spec.serialize import spec_to_dict
 from .fast import MODES, CompiledDecode
 from .graphs import GraphDecode
 from .generate import Sampling, pick_next
@@ -28,7 +27,7 @@ from .memory import hardware, sample
 from .prefill import prefill_all_but_last_chunk, with_earlier_chunks
 from .probe import CancelCheck, Cancelled, LayerTimer
 from .slices import SlicePlan, extrapolate_snapshot, memory_budget, plan_slice
-from .snapshot import ProfileSnapshot, StepRecord
+from .snapshot import ProfileSnapshot, StepRecord, byte_tokens, model_section
 from .vision_track import cross_kv_predicted, encode_timed, place_image, record_step, vision_section
 
 DTYPES = {name: getattr(torch, name) for name in RUN_DTYPE_NAMES}  # app/dtypes.py names them
@@ -136,8 +135,7 @@ class Session:
                 except TemplateCancelled:
                     raise Cancelled() from None
             return self.tokenizer.encode(prompt)
-        # Random weights have no vocabulary: the prompt's UTF-8 bytes stand in for tokens.
-        return [byte % self.spec.vocab_size for byte in prompt.encode("utf-8")] or [0]
+        return byte_tokens(prompt, self.spec.vocab_size)
 
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids) if self.tokenizer is not None else ""
@@ -149,13 +147,8 @@ class Session:
     # --- running ------------------------------------------------------------------------
 
     def model_info(self) -> dict:
-        analysis = analyze(self.spec)
-        return {
-            "name": self.name, "source": self.source, "spec": spec_to_dict(self.spec),
-            "params_total": analysis.total_params, "params_active": analysis.active_params,
-            "dtype": str(self.dtype).removeprefix("torch."), "device": str(self.device),
-            "layers": [{"mixer": row.mixer, "ffn": row.ffn} for row in analysis.layers],
-        }
+        return model_section(self.spec, self.name, self.source, str(self.dtype).removeprefix("torch."),
+                             str(self.device))
 
     def _published_prediction(self, config: RunConfig, context: int, element: int) -> dict:
         """The roofline's least decode step of the published model this stand-in runs for,

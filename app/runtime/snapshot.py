@@ -8,9 +8,29 @@ import statistics
 from dataclasses import asdict, dataclass, field
 
 from .. import __version__
+from ..spec import ArchSpec
+from ..spec.analysis import analyze
+from ..spec.serialize import spec_to_dict
 from .figures import decode_tokens_per_s
 
 PROFILE_SCHEMA = "archscope.profile/1"
+
+
+def model_section(spec: ArchSpec, name: str, source: str, dtype: str, device: str) -> dict:
+    """A snapshot's "model": what ran (its spec whole), its parameters, dtype and device, and
+    each layer's mixer and feed-forward kinds."""
+    analysis = analyze(spec)
+    return {
+        "name": name, "source": source, "spec": spec_to_dict(spec),
+        "params_total": analysis.total_params, "params_active": analysis.active_params,
+        "dtype": dtype, "device": device,
+        "layers": [{"mixer": row.mixer, "ffn": row.ffn} for row in analysis.layers],
+    }
+
+
+def byte_tokens(prompt: str, vocab_size: int) -> list[int]:
+    """Random weights have no vocabulary: the prompt's UTF-8 bytes stand in for tokens."""
+    return [byte % vocab_size for byte in prompt.encode("utf-8")] or [0]
 
 
 @dataclass

@@ -73,10 +73,14 @@ def snapshot_problems(document: dict) -> list[str]:
     if isinstance(steps, list) and len(steps) > MAX_STEPS:
         return [f"steps: {len(steps):,} steps; a snapshot is read up to {MAX_STEPS:,}"]
     if isinstance(steps, list) and steps and isinstance(steps[0], dict) and isinstance(steps[0].get("kv_bytes"), list):
-        values = len(steps) * len(steps[0]["kv_bytes"])
+        ranks = document.get("ranks")
+        per_rank = ranks.get("per_rank") if isinstance(ranks, dict) else None
+        copies = 1 + (len(per_rank) if isinstance(per_rank, list) else 0)  # each rank's steps again
+        values = len(steps) * len(steps[0]["kv_bytes"]) * copies
         if values > MAX_STEP_LAYER_VALUES:
             layers = len(steps[0]["kv_bytes"])
-            return [(f"steps: {len(steps):,} steps x {layers:,} layers is {values:,} per-layer values; "
+            ranked = f" x {copies - 1:,} ranks and the run's own" if copies > 1 else ""
+            return [(f"steps: {len(steps):,} steps x {layers:,} layers{ranked} is {values:,} per-layer values; "
                      f"a snapshot is read up to {MAX_STEP_LAYER_VALUES:,}")]
     problems = json_schema.problems(document, _schema())
     if problems:
@@ -87,7 +91,8 @@ def snapshot_problems(document: dict) -> list[str]:
 def _agreement_problems(document: dict) -> list[str]:
     """What the schema cannot say: every step has one entry per layer in each per-layer list
     (or none, where that is allowed), the layers agree with the model's, the spec is one the
-    app can draw, and a sweep has the fields its plot reads."""
+    app can draw, a sweep has the fields its plot reads, and a parallel run's ranks are one
+    entry per rank, each with the run's steps of one entry per layer."""
     problems: list[str] = []
     steps = document["steps"]
     if not steps:
@@ -122,6 +127,47 @@ def _agreement_problems(document: dict) -> list[str]:
     problems += _spec_problems(document["model"]["spec"])
     if "sweep" in document:
         problems += _sweep_problems(document["sweep"])
+    if "ranks" in document:
+        problems += _ranks_problems(document["ranks"], len(steps), layers)
+    return problems
+
+
+def _ranks_problems(section: dict, num_steps: int, layers: int) -> list[str]:
+    """A parallel run's ranks: one entry per rank, in rank order, each with the run's steps,
+    and each step's per-layer lists and collectives within the model's layers."""
+    problems: list[str] = []
+    per_rank = section["per_rank"]
+    world = max(section["tp"], section["ep"])
+    if section["world_size"] != world:
+        problems.append(f"ranks.world_size: expected {world} (the larger of tp {section['tp']} and ep "
+                        f"{section['ep']}), found {section['world_size']}")
+    if len(per_rank) != section["world_size"]:
+        problems.append(f"ranks.per_rank: expected {section['world_size']} entries (one per rank), found "
+                        f"{len(per_rank)}")
+    for position, ranked in enumerate(per_rank):
+        path = f"ranks.per_rank[{position}]"
+        if ranked["rank"] != position:
+            problems.append(f"{path}.rank: expected {position} (ranks in order), found {ranked['rank']}")
+        if len(ranked["steps"]) != num_steps:
+            problems.append(f"{path}.steps: expected {num_steps} steps (as the run's), found {len(ranked['steps'])}")
+        for index, step in enumerate(ranked["steps"]):
+            where = f"{path}.steps[{index}]"
+            if len(step["kv_bytes"]) != layers:
+                problems.append(f"{where}.kv_bytes: expected {layers} entries (one per layer), "
+                                f"found {len(step['kv_bytes'])}")
+            for key in ("layer_ms", "mixer_ms", "ffn_ms"):
+                if len(step.get(key, [])) not in (0, layers):
+                    problems.append(f"{where}.{key}: expected {layers} entries (one per layer) or none, "
+                                    f"found {len(step[key])}")
+            for number, record in enumerate(step["collectives"]):
+                if record["layer"] >= layers:
+                    problems.append(f"{where}.collectives[{number}].layer: expected a layer index below {layers}, "
+                                    f"found {record['layer']}")
+            for layer in step.get("routing", {}):
+                if int(layer) >= layers:
+                    problems.append(f"{where}.routing.{layer}: expected a layer index below {layers}")
+            if len(problems) >= json_schema.DEFAULT_LIMIT:
+                return problems
     return problems
 
 

@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 
 import torch
+import torch.distributed as dist
 
 from ..model import build_model
 from ..runtime.generate import Sampling, pick_next
@@ -95,6 +96,9 @@ def run_rank(job: ParallelJob, comm: Comm) -> dict:
     clock = LayerClock(len(model.layers))
     generator = torch.Generator().manual_seed(job.sampling.seed) if job.sampling.temperature > 0 else None
     comm.take()  # nothing from building counts
+    # The ranks finish building at different times: start the first step together, so that
+    # its first collective does not count the wait for the slowest rank's build.
+    dist.barrier(group=comm.group)
     model.record_routing(True)
     steps = []
     tokens = prompt

@@ -26,8 +26,6 @@ from fractions import Fraction
 
 from ..spec import ArchSpec
 from ..spec.analysis import analyze
-from ..spec.mixers import Attention, GatedDeltaNet, MultiHeadLatentAttention
-from ..spec.ffn import MLP, MoE
 
 COUNT_BYTES = 8  # an MoE layer's tokens-per-expert counts travel as int64
 
@@ -199,34 +197,48 @@ def _split_over(problems: list[str], path: str, value: int, ranks: int) -> None:
         problems.append(f"{path} {value} does not split over {ranks} ranks")
 
 
+def _split_attention(mixer, path: str, tp: int, problems: list[str]) -> MixerSplit:
+    heads, kv = mixer.num_heads, mixer.num_kv_heads
+    _split_over(problems, f"{path}.num_heads", heads, tp)
+    if kv % tp and tp % kv:
+        problems.append(f"{path}.num_kv_heads {kv} does not split over {tp} ranks")
+    if mixer.qk_norm is not None and mixer.qk_norm.scope == "all_heads":
+        problems.append(f"{path}.qk_norm normalizes over all heads together: not split over ranks yet")
+    if mixer.shared_kv:
+        problems.append(f"{path}.shared_kv reads another layer's keys and values: not split over ranks yet")
+    kv_per_rank = max(1, kv // tp)
+    return MixerSplit(mixer.kind, "heads", heads // tp, kv_per_rank, max(1, tp // kv), Fraction(kv_per_rank, kv))
+
+
+def _split_latent_attention(mixer, path: str, tp: int, problems: list[str]) -> MixerSplit:
+    _split_over(problems, f"{path}.num_heads", mixer.num_heads, tp)
+    # Every head reads the whole latent: each rank caches all of it (vLLM does the same).
+    return MixerSplit(mixer.kind, "heads, latent replicated", mixer.num_heads // tp, 0, tp, Fraction(1))
+
+
+def _split_gated_deltanet(mixer, path: str, tp: int, problems: list[str]) -> MixerSplit:
+    _split_over(problems, f"{path}.num_key_heads", mixer.num_key_heads, tp)
+    _split_over(problems, f"{path}.num_value_heads", mixer.num_value_heads, tp)
+    return MixerSplit(mixer.kind, "heads", mixer.num_value_heads // tp, mixer.num_key_heads // tp, 1,
+                      Fraction(1, tp))
+
+
+# How each mixer kind splits over tensor-parallel ranks, by its kind tag (as the builder
+# finds its module); a kind not here stays whole on every rank.
+MIXER_SPLITS = {"attention": _split_attention, "mla": _split_latent_attention,
+                "gated_deltanet": _split_gated_deltanet}
+
+
 def _mixer_split(mixer, path: str, tp: int, world: int, problems: list[str]) -> MixerSplit:
-    if isinstance(mixer, Attention) and tp > 1:
-        heads, kv = mixer.num_heads, mixer.num_kv_heads
-        _split_over(problems, f"{path}.num_heads", heads, tp)
-        if kv % tp and tp % kv:
-            problems.append(f"{path}.num_kv_heads {kv} does not split over {tp} ranks")
-        if mixer.qk_norm is not None and mixer.qk_norm.scope == "all_heads":
-            problems.append(f"{path}.qk_norm normalizes over all heads together: not split over ranks yet")
-        if mixer.shared_kv:
-            problems.append(f"{path}.shared_kv reads another layer's keys and values: not split over ranks yet")
-        kv_per_rank = max(1, kv // tp)
-        return MixerSplit(mixer.kind, "heads", heads // tp, kv_per_rank, max(1, tp // kv),
-                          Fraction(kv_per_rank, kv))
-    if isinstance(mixer, MultiHeadLatentAttention) and tp > 1:
-        _split_over(problems, f"{path}.num_heads", mixer.num_heads, tp)
-        # Every head reads the whole latent: each rank caches all of it (vLLM does the same).
-        return MixerSplit(mixer.kind, "heads, latent replicated", mixer.num_heads // tp, 0, tp, Fraction(1))
-    if isinstance(mixer, GatedDeltaNet) and tp > 1:
-        _split_over(problems, f"{path}.num_key_heads", mixer.num_key_heads, tp)
-        _split_over(problems, f"{path}.num_value_heads", mixer.num_value_heads, tp)
-        return MixerSplit(mixer.kind, "heads", mixer.num_value_heads // tp, mixer.num_key_heads // tp, 1,
-                          Fraction(1, tp))
+    split = MIXER_SPLITS.get(mixer.kind)
+    if split is not None and tp > 1:
+        return split(mixer, path, tp, problems)
     heads = getattr(mixer, "num_heads", 0) or getattr(mixer, "num_value_heads", 0)
     return MixerSplit(mixer.kind, "replicated", heads, getattr(mixer, "num_kv_heads", 0), world, Fraction(1))
 
 
 def _ffn_split(ffn, path: str, tp: int, ep: int, problems: list[str]) -> FfnSplit:
-    if isinstance(ffn, MLP):
+    if ffn.kind == "mlp":
         if tp == 1:
             return FfnSplit(ffn.kind, "replicated", ffn.intermediate_size, 0, 0)
         _split_over(problems, f"{path}.intermediate_size", ffn.intermediate_size, tp)
@@ -235,7 +247,7 @@ def _ffn_split(ffn, path: str, tp: int, ep: int, problems: list[str]) -> FfnSpli
             problems.append(f"{path}.activation_sparsity needs each token's whole hidden width: "
                             "not split over ranks yet")
         return FfnSplit(ffn.kind, "column-row", ffn.intermediate_size // tp, 0, 0)
-    if not isinstance(ffn, MoE):
+    if ffn.kind != "moe":
         problems.append(f"{path}: the {getattr(ffn, 'kind', type(ffn).__name__)} feed-forward has no parallel plan")
         return FfnSplit(getattr(ffn, "kind", "?"), "replicated", 0, 0, 0)
     shared = ffn.shared.intermediate_size if ffn.shared is not None else 0
@@ -262,7 +274,7 @@ def _plan(spec: ArchSpec, tp: int, ep: int) -> tuple[ParallelPlan | None, list[s
         return None, problems
     if tp > 1 and ep > 1 and tp != ep:
         problems.append(f"tp {tp} and ep {ep} must span the same ranks: set them equal, or one of them to 1")
-    if ep > 1 and not any(isinstance(layer.ffn, MoE) for layer in spec.layers):
+    if ep > 1 and not any(layer.ffn_kind == "moe" for layer in spec.layers):
         problems.append(f"ep {ep}: {spec.name} has no mixture-of-experts layer to place over ranks")
     world = max(tp, ep)
     layers = []

@@ -72,6 +72,14 @@ def test_glm45_rotates_half_of_each_head_with_qkv_bias_and_qk_norm():
     assert catalog.get("glm-4.5-air").layers[0].mixer.qk_norm is None
 
 
+def test_glm47_and_intellect3_keep_their_predecessors_layers():
+    glm47, glm45 = catalog.get("glm-4.7"), catalog.get("glm-4.5")
+    assert glm47.layers == glm45.layers and glm47.max_context == 202752
+    assert catalog.get("intellect-3").layers == catalog.get("glm-4.5-air").layers
+    # 92 layers x 8 kv heads x 128 x (k + v) in bf16: the gallery's 368 KiB per token
+    assert analyze(glm47).kv_bytes_per_token(BF16) == 368 * 1024
+
+
 def test_mimo_v2_flash_alternates_five_sliding_layers_with_one_global():
     spec = catalog.get("mimo-v2-flash")
     sliding = [bool(layer.mixer.sliding_window) for layer in spec.layers]

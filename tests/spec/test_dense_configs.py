@@ -67,6 +67,15 @@ OLMO3_7B = {
     "tie_word_embeddings": False,
 }
 
+# microsoft/phi-4 config.json (model_type phi3: fused q/k/v and gate/up in the checkpoint)
+PHI_4 = {
+    "model_type": "phi3", "vocab_size": 100352, "hidden_size": 5120, "intermediate_size": 17920,
+    "num_hidden_layers": 40, "num_attention_heads": 40, "num_key_value_heads": 10,
+    "max_position_embeddings": 16384, "original_max_position_embeddings": 16384, "rms_norm_eps": 1e-05,
+    "rope_scaling": None, "rope_theta": 250000, "sliding_window": None, "attention_bias": False,
+    "tie_word_embeddings": False, "hidden_act": "silu", "resid_pdrop": 0.0, "embd_pdrop": 0.0,
+}
+
 # mistralai/Mistral-Small-3.1-24B-Instruct-2503 config.json, text part
 MISTRAL_SMALL_3_1 = {
     "model_type": "mistral3",
@@ -176,6 +185,19 @@ def test_olmo3_without_layer_types_uses_its_three_to_one_rule():
     assert spec_from_hf_config(without_list) == spec_from_hf_config(OLMO3_7B)
 
 
+def test_phi4_is_llamas_block_with_gqa_40_to_10_and_no_window():
+    spec = spec_from_hf_config(PHI_4)
+    assert replace(catalog.get("phi-4"), name=spec.name, family=spec.family, notes=spec.notes) == spec
+    attention = spec.layers[0].mixer
+    assert (attention.num_heads, attention.num_kv_heads, attention.head_dim) == (40, 10, 128)
+    assert {layer.mixer.sliding_window for layer in spec.layers} == {0}
+    assert not attention.qkv_bias and not attention.out_bias and attention.qk_norm is None
+    assert attention.rope == Rope(theta=250000.0, rotary_dim=128)
+    # a Phi-3-style window, when a config sets one, covers every layer
+    windowed = spec_from_hf_config(dict(PHI_4, sliding_window=2047))
+    assert {layer.mixer.sliding_window for layer in windowed.layers} == {2047}
+
+
 def test_mistral_small_reads_its_explicit_head_dim_and_no_window():
     spec = spec_from_hf_config(MISTRAL_SMALL_3_1)
     attention = spec.layers[0].mixer
@@ -214,8 +236,9 @@ def effective_head_dim(config) -> int:
     return getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
 
 
-@pytest.mark.parametrize("published", [GEMMA3_27B_IT["text_config"], GEMMA3_1B, OLMO3_7B, SMOLLM3_3B, LLAMA_3_2_1B],
-                         ids=["gemma3-27b", "gemma3-1b", "olmo3-7b", "smollm3-3b", "llama3.2-1b"])
+@pytest.mark.parametrize("published", [GEMMA3_27B_IT["text_config"], GEMMA3_1B, OLMO3_7B, SMOLLM3_3B, LLAMA_3_2_1B,
+                                       PHI_4],
+                         ids=["gemma3-27b", "gemma3-1b", "olmo3-7b", "smollm3-3b", "llama3.2-1b", "phi-4"])
 def test_written_config_means_the_same_to_transformers(published):
     """The config we export resolves, in transformers, to the published model's per-layer
     attention types, windows and rope parameters."""

@@ -79,6 +79,17 @@ def test_qwen3_30b_a3b_activates_about_3_3b_of_30_5b():
     assert spec.layers[0].ffn.router.normalize_top_k
 
 
+def test_qwen3_coder_30b_a3b_is_qwen3_30b_a3b_with_a_256k_context():
+    coder, base = catalog.get("qwen3-coder-30b-a3b"), catalog.get("qwen3-30b-a3b")
+    assert [layer.ffn for layer in coder.layers] == [layer.ffn for layer in base.layers]
+    assert coder.max_context == 262144 and coder.layers[0].mixer.rope.theta == 10_000_000
+    assert analyze(coder).total_params == analyze(base).total_params
+
+
+def test_minimax_m2_5_keeps_minimax_m2s_layers():
+    assert catalog.get("minimax-m2.5").layers == catalog.get("minimax-m2").layers
+
+
 def test_qwen3_moe_mlp_only_layers_are_dense():
     config = dict(catalog.entry("qwen3-30b-a3b").config, num_hidden_layers=4, mlp_only_layers=[0, 2])
     spec = spec_from_hf_config(config)

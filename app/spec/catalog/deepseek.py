@@ -1,4 +1,4 @@
-"""DeepSeek-lineage entries: DeepSeek V3/R1/V3.2, Kimi K2, Mistral 3 Large, GLM-4.5, MiMo-V2-Flash.
+"""DeepSeek-lineage entries: DeepSeek V3/R1/V3.2, Kimi K2, Mistral 3 Large, GLM-4.5/4.7, MiMo-V2-Flash.
 
 Each config is the text decoder's published config.json, trimmed to the keys that
 decide the architecture (tokenizer ids, dtypes and quantization left out).
@@ -79,6 +79,10 @@ GLM_45_AIR = GLM_45 | {
     "hidden_size": 4096, "intermediate_size": 10944, "moe_intermediate_size": 1408, "num_hidden_layers": 46,
     "n_routed_experts": 128, "first_k_dense_replace": 1, "routed_scaling_factor": 1.0, "use_qk_norm": False,
 }
+
+# zai-org/GLM-4.7 config.json (as reproduced, key for key, by a public converter's test of the
+# "official full config"): GLM-4.5's architecture with a 202,752-token context.
+GLM_47 = GLM_45 | {"max_position_embeddings": 202752}
 
 # XiaomiMiMo/MiMo-V2-Flash config.json, in its published key names: the sliding layers'
 # own head counts (swa_*), hybrid_layer_pattern (1: sliding) and moe_layer_freq (1: MoE).
@@ -195,6 +199,43 @@ ENTRIES = [
         notes=("Zhipu's 12B active leaves out the embedding and output matrices (1.2B), which ArchScope counts.",
                "GLM-4.5's design at 46 layers: one dense layer, 128 experts (top 8) plus one shared, "
                "no QK-norm.",),
+    ),
+    Entry(
+        slug="glm-4.7",
+        title="GLM-4.7 (355B-A32B)",
+        family="GLM-4.5",
+        source="zai-org/GLM-4.7 config.json (the copy in a public GLM converter's test fixture, "
+               "'official full config'); counts: the gallery's 355B total / 32B active",
+        config=GLM_47,
+        published_total=355e9,
+        published_active=32e9,
+        headline_active_excludes="embeddings",
+        notes=("GLM-4.5's architecture unchanged (92 layers, 3 dense, 160 experts top 8 plus one shared, "
+               "GQA 96/8 with qkv bias, per-head QK-norm, RoPE on half of each head); the context grows "
+               "to 202,752 tokens.",
+               "Like GLM-4.5's, the 32B active leaves out the embedding and output matrices, which ArchScope "
+               "counts.",
+               "The config keeps one MTP layer (num_nextn_predict_layers 1), outside total_params."),
+    ),
+    Entry(
+        slug="intellect-3",
+        title="INTELLECT-3 (106B-A12B)",
+        family="GLM-4.5",
+        source="no copy of PrimeIntellect/INTELLECT-3 config.json was found: its technical report and the "
+               "gallery's models.yml describe GLM-4.5-Air's architecture unchanged (SFT and RL on "
+               "GLM-4.5-Air-Base), so the numbers are zai-org/GLM-4.5-Air config.json's",
+        config=GLM_45_AIR,
+        published_total=106e9,
+        published_active=12e9,
+        headline_active_excludes="embeddings",
+        notes=("Prime Intellect's post-training of GLM-4.5-Air: the same 46 layers (one dense, then 128 "
+               "experts top 8 plus one shared, GQA 96/8 with qkv bias, no QK-norm).",
+               "No public copy of its config.json was found: every number is GLM-4.5-Air's, which the "
+               "technical report and the gallery (46 GQA layers, 184 KiB of KV cache per token in bf16) "
+               "say it keeps. Unknown: whether the release keeps Air's MTP layer and 131,072-token "
+               "max_position_embeddings (the gallery lists a 128K context).",
+               "Like GLM-4.5-Air's, the 12B active leaves out the embedding and output matrices, which "
+               "ArchScope counts."),
     ),
     Entry(
         slug="mimo-v2-flash",

@@ -1,4 +1,4 @@
-"""Dense entries: GPT-2, Llama 3, OLMo 2, Olmo 3, Gemma 3, Mistral Small 3.1, Qwen3,
+"""Dense entries: GPT-2, Llama 3, OLMo 2, Olmo 3, Gemma 3, Mistral Small 3.1, Phi-4, Qwen3,
 SmolLM2 and SmolLM3, each at the numbers of its published config.json."""
 
 from __future__ import annotations
@@ -52,6 +52,21 @@ LLAMA = [
                                  "original_max_position_embeddings": 8192, "rope_type": "llama3"},
                 "tie_word_embeddings": False, "hidden_act": "silu"},
         published_total=8.03e9,
+    ),
+    Entry(
+        slug="llama3-3b",
+        title="Llama 3.2 3B",
+        family="Llama 3",
+        source="meta-llama/Llama-3.2-3B config.json (verbatim copy in citsjtu2020/LLM-Prof, sglang/Model_Config.md)",
+        config={"model_type": "llama", "vocab_size": 128256, "hidden_size": 3072, "intermediate_size": 8192,
+                "num_hidden_layers": 28, "num_attention_heads": 24, "num_key_value_heads": 8, "head_dim": 128,
+                "max_position_embeddings": 131072, "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
+                "rope_scaling": {"factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                 "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+                "tie_word_embeddings": True, "hidden_act": "silu", "attention_bias": False, "mlp_bias": False},
+        published_total=3.21e9,  # model card: 3.21B
+        notes=("The 1B's recipe at 3072 wide and 28 deep: GQA with 24 query and 8 KV heads of 128, tied "
+               "embeddings.",),
     ),
 ]
 
@@ -212,6 +227,27 @@ MISTRAL = [
     ),
 ]
 
+# --- Phi-4 (model_type phi3) --------------------------------------------------------------
+
+PHI = [
+    Entry(
+        slug="phi-4",
+        title="Phi-4 (14B)",
+        family="Phi-4",
+        source="microsoft/phi-4 config.json (a verbatim copy quoted in public notes; the gallery's "
+               "models.yml links the same file)",
+        config={"model_type": "phi3", "vocab_size": 100352, "hidden_size": 5120, "intermediate_size": 17920,
+                "num_hidden_layers": 40, "num_attention_heads": 40, "num_key_value_heads": 10,
+                "max_position_embeddings": 16384, "original_max_position_embeddings": 16384, "rms_norm_eps": 1e-5,
+                "rope_theta": 250000, "rope_scaling": None, "sliding_window": None, "attention_bias": False,
+                "tie_word_embeddings": False, "hidden_act": "silu"},
+        published_total=14.7e9,  # the Hub's count of the checkpoint; the tech report calls it "14B"
+        notes=("Llama's blocks under the Phi-3 name: q/k/v and gate/up are each one fused matrix in the "
+               "checkpoint (the same parameters); GQA with 40 query and 10 KV heads, no sliding window.",
+               "The headline is the Hugging Face Hub's parameter count (14.7B); the tech report rounds it to 14B."),
+    ),
+]
+
 # --- Qwen3 ----------------------------------------------------------------------------------
 
 
@@ -274,4 +310,4 @@ SMOLLM3 = [
     ),
 ]
 
-ENTRIES = [*GPT2, *LLAMA, *SMOLLM2, *OLMO, *GEMMA3, *MISTRAL, *QWEN2, *QWEN3, *SMOLLM3]
+ENTRIES = [*GPT2, *LLAMA, *SMOLLM2, *OLMO, *GEMMA3, *MISTRAL, *PHI, *QWEN2, *QWEN3, *SMOLLM3]

@@ -1,5 +1,5 @@
-"""Mixture-of-experts entries outside the DeepSeek line: Qwen3 MoE, gpt-oss, Llama 4,
-MiniMax-M2 and Grok 2.5, each at the numbers of its published config.json."""
+"""Mixture-of-experts entries outside the DeepSeek line: Qwen3 MoE (and Qwen3-Coder), gpt-oss,
+Llama 4, MiniMax-M2 and Grok 2.5, each at the numbers of its published config.json."""
 
 from __future__ import annotations
 
@@ -79,6 +79,22 @@ def grok_2_5() -> ArchSpec:
                     output_logit_scale=0.5, model_type="")
 
 
+# MiniMaxAI/MiniMax-M2 config.json (the minimax-m2 entry). MiniMax-M2.5 keeps it unchanged.
+MINIMAX_M2 = {
+    "model_type": "minimax_m2", "vocab_size": 200064, "hidden_size": 3072, "intermediate_size": 1536,
+    "num_hidden_layers": 62, "num_attention_heads": 48, "num_key_value_heads": 8, "head_dim": 128,
+    "rotary_dim": 64, "rope_theta": 5000000, "max_position_embeddings": 196608, "rms_norm_eps": 1e-6,
+    "num_local_experts": 256, "num_experts_per_tok": 8, "scoring_func": "sigmoid",
+    "use_routing_bias": True, "shared_intermediate_size": 0, "use_qk_norm": True,
+    "qk_norm_type": "per_layer", "attn_type_list": [1] * 62, "use_mtp": True, "num_mtp_modules": 3,
+    "mtp_transformer_layers": 1, "hidden_act": "silu", "tie_word_embeddings": False,
+}
+_MINIMAX_ACTIVE_NOTE = ("MiniMax does not say how its 10B active is counted: it matches the count without the two "
+                        "embedding tables (9.8B), not with them (11.0B).")
+_MINIMAX_MTP_NOTE = ("The release's three MTP modules (num_mtp_modules) are not built by transformers; they are "
+                     "kept as mtp_layers, outside total_params. The 230B headline matches the count without them "
+                     "(228.7B; 239.8B with).")
+
 ENTRIES = [
     Entry(
         slug="qwen3-30b-a3b",
@@ -97,6 +113,21 @@ ENTRIES = [
         config=_qwen3_moe(layers=94, d_model=4096, heads=64, dense_width=12288, expert_width=1536),
         published_total=235e9,
         published_active=22e9,
+    ),
+    Entry(
+        slug="qwen3-coder-30b-a3b",
+        title="Qwen3-Coder 30B-A3B (Flash)",
+        family="Qwen3 MoE",
+        source="Qwen/Qwen3-Coder-30B-A3B-Instruct config.json (verbatim copy in ztxz16/fastllm, "
+               "Qwen3-Coder-30B-A3B-Instruct/config.json)",
+        # Qwen3-30B-A3B's architecture with a 256K native context (theta 10M). Its intermediate_size
+        # (5472) sizes no layer: every layer is an MoE.
+        config=_qwen3_moe(layers=48, d_model=2048, heads=32, dense_width=5472, expert_width=768)
+        | {"max_position_embeddings": 262144, "rope_theta": 10000000},
+        published_total=30.5e9,  # model card: 30.5B in total, 3.3B activated
+        published_active=3.3e9,
+        notes=("Qwen3-30B-A3B's layers unchanged (48 layers, 128 experts, top 8, no shared expert); the "
+               "coding release raises the native context to 262,144 tokens with RoPE theta 10M.",),
     ),
     Entry(
         slug="gpt-oss-20b",
@@ -150,21 +181,33 @@ ENTRIES = [
         title="MiniMax-M2",
         family="MiniMax-M2",
         source="MiniMaxAI/MiniMax-M2 config.json",
-        config={"model_type": "minimax_m2", "vocab_size": 200064, "hidden_size": 3072, "intermediate_size": 1536,
-                "num_hidden_layers": 62, "num_attention_heads": 48, "num_key_value_heads": 8, "head_dim": 128,
-                "rotary_dim": 64, "rope_theta": 5000000, "max_position_embeddings": 196608, "rms_norm_eps": 1e-6,
-                "num_local_experts": 256, "num_experts_per_tok": 8, "scoring_func": "sigmoid",
-                "use_routing_bias": True, "shared_intermediate_size": 0, "use_qk_norm": True,
-                "qk_norm_type": "per_layer", "attn_type_list": [1] * 62, "use_mtp": True, "num_mtp_modules": 3,
-                "mtp_transformer_layers": 1, "hidden_act": "silu", "tie_word_embeddings": False},
+        config=MINIMAX_M2,
         published_total=230e9,
         published_active=10e9,
         headline_active_excludes="embeddings",
-        notes=("MiniMax does not say how its 10B active is counted: it matches the count without the two "
-               "embedding tables (9.8B), not with them (11.0B).",
-               "The release's three MTP modules (num_mtp_modules) are not built by transformers; they are "
-               "kept as mtp_layers, outside total_params. The 230B headline matches the count without them "
-               "(228.7B; 239.8B with)."),
+        notes=(_MINIMAX_ACTIVE_NOTE, _MINIMAX_MTP_NOTE),
+    ),
+    Entry(
+        slug="minimax-m2.5",
+        title="MiniMax-M2.5",
+        family="MiniMax-M2",
+        source="no verbatim copy of MiniMaxAI/MiniMax-M2.5 config.json was found; its numbers are "
+               "MiniMax-M2's config.json, which public readings of the M2.5 config agree with: 48 query / "
+               "8 KV heads of 128, QK-norm over the whole projection, RoPE on the first 64 channels at theta "
+               "5M (an MPK attention port), 62 layers x 256 experts of 3072 x 1536 (an expert-memory "
+               "table), a 196,608-token context, and the gallery's 62 GQA layers, 248 KiB of KV per token "
+               "and three MTP modules",
+        config=MINIMAX_M2,
+        published_total=230e9,
+        published_active=10e9,
+        headline_active_excludes="embeddings",
+        notes=("MiniMax-M2's architecture unchanged; the release differs in training.",
+               "No verbatim copy of its config.json was found: the numbers are M2's, each cross-checked "
+               "against a public reading of the M2.5 config (see source). One secondary write-up says M2.5 "
+               "dropped partial RoPE; the readings of the config itself say RoPE still covers 64 of 128 "
+               "channels, which is what this entry keeps. The vocabulary (200,064) is M2's, not checked "
+               "separately.",
+               _MINIMAX_ACTIVE_NOTE, _MINIMAX_MTP_NOTE),
     ),
     Entry(
         slug="grok-2.5",

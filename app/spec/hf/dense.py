@@ -1,7 +1,8 @@
 """Dense decoder configs: GPT-2 and the Llama lineage written as its differences --
 Qwen2 adds q/k/v biases, Qwen3 QK-norm instead, OLMo 2 moves the norms after the
 sublayers, Olmo 3 adds sliding layers, Gemma 3 adds sandwich norms and (1 + w) scales,
-SmolLM3 drops RoPE every 4th."""
+SmolLM3 drops RoPE every 4th, Phi-3 fuses the projections (the same weights) and keeps
+Mistral's one window for every layer."""
 
 from __future__ import annotations
 
@@ -70,6 +71,9 @@ TRAITS = {
                               "max_position_embeddings": 131_072, "rms_norm_eps": 1e-6, "tie_word_embeddings": True,
                               "query_pre_attn_scalar": 256, "sliding_window": 4096, "sliding_window_pattern": 6,
                               "rope_theta": 1_000_000.0, "rope_local_base_freq": 10_000.0}),
+    # Phi-3 / Phi-4: Llama's blocks with q/k/v and gate/up each stored as one fused matrix
+    # (the same parameters), no biases, and one optional window for every layer.
+    "phi3": Traits(windows="uniform", attention_bias_key=False, defaults={"rms_norm_eps": 1e-5}),
     "smollm3": Traits(windows="layer_types", sliding_switch=True, nope_layers=True, mlp_bias_key=True,
                       defaults={"rms_norm_eps": 1e-6, "rope_theta": 2_000_000.0, "tie_word_embeddings": True,
                                 "no_rope_layer_interval": 4}),

@@ -198,11 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("name", help="catalog name, a spec .json, or a Hugging Face config.json")
     scale_and_dtype(show)
     show.set_defaults(run=cmd_show)
+    from .parallel_cli import cmd_parallel_profile, wants_parallel
     from .profile_cli import add_arguments, cmd_profile
 
     profile = commands.add_parser("profile", help="generate with the profiler on and write a snapshot")
     add_arguments(profile)
-    profile.set_defaults(run=cmd_profile)
+    profile.set_defaults(run=lambda args: cmd_parallel_profile(args) if wants_parallel(args) else cmd_profile(args))
     from .calibrate_cli import add_arguments as calibrate_arguments, cmd_calibrate
 
     calibrate = commands.add_parser("calibrate", help="measure this device's roofs (memory bandwidth, matmul "

@@ -257,10 +257,6 @@ def cmd_profile(args) -> int:
     from .runtime.session import RunConfig
     from .runtime.export import export
 
-    if args.tp > 1 or args.ep > 1:
-        from .parallel_cli import cmd_parallel_profile
-
-        return cmd_parallel_profile(args)
     if args.threads:
         import torch
 

@@ -23,6 +23,8 @@ rank routed: all of them with expert columns, its block with experts placed over
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -31,13 +33,38 @@ from .comm import Comm
 from .plan import FfnSplit, token_shares
 
 
+# While a shard is cut from a model whose large weights are not made yet ("meta", see
+# app/parallel/build.py), each slice taken notes which tensor it came from and where, so the
+# shard's values can be drawn as the whole model's would have been.
+_slices_taken: list[tuple[nn.Parameter, torch.Tensor, object]] | None = None
+
+
+@contextmanager
+def noting_slices():
+    """Within: every `sliced` parameter as (the new parameter, its source tensor, the index)."""
+    global _slices_taken
+    _slices_taken = taken = []
+    try:
+        yield taken
+    finally:
+        _slices_taken = None
+
+
+@torch.no_grad()
+def sliced(tensor: torch.Tensor, index) -> nn.Parameter:
+    """tensor[index] as a parameter of its own, contiguous (a copy: the whole can go)."""
+    parameter = nn.Parameter(tensor.detach()[index].clone(memory_format=torch.contiguous_format), requires_grad=False)
+    if _slices_taken is not None:
+        _slices_taken.append((parameter, tensor, index))
+    return parameter
+
+
 @torch.no_grad()
 def keep_rows(linear: nn.Linear, rows: slice | torch.Tensor) -> None:
     """Keep these output features (rows of the weight, entries of the bias)."""
-    linear.weight = nn.Parameter(linear.weight.detach()[rows].clone(memory_format=torch.contiguous_format),
-                                 requires_grad=False)
+    linear.weight = sliced(linear.weight, rows)
     if linear.bias is not None:
-        linear.bias = nn.Parameter(linear.bias.detach()[rows].clone(), requires_grad=False)
+        linear.bias = sliced(linear.bias, rows)
     linear.out_features = linear.weight.shape[0]
 
 
@@ -45,15 +72,14 @@ def keep_rows(linear: nn.Linear, rows: slice | torch.Tensor) -> None:
 def keep_columns(linear: nn.Linear, columns: slice, rank: int) -> None:
     """Keep these input features: the output becomes a partial sum over ranks, so the bias
     stays on rank 0 only (zero elsewhere) and the sum adds it once."""
-    linear.weight = nn.Parameter(linear.weight.detach()[:, columns].clone(memory_format=torch.contiguous_format),
-                                 requires_grad=False)
+    linear.weight = sliced(linear.weight, (slice(None), columns))
     if linear.bias is not None and rank != 0:
         linear.bias.zero_()
     linear.in_features = linear.weight.shape[1]
 
 
 def _stacked(tensor: torch.Tensor | None, index) -> nn.Parameter | None:
-    return None if tensor is None else nn.Parameter(tensor.detach()[index].clone(), requires_grad=False)
+    return None if tensor is None else sliced(tensor, index)
 
 
 class ParallelMoE(MoE):

@@ -3,9 +3,8 @@ prompt and decode, recording for every step the per-layer time, each collective 
 operation, payload bytes, milliseconds), the bytes the rank's cache holds, its memory and
 the tokens its MoE layers routed.
 
-Every rank builds the whole model from the same seed and then keeps its share (at explore
-scale that costs little, and the weights are then those of the single-process model); a
-published-size run would build only the share (not done yet). All ranks see the same
+Every rank builds only its share (app/parallel/build.py), its weights those of the
+single-process model of the same seed (build_model's), sliced. All ranks see the same
 tokens; the logits, computed whole on every rank (the same on all), are kept by rank 0 only,
 and every rank picks the same next token from them.
 """
@@ -18,13 +17,12 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.distributed as dist
 
-from ..model import build_model
 from ..runtime.generate import Sampling, pick_next
 from ..runtime.memory import sample
 from ..spec import ArchSpec
+from .build import build_share
 from .comm import Comm
 from .plan import plan_for
-from .shard import shard_model
 
 
 @dataclass(frozen=True)
@@ -88,8 +86,7 @@ def run_rank(job: ParallelJob, comm: Comm) -> dict:
     "logits" (rank 0, keep_logits): [batch, tokens, vocab] float32}]}."""
     dtype = getattr(torch, job.dtype)
     plan = plan_for(job.spec, job.tp, job.ep)
-    model = build_model(job.spec, device=job.device, dtype=dtype, seed=job.seed)
-    shard_model(model, plan, comm)
+    model = build_share(plan, comm, device=job.device, dtype=dtype, seed=job.seed)
     prompt = torch.tensor(job.prompt, dtype=torch.long, device=job.device)
     batch = prompt.shape[0]
     cache = model.new_cache(batch, prompt.shape[1] + job.decode_steps)

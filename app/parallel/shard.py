@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .comm import Comm
-from .moe import ParallelMoE, keep_rows
+from .moe import ParallelMoE, keep_rows, sliced
 from .plan import FfnSplit, MixerSplit, ParallelPlan
 
 
@@ -36,9 +36,8 @@ class RowParallelLinear(nn.Linear):
 
     def __init__(self, linear: nn.Linear, columns: slice, comm: Comm, layer: int, label: str):
         nn.Module.__init__(self)
-        weight = linear.weight.detach()[:, columns]
-        self.in_features, self.out_features = weight.shape[1], weight.shape[0]
-        self.weight = nn.Parameter(weight.clone(memory_format=torch.contiguous_format), requires_grad=False)
+        self.weight = sliced(linear.weight, (slice(None), columns))
+        self.out_features, self.in_features = self.weight.shape
         self.bias = linear.bias
         self.comm, self.layer, self.label = comm, layer, label
 
@@ -65,7 +64,7 @@ def shard_attention(module, split: MixerSplit, rank: int, comm: Comm, layer: int
     keep_rows(module.k_proj, _heads(first_kv, kv_heads, spec.head_dim))
     keep_rows(module.v_proj, _heads(first_kv, kv_heads, spec.v_dim))
     if module.sinks is not None:
-        module.sinks = nn.Parameter(module.sinks.detach()[first:first + heads].clone(), requires_grad=False)
+        module.sinks = sliced(module.sinks, slice(first, first + heads))
     module.o_proj = RowParallelLinear(module.o_proj, _heads(first, heads, spec.v_dim), comm, layer, "mixer")
     module.spec = replace(spec, num_heads=heads, num_kv_heads=kv_heads)
     module.qkv = None
@@ -101,16 +100,16 @@ def shard_gated_deltanet(module, split: MixerSplit, rank: int, comm: Comm, layer
                           2 * key_width + torch.arange(values.start, values.stop)])
     keep_rows(module.qkv_proj, channels)
     conv = module.conv
-    conv.weight = nn.Parameter(conv.weight.detach()[channels].clone(), requires_grad=False)
+    conv.weight = sliced(conv.weight, channels)
     if conv.bias is not None:
-        conv.bias = nn.Parameter(conv.bias.detach()[channels].clone(), requires_grad=False)
+        conv.bias = sliced(conv.bias, channels)
     conv.channels = len(channels)
     keep_rows(module.output_gate_proj, values)
     own_heads = slice(first_value, first_value + value_heads)
     keep_rows(module.beta_proj, own_heads)
     keep_rows(module.decay_proj, own_heads)
-    module.A_log = nn.Parameter(module.A_log.detach()[own_heads].clone(), requires_grad=False)
-    module.dt_bias = nn.Parameter(module.dt_bias.detach()[own_heads].clone(), requires_grad=False)
+    module.A_log = sliced(module.A_log, own_heads)
+    module.dt_bias = sliced(module.dt_bias, own_heads)
     module.out_proj = RowParallelLinear(module.out_proj, values, comm, layer, "mixer")
     module.key_width, module.value_width = key_heads * key_dim, value_heads * value_dim
     module.spec = replace(spec, num_key_heads=key_heads, num_value_heads=value_heads)
@@ -133,8 +132,9 @@ MIXER_SHARDS = {"attention": shard_attention, "mla": shard_latent_attention, "ga
 
 
 @torch.no_grad()
-def shard_model(model, plan: ParallelPlan, comm: Comm) -> None:
-    """Cut `model` (built whole from plan.spec) into rank comm.rank's share, in place."""
+def shard_model(model, plan: ParallelPlan, comm: Comm, pack: bool = True) -> None:
+    """Cut `model` (built whole from plan.spec) into rank comm.rank's share, in place; then
+    lay it out for decoding (pack: False for a shard whose values are drawn afterwards)."""
     if comm.world_size != plan.world_size:
         raise ValueError(f"the plan spans {plan.world_size} ranks, the process group {comm.world_size}")
     if model.spec != plan.spec:
@@ -150,4 +150,5 @@ def shard_model(model, plan: ParallelPlan, comm: Comm) -> None:
             shard_mlp(block.ffn, ffn, rank, comm, layer.index)
         else:
             block.ffn = ParallelMoE(block.ffn, ffn, plan.tp, comm, layer.index)
-    model.pack_for_decode()
+    if pack:
+        model.pack_for_decode()

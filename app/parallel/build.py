@@ -1,0 +1,134 @@
+"""Building only one rank's share of a random-weight model, its values those of
+`build_model`'s whole model of the same seed.
+
+The model is made with its large weights on "meta" (no memory: build_model's own way,
+app/model/build.py), cut into the rank's share there (the slices note where they came from:
+moe.noting_slices), and only the share is allocated. Its values are then drawn from the one
+random stream `build_model.initialize` reads, in the same order and the same chunks, every
+weight of the whole model in turn: a rank keeps the numbers that fall in its slices and lets
+the rest go. So a rank holds its share and one chunk of numbers, never the whole model; it
+still draws the whole model's numbers (the CPU generator cannot skip ahead), which costs
+time in proportion to the whole model, not memory.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..model.build import FILL_CHUNK, INIT_STD, _is_matrix, _LargeInRunDtype, construct
+from ..model.decoder import DecoderModel
+from .comm import Comm
+from .moe import noting_slices
+from .plan import ParallelPlan
+from .shard import shard_model
+
+
+def _flat_positions(shape: torch.Size, index) -> torch.Tensor:
+    """Where each value of tensor[index] sits in the whole tensor, flattened (row-major),
+    for an index of slices and integer tensors over the leading dimensions."""
+    parts = index if isinstance(index, tuple) else (index,)
+    positions = torch.zeros((), dtype=torch.long)
+    stride = 1
+    strides = []
+    for size in reversed(shape):
+        strides.append(stride)
+        stride *= size
+    for dim, (size, step) in enumerate(zip(shape, reversed(strides))):
+        part = parts[dim] if dim < len(parts) else slice(None)
+        kept = torch.arange(size)[part] if isinstance(part, slice) else torch.as_tensor(part, dtype=torch.long)
+        positions = positions.unsqueeze(-1) + kept * step
+    return positions.reshape(-1)
+
+
+class _Destination:
+    """Where one whole weight's values go on this rank: a parameter that is the whole of
+    it, or one that holds a slice (its positions in the whole, in ascending order)."""
+
+    def __init__(self, target: torch.Tensor, shape: torch.Size, index):
+        self.flat = target.view(-1)
+        if index is None:
+            self.positions = self.order = None
+        else:
+            self.positions, self.order = _flat_positions(shape, index).sort()
+
+    def take(self, values: torch.Tensor, start: int) -> None:
+        """values: the whole weight's numbers from flat position `start` on."""
+        stop = start + values.numel()
+        if self.positions is None:
+            self.flat[start:stop].copy_(values)
+            return
+        low, high = torch.searchsorted(self.positions, torch.tensor([start, stop])).tolist()
+        if high > low:
+            self.flat[self.order[low:high]] = values[self.positions[low:high] - start].to(self.flat.dtype)
+
+
+@torch.no_grad()
+def _materialize_share(model: nn.Module, device: torch.device | str, dtype: torch.dtype) -> dict[int, torch.Tensor]:
+    """Every parameter and buffer of the share on the device in the run's dtype (floating
+    ones), a meta one newly allocated; {id of the old parameter: the new one}."""
+    made: dict[int, torch.Tensor] = {}
+    for owner in model.modules():
+        for kind in ("_parameters", "_buffers"):
+            tensors = getattr(owner, kind)
+            for leaf, tensor in tensors.items():
+                if tensor is None:
+                    continue
+                if id(tensor) not in made:
+                    target = dtype if tensor.is_floating_point() else tensor.dtype
+                    new = (torch.empty(tensor.shape, dtype=target, device=device) if tensor.is_meta
+                           else tensor.to(device=device, dtype=target))
+                    made[id(tensor)] = nn.Parameter(new, requires_grad=False) if kind == "_parameters" else new
+                tensors[leaf] = made[id(tensor)]
+    return made
+
+
+@torch.no_grad()
+def build_share(plan: ParallelPlan, comm: Comm, device: torch.device | str = "cpu",
+                dtype: torch.dtype = torch.float32, seed: int = 0) -> DecoderModel:
+    """Rank comm.rank's share of build_model(plan.spec, device, dtype, seed), sharded as
+    `shard_model` cuts it, without making the whole model."""
+    with _LargeInRunDtype(dtype):
+        model = construct(plan.spec, device)
+    # initialize's order: every parameter of the whole model once (a tied one once)
+    whole = []
+    for name, parameter in model.named_parameters():
+        leaf = name.rsplit(".", 1)[-1]
+        owner = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
+        whole.append((name, parameter, leaf, _is_matrix(owner, leaf)))
+    with noting_slices() as taken:
+        shard_model(model, plan, comm, pack=False)
+    unmade = {id(tensor) for tensor in [*model.parameters(), *model.buffers()] if tensor.is_meta}
+    made = _materialize_share(model, device, dtype)
+    # for each whole weight, where its values go on this rank
+    destinations: dict[int, list[_Destination]] = {}
+    for name, parameter, leaf, matrix in whole:
+        if matrix and id(parameter) in made:  # kept whole (the embedding, a replicated mixer, ...)
+            destinations.setdefault(id(parameter), []).append(_Destination(made[id(parameter)], parameter.shape, None))
+    for part, source, index in taken:
+        if id(part) in made:  # (a slice later replaced by another is not in the share)
+            destinations.setdefault(id(source), []).append(_Destination(made[id(part)], source.shape, index))
+    # a large tensor made without values must get them here, as build_model requires
+    drawn = {id(part) for part, _, _ in taken} | {id(parameter) for _, parameter, _, matrix in whole if matrix}
+    zeroed = {id(parameter) for name, parameter in model.named_parameters()
+              if name.rsplit(".", 1)[-1] in ("bias", "sinks")}
+    for old in unmade - drawn:
+        if id(made.get(old)) not in zeroed:
+            raise RuntimeError("a large tensor with no initializer was made without values")
+    generator = torch.Generator().manual_seed(seed)
+    for name, parameter, leaf, matrix in whole:
+        if matrix:  # the same draws as build.initialize's _fill_normal, kept where they land
+            total, start = parameter.numel(), 0
+            while start < total:
+                stop = start + FILL_CHUNK
+                if total - stop < 16:
+                    stop = total
+                values = torch.randn(stop - start, generator=generator) * INIT_STD
+                for destination in destinations.get(id(parameter), ()):
+                    destination.take(values.to(dtype), start)
+                start = stop
+    for name, parameter in model.named_parameters():
+        if name.rsplit(".", 1)[-1] in ("bias", "sinks"):
+            parameter.zero_()  # as initialize does (a column-split bias is zero off rank 0 anyway)
+    model.eval().pack_for_decode()
+    return model

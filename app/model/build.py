@@ -61,7 +61,7 @@ LARGE = 1 << 20  # elements
 FILL_CHUNK = 1 << 24  # float32 values drawn at once (64 MB); a multiple of 16, see _fill_normal
 
 
-def _is_matrix(owner: nn.Module, leaf: str) -> bool:
+def is_matrix(owner: nn.Module, leaf: str) -> bool:
     # `matrices`: raw weight tensors a module names as such (stacked expert weights)
     return isinstance(owner, (nn.Linear, nn.Embedding)) and leaf == "weight" or leaf in getattr(owner, "matrices", ())
 
@@ -89,13 +89,13 @@ def initialize(model: nn.Module, seed: int) -> None:
     for name, parameter in model.named_parameters():
         leaf = name.rsplit(".", 1)[-1]
         owner = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
-        if _is_matrix(owner, leaf):
+        if is_matrix(owner, leaf):
             _fill_normal(parameter, generator)
         elif leaf in ("bias", "sinks"):
             parameter.zero_()
 
 
-class _LargeInRunDtype(TorchFunctionMode):
+class LargeInRunDtype(TorchFunctionMode):
     """While modules are made, a tensor of more than LARGE elements is made without the
     float32 detour: `empty` on "meta" (no memory; _materialize allocates it and initialize
     draws its values), `zeros`, `ones` and `full` in the run's dtype, their values exact."""
@@ -129,7 +129,7 @@ def _materialize(model: nn.Module, device: torch.device | str, dtype: torch.dtyp
                 if tensor is None:
                     continue
                 if id(tensor) not in made:
-                    if tensor.is_meta and not (_is_matrix(owner, leaf) or leaf in ("bias", "sinks")):
+                    if tensor.is_meta and not (is_matrix(owner, leaf) or leaf in ("bias", "sinks")):
                         raise RuntimeError(f"{owner_name}.{leaf}: a large tensor with no initializer was made "
                                            "without values")
                     target = dtype if tensor.is_floating_point() else tensor.dtype
@@ -163,7 +163,7 @@ def build_model(spec: ArchSpec, device: torch.device | str = "cpu", dtype: torch
     """A model of the spec with random weights, reproducible for a seed. Refused
     (NotEnoughMemory) before any allocation when the device lacks the bytes."""
     require_build(spec, device, dtype)
-    with _LargeInRunDtype(dtype):
+    with LargeInRunDtype(dtype):
         model = construct(spec, device)
     _materialize(model, device, dtype)
     initialize(model, seed)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..model.build import FILL_CHUNK, INIT_STD, _is_matrix, _LargeInRunDtype, construct
+from ..model.build import FILL_CHUNK, INIT_STD, LargeInRunDtype, construct, is_matrix
 from ..model.decoder import DecoderModel
 from .comm import Comm
 from .moe import noting_slices
@@ -88,14 +88,14 @@ def build_share(plan: ParallelPlan, comm: Comm, device: torch.device | str = "cp
                 dtype: torch.dtype = torch.float32, seed: int = 0) -> DecoderModel:
     """Rank comm.rank's share of build_model(plan.spec, device, dtype, seed), sharded as
     `shard_model` cuts it, without making the whole model."""
-    with _LargeInRunDtype(dtype):
+    with LargeInRunDtype(dtype):
         model = construct(plan.spec, device)
     # initialize's order: every parameter of the whole model once (a tied one once)
     whole = []
     for name, parameter in model.named_parameters():
         leaf = name.rsplit(".", 1)[-1]
         owner = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
-        whole.append((name, parameter, leaf, _is_matrix(owner, leaf)))
+        whole.append((name, parameter, leaf, is_matrix(owner, leaf)))
     with noting_slices() as taken:
         shard_model(model, plan, comm, pack=False)
     unmade = {id(tensor) for tensor in [*model.parameters(), *model.buffers()] if tensor.is_meta}

@@ -19,7 +19,7 @@ def made_whole(spec, seed: int = 0) -> dict[str, torch.Tensor]:
         for name, parameter in model.named_parameters():
             leaf = name.rsplit(".", 1)[-1]
             owner = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
-            if build._is_matrix(owner, leaf):
+            if build.is_matrix(owner, leaf):
                 parameter.copy_(torch.randn(parameter.shape, generator=generator) * build.INIT_STD)
             elif leaf in ("bias", "sinks"):
                 parameter.zero_()

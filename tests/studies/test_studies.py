@@ -144,6 +144,8 @@ def test_the_committed_reports_answers_are_the_ones_their_data_gives():
     sentence its own data.json gives, and every measured figure has its predicted twin."""
     from pathlib import Path
 
+    from app.runtime.snapshot_file import read_snapshot
+
     folders = sorted((Path(__file__).resolve().parents[2] / "docs" / "studies").glob("*/data.json"))
     assert folders, "no committed study reports"
     for path in folders:
@@ -152,6 +154,9 @@ def test_the_committed_reports_answers_are_the_ones_their_data_gives():
         assert STUDIES[result.study].answer(result) == result.answer, path
         assert all(row.predicted is not None for row in result.rows), path
         assert f"**Answer.** {result.answer}" in (path.parent / "report.md").read_text()
+        assert result.snapshots, path
+        for arm, run in result.snapshots.items():
+            assert read_snapshot(path.parent / run)["run"]["new_tokens"] > 0, (path, arm)
 
 
 def test_the_width_depth_answer_names_the_faster_shape_at_each_batch(reports):

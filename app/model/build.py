@@ -97,7 +97,7 @@ def initialize(model: nn.Module, seed: int) -> None:
 
 class LargeInRunDtype(TorchFunctionMode):
     """While modules are made, a tensor of more than LARGE elements is made without the
-    float32 detour: `empty` on "meta" (no memory; _materialize allocates it and initialize
+    float32 detour: `empty` on "meta" (no memory; materialize allocates it and initialize
     draws its values), `zeros`, `ones` and `full` in the run's dtype, their values exact."""
 
     def __init__(self, dtype: torch.dtype):
@@ -118,9 +118,10 @@ class LargeInRunDtype(TorchFunctionMode):
 
 
 @torch.no_grad()
-def _materialize(model: nn.Module, device: torch.device | str, dtype: torch.dtype) -> None:
+def materialize(model: nn.Module, device: torch.device | str, dtype: torch.dtype) -> dict[int, torch.Tensor]:
     """Every parameter and buffer on the device in the run's dtype (floating ones): a meta
-    tensor gets fresh memory, which only initialize may fill; a tied weight stays tied."""
+    tensor gets fresh memory, which only initialize may fill; a tied weight stays tied.
+    Returns {id of the old tensor: the new one}."""
     made: dict[int, torch.Tensor] = {}
     for owner_name, owner in model.named_modules():
         for kind in ("_parameters", "_buffers"):
@@ -137,6 +138,7 @@ def _materialize(model: nn.Module, device: torch.device | str, dtype: torch.dtyp
                            else tensor.to(device=device, dtype=target))
                     made[id(tensor)] = nn.Parameter(new, tensor.requires_grad) if kind == "_parameters" else new
                 tensors[leaf] = made[id(tensor)]
+    return made
 
 
 def construct(spec: ArchSpec, device: torch.device | str = "cpu") -> DecoderModel:
@@ -165,7 +167,7 @@ def build_model(spec: ArchSpec, device: torch.device | str = "cpu", dtype: torch
     require_build(spec, device, dtype)
     with LargeInRunDtype(dtype):
         model = construct(spec, device)
-    _materialize(model, device, dtype)
+    materialize(model, device, dtype)
     initialize(model, seed)
     model.eval().pack_for_decode()
     return model

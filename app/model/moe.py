@@ -29,9 +29,9 @@ class MoE(nn.Module):
         self.recording = False
         self.routing_counts: torch.Tensor | None = None  # [E] on the device, since recording (re)started
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        tokens = x.reshape(-1, x.shape[-1])
-        indices, weights = self.router(tokens)
+    def count(self, indices: torch.Tensor) -> torch.Tensor:
+        """Tokens per expert among these assignments [tokens, top_k], added to the routing
+        counts while recording."""
         # Counted by a scatter, not bincount: on CUDA bincount reads the largest index on the host.
         flat = indices.reshape(-1)
         tokens_per_expert = torch.zeros(self.spec.num_experts, dtype=torch.long, device=flat.device)
@@ -42,6 +42,12 @@ class MoE(nn.Module):
             if self.routing_counts is None:
                 self.routing_counts = torch.zeros_like(tokens_per_expert)
             self.routing_counts += tokens_per_expert
+        return tokens_per_expert
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.reshape(-1, x.shape[-1])
+        indices, weights = self.router(tokens)
+        tokens_per_expert = self.count(indices)
         out = self.experts(tokens, indices, weights, tokens_per_expert, self.spec.router.weight_inputs)
         if self.shared is not None:
             shared = self.shared(tokens)

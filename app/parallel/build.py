@@ -14,9 +14,8 @@ time in proportion to the whole model, not memory.
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from ..model.build import FILL_CHUNK, INIT_STD, LargeInRunDtype, construct, is_matrix
+from ..model.build import FILL_CHUNK, INIT_STD, LargeInRunDtype, construct, is_matrix, materialize
 from ..model.decoder import DecoderModel
 from .comm import Comm
 from .moe import noting_slices
@@ -64,26 +63,6 @@ class _Destination:
 
 
 @torch.no_grad()
-def _materialize_share(model: nn.Module, device: torch.device | str, dtype: torch.dtype) -> dict[int, torch.Tensor]:
-    """Every parameter and buffer of the share on the device in the run's dtype (floating
-    ones), a meta one newly allocated; {id of the old parameter: the new one}."""
-    made: dict[int, torch.Tensor] = {}
-    for owner in model.modules():
-        for kind in ("_parameters", "_buffers"):
-            tensors = getattr(owner, kind)
-            for leaf, tensor in tensors.items():
-                if tensor is None:
-                    continue
-                if id(tensor) not in made:
-                    target = dtype if tensor.is_floating_point() else tensor.dtype
-                    new = (torch.empty(tensor.shape, dtype=target, device=device) if tensor.is_meta
-                           else tensor.to(device=device, dtype=target))
-                    made[id(tensor)] = nn.Parameter(new, requires_grad=False) if kind == "_parameters" else new
-                tensors[leaf] = made[id(tensor)]
-    return made
-
-
-@torch.no_grad()
 def build_share(plan: ParallelPlan, comm: Comm, device: torch.device | str = "cpu",
                 dtype: torch.dtype = torch.float32, seed: int = 0) -> DecoderModel:
     """Rank comm.rank's share of build_model(plan.spec, device, dtype, seed), sharded as
@@ -99,7 +78,7 @@ def build_share(plan: ParallelPlan, comm: Comm, device: torch.device | str = "cp
     with noting_slices() as taken:
         shard_model(model, plan, comm, pack=False)
     unmade = {id(tensor) for tensor in [*model.parameters(), *model.buffers()] if tensor.is_meta}
-    made = _materialize_share(model, device, dtype)
+    made = materialize(model, device, dtype)
     # for each whole weight, where its values go on this rank
     destinations: dict[int, list[_Destination]] = {}
     for name, parameter, leaf, matrix in whole:

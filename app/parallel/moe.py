@@ -118,18 +118,6 @@ class ParallelMoE(MoE):
             keep_columns(self.shared.down_proj, hidden, rank)
             self.shared.gate_up = None
 
-    def _count(self, indices: torch.Tensor) -> torch.Tensor:
-        """Tokens per expert (of all the layer's experts) among these assignments; added to
-        the routing counts while recording."""
-        flat = indices.reshape(-1)
-        counts = torch.zeros(self.spec.num_experts, dtype=torch.long, device=flat.device)
-        counts.scatter_add_(0, flat, torch.ones_like(flat))
-        if self.recording:
-            if self.routing_counts is None:
-                self.routing_counts = torch.zeros_like(counts)
-            self.routing_counts += counts
-        return counts
-
     def _expert_parallel(self, tokens: torch.Tensor) -> torch.Tensor:
         """The routed experts' sum for every token, experts placed over ranks."""
         comm, layer = self.comm, self.layer
@@ -138,7 +126,7 @@ class ParallelMoE(MoE):
         first = sum(shares[:rank])
         own = tokens[first:first + shares[rank]]
         indices, weights = self.router(own)
-        counts = self._count(indices)
+        counts = self.count(indices)
         top_k = indices.shape[1]
         order = indices.reshape(-1).argsort(stable=True)  # assignments by expert, so by the expert's rank
         token_of = order // top_k
@@ -182,7 +170,7 @@ class ParallelMoE(MoE):
             out = self._expert_parallel(tokens)
         else:
             indices, weights = self.router(tokens)
-            out = self.experts(tokens, indices, weights, self._count(indices), self.spec.router.weight_inputs)
+            out = self.experts(tokens, indices, weights, self.count(indices), self.spec.router.weight_inputs)
         if self.shared is not None:
             shared = self.shared(tokens)
             if self.shared_gate is not None:

@@ -37,14 +37,19 @@ def figure_widget(figure: Figure) -> pg.GraphicsLayoutWidget:
     if figure.log_x:  # ticks at the measured points, as people name them: 512, 2k, 128k
         measured = sorted({x for series in figure.series for x in series.x if x > 0})
         plot.getAxis("bottom").setTicks([[(math.log10(x), _short(x)) for x in measured]])
-    plot.addLegend(offset=(10, 10), labelTextColor=theme.TEXT, brush=(255, 255, 255, 200))
+    legend = plot.addLegend(offset=(10, 10), labelTextColor=theme.TEXT, brush=(255, 255, 255, 200))
     hues: dict[str, str] = {}
     for series in figure.series:
         arm = series.label.removesuffix(" predicted")
         hue = hues.setdefault(arm, ARM_COLOURS[len(hues) % len(ARM_COLOURS)])
-        plot.plot(np.asarray(series.x, dtype=float), np.asarray(series.y, dtype=float), name=series.label,
+        # One legend entry per arm; its predicted twin shares its hue, dashed, and one entry
+        # says so for all of them (half the entries, so the legend covers less of the lines).
+        plot.plot(np.asarray(series.x, dtype=float), np.asarray(series.y, dtype=float),
+                  name=None if series.predicted else series.label,
                   pen=pen(hue, dashed=series.predicted), symbol=None if series.predicted else "o", symbolSize=6,
                   symbolBrush=hue, symbolPen=None)
+    if any(series.predicted for series in figure.series):
+        legend.addItem(pg.PlotDataItem(pen=pen(theme.TEXT, dashed=True)), "dashed: predicted (roofline or analysis)")
     return widget
 
 

@@ -153,11 +153,19 @@ def context_study(listing: Listing, question: str, arms: list[Arm], contexts: li
     """A study against context: every arm measured at every context that fits, its rows, its
     one-line answer and its two figures (cache held, decode time)."""
     rows, snapshots, notes, roofs = measure_arms(arms, contexts, settings, rows_of_arm)
+    result = measured_result(listing, question, [f"{arm.label}: {arm.note}" for arm in arms] + setup, rows,
+                             settings, roofs, notes, snapshots, answer, quoted)
+    result.figures = context_figures(result, time_quantity, time_title)
+    return result
+
+
+def measured_result(listing: Listing, question: str, setup: list[str], rows: list[Row], settings: Settings,
+                    roofs: Roofs, notes: list[str], snapshots: dict, answer, quoted: bool = True) -> StudyResult:
+    """A study's result from what it measured, its one-line answer computed from the rows
+    (the figures are the study's own)."""
     result = StudyResult(
         study=listing.name, title=listing.title, section=listing.section, question=question, answer="",
-        setup=[f"{arm.label}: {arm.note}" for arm in arms] + setup, rows=rows, figures=[], device=roofs.device,
-        dtype=settings.dtype, quick=settings.quick, size=settings.size, notes=notes, snapshots=snapshots,
-        quoted=quoted)
+        setup=setup, rows=rows, figures=[], device=roofs.device, dtype=settings.dtype, quick=settings.quick,
+        size=settings.size, notes=notes, snapshots=snapshots, quoted=quoted)
     result.answer = answer(result)
-    result.figures = context_figures(result, time_quantity, time_title)
     return result

@@ -11,7 +11,7 @@ from ..model.memory_fit import NotEnoughMemory
 from ..runtime.batch_sweep import batch_sweep
 from ..runtime.session import Session
 from ..spec.ffn import expected_experts_reached
-from .common import arm_series, entry, layer_model, measured_at, published_contexts, roofs_for
+from .common import arm_series, entry, layer_model, measured_at, measured_result, published_contexts, roofs_for
 from .listing import LISTINGS
 from .runs import arm_snapshot
 from .study import Arm, Figure, Row, Settings, Study, StudyResult
@@ -67,14 +67,11 @@ def run(settings: Settings) -> StudyResult:
             rows.append(Row(arm.label, "experts_reached", point.batch, sum(1 for count in counts if count),
                             round(expected_experts_reached(moe.num_experts, moe.top_k, point.batch), 2), "experts"))
     settings.progress("done", 1.0)
-    result = StudyResult(
-        study=STUDY.name, title=STUDY.title, section=STUDY.section, question=QUESTION, answer="",
-        setup=[f"{arm.label}: {arm.note}" for arm in chosen] + [
-            "each arm is the MoE layer alone (no attention) at the published widths, decoding one token per row "
-            "of the batch; its time is the probe's time of the MoE sublayer"],
-        rows=rows, figures=[], device=roofs.device, dtype=settings.dtype, quick=settings.quick,
-        size=settings.size, notes=notes, snapshots=snapshots, quoted=False)
-    result.answer = answer(result)
+    setup = [f"{arm.label}: {arm.note}" for arm in chosen] + [
+        "each arm is the MoE layer alone (no attention) at the published widths, decoding one token per row "
+        "of the batch; its time is the probe's time of the MoE sublayer"]
+    result = measured_result(STUDY.listing, QUESTION, setup, rows, settings, roofs, notes, snapshots, answer,
+                             quoted=False)
     result.figures = [
         Figure("moe-time", "MoE layer's decode step, per token", "batch size", "time per token (ms)",
                arm_series(result, "moe_ms_per_token"), log_x=True),

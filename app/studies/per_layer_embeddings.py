@@ -21,7 +21,7 @@ from ..runtime.session import Session, resolve_device
 from ..spec.analysis import analyze
 from ..spec.roofline import predict_step
 from ..units import human_bytes, human_count
-from .common import entry, measured_at, roofs_for
+from .common import entry, measured_at, measured_result, roofs_for
 from .listing import LISTINGS
 from .measure import decode_at_contexts
 from .runs import arm_snapshot
@@ -110,15 +110,11 @@ def run(settings: Settings) -> StudyResult:
     notes.append("on a GPU the accelerator's bytes are its allocator's; on a CPU, where host and accelerator are "
                  "one memory, they are counted from the tensors the placement leaves there, and moving the table "
                  "changes where nothing is")
-    result = StudyResult(
-        study=STUDY.name, title=STUDY.title, section=STUDY.section, question=QUESTION, answer="",
-        setup=setup + [
-            f"each model is measured with the table on the accelerator, then with the same table moved to host "
-            f"memory: the lookup runs there and only the rows its tokens need travel; the decode step is timed "
-            f"with {CONTEXT} tokens in the cache (declared full), its roofline figure the whole model's"],
-        rows=rows, figures=[], device=roofs.device, dtype=settings.dtype, quick=settings.quick,
-        size=settings.size, notes=notes, snapshots=snapshots, quoted=False)
-    result.answer = answer(result)
+    setup.append(f"each model is measured with the table on the accelerator, then with the same table moved to host "
+                 f"memory: the lookup runs there and only the rows its tokens need travel; the decode step is timed "
+                 f"with {CONTEXT} tokens in the cache (declared full), its roofline figure the whole model's")
+    result = measured_result(STUDY.listing, QUESTION, setup, rows, settings, roofs, notes, snapshots, answer,
+                             quoted=False)
     result.figures = [
         Figure("accelerator-memory", "Bytes the accelerator holds", "model (billions of parameters)", "memory (GiB)",
                _placement_series(result, "accelerator_bytes", 1 / 2**30)),

@@ -18,7 +18,7 @@ from ..spec import ArchSpec
 from ..spec.analysis import analyze
 from ..spec.roofline import predict_step
 from ..units import human_count
-from .common import arm_series, entry, measured_at, published_contexts, roofs_for
+from .common import arm_series, entry, measured_at, measured_result, published_contexts, roofs_for
 from .listing import LISTINGS
 from .runs import arm_snapshot
 from .study import Arm, Figure, Row, Settings, Study, StudyResult
@@ -113,16 +113,13 @@ def run(settings: Settings) -> StudyResult:
     settings.progress("done", 1.0)
     if len(chosen) == len(MODELS):
         notes.append(f"quick run: {FAMILY} and its wide twin are left out (a full run measures them)")
-    result = StudyResult(
-        study=STUDY.name, title=STUDY.title, section=STUDY.section, question=QUESTION, answer="",
-        setup=[f"{arm.label}: {arm.note}" for arm in chosen] + [
-            f"each model runs as its slice at the published widths (one layer of each distinct kind, random "
-            f"weights), decoding one token per row after {CONTEXT} tokens of context; the whole model's step is "
-            "each slice layer's time times the layers it stands for, plus what the step spent outside the "
-            "layers; the roofline's figure is the whole model's"],
-        rows=rows, figures=[], device=roofs.device, dtype=settings.dtype, quick=settings.quick,
-        size=settings.size, notes=notes, snapshots=snapshots, quoted=False)
-    result.answer = answer(result)
+    setup = [f"{arm.label}: {arm.note}" for arm in chosen] + [
+        f"each model runs as its slice at the published widths (one layer of each distinct kind, random "
+        f"weights), decoding one token per row after {CONTEXT} tokens of context; the whole model's step is "
+        "each slice layer's time times the layers it stands for, plus what the step spent outside the "
+        "layers; the roofline's figure is the whole model's"]
+    result = measured_result(STUDY.listing, QUESTION, setup, rows, settings, roofs, notes, snapshots, answer,
+                             quoted=False)
     result.figures = [
         Figure("throughput", "Whole-model decode throughput", "batch size", "tokens/s",
                arm_series(result, "tokens_per_s"), log_x=True),

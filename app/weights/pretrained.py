@@ -4,7 +4,7 @@ repository id, a GGUF file, or an embedded model, with its spec and tokenizer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from .loader import fill_from_gguf, fill_parameters
 from .name_maps import NAME_MAPS
 from .progress import Progress
 from .published_names import with_published_names
-from .safetensors_dir import SafetensorsDirectory, read_config
+from .safetensors_dir import SafetensorsDirectory, dequantizing, read_config
 from .tokenizer import tokenizer_from_directory, tokenizer_from_gguf
 
 
@@ -32,6 +32,9 @@ class Pretrained:
     spec: ArchSpec
     tokenizer: Any = None
     source: str = ""
+    # what the load did that a user should know, e.g. "dequantized 12 FP8 tensors
+    # (128x128 blocks) to bfloat16"
+    notes: list[str] = field(default_factory=list)
 
 
 def load_pretrained(source: str | Path, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
@@ -78,10 +81,11 @@ def load_directory(directory: Path, device, dtype, progress: Progress | None = N
     if spec.model_type not in NAME_MAPS:
         raise WeightsError(f"{directory / 'config.json'}: loading weights of model_type {spec.model_type!r} is not "
                            f"supported yet; supported: {', '.join(sorted(NAME_MAPS))}")
-    tensors = SafetensorsDirectory(directory)
+    tensors = dequantizing(SafetensorsDirectory(directory), config, directory / "config.json", dtype)
     model = empty_model(spec, device, dtype)
     names = [name for name, _ in model.named_parameters()]
     name_map = with_published_names(NAME_MAPS[spec.model_type](spec, names), tensors.__contains__)
     fill_parameters(model, name_map, tensors.get, tensors.__contains__, str(directory), progress)
     model.pack_for_decode()
-    return Pretrained(model=model, spec=spec, tokenizer=tokenizer_from_directory(directory), source=str(directory))
+    return Pretrained(model=model, spec=spec, tokenizer=tokenizer_from_directory(directory), source=str(directory),
+                      notes=tensors.notes())

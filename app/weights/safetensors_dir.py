@@ -1,7 +1,9 @@
 """A local Hugging Face model directory: config.json plus one or more safetensors files.
 
 Tensors are read lazily through memory-mapped `safe_open` handles, one at a time, so
-loading never holds a second full copy of the model.
+loading never holds a second full copy of the model. A checkpoint that config.json
+declares quantized (FP8 blocks, MXFP4 experts) reads through its format's module, which
+hands out each tensor dequantized.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 
+from . import fp8, mxfp4
 from .errors import WeightsError
 
 INDEX_NAME = "model.safetensors.index.json"
@@ -110,9 +113,51 @@ class SafetensorsDirectory:
     def names(self) -> list[str]:
         return list(self.files)
 
+    def file_of(self, name: str) -> Path:
+        return self.directory / self.files[name]
+
+    def notes(self) -> list[str]:
+        return []  # every tensor reads as stored
+
     def get(self, name: str) -> torch.Tensor:
         handle = self._open(self.files[name])
         try:
             return handle.get_tensor(name)
         except Exception as error:
             raise WeightsError(f"{self.directory / self.files[name]}: tensor {name} unreadable ({error})") from None
+
+
+# quantization_config.quant_method -> the checkpoint view that dequantizes it
+QUANTIZED_CHECKPOINTS = {"fp8": fp8.Fp8Checkpoint, "mxfp4": mxfp4.Mxfp4Checkpoint}
+
+
+def dequantizing(tensors: SafetensorsDirectory, config: dict, config_path: Path, dtype: torch.dtype):
+    """The directory's tensors as the model takes them, in `dtype` where dequantized:
+    through the reader of the format that config.json's quantization_config declares,
+    refused with the field named when ArchScope does not know it."""
+    quantization = config.get("quantization_config")
+    if quantization is None:
+        _refuse_undeclared_quantization(tensors, config_path)
+        return tensors
+    if not isinstance(quantization, dict):
+        raise WeightsError(f"{config_path}: quantization_config is a {type(quantization).__name__}; expected an object")
+    method = quantization.get("quant_method")
+    if method not in QUANTIZED_CHECKPOINTS:
+        raise WeightsError(f"{config_path}: quantization_config.quant_method is {method!r}; expected one of "
+                           f"{', '.join(repr(known) for known in QUANTIZED_CHECKPOINTS)} (block-scaled FP8, "
+                           "MXFP4 experts), which load dequantized; other formats: load an unquantized release")
+    return QUANTIZED_CHECKPOINTS[method](tensors, quantization, config_path, dtype)
+
+
+def _refuse_undeclared_quantization(tensors: SafetensorsDirectory, config_path: Path) -> None:
+    """Scales that config.json does not declare would leave their weights read unscaled."""
+    for name in tensors.names():
+        if name.endswith(fp8.SCALE_SUFFIX):
+            method = "fp8"
+        elif (name.endswith(mxfp4.BLOCKS_SUFFIX)
+              and name.removesuffix(mxfp4.BLOCKS_SUFFIX) + mxfp4.SCALES_SUFFIX in tensors):
+            method = "mxfp4"
+        else:
+            continue
+        raise WeightsError(f"{config_path}: no quantization_config, but {tensors.file_of(name)} holds the quantized "
+                           f"tensor {name}; expected a quantization_config with quant_method {method!r}")

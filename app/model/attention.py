@@ -11,7 +11,7 @@ from torch import nn
 from ..spec.mixers import Attention as AttentionSpec
 from .cache import FullKVCache, SlidingWindowCache
 from .norms import make_norm
-from .packing import PackedLinear, packed_or_none, store_input_major
+from .packing import PackedLinear, pack_linears, packed_or_none, store_input_major
 from .rope import apply_rope
 from .step import Step
 
@@ -53,7 +53,7 @@ class Attention(nn.Module):
     def pack_for_decode(self) -> None:
         """Decode layout (app/model/packing.py): q, k and v from one matmul."""
         if self.k_proj is not None:
-            self.qkv = PackedLinear([self.q_proj, self.k_proj, self.v_proj])
+            self.qkv = pack_linears([self.q_proj, self.k_proj, self.v_proj])
         else:
             store_input_major(self.q_proj)
         store_input_major(self.o_proj)

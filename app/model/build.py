@@ -5,6 +5,8 @@ The builder composes modules from spec fields; it never looks at a family name.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
@@ -173,10 +175,19 @@ def build_model(spec: ArchSpec, device: torch.device | str = "cpu", dtype: torch
     return model
 
 
-def empty_model(spec: ArchSpec, device: torch.device | str, dtype: torch.dtype) -> DecoderModel:
+def empty_model(spec: ArchSpec, device: torch.device | str, dtype: torch.dtype,
+                low_bit: Callable[[DecoderModel], None] | None = None) -> DecoderModel:
     """Allocated in the target dtype but not initialized: for loaders that fill every tensor.
+    low_bit: swaps linears for low-bit ones (app/model/lowbit.py) while nothing is allocated.
     Refused (NotEnoughMemory) before allocating when the device lacks the bytes."""
-    require_load(spec, device, dtype)
-    model = construct(spec, "meta").to(dtype=dtype).to_empty(device=device)
+    model = construct(spec, "meta").to(dtype=dtype)
+    if low_bit is None:
+        require_load(spec, device, dtype)
+    else:
+        low_bit(model)
+        model.tie_weights()
+        tensors = {id(t): t for t in (*model.parameters(), *model.buffers())}.values()
+        require_load(spec, device, dtype, sum(t.nbytes for t in tensors))
+    model = model.to_empty(device=device)
     model.tie_weights()
     return model.eval()

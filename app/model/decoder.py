@@ -22,6 +22,7 @@ from .laurel import Laurel
 from .memory_fit import require_cache
 from .norms import make_norm
 from .packing import store_input_major
+from .lowbit import LowBitEmbedding
 from .per_layer_embedding import PerLayerEmbedding, PerLayerInput
 from .rope import RotaryTable
 from .step import LayerObserver, Step, marked
@@ -122,7 +123,23 @@ class DecoderModel(nn.Module):
         """Share the embedding with the output head; again after moving off "meta", which
         gives each module its own new tensor."""
         if self.spec.tie_embeddings:
-            self.lm_head.weight = self.embed_tokens.weight
+            if isinstance(self.embed_tokens, LowBitEmbedding):
+                self.lm_head = self.embed_tokens.matrix  # one low-bit matrix serves both
+            else:
+                self.lm_head.weight = self.embed_tokens.weight
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype the model computes in: its first floating-point parameter's (a norm's
+        where the matrices are low-bit buffers)."""
+        return self._reference_parameter().dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self._reference_parameter().device
+
+    def _reference_parameter(self) -> torch.Tensor:
+        return next(p for p in self.parameters() if p.is_floating_point())
 
     def pack_for_decode(self) -> None:
         """Lay the weights out for one-token steps (app/model/packing.py): packed q/k/v and
@@ -134,7 +151,7 @@ class DecoderModel(nn.Module):
 
     def rotary_tables(self) -> dict:
         """One cos/sin table per distinct Rope (Gemma 3 has two), made on first use."""
-        device = self.embed_tokens.weight.device
+        device = self.device
         if not self._rotary:
             for layer in self.spec.layers:
                 rope = getattr(layer.mixer, "rope", None)
@@ -151,9 +168,9 @@ class DecoderModel(nn.Module):
         return moe.take_routing_counts(self)
 
     def new_cache(self, batch: int, max_len: int) -> ModelCache:
-        weight = self.embed_tokens.weight
-        require_cache(self.spec, batch, max_len, weight.device, weight.dtype)  # before any buffer is made
-        layers = [block.mixer.new_cache(batch, max_len, weight.dtype, weight.device)
+        device, dtype = self.device, self.dtype
+        require_cache(self.spec, batch, max_len, device, dtype)  # before any buffer is made
+        layers = [block.mixer.new_cache(batch, max_len, dtype, device)
                   if block.mixer is not None and hasattr(block.mixer, "new_cache") else None
                   for block in self.layers]
         return ModelCache(layers, max_len)

@@ -49,11 +49,14 @@ def require_build(spec: ArchSpec, device: torch.device | str, dtype: torch.dtype
             f"in {_dtype_name(dtype)}")
 
 
-def require_load(spec: ArchSpec, device: torch.device | str, dtype: torch.dtype) -> None:
-    """Before a loader allocates the empty model it fills."""
+def require_load(spec: ArchSpec, device: torch.device | str, dtype: torch.dtype,
+                 resident_bytes: int | None = None) -> None:
+    """Before a loader allocates the empty model it fills. resident_bytes: what the model
+    holds where some weights stay low-bit (default: every parameter in dtype)."""
     params = analyze(spec).total_params
-    require(params * dtype.itemsize, device,
-            f"{spec.name} ({human_count(params)} parameters) in {_dtype_name(dtype)}")
+    needed = params * dtype.itemsize if resident_bytes is None else resident_bytes
+    kept = "" if resident_bytes is None else ", some weights kept low-bit"
+    require(needed, device, f"{spec.name} ({human_count(params)} parameters) in {_dtype_name(dtype)}{kept}")
 
 
 def require_cache(spec: ArchSpec, batch: int, max_len: int, device: torch.device | str, dtype: torch.dtype) -> None:

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..spec.ffn import MLP as MLPSpec
-from .packing import PackedLinear, packed_or_none, store_input_major
+from .packing import PackedLinear, pack_linears, packed_or_none, store_input_major
 
 
 def relu_squared(x: torch.Tensor) -> torch.Tensor:
@@ -80,7 +80,7 @@ class MLP(nn.Module):
     def pack_for_decode(self) -> None:
         """Decode layout (app/model/packing.py): gate and up from one matmul."""
         if self.gate_proj is not None:
-            self.gate_up = PackedLinear([self.gate_proj, self.up_proj])
+            self.gate_up = pack_linears([self.gate_proj, self.up_proj])
         else:
             store_input_major(self.up_proj)
         store_input_major(self.down_proj)

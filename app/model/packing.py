@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .lowbit import PackedLowBit, can_pack
+
 
 def input_major(tensor: torch.Tensor) -> torch.Tensor:
     """The same [out, in] values, stored [in, out] contiguous -- where that streams faster.
@@ -30,9 +32,24 @@ def input_major(tensor: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def store_input_major(linear: nn.Linear) -> None:
-    # .data keeps the Parameter object, so a tied embedding follows its head.
-    linear.weight.data = input_major(linear.weight)
+def store_input_major(linear: nn.Module) -> None:
+    """A float linear's matrix input-major; a low-bit one (app/model/lowbit.py) keeps its layout."""
+    if isinstance(linear, nn.Linear):
+        # .data keeps the Parameter object, so a tied embedding follows its head.
+        linear.weight.data = input_major(linear.weight)
+
+
+def pack_linears(linears: list[nn.Module]) -> "PackedLinear | PackedLowBit | None":
+    """One matrix for linears that read the same input: float ones, or low-bit ones of one
+    layout; None where they differ (a GGUF file may store q and v in different formats),
+    and the linears run one by one."""
+    if all(isinstance(linear, nn.Linear) for linear in linears):
+        return PackedLinear(linears)
+    if can_pack(linears):
+        return PackedLowBit(linears)
+    for linear in linears:
+        store_input_major(linear)
+    return None
 
 
 class PackedLinear:
@@ -72,7 +89,7 @@ class PackedLinear:
         return F.linear(x, self.weight, self.bias).split(self.sizes, dim=-1)
 
 
-def packed_or_none(owner: nn.Module, name: str) -> PackedLinear | None:
+def packed_or_none(owner: nn.Module, name: str) -> PackedLinear | PackedLowBit | None:
     """owner's PackedLinear attribute `name` if it is still intact; a stale one is dropped
     (it would keep the old storage alive)."""
     packed = getattr(owner, name)

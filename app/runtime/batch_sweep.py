@@ -89,7 +89,7 @@ def batch_sweep(session, batches: list[int], context: int = DEFAULT_BATCH_SWEEP_
     true."""
     model, spec, device = session.model, session.spec, session.device
     analysis = analyze(spec)
-    element = model.embed_tokens.weight.element_size()
+    element = model.dtype.itemsize
     limit = spec.learned_positions or 0
     if limit and context + decode_steps > limit:
         raise ValueError(f"context {context}: {spec.name} has {limit} learned positions, so at most "

@@ -67,7 +67,7 @@ class CompiledDecode:
         breaks_before, graphs_before = _graph_breaks(), _compiled_graphs()
         for table in self.model.rotary_tables().values():
             table.ensure(capacity)  # grown now: a table growing mid-run would change the graph
-        device = self.model.embed_tokens.weight.device
+        device = self.model.device
         scratch = self.model.new_cache(batch, capacity)
         prompt = torch.zeros(batch, min(2, capacity - 2), dtype=torch.long, device=device)
         self.model(prompt, cache=scratch, last_only=True)

@@ -58,7 +58,7 @@ class GraphDecode:
         self.release()
         start = time.perf_counter()
         model = self.model
-        device = model.embed_tokens.weight.device
+        device = model.device
         for table in model.rotary_tables().values():
             table.ensure(cache.max_len)  # read on the device from now on: it cannot grow mid-run
         ids = torch.zeros(batch, 1, dtype=torch.long, device=device)

@@ -221,7 +221,7 @@ class Session:
         input_ids = torch.tensor([prompt_ids] * config.batch, device=self.device)
         analysis = analyze(self.spec)
         rows = analysis.layers
-        element = self.model.embed_tokens.weight.element_size()
+        element = self.model.dtype.itemsize
         # cross-attention layers hold the image's keys and values from the prefill on
         image_kv = cross_kv_predicted(analysis, config.batch, element) if image is not None else [0] * len(rows)
         if recording:

@@ -33,7 +33,7 @@ def context_sweep(session, contexts: list[int], decode_steps: int = 4, probe: bo
                   cancelled=lambda: False, on_point=None) -> list[SweepPoint]:
     model, spec = session.model, session.spec
     rows = analyze(spec).layers
-    element = model.embed_tokens.weight.element_size()
+    element = model.dtype.itemsize
     limit = spec.learned_positions or 0
     generator = torch.Generator().manual_seed(0)
     points = []

@@ -42,7 +42,7 @@ def decode_at_contexts(session, contexts: list[int], steps: int = 3, roofs: Roof
     memory_fit.NotEnoughMemory (naming what did not fit) before allocating a cache that
     would not fit, and probe.Cancelled between layers once `cancelled()` is true."""
     model, spec, device = session.model, session.spec, session.device
-    element = model.embed_tokens.weight.element_size()
+    element = model.dtype.itemsize
     rows = analyze(spec).layers
     generator = torch.Generator().manual_seed(0)
     points = []

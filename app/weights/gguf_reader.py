@@ -170,16 +170,21 @@ class GGUFFile:
                                + " or ".join(k.__name__ for k in kinds))
         return value
 
-    def rows(self, info: TensorInfo, start: int, stop: int) -> np.ndarray:
-        """Rows [start, stop) of the tensor flattened to 2-D [rows, row length], as float32."""
-        row_length = info.shape[-1]
+    def packed_rows(self, info: TensorInfo, start: int, stop: int) -> np.ndarray:
+        """Rows [start, stop) of the tensor flattened to 2-D, as stored: [rows, row bytes]."""
         block_values, block_bytes = GGML_QUANT_SIZES[info.quant]
-        row_bytes = row_length // block_values * block_bytes
+        row_bytes = info.shape[-1] // block_values * block_bytes
         packed = np.empty((stop - start, row_bytes), dtype=np.uint8)
         with open(self.path, "rb") as handle:
             handle.seek(info.offset + start * row_bytes)
             if handle.readinto(memoryview(packed).cast("B")) != packed.size:
                 raise WeightsError(f"{self.path}: tensor {info.name} is truncated")
+        return packed
+
+    def rows(self, info: TensorInfo, start: int, stop: int) -> np.ndarray:
+        """Rows [start, stop) of the tensor flattened to 2-D [rows, row length], as float32."""
+        row_length = info.shape[-1]
+        packed = self.packed_rows(info, start, stop)
         try:
             values = dequantize(packed, info.quant)
         except (NotImplementedError, ValueError, KeyError) as error:

@@ -10,13 +10,14 @@ from typing import Any
 
 import torch
 
-from ..model.build import empty_model
+from ..model.build import construct, empty_model
 from ..model.decoder import DecoderModel
 from ..spec import ArchSpec, SpecError
 from ..spec.hf import spec_from_hf_config
 from . import embedded, hub
 from .errors import WeightsError
 from .gguf_config import spec_from_gguf
+from .gguf_lowbit import plan_lowbit
 from .gguf_reader import GGUFFile
 from .loader import fill_from_gguf, fill_parameters
 from .name_maps import NAME_MAPS
@@ -38,18 +39,20 @@ class Pretrained:
 
 
 def load_pretrained(source: str | Path, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-                    progress: Progress | None = None) -> Pretrained:
+                    progress: Progress | None = None, weights: str = "native") -> Pretrained:
+    """weights (GGUF files): "native" keeps the quantized matrices in their low bits where
+    they can run so (app/weights/gguf_lowbit.py); "dequantize" expands every tensor."""
     text = str(source)
     if text.startswith(embedded.PREFIX):
         loaded = load_gguf(embedded.embedded_path(text), device, dtype, progress,
-                           name=embedded.EMBEDDED[text.removeprefix(embedded.PREFIX)].catalog_name)
+                           name=embedded.EMBEDDED[text.removeprefix(embedded.PREFIX)].catalog_name, weights=weights)
         loaded.source = text
         return loaded
     path = Path(source)
     if path.is_dir():
         return load_directory(path, device, dtype, progress)
     if path.is_file() and path.suffix.lower() == ".gguf":
-        return load_gguf(path, device, dtype, progress)
+        return load_gguf(path, device, dtype, progress, weights=weights)
     if path.suffix.lower() == ".gguf":
         raise WeightsError(f"{source}: no such GGUF file")
     if not path.exists() and hub.looks_like_repo_id(text):
@@ -60,16 +63,19 @@ def load_pretrained(source: str | Path, device: torch.device | str = "cpu", dtyp
                        "a Hub repository id (org/name), a .gguf file, or embedded:NAME")
 
 
-def load_gguf(path: Path, device, dtype, progress: Progress | None = None, name: str | None = None) -> Pretrained:
+def load_gguf(path: Path, device, dtype, progress: Progress | None = None, name: str | None = None,
+              weights: str = "native") -> Pretrained:
     file = GGUFFile(path)
     spec = spec_from_gguf(file)
     if name:
         spec = replace(spec, name=name)
-    model = empty_model(spec, device, dtype)
+    plan = plan_lowbit(file, construct(spec, "meta"), device, weights)
+    model = empty_model(spec, device, dtype, low_bit=plan.install if plan.matrices else None)
+    plan.fill(model)
     fill_from_gguf(model, file, progress)
     model.pack_for_decode()
     tokenizer = tokenizer_from_gguf(file.metadata, str(path))
-    return Pretrained(model=model, spec=spec, tokenizer=tokenizer, source=str(path))
+    return Pretrained(model=model, spec=spec, tokenizer=tokenizer, source=str(path), notes=plan.notes)
 
 
 def load_directory(directory: Path, device, dtype, progress: Progress | None = None) -> Pretrained:

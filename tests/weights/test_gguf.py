@@ -25,7 +25,9 @@ NEW_TOKENS = 32
 
 @pytest.fixture(scope="module")
 def ours():
-    return {name: load_pretrained(f"embedded:{name}") for name in MODELS}
+    """Expanded to float32, as transformers reads them (native low-bit runs are
+    tests/weights/test_gguf_native.py's)."""
+    return {name: load_pretrained(f"embedded:{name}", weights="dequantize") for name in MODELS}
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +117,7 @@ def test_spec_from_gguf_metadata_is_the_catalog_entry(ours, name):
 
 
 def test_loads_in_the_requested_dtype(ours):
-    half = load_pretrained("embedded:smollm2-135m", dtype=torch.bfloat16).model
+    half = load_pretrained("embedded:smollm2-135m", dtype=torch.bfloat16, weights="dequantize").model
     full = ours["smollm2-135m"].model
     assert half.embed_tokens.weight.dtype == torch.bfloat16
     assert torch.equal(half.layers[0].ffn.down_proj.weight, full.layers[0].ffn.down_proj.weight.to(torch.bfloat16))

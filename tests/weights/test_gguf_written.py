@@ -103,7 +103,7 @@ def pair(request, tmp_path_factory):
     perturb(source)
     folder = tmp_path_factory.mktemp(request.param)
     write_like_llama_cpp(source, config, folder / "tiny.gguf")
-    ours = load_pretrained(folder / "tiny.gguf")
+    ours = load_pretrained(folder / "tiny.gguf", weights="dequantize")
     theirs = transformers.AutoModelForCausalLM.from_pretrained(folder, gguf_file="tiny.gguf", dtype=torch.float32)
     return config, ours, theirs.eval()
 

@@ -1,0 +1,219 @@
+// Matrix products on low-bit weights, read as they are stored (4 or 8 bits a weight plus a
+// scale and an offset per group), for a decode step on an x86 CPU with AVX2.
+//
+// A weight is w = scale * code + offset within a group of 16 or 32 along the input. The
+// activations are quantized to int8 in blocks of 32 (one float scale dx per block), as
+// llama.cpp does, so each block's dot product runs on bytes: vpmaddubsw multiplies an
+// unsigned byte by a signed byte and adds pairs, vpmaddwd adds pairs again, and the eight
+// 32-bit sums become floats once per block. Then
+//   y = sum over blocks of dx * scale * (codes . qx)  +  sum over groups of offset * dx * (sum of qx)
+// -- the offset term needs only each group's sum of quantized activations.
+//
+// Layouts (what app/weights/gguf_blocks.py writes):
+//   4-bit: 16 bytes per group of 32; byte i holds value i in its low nibble and value i+16
+//          in its high one (GGUF's Q4_0 / Q4_1 block order). Codes 0..15.
+//   8-bit: one signed byte per value, in order.
+//   scales, offsets: [rows, K / group], float32 or float16.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace {
+
+constexpr int64_t kBlock = 32;
+
+struct QuantizedActivations {
+  std::vector<int8_t> codes;  // [M, K]
+  std::vector<float> scale;   // [M, K / 32]
+  std::vector<float> sum16;   // [M, K / 16]: scale * the sum of each 16 codes
+  std::vector<float> sum32;   // [M, K / 32]: scale * the sum of each 32 codes
+};
+
+QuantizedActivations quantize_activations(const float* x, int64_t rows, int64_t K) {
+  QuantizedActivations a;
+  a.codes.resize(rows * K);
+  a.scale.resize(rows * K / kBlock);
+  a.sum16.resize(rows * K / 16);
+  a.sum32.resize(rows * K / kBlock);
+  at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t m = begin; m < end; ++m) {
+      for (int64_t b = 0; b < K / kBlock; ++b) {
+        const float* v = x + m * K + b * kBlock;
+        float amax = 0.f;
+        for (int i = 0; i < kBlock; ++i) amax = std::max(amax, std::fabs(v[i]));
+        const float d = amax / 127.f;
+        const float inverse = d != 0.f ? 1.f / d : 0.f;
+        int sums[2] = {0, 0};
+        int8_t* out = a.codes.data() + m * K + b * kBlock;
+        for (int i = 0; i < kBlock; ++i) {
+          const int code = static_cast<int>(std::nearbyint(v[i] * inverse));
+          out[i] = static_cast<int8_t>(code);
+          sums[i / 16] += code;
+        }
+        a.scale[m * (K / kBlock) + b] = d;
+        a.sum16[m * (K / 16) + 2 * b] = d * sums[0];
+        a.sum16[m * (K / 16) + 2 * b + 1] = d * sums[1];
+        a.sum32[m * (K / kBlock) + b] = d * (sums[0] + sums[1]);
+      }
+    }
+  });
+  return a;
+}
+
+inline float as_float(float v) { return v; }
+inline float as_float(uint16_t half) { return _cvtsh_ss(half); }
+
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+
+inline float horizontal_sum(__m256 v) {
+  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+  return _mm_cvtss_f32(sum);
+}
+
+// sum over groups of offset * (the group's scaled sum of activation codes)
+template <typename Scale>
+float offset_term(const Scale* offset, const float* sums, int64_t groups) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t g = 0;
+  for (; g + 8 <= groups; g += 8) acc = _mm256_fmadd_ps(load8(offset + g), _mm256_loadu_ps(sums + g), acc);
+  float total = horizontal_sum(acc);
+  for (; g < groups; ++g) total += as_float(offset[g]) * sums[g];
+  return total;
+}
+
+// The eight 32-bit sums of a block's byte products: lane i sums values 4i .. 4i+3.
+inline __m256 block_products(__m256i unsigned_bytes, __m256i signed_bytes) {
+  const __m256i pairs = _mm256_maddubs_epi16(unsigned_bytes, signed_bytes);
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+template <typename Scale>
+float dot_4bit(const uint8_t* codes, const Scale* scale, const Scale* offset, const int8_t* qx,
+               const float* dx, const float* group_sums, int64_t blocks) {
+  const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t b = 0;
+  for (; b + 1 < blocks; b += 2) {  // two blocks a turn: two independent accumulators
+    const __m128i p0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + 16 * b));
+    const __m128i p1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + 16 * b + 16));
+    const __m256i c0 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(p0, 4), p0), low_nibbles);
+    const __m256i c1 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(p1, 4), p1), low_nibbles);
+    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + kBlock * b));
+    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + kBlock * b + kBlock));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(as_float(scale[b]) * dx[b]), block_products(c0, x0), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(as_float(scale[b + 1]) * dx[b + 1]), block_products(c1, x1), acc1);
+  }
+  for (; b < blocks; ++b) {
+    const __m128i p = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + 16 * b));
+    const __m256i c = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(p, 4), p), low_nibbles);
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + kBlock * b));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(as_float(scale[b]) * dx[b]), block_products(c, x), acc0);
+  }
+  const float offsets = offset != nullptr ? offset_term(offset, group_sums, blocks) : 0.f;
+  return horizontal_sum(_mm256_add_ps(acc0, acc1)) + offsets;
+}
+
+// Signed weight bytes: vpmaddubsw wants its first operand unsigned, so it takes |w| and the
+// activation carries w's sign.
+template <typename Scale, int Group>
+float dot_8bit(const int8_t* codes, const Scale* scale, const Scale* offset, const int8_t* qx,
+               const float* dx, const float* group_sums, int64_t blocks) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + kBlock * b));
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + kBlock * b));
+    const __m256 products = block_products(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    __m256 factor;
+    if constexpr (Group == 32) {
+      factor = _mm256_set1_ps(as_float(scale[b]) * dx[b]);
+    } else {  // lanes 0-3 hold values 0-15, lanes 4-7 values 16-31
+      factor = _mm256_mul_ps(_mm256_set_m128(_mm_set1_ps(as_float(scale[2 * b + 1])), _mm_set1_ps(as_float(scale[2 * b]))),
+                             _mm256_set1_ps(dx[b]));
+    }
+    if (b & 1) acc1 = _mm256_fmadd_ps(factor, products, acc1);
+    else acc0 = _mm256_fmadd_ps(factor, products, acc0);
+  }
+  const float offsets = offset != nullptr ? offset_term(offset, group_sums, blocks * kBlock / Group) : 0.f;
+  return horizontal_sum(_mm256_add_ps(acc0, acc1)) + offsets;
+}
+
+template <typename Scale>
+void run(const QuantizedActivations& a, int64_t M, int64_t K, int64_t N, const at::Tensor& codes,
+         const at::Tensor& scales, const c10::optional<at::Tensor>& offsets, int64_t bits, int64_t group,
+         float* y) {
+  const int64_t blocks = K / kBlock, groups = K / group;
+  const Scale* scale = reinterpret_cast<const Scale*>(scales.data_ptr());
+  const Scale* offset = offsets.has_value() ? reinterpret_cast<const Scale*>(offsets->data_ptr()) : nullptr;
+  const int64_t row_bytes = bits == 4 ? K / 2 : K;
+  const uint8_t* data = reinterpret_cast<const uint8_t*>(codes.data_ptr());
+  // rows per task: enough weights that a task outweighs handing it to a thread
+  const int64_t grain = std::max<int64_t>(1, 16384 / K);
+  at::parallel_for(0, N, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      const uint8_t* row = data + n * row_bytes;
+      const Scale* row_scale = scale + n * groups;
+      const Scale* row_offset = offset != nullptr ? offset + n * groups : nullptr;
+      for (int64_t m = 0; m < M; ++m) {
+        const int8_t* qx = a.codes.data() + m * K;
+        const float* dx = a.scale.data() + m * blocks;
+        // each group's scaled activation sum, for the offsets
+        const float* group_sums = group == 16 ? a.sum16.data() + m * (K / 16) : a.sum32.data() + m * blocks;
+        float value;
+        if (bits == 4) {
+          value = dot_4bit(row, row_scale, row_offset, qx, dx, group_sums, blocks);
+        } else if (group == 16) {
+          value = dot_8bit<Scale, 16>(reinterpret_cast<const int8_t*>(row), row_scale, row_offset, qx, dx, group_sums, blocks);
+        } else {
+          value = dot_8bit<Scale, 32>(reinterpret_cast<const int8_t*>(row), row_scale, row_offset, qx, dx, group_sums, blocks);
+        }
+        y[m * N + n] = value;
+      }
+    }
+  });
+}
+
+at::Tensor lowbit_linear(const at::Tensor& x, const at::Tensor& codes, const at::Tensor& scales,
+                         const c10::optional<at::Tensor>& offsets, int64_t bits, int64_t group) {
+  TORCH_CHECK(x.dim() == 2 && x.scalar_type() == at::kFloat && x.is_contiguous() && x.device().is_cpu(),
+              "lowbit_linear: x must be a contiguous float32 CPU matrix [M, K]");
+  const int64_t M = x.size(0), K = x.size(1), N = codes.size(0);
+  TORCH_CHECK(K % kBlock == 0, "lowbit_linear: K = ", K, " is not a multiple of 32");
+  TORCH_CHECK(bits == 4 || bits == 8, "lowbit_linear: bits must be 4 or 8, got ", bits);
+  TORCH_CHECK(group == 32 || (bits == 8 && group == 16), "lowbit_linear: groups of ", group,
+              " are not supported for ", bits, "-bit codes");
+  TORCH_CHECK(codes.is_contiguous() && codes.dim() == 2 && codes.size(1) == (bits == 4 ? K / 2 : K) &&
+                  codes.element_size() == 1,
+              "lowbit_linear: codes must be contiguous bytes [N, ", bits == 4 ? K / 2 : K, "]");
+  TORCH_CHECK(scales.is_contiguous() && scales.dim() == 2 && scales.size(0) == N && scales.size(1) == K / group &&
+                  (scales.scalar_type() == at::kFloat || scales.scalar_type() == at::kHalf),
+              "lowbit_linear: scales must be contiguous float32 or float16 [N, K / group]");
+  if (offsets.has_value()) {
+    TORCH_CHECK(offsets->is_contiguous() && offsets->sizes() == scales.sizes() &&
+                    offsets->scalar_type() == scales.scalar_type(),
+                "lowbit_linear: offsets must match the scales' shape and dtype");
+  }
+  const QuantizedActivations a = quantize_activations(x.data_ptr<float>(), M, K);
+  at::Tensor y = at::empty({M, N}, x.options());
+  if (scales.scalar_type() == at::kHalf) {
+    run<uint16_t>(a, M, K, N, codes, scales, offsets, bits, group, y.data_ptr<float>());
+  } else {
+    run<float>(a, M, K, N, codes, scales, offsets, bits, group, y.data_ptr<float>());
+  }
+  return y;
+}
+
+}  // namespace
+
+TORCH_LIBRARY(archscope, m) {
+  m.def("lowbit_linear(Tensor x, Tensor codes, Tensor scales, Tensor? offsets, int bits, int group) -> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(archscope, CPU, m) { m.impl("lowbit_linear", &lowbit_linear); }

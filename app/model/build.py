@@ -17,6 +17,7 @@ from .cross_attention import CrossAttention
 from .decoder import DecoderModel
 from .memory_fit import require_build, require_load
 from .gated_deltanet import GatedDeltaNet
+from .gated_short_conv import GatedShortConv
 from .kimi_delta import KimiDeltaAttention
 from .lightning import LightningAttention
 from .mamba2 import Mamba2
@@ -37,6 +38,7 @@ MIXER_MODULES: dict[str, type[nn.Module]] = {
     "kimi_delta": KimiDeltaAttention,
     "mamba2": Mamba2,
     "lightning": LightningAttention,
+    "gated_short_conv": GatedShortConv,
     "cross_attention": CrossAttention,
 }
 FFN_MODULES: dict[str, type[nn.Module]] = {"mlp": MLP, "moe": MoE}

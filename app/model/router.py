@@ -51,7 +51,7 @@ class Router(nn.Module):
         indices = choice.topk(self.top_k, dim=-1).indices
         weights = scores.gather(-1, indices)  # the corrected scores choose; the raw scores weigh
         if self.spec.normalize_top_k:
-            weights = weights / (weights.sum(dim=-1, keepdim=True) + 1e-20)
+            weights = weights / (weights.sum(dim=-1, keepdim=True) + self.spec.normalize_epsilon)
         if self.spec.routed_scaling != 1.0:
             weights = weights * self.spec.routed_scaling
         return indices, weights

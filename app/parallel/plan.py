@@ -11,7 +11,8 @@ parallelism places the routed experts of every MoE layer over all of them (ep ==
 or keeps each expert whole on every rank (ep == 1). Between sublayers every rank holds the
 whole hidden state, so what a rank does not split it computes whole (replicated): the
 embedding, the output head, norms, routers and the mixers this version does not split
-(Kimi Delta Attention, Mamba-2, lightning attention, cross-attention).
+(Kimi Delta Attention, Mamba-2, lightning attention, LFM2's gated short convolution,
+cross-attention).
 
 Where a layer has fewer key/value heads than ranks (Qwen3-Next's 2 over 8, or one at explore
 scale), each key/value head is kept on tp / num_kv_heads ranks, as Megatron-LM and vLLM do:

@@ -53,6 +53,8 @@ PALETTE: tuple[PaletteItem, ...] = (
     PaletteItem("mamba2", "Mamba-2", "linear", SLOT_MIXER, "Selective state-space mixer (Nemotron 3)"),
     PaletteItem("lightning", "Lightning attention", "linear", SLOT_MIXER,
                 "Linear attention with per-head decay (MiniMax-M1)"),
+    PaletteItem("gated_short_conv", "Gated short conv", "linear", SLOT_MIXER,
+                "Double-gated short convolution, a 3-token window as its only state (LFM2)"),
     PaletteItem("no_mixer", "No mixer", "linear", SLOT_MIXER, "Feed-forward-only block (Nemotron-H)"),
     PaletteItem("swiglu", "SwiGLU", "ffn", SLOT_FFN, "Gated feed-forward with SiLU (Llama, Qwen)"),
     PaletteItem("geglu", "GeGLU", "ffn", SLOT_FFN, "Gated feed-forward with GELU (Gemma)"),

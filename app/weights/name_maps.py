@@ -9,6 +9,7 @@ from .names_deepseek import NAME_MAPS as DEEPSEEK_LINEAGE
 from .names_gemma3n import NAME_MAPS as GEMMA3N_LINEAGE
 from .names_gpt2 import NAME_MAPS as GPT2_LINEAGE
 from .names_kimi_linear import NAME_MAPS as KIMI_LINEAR_LINEAGE
+from .names_lfm2 import NAME_MAPS as LFM2_LINEAGE
 from .names_llama import NAME_MAPS as LLAMA_LINEAGE
 from .names_llama import NameMap, Transform
 from .names_minimax import NAME_MAPS as MINIMAX_LINEAGE
@@ -20,4 +21,5 @@ from .names_vision import NAME_MAPS as VISION_LINEAGES
 __all__ = ["NAME_MAPS", "NameMap", "Transform"]
 
 NAME_MAPS = {**GPT2_LINEAGE, **LLAMA_LINEAGE, **DEEPSEEK_LINEAGE, **MOE_LINEAGES, **NEMOTRON_H_LINEAGE,
-             **MINIMAX_LINEAGE, **KIMI_LINEAR_LINEAGE, **QWEN3_NEXT_LINEAGE, **GEMMA3N_LINEAGE, **VISION_LINEAGES}
+             **MINIMAX_LINEAGE, **KIMI_LINEAR_LINEAGE, **QWEN3_NEXT_LINEAGE, **LFM2_LINEAGE, **GEMMA3N_LINEAGE,
+             **VISION_LINEAGES}

@@ -14,12 +14,13 @@ transformers = pytest.importorskip("transformers")
 def perturb(model) -> None:
     """Move every weight off its initial value, so norms are not identities and biases not
     zero; and draw the router's score-correction bias -- a buffer, left at zero otherwise --
-    large enough to change which experts win."""
+    large enough to change which experts win (DeepSeek's e_score_correction_bias, LFM2-MoE's
+    expert_bias)."""
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.add_(torch.randn_like(parameter) * 0.05)
         for name, buffer in model.named_buffers():
-            if name.endswith("e_score_correction_bias"):
+            if name.endswith(("e_score_correction_bias", "feed_forward.expert_bias")):
                 buffer.copy_(torch.randn_like(buffer) * 0.1)
 
 

@@ -76,3 +76,21 @@ def test_the_cli_refuses_a_billion_layers_at_once_under_a_small_address_space(tm
     (folder / "config.json").write_text(json.dumps(config))
     line = refusal_line(run_archscope("show", str(folder / "config.json")))
     assert f"{folder / 'config.json'}: num_hidden_layers: 1,000,000,000 exceeds the bound of 10,000" in line
+
+
+@pytest.mark.parametrize("name, key, value, expected", [
+    ("lfm2.5-1.2b", "conv_L_cache", 2**40, "conv_L_cache: 1,099,511,627,776 exceeds the bound of 1,048,576 on a width"),
+    ("lfm2.5-1.2b", "conv_dim", 1024, "conv_dim: 1024 differs from hidden_size 2048"),
+    ("lfm2.5-1.2b", "block_ff_dim", 2**40, "block_ff_dim: 1,099,511,627,776 exceeds the bound of 1,048,576"),
+    ("lfm2.5-1.2b", "layer_types", ["conv", "mamba"] * 8, "layer_types: unknown entries ['mamba']"),
+    ("lfm2.5-1.2b", "conv_bias", "yes", "conv_bias: expected true or false"),
+    ("lfm2.5-8b-a1b", "num_dense_layers", 10**6, "num_dense_layers: 1,000,000 exceeds the bound of 10,000"),
+    ("lfm2.5-8b-a1b", "use_expert_bias", 1, "use_expert_bias: expected true or false"),
+    ("lfm2.5-8b-a1b", "layer_types", None, "layer_types: missing; lfm2_moe configs list each layer's type"),
+])
+def test_lfm2_keys_are_refused_by_name(name, key, value, expected):
+    config = dict(catalog.entry(name).config)
+    config[key] = value
+    with pytest.raises(SpecError) as caught:
+        spec_from_hf_config(config)
+    assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems

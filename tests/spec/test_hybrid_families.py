@@ -5,18 +5,23 @@ import pytest
 
 from app.spec import catalog
 from app.spec.analysis import analyze
+from app.spec.hf import hf_config_from_spec, spec_from_hf_config
 from app.spec.serialize import spec_from_json, spec_to_json
 from app.spec.ffn import MLP, MoE
 from app.spec.mixers import (
     Attention,
     GatedDeltaNet,
+    GatedShortConv,
     KimiDeltaAttention,
     LightningAttention,
     Mamba2,
     MultiHeadLatentAttention,
 )
 
-HYBRIDS = ["qwen3-next-80b-a3b", "kimi-linear-48b-a3b", "nemotron-3-nano-30b-a3b", "minimax-m1"]
+HYBRIDS = ["qwen3-next-80b-a3b", "kimi-linear-48b-a3b", "nemotron-3-nano-30b-a3b", "minimax-m1", "lfm2.5-1.2b",
+           "lfm2.5-350m", "lfm2.5-8b-a1b"]
+LFM2_ATTENTION_LAYERS = {"lfm2.5-1.2b": [2, 5, 8, 10, 12, 14], "lfm2.5-350m": [2, 5, 8, 10, 12, 14],
+                         "lfm2.5-8b-a1b": [2, 6, 10, 14, 18, 21]}
 
 
 def test_qwen3_next_is_three_gated_deltanet_layers_then_one_gated_attention_layer_repeated():
@@ -102,3 +107,84 @@ def test_recurrent_state_counts_what_the_cache_holds():
     assert isinstance(deltanet, GatedDeltaNet)
     row = analyze(catalog.get("qwen3-next-80b-a3b")).layers[0]
     assert row.state_values == 32 * 128 * 128 + 4 * (2 * 16 * 128 + 32 * 128)
+
+
+@pytest.mark.parametrize("name", sorted(LFM2_ATTENTION_LAYERS))
+def test_lfm2_5_layers_are_gated_short_convolutions_with_qk_normed_gqa_where_published(name):
+    spec = catalog.get(name)
+    attends = [i for i, layer in enumerate(spec.layers) if isinstance(layer.mixer, Attention)]
+    assert attends == LFM2_ATTENTION_LAYERS[name]
+    convs = [layer.mixer for layer in spec.layers if not isinstance(layer.mixer, Attention)]
+    assert all(conv == GatedShortConv(channels=spec.d_model, kernel=3) for conv in convs)
+    attention = spec.layers[attends[0]].mixer
+    assert attention.qk_norm.scope == "head" and attention.head_dim == 64 and spec.tie_embeddings
+
+
+def test_lfm2_5_dense_widths_follow_transformers_two_thirds_rule():
+    """block_ff_dim is the width before the rule: 12288 -> 8192 and 6656 -> 4608 (rounded up to 256)."""
+    assert catalog.get("lfm2.5-1.2b").layers[0].ffn == MLP(8192, "silu")
+    assert catalog.get("lfm2.5-350m").layers[0].ffn == MLP(4608, "silu")
+
+
+def test_lfm2_5_8b_a1b_routes_by_sigmoid_after_two_dense_layers():
+    spec = catalog.get("lfm2.5-8b-a1b")
+    assert [layer.ffn_kind for layer in spec.layers] == ["mlp"] * 2 + ["moe"] * 22
+    moe = spec.layers[2].ffn
+    assert (moe.num_experts, moe.top_k, moe.expert.intermediate_size, moe.shared) == (32, 4, 1792, None)
+    router = moe.router
+    assert router.scoring == "sigmoid" and router.score_correction_bias and router.normalize_top_k
+    assert router.normalize_epsilon == 1e-6  # transformers' Lfm2MoeTopKRouter
+    assert isinstance(spec.layers[0].mixer, GatedShortConv) and spec.layers[2].mixer.rope.theta == 5e6
+
+
+@pytest.mark.parametrize("name", sorted(LFM2_ATTENTION_LAYERS))
+def test_lfm2_config_round_trip_gives_back_the_published_fields(name):
+    """What the converter writes says what the published config says; only the MLP width is
+    written as built (intermediate_size, adjustment off), which transformers builds the same."""
+    published = catalog.entry(name).config
+    written = hf_config_from_spec(catalog.get(name))
+    spec = catalog.get(name)
+    assert spec_from_hf_config(written) == spec
+    renamed = {"tie_embedding": "tie_word_embeddings", "rope_theta": "rope_parameters"}
+    derived = {"block_ff_dim", "block_auto_adjust_ff_dim", "block_multiple_of", "block_ffn_dim_multiplier",
+               "intermediate_size", "conv_dim"}
+    for key, value in published.items():
+        if key in derived:
+            continue
+        theirs = written[renamed.get(key, key)]
+        if key == "rope_theta":
+            theirs = theirs["rope_theta"]
+        assert theirs == value, key
+    if spec.model_type == "lfm2":
+        assert written["intermediate_size"] == spec.layers[0].ffn.intermediate_size
+        assert written["block_auto_adjust_ff_dim"] is False
+    else:
+        assert written["intermediate_size"] == published["intermediate_size"]
+
+
+def test_lfm2_5_caches_grow_only_in_their_six_attention_layers():
+    analysis = analyze(catalog.get("lfm2.5-1.2b"))
+    assert analysis.kv_bytes_per_token(2) == 6 * 2 * 8 * 64 * 2  # keys and values of 8 heads x 64, bf16
+    # the ten convolution layers keep their 3-token window of B * x: 2048 channels x 3
+    assert analysis.state_bytes(2) == 10 * 2048 * 3 * 2
+
+
+
+def test_an_lfm2_spec_its_config_cannot_hold_is_refused_by_layer():
+    """lfm2_moe has no key for a dense layer after an MoE one, lfm2 none for a convolution
+    narrower than the model."""
+    from dataclasses import replace
+
+    from app.spec import SpecError
+
+    spec = catalog.get("lfm2.5-8b-a1b", "explore")
+    dense = spec.layers[0].ffn
+    late_dense = spec.with_layers([replace(layer, ffn=dense) if i == 3 else layer for i, layer in enumerate(spec.layers)])
+    with pytest.raises(SpecError, match=r"layers\[3\]\.ffn: lfm2_moe keeps its dense layers first"):
+        hf_config_from_spec(late_dense)
+    spec = catalog.get("lfm2.5-350m", "explore")
+    narrow = GatedShortConv(channels=spec.d_model // 2)
+    narrowed = spec.with_layers([replace(layer, mixer=narrow) if isinstance(layer.mixer, GatedShortConv) else layer
+                                 for layer in spec.layers])
+    with pytest.raises(SpecError, match=r"layers\[0\]\.mixer\.channels: 128 differs from d_model 256"):
+        hf_config_from_spec(narrowed)

@@ -1,6 +1,7 @@
 """Hybrid entries, where most layers keep a constant-size state instead of a growing
 KV cache: Qwen3-Next (Gated DeltaNet), Kimi Linear (Kimi Delta Attention), Nemotron 3
-Nano (Mamba-2) and MiniMax-M1 (lightning attention), each at its published config.json."""
+Nano (Mamba-2), MiniMax-M1 (lightning attention) and LFM2.5 (gated short convolutions),
+each at its published config.json (LFM2.5: as far as one could be read; see its entries)."""
 
 from __future__ import annotations
 
@@ -104,5 +105,77 @@ ENTRIES = [
                "The published config.json is MiniMax's remote-code form (model_type minimax_m1); it "
                "converts to transformers' minimax. Softmax layers rotate half of each head (rotary_dim "
                "64 of 128); transformers' minimax rotates the whole head, so its runs differ there.",),
+    ),
+    Entry(
+        slug="lfm2.5-1.2b",
+        title="LFM2.5 1.2B",
+        family="LFM2.5",
+        source="LiquidAI/LFM2.5-1.2B-Instruct model card (1.17B parameters; 16 layers = 10 double-gated LIV "
+               "convolution + 6 GQA blocks; vocabulary 65,536); widths from LiquidAI/LFM2-1.2B config.json, "
+               "whose architecture the card says LFM2.5 keeps (its own config.json was not found in a readable copy)",
+        # 16 layers: gated short convolutions, with GQA (QK-norm) at layers 2, 5, 8, 10, 12 and 14
+        # (0-based). block_ff_dim 12288 is the SwiGLU width before transformers' 2/3 rule: 8192.
+        config={"model_type": "lfm2", "vocab_size": 65536, "hidden_size": 2048, "num_hidden_layers": 16,
+                "num_attention_heads": 32, "num_key_value_heads": 8, "max_position_embeddings": 128000,
+                "norm_eps": 1e-5, "conv_bias": False, "conv_L_cache": 3, "conv_dim": 2048,
+                "block_ff_dim": 12288, "block_multiple_of": 256, "block_ffn_dim_multiplier": 1.0,
+                "block_auto_adjust_ff_dim": True, "rope_theta": 1000000.0, "tie_embedding": True,
+                "layer_types": ["conv", "conv", "full_attention", "conv", "conv", "full_attention", "conv", "conv",
+                                "full_attention", "conv", "full_attention", "conv", "full_attention", "conv",
+                                "full_attention", "conv"]},
+        published_total=1.17e9,
+        notes=("The LFM2.5 release changed the training (28T tokens, reinforcement learning), not the "
+               "architecture: the widths here are LFM2-1.2B's, and reproduce the card's 1.17B. The card "
+               "gives a 32,768-token context; max_position_embeddings is LFM2's 128000.",),
+    ),
+    Entry(
+        slug="lfm2.5-350m",
+        title="LFM2.5 350M",
+        family="LFM2.5",
+        source="LiquidAI/LFM2.5-350M model card (350M; 10 LIV convolution + 6 GQA blocks; 32,768-token "
+               "context); widths from LFM2-350M's config.json (hidden 1024, 16 heads / 8 KV, block_ff_dim 6656) "
+               "as third-party LFM2.5-350M loaders quote it; its own config.json was not found in a readable copy",
+        # LFM2-1.2B's layer pattern at half the width; block_ff_dim 6656 becomes a 4608-wide SwiGLU.
+        config={"model_type": "lfm2", "vocab_size": 65536, "hidden_size": 1024, "num_hidden_layers": 16,
+                "num_attention_heads": 16, "num_key_value_heads": 8, "max_position_embeddings": 128000,
+                "norm_eps": 1e-5, "conv_bias": False, "conv_L_cache": 3, "conv_dim": 1024,
+                "block_ff_dim": 6656, "block_multiple_of": 256, "block_ffn_dim_multiplier": 1.0,
+                "block_auto_adjust_ff_dim": True, "rope_theta": 1000000.0, "tie_embedding": True,
+                "layer_types": ["conv", "conv", "full_attention", "conv", "conv", "full_attention", "conv", "conv",
+                                "full_attention", "conv", "full_attention", "conv", "full_attention", "conv",
+                                "full_attention", "conv"]},
+        published_total=350e6,
+        notes=("Unknown from a first-hand copy: the vocabulary (65,536 here, LFM2's and the LFM2.5-1.2B "
+               "card's) and rope_theta (LFM2's 1e6). ArchScope counts 354.5M, LFM2-350M's published "
+               "354,483,968 exactly; the card rounds to 350M.",),
+    ),
+    Entry(
+        slug="lfm2.5-8b-a1b",
+        title="LFM2.5 8B-A1B",
+        family="LFM2.5 MoE",
+        source="LiquidAI/LFM2.5-8B-A1B config.json as a third-party loader's test quotes it (vocab_size 124928, "
+               "norm_eps 1e-6, rope_theta 5e6, the layer_types below), otherwise LiquidAI/LFM2-8B-A1B's; "
+               "model card: 8.3B total, 1.5B active, 24 layers = 18 LIV convolution + 6 GQA, 128k context",
+        # 24 layers, GQA at 2, 6, 10, 14, 18 and 21 (0-based); the first two feed-forwards are a dense
+        # SwiGLU, the other 22 route each token to 4 of 32 experts by sigmoid scores plus a
+        # per-expert bias that steers only the choice.
+        config={"model_type": "lfm2_moe", "vocab_size": 124928, "hidden_size": 2048, "num_hidden_layers": 24,
+                "intermediate_size": 7168, "moe_intermediate_size": 1792, "num_attention_heads": 32,
+                "num_key_value_heads": 8, "max_position_embeddings": 128000, "norm_eps": 1e-6,
+                "conv_bias": False, "conv_L_cache": 3, "num_dense_layers": 2, "num_experts": 32,
+                "num_experts_per_tok": 4, "norm_topk_prob": True, "use_expert_bias": True,
+                "routed_scaling_factor": 1.0, "rope_parameters": {"rope_theta": 5000000.0, "rope_type": "default"},
+                "tie_word_embeddings": True,
+                "layer_types": ["conv", "conv", "full_attention", "conv", "conv", "conv", "full_attention", "conv",
+                                "conv", "conv", "full_attention", "conv", "conv", "conv", "full_attention", "conv",
+                                "conv", "conv", "full_attention", "conv", "conv", "full_attention", "conv", "conv"]},
+        published_total=8.3e9,
+        # The card's 1.5B active is LFM2-8B-A1B's figure (1.56B with its 65,536-row table), which the
+        # larger vocabulary moves out of 3% either way (see notes): the active check is left out.
+        notes=("Not read first-hand: vocab_size 124928 (the card says 'vocabulary 128,000'), norm_eps 1e-6 and "
+               "rope_theta 5e6 come from one third-party copy of the config (rope_theta 5e6 also from a second); "
+               "every other number is LFM2-8B-A1B's published config, which the card says LFM2.5 keeps.",
+               "Model card: 8.3B total and 1.5B active, LFM2-8B-A1B's figures. With the 124,928-row tied table "
+               "ArchScope counts 8.46B total and 1.68B active per token (1.42B without the embedding lookup).",),
     ),
 ]

@@ -30,6 +30,9 @@ class Router:
     bias: bool = False  # gpt-oss's router has a bias term
     weight_inputs: bool = False  # Llama 4 scales the expert's input, not its output
     logit_softcap: float = 0.0  # Grok 2.5: cap * tanh(logits / cap) before the softmax; 0: none
+    # Added to the chosen weights' sum before normalize_top_k divides by it: DeepSeek V3's
+    # 1e-20 guards only against zero; LFM2-MoE's 1e-6 also shrinks the weights a little.
+    normalize_epsilon: float = 1e-20
 
 
 def expected_experts_reached(num_experts: int, top_k: int, assignments_rows: int) -> float:
@@ -102,7 +105,7 @@ class MoE:
             check.add(at(path, "top_k"), f"{self.top_k} exceeds num_experts {self.num_experts}")
         router, router_path = self.router, at(path, "router")
         check.positive(router, router_path, "num_groups", "top_k_groups", "routed_scaling")
-        check.non_negative(router, router_path, "logit_softcap")
+        check.non_negative(router, router_path, "logit_softcap", "normalize_epsilon")
         check.divides(router_path, "num_groups", router.num_groups, "num_experts", self.num_experts)
         if router.top_k_groups > router.num_groups > 0:
             check.add(at(router_path, "top_k_groups"),

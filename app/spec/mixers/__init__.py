@@ -13,6 +13,7 @@ from __future__ import annotations
 from .attention import Attention
 from .cross_attention import CrossAttention
 from .gated_deltanet import GatedDeltaNet
+from .gated_short_conv import GatedShortConv
 from .kimi_delta import KimiDeltaAttention
 from .lightning import LightningAttention
 from .mamba2 import Mamba2
@@ -25,6 +26,7 @@ Mixer = (
     | KimiDeltaAttention
     | Mamba2
     | LightningAttention
+    | GatedShortConv
     | CrossAttention
 )
 MIXER_TYPES: tuple[type, ...] = (
@@ -34,6 +36,7 @@ MIXER_TYPES: tuple[type, ...] = (
     KimiDeltaAttention,
     Mamba2,
     LightningAttention,
+    GatedShortConv,
     CrossAttention,
 )
 MIXER_KINDS: dict[str, type] = {kind.kind: kind for kind in MIXER_TYPES}
@@ -65,6 +68,6 @@ def known_mixer(mixer):
     return mixer
 
 
-__all__ = ["Attention", "CrossAttention", "GatedDeltaNet", "KimiDeltaAttention", "LightningAttention", "Mamba2",
-           "MultiHeadLatentAttention", "SparseIndexer", "Mixer", "MIXER_TYPES", "MIXER_KINDS", "MIXER_ANSWERS",
+__all__ = ["Attention", "CrossAttention", "GatedDeltaNet", "GatedShortConv", "KimiDeltaAttention", "LightningAttention",
+           "Mamba2", "MultiHeadLatentAttention", "SparseIndexer", "Mixer", "MIXER_TYPES", "MIXER_KINDS", "MIXER_ANSWERS",
            "known_mixer"]

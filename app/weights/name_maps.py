@@ -15,11 +15,12 @@ from .names_llama import NameMap, Transform
 from .names_minimax import NAME_MAPS as MINIMAX_LINEAGE
 from .names_moe import NAME_MAPS as MOE_LINEAGES
 from .names_nemotron_h import NAME_MAPS as NEMOTRON_H_LINEAGE
+from .names_qwen3_5 import NAME_MAPS as QWEN3_5_LINEAGE
 from .names_qwen3_next import NAME_MAPS as QWEN3_NEXT_LINEAGE
 from .names_vision import NAME_MAPS as VISION_LINEAGES
 
 __all__ = ["NAME_MAPS", "NameMap", "Transform"]
 
 NAME_MAPS = {**GPT2_LINEAGE, **LLAMA_LINEAGE, **DEEPSEEK_LINEAGE, **MOE_LINEAGES, **NEMOTRON_H_LINEAGE,
-             **MINIMAX_LINEAGE, **KIMI_LINEAR_LINEAGE, **QWEN3_NEXT_LINEAGE, **LFM2_LINEAGE, **GEMMA3N_LINEAGE,
-             **VISION_LINEAGES}
+             **MINIMAX_LINEAGE, **KIMI_LINEAR_LINEAGE, **QWEN3_NEXT_LINEAGE, **QWEN3_5_LINEAGE, **LFM2_LINEAGE,
+             **GEMMA3N_LINEAGE, **VISION_LINEAGES}

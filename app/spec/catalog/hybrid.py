@@ -1,5 +1,5 @@
 """Hybrid entries, where most layers keep a constant-size state instead of a growing
-KV cache: Qwen3-Next (Gated DeltaNet), Kimi Linear (Kimi Delta Attention), Nemotron 3
+KV cache: Qwen3-Next and Qwen3.5 / 3.6 (Gated DeltaNet), Kimi Linear (Kimi Delta Attention), Nemotron 3
 Nano (Mamba-2), MiniMax-M1 (lightning attention) and LFM2.5 (gated short convolutions),
 each at its published config.json (LFM2.5: as far as one could be read; see its entries)."""
 
@@ -31,6 +31,86 @@ ENTRIES = [
                "out the multi-token-prediction layer, which transformers does not build either) and "
                "'3B activated', a rounded figure: ArchScope counts 3.87B per token with both embedding "
                "tables, 3.25B without them.",),
+    ),
+    # Qwen3.5 / Qwen3.6: the text decoder (text_config) of a multimodal release; each layout
+    # is 3 Gated DeltaNet + 1 gated attention, repeated. Published text_config copies carry
+    # layer_types as well; full_attention_interval 4 states the same pattern.
+    Entry(
+        slug="qwen3.5-397b-a17b",
+        title="Qwen3.5 397B-A17B",
+        family="Qwen3.5",
+        source="Qwen/Qwen3.5-397B-A17B config.json (text_config), as quoted in public repositories (THUDM/slime "
+               "scripts/models/qwen3.5-397B-A17B.sh; a gated-delta-rule walkthrough citing "
+               "huggingface.co/Qwen/Qwen3.5-397B-A17B/blob/main/config.json for the linear heads; model-metadata "
+               "tables of simulators and ports); '397B / 17B activated' from the model card",
+        # shared_expert_intermediate_size 1024 as slime and most copies give it (one bridge-test
+        # fixture says 4096; that would make 19.6B active, far from the card's 17B).
+        # 60 layers = 15 x (3 Gated DeltaNet + 1 gated attention), every one an MoE of 512
+        # experts (10 routed + 1 gated shared).
+        config={"model_type": "qwen3_5_moe_text", "vocab_size": 248320, "hidden_size": 4096,
+                "num_hidden_layers": 60, "num_attention_heads": 32, "num_key_value_heads": 2, "head_dim": 256,
+                "attention_bias": False, "full_attention_interval": 4,
+                "rope_parameters": {"rope_type": "default", "rope_theta": 10000000, "partial_rotary_factor": 0.25,
+                                    "mrope_section": [11, 11, 10], "mrope_interleaved": True},
+                "max_position_embeddings": 262144, "rms_norm_eps": 1e-6, "hidden_act": "silu",
+                "linear_conv_kernel_dim": 4, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
+                "linear_num_key_heads": 16, "linear_num_value_heads": 64, "num_experts": 512,
+                "num_experts_per_tok": 10, "moe_intermediate_size": 1024, "shared_expert_intermediate_size": 1024,
+                "tie_word_embeddings": False},
+        published_total=397e9,
+        published_active=17e9,
+        notes=("Model card: 397B total, 17B activated. ArchScope counts the text decoder: 396.3B total and "
+               "17.35B per token (both embedding tables counted); the release adds a vision encoder and one "
+               "multi-token-prediction layer, which transformers' text model does not build.",),
+    ),
+    Entry(
+        slug="qwen3.6-35b-a3b",
+        title="Qwen3.6 35B-A3B",
+        family="Qwen3.5",
+        source="Qwen/Qwen3.6-35B-A3B config.json (text_config), as quoted in public repositories (an inventory "
+               "of its Hugging Face snapshot 7da1103; THUDM/slime scripts/models/qwen36-35B-A3B.sh, which reuses "
+               "qwen3.5-35B-A3B.sh); '35B / 3B activated' from the model card",
+        # 40 layers = 10 x (3 Gated DeltaNet + 1 gated attention), every one an MoE of 256
+        # experts (8 routed + 1 gated shared). Qwen3.6 keeps Qwen3.5-35B-A3B's architecture.
+        config={"model_type": "qwen3_5_moe_text", "vocab_size": 248320, "hidden_size": 2048,
+                "num_hidden_layers": 40, "num_attention_heads": 16, "num_key_value_heads": 2, "head_dim": 256,
+                "attention_bias": False, "full_attention_interval": 4,
+                "rope_parameters": {"rope_type": "default", "rope_theta": 10000000, "partial_rotary_factor": 0.25,
+                                    "mrope_section": [11, 11, 10], "mrope_interleaved": True},
+                "max_position_embeddings": 262144, "rms_norm_eps": 1e-6, "hidden_act": "silu",
+                "linear_conv_kernel_dim": 4, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
+                "linear_num_key_heads": 16, "linear_num_value_heads": 32, "num_experts": 256,
+                "num_experts_per_tok": 8, "moe_intermediate_size": 512, "shared_expert_intermediate_size": 512,
+                "tie_word_embeddings": False},
+        published_total=35e9,
+        # The card's "3B activated" (the A3B of the name) is a round figure: ArchScope counts
+        # 3.45B per token, 2.95B without the input embedding, so the active check is left out.
+        notes=("Model card: 35B total (ArchScope: 34.66B for the text decoder; the release adds a vision "
+               "encoder and one multi-token-prediction layer) and '3B activated', a rounded figure: "
+               "ArchScope counts 3.45B per token with both embedding tables, 2.95B without the input one, "
+               "2.44B without both.",),
+    ),
+    Entry(
+        slug="qwen3.6-27b",
+        title="Qwen3.6 27B",
+        family="Qwen3.5",
+        source="Qwen/Qwen3.6-27B config.json (text_config), as quoted in public repositories and write-ups of "
+               "its config.json (max_position_embeddings 262144, rope_theta 1e7); the model card's overview "
+               "(27B, hidden 5120, "
+               "64 layers, 48 V / 16 QK linear heads, 24 Q / 4 KV heads, head dims 128 and 256, rotary "
+               "dimension 64, intermediate 17408, vocabulary 248320)",
+        # 64 layers = 16 x (3 Gated DeltaNet + 1 gated attention), every one a dense SwiGLU MLP.
+        config={"model_type": "qwen3_5_text", "vocab_size": 248320, "hidden_size": 5120,
+                "num_hidden_layers": 64, "intermediate_size": 17408, "num_attention_heads": 24,
+                "num_key_value_heads": 4, "head_dim": 256, "attention_bias": False, "full_attention_interval": 4,
+                "rope_parameters": {"rope_type": "default", "rope_theta": 10000000, "partial_rotary_factor": 0.25,
+                                    "mrope_section": [11, 11, 10], "mrope_interleaved": True},
+                "max_position_embeddings": 262144, "rms_norm_eps": 1e-6, "hidden_act": "silu",
+                "linear_conv_kernel_dim": 4, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
+                "linear_num_key_heads": 16, "linear_num_value_heads": 48, "tie_word_embeddings": False},
+        published_total=27e9,
+        notes=("Model card: 27B. ArchScope counts 26.90B for the text decoder; the release adds a vision "
+               "encoder and one multi-token-prediction layer (its bf16 index totals 55.56 GB, about 27.8B).",),
     ),
     Entry(
         slug="kimi-linear-48b-a3b",

@@ -21,6 +21,7 @@ FAMILIES = {
     "gpt_oss": "gpt-oss", "deepseek_v3": "DeepSeek V3", "deepseek_v32": "DeepSeek V3.2",
     "llama4_text": "Llama 4", "glm4_moe": "GLM-4.5", "minimax": "MiniMax-M1", "minimax_m2": "MiniMax-M2",
     "mimo_v2_flash": "MiMo-V2-Flash", "qwen3_next": "Qwen3-Next", "kimi_linear": "Kimi Linear",
+    "qwen3_5_text": "Qwen3.5", "qwen3_5_moe_text": "Qwen3.5 MoE",
     "nemotron_h": "Nemotron 3", "lfm2": "LFM2", "lfm2_moe": "LFM2 MoE", "gemma3": "Gemma 3",
     "mllama": "Llama 3.2 Vision",
 }

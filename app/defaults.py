@@ -8,3 +8,6 @@ DEFAULT_BATCH_SWEEP_CONTEXT = 128  # tokens each row holds before a batch sweep'
 # how decode steps run: eager (each op from Python) or fast (compiled whole on the CPU,
 # app/runtime/fast.py; a CUDA graph on a GPU, app/runtime/graphs.py)
 EXECUTION_MODES = ("eager", "fast")
+# How a GGUF file's quantized matrices run: kept in their low bits (app/model/lowbit.py) or
+# expanded to the run's dtype.
+WEIGHTS_CHOICES = ("native", "dequantize")

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .defaults import DEFAULT_BATCH_SWEEP_CONTEXT, DEFAULT_MODEL, DEFAULT_PROMPT, EXECUTION_MODES
+from .defaults import DEFAULT_BATCH_SWEEP_CONTEXT, DEFAULT_MODEL, DEFAULT_PROMPT, EXECUTION_MODES, WEIGHTS_CHOICES
 from .dtypes import RUN_DTYPE_NAMES
 from .runtime.figures import (decode_rate_text, decode_step_time, decode_text, decode_tokens_per_s, execution_text,
                               scale_note, threads_text)
@@ -45,6 +45,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threads", type=positive_int,
                         help="torch's CPU thread count for the run (default: torch's own, one per core)")
     parser.add_argument("--no-probe", action="store_true", help="no per-layer timing or routing (overhead baseline)")
+    parser.add_argument("--weights", choices=WEIGHTS_CHOICES, default="native",
+                        help="a GGUF file's quantized matrices: native keeps them in their low bits and multiplies "
+                             "them as stored, as llama.cpp does (default; CPU); dequantize expands them to --dtype")
     parser.add_argument("--mode", choices=EXECUTION_MODES, default="eager",
                         help="eager: each op dispatched from Python (default); fast: the decode step compiled "
                              "with torch.compile on the CPU (once, seconds to a minute), a CUDA graph on a GPU; "
@@ -131,7 +134,7 @@ def open_session(args, progress: ProgressBar) -> Session:
 
     if not args.arch:
         return Session.from_source(args.model or DEFAULT_MODEL, device=args.device, dtype=args.dtype,
-                                   progress=progress.loading)
+                                   progress=progress.loading, weights=args.weights)
     if args.scale == "slice":
         return Session.from_slice(load_spec(args.arch, "full"), device=args.device, dtype=args.dtype, seed=args.seed)
     spec = load_spec(args.arch, args.scale)
@@ -210,7 +213,8 @@ def run_lines(snapshot) -> list[str]:
     speed = decode_text(run, summary["decode_tokens_per_s"], decode_steps, "--ignore-eos runs every step")
     threads = f", {threads_text(run['threads'])}" if "threads" in run else ""
     threads += f", {execution_text(run)}" if execution_text(run) else ""
-    lines = [f"{model['name']} on {model['device']} ({model['dtype']}{threads}): prefill {summary['prefill_ms']:.1f} ms, "
+    weights = ", low-bit weights" if model.get("weights") == "low-bit" else ""
+    lines = [f"{model['name']} on {model['device']} ({model['dtype']}{weights}{threads}): prefill {summary['prefill_ms']:.1f} ms, "
              f"{speed}, KV {summary['kv_bytes_final']} bytes (predicted {summary['kv_bytes_final_predicted']})"]
     step_time = decode_step_time(snapshot.steps)
     shares = step_time.shares()

@@ -85,7 +85,7 @@ class Worker(QObject):
     def load(self, request: dict) -> None:
         """request: {"source": ...} for weights; {"arch": name, "scale": ...} or {"spec": spec
         document, "scale": "explore" | "slice" | "as drawn"} for random ones; optional "device", "dtype",
-        "seed"."""
+        "seed", and for weights "weights" ("native" | "dequantize": a GGUF file's low bits kept or expanded)."""
         self._cancel.clear()
         leave_a_core_for_the_window()
         try:
@@ -109,7 +109,8 @@ class Worker(QObject):
             else:
                 self.session = Session.from_source(request["source"], device, dtype,
                                                    progress=lambda done, total: self.progress.emit("loading", done,
-                                                                                                   total))
+                                                                                                   total),
+                                                   weights=request.get("weights", "native"))
             self.loaded.emit({**self.session.model_info(), "scale": self.session.scale})
         except Exception as error:  # noqa: BLE001 - every failure must reach the UI as a message
             self._fail("loading failed", error)

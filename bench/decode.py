@@ -14,16 +14,28 @@ the same machine in the same run (decode's own access pattern).
 
     .venv/bin/python bench/decode.py [--models embedded:smollm2-135m qwen3-0.6b] [--mode eager fast]
                                      [--dtype float32] [--new-tokens 64] [--quick] [--threads N]
+                                     [--weights native]
 
 --threads sets torch's intra-op threads for every side alike (default: torch's own choice)
 and llama.cpp's. llama.cpp (`pip install llama-cpp-python`, a bench-only reference) runs
 on the embedded GGUF files as they are: quantized, so it reads fewer bytes per token.
+
+--weights native (embedded models): ArchScope runs the GGUF file's matrices in their low bits
+as well, beside the same file expanded to floats and beside llama.cpp, and the table adds the
+resident memory the load adds in each (peak RSS of a fresh process that loads the model --
+weights, GGUF header and tokenizer -- and runs a few steps, minus its RSS before loading),
+and the bytes of the model's tensors alone, against the file's size plus the KV cache --
+[3/9]'s targets: at most 1.3x, and llama.cpp's tokens/s or more.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import torch
 import transformers
@@ -75,10 +87,55 @@ def llama_cpp_tokens_per_s(name: str, threads: int, prompt_len: int, new_tokens:
     return best
 
 
+def resident_weights(name: str, weights: str, dtype: str, threads: int, tokens: int) -> dict:
+    """In a fresh process: the RSS the load and a short run add (peak minus before), the
+    file's size and the KV cache the run ends with, in bytes."""
+    child = Path(__file__).resolve()
+    command = [sys.executable, str(child), "--resident", name, weights, dtype, str(threads), str(tokens)]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def measure_resident(name: str, weights: str, dtype: str, threads: int, tokens: int) -> None:
+    from app.weights import load_pretrained
+    from app.weights.embedded import embedded_path
+
+    from app.model import lowbit_kernel
+    from app.model.build import construct
+    from app.spec import catalog
+
+    torch.set_num_threads(threads)
+    # the app's own code and libraries first (a model made on "meta" imports every module a
+    # build uses): what the weights add is measured from a process that is already running
+    construct(catalog.get("smollm2-135m"), "meta")
+    lowbit_kernel.unavailable()
+    before = _rss_bytes()
+    Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) restarts from now: imports left out
+    model = load_pretrained(name, dtype=DTYPES[dtype], weights=weights).model
+    cache = model.new_cache(1, tokens + 1)
+    with torch.no_grad():
+        token = torch.ones(1, 1, dtype=torch.long)
+        for _ in range(tokens):
+            token = model(token, cache=cache)[:, -1:].argmax(-1)
+    status = Path("/proc/self/status").read_text().splitlines()
+    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) * 1024  # kB
+    held = sum(t.nbytes for t in {id(t): t for t in (*model.parameters(), *model.buffers())}.values())
+    print(json.dumps({"added": peak - before, "held": held, "file": embedded_path(name.removeprefix("embedded:")).stat().st_size,
+                      "kv": cache.nbytes()}))
+
+
+def _rss_bytes() -> int:
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
 def bench_model(name: str, modes: list[str], device: str, dtype: torch.dtype, prompt_len: int, new_tokens: int,
-                repeats: int) -> dict:
-    setup = same_real_weights if name.startswith("embedded:") else same_weights
-    spec, reference, ours, prompt = setup(name, device, dtype, prompt_len)
+                repeats: int, weights: str = "dequantize") -> dict:
+    if name.startswith("embedded:"):
+        spec, reference, ours, prompt = same_real_weights(name, device, dtype, prompt_len, weights)
+    else:
+        spec, reference, ours, prompt = same_weights(name, device, dtype, prompt_len)
     session = Session(ours, spec, torch.device(device), dtype, spec.name, name)
     prompt_ids = prompt[0].tolist()
 
@@ -107,7 +164,41 @@ def bench_model(name: str, modes: list[str], device: str, dtype: torch.dtype, pr
     return result
 
 
+def print_low_bit_table(args, modes: list[str], threads: int) -> None:
+    """--weights native: each embedded model low-bit and expanded, llama.cpp, and memory."""
+    print("low-bit (native) against the same file expanded to floats (dequantize) and llama.cpp; memory: what the "
+          "weights add to a fresh process (peak RSS), against the file plus the KV cache")
+    columns = [f"low-bit {m}" for m in modes] + [f"expanded {m}" for m in modes] + ["llama.cpp"] + \
+        [f"low-bit {m}/llama" for m in modes] + ["MB low-bit", "MB expanded", "MB file+KV", "low-bit/(file+KV)",
+                                                 "MB tensors", "tensors/(file+KV)"]
+    print(f"{'model':<24}" + "".join(f"{column:>19}" for column in columns), flush=True)
+    for name in args.models:
+        if not name.startswith("embedded:"):
+            print(f"{name}: --weights native applies to the embedded GGUF models only", flush=True)
+            continue
+        native = bench_model(name, modes, args.device, DTYPES[args.dtype], args.prompt_tokens, args.new_tokens,
+                             args.repeats, "native")
+        expanded = bench_model(name, modes, args.device, DTYPES[args.dtype], args.prompt_tokens, args.new_tokens,
+                               args.repeats, "dequantize")
+        llama = llama_cpp_tokens_per_s(name, threads, args.prompt_tokens, args.new_tokens, args.repeats)
+        tokens = args.prompt_tokens + args.new_tokens
+        memory = {weights: resident_weights(name, weights, args.dtype, threads, tokens)
+                  for weights in ("native", "dequantize")}
+        limit = memory["native"]["file"] + memory["native"]["kv"]
+        cells = [f"{native[m]:.1f}" for m in modes] + [f"{expanded[m]:.1f}" for m in modes]
+        cells += [f"{llama:.1f}" if llama else "-"]
+        cells += [f"{native[m] / llama:.2f}x" if llama else "-" for m in modes]
+        cells += [f"{memory['native']['added'] / 1e6:.0f}", f"{memory['dequantize']['added'] / 1e6:.0f}",
+                  f"{limit / 1e6:.0f}", f"{memory['native']['added'] / limit:.2f}x",
+                  f"{memory['native']['held'] / 1e6:.0f}", f"{(memory['native']['held'] + memory['native']['kv']) / limit:.2f}x"]
+        print(f"{name:<24}" + "".join(f"{cell:>19}" for cell in cells), flush=True)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--resident"]:  # the child process of resident_weights
+        name, weights, dtype, threads, tokens = sys.argv[2:7]
+        measure_resident(name, weights, dtype, int(threads), int(tokens))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=DEFAULT_MODELS, help="catalog names, NAME:explore for a scale")
     parser.add_argument("--mode", nargs="+", choices=EXECUTION_MODES, default=list(EXECUTION_MODES),
@@ -119,6 +210,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="16 new tokens, best of 2: a rough ratio in less time")
     parser.add_argument("--threads", type=int, default=0, help="threads for every side (0: torch's default)")
+    parser.add_argument("--weights", choices=("dequantize", "native"), default="dequantize",
+                        help="embedded GGUF models: dequantize (the same float weights as transformers) or native: "
+                             "low-bit beside expanded and llama.cpp, with memory")
     args = parser.parse_args()
     if args.quick:
         args.new_tokens, args.repeats = 16, 2
@@ -128,6 +222,9 @@ def main() -> None:
     threads = torch.get_num_threads()
     print(f"device {args.device}, {args.dtype}, batch 1, prompt {args.prompt_tokens}, {args.new_tokens} new tokens, "
           f"torch {torch.__version__}, transformers {transformers.__version__}, {threads} threads")
+    if args.weights == "native":
+        print_low_bit_table(args, args.mode, threads)
+        return
     bandwidth = memory_bandwidth_matvec(args.device)
     print(f"read bandwidth (float32 matrix-vector product, 256 MiB): {bandwidth / 1e9:.1f} GB/s")
     columns = [f"{mode} tok/s" for mode in args.mode] + ["transformers", "llama.cpp"] + \

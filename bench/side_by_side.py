@@ -44,13 +44,14 @@ def same_weights(name: str, device: str, dtype: torch.dtype, prompt_len: int):
     return spec, reference, ours, prompt
 
 
-def same_real_weights(source: str, device: str, dtype: torch.dtype, prompt_len: int):
+def same_real_weights(source: str, device: str, dtype: torch.dtype, prompt_len: int, weights: str = "dequantize"):
     """The same for an embedded real model: we load the GGUF file ourselves, transformers
-    reads the very same file (it dequantizes GGUF itself)."""
+    reads the very same file (it dequantizes GGUF itself). weights "native": ours keeps the
+    file's low bits (then the weights are the file's, transformers' their expansion)."""
     from app.weights.embedded import embedded_path
 
     path = embedded_path(source.removeprefix("embedded:"))
-    loaded = load_pretrained(source, device=device, dtype=dtype)
+    loaded = load_pretrained(source, device=device, dtype=dtype, weights=weights)
     reference = transformers.AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=dtype)
     reference = reference.to(device).eval()
     prompt = torch.randint(0, loaded.spec.vocab_size, (1, prompt_len), generator=torch.Generator().manual_seed(0))

@@ -16,15 +16,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..spec.roofline import MatrixBytes
 from . import lowbit_kernel
 
 
 class LowBitLinear(nn.Module):
-    """A bias-free linear layer on a low-bit matrix [out_features, in_features]."""
+    """A linear layer on a low-bit matrix [out_features, in_features]; its bias (Qwen2's q/k/v
+    have one) a float parameter in the run's dtype."""
 
     def __init__(self, out_features: int, in_features: int, bits: int, group: int, scale_dtype: torch.dtype,
-                 has_offset: bool, device: torch.device | str = "cpu"):
+                 has_offset: bool, device: torch.device | str = "cpu", bias_dtype: torch.dtype | None = None):
         super().__init__()
+        lowbit_kernel.load()  # here, not in forward: a compiled step must find the operator registered
         if in_features % 32 or bits not in (4, 8) or group not in (16, 32) or (bits == 4 and group != 32):
             raise ValueError(f"no low-bit layout for {out_features} x {in_features} with {bits}-bit codes in "
                              f"groups of {group}")
@@ -36,15 +39,20 @@ class LowBitLinear(nn.Module):
         self.register_buffer("scales", torch.empty(out_features, groups, dtype=scale_dtype, device=device))
         self.register_buffer("offsets", torch.empty(out_features, groups, dtype=scale_dtype, device=device)
                              if has_offset else None)
+        self.bias = nn.Parameter(torch.empty(out_features, dtype=bias_dtype, device=device), requires_grad=False) \
+            if bias_dtype is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features).float().contiguous()
-        out = lowbit_kernel.lowbit_linear(flat, self.codes, self.scales, self.offsets, self.bits, self.group)
+        out = torch.ops.archscope_kernels.lowbit_linear(flat, self.codes, self.scales, self.offsets, self.bits,
+                                                        self.group)
+        if self.bias is not None:
+            out = out + self.bias
         return out.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
 
     def same_layout(self, other: "LowBitLinear") -> bool:
-        return (self.bits, self.group, self.scales.dtype, self.offsets is None, self.in_features) == \
-            (other.bits, other.group, other.scales.dtype, other.offsets is None, other.in_features)
+        return (self.bits, self.group, self.scales.dtype, self.offsets is None, self.bias is None, self.in_features) == \
+            (other.bits, other.group, other.scales.dtype, other.offsets is None, other.bias is None, other.in_features)
 
     def weight_bytes(self) -> int:
         return sum(t.nbytes for t in (self.codes, self.scales, self.offsets) if t is not None)
@@ -93,7 +101,8 @@ class PackedLowBit:
         first = linears[0]
         self.matrix = LowBitLinear(sum(linear.out_features for linear in linears), first.in_features, first.bits,
                                    first.group, first.scales.dtype, first.offsets is not None,
-                                   device=first.codes.device)
+                                   device=first.codes.device,
+                                   bias_dtype=first.bias.dtype if first.bias is not None else None)
         self.sizes = [linear.out_features for linear in linears]
         names = ("codes", "scales") + (("offsets",) if first.offsets is not None else ())
         for name in names:
@@ -101,6 +110,10 @@ class PackedLowBit:
             setattr(self.matrix, name, whole)
             for linear, part in zip(linears, whole.split(self.sizes)):
                 setattr(linear, name, part)
+        if first.bias is not None:  # .data keeps the parameters, views of the one bias
+            self.matrix.bias.data = torch.cat([linear.bias for linear in linears])
+            for linear, part in zip(linears, self.matrix.bias.data.split(self.sizes)):
+                linear.bias.data = part
         self.linears = linears
         self._pointers = [linear.codes.data_ptr() for linear in linears]
 
@@ -114,3 +127,24 @@ class PackedLowBit:
 def can_pack(linears: list[nn.Module]) -> bool:
     return all(isinstance(linear, LowBitLinear) and linear.same_layout(linears[0]) for linear in linears)
 
+
+def matrix_bytes(model: nn.Module) -> MatrixBytes | None:
+    """The bytes per weight each part of the model's projections really takes (for the
+    roofline), or None when every matrix is in the run's dtype."""
+    if not any(isinstance(module, LowBitLinear) for module in model.modules()):
+        return None
+    dtype_bytes = model.dtype.itemsize
+
+    def per_weight(part: nn.Module | None) -> float:
+        held = counted = 0
+        for module in part.modules() if part is not None else ():
+            if isinstance(module, LowBitLinear):
+                held, counted = held + module.weight_bytes(), counted + module.in_features * module.out_features
+            elif isinstance(module, nn.Linear):
+                held, counted = held + module.weight.nbytes, counted + module.weight.numel()
+        return held / counted if counted else dtype_bytes
+
+    embedding = model.embed_tokens
+    return MatrixBytes(tuple(per_weight(block.mixer) for block in model.layers),
+                       tuple(per_weight(block.ffn) for block in model.layers), per_weight(model.lm_head),
+                       per_weight(embedding.matrix) if isinstance(embedding, LowBitEmbedding) else dtype_bytes)

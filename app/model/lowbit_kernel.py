@@ -1,6 +1,6 @@
 """The low-bit matrix kernel (kernels/lowbit.cpp): compiled at first use with the machine's
 C++ compiler, cached by its source, and registered as the torch operator
-`archscope::lowbit_linear`, so compiled decode steps trace through it like any other op.
+`archscope_kernels::lowbit_linear`, so compiled decode steps trace through it like any other op.
 
 torch's own low-bit CPU kernels were measured slower than float32 on the AVX2 development
 machine (an int4 2048 x 2048 product 11.5 ms against 0.47 ms), which is why this one exists.
@@ -47,11 +47,11 @@ def unavailable() -> str | None:
     return None
 
 
-def lowbit_linear(x: torch.Tensor, codes: torch.Tensor, scales: torch.Tensor, offsets: torch.Tensor | None,
-                  bits: int, group: int) -> torch.Tensor:
-    """x [M, K] float32 times the low-bit matrix [N, K]: [M, N] float32."""
+def load() -> None:
+    """Build (once) and register the operator, or raise KernelUnavailable saying why. After it,
+    torch.ops.archscope_kernels.lowbit_linear(x [M, K] float32, codes, scales, offsets, bits,
+    group) is x times the low-bit matrix [N, K]: [M, N] float32."""
     _load()
-    return torch.ops.archscope.lowbit_linear(x, codes, scales, offsets, bits, group)
 
 
 @cache
@@ -65,7 +65,7 @@ def _load() -> None:
     library = _build()
     torch.ops.load_library(str(library))
 
-    @torch.library.register_fake("archscope::lowbit_linear")
+    @torch.library.register_fake("archscope_kernels::lowbit_linear")
     def _shape(x, codes, scales, offsets, bits, group):
         return x.new_empty(x.shape[0], codes.shape[0])
 

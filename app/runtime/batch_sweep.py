@@ -18,7 +18,7 @@ import torch
 
 from ..defaults import DEFAULT_BATCH_SWEEP_CONTEXT
 from ..spec.analysis import analyze
-from ..spec.roofline import Roofs, ffn_point_kind, mixer_point_kind, predict_ms, step_cost
+from ..spec.roofline import MatrixBytes, Roofs, ffn_point_kind, mixer_point_kind, predict_ms, step_cost
 from .memory import sample
 from .probe import CancelCheck, LayerTimer
 
@@ -53,14 +53,15 @@ class BatchPoint:
     kind_ms_predicted: dict[str, float] | None = None
 
 
-def predicted_times(spec, point: BatchPoint, roofs: Roofs, dtype_bytes: int) -> tuple[float, dict[str, float]]:
+def predicted_times(spec, point: BatchPoint, roofs: Roofs, dtype_bytes: int,
+                    matrices: MatrixBytes | None = None) -> tuple[float, dict[str, float]]:
     """The roofline's (ms per token, {point kind: ms per step}) for a point's decode step,
     with the experts its MoE layers really reached. Each layer's mixer and feed-forward is
     bound by its own roof, as the probe times them apart; the step adds the embedding,
     head and sampling rows. The context is the point's before its first timed step: the
     few tokens the steps add move nothing visible."""
     rows = step_cost(spec, "decode", context=point.context_len, batch=point.batch, dtype_bytes=dtype_bytes,
-                     routing=point.routing or None)
+                     routing=point.routing or None, matrices=matrices)
     kinds: dict[str, float] = {}
     model_rows_ms = 0.0
     for row in rows:
@@ -136,7 +137,8 @@ def batch_sweep(session, batches: list[int], context: int = DEFAULT_BATCH_SWEEP_
                 routing=routing,
             )
             if roofs is not None:
-                point.predicted_ms_per_token, point.kind_ms_predicted = predicted_times(spec, point, roofs, element)
+                point.predicted_ms_per_token, point.kind_ms_predicted = predicted_times(spec, point, roofs, element,
+                                                                                    session.matrices)
             points.append(point)
             if on_point is not None:
                 on_point(point)

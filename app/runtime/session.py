@@ -17,9 +17,10 @@ import torch
 from ..defaults import DEFAULT_PROMPT
 from ..dtypes import RUN_DTYPE_NAMES
 from ..model import build_model
+from ..model.lowbit import matrix_bytes
 from ..spec import ArchSpec, catalog
 from ..spec.analysis import analyze
-from ..spec.roofline import Roofs, predict_step
+from ..spec.roofline import MatrixBytes, Roofs, predict_step
 from .fast import MODES, CompiledDecode
 from .graphs import GraphDecode
 from .generate import Sampling, pick_next
@@ -79,6 +80,10 @@ class Session:
     source: str
     tokenizer: object = None
     notes: list[str] = field(default_factory=list)
+    # "low-bit": some matrices compute on their stored low bits (a GGUF file's, app/model/lowbit.py);
+    # "float": every weight in the run's dtype
+    weights: str = "float"
+    matrices: MatrixBytes | None = None  # the low-bit projections' bytes per weight, for the roofline
     scale: str = "real weights"  # or the catalog scale of random weights: "explore" | "slice" | "full"
     # the published model a smaller stand-in (explore scale) runs for: its predicted cost
     # goes beside the stand-in's measured one
@@ -115,13 +120,18 @@ class Session:
         return session
 
     @classmethod
-    def from_source(cls, source: str, device: str = "auto", dtype: str = "float32", progress=None) -> Session:
+    def from_source(cls, source: str, device: str = "auto", dtype: str = "float32", progress=None,
+                    weights: str = "native") -> Session:
+        """weights: a GGUF file's matrices kept low-bit ("native") or expanded ("dequantize")."""
         from ..weights import load_pretrained
 
         torch_device = resolve_device(device)
-        loaded = load_pretrained(source, device=torch_device, dtype=DTYPES[dtype], progress=progress)
+        loaded = load_pretrained(source, device=torch_device, dtype=DTYPES[dtype], progress=progress,
+                                 weights=weights)
+        matrices = matrix_bytes(loaded.model)
         return cls(loaded.model, loaded.spec, torch_device, DTYPES[dtype], loaded.spec.name, str(source),
-                   loaded.tokenizer)
+                   loaded.tokenizer, notes=list(loaded.notes), weights="float" if matrices is None else "low-bit",
+                   matrices=matrices)
 
     # --- prompt -------------------------------------------------------------------------
 
@@ -148,7 +158,7 @@ class Session:
 
     def model_info(self) -> dict:
         return model_section(self.spec, self.name, self.source, str(self.dtype).removeprefix("torch."),
-                             str(self.device))
+                             str(self.device), self.weights, self.matrices)
 
     def _published_prediction(self, config: RunConfig, context: int, element: int) -> dict:
         """The roofline's least decode step of the published model this stand-in runs for,
@@ -270,7 +280,7 @@ class Session:
                 if config.roofs is not None:
                     new = len(prompt_ids) if index == 0 else 1
                     predicted = predict_step(self.spec, config.roofs, steps[-1].phase, new, seq_len - new,
-                                             config.batch, element, steps[-1].routing or None)
+                                             config.batch, element, steps[-1].routing or None, self.matrices)
                     steps[-1].predicted_ms = [round(ms, 4) for ms in predicted.layer_ms]
                     steps[-1].predicted_head_ms = round(predicted.head_ms, 4)
                     steps[-1].predicted_sample_ms = round(predicted.sample_ms, 4)

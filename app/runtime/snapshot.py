@@ -10,22 +10,28 @@ from dataclasses import asdict, dataclass, field
 from .. import __version__
 from ..spec import ArchSpec
 from ..spec.analysis import analyze
+from ..spec.roofline import MatrixBytes
 from ..spec.serialize import spec_to_dict
 from .figures import decode_tokens_per_s
 
 PROFILE_SCHEMA = "archscope.profile/1"
 
 
-def model_section(spec: ArchSpec, name: str, source: str, dtype: str, device: str) -> dict:
-    """A snapshot's "model": what ran (its spec whole), its parameters, dtype and device, and
-    each layer's mixer and feed-forward kinds."""
+def model_section(spec: ArchSpec, name: str, source: str, dtype: str, device: str, weights: str = "float",
+                  matrices: MatrixBytes | None = None) -> dict:
+    """A snapshot's "model": what ran (its spec whole), its parameters, dtype and device, how
+    its weights were held ("float" in dtype, or "low-bit": a GGUF file's matrices as stored,
+    with their bytes per weight), and each layer's mixer and feed-forward kinds."""
     analysis = analyze(spec)
-    return {
+    section = {
         "name": name, "source": source, "spec": spec_to_dict(spec),
         "params_total": analysis.total_params, "params_active": analysis.active_params,
-        "dtype": dtype, "device": device,
+        "dtype": dtype, "device": device, "weights": weights,
         "layers": [{"mixer": row.mixer, "ffn": row.ffn} for row in analysis.layers],
     }
+    if matrices is not None:
+        section["matrix_bytes"] = matrices.to_dict()
+    return section
 
 
 def byte_tokens(prompt: str, vocab_size: int) -> list[int]:

@@ -45,6 +45,9 @@ class Step:
     context: int  # tokens already cached before the step
     batch: int
     dtype_bytes: int
+    # bytes a projection's weight takes where it is not dtype_bytes: a low-bit matrix's codes
+    # with their share of the group scales (0.625 for Q4_1), averaged over the part's matrices
+    matrix_bytes: float | None = None
 
     @property
     def rows(self) -> int:
@@ -54,7 +57,8 @@ class Step:
     def matmul(self, params: int, width_in: int = 0, width_out: int = 0) -> Cost:
         """A projection (or several) of `params` weights applied to every token row: the
         weights read once, 2 FLOPs per weight per row, the row's input and output moved."""
-        return Cost(weight_bytes=params * self.dtype_bytes, flops=2 * self.rows * params,
+        element = self.dtype_bytes if self.matrix_bytes is None else self.matrix_bytes
+        return Cost(weight_bytes=round(params * element), flops=2 * self.rows * params,
                     activation_bytes=self.rows * (width_in + width_out) * self.dtype_bytes)
 
     def projections(self, mixer, d: int) -> Cost:

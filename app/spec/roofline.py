@@ -12,7 +12,7 @@ comes to that is the fraction of roofline.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from .arch import ArchSpec
 from .cost import Cost, MixerSite, Step
@@ -57,6 +57,25 @@ def predict_ms(row: Cost, roofs: Roofs) -> float:
 
 def _roof_ms(cost: Cost, roofs: Roofs) -> float:
     return max(cost.bytes / roofs.bandwidth_bytes_per_s, cost.flops / roofs.flops_per_s) * 1e3
+
+
+@dataclass(frozen=True)
+class MatrixBytes:
+    """Bytes per weight of the projections a model really holds, where they are not the
+    run's dtype (a GGUF file's matrices kept low-bit): each layer's mixer and feed-forward
+    parts, the output head and the embedding table."""
+
+    mixer: tuple[float, ...]
+    ffn: tuple[float, ...]
+    head: float
+    embedding: float
+
+    def to_dict(self) -> dict:
+        return {"mixer": list(self.mixer), "ffn": list(self.ffn), "head": self.head, "embedding": self.embedding}
+
+    @staticmethod
+    def from_dict(document: dict) -> MatrixBytes:
+        return MatrixBytes(tuple(document["mixer"]), tuple(document["ffn"]), document["head"], document["embedding"])
 
 
 # The kinds a roofline chart draws one point for: a layer's mixer and feed-forward parts,
@@ -127,14 +146,15 @@ def _ffn_cost(spec: ArchSpec, index: int, step: Step, routing: dict | None, base
 
 
 def step_cost(spec: ArchSpec, phase: str = "decode", tokens: int = 1, context: int = 0, batch: int = 1,
-              dtype_bytes: int = 2, routing: dict | None = None) -> list[CostRow]:
+              dtype_bytes: int = 2, routing: dict | None = None, matrices: MatrixBytes | None = None) -> list[CostRow]:
     """What one forward step costs, row by row: each layer (index order), then the
     embedding lookup, the output head and sampling.
 
     phase "prefill": `tokens` prompt tokens after `context` cached ones (0 for a fresh
     prompt); "decode": one new token (tokens=1) at `context` cached tokens. routing: a
     snapshot step's {"<layer index>": [tokens per expert]} -- the experts an MoE layer
-    really read; without it, the expected number under uniform routing.
+    really read; without it, the expected number under uniform routing. matrices: the
+    projections' real bytes per weight, where some are low-bit.
     """
     if phase not in ("prefill", "decode"):
         raise ValueError(f"phase: expected 'prefill' or 'decode', found {phase!r}")
@@ -151,27 +171,29 @@ def step_cost(spec: ArchSpec, phase: str = "decode", tokens: int = 1, context: i
         norms = Cost(weight_bytes=(2 if layer.norm_placement == "sandwich" else 1)
                      * norm_params(layer.norm, spec.d_model) * step.dtype_bytes)
         on_device = _on_device_costs(spec, layer, step)
-        mixer = (_mixer_cost(spec, index, step, sources, norms + on_device[0]) if layer.mixer is not None
+        mixer_step = step if matrices is None else replace(step, matrix_bytes=matrices.mixer[index])
+        ffn_step = step if matrices is None else replace(step, matrix_bytes=matrices.ffn[index])
+        mixer = (_mixer_cost(spec, index, mixer_step, sources, norms + on_device[0]) if layer.mixer is not None
                  else Cost())
-        ffn = _ffn_cost(spec, index, step, routing, norms + on_device[1]) if layer.ffn is not None else Cost()
+        ffn = _ffn_cost(spec, index, ffn_step, routing, norms + on_device[1]) if layer.ffn is not None else Cost()
         total = mixer + ffn
         rows.append(CostRow(total.weight_bytes, total.cache_bytes, total.activation_bytes, total.flops,
                             name=f"layer {index}", layer=index, kind="layer",
                             mixer_kind=mixer_point_kind(layer.mixer), mixer=mixer,
                             ffn_kind=ffn_point_kind(layer.ffn), ffn=ffn))
-    rows.append(_embedding_row(spec, step))
-    rows.append(_head_row(spec, step))
+    rows.append(_embedding_row(spec, step, matrices.embedding if matrices is not None else step.dtype_bytes))
+    rows.append(_head_row(spec, step if matrices is None else replace(step, matrix_bytes=matrices.head)))
     rows.append(_sampling_row(spec, step))
     return rows
 
 
-def _embedding_row(spec: ArchSpec, step: Step) -> CostRow:
+def _embedding_row(spec: ArchSpec, step: Step, table_bytes: float) -> CostRow:
     """The lookup reads one table row per token (and a learned position's row); Gemma 3n
     also looks up each token's per-layer embeddings, projects the token's embedding into
     them and spreads it into AltUp's extra streams."""
     d = spec.d_model
     looked_up = d * (2 if spec.learned_positions else 1)
-    cost = Cost(weight_bytes=step.rows * looked_up * step.dtype_bytes,
+    cost = Cost(weight_bytes=round(step.rows * looked_up * table_bytes),
                 activation_bytes=step.rows * d * step.dtype_bytes)
     ple = spec.per_layer_embedding
     if ple is not None:
@@ -189,7 +211,7 @@ def _head_row(spec: ArchSpec, step: Step) -> CostRow:
     """The final norm and the output projection, for the last position of each row only
     (a prefill needs no more); Gemma 3n first merges its AltUp streams."""
     d = spec.d_model
-    last = Step(step.phase, 1, step.context, step.batch, step.dtype_bytes)
+    last = replace(step, tokens=1)
     cost = Cost(weight_bytes=norm_params(spec.final_norm, d) * step.dtype_bytes)
     cost = cost + last.matmul(spec.vocab_size * d, d, spec.vocab_size)
     if spec.altup is not None:
@@ -219,8 +241,8 @@ class StepPrediction:
 
 
 def predict_step(spec: ArchSpec, roofs: Roofs, phase: str, tokens: int, context: int, batch: int,
-                 dtype_bytes: int, routing: dict | None = None) -> StepPrediction:
-    rows = step_cost(spec, phase, tokens, context, batch, dtype_bytes, routing)
+                 dtype_bytes: int, routing: dict | None = None, matrices: MatrixBytes | None = None) -> StepPrediction:
+    rows = step_cost(spec, phase, tokens, context, batch, dtype_bytes, routing, matrices)
     by_name = {row.name: predict_ms(row, roofs) for row in rows[spec.num_layers:]}
     return StepPrediction([predict_ms(row, roofs) for row in rows[:spec.num_layers]], by_name["embedding"],
                           by_name["head"], by_name["sampling"])

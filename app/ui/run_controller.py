@@ -45,7 +45,7 @@ def hold_long_lived_objects(hold: bool) -> None:
 
 def same_model(one: dict, other: dict) -> bool:
     """Two snapshot "model" sections describe the same model run the same way."""
-    keys = ("name", "source", "spec", "dtype", "device")
+    keys = ("name", "source", "spec", "dtype", "device", "weights")
     return all(one.get(key) == other.get(key) for key in keys)
 
 

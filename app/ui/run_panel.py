@@ -108,7 +108,17 @@ class RunPanel(QWidget):
         self.dtype = QComboBox()
         self.dtype.addItems(RUN_DTYPE_NAMES)
         self.dtype.setToolTip("Weights and activations; bfloat16 halves memory, float32 is the reference")
-        form.addRow("Dtype", self.dtype)
+        self.weights = QComboBox()
+        self.weights.addItem("GGUF low-bit", "native")
+        self.weights.addItem("GGUF expanded", "dequantize")
+        self.weights.setToolTip("A GGUF file's quantized matrices: low-bit keeps them in their 4 to 8 bits and "
+                                "multiplies them as stored,\nas llama.cpp does (CPU); expanded turns them into "
+                                "the dtype first, the exact values transformers reads")
+        # on the dtype's row: a row more made the window's least height pass 800 pixels
+        dtype_row = QHBoxLayout()
+        dtype_row.addWidget(self.dtype, 1)
+        dtype_row.addWidget(self.weights, 1)
+        form.addRow("Dtype", dtype_row)
 
         self.prompt = QPlainTextEdit(DEFAULT_PROMPT)
         self.prompt.setFixedHeight(58)
@@ -209,10 +219,10 @@ class RunPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
         layout.addStretch(1)
-        for combo in (self.source, self.scale, self.device, self.dtype):
+        for combo in (self.source, self.scale, self.device, self.dtype, self.weights):
             # long item texts must not widen the dock: the combo elides, its popup shows them whole
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(12)
+            combo.setMinimumContentsLength(5 if combo in (self.dtype, self.weights) else 12)  # two share a row
         self._source_changed()
 
     # --- choices ------------------------------------------------------------------------------
@@ -235,6 +245,7 @@ class RunPanel(QWidget):
         self.browse.setVisible(key in ("directory", "gguf"))
         self.location.setPlaceholderText("e.g. HuggingFaceTB/SmolLM2-135M" if key == "hub" else "")
         self.scale.setEnabled(key == CANVAS)
+        self.weights.setEnabled(key == "gguf" or key.startswith("embedded:"))
         self.chat.setEnabled(key != CANVAS)
         self.stop_at_eos.setEnabled(key != CANVAS)
 
@@ -270,7 +281,7 @@ class RunPanel(QWidget):
         if key == CANVAS:
             return {"spec": self.canvas_spec(), "scale": self.scale.currentData(), **common}
         if key.startswith("embedded:"):
-            return {"source": key, **common}
+            return {"source": key, "weights": self.weights.currentData(), **common}
         location = self.location.text().strip()
         what = NEEDS_LOCATION[key]
         if not location:
@@ -281,6 +292,8 @@ class RunPanel(QWidget):
             raise ValueError(f"GGUF file: {location} does not exist")
         if key == "hub" and location.count("/") != 1:
             raise ValueError(f"Repository id: expected owner/name, got {location!r}")
+        if key == "gguf":
+            common["weights"] = self.weights.currentData()
         return {"source": location, **common}
 
     def run_settings(self) -> dict:

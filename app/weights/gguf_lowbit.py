@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..defaults import WEIGHTS_CHOICES
 from ..model import lowbit_kernel
 from ..model.decoder import DecoderModel
 from ..model.lowbit import LowBitEmbedding, LowBitLinear
@@ -24,8 +25,9 @@ from .gguf_blocks import LAYOUTS, lowbit_rows
 from .gguf_names import gguf_name, gguf_transform
 from .gguf_reader import GGUFFile, TensorInfo
 
-WEIGHTS_CHOICES = ("native", "dequantize")
-CHUNK_VALUES = 1 << 23  # rows of about 8M values converted at a time
+# rows of about 1M values converted at a time: the conversion's float temporaries are a few
+# times the chunk, and what the allocator keeps of them counts in the resident memory
+CHUNK_VALUES = 1 << 20
 # Modules whose weight only their own forward reads: safe to replace by a low-bit layer.
 _LINEAR_SUFFIXES = ("mixer.q_proj", "mixer.k_proj", "mixer.v_proj", "mixer.o_proj",
                     "ffn.gate_proj", "ffn.up_proj", "ffn.down_proj")
@@ -44,8 +46,9 @@ class LowBitPlan:
             layout = LAYOUTS[info.quant]
             rows, columns = info.shape
             scale_dtype = torch.float16 if layout.scale_dtype == np.float16 else torch.float32
+            bias = getattr(model.get_submodule(name), "bias", None)
             matrix = LowBitLinear(rows, columns, layout.bits, layout.group, scale_dtype, layout.has_offset,
-                                  device="meta")
+                                  device="meta", bias_dtype=bias.dtype if bias is not None else None)
             if name == "embed_tokens":
                 matrix = LowBitEmbedding(matrix, model.embed_tokens.weight.dtype)
             model.set_submodule(name, matrix)
@@ -76,7 +79,7 @@ def plan_lowbit(file: GGUFFile, model: nn.Module, device: torch.device | str, we
         raise ValueError(f"weights must be one of {', '.join(WEIGHTS_CHOICES)}, not {weights!r}")
     plan = LowBitPlan(file)
     candidates = [name for name, module in model.named_modules()
-                  if (name.endswith(_LINEAR_SUFFIXES) and isinstance(module, nn.Linear) and module.bias is None)
+                  if (name.endswith(_LINEAR_SUFFIXES) and isinstance(module, nn.Linear))
                   or name == "embed_tokens" or (name == "lm_head" and not model.spec.tie_embeddings)]
     quantized = {name: file.tensors.get(gguf_name(f"{name}.weight")) for name in candidates}
     quantized = {name: info for name, info in quantized.items() if info is not None and info.quant.name

@@ -147,18 +147,25 @@ def test_peak_memory_is_the_gpus_on_a_gpu_and_the_process_on_the_cpu():
 
 
 def test_every_step_has_the_rooflines_least_time_beside_its_measured_one(profiled):
-    from app.spec.roofline import Roofs, predict_step
+    from app.spec.roofline import MatrixBytes, Roofs, predict_step
     from app.spec.serialize import spec_from_dict
 
-    _, out = profiled
+    source, out = profiled
     snapshot = json.loads((out / "run.json").read_text())
     roofs = Roofs.from_dict(snapshot["run"]["roofs"])
     assert roofs.bandwidth_bytes_per_s > 0 and roofs.flops_per_s > 0 and roofs.dtype == "float32"
     spec = spec_from_dict(snapshot["model"]["spec"])
+    # a GGUF file's matrices run low-bit: the roofline counts the bytes they really hold
+    low_bit = source.startswith("embedded:")
+    assert (snapshot["model"]["weights"] == "low-bit") == low_bit
+    assert ("matrix_bytes" in snapshot["model"]) == low_bit
+    matrices = MatrixBytes.from_dict(snapshot["model"]["matrix_bytes"]) if low_bit else None
+    if low_bit:
+        assert all(0.5 < size < 1.5 for size in matrices.mixer + matrices.ffn)  # 4 to 8 bits and their scales
     for step in snapshot["steps"]:
         tokens = snapshot["run"]["prompt_tokens"] if step["phase"] == "prefill" else 1
         expected = predict_step(spec, roofs, step["phase"], tokens, step["seq_len"] - tokens,
-                                snapshot["run"]["batch"], 4, step["routing"] or None)
+                                snapshot["run"]["batch"], 4, step["routing"] or None, matrices)
         assert step["predicted_ms"] == pytest.approx(expected.layer_ms, abs=1e-4)
         assert step["predicted_head_ms"] == pytest.approx(expected.head_ms, abs=1e-4)
         assert len(step["predicted_ms"]) == len(step["layer_ms"])

@@ -33,6 +33,23 @@ def test_the_canvas_architecture_runs_with_random_weights_at_explore_scale(panel
     assert settings["max_new_tokens"] == 7 and settings["probe"] is True and settings["temperature"] == 0.0
 
 
+def test_a_gguf_model_runs_low_bit_unless_asked_to_expand_and_random_weights_have_no_such_choice(panel, tmp_path):
+    requests = []
+    panel.runRequested.connect(lambda load, settings: requests.append(load))
+    assert not panel.weights.isEnabled()  # the canvas: random weights
+    panel.request_run()
+    panel.set_source("embedded:smollm2-135m")
+    assert panel.weights.isEnabled() and panel.weights.currentData() == "native"
+    panel.request_run()
+    file = tmp_path / "model.gguf"
+    file.write_bytes(b"GGUF")
+    panel.set_source("gguf", str(file))
+    panel.weights.setCurrentIndex(panel.weights.findData("dequantize"))
+    panel.request_run()
+    assert "weights" not in requests[0]
+    assert requests[1]["weights"] == "native" and requests[2]["weights"] == "dequantize"
+
+
 def test_the_execution_mode_is_chosen_in_the_panel(panel):
     requests = []
     panel.runRequested.connect(lambda load, settings: requests.append(settings))

@@ -98,32 +98,36 @@ def test_random_activations_round_to_within_a_percent_and_keep_their_shape_and_d
 CONFIG = dict(model_type="qwen3", vocab_size=512, hidden_size=256, intermediate_size=512, num_hidden_layers=2,
               num_attention_heads=4, num_key_value_heads=2, head_dim=64, max_position_embeddings=256,
               rms_norm_eps=1e-6, rope_theta=1_000_000.0, tie_word_embeddings=True)
+QWEN2 = dict(model_type="qwen2", vocab_size=512, hidden_size=256, intermediate_size=512, num_hidden_layers=2,
+             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-6,
+             rope_theta=10_000.0, tie_word_embeddings=False)
 # Largest |native - expanded| logit over a 12-token forward, as a share of the largest logit:
 # 8-bit activations against the weights' own rounding, measured with margin.
 TOLERANCE = {"Q8_0": 0.03, "Q4_0": 0.03, "Q4_K": 0.03, "Q6_K": 0.03}
 
 
-def write_tiny_gguf(path, matrix_quants: dict[str, GGMLQuantizationType]) -> None:
-    """A random qwen3 model of CONFIG as llama.cpp names it; every matrix (and the tied
-    embedding) in the format `matrix_quants` gives for its GGUF name's tail, else the
-    "default" one; norms float32."""
-    spec = spec_from_hf_config(CONFIG)
+def write_tiny_gguf(path, matrix_quants: dict[str, GGMLQuantizationType], config: dict = CONFIG) -> None:
+    """A random model of `config` (qwen3 or qwen2) as llama.cpp names it; every matrix (and
+    the tied embedding) in the format `matrix_quants` gives for its GGUF name's tail, else
+    the "default" one; norms and biases float32."""
+    spec = spec_from_hf_config(config)
     model = build_model(spec, seed=0)
-    writer = GGUFWriter(str(path), "qwen3")
-    writer.add_block_count(CONFIG["num_hidden_layers"])
-    writer.add_context_length(CONFIG["max_position_embeddings"])
-    writer.add_embedding_length(CONFIG["hidden_size"])
-    writer.add_feed_forward_length(CONFIG["intermediate_size"])
-    writer.add_head_count(CONFIG["num_attention_heads"])
-    writer.add_head_count_kv(CONFIG["num_key_value_heads"])
-    writer.add_key_length(CONFIG["head_dim"])
-    writer.add_value_length(CONFIG["head_dim"])
-    writer.add_rope_freq_base(CONFIG["rope_theta"])
-    writer.add_layer_norm_rms_eps(CONFIG["rms_norm_eps"])
-    writer.add_vocab_size(CONFIG["vocab_size"])
+    writer = GGUFWriter(str(path), config["model_type"])
+    writer.add_block_count(config["num_hidden_layers"])
+    writer.add_context_length(config["max_position_embeddings"])
+    writer.add_embedding_length(config["hidden_size"])
+    writer.add_feed_forward_length(config["intermediate_size"])
+    writer.add_head_count(config["num_attention_heads"])
+    writer.add_head_count_kv(config["num_key_value_heads"])
+    if "head_dim" in config:
+        writer.add_key_length(config["head_dim"])
+        writer.add_value_length(config["head_dim"])
+    writer.add_rope_freq_base(config["rope_theta"])
+    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    writer.add_vocab_size(config["vocab_size"])
     for seed, (name, tensor) in enumerate(model.state_dict().items()):
-        if name == "lm_head.weight":
-            continue  # tied
+        if name == "lm_head.weight" and config["tie_word_embeddings"]:
+            continue
         theirs = gguf_name(name)
         values = tensor.detach().float().numpy()
         if values.ndim != 2:
@@ -151,6 +155,8 @@ def files(tmp_path_factory):
     # q and k in one format, v in another (as Gemma 3's Q4_K_M file has them): not packable
     made["mixed"] = folder / "mixed.gguf"
     write_tiny_gguf(made["mixed"], {"default": Q.Q4_1, "attn_v": Q.Q8_0, "ffn_down": Q.Q5_0})
+    made["biases"] = folder / "qwen2.gguf"  # q/k/v with biases, an untied head
+    write_tiny_gguf(made["biases"], {"default": Q.Q4_0}, QWEN2)
     return made
 
 
@@ -189,6 +195,19 @@ def test_linears_of_different_formats_run_one_by_one(files):
     assert native.notes == ["kept low-bit: 11 Q4_1, 2 Q5_0, 2 Q8_0"]
     expanded = load_pretrained(files["mixed"], weights="dequantize")
     ids = torch.arange(12).reshape(1, 12)
+    reference = logits_of(expanded.model, ids)
+    assert (logits_of(native.model, ids) - reference).abs().max() <= 0.03 * reference.abs().max()
+
+
+def test_biases_and_an_untied_head_run_low_bit_too(files):
+    native = load_pretrained(files["biases"])
+    attention = native.model.layers[1].mixer
+    assert isinstance(attention.qkv, PackedLowBit) and attention.q_proj.bias is not None
+    assert isinstance(native.model.lm_head, LowBitLinear) and native.model.lm_head is not native.model.embed_tokens.matrix
+    assert native.notes == ["kept low-bit: 16 Q4_0"]
+    expanded = load_pretrained(files["biases"], weights="dequantize")
+    torch.testing.assert_close(attention.q_proj.bias, expanded.model.layers[1].mixer.q_proj.bias, rtol=0, atol=0)
+    ids = torch.arange(3, 15).reshape(1, 12)
     reference = logits_of(expanded.model, ids)
     assert (logits_of(native.model, ids) - reference).abs().max() <= 0.03 * reference.abs().max()
 
@@ -240,3 +259,18 @@ def test_the_embedded_models_continue_text_with_the_expanded_runs_greedy_tokens(
             assert parted is None, (name, prompt, parted)
         elif parted is not None:
             assert margins[parted] < 0.25, (name, prompt, parted, margins[parted])
+
+
+def test_the_fast_mode_compiles_a_low_bit_model_whole_with_the_probe_inside(files):
+    """The kernel is a torch operator with a shape rule, so the compiled step has no graph
+    break at the low-bit layers: no part of the step runs eagerly, and every layer is timed."""
+    from app.runtime.session import RunConfig, Session
+
+    session = Session.from_source(str(files["Q4_0"]), device="cpu")
+    assert session.weights == "low-bit" and session.model_info()["weights"] == "low-bit"
+    snapshot = session.run(RunConfig(max_new_tokens=6, stop_at_eos=False, mode="fast"))
+    assert snapshot.run["mode"] == "fast"
+    assert any("compiled" in note for note in snapshot.notes)
+    assert not any("eagerly" in note for note in snapshot.notes), snapshot.notes
+    decode = [step for step in snapshot.steps if step.phase == "decode"]
+    assert decode and all(len(step.layer_ms) == CONFIG["num_hidden_layers"] for step in decode)

@@ -34,8 +34,10 @@ struct QuantizedActivations {
   std::vector<float> sum32;   // [M, K / 32]: scale * the sum of each 32 codes
 };
 
-QuantizedActivations quantize_activations(const float* x, int64_t rows, int64_t K) {
-  QuantizedActivations a;
+// One per thread, reused: a decode step calls this a hundred times for a few kilobytes.
+QuantizedActivations& quantize_activations(const float* x, int64_t rows, int64_t K) {
+  thread_local QuantizedActivations mine;
+  QuantizedActivations& a = mine;  // a reference the lambda captures: a thread_local named there is that thread's own
   a.codes.resize(rows * K);
   a.scale.resize(rows * K / kBlock);
   a.sum16.resize(rows * K / 16);
@@ -200,7 +202,7 @@ at::Tensor lowbit_linear(const at::Tensor& x, const at::Tensor& codes, const at:
                     offsets->scalar_type() == scales.scalar_type(),
                 "lowbit_linear: offsets must match the scales' shape and dtype");
   }
-  const QuantizedActivations a = quantize_activations(x.data_ptr<float>(), M, K);
+  const QuantizedActivations& a = quantize_activations(x.data_ptr<float>(), M, K);
   at::Tensor y = at::empty({M, N}, x.options());
   if (scales.scalar_type() == at::kHalf) {
     run<uint16_t>(a, M, K, N, codes, scales, offsets, bits, group, y.data_ptr<float>());
@@ -212,8 +214,8 @@ at::Tensor lowbit_linear(const at::Tensor& x, const at::Tensor& codes, const at:
 
 }  // namespace
 
-TORCH_LIBRARY(archscope, m) {
+TORCH_LIBRARY(archscope_kernels, m) {
   m.def("lowbit_linear(Tensor x, Tensor codes, Tensor scales, Tensor? offsets, int bits, int group) -> Tensor");
 }
 
-TORCH_LIBRARY_IMPL(archscope, CPU, m) { m.impl("lowbit_linear", &lowbit_linear); }
+TORCH_LIBRARY_IMPL(archscope_kernels, CPU, m) { m.impl("lowbit_linear", &lowbit_linear); }

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from ...dtypes import BYTES_PER_VALUE
 from ...spec import ArchSpec
-from ...spec.roofline import FFN_POINT_KINDS, MIXER_POINT_KINDS, CostRow, Roofs, predict_ms, step_cost
+from ...spec.roofline import (FFN_POINT_KINDS, MIXER_POINT_KINDS, CostRow, MatrixBytes, Roofs, predict_ms,
+                              step_cost)
 from .record import RunRecord
 
 HEAD_KIND = "head"
@@ -59,6 +60,7 @@ class RunCosting:
     batch: int
     dtype_bytes: int
     prompt_tokens: int
+    matrices: MatrixBytes | None = None  # low-bit weights' bytes per weight, as the run recorded them
 
     @classmethod
     def of(cls, record: RunRecord) -> RunCosting | None:
@@ -71,7 +73,9 @@ class RunCosting:
         first_tokens = len(record.steps[0].get("tokens") or ()) if record.steps else 0
         batch = int(run.get("batch") or record.batch or first_tokens or 1)
         dtype_bytes = BYTES_PER_VALUE.get(str(record.model.get("dtype", "float32")), 4)
-        return cls(spec, roofs, batch, dtype_bytes, int(run.get("prompt_tokens") or 0))
+        held = record.model.get("matrix_bytes")
+        matrices = MatrixBytes.from_dict(held) if isinstance(held, dict) else None
+        return cls(spec, roofs, batch, dtype_bytes, int(run.get("prompt_tokens") or 0), matrices)
 
     def rows(self, step: dict) -> list[CostRow]:
         """step_cost of one snapshot step: the layers in order, then embedding, head, sampling."""
@@ -79,7 +83,8 @@ class RunCosting:
         tokens = max(self.prompt_tokens, 1) if prefill else 1
         context = max(int(step["seq_len"]) - tokens, 0)
         return step_cost(self.spec, "prefill" if prefill else "decode", tokens=tokens, context=context,
-                         batch=self.batch, dtype_bytes=self.dtype_bytes, routing=step.get("routing") or None)
+                         batch=self.batch, dtype_bytes=self.dtype_bytes, routing=step.get("routing") or None,
+                         matrices=self.matrices)
 
     def predicted_ms(self, part) -> float | None:
         return predict_ms(part, self.roofs) if self.roofs is not None else None

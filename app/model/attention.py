@@ -1,6 +1,7 @@
 """Softmax attention: MHA, GQA and MQA, with the options the catalog uses -- QK-norm per
 head or over all heads, partial RoPE or none, sliding windows and chunks, biases, a
-sigmoid output gate (Qwen3-Next), learned sinks (gpt-oss) and logit soft-capping."""
+sigmoid output gate (Qwen3-Next), learned sinks (gpt-oss), logit soft-capping and keys
+that double as values (Gemma 4's global layers)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ class Attention(nn.Module):
         own_kv = not spec.shared_kv  # a sharing layer reads another layer's keys and values
         self.q_proj = nn.Linear(d_model, q_width, bias=spec.qkv_bias)
         self.k_proj = nn.Linear(d_model, kv_heads * head_dim, bias=spec.qkv_bias) if own_kv else None
-        self.v_proj = nn.Linear(d_model, kv_heads * v_dim, bias=spec.qkv_bias) if own_kv else None
+        # Gemma 4's global layers read their values off the key projection: no v_proj
+        own_values = own_kv and not spec.keys_as_values
+        self.v_proj = nn.Linear(d_model, kv_heads * v_dim, bias=spec.qkv_bias) if own_values else None
         self.o_proj = nn.Linear(heads * v_dim, d_model, bias=spec.out_bias)
         self.q_norm = self.k_norm = self.v_norm = None
         if spec.qk_norm is not None:
@@ -53,7 +56,8 @@ class Attention(nn.Module):
     def pack_for_decode(self) -> None:
         """Decode layout (app/model/packing.py): q, k and v from one matmul."""
         if self.k_proj is not None:
-            self.qkv = pack_linears([self.q_proj, self.k_proj, self.v_proj])
+            self.qkv = pack_linears([linear for linear in (self.q_proj, self.k_proj, self.v_proj)
+                                     if linear is not None])
         else:
             store_input_major(self.q_proj)
         store_input_major(self.o_proj)
@@ -111,7 +115,10 @@ class Attention(nn.Module):
         spec = self.spec
         batch, length, _ = x.shape
         qkv = packed_or_none(self, "qkv")
-        q, k, v = qkv(x) if qkv is not None else (self.q_proj(x), self.k_proj(x), self.v_proj(x))
+        linears = [linear for linear in (self.q_proj, self.k_proj, self.v_proj) if linear is not None]
+        projected = qkv(x) if qkv is not None else tuple(linear(x) for linear in linears)
+        # keys as values: the raw key projection, before the key norm and RoPE touch it
+        q, k, v = projected if self.v_proj is not None else (*projected, projected[1])
         if self.k_norm is not None and spec.qk_norm.scope == "all_heads":
             k = self.k_norm(k)
         query = self._query(q, step)

@@ -4,6 +4,8 @@ A block places its norms as the spec says: before each sublayer (Pre-Norm), afte
 inside the residual (OLMo 2/3's Post-Norm), or both (Gemma 3's sandwich). Gemma 3n's
 parts join where its spec has them: a LAuReL branch beside the mixer, AltUp streams
 around each block, per-layer embeddings into the streams, KV sharing between layers.
+Gemma 4 adds its per-layer embeddings to the one residual stream (it has no AltUp) and
+scales each block's output by a learned scalar.
 """
 
 from __future__ import annotations
@@ -53,7 +55,9 @@ class DecoderBlock(nn.Module):
         ple = spec.per_layer_embedding if spec is not None else None
         self.altup = AltUp(altup, d_model, layer.norm) if altup is not None else None
         self.per_layer_input = PerLayerInput(d_model, ple.width, ple.activation, layer.norm) \
-            if ple is not None and altup is not None else None
+            if ple is not None else None
+        # Gemma 4's layer_scalar, loaded from the checkpoint (1 in a random-weight build)
+        self.register_buffer("output_scale", torch.ones(1) if layer.scaled_output else None)
 
     def _residual(self, x, pre, sublayer, post, weights, *args):
         normed = pre(x) if pre is not None else x
@@ -88,12 +92,16 @@ class DecoderBlock(nn.Module):
         x = marked(step.observer, x, self.index, "start")
         if self.altup is None:
             x = self._sublayers(x, step, cache)
+            if self.per_layer_input is not None:  # Gemma 4: into the one residual stream
+                x = x + self.per_layer_input(x, step.per_layer_inputs[:, :, self.index])
         else:
             predictions = self.altup.predict(x)
             x = self.altup.correct(predictions, self._sublayers(predictions[0], step, cache))
             if self.per_layer_input is not None:
                 layer_input = step.per_layer_inputs[:, :, self.index]
                 x[1:] += self.per_layer_input(self.altup.scaled_first(x), layer_input)
+        if self.output_scale is not None:
+            x = x * self.output_scale
         return marked(step.observer, x, self.index, "ffn")
 
 

@@ -15,7 +15,10 @@ def _yarn_mscale(factor: float, mscale: float = 1.0) -> float:
 
 
 def inverse_frequencies(rope: Rope) -> tuple[torch.Tensor, float]:
-    """(inv_freq of rotary_dim / 2 channels, factor applied to cos and sin)."""
+    """(inv_freq of rotary_dim / 2 channels -- frequency_dim / 2 for proportional RoPE --,
+    factor applied to cos and sin)."""
+    if rope.frequency_dim:
+        return _proportional_frequencies(rope), 1.0
     dim = rope.rotary_dim
     # float32 throughout, as the published implementations compute it.
     exponents = torch.arange(0, dim, 2, dtype=torch.int64).float() / dim
@@ -58,6 +61,20 @@ def inverse_frequencies(rope: Rope) -> tuple[torch.Tensor, float]:
     else:
         attention_factor = _yarn_mscale(scaling.factor)
     return inv_freq, attention_factor
+
+
+def _proportional_frequencies(rope: Rope) -> torch.Tensor:
+    """Gemma 4's proportional RoPE: the first rotary_dim / 2 frequencies of a rotation over
+    frequency_dim channels, then zeros (an angle of zero leaves its pair unrotated), so the
+    table spans the whole head and the turning pairs sit at the start of each half."""
+    spacing = rope.frequency_dim
+    exponents = torch.arange(0, rope.rotary_dim, 2, dtype=torch.int64).float() / spacing
+    turning = 1.0 / (rope.theta**exponents)
+    still = torch.zeros(spacing // 2 - rope.rotary_dim // 2)
+    inv_freq = torch.cat((turning, still))
+    if rope.scaling is not None:  # transformers divides by the "factor" of its parameters
+        inv_freq = inv_freq / rope.scaling.factor
+    return inv_freq
 
 
 class RotaryTable:

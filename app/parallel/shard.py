@@ -62,7 +62,8 @@ def shard_attention(module, split: MixerSplit, rank: int, comm: Comm, layer: int
     # (Qwen3-Next), side by side: a head's rows are one block.
     keep_rows(module.q_proj, _heads(first, heads, spec.head_dim * (2 if spec.output_gate else 1)))
     keep_rows(module.k_proj, _heads(first_kv, kv_heads, spec.head_dim))
-    keep_rows(module.v_proj, _heads(first_kv, kv_heads, spec.v_dim))
+    if module.v_proj is not None:  # keys as values (Gemma 4's global layers): no projection of its own
+        keep_rows(module.v_proj, _heads(first_kv, kv_heads, spec.v_dim))
     if module.sinks is not None:
         module.sinks = sliced(module.sinks, slice(first, first + heads))
     module.o_proj = RowParallelLinear(module.o_proj, _heads(first, heads, spec.v_dim), comm, layer, "mixer")

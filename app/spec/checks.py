@@ -55,6 +55,12 @@ class Checker:
             self.add(at(path, "rotary_dim"), f"must be even, found {rope.rotary_dim}")
         if head_dim > 0 and rope.rotary_dim > head_dim:
             self.add(at(path, "rotary_dim"), f"{rope.rotary_dim} exceeds the head dimension {head_dim}")
+        if rope.frequency_dim and rope.frequency_dim != head_dim:
+            self.add(at(path, "frequency_dim"), f"proportional RoPE spans the whole head ({head_dim}), "
+                     f"found {rope.frequency_dim}")
+        if rope.frequency_dim and rope.scaling is not None and rope.scaling.type != "linear":
+            self.add(at(path, "scaling.type"), f"proportional RoPE takes a plain factor (linear), "
+                     f"found {rope.scaling.type}")
         if rope.scaling is not None:
             scaling_path = at(path, "scaling")
             self.positive(rope.scaling, scaling_path, "factor")

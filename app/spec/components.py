@@ -44,6 +44,9 @@ class Layer:
     # LAuReL (Gemma 3n): a rank-r learned residual, norm(right(left(x))) + x on the mixer's
     # normalized input, averaged with the mixer's residual sum (both / sqrt 2); 0: none
     laurel_rank: int = 0
+    # Gemma 4: the block's output times a learned scalar (layer_scalar). The reference keeps it
+    # as a buffer, not a parameter, so the parameter counts leave it out as transformers does.
+    scaled_output: bool = False
 
     @property
     def attends_to_context(self) -> bool:

@@ -132,9 +132,10 @@ def problems(spec: ArchSpec) -> list[Problem]:
         for name in ("width", "vocab_size"):
             if getattr(ple, name) < 1:
                 found.append(Problem(f"per_layer_embedding.{name}", f"must be positive, found {getattr(ple, name)}"))
-        if altup is None or altup.num_inputs < 2:
-            found.append(Problem("per_layer_embedding", "feeds the AltUp streams after the first; it needs altup "
-                                 "with num_inputs of at least 2"))
+        # Gemma 3n feeds the AltUp streams after the first; Gemma 4, without AltUp, its one stream
+        if altup is not None and altup.num_inputs < 2:
+            found.append(Problem("per_layer_embedding", "feeds the AltUp streams after the first; with altup it "
+                                 "needs num_inputs of at least 2"))
     if altup is not None and altup.num_inputs < 1:
         found.append(Problem("altup.num_inputs", f"must be positive, found {altup.num_inputs}"))
     if spec.matformer is not None and spec.matformer.full_intermediate_size < 1:

@@ -59,6 +59,11 @@ class Rope:
     rotary_dim: int
     scaling: RopeScaling | None = None
     interleaved: bool = False  # pairs (2i, 2i+1) instead of halves (GLM, GPT-J style)
+    # Proportional RoPE (Gemma 4's global layers, rope_type "proportional"): the frequencies
+    # are spaced as for a rotation of all `frequency_dim` channels (the head dimension), and
+    # only the rotary_dim / 2 fastest pairs of each half turn; the slow rest stay still, as if
+    # their angle were zero. 0: ordinary RoPE, spaced over rotary_dim.
+    frequency_dim: int = 0
 
 
 @dataclass(frozen=True)

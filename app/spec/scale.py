@@ -79,7 +79,8 @@ class Shrinker:
         if rope is None:
             return None
         rotary = new_dim if rope.rotary_dim == old_dim else max(2, (rope.rotary_dim * new_dim // old_dim) // 2 * 2)
-        return replace(rope, rotary_dim=rotary)
+        # proportional RoPE spans the whole head, whatever its width
+        return replace(rope, rotary_dim=rotary, frequency_dim=new_dim if rope.frequency_dim else 0)
 
     def layer(self, layer: Layer) -> Layer:
         # an absent mixer (a feed-forward-only layer) or feed-forward stays absent; an unknown

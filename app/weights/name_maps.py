@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .names_deepseek import NAME_MAPS as DEEPSEEK_LINEAGE
 from .names_gemma3n import NAME_MAPS as GEMMA3N_LINEAGE
+from .names_gemma4 import NAME_MAPS as GEMMA4_LINEAGE
 from .names_gpt2 import NAME_MAPS as GPT2_LINEAGE
 from .names_kimi_linear import NAME_MAPS as KIMI_LINEAR_LINEAGE
 from .names_lfm2 import NAME_MAPS as LFM2_LINEAGE
@@ -23,4 +24,4 @@ __all__ = ["NAME_MAPS", "NameMap", "Transform"]
 
 NAME_MAPS = {**GPT2_LINEAGE, **LLAMA_LINEAGE, **DEEPSEEK_LINEAGE, **MOE_LINEAGES, **NEMOTRON_H_LINEAGE,
              **MINIMAX_LINEAGE, **KIMI_LINEAR_LINEAGE, **QWEN3_NEXT_LINEAGE, **QWEN3_5_LINEAGE, **LFM2_LINEAGE,
-             **GEMMA3N_LINEAGE, **VISION_LINEAGES}
+             **GEMMA3N_LINEAGE, **GEMMA4_LINEAGE, **VISION_LINEAGES}

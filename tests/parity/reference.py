@@ -15,13 +15,15 @@ def perturb(model) -> None:
     """Move every weight off its initial value, so norms are not identities and biases not
     zero; and draw the router's score-correction bias -- a buffer, left at zero otherwise --
     large enough to change which experts win (DeepSeek's e_score_correction_bias, LFM2-MoE's
-    expert_bias)."""
+    expert_bias), and Gemma 4's block-output scalars (layer_scalar, buffers at 1)."""
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.add_(torch.randn_like(parameter) * 0.05)
         for name, buffer in model.named_buffers():
             if name.endswith(("e_score_correction_bias", "feed_forward.expert_bias")):
                 buffer.copy_(torch.randn_like(buffer) * 0.1)
+            if name.endswith("layer_scalar"):  # Gemma 4's learned block-output scale, 1 at init
+                buffer.copy_(1.0 + torch.rand_like(buffer))
 
 
 def save_reference(config: dict, directory: Path, seed: int = 0, shard_bytes: str | None = None,

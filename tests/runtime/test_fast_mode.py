@@ -33,7 +33,10 @@ EVERY_RUN = {"gpt2-small", "gemma3-270m", "llama4-maverick", "deepseek-v3", "qwe
 # Gemma 3n's activation sparsity keeps the gate values above a cutoff of mean + 1.645 std
 # per token: the compiled reduction's last bits move that cutoff, and with it the logits
 # by up to 5e-5 after 16 steps (measured: 4.9e-5; every other family within 2.1e-6).
-TOLERANCE = {"gemma3n-e2b": 1e-4}
+# Gemma 4 scales its QK-normed scores by 1, not 1/sqrt(head_dim): scores as large as the head
+# is wide make the softmax sharp, and a step that attends over the whole preallocated buffer
+# (masked slots included) sums in another order: up to 1.6e-5 after 16 steps (measured).
+TOLERANCE = {"gemma3n-e2b": 1e-4, "gemma4-31b": 5e-5}
 
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=() if name in EVERY_RUN else pytest.mark.compile_sweep)

@@ -189,8 +189,15 @@ class ConfigReader:
                 truncate=sub.bool("truncate", True),
                 attention_factor=sub.float("attention_factor", 0.0) if kind == "yarn" else 0.0,
             )
+        elif kind == "proportional":
+            # Gemma 4: frequencies spaced over the whole head, only the fastest pairs turn;
+            # transformers counts the turning pairs as int(factor * head_dim // 2).
+            stretch = sub.float("factor", 1.0, positive=True)
+            return Rope(theta=theta, rotary_dim=2 * int(factor * head_dim // 2), frequency_dim=head_dim,
+                        scaling=RopeScaling("linear", stretch) if stretch != 1.0 else None)
         elif kind != "default":
-            sub.problem("rope_type", f"unsupported rope type {brief(kind)}; expected default, linear, llama3 or yarn")
+            sub.problem("rope_type", f"unsupported rope type {brief(kind)}; expected default, linear, llama3, yarn "
+                        "or proportional")
         return Rope(theta=theta, rotary_dim=rotary_dim, scaling=scaling)
 
     def finish(self) -> None:
@@ -201,6 +208,11 @@ class ConfigReader:
 def rope_to_parameters(rope: Rope, head_dim: int) -> dict:
     """The transformers 5 `rope_parameters` dict of one rope."""
     params: dict[str, Any] = {"rope_type": "default", "rope_theta": rope.theta}
+    if rope.frequency_dim:
+        params.update(rope_type="proportional", partial_rotary_factor=rope.rotary_dim / head_dim)
+        if rope.scaling is not None:
+            params["factor"] = rope.scaling.factor
+        return params
     if rope.rotary_dim != head_dim:
         params["partial_rotary_factor"] = rope.rotary_dim / head_dim
     scaling = rope.scaling

@@ -51,6 +51,10 @@ class Attention:
     # Gemma 3n's last layers: reuse the keys and values of the last earlier layer of the same
     # kind that computes its own (app/spec/on_device.kv_sources); no k/v projections, no cache
     shared_kv: bool = False
+    # Gemma 4's global layers (attention_k_eq_v): no value projection; the values are the key
+    # projection's output before the key norm and RoPE, value-normed. The cache still keeps
+    # both (keys rotated, values not), so its bytes are those of keys and values.
+    keys_as_values: bool = False
 
     # --- derived facts ---
 
@@ -93,7 +97,7 @@ class Attention:
         q_width = self.num_heads * self.head_dim * (2 if self.output_gate else 1)
         # a layer that shares another's keys and values has no projections (or norms) for them
         k_width = 0 if self.shared_kv else self.num_kv_heads * self.head_dim
-        v_width = 0 if self.shared_kv else self.num_kv_heads * self.v_dim
+        v_width = 0 if self.shared_kv or self.keys_as_values else self.num_kv_heads * self.v_dim
         out_width = self.num_heads * self.v_dim
         total = d * (q_width + k_width + v_width) + out_width * d
         if self.qkv_bias:
@@ -116,6 +120,8 @@ class Attention:
         """Parameters that scale or shift rather than project a token: biases, norms, sinks."""
         q_width = self.num_heads * self.head_dim * (2 if self.output_gate else 1)
         kv_width = 0 if self.shared_kv else self.num_kv_heads * (self.head_dim + self.v_dim)
+        if self.keys_as_values and not self.shared_kv:
+            kv_width -= self.num_kv_heads * self.v_dim
         return self.params(d) - d * (q_width + kv_width) - self.num_heads * self.v_dim * d
 
     def per_image_params(self, d: int) -> int:
@@ -178,6 +184,9 @@ class Attention:
             check.norm(self.qk_norm.norm, at(path, "qk_norm.norm"))
         if self.value_norm is not None:
             check.norm(self.value_norm, at(path, "value_norm"))
+        if self.keys_as_values and self.v_dim != self.head_dim:
+            check.add(at(path, "keys_as_values"), f"values taken from the keys have the keys' width "
+                      f"{self.head_dim}, found value_head_dim {self.v_dim}")
 
     def explored(self, shrink: Shrinker) -> Attention:
         heads, kv = shrink.heads(self.num_heads, self.num_kv_heads)
@@ -231,6 +240,8 @@ class Attention:
         heads = f"{self.num_heads} heads · {self.num_kv_heads} KV · dim {self.head_dim}"
         if self.rope is None:
             positions = "NoPE"
+        elif self.rope.frequency_dim:
+            positions = f"proportional RoPE {self.rope.rotary_dim}/{self.head_dim}"
         elif self.rope.rotary_dim < self.head_dim:
             positions = f"partial RoPE {self.rope.rotary_dim}/{self.head_dim}"
         else:
@@ -254,6 +265,8 @@ class Attention:
             extras.append("QKV bias")
         if self.shared_kv:
             extras.append("KV shared (no cache)")
+        if self.keys_as_values:
+            extras.append("K = V")
         return [heads, positions, " · ".join(extras)] if extras else [heads, positions]
 
     def label(self, say_global: bool = False) -> str:
@@ -295,6 +308,8 @@ class Attention:
             text += " sinks"
         if self.shared_kv:
             text += " shared KV"
+        if self.keys_as_values:
+            text += " K=V"
         return text
 
     @property

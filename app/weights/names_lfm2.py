@@ -18,9 +18,8 @@ Inside the sublayers:
 from __future__ import annotations
 
 from ..spec import ArchSpec
-from ..spec.ffn import MoE
 from .names_llama import NameMap
-from .names_moe import per_expert
+from .names_moe import per_expert, router_bias_buffers
 
 NORMS = {"pre_mixer_norm": "operator_norm", "pre_ffn_norm": "ffn_norm"}
 ATTENTION_NAMES = {"o_proj": "out_proj", "q_norm": "q_layernorm", "k_norm": "k_layernorm"}
@@ -53,11 +52,8 @@ def _layer(spec: ArchSpec, index: int, module: str, rest: str):
 
 
 def lfm2(spec: ArchSpec, our_names: list[str]) -> NameMap:
-    # Buffers are not in our_names: list the routers' selection biases the spec says exist.
-    buffers = [f"layers.{i}.ffn.router.score_correction_bias" for i, layer in enumerate(spec.layers)
-               if isinstance(layer.ffn, MoE) and layer.ffn.router.score_correction_bias]
     mapping: NameMap = {}
-    for ours in [*our_names, *buffers]:
+    for ours in [*our_names, *router_bias_buffers(spec)]:
         parts = ours.split(".")
         if parts[0] == "layers":
             mapping[ours] = _layer(spec, int(parts[1]), parts[2], ".".join(parts[3:]))

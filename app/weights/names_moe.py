@@ -26,6 +26,13 @@ from .names_llama import NameMap, Transform, llama_lineage
 ExpertNames = Callable[[str, str, int], tuple[str | tuple[str, ...], Transform]]
 
 
+
+def router_bias_buffers(spec: ArchSpec) -> list[str]:
+    """Our names of the routers' score-correction biases the spec says exist: buffers, so not
+    among a model's parameter names, yet loaded from the checkpoint like them."""
+    return [f"layers.{i}.ffn.router.score_correction_bias" for i, layer in enumerate(spec.layers)
+            if isinstance(layer.ffn, MoE) and layer.ffn.router.score_correction_bias]
+
 def per_expert(leaves: dict[str, str]) -> ExpertNames:
     """Each expert saved on its own, experts.N.<leaf>."""
 
@@ -72,11 +79,8 @@ def moe_lineage(ffn: str, router: str, experts: ExpertNames, shared: str = "shar
     the router's score-correction bias as `correction_bias`, both relative to `ffn`."""
 
     def name_map(spec: ArchSpec, our_names: list[str]) -> NameMap:
-        # Buffers are not in our_names: list the correction biases the spec says exist.
-        buffers = [f"layers.{i}.ffn.router.score_correction_bias" for i, layer in enumerate(spec.layers)
-                   if isinstance(layer.ffn, MoE) and layer.ffn.router.score_correction_bias]
         mapping = llama_lineage(spec, our_names)
-        for ours in [*our_names, *buffers]:
+        for ours in [*our_names, *router_bias_buffers(spec)]:
             parts = ours.split(".")
             if parts[0] != "layers" or parts[2] != "ffn":
                 continue

@@ -17,8 +17,8 @@ Inside the sublayers:
 from __future__ import annotations
 
 from ..spec import ArchSpec
-from ..spec.ffn import MoE
 from .names_llama import NameMap
+from .names_moe import router_bias_buffers
 
 PREFIX = "backbone"  # transformers renames it to "model." as it loads; the files keep it
 
@@ -52,11 +52,8 @@ def _block(spec: ArchSpec, index: int, module: str, rest: str):
 
 
 def nemotron_h(spec: ArchSpec, our_names: list[str]) -> NameMap:
-    # Buffers are not in our_names: list the routers' correction biases the spec says exist.
-    buffers = [f"layers.{i}.ffn.router.score_correction_bias" for i, layer in enumerate(spec.layers)
-               if isinstance(layer.ffn, MoE) and layer.ffn.router.score_correction_bias]
     mapping: NameMap = {}
-    for ours in [*our_names, *buffers]:
+    for ours in [*our_names, *router_bias_buffers(spec)]:
         parts = ours.split(".")
         if parts[0] == "layers":
             mapping[ours] = _block(spec, int(parts[1]), parts[2], ".".join(parts[3:]))

@@ -99,10 +99,9 @@ class PackedLowBit:
     @torch.no_grad()
     def __init__(self, linears: list[LowBitLinear]):
         first = linears[0]
+        # made on "meta" (nothing allocated): its tensors are the concatenations below
         self.matrix = LowBitLinear(sum(linear.out_features for linear in linears), first.in_features, first.bits,
-                                   first.group, first.scales.dtype, first.offsets is not None,
-                                   device=first.codes.device,
-                                   bias_dtype=first.bias.dtype if first.bias is not None else None)
+                                   first.group, first.scales.dtype, first.offsets is not None, device="meta")
         self.sizes = [linear.out_features for linear in linears]
         names = ("codes", "scales") + (("offsets",) if first.offsets is not None else ())
         for name in names:
@@ -110,8 +109,8 @@ class PackedLowBit:
             setattr(self.matrix, name, whole)
             for linear, part in zip(linears, whole.split(self.sizes)):
                 setattr(linear, name, part)
-        if first.bias is not None:  # .data keeps the parameters, views of the one bias
-            self.matrix.bias.data = torch.cat([linear.bias for linear in linears])
+        if first.bias is not None:  # .data keeps the linears' parameters, views of the one bias
+            self.matrix.bias = nn.Parameter(torch.cat([linear.bias for linear in linears]), requires_grad=False)
             for linear, part in zip(linears, self.matrix.bias.data.split(self.sizes)):
                 linear.bias.data = part
         self.linears = linears

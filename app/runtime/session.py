@@ -80,10 +80,9 @@ class Session:
     source: str
     tokenizer: object = None
     notes: list[str] = field(default_factory=list)
-    # "low-bit": some matrices compute on their stored low bits (a GGUF file's, app/model/lowbit.py);
-    # "float": every weight in the run's dtype
-    weights: str = "float"
-    matrices: MatrixBytes | None = None  # the low-bit projections' bytes per weight, for the roofline
+    # the low-bit projections' bytes per weight (a GGUF file's kept low-bit, app/model/lowbit.py),
+    # for the roofline; None when every weight is in the run's dtype
+    matrices: MatrixBytes | None = None
     scale: str = "real weights"  # or the catalog scale of random weights: "explore" | "slice" | "full"
     # the published model a smaller stand-in (explore scale) runs for: its predicted cost
     # goes beside the stand-in's measured one
@@ -91,6 +90,11 @@ class Session:
     slice_plan: SlicePlan | None = None  # a slice run's plan: its snapshot extrapolates to the whole model
     # the fast mode's decode step, made by the first fast run: compiled on the CPU, a CUDA graph on a GPU
     fast_step: CompiledDecode | GraphDecode | None = None
+
+    @property
+    def weights(self) -> str:
+        """How the matrices are held: low-bit where some compute on their stored bits, else float."""
+        return "float" if self.matrices is None else "low-bit"
 
     @classmethod
     def from_arch(cls, name: str | ArchSpec, scale: str = "explore", device: str = "auto",
@@ -130,8 +134,7 @@ class Session:
                                  weights=weights)
         matrices = matrix_bytes(loaded.model)
         return cls(loaded.model, loaded.spec, torch_device, DTYPES[dtype], loaded.spec.name, str(source),
-                   loaded.tokenizer, notes=list(loaded.notes), weights="float" if matrices is None else "low-bit",
-                   matrices=matrices)
+                   loaded.tokenizer, notes=list(loaded.notes), matrices=matrices)
 
     # --- prompt -------------------------------------------------------------------------
 

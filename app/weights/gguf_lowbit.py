@@ -25,9 +25,9 @@ from .gguf_blocks import LAYOUTS, lowbit_rows
 from .gguf_names import gguf_name, gguf_transform
 from .gguf_reader import GGUFFile, TensorInfo
 
-# rows of about 1M values converted at a time: the conversion's float temporaries are a few
+# rows of about 256k values converted at a time: the conversion's float temporaries are a few
 # times the chunk, and what the allocator keeps of them counts in the resident memory
-CHUNK_VALUES = 1 << 20
+CHUNK_VALUES = 1 << 18
 # Modules whose weight only their own forward reads: safe to replace by a low-bit layer.
 _LINEAR_SUFFIXES = ("mixer.q_proj", "mixer.k_proj", "mixer.v_proj", "mixer.o_proj",
                     "ffn.gate_proj", "ffn.up_proj", "ffn.down_proj")

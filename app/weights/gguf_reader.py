@@ -158,6 +158,12 @@ class GGUFFile:
                                f"file ({size} bytes): the file is truncated")
         return TensorInfo(name, tuple(reversed(dims)), quant, offset, nbytes)
 
+    def drop_vocabulary(self) -> None:
+        """Forget the tokenizer's fields (once the tokenizer is built): for a 262k vocabulary
+        they are tens of megabytes of Python strings."""
+        for key in [key for key in self.metadata if key.startswith("tokenizer.ggml.")]:
+            del self.metadata[key]
+
     def field(self, key: str, default: Any = ..., kind: type | tuple = (int, float, str, bool, np.integer)):
         if key not in self.metadata:
             if default is ...:

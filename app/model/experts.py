@@ -14,6 +14,7 @@ that cannot take the grouped GEMM gathers each assignment's expert rows instead.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +38,27 @@ def _grouped_gemm_runs_on(device: torch.device, dtype: torch.dtype) -> bool:
 def _capturing(tensor: torch.Tensor) -> bool:
     """Whether a CUDA graph is being captured (the fast mode on a GPU): no host reads then."""
     return tensor.is_cuda and torch.cuda.is_current_stream_capturing()
+
+
+def routed_sum(tokens: torch.Tensor, indices: torch.Tensor, weights: torch.Tensor, weight_inputs: bool,
+               run: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """Sum over each token's chosen experts of weight * expert(token), for tokens [N, d],
+    indices and weights [N, top_k]: the (token, expert) assignments sorted by expert, then
+    run(routed [A, d], expert_of [A]) applies each one's expert (every dispatch, and the
+    low-bit experts of app/model/lowbit_experts.py, share this bookkeeping).
+    weight_inputs (Llama 4): the weight scales the expert's input instead of its output."""
+    top_k = indices.shape[1]
+    flat = indices.reshape(-1)
+    order = flat.argsort(stable=True)  # assignments grouped by expert, in expert order
+    token_of = order // top_k  # assignment a belongs to token a // top_k
+    routed = tokens[token_of]
+    scale = weights.reshape(-1)[order].unsqueeze(-1).to(tokens.dtype)
+    if weight_inputs:
+        routed = routed * scale
+    outputs = run(routed, flat[order])
+    if not weight_inputs:
+        outputs = outputs * scale
+    return torch.zeros_like(tokens).index_add_(0, token_of, outputs)
 
 
 class RoutedExperts(nn.Module):
@@ -88,19 +110,11 @@ class RoutedExperts(nn.Module):
         """Sum over each token's chosen experts of weight * expert(token), for tokens [N, d],
         indices and weights [N, top_k], tokens_per_expert [E] (the bincount of indices).
         weight_inputs (Llama 4): the weight scales the expert's input instead of its output."""
-        top_k = indices.shape[1]
-        flat = indices.reshape(-1)
-        order = flat.argsort(stable=True)  # assignments grouped by expert, in expert order
-        token_of = order // top_k  # assignment a belongs to token a // top_k
-        routed = tokens[token_of]
-        scale = weights.reshape(-1)[order].unsqueeze(-1).to(tokens.dtype)
-        if weight_inputs:
-            routed = routed * scale
-        if self._grouped_gemm_fits(routed):
-            outputs = self._grouped(routed, flat[order], tokens_per_expert)
-        elif torch.compiler.is_compiling() or _capturing(routed):
-            outputs = self._gathered(routed, flat[order])
-        else:
+        def run(routed: torch.Tensor, expert_of: torch.Tensor) -> torch.Tensor:
+            if self._grouped_gemm_fits(routed):
+                return self._grouped(routed, expert_of, tokens_per_expert)
+            if torch.compiler.is_compiling() or _capturing(routed):
+                return self._gathered(routed, expert_of)
             outputs = torch.empty_like(routed)
             # The one host read of the dispatch: slice bounds must be Python ints.
             start = 0
@@ -108,9 +122,9 @@ class RoutedExperts(nn.Module):
                 if count:
                     outputs[start:start + count] = self.expert(index, routed[start:start + count])
                     start += count
-        if not weight_inputs:
-            outputs = outputs * scale
-        return torch.zeros_like(tokens).index_add_(0, token_of, outputs)
+            return outputs
+
+        return routed_sum(tokens, indices, weights, weight_inputs, run)
 
     def _grouped_gemm_fits(self, routed: torch.Tensor) -> bool:
         # The kernels read rows in 16-byte steps: both widths must fill them.

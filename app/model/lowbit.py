@@ -129,7 +129,11 @@ def can_pack(linears: list[nn.Module]) -> bool:
 
 def matrix_bytes(model: nn.Module) -> MatrixBytes | None:
     """The bytes per weight each part of the model's projections really takes (for the
-    roofline), or None when every matrix is in the run's dtype."""
+    roofline), or None when every matrix is in the run's dtype. A feed-forward part averages
+    over its matrices by weight count: an MoE layer's routed experts (low-bit, held as
+    LowBitLinears, or float parameters) and its router and shared experts."""
+    from .experts import RoutedExperts  # here: experts imports mlp, which imports packing, which imports this
+
     if not any(isinstance(module, LowBitLinear) for module in model.modules()):
         return None
     dtype_bytes = model.dtype.itemsize
@@ -141,6 +145,9 @@ def matrix_bytes(model: nn.Module) -> MatrixBytes | None:
                 held, counted = held + module.weight_bytes(), counted + module.in_features * module.out_features
             elif isinstance(module, nn.Linear):
                 held, counted = held + module.weight.nbytes, counted + module.weight.numel()
+            elif isinstance(module, RoutedExperts):  # float experts: stacked parameters, not linears
+                stacked = [getattr(module, name) for name in module.matrices if getattr(module, name) is not None]
+                held, counted = held + sum(t.nbytes for t in stacked), counted + sum(t.numel() for t in stacked)
         return held / counted if counted else dtype_bytes
 
     embedding = model.embed_tokens

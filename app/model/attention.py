@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..spec.mixers import Attention as AttentionSpec
+from . import lowbit_kernel
 from .cache import FullKVCache, SlidingWindowCache
 from .norms import make_norm
 from .packing import PackedLinear, pack_linears, packed_or_none, store_input_major
@@ -145,6 +146,14 @@ class Attention(nn.Module):
         spec = self.spec
         group = spec.num_heads // spec.num_kv_heads
         batch, heads, length, _ = q.shape
+        if length == 1 and self._kernel_attends(q, k, v, mask):
+            # One query row per head on the CPU: our kernel (kernels/attention.cpp), which has
+            # none of the flash kernel's fixed cost; query heads sharing a key/value head are
+            # its rows, as below.
+            rows = q.reshape(batch, spec.num_kv_heads, group, q.shape[-1])
+            visible = mask.reshape(-1).contiguous() if mask is not None else None
+            out = torch.ops.archscope_kernels.decode_attention(rows, k, v, visible, self.scale)
+            return out.view(batch, heads, 1, out.shape[-1])
         if group > 1 and length == 1:
             # Decoding: the query heads that share a key/value head become that head's rows of
             # queries, so each cached key and value is read once. Grouped attention otherwise
@@ -156,6 +165,15 @@ class Attention(nn.Module):
         if group > 1 and (self.sinks is not None or spec.logit_softcap):
             k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
         return self._weighted_sum(q, k, v, mask, sinks_shape=(1, heads, 1, 1))
+
+    def _kernel_attends(self, q, k, v, mask: torch.Tensor | None) -> bool:
+        """Whether our decode-attention kernel computes this step: plain softmax attention in
+        float32 on the CPU, rows with a contiguous last dimension, a mask (if any) that every
+        row shares."""
+        return (self.sinks is None and not self.spec.logit_softcap and lowbit_kernel.loaded()
+                and q.device.type == "cpu" and q.dtype == torch.float32
+                and q.stride(-1) == 1 and k.stride(-1) == 1 and v.stride(-1) == 1
+                and (mask is None or mask.numel() == k.shape[2]))
 
     def _weighted_sum(self, q, k, v, mask: torch.Tensor | None, sinks_shape: tuple) -> torch.Tensor:
         """Softmax attention of q over k and v, as many heads of each (or one key/value head

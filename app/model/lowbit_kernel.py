@@ -1,11 +1,13 @@
-"""The low-bit matrix kernel (kernels/lowbit.cpp): compiled at first use with the machine's
-C++ compiler, cached by its source, and registered as the torch operator
-`archscope_kernels::lowbit_linear`, so compiled decode steps trace through it like any other op.
-
-torch's own low-bit CPU kernels were measured slower than float32 on the AVX2 development
-machine (an int4 2048 x 2048 product 11.5 ms against 0.47 ms), which is why this one exists.
-Where it cannot be built -- no compiler, no AVX2, not x86 -- `unavailable()` says why and
-GGUF weights are expanded to floats instead.
+"""Our CPU kernels (kernels/*.cpp): compiled at first use with the machine's C++ compiler,
+cached by their source, and registered as torch operators, so compiled decode steps trace
+through them like any other op:
+- `archscope_kernels::lowbit_linear` (kernels/lowbit.cpp), products with GGUF's low-bit
+  matrices as stored. torch's own low-bit CPU kernels were measured slower than float32 on
+  the AVX2 development machine (an int4 2048 x 2048 product 11.5 ms against 0.47 ms).
+- `archscope_kernels::decode_attention` (kernels/attention.cpp), one decode step's
+  attention in float32, without the fixed cost of torch's flash kernel.
+Where they cannot be built -- no compiler, no AVX2, not x86 -- `unavailable()` says why:
+GGUF weights are then expanded to floats and attention runs in torch's own kernel.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from pathlib import Path
 import torch
 import torch.utils.cpp_extension as cpp_extension
 
-SOURCE = Path(__file__).with_name("kernels") / "lowbit.cpp"
+SOURCES = sorted((Path(__file__).with_name("kernels")).glob("*.cpp"))
 FLAGS = ["-O3", "-mavx2", "-mfma", "-mf16c", "-fopenmp", "-std=c++20", "-shared", "-fPIC", "-w",
          f"-D_GLIBCXX_USE_CXX11_ABI={int(torch.compiled_with_cxx11_abi())}"]
 REQUIRED_CPU_FLAGS = ("avx2", "fma", "f16c")
+
+
+_registered = False  # set once the library is loaded (a global a compiled step can read)
 
 
 class KernelUnavailable(RuntimeError):
@@ -45,6 +50,12 @@ def unavailable() -> str | None:
     except KernelUnavailable as error:
         return str(error)
     return None
+
+
+def loaded() -> bool:
+    """Whether the operators are registered in this process (nothing is built to find out):
+    callers on a step's path use them only then, and fall back to torch's own ops."""
+    return _registered
 
 
 def load() -> None:
@@ -69,6 +80,13 @@ def _load() -> None:
     def _shape(x, codes, scales, offsets, bits, group):
         return x.new_empty(x.shape[0], codes.shape[0])
 
+    @torch.library.register_fake("archscope_kernels::decode_attention")
+    def _attention_shape(q, k, v, visible, scale):
+        return q.new_empty(*q.shape[:-1], v.shape[-1])
+
+    global _registered
+    _registered = True
+
 
 def _cpu_flags() -> set[str]:
     try:
@@ -79,12 +97,22 @@ def _cpu_flags() -> set[str]:
     return set(line.partition(":")[2].split())
 
 
-def _build() -> Path:
-    """The compiled library for this source, torch and flags; built once per machine."""
-    compiler = shutil.which(os.environ.get("CXX", "g++"))
-    source = SOURCE.read_bytes()
+def needs_build() -> bool:
+    """Whether loading will first compile the library (seconds, once per machine)."""
+    return not _library_path().is_file()
+
+
+def _library_path() -> Path:
+    """Where the library for these sources, this torch and these flags is cached."""
+    source = b"".join(path.read_bytes() for path in SOURCES)
     key = hashlib.sha256(source + torch.__version__.encode() + " ".join(FLAGS).encode()).hexdigest()[:16]
-    library = cache_directory() / f"lowbit-{key}.so"
+    return cache_directory() / f"lowbit-{key}.so"
+
+
+def _build() -> Path:
+    """The compiled library for these sources, torch and flags; built once per machine."""
+    compiler = shutil.which(os.environ.get("CXX", "g++"))
+    library = _library_path()
     if library.is_file():
         return library
     if compiler is None:
@@ -94,7 +122,7 @@ def _build() -> Path:
     libraries = [f"-L{path}" for path in cpp_extension.library_paths()] + ["-lc10", "-ltorch_cpu"]
     with tempfile.TemporaryDirectory(dir=library.parent) as scratch:
         built = Path(scratch) / library.name
-        command = [compiler, *FLAGS, *includes, str(SOURCE), "-o", str(built), *libraries]
+        command = [compiler, *FLAGS, *includes, *map(str, SOURCES), "-o", str(built), *libraries]
         result = subprocess.run(command, capture_output=True, text=True, timeout=600)
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]

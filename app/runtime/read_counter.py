@@ -34,6 +34,16 @@ def cpu_flash_attention_flops(query, key, value, *args, **kwargs) -> int:
     return 2 * batch * heads * queries * keys * (key_dim + value.shape[-1])
 
 
+def lowbit_linear_flops(x, codes, *args, **kwargs) -> int:
+    """Our low-bit product (app/model/kernels/lowbit.cpp): x [M, K] times [N, K]."""
+    return 2 * x.shape[0] * x.shape[1] * codes.shape[0]
+
+
+# Our own operators (app/model/kernels), by name: they are registered only where built.
+OWN_OPERATOR_FLOPS = {"archscope_kernels::decode_attention": cpu_flash_attention_flops,
+                      "archscope_kernels::lowbit_linear": lowbit_linear_flops}
+
+
 @dataclass
 class Counts:
     weight_bytes: int = 0
@@ -76,6 +86,8 @@ class ReadCounter(TorchDispatchMode):
             counts.flops += flop_registry[func.overloadpacket](*args, **kwargs, out_val=out)
         elif func is aten._scaled_dot_product_flash_attention_for_cpu.default:
             counts.flops += cpu_flash_attention_flops(*args)
+        elif func.name() in OWN_OPERATOR_FLOPS:
+            counts.flops += OWN_OPERATOR_FLOPS[func.name()](*args)
         named = list(zip(func._schema.arguments, args)) + [
             (argument, kwargs[argument.name]) for argument in func._schema.arguments if argument.name in kwargs]
         for argument, value in named:

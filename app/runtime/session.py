@@ -17,6 +17,7 @@ import torch
 from ..defaults import DEFAULT_PROMPT
 from ..dtypes import RUN_DTYPE_NAMES
 from ..model import build_model
+from ..model import lowbit_kernel
 from ..model.lowbit import matrix_bytes
 from ..spec import ArchSpec, catalog
 from ..spec.analysis import analyze
@@ -222,6 +223,8 @@ class Session:
         recording = config.probe and hasattr(self.model, "record_routing")
         if recording:  # before compiling: the compiled step counts routes as the run will
             self.model.record_routing(True)
+        if self.device.type == "cpu":
+            _load_cpu_kernels(_announce(on_progress))
         try:  # before the run's cache: compiling steps through a scratch cache of the same size
             decode, mode_notes = self._fast_decode(config, total_len, observer, _announce(on_progress))
             cache = self.model.new_cache(config.batch, total_len)  # it refuses a batch or length that cannot fit
@@ -324,6 +327,16 @@ class Session:
 def _eager_instead(error: Exception) -> str:
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return f"fast mode unavailable, this run is eager: {type(error).__name__}: {first[:300]}"
+
+
+def _load_cpu_kernels(progress) -> None:
+    """Our CPU kernels (app/model/kernels: decode attention, low-bit products), built at a
+    machine's first run; where they cannot be, torch's own ops serve instead."""
+    if lowbit_kernel.loaded():
+        return
+    if progress is not None and lowbit_kernel.needs_build():
+        progress("Building the CPU kernels (once per machine)")
+    lowbit_kernel.unavailable()
 
 
 def _announce(on_progress):

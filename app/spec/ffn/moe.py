@@ -89,7 +89,10 @@ class MoE:
                    else expected_experts_reached(self.num_experts, self.top_k, step.rows))
         expert = self.expert.params(d)
         assignments = step.rows * self.top_k
-        return cost + Cost(weight_bytes=round(reached * expert * step.dtype_bytes), flops=2 * assignments * expert,
+        # low-bit experts (a GGUF file's, kept in their bits) at their real bytes per weight:
+        # the layer's feed-forward average, which the experts all but make up
+        element = step.dtype_bytes if step.matrix_bytes is None else step.matrix_bytes
+        return cost + Cost(weight_bytes=round(reached * expert * element), flops=2 * assignments * expert,
                            activation_bytes=assignments * (2 * d + self.expert.intermediate_size) * step.dtype_bytes)
 
     # --- validation and explore scale ---

@@ -104,7 +104,7 @@ def measure_resident(name: str, weights: str, dtype: str, threads: int, tokens: 
     from app.weights.embedded import embedded_path
     from app.weights.pretrained import gguf_model, open_gguf
 
-    from app.model import lowbit_kernel
+    from app.model import cpu_kernels
     from app.model.build import build_model
     from app.spec import catalog
     from app.spec.scale import explore
@@ -116,7 +116,7 @@ def measure_resident(name: str, weights: str, dtype: str, threads: int, tokens: 
     with torch.no_grad():
         warm(torch.ones(1, 2, dtype=torch.long), cache=warm.new_cache(1, 3))
     del warm
-    lowbit_kernel.unavailable()
+    cpu_kernels.unavailable()
     ctypes.CDLL(None).malloc_trim(0)  # as the load itself does after the tokenizer: a settled baseline
     path = embedded_path(name.removeprefix("embedded:"))
     before = _rss_bytes()

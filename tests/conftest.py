@@ -12,6 +12,6 @@ def pytest_sessionstart(session):
     """Our CPU kernels (app/model/kernels) loaded before any test, as a run loads them: which
     attention a decode step uses must not depend on which test happened to load them first.
     Where they cannot be built, every test runs on torch's own ops."""
-    from app.model import lowbit_kernel
+    from app.model import cpu_kernels
 
-    lowbit_kernel.unavailable()
+    cpu_kernels.unavailable()

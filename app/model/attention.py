@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..spec.mixers import Attention as AttentionSpec
-from . import lowbit_kernel
+from . import cpu_kernels
 from .cache import FullKVCache, SlidingWindowCache
 from .norms import make_norm
 from .packing import PackedLinear, pack_linears, packed_or_none, store_input_major
@@ -170,7 +170,7 @@ class Attention(nn.Module):
         """Whether our decode-attention kernel computes this step: plain softmax attention in
         float32 on the CPU, rows with a contiguous last dimension, a mask (if any) that every
         row shares."""
-        return (self.sinks is None and not self.spec.logit_softcap and lowbit_kernel.loaded()
+        return (self.sinks is None and not self.spec.logit_softcap and cpu_kernels.loaded()
                 and q.device.type == "cpu" and q.dtype == torch.float32
                 and q.stride(-1) == 1 and k.stride(-1) == 1 and v.stride(-1) == 1
                 and (mask is None or mask.numel() == k.shape[2]))

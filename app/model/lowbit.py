@@ -1,6 +1,6 @@
 """Layers whose weights stay low-bit in memory and in the matmul: a GGUF file's Q4/Q5/Q6/Q8
 tensors as they are stored (app/weights/gguf_blocks.py), computed by the low-bit kernel
-(app/model/lowbit_kernel.py) instead of float matrices expanded from them.
+(app/model/cpu_kernels.py) instead of float matrices expanded from them.
 
 A weight is w = scale * code + offset within a group along the input; codes are 4 bits
 (two a byte) or 8. The kernel quantizes the activations to 8 bits per 32 values, as
@@ -16,8 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..spec.roofline import MatrixBytes
-from . import lowbit_kernel
+from . import cpu_kernels
 
 
 class LowBitLinear(nn.Module):
@@ -27,7 +26,7 @@ class LowBitLinear(nn.Module):
     def __init__(self, out_features: int, in_features: int, bits: int, group: int, scale_dtype: torch.dtype,
                  has_offset: bool, device: torch.device | str = "cpu", bias_dtype: torch.dtype | None = None):
         super().__init__()
-        lowbit_kernel.load()  # here, not in forward: a compiled step must find the operator registered
+        cpu_kernels.load()  # here, not in forward: a compiled step must find the operator registered
         if in_features % 32 or bits not in (4, 8) or group not in (16, 32) or (bits == 4 and group != 32):
             raise ValueError(f"no low-bit layout for {out_features} x {in_features} with {bits}-bit codes in "
                              f"groups of {group}")
@@ -125,32 +124,3 @@ class PackedLowBit:
 
 def can_pack(linears: list[nn.Module]) -> bool:
     return all(isinstance(linear, LowBitLinear) and linear.same_layout(linears[0]) for linear in linears)
-
-
-def matrix_bytes(model: nn.Module) -> MatrixBytes | None:
-    """The bytes per weight each part of the model's projections really takes (for the
-    roofline), or None when every matrix is in the run's dtype. A feed-forward part averages
-    over its matrices by weight count: an MoE layer's routed experts (low-bit, held as
-    LowBitLinears, or float parameters) and its router and shared experts."""
-    from .experts import RoutedExperts  # here: experts imports mlp, which imports packing, which imports this
-
-    if not any(isinstance(module, LowBitLinear) for module in model.modules()):
-        return None
-    dtype_bytes = model.dtype.itemsize
-
-    def per_weight(part: nn.Module | None) -> float:
-        held = counted = 0
-        for module in part.modules() if part is not None else ():
-            if isinstance(module, LowBitLinear):
-                held, counted = held + module.weight_bytes(), counted + module.in_features * module.out_features
-            elif isinstance(module, nn.Linear):
-                held, counted = held + module.weight.nbytes, counted + module.weight.numel()
-            elif isinstance(module, RoutedExperts):  # float experts: stacked parameters, not linears
-                stacked = [getattr(module, name) for name in module.matrices if getattr(module, name) is not None]
-                held, counted = held + sum(t.nbytes for t in stacked), counted + sum(t.numel() for t in stacked)
-        return held / counted if counted else dtype_bytes
-
-    embedding = model.embed_tokens
-    return MatrixBytes(tuple(per_weight(block.mixer) for block in model.layers),
-                       tuple(per_weight(block.ffn) for block in model.layers), per_weight(model.lm_head),
-                       per_weight(embedding.matrix) if isinstance(embedding, LowBitEmbedding) else dtype_bytes)

@@ -17,8 +17,8 @@ import torch
 from ..defaults import DEFAULT_PROMPT
 from ..dtypes import RUN_DTYPE_NAMES
 from ..model import build_model
-from ..model import lowbit_kernel
-from ..model.lowbit import matrix_bytes
+from ..model import cpu_kernels
+from ..model.held_bytes import matrix_bytes
 from ..spec import ArchSpec, catalog
 from ..spec.analysis import analyze
 from ..spec.roofline import MatrixBytes, Roofs, predict_step
@@ -332,11 +332,11 @@ def _eager_instead(error: Exception) -> str:
 def _load_cpu_kernels(progress) -> None:
     """Our CPU kernels (app/model/kernels: decode attention, low-bit products), built at a
     machine's first run; where they cannot be, torch's own ops serve instead."""
-    if lowbit_kernel.loaded():
+    if cpu_kernels.loaded():
         return
-    if progress is not None and lowbit_kernel.needs_build():
+    if progress is not None and cpu_kernels.needs_build():
         progress("Building the CPU kernels (once per machine)")
-    lowbit_kernel.unavailable()
+    cpu_kernels.unavailable()
 
 
 def _announce(on_progress):

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..defaults import WEIGHTS_CHOICES
-from ..model import lowbit_kernel
+from ..model import cpu_kernels
 from ..model.decoder import DecoderModel
 from ..model.experts import RoutedExperts
 from ..model.lowbit import LowBitEmbedding, LowBitLinear
@@ -185,4 +185,4 @@ def _lowbit_linear(info: TensorInfo, bias_dtype: torch.dtype | None = None) -> L
 def _why_not_here(device: torch.device | str) -> str | None:
     if torch.device(device).type != "cpu":
         return f"low-bit weights run on the CPU only (this run is on {torch.device(device)})"
-    return lowbit_kernel.unavailable()
+    return cpu_kernels.unavailable()

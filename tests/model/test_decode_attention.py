@@ -5,12 +5,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from app.model import build_model, lowbit_kernel
+from app.model import build_model, cpu_kernels
 from app.spec import catalog
 from app.spec.scale import explore
 
-pytestmark = pytest.mark.skipif(lowbit_kernel.unavailable() is not None,
-                                reason=f"CPU kernels unavailable: {lowbit_kernel.unavailable()}")
+pytestmark = pytest.mark.skipif(cpu_kernels.unavailable() is not None,
+                                reason=f"CPU kernels unavailable: {cpu_kernels.unavailable()}")
 
 
 @pytest.mark.parametrize("heads, rows, dim, dim_v, length", [(3, 3, 64, 64, 70), (1, 4, 256, 256, 5), (8, 1, 128, 128, 1),
@@ -56,6 +56,6 @@ def test_decode_logits_equal_torch_attention(name, monkeypatch):
 
     with torch.no_grad():
         ours = generate()
-        monkeypatch.setattr(lowbit_kernel, "_registered", False)  # torch's attention instead
+        monkeypatch.setattr(cpu_kernels, "_registered", False)  # torch's attention instead
         reference = generate()
     torch.testing.assert_close(ours, reference, atol=1e-5, rtol=1e-5)

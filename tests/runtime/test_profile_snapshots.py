@@ -157,9 +157,9 @@ def test_every_step_has_the_rooflines_least_time_beside_its_measured_one(profile
     spec = spec_from_dict(snapshot["model"]["spec"])
     # a GGUF file's matrices run low-bit where the kernel can (else they are expanded, and the
     # load says why): the roofline counts the bytes they really hold
-    from app.model import lowbit_kernel
+    from app.model import cpu_kernels
 
-    low_bit = source.startswith("embedded:") and lowbit_kernel.unavailable() is None
+    low_bit = source.startswith("embedded:") and cpu_kernels.unavailable() is None
     assert (snapshot["model"]["weights"] == "low-bit") == low_bit
     assert ("matrix_bytes" in snapshot["model"]) == low_bit
     matrices = MatrixBytes.from_dict(snapshot["model"]["matrix_bytes"]) if low_bit else None

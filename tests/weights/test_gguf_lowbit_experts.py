@@ -12,18 +12,18 @@ import torch
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
 from gguf.quants import quantize
 
-from app.model import lowbit_kernel
+from app.model import cpu_kernels
 from app.model.build import build_model
 from app.model.experts import RoutedExperts
-from app.model.lowbit import matrix_bytes
+from app.model.held_bytes import matrix_bytes
 from app.model.lowbit_experts import LowBitExperts
 from app.spec.hf import spec_from_hf_config
 from app.weights import load_pretrained
 from app.weights.gguf_names import gguf_name
 
 Q = GGMLQuantizationType
-pytestmark = pytest.mark.skipif(lowbit_kernel.unavailable() is not None,
-                                reason=f"low-bit kernel unavailable: {lowbit_kernel.unavailable()}")
+pytestmark = pytest.mark.skipif(cpu_kernels.unavailable() is not None,
+                                reason=f"low-bit kernel unavailable: {cpu_kernels.unavailable()}")
 
 # Qwen3-30B-A3B's layout at toy widths; widths of 256 so that K-quant blocks fit every input.
 CONFIG = dict(model_type="qwen3_moe", vocab_size=512, hidden_size=256, intermediate_size=512,

@@ -10,7 +10,7 @@ import torch
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
 from gguf.quants import dequantize, quantize
 
-from app.model import lowbit_kernel
+from app.model import cpu_kernels
 from app.model.build import build_model
 from app.model.lowbit import LowBitEmbedding, LowBitLinear, PackedLowBit
 from app.spec.hf import spec_from_hf_config
@@ -22,8 +22,8 @@ Q = GGMLQuantizationType
 FORMATS = ["Q4_0", "Q4_1", "Q4_K", "Q5_0", "Q5_1", "Q5_K", "Q6_K", "Q8_0"]
 K_QUANTS = {Q.Q4_K, Q.Q5_K, Q.Q6_K}  # gguf-py cannot write these: random blocks instead
 
-pytestmark = pytest.mark.skipif(lowbit_kernel.unavailable() is not None,
-                                reason=f"low-bit kernel unavailable: {lowbit_kernel.unavailable()}")
+pytestmark = pytest.mark.skipif(cpu_kernels.unavailable() is not None,
+                                reason=f"low-bit kernel unavailable: {cpu_kernels.unavailable()}")
 
 
 def blocks_of(quant: GGMLQuantizationType, rows: int, columns: int, seed: int = 0, spread: float = 1.0):

@@ -106,7 +106,7 @@ def _library_path() -> Path:
     """Where the library for these sources, this torch and these flags is cached."""
     source = b"".join(path.read_bytes() for path in SOURCES)
     key = hashlib.sha256(source + torch.__version__.encode() + " ".join(FLAGS).encode()).hexdigest()[:16]
-    return cache_directory() / f"lowbit-{key}.so"
+    return cache_directory() / f"kernels-{key}.so"
 
 
 def _build() -> Path:

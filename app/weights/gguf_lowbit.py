@@ -26,10 +26,10 @@ from ..model.decoder import DecoderModel
 from ..model.experts import RoutedExperts
 from ..model.lowbit import LowBitEmbedding, LowBitLinear
 from ..model.lowbit_experts import LowBitExperts
-from .errors import WeightsError
 from .gguf_blocks import LAYOUTS, lowbit_rows
 from .gguf_names import gguf_name, gguf_transform
 from .gguf_reader import GGUFFile, TensorInfo
+from .loader import check_shape
 
 # rows of about 256k values converted at a time: the conversion's float temporaries are a few
 # times the chunk, and what the allocator keeps of them counts in the resident memory
@@ -114,11 +114,11 @@ def plan_lowbit(file: GGUFFile, model: nn.Module, device: torch.device | str, we
         plan.notes.append(f"weights expanded to floats: {reason}")
         return plan
     for name, info in quantized.items():
-        _check_shape(file, info, model.get_submodule(name).weight)
+        check_shape(file, info, model.get_submodule(name).weight)
     for name, infos in stacked.items():
         for projection, info in infos.items():
             if info is not None:
-                _check_shape(file, info, getattr(model.get_submodule(name), projection))
+                check_shape(file, info, getattr(model.get_submodule(name), projection))
     expanded = Counter()
     for name, info in quantized.items():
         if info.quant in LAYOUTS:
@@ -143,13 +143,6 @@ def plan_lowbit(file: GGUFFile, model: nn.Module, device: torch.device | str, we
     for why, layers in sorted(experts_expanded.items()):
         plan.notes.append(f"routed experts expanded to floats in {layers} of {len(stacked)} MoE layers: {why}")
     return plan
-
-
-def _check_shape(file: GGUFFile, info: TensorInfo, parameter: torch.Tensor) -> None:
-    """A low-bit matrix is made from the tensor's shape: it must be the parameter's."""
-    if tuple(info.shape) != tuple(parameter.shape):
-        raise WeightsError(f"{file.path}: tensor {info.name} has shape {list(info.shape)}, expected "
-                           f"{list(parameter.shape)}")
 
 
 def _is_quantized(info: TensorInfo) -> bool:

@@ -14,7 +14,7 @@ from torch import nn
 
 from .errors import WeightsError
 from .gguf_names import gguf_name, gguf_transform
-from .gguf_reader import GGUFFile
+from .gguf_reader import GGUFFile, TensorInfo
 from .names_llama import NameMap
 from .progress import Progress
 
@@ -61,6 +61,13 @@ def fill_parameters(model: nn.Module, name_map: NameMap, read: Callable[[str], t
             progress(done, len(parameters))
 
 
+def check_shape(file: GGUFFile, info: TensorInfo, parameter: torch.Tensor) -> None:
+    """The tensor in the file must have the shape of the model's tensor it fills."""
+    if tuple(info.shape) != tuple(parameter.shape):
+        raise WeightsError(f"{file.path}: tensor {info.name} has shape {list(info.shape)}, expected "
+                           f"{list(parameter.shape)}")
+
+
 @torch.no_grad()
 def fill_from_gguf(model: nn.Module, file: GGUFFile, progress: Progress | None = None) -> None:
     """Copy every parameter from the file, naming any tensor that is missing or mis-shaped."""
@@ -73,9 +80,7 @@ def fill_from_gguf(model: nn.Module, file: GGUFFile, progress: Progress | None =
     architecture = file.metadata.get("general.architecture")
     for done, (ours, parameter) in enumerate(parameters.items(), start=1):
         info = file.tensors[gguf_name(ours)]
-        if tuple(info.shape) != tuple(parameter.shape):
-            raise WeightsError(f"{file.path}: tensor {info.name} has shape {list(info.shape)}, expected "
-                               f"{list(parameter.shape)}")
+        check_shape(file, info, parameter)
         transform = gguf_transform(model, ours, architecture)
         target = parameter.view(-1, info.shape[-1])
         if transform is not None:

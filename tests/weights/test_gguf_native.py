@@ -228,9 +228,8 @@ def test_a_run_on_another_device_or_asked_to_dequantize_expands_the_weights(file
         load_pretrained(files["Q8_0"], weights="int4")
 
 
-def greedy(name: str, weights: str, prompt: str, steps: int = 24) -> tuple[list[int], list[float]]:
+def greedy(loaded, prompt: str, steps: int = 24) -> tuple[list[int], list[float]]:
     """Greedy tokens and, at each step, the margin of the best logit over the second."""
-    loaded = load_pretrained(f"embedded:{name}", weights=weights)
     ids = torch.tensor([loaded.tokenizer.encode(prompt)])
     cache = loaded.model.new_cache(1, ids.shape[1] + steps)
     tokens, margins = [], []
@@ -253,9 +252,11 @@ def test_the_embedded_models_continue_text_with_the_expanded_runs_greedy_tokens(
     "The three primary colours are" at step 7 (0.008); Gemma 3 on "Once upon a time" at
     step 13 (0.11); the other five agree throughout."""
     agreed = 0
+    low_bit = load_pretrained(f"embedded:{name}", weights="native")
+    floats = load_pretrained(f"embedded:{name}", weights="dequantize")
     for prompt in ("Water boils at", "def fibonacci(n):", "The three primary colours are", "Once upon a time"):
-        native, _ = greedy(name, "native", prompt)
-        expanded, margins = greedy(name, "dequantize", prompt)
+        native, _ = greedy(low_bit, prompt)
+        expanded, margins = greedy(floats, prompt)
         parted = next((step for step, (a, b) in enumerate(zip(native, expanded)) if a != b), None)
         if parted is None:
             agreed += 1

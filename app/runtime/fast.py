@@ -41,7 +41,17 @@ class CompiledDecode:
         self.model = model
         # dynamic=True: trace sizes as symbols from the first compile, so the cache's
         # length, which grows every step, never forces a second one.
-        self._step = torch.compile(self._forward, dynamic=True)
+        # freezing: the weights become constants of the compiled step instead of inputs that
+        # every call checks and passes (a low-bit SmolLM2 step: 62 inputs, not 486). Sound for
+        # a run's model, whose weights never change (a new load is a new Session); torch
+        # guards each weight's identity, so another model is compiled for, never served this
+        # one's. Without weight_prepack: a packed second copy of each float matrix would
+        # double the weights' memory. Without size and alignment asserts: the generated code
+        # checked each kernel's output against its shape rule, 700 Python calls a step that
+        # test_fast_mode's logits comparisons make redundant.
+        self._step = torch.compile(self._forward, dynamic=True,
+                                   options={"freezing": True, "cpp.weight_prepack": False, "size_asserts": False,
+                                            "alignment_asserts": False})
         self.ready: set[tuple] = set()  # (batch, capacity, observer type) already compiled
         self.eager_parts: list[str] = []  # why parts of the step run outside the graph
 
@@ -50,7 +60,8 @@ class CompiledDecode:
         return model(input_ids, cache=cache, observer=observer)
 
     def __call__(self, input_ids: torch.Tensor, cache, observer) -> torch.Tensor:
-        with marks_from_graph(observer):
+        # no_grad: frozen weights need it when compiling, and grad mode is guarded
+        with marks_from_graph(observer), torch.no_grad():
             return self._step(self.model, input_ids, cache, observer)
 
     def prepare(self, batch: int, capacity: int, observer, progress: Callable[[str], None] | None = None) -> float:
@@ -70,7 +81,8 @@ class CompiledDecode:
         device = self.model.device
         scratch = self.model.new_cache(batch, capacity)
         prompt = torch.zeros(batch, min(2, capacity - 2), dtype=torch.long, device=device)
-        self.model(prompt, cache=scratch, last_only=True)
+        with torch.no_grad():
+            self.model(prompt, cache=scratch, last_only=True)
         token = torch.zeros(batch, 1, dtype=torch.long, device=device)
         for _ in range(2):
             self(token, scratch, observer)

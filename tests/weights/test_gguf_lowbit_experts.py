@@ -9,17 +9,15 @@ size; the fast mode compiles them with every layer timed; routing is still count
 import numpy as np
 import pytest
 import torch
-from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
+from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
 from gguf.quants import quantize
 
 from app.model import cpu_kernels
-from app.model.build import build_model
 from app.model.experts import RoutedExperts
 from app.model.held_bytes import matrix_bytes
 from app.model.lowbit_experts import LowBitExperts
-from app.spec.hf import spec_from_hf_config
 from app.weights import load_pretrained
-from app.weights.gguf_names import gguf_name
+from tests.weights.tiny_gguf import tail, write_tiny_gguf
 
 Q = GGMLQuantizationType
 pytestmark = pytest.mark.skipif(cpu_kernels.unavailable() is not None,
@@ -65,35 +63,13 @@ def blocks(values: np.ndarray, quant: GGMLQuantizationType, seed: int) -> np.nda
 
 
 def write_tiny_moe(path, matrix_quants: dict[str, GGMLQuantizationType]) -> None:
-    spec = spec_from_hf_config(CONFIG)
-    model = build_model(spec, seed=0)
-    writer = GGUFWriter(str(path), "qwen3moe")
-    writer.add_block_count(CONFIG["num_hidden_layers"])
-    writer.add_context_length(CONFIG["max_position_embeddings"])
-    writer.add_embedding_length(CONFIG["hidden_size"])
-    writer.add_feed_forward_length(CONFIG["intermediate_size"])
-    writer.add_head_count(CONFIG["num_attention_heads"])
-    writer.add_head_count_kv(CONFIG["num_key_value_heads"])
-    writer.add_key_length(CONFIG["head_dim"])
-    writer.add_value_length(CONFIG["head_dim"])
-    writer.add_rope_freq_base(CONFIG["rope_theta"])
-    writer.add_layer_norm_rms_eps(CONFIG["rms_norm_eps"])
-    writer.add_expert_count(CONFIG["num_experts"])
-    writer.add_expert_used_count(CONFIG["num_experts_per_tok"])
-    writer.add_expert_feed_forward_length(CONFIG["moe_intermediate_size"])
-    for seed, (name, tensor) in enumerate(model.state_dict().items()):
-        theirs = gguf_name(name)
-        values = tensor.detach().float().numpy()
-        tail = theirs.split(".")[-2]
-        if values.ndim == 1 or tail == "ffn_gate_inp":  # norms and the router stay F32, as llama.cpp keeps them
-            writer.add_tensor(theirs, values)
-            continue
-        quant = matrix_quants.get(tail, matrix_quants["default"])
-        writer.add_tensor(theirs, blocks(values, quant, seed), raw_dtype=quant)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    def encode(name: str, values: np.ndarray, seed: int):
+        if values.ndim == 1 or tail(name) == "ffn_gate_inp":  # norms and the router stay F32, as llama.cpp keeps them
+            return None
+        quant = matrix_quants.get(tail(name), matrix_quants["default"])
+        return blocks(values, quant, seed), quant
+
+    write_tiny_gguf(path, CONFIG, "qwen3moe", encode)
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,14 @@ rounding the kernel's 8-bit activations add (stated per format below)."""
 import numpy as np
 import pytest
 import torch
-from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
+from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
 from gguf.quants import dequantize, quantize
 
 from app.model import cpu_kernels
-from app.model.build import build_model
 from app.model.lowbit import LowBitEmbedding, LowBitLinear, PackedLowBit
-from app.spec.hf import spec_from_hf_config
 from app.weights import load_pretrained
 from app.weights.gguf_blocks import LAYOUTS, lowbit_rows
-from app.weights.gguf_names import gguf_name
+from tests.weights.tiny_gguf import tail, write_tiny_gguf
 
 Q = GGMLQuantizationType
 FORMATS = ["Q4_0", "Q4_1", "Q4_K", "Q5_0", "Q5_1", "Q5_K", "Q6_K", "Q8_0"]
@@ -106,43 +104,19 @@ QWEN2 = dict(model_type="qwen2", vocab_size=512, hidden_size=256, intermediate_s
 TOLERANCE = {"Q8_0": 0.03, "Q4_0": 0.03, "Q4_K": 0.03, "Q6_K": 0.03}
 
 
-def write_tiny_gguf(path, matrix_quants: dict[str, GGMLQuantizationType], config: dict = CONFIG) -> None:
-    """A random model of `config` (qwen3 or qwen2) as llama.cpp names it; every matrix (and
-    the tied embedding) in the format `matrix_quants` gives for its GGUF name's tail, else
-    the "default" one; norms and biases float32."""
-    spec = spec_from_hf_config(config)
-    model = build_model(spec, seed=0)
-    writer = GGUFWriter(str(path), config["model_type"])
-    writer.add_block_count(config["num_hidden_layers"])
-    writer.add_context_length(config["max_position_embeddings"])
-    writer.add_embedding_length(config["hidden_size"])
-    writer.add_feed_forward_length(config["intermediate_size"])
-    writer.add_head_count(config["num_attention_heads"])
-    writer.add_head_count_kv(config["num_key_value_heads"])
-    if "head_dim" in config:
-        writer.add_key_length(config["head_dim"])
-        writer.add_value_length(config["head_dim"])
-    writer.add_rope_freq_base(config["rope_theta"])
-    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
-    writer.add_vocab_size(config["vocab_size"])
-    for seed, (name, tensor) in enumerate(model.state_dict().items()):
-        if name == "lm_head.weight" and config["tie_word_embeddings"]:
-            continue
-        theirs = gguf_name(name)
-        values = tensor.detach().float().numpy()
+def write_file(path, matrix_quants: dict[str, GGMLQuantizationType], config: dict = CONFIG) -> None:
+    """A random model of `config` (qwen3 or qwen2); every matrix (and the tied embedding) in
+    the format `matrix_quants` gives for its GGUF name's tail, else the "default" one; norms
+    and biases float32."""
+    def encode(name: str, values: np.ndarray, seed: int):
         if values.ndim != 2:
-            writer.add_tensor(theirs, values)
-            continue
-        tail = theirs.split(".")[-2]
-        quant = matrix_quants.get(tail, matrix_quants["default"])
-        spread = float(values.std())
-        packed = blocks_of(quant, *values.shape, seed=seed, spread=spread) if quant in K_QUANTS \
-            else quantize(values, quant)
-        writer.add_tensor(theirs, packed, raw_dtype=quant)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+            return None
+        quant = matrix_quants.get(tail(name), matrix_quants["default"])
+        if quant in K_QUANTS:
+            return blocks_of(quant, *values.shape, seed=seed, spread=float(values.std())), quant
+        return quantize(values, quant), quant
+
+    write_tiny_gguf(path, config, config["model_type"], encode)
 
 
 @pytest.fixture(scope="module")
@@ -151,12 +125,12 @@ def files(tmp_path_factory):
     made = {}
     for quant in TOLERANCE:
         made[quant] = folder / f"{quant}.gguf"
-        write_tiny_gguf(made[quant], {"default": Q[quant]})
+        write_file(made[quant], {"default": Q[quant]})
     # q and k in one format, v in another (as Gemma 3's Q4_K_M file has them): not packable
     made["mixed"] = folder / "mixed.gguf"
-    write_tiny_gguf(made["mixed"], {"default": Q.Q4_1, "attn_v": Q.Q8_0, "ffn_down": Q.Q5_0})
+    write_file(made["mixed"], {"default": Q.Q4_1, "attn_v": Q.Q8_0, "ffn_down": Q.Q5_0})
     made["biases"] = folder / "qwen2.gguf"  # q/k/v with biases, an untied head
-    write_tiny_gguf(made["biases"], {"default": Q.Q4_0}, QWEN2)
+    write_file(made["biases"], {"default": Q.Q4_0}, QWEN2)
     return made
 
 

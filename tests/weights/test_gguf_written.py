@@ -12,6 +12,7 @@ from gguf.quants import quantize
 
 from app.weights import load_pretrained
 from tests.parity.reference import TOLERANCE, perturb
+from tests.weights.tiny_gguf import write_header
 
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")  # transformers reads GGUF only with it
@@ -53,24 +54,7 @@ def write_like_llama_cpp(model, config: dict, path, sized_by_tensors: bool = Fal
     sized_by_tensors: leave out the fields the expert tensors' shapes also give."""
     arch = GGUF_ARCH_NAMES.get(config["model_type"], config["model_type"])
     writer = GGUFWriter(str(path), arch)
-    writer.add_block_count(config["num_hidden_layers"])
-    writer.add_context_length(config["max_position_embeddings"])
-    writer.add_embedding_length(config["hidden_size"])
-    if not sized_by_tensors:
-        writer.add_feed_forward_length(config["intermediate_size"])
-    writer.add_head_count(config["num_attention_heads"])
-    writer.add_head_count_kv(config["num_key_value_heads"])
-    writer.add_rope_freq_base(config["rope_theta"])
-    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
-    writer.add_vocab_size(config["vocab_size"])
-    if "head_dim" in config:
-        writer.add_key_length(config["head_dim"])
-        writer.add_value_length(config["head_dim"])
-    if "num_experts" in config:
-        writer.add_expert_used_count(config["num_experts_per_tok"])
-        if not sized_by_tensors:
-            writer.add_expert_count(config["num_experts"])
-            writer.add_expert_feed_forward_length(config["moe_intermediate_size"])
+    write_header(writer, config, sized_by_tensors)
     names = get_tensor_name_map(ARCHS[config["model_type"]], config["num_hidden_layers"])
     tensors = {}
     for name, tensor in model.state_dict().items():

@@ -22,22 +22,7 @@ def write_tiny_gguf(path, config: dict, arch: str, encode: Encoder) -> None:
     (a tied output head is not written: llama.cpp reads the embedding's)."""
     model = build_model(spec_from_hf_config(config), seed=0)
     writer = GGUFWriter(str(path), arch)
-    writer.add_block_count(config["num_hidden_layers"])
-    writer.add_context_length(config["max_position_embeddings"])
-    writer.add_embedding_length(config["hidden_size"])
-    writer.add_feed_forward_length(config["intermediate_size"])
-    writer.add_head_count(config["num_attention_heads"])
-    writer.add_head_count_kv(config["num_key_value_heads"])
-    if "head_dim" in config:
-        writer.add_key_length(config["head_dim"])
-        writer.add_value_length(config["head_dim"])
-    writer.add_rope_freq_base(config["rope_theta"])
-    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
-    writer.add_vocab_size(config["vocab_size"])
-    if "num_experts" in config:
-        writer.add_expert_count(config["num_experts"])
-        writer.add_expert_used_count(config["num_experts_per_tok"])
-        writer.add_expert_feed_forward_length(config["moe_intermediate_size"])
+    write_header(writer, config)
     for seed, (name, tensor) in enumerate(model.state_dict().items()):
         if name == "lm_head.weight" and config["tie_word_embeddings"]:
             continue
@@ -52,6 +37,30 @@ def write_tiny_gguf(path, config: dict, arch: str, encode: Encoder) -> None:
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
+
+
+def write_header(writer: GGUFWriter, config: dict, sized_by_tensors: bool = False) -> None:
+    """The header fields llama.cpp writes for a transformers config. sized_by_tensors: leave
+    out the ones the tensors' shapes also give (the feed-forward and expert widths, the
+    expert count), as some files do."""
+    writer.add_block_count(config["num_hidden_layers"])
+    writer.add_context_length(config["max_position_embeddings"])
+    writer.add_embedding_length(config["hidden_size"])
+    if not sized_by_tensors:
+        writer.add_feed_forward_length(config["intermediate_size"])
+    writer.add_head_count(config["num_attention_heads"])
+    writer.add_head_count_kv(config["num_key_value_heads"])
+    if "head_dim" in config:
+        writer.add_key_length(config["head_dim"])
+        writer.add_value_length(config["head_dim"])
+    writer.add_rope_freq_base(config["rope_theta"])
+    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    writer.add_vocab_size(config["vocab_size"])
+    if "num_experts" in config:
+        writer.add_expert_used_count(config["num_experts_per_tok"])
+        if not sized_by_tensors:
+            writer.add_expert_count(config["num_experts"])
+            writer.add_expert_feed_forward_length(config["moe_intermediate_size"])
 
 
 def tail(gguf_tensor_name: str) -> str:

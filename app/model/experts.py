@@ -88,6 +88,10 @@ class RoutedExperts(nn.Module):
         self.up_bias = stacked(width, wanted=spec.bias)
         self.down_bias = stacked(d_model, wanted=spec.bias)
 
+    def held_matrices(self) -> tuple[str, ...]:
+        """The names of the stacked matrices this layer holds (gate_proj only when gated)."""
+        return self.matrices if self.gated else self.matrices[1:]
+
     def expert(self, index: int, h: torch.Tensor) -> torch.Tensor:
         """Expert `index` applied to h [n, d]."""
         def project(weight, bias, inputs):

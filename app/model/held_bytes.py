@@ -29,7 +29,7 @@ def matrix_bytes(model: nn.Module) -> MatrixBytes | None:
             elif isinstance(module, nn.Linear):
                 held, counted = held + module.weight.nbytes, counted + module.weight.numel()
             elif isinstance(module, RoutedExperts):  # float experts: stacked parameters, not linears
-                stacked = [getattr(module, name) for name in module.matrices if getattr(module, name) is not None]
+                stacked = [getattr(module, name) for name in module.held_matrices()]
                 held, counted = held + sum(t.nbytes for t in stacked), counted + sum(t.numel() for t in stacked)
         return held / counted if counted else dtype_bytes
 

@@ -55,7 +55,7 @@ class LowBitPlan:
             routed = model.get_submodule(name)
             moe = model.get_submodule(name.rsplit(".", 1)[0])
             projections = {projection: _lowbit_linear(self.matrices[f"{name}.{projection}"])
-                           for projection in _projections(routed)}
+                           for projection in routed.held_matrices()}
             model.set_submodule(name, LowBitExperts(routed.num_experts, moe.spec.expert, projections.get("gate_proj"),
                                                     projections["up_proj"], projections["down_proj"]))
         for name, info in self.matrices.items():
@@ -103,7 +103,7 @@ def plan_lowbit(file: GGUFFile, model: nn.Module, device: torch.device | str, we
     quantized = {name: info for name, info in quantized.items() if info is not None and _is_quantized(info)}
     # routed experts: their module name -> {projection: its stacked tensor}, where any is quantized
     stacked = {name: {projection: file.tensors.get(gguf_name(f"{name}.{projection}"))
-                      for projection in _projections(module)}
+                      for projection in module.held_matrices()}
                for name, module in model.named_modules() if isinstance(module, RoutedExperts)}
     stacked = {name: infos for name, infos in stacked.items()
                if any(info is not None and _is_quantized(info) for info in infos.values())}
@@ -147,10 +147,6 @@ def plan_lowbit(file: GGUFFile, model: nn.Module, device: torch.device | str, we
 
 def _is_quantized(info: TensorInfo) -> bool:
     return info.quant.name not in ("F32", "F16", "BF16")
-
-
-def _projections(experts: nn.Module) -> tuple[str, ...]:
-    return ("gate_proj", "up_proj", "down_proj") if experts.gated else ("up_proj", "down_proj")
 
 
 def _why_experts_expand(experts: RoutedExperts, infos: dict[str, TensorInfo | None]) -> str | None:

@@ -25,7 +25,9 @@ from pathlib import Path
 import torch
 import torch.utils.cpp_extension as cpp_extension
 
-SOURCES = sorted((Path(__file__).with_name("kernels")).glob("*.cpp"))
+KERNELS = Path(__file__).with_name("kernels")
+SOURCES = sorted(KERNELS.glob("*.cpp"))
+HEADERS = sorted(KERNELS.glob("*.h"))  # part of the cache key: a change to one rebuilds the library
 FLAGS = ["-O3", "-mavx2", "-mfma", "-mf16c", "-fopenmp", "-std=c++20", "-shared", "-fPIC", "-w",
          f"-D_GLIBCXX_USE_CXX11_ABI={int(torch.compiled_with_cxx11_abi())}"]
 REQUIRED_CPU_FLAGS = ("avx2", "fma", "f16c")
@@ -104,7 +106,7 @@ def needs_build() -> bool:
 
 def _library_path() -> Path:
     """Where the library for these sources, this torch and these flags is cached."""
-    source = b"".join(path.read_bytes() for path in SOURCES)
+    source = b"".join(path.read_bytes() for path in SOURCES + HEADERS)
     key = hashlib.sha256(source + torch.__version__.encode() + " ".join(FLAGS).encode()).hexdigest()[:16]
     return cache_directory() / f"kernels-{key}.so"
 

@@ -19,6 +19,8 @@
 #include <torch/library.h>
 #include <immintrin.h>
 
+#include "avx2.h"
+
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -72,13 +74,6 @@ inline float as_float(uint16_t half) { return _cvtsh_ss(half); }
 
 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
 inline __m256 load8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
-
-inline float horizontal_sum(__m256 v) {
-  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
-  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
-  return _mm_cvtss_f32(sum);
-}
 
 // sum over groups of offset * (the group's scaled sum of activation codes)
 template <typename Scale>

@@ -17,7 +17,7 @@ from app.model.experts import RoutedExperts
 from app.model.held_bytes import matrix_bytes
 from app.model.lowbit_experts import LowBitExperts
 from app.weights import load_pretrained
-from tests.weights.tiny_gguf import tail, write_tiny_gguf
+from tests.weights.tiny_gguf import fast_low_bit_decode_steps, tail, write_tiny_gguf
 
 Q = GGMLQuantizationType
 pytestmark = pytest.mark.skipif(cpu_kernels.unavailable() is not None,
@@ -221,14 +221,5 @@ def test_routing_is_counted_with_low_bit_experts(files):
 def test_the_fast_mode_compiles_low_bit_experts_in_the_step_with_every_layer_timed(files):
     """The experts' loop over experts in use is an operator with a shape rule: the compiled
     step has no graph break at the MoE layers, each layer is timed, and routing is counted."""
-    from app.runtime.session import RunConfig, Session
-
-    session = Session.from_source(str(files["mixed"]), device="cpu")
-    assert session.weights == "low-bit"
-    snapshot = session.run(RunConfig(max_new_tokens=6, stop_at_eos=False, mode="fast"))
-    assert snapshot.run["mode"] == "fast"
-    assert any("compiled" in note for note in snapshot.notes)
-    assert not any("eagerly" in note for note in snapshot.notes), snapshot.notes
-    decode = [step for step in snapshot.steps if step.phase == "decode"]
-    assert decode and all(len(step.layer_ms) == CONFIG["num_hidden_layers"] for step in decode)
+    _, decode = fast_low_bit_decode_steps(files["mixed"], CONFIG["num_hidden_layers"])
     assert all(sum(step.routing["1"]) == CONFIG["num_experts_per_tok"] for step in decode)

@@ -14,7 +14,7 @@ from app.model import cpu_kernels
 from app.model.lowbit import LowBitEmbedding, LowBitLinear, PackedLowBit
 from app.weights import load_pretrained
 from app.weights.gguf_blocks import LAYOUTS, lowbit_rows
-from tests.weights.tiny_gguf import tail, write_tiny_gguf
+from tests.weights.tiny_gguf import fast_low_bit_decode_steps, tail, write_tiny_gguf
 
 Q = GGMLQuantizationType
 FORMATS = ["Q4_0", "Q4_1", "Q4_K", "Q5_0", "Q5_1", "Q5_K", "Q6_K", "Q8_0"]
@@ -242,13 +242,5 @@ def test_the_embedded_models_continue_text_with_the_expanded_runs_greedy_tokens(
 def test_the_fast_mode_compiles_a_low_bit_model_whole_with_the_probe_inside(files):
     """The kernel is a torch operator with a shape rule, so the compiled step has no graph
     break at the low-bit layers: no part of the step runs eagerly, and every layer is timed."""
-    from app.runtime.session import RunConfig, Session
-
-    session = Session.from_source(str(files["Q4_0"]), device="cpu")
-    assert session.weights == "low-bit" and session.model_info()["weights"] == "low-bit"
-    snapshot = session.run(RunConfig(max_new_tokens=6, stop_at_eos=False, mode="fast"))
-    assert snapshot.run["mode"] == "fast"
-    assert any("compiled" in note for note in snapshot.notes)
-    assert not any("eagerly" in note for note in snapshot.notes), snapshot.notes
-    decode = [step for step in snapshot.steps if step.phase == "decode"]
-    assert decode and all(len(step.layer_ms) == CONFIG["num_hidden_layers"] for step in decode)
+    session, _ = fast_low_bit_decode_steps(files["Q4_0"], CONFIG["num_hidden_layers"])
+    assert session.model_info()["weights"] == "low-bit"

@@ -1,5 +1,6 @@
 """GGUF files the tests write: a random model of a transformers config, stored as llama.cpp
-names its tensors and header fields, each tensor in the format the test chooses."""
+names its tensors and header fields, each tensor in the format the test chooses; and a fast
+run of such a file kept low-bit."""
 
 from __future__ import annotations
 
@@ -66,3 +67,19 @@ def write_header(writer: GGUFWriter, config: dict, sized_by_tensors: bool = Fals
 def tail(gguf_tensor_name: str) -> str:
     """What a tensor is within its block: "attn_v" of "blk.3.attn_v.weight"."""
     return gguf_tensor_name.split(".")[-2]
+
+
+def fast_low_bit_decode_steps(path, num_layers: int) -> tuple:
+    """(session, decode steps) of a 6-token fast-mode run of the file loaded low-bit, checked
+    to have compiled the whole step (nothing runs eagerly) with every layer timed."""
+    from app.runtime.session import RunConfig, Session
+
+    session = Session.from_source(str(path), device="cpu")
+    assert session.weights == "low-bit"
+    snapshot = session.run(RunConfig(max_new_tokens=6, stop_at_eos=False, mode="fast"))
+    assert snapshot.run["mode"] == "fast"
+    assert any("compiled" in note for note in snapshot.notes)
+    assert not any("eagerly" in note for note in snapshot.notes), snapshot.notes
+    decode = [step for step in snapshot.steps if step.phase == "decode"]
+    assert decode and all(len(step.layer_ms) == num_layers for step in decode)
+    return session, decode

@@ -106,6 +106,9 @@ class DecoderBlock(nn.Module):
 
 
 class DecoderModel(nn.Module):
+    # attributes that change between steps: a compiled step keeps guarding them (app/runtime/fast.py)
+    RUN_STATE = ("_rotary",)  # its cos/sin tables grow with the context a run asks for
+
     def __init__(self, spec: ArchSpec, make_mixer, make_ffn):
         super().__init__()
         self.spec = spec

@@ -19,6 +19,9 @@ from .router import Router
 
 
 class MoE(nn.Module):
+    # attributes that change between steps: a compiled step keeps guarding them (app/runtime/fast.py)
+    RUN_STATE = ("recording", "routing_counts")
+
     def __init__(self, spec: MoESpec, d_model: int):
         super().__init__()
         self.spec = spec
@@ -37,10 +40,9 @@ class MoE(nn.Module):
         tokens_per_expert = torch.zeros(self.spec.num_experts, dtype=torch.long, device=flat.device)
         tokens_per_expert.scatter_add_(0, flat, torch.ones_like(flat))
         if self.recording:
-            # Added in place into one buffer, which a captured step (a CUDA graph) keeps
-            # adding into at every replay.
-            if self.routing_counts is None:
-                self.routing_counts = torch.zeros_like(tokens_per_expert)
+            # Added in place into one buffer (made when recording starts), which a captured
+            # step (a CUDA graph) keeps adding into at every replay and a compiled step
+            # never has to create.
             self.routing_counts += tokens_per_expert
         return tokens_per_expert
 
@@ -69,7 +71,10 @@ def record_routing(model: nn.Module, enabled: bool) -> None:
     """Start (from zero) or stop counting the tokens each expert receives."""
     for moe in moe_layers(model).values():
         moe.recording = enabled
-        if moe.routing_counts is not None:
+        if moe.routing_counts is None:
+            moe.routing_counts = torch.zeros(moe.spec.num_experts, dtype=torch.long,
+                                             device=moe.router.proj.weight.device)
+        else:
             moe.routing_counts.zero_()  # in place: a captured step (a CUDA graph) adds into this buffer
 
 

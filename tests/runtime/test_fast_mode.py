@@ -78,6 +78,39 @@ def test_fast_logits_equal_eager_for_every_family(name):
     assert fast_cache.position == eager_cache.position
 
 
+def test_a_compiled_step_follows_what_its_modules_change_between_steps():
+    """The compiled step does not re-check the model's module attributes before each call,
+    only those the modules declare as run state: routing recorded after steps that did not
+    record it reaches the compiled step (a stale graph would count nothing), and so do
+    rotary tables grown for a longer context than the step was compiled for."""
+    spec = through_every_kind(catalog.get("qwen3-30b-a3b", "explore"))
+    model = build_model(spec, torch.device("cpu"), torch.float32, seed=0)
+    no_probe = CancelCheck(lambda: False)
+    fast = CompiledDecode(model)
+    fast.prepare(1, 40, no_probe)  # compiled while routing is not recorded, tables of 256 positions
+    steps = {"eager": lambda ids, cache: model(ids, cache=cache), "fast": lambda ids, cache: fast(ids, cache, no_probe)}
+
+    def one_step(step, prompt_length: int, capacity: int):
+        prompt = torch.randint(0, spec.vocab_size, (1, prompt_length), generator=torch.Generator().manual_seed(2))
+        for table in model.rotary_tables().values():
+            table.ensure(capacity)  # as a run of this capacity does before its first step
+        cache = model.new_cache(1, capacity)
+        with torch.no_grad():
+            model(prompt, cache=cache, last_only=True)
+            model.record_routing(True)
+            logits = step(torch.full((1, 1), int(prompt[0, -1])), cache)  # laid out as a run's next token
+            routes = model.take_routing_counts()
+            model.record_routing(False)
+        return logits, routes
+
+    for prompt_length, capacity in ((8, 40), (300, 320)):
+        eager_logits, eager_routes = one_step(steps["eager"], prompt_length, capacity)
+        fast_logits, fast_routes = one_step(steps["fast"], prompt_length, capacity)
+        torch.testing.assert_close(fast_logits, eager_logits, rtol=0, atol=1e-5)
+        assert fast_routes == eager_routes
+        assert all(sum(routes) == spec.layers[0].ffn.top_k for routes in fast_routes.values())
+
+
 @pytest.fixture(scope="module")
 def session():
     return Session.from_arch("qwen3-0.6b", "explore", device="cpu")

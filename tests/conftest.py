@@ -1,4 +1,5 @@
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -15,3 +16,8 @@ def pytest_sessionstart(session):
     from app.model import cpu_kernels
 
     cpu_kernels.unavailable()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The configuration folder goes with the session (each run of the suite left one in /tmp)."""
+    shutil.rmtree(os.environ["ARCHSCOPE_CONFIG_DIR"], ignore_errors=True)

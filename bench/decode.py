@@ -38,9 +38,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 import transformers
+
+transformers.utils.logging.disable_progress_bar()  # its GGUF loading bars would break the table
 
 from side_by_side import memory_bandwidth_matvec, same_real_weights, same_weights, timed  # bench/, beside this
 
@@ -62,9 +65,9 @@ def decode_step_bytes(model, prompt: torch.Tensor, new_tokens: int) -> int:
     return sum(place.weight_bytes + place.cache_bytes for place in counts.values())
 
 
-def llama_cpp_tokens_per_s(name: str, threads: int, prompt_len: int, new_tokens: int, repeats: int) -> float | None:
-    """llama.cpp's decode tokens/s on the same embedded GGUF file, or None (not installed,
-    or not an embedded model)."""
+def llama_cpp_run(name: str, threads: int, prompt_len: int, new_tokens: int) -> Callable[[], float] | None:
+    """One llama.cpp decode of new_tokens on the same embedded GGUF file, returning its
+    tokens/s; None where llama.cpp is not installed or the model is not an embedded one."""
     if not name.startswith("embedded:"):
         return None
     try:
@@ -77,16 +80,18 @@ def llama_cpp_tokens_per_s(name: str, threads: int, prompt_len: int, new_tokens:
     llm = Llama(str(embedded_path(name.removeprefix("embedded:"))), n_ctx=prompt_len + new_tokens + 8,
                 n_threads=threads, verbose=False)
     prompt = list(range(1, prompt_len + 1))
-    best = 0.0
-    for _ in range(repeats):
+
+    def run() -> float:
         llm.reset()
         llm.eval(prompt)
         start = time.perf_counter()
         for _ in range(new_tokens):
             token = llm.sample(temp=0.0)
             llm.eval([token])
-        best = max(best, new_tokens / (time.perf_counter() - start))
-    return best
+        return new_tokens / (time.perf_counter() - start)
+
+    run()  # warm-up, as ours has
+    return run
 
 
 def resident_weights(name: str, weights: str, dtype: str, threads: int, tokens: int) -> dict:
@@ -143,7 +148,11 @@ def _rss_bytes() -> int:
 
 
 def bench_model(name: str, modes: list[str], device: str, dtype: torch.dtype, prompt_len: int, new_tokens: int,
-                repeats: int, weights: str = "dequantize") -> dict:
+                repeats: int, weights: str = "dequantize", others: dict[str, Callable[[], float]] | None = None) -> dict:
+    """Best tokens/s of each mode and of transformers, and of each of `others` (a run
+    returning its tokens/s), the runs alternating so that a busy moment of a shared machine
+    falls on all of them."""
+    others = others or {}
     if name.startswith("embedded:"):
         spec, reference, ours, prompt = same_real_weights(name, device, dtype, prompt_len, weights)
     else:
@@ -164,13 +173,15 @@ def bench_model(name: str, modes: list[str], device: str, dtype: torch.dtype, pr
     for mode in modes:
         run_ours(mode)  # warm-up (and, for fast, compiling)
     run_reference()
-    rates = {mode: [] for mode in modes}
+    rates = {name: [] for name in [*modes, *others]}
     reference_s = []
     for _ in range(repeats):
         for mode in modes:
             rates[mode].append(run_ours(mode))
+        for other, run in others.items():
+            rates[other].append(run())
         reference_s.append(timed(run_reference, device))
-    result = {mode: max(values) for mode, values in rates.items()}
+    result = {name: max(values) for name, values in rates.items()}
     result["transformers"] = new_tokens / min(reference_s)
     result["step_bytes"] = decode_step_bytes(ours, prompt, new_tokens)
     return result
@@ -190,11 +201,12 @@ def print_low_bit_table(args, modes: list[str], threads: int) -> None:
         if not name.startswith("embedded:"):
             print(f"{name}: --weights native applies to the embedded GGUF models only", flush=True)
             continue
+        llama_run = llama_cpp_run(name, threads, args.prompt_tokens, args.new_tokens)
         native = bench_model(name, modes, args.device, DTYPES[args.dtype], args.prompt_tokens, args.new_tokens,
-                             args.repeats, "native")
+                             args.repeats, "native", {"llama.cpp": llama_run} if llama_run else None)
+        llama = native.get("llama.cpp")
         expanded = bench_model(name, modes, args.device, DTYPES[args.dtype], args.prompt_tokens, args.new_tokens,
                                args.repeats, "dequantize")
-        llama = llama_cpp_tokens_per_s(name, threads, args.prompt_tokens, args.new_tokens, args.repeats)
         tokens = args.prompt_tokens + args.new_tokens
         memory = {weights: resident_weights(name, weights, args.dtype, threads, tokens)
                   for weights in ("native", "dequantize")}
@@ -247,10 +259,10 @@ def main() -> None:
         [f"{mode} of limit" for mode in args.mode]
     print(f"{'model':<24}" + "".join(f"{column:>15}" for column in columns) + f"{'MB/step':>10}")
     for name in args.models:
+        llama_run = llama_cpp_run(name, threads, args.prompt_tokens, args.new_tokens) if args.device == "cpu" else None
         result = bench_model(name, args.mode, args.device, DTYPES[args.dtype], args.prompt_tokens, args.new_tokens,
-                             args.repeats)
-        llama = llama_cpp_tokens_per_s(name, threads, args.prompt_tokens, args.new_tokens, args.repeats) \
-            if args.device == "cpu" else None
+                             args.repeats, others={"llama.cpp": llama_run} if llama_run else None)
+        llama = result.get("llama.cpp")
         cells = [f"{result[mode]:.1f}" for mode in args.mode]
         cells += [f"{result['transformers']:.1f}", f"{llama:.1f}" if llama else "-"]
         cells += [f"{result[mode] / result['transformers']:.2f}x" for mode in args.mode]

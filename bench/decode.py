@@ -34,16 +34,16 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Callable
 
-import torch
-import transformers
-
-transformers.utils.logging.disable_progress_bar()  # its GGUF loading bars would break the table
+os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' GGUF loading bars would break the table
+import torch  # noqa: E402
+import transformers  # noqa: E402
 
 from side_by_side import memory_bandwidth_matvec, same_real_weights, same_weights, timed  # bench/, beside this
 

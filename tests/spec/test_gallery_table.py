@@ -1,0 +1,194 @@
+"""Sebastian Raschka's LLM Architecture Gallery as a check of the catalog: for every model
+both hold, the gallery's layer mix and bf16 KV-cache bytes per token against ArchScope's
+analysis of the catalog entry at full scale.
+
+The table is a copy kept in tests/data (its header names the commit it was taken from); no
+network. Models are matched by hand (SHARED), never by name similarity. Where the gallery
+and the published config.json disagree, KNOWN_DIFFERENCES holds both figures and the reason
+ours is right, and the test checks that each figure is still what the note says.
+"""
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from app.spec import catalog
+from app.spec.analysis import analyze
+from app.spec.mixers import known_mixer
+
+TABLE = Path(__file__).resolve().parents[1] / "data" / "llm_architecture_gallery.tsv"
+BF16 = 2
+
+# gallery name -> catalog slug
+SHARED = {
+    "GPT-2 XL 1.5B": "gpt2-xl",
+    "Llama 3.2 1B": "llama3-1b",
+    "Llama 3.2 3B": "llama3-3b",
+    "Llama 3 8B": "llama3-8b",  # the catalog holds Llama 3.1 8B: the same 32 layers and widths
+    "OLMo 2 7B": "olmo2-7b",
+    "OLMo 3 7B": "olmo3-7b",
+    "OLMo 3 32B": "olmo3-32b",
+    "Gemma 3 270M": "gemma3-270m",
+    "Gemma 3 27B": "gemma3-27b",
+    "Mistral Small 3.1 24B": "mistral-small-3.1",
+    "Phi-4": "phi-4",
+    "Qwen3 0.6B": "qwen3-0.6b",
+    "Qwen3 4B": "qwen3-4b",
+    "Qwen3 8B": "qwen3-8b",
+    "Qwen3 32B": "qwen3-32b",
+    "SmolLM3 3B": "smollm3-3b",
+    "Qwen3 30B-A3B": "qwen3-30b-a3b",
+    "Qwen3 235B-A22B": "qwen3-235b-a22b",
+    "Qwen3 Coder Flash 30B-A3B": "qwen3-coder-30b-a3b",
+    "GPT-OSS 20B": "gpt-oss-20b",
+    "GPT-OSS 120B": "gpt-oss-120b",
+    "Llama 4 Maverick": "llama4-maverick",
+    "MiniMax M2 230B": "minimax-m2",
+    "MiniMax M2.5 230B": "minimax-m2.5",
+    "Grok 2.5 270B": "grok-2.5",
+    "DeepSeek V3": "deepseek-v3",
+    "DeepSeek R1": "deepseek-r1",
+    "DeepSeek V3.2": "deepseek-v3.2",  # the catalog reads V3.2-Exp's config.json: the same architecture
+    "Kimi K2": "kimi-k2",  # gallery links K2-Base, the catalog K2-Instruct: one architecture
+    "Mistral Large 3": "mistral-3-large",
+    "GLM-4.5 355B": "glm-4.5",
+    "GLM-4.5-Air": "glm-4.5-air",
+    "GLM-4.7 355B": "glm-4.7",
+    "INTELLECT-3": "intellect-3",
+    "Xiaomi MiMo-V2-Flash 309B": "mimo-v2-flash",
+    "Qwen3 Next 80B-A3B": "qwen3-next-80b-a3b",
+    "Qwen3.5 397B": "qwen3.5-397b-a17b",
+    "Qwen3.6 35B-A3B": "qwen3.6-35b-a3b",
+    "Qwen3.6 27B": "qwen3.6-27b",
+    "Kimi Linear 48B-A3B": "kimi-linear-48b-a3b",
+    "Nemotron 3 Nano 30B-A3B": "nemotron-3-nano-30b-a3b",
+    "LFM2.5 350M": "lfm2.5-350m",
+    "LFM2.5 1.2B": "lfm2.5-1.2b",
+    "LFM2.5 8B-A1B": "lfm2.5-8b-a1b",
+    "Gemma 4 31B": "gemma4-31b",
+    "Gemma 4 12B": "gemma4-12b",
+    "Gemma 4 E2B": "gemma4-e2b",
+    "Gemma 4 E4B": "gemma4-e4b",
+}
+
+
+@dataclass(frozen=True)
+class Known:
+    gallery: tuple[str, str]  # the gallery's (layer_mix, kv_cache_per_token_bf16), verbatim
+    ours: tuple[str, str]  # ArchScope's, in the gallery's words
+    reason: str
+
+
+KNOWN_DIFFERENCES = {
+    "Xiaomi MiMo-V2-Flash 309B": Known(
+        ("40 sliding-window + 8 global", "144 KiB"), ("39 sliding-window + 9 global", "217.5 KiB"),
+        "config.json's hybrid_layer_pattern has 9 full layers (0, then every sixth from 5) and 39 sliding ones "
+        "with 8 KV heads (swa_num_key_value_heads; 4 on full layers), keys 192 and values 128 wide"),
+    "DeepSeek V3.2": Known(
+        ("61 MLA", "68.6 KiB"), ("61 MLA", "83.875 KiB"),
+        "its lightning indexer caches a 128-value key per token and layer (index_head_dim) beside MLA's 512 + 64 "
+        "(DeepSeek's reference code keeps that key in FP8; counted here in bf16 like the rest)"),
+    "Gemma 4 31B": Known(
+        ("50 sliding-window + 10 global", "840 KiB"), ("50 sliding-window + 10 global", "880 KiB"),
+        "attention_k_eq_v shares a projection, not the cache: transformers keeps the global layers' keys "
+        "(normed, rotated) and values (value-normed) apart, 4 heads x (512 + 512)"),
+    "Gemma 4 12B": Known(
+        ("40 sliding-window + 8 global", "328 KiB"), ("40 sliding-window + 8 global", "336 KiB"),
+        "attention_k_eq_v shares a projection, not the cache: the global layers cache keys and values apart, "
+        "1 head x (512 + 512)"),
+    "Gemma 4 E2B": Known(
+        ("28 sliding-window + 7 global", "35 KiB"), ("28 sliding-window + 7 global", "18 KiB"),
+        "num_kv_shared_layers 20: only the first 15 layers cache (12 sliding x 512, 3 global x 1024 values; "
+        "attention_k_eq_v is false)"),
+    "Gemma 4 E4B": Known(
+        ("35 sliding-window + 7 global", "84 KiB"), ("35 sliding-window + 7 global", "56 KiB"),
+        "num_kv_shared_layers 18: only the first 24 layers cache (20 sliding x 2 x 512, 4 global x 2 x 1024 "
+        "values; attention_k_eq_v is false)"),
+}
+
+# The gallery's layer-mix words, as the kinds ArchScope's mixers answer to: attention over the
+# whole context, over a window or chunk, or a constant-size recurrent state; "ffn only" is a
+# layer without a mixer (Nemotron-H's MoE layers).
+TERMS = {
+    "GQA": "global", "MHA": "global", "MLA": "global", "global": "global", "full GQA": "global",
+    "gated attention": "global",
+    "sliding-window": "local", "chunked": "local",
+    "DeltaNet": "linear", "Kimi Delta Attention": "linear", "Mamba-2": "linear", "LIV conv": "linear",
+    "MoE": "ffn only",
+}
+UNCOUNTED = {"MoE FFNs"}  # LFM2.5 8B-A1B: MoE feed-forward layers beside the mixers, no count of their own
+UNITS = {"B": 1 / 1024, "KiB": 1, "MiB": 1024}
+
+
+def gallery_table() -> dict[str, dict[str, str]]:
+    lines = [line for line in TABLE.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    rows = list(csv.DictReader(lines, delimiter="\t"))
+    table = {row["model"]: row for row in rows}
+    assert len(table) == len(rows), "a model is listed twice"
+    return table
+
+
+def parse_mix(text: str) -> dict[str, int]:
+    mix: dict[str, int] = {}
+    for part in text.split(" + "):
+        if part in UNCOUNTED:
+            continue
+        count, term = re.fullmatch(r"(\d+) (.+)", part).groups()
+        kind = TERMS[term]  # an unknown word fails here, by name
+        mix[kind] = mix.get(kind, 0) + int(count)
+    return mix
+
+
+def parse_kib(text: str) -> tuple[float, float]:
+    """(KiB, half a unit of the last digit the gallery prints, in KiB)."""
+    number, unit = text.split()
+    decimals = len(number.partition(".")[2])
+    return float(number) * UNITS[unit], 0.5 * 10 ** -decimals * UNITS[unit]
+
+
+def layer_kind(mixer) -> str:
+    if mixer is None:
+        return "ffn only"
+    answers = known_mixer(mixer)
+    return "linear" if answers.recurrent else "local" if answers.is_local else "global"
+
+
+def ours(slug: str) -> tuple[dict[str, int], float]:
+    spec = catalog.get(slug, "full")
+    mix: dict[str, int] = {}
+    for layer in spec.layers:
+        kind = layer_kind(layer.mixer)
+        mix[kind] = mix.get(kind, 0) + 1
+    return mix, analyze(spec).kv_bytes_per_token(BF16) / 1024
+
+
+def agrees(mix: dict[str, int], kib: float, layer_mix: str, kv: str) -> bool:
+    theirs, tolerance = parse_kib(kv)
+    return mix == parse_mix(layer_mix) and abs(kib - theirs) <= tolerance
+
+
+def test_the_copy_holds_every_mapped_model_and_the_catalog_every_slug():
+    table = gallery_table()
+    assert len(table) == 102
+    assert set(SHARED) <= set(table) and set(KNOWN_DIFFERENCES) <= set(SHARED)
+    slugs = {item.slug for item in catalog.entries()}
+    assert set(SHARED.values()) <= slugs and len(set(SHARED.values())) == len(SHARED)
+
+
+@pytest.mark.parametrize("name", sorted(SHARED))
+def test_layer_mix_and_bf16_kv_bytes_per_token(name):
+    row = gallery_table()[name]
+    mix, kib = ours(SHARED[name])
+    known = KNOWN_DIFFERENCES.get(name)
+    if known is None:
+        assert mix == parse_mix(row["layer_mix"]), f"{name}: ours {mix}, the gallery's {row['layer_mix']!r}"
+        theirs, tolerance = parse_kib(row["kv_cache_per_token_bf16"])
+        assert abs(kib - theirs) <= tolerance, f"{name}: ours {kib} KiB, the gallery's {theirs} KiB"
+        return
+    # the note still describes the gallery, and still describes ArchScope
+    assert (row["layer_mix"], row["kv_cache_per_token_bf16"]) == known.gallery, f"{name}: the gallery changed; the note said: {known.reason}"
+    assert agrees(mix, kib, *known.ours), f"{name}: ours is now {mix}, {kib} KiB, not {known.ours}"
+    assert not agrees(mix, kib, *known.gallery), f"{name}: the gallery agrees now; drop the note"

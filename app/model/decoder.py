@@ -5,7 +5,8 @@ inside the residual (OLMo 2/3's Post-Norm), or both (Gemma 3's sandwich). Gemma 
 parts join where its spec has them: a LAuReL branch beside the mixer, AltUp streams
 around each block, per-layer embeddings into the streams, KV sharing between layers.
 Gemma 4 adds its per-layer embeddings to the one residual stream (it has no AltUp) and
-scales each block's output by a learned scalar.
+scales each block's output by a learned scalar. A parallel block (Cohere) runs the mixer and
+the feed-forward on one normed input and adds both to the residual.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ class DecoderBlock(nn.Module):
         self.ffn = make_ffn(layer.ffn) if layer.ffn is not None else None
         self.pre_mixer_norm = norm_if(pre, self.mixer)
         self.post_mixer_norm = norm_if(post, self.mixer)
-        self.pre_ffn_norm = norm_if(pre, self.ffn)
+        # a parallel block's feed-forward reads the mixer's normed input: it has no norm of its own
+        self.pre_ffn_norm = norm_if(pre and not layer.parallel, self.ffn)
         self.post_ffn_norm = norm_if(post, self.ffn)
         self.laurel = Laurel(d_model, layer.laurel_rank, layer.norm) \
             if layer.laurel_rank and self.mixer is not None else None
@@ -77,6 +79,10 @@ class DecoderBlock(nn.Module):
 
     def _sublayers(self, x: torch.Tensor, step: Step, cache) -> torch.Tensor:
         layer = self.layer
+        if layer.parallel:  # x + mixer(norm(x)) + ffn(norm(x)): one norm, one residual sum
+            normed = self.pre_mixer_norm(x)
+            mixed = marked(step.observer, self.mixer(normed, step, cache), self.index, "mixer")
+            return x + mixed + self.ffn(normed)
         if self.mixer is not None:
             x = self._residual(x, self.pre_mixer_norm, self.mixer, self.post_mixer_norm, layer.mixer_residual,
                                step, cache)

@@ -60,8 +60,7 @@ def stream_params(spec: ArchSpec) -> int:
 
 
 def layer_norm_count(layer: Layer) -> int:
-    sublayers = (layer.mixer is not None) + (layer.ffn is not None)
-    return sublayers * (2 if layer.norm_placement == "sandwich" else 1)
+    return layer.norm_count
 
 
 # --- cache and state --------------------------------------------------------------------

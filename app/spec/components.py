@@ -1,4 +1,5 @@
-"""A decoder layer: a token mixer then a feed-forward network, with its norms and residual.
+"""A decoder layer: a token mixer then a feed-forward network, with its norms and residual
+(or both beside each other on one normed input: a parallel block).
 
 The pieces live in their own homes: norms and rotary positions in `parts.py`, each token
 mixer kind in `mixers/`, each feed-forward kind in `ffn/`. This module joins them into the
@@ -30,7 +31,11 @@ class Layer:
     absent (Nemotron-H alternates mixer-only and MoE-only blocks).
 
     norm_placement: "pre" normalizes each sublayer's input (Llama); "post" normalizes its
-    output inside the residual (OLMo 2/3); "sandwich" does both (Gemma 3)."""
+    output inside the residual (OLMo 2/3); "sandwich" does both (Gemma 3).
+
+    parallel: the mixer and the feed-forward read the same normed input, from the layer's
+    one norm, and both outputs join the residual at once: x + mixer(norm(x)) + ffn(norm(x))
+    (GPT-J, Cohere's Command A and Tiny Aya). It needs both sublayers and Pre-Norm."""
 
     mixer: Mixer | None
     ffn: FeedForward | None
@@ -47,6 +52,16 @@ class Layer:
     # Gemma 4: the block's output times a learned scalar (layer_scalar). The reference keeps it
     # as a buffer, not a parameter, so the parameter counts leave it out as transformers does.
     scaled_output: bool = False
+    parallel: bool = False
+
+    @property
+    def norm_count(self) -> int:
+        """How many norms of `norm`'s kind the layer holds: one per sublayer (two when
+        sandwiched), one for a parallel block's shared input."""
+        if self.parallel:
+            return 1
+        sublayers = (self.mixer is not None) + (self.ffn is not None)
+        return sublayers * (2 if self.norm_placement == "sandwich" else 1)
 
     @property
     def attends_to_context(self) -> bool:

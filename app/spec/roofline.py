@@ -175,7 +175,9 @@ def step_cost(spec: ArchSpec, phase: str = "decode", tokens: int = 1, context: i
         ffn_step = step if matrices is None else replace(step, matrix_bytes=matrices.ffn[index])
         mixer = (_mixer_cost(spec, index, mixer_step, sources, norms + on_device[0]) if layer.mixer is not None
                  else Cost())
-        ffn = _ffn_cost(spec, index, ffn_step, routing, norms + on_device[1]) if layer.ffn is not None else Cost()
+        # a parallel block's feed-forward reads the mixer's normed input: its one norm is the mixer's
+        ffn_norms = Cost() if layer.parallel else norms
+        ffn = _ffn_cost(spec, index, ffn_step, routing, ffn_norms + on_device[1]) if layer.ffn is not None else Cost()
         total = mixer + ffn
         rows.append(CostRow(total.weight_bytes, total.cache_bytes, total.activation_bytes, total.flops,
                             name=f"layer {index}", layer=index, kind="layer",

@@ -39,6 +39,8 @@ def validate(spec: ArchSpec) -> list[Problem]:
             scale = getattr(layer, name)
             if scale is not None:
                 check.finite(scale, f"{path}.{name}", "alpha", "beta")
+        if layer.parallel:
+            _check_parallel(check, layer, path)
         if layer.mixer is not None:
             _check_part(check, layer.mixer, MIXER_TYPES, "mixer", f"{path}.mixer")
         if layer.ffn is not None:
@@ -52,6 +54,21 @@ def validate(spec: ArchSpec) -> list[Problem]:
         check.add(f"layers[{crossing[0]}].mixer", "cross-attention needs a vision front-end of method "
                   "'cross_attention' to attend to")
     return check.problems
+
+
+def _check_parallel(check: Checker, layer, path: str) -> None:
+    """A parallel block feeds one normed input to both sublayers and adds both outputs to
+    the plain residual: it needs both, Pre-Norm, and unweighted residual sums."""
+    where = f"{path}.parallel"
+    if layer.mixer is None or layer.ffn is None:
+        check.add(where, "a parallel block needs both a mixer and a feed-forward network")
+    if layer.norm_placement != "pre":
+        check.add(where, f"a parallel block normalizes its shared input only (Pre-Norm), found norm_placement "
+                  f"{layer.norm_placement!r}")
+    if layer.residual_from_norm or layer.mixer_residual is not None or layer.ffn_residual is not None \
+            or layer.laurel_rank:
+        check.add(where, "a parallel block adds both outputs to the plain residual: no residual weights, "
+                  "normed residual or LAuReL branch")
 
 
 def _check_part(check: Checker, part, kinds: tuple[type, ...], what: str, path: str) -> None:

@@ -23,7 +23,7 @@ FAMILIES = {
     "mimo_v2_flash": "MiMo-V2-Flash", "qwen3_next": "Qwen3-Next", "kimi_linear": "Kimi Linear",
     "qwen3_5_text": "Qwen3.5", "qwen3_5_moe_text": "Qwen3.5 MoE",
     "nemotron_h": "Nemotron 3", "lfm2": "LFM2", "lfm2_moe": "LFM2 MoE", "gemma3": "Gemma 3",
-    "mllama": "Llama 3.2 Vision", "gemma4_text": "Gemma 4", "gemma4_unified_text": "Gemma 4",
+    "mllama": "Llama 3.2 Vision", "gemma4_text": "Gemma 4", "gemma4_unified_text": "Gemma 4", "cohere2": "Cohere2",
 }
 
 

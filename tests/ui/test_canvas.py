@@ -28,6 +28,19 @@ def test_every_entry_renders_with_its_groups_and_blocks(view):
         assert scene.itemsBoundingRect().width() > 0
 
 
+def test_a_parallel_block_draws_one_shared_norm_and_says_the_mlp_reads_it(view):
+    """Cohere2: one norm box per block, titled as shared, and the feed-forward box's first
+    line saying it reads the mixer's normed input."""
+    scene = view.arch_scene
+    scene.set_spec(catalog.get("tiny-aya"))
+    for block in scene.block_items:
+        boxes = [item for item in scene.slot_items if block.rect.contains(item.rect)]
+        norms = [item for item in boxes if item.slot == "norm"]
+        assert [item.title for item in norms] == ["LayerNorm (shared)"]
+        ffn = next(item for item in boxes if item.slot == "ffn")
+        assert ffn.lines[0].startswith("parallel")
+
+
 @pytest.mark.parametrize("name, captions", [
     # a period of single layers taking turns: the counts name their layers
     ("nemotron-3-nano-30b-a3b", ["4 x (3 x Mamba-2 + 3 x MoE (no mixer) + 1 x NoPE GQA) = 28 layers",

@@ -202,7 +202,10 @@ class ArchitectureScene(QGraphicsScene):
         return columns * (ROW_WIDTH + 8) - 8, height
 
     def _sequence(self, layer: Layer) -> list[tuple[str, object]]:
-        """Bottom-to-top elements of one block: ("norm"|"mixer"|"ffn"|"add", payload)."""
+        """Bottom-to-top elements of one block: ("norm"|"mixer"|"ffn"|"add", payload). A
+        parallel block has one norm, its two sublayers on that one input, and one sum."""
+        if layer.parallel:
+            return [("norm", "pre"), (SLOT_MIXER, layer.mixer), (SLOT_FFN, layer.ffn), ("add", 0)]
         sequence = []
         for slot, part in ((SLOT_MIXER, layer.mixer), (SLOT_FFN, layer.ffn)):
             if part is None:  # drawn as an empty slot that a palette item can fill
@@ -233,6 +236,8 @@ class ArchitectureScene(QGraphicsScene):
                 elements.append((kind, payload, 2 * AddItem.RADIUS))
             else:
                 title, lines = mixer_text(payload) if kind == SLOT_MIXER else ffn_text(payload)
+                if layer.parallel and kind == SLOT_FFN:
+                    lines = ["parallel: reads the mixer's normed input", *lines]
                 elements.append((kind, (payload, title, lines), box_height_for(title, lines, box_width)))
         frame = FrameItem(QRectF(x, 0, BLOCK_WIDTH, 0), f"{len(indices)} x {group.block_label(block)}",
                           "", "", group_index, kind="block")
@@ -258,9 +263,12 @@ class ArchitectureScene(QGraphicsScene):
                 self.addItem(AddItem(QPointF(centre, y - AddItem.RADIUS)))
             elif kind == "norm":
                 item = BoxItem(rect.adjusted(box_width * 0.1, 0, -box_width * 0.1, 0), "norm",
-                               ("Post-" if payload == "post" else "") + norm_title(layer.norm), [],
+                               ("Post-" if payload == "post" else "") + norm_title(layer.norm)
+                               + (" (shared)" if layer.parallel else ""), [],
                                SLOT_NORM, indices, group_index, run_index, title_size=8.0)
-                item.setToolTip(f"{layer.norm_placement}-norm placement ({norm_title(layer.norm)}); "
+                item.setToolTip(("parallel block: the mixer and the feed-forward both read this norm's output, "
+                                 "and both add to the residual at once; " if layer.parallel else "")
+                                + f"{layer.norm_placement}-norm placement ({norm_title(layer.norm)}); "
                                 "drop a norm placement or norm kind here")
                 self._add_slot(item)
             else:

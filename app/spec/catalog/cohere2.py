@@ -76,6 +76,9 @@ ENTRIES = [
                "mixture of experts (218B total, 25B active; 128 routed experts, 8 per token, and a shared one; "
                "the same 3:1 sliding/global pattern) whose widths, depth, expert sizes and dense prefix are "
                "unknown here; the 3% check compares with Command A's 111B."),
+               ("For the record, the LLM Architecture Gallery (tests/data copy) gives Command A+ 32 layers (24 "
+                "sliding-window + 8 global), 16:1 GQA and 128 KiB of bf16 KV cache per token (8 KV heads of 128); "
+                "this stand-in has 64 layers (48 + 16), 12:1 GQA and 256 KiB per token."),
                "Context: 256K supported, configured as 128K (131072) in the published config."),
     ),
 ]

@@ -62,10 +62,12 @@ ENTRIES = [
         source=("No public config.json of Command A+ found; this is Command A's: "
                 "https://huggingface.co/CohereLabs/c4ai-command-a-03-2025/blob/main/config.json (model_type "
                 "cohere2). Read here through a copy in a derivative (hammh0a/command-a-translate-FP8-Dynamic): "
-                "hidden 12288, MLP 36864, head_dim 128, window 4096, 3:1 pattern, eps 1e-5, cohere2. Not re-read "
-                "here, as the published config gives them: 64 layers, 96 heads, 8 KV heads, vocabulary 256000, "
-                "rope_theta 50000, logit_scale 0.25, context 131072 (96 x 128 = 12288, and the count, 111.06B, "
-                "meets the model card's 111B). Command A+ itself (cohere2_moe, 218B total / 25B active, 128 "
+                "hidden 12288, MLP 36864, head_dim 128, window 4096, 3:1 pattern, eps 1e-5, cohere2; and through a "
+                "public conversion preset table (COHERE2_CONFIG, entry command-a-03-2025, the same numbers as "
+                "its command-a-vision-07-2025 text tower): 64 layers, 96 heads, 8 KV heads, vocabulary 256000, "
+                "rope_theta 50000, logit_scale 0.25, tied embeddings; context 131072 from TensorRT-LLM's "
+                "Command-A guide (full-attention layers up to 131072). The count, 111.06B, meets the model "
+                "card's 111B. Command A+ itself (cohere2_moe, 218B total / 25B active, 128 "
                 "experts top-8 plus a shared expert) is in the notes; its widths, depth and expert sizes are "
                 "unknown here"),
         config=_config(64, 12_288, 36_864, 96, 8, 256_000, 50_000.0, 0.25, 131_072),

@@ -6,6 +6,8 @@ through them like any other op:
   the AVX2 development machine (an int4 2048 x 2048 product 11.5 ms against 0.47 ms).
 - `archscope_kernels::decode_attention` (kernels/attention.cpp), one decode step's
   attention in float32, without the fixed cost of torch's flash kernel.
+- `archscope_kernels::probe_mark` / `probe_take_marks` (kernels/probe_marks.cpp): the
+  per-layer probe's marks inside a compiled step, recorded without a call back into Python.
 Where they cannot be built -- no compiler, no AVX2, not x86 -- `unavailable()` says why:
 GGUF weights are then expanded to floats and attention runs in torch's own kernel.
 """
@@ -85,6 +87,10 @@ def _load() -> None:
     @torch.library.register_fake("archscope_kernels::decode_attention")
     def _attention_shape(q, k, v, visible, scale):
         return q.new_empty(*q.shape[:-1], v.shape[-1])
+
+    @torch.library.register_fake("archscope_kernels::probe_mark")
+    def _mark_shape(x, layer, point):
+        return torch.empty_like(x)
 
     global _registered
     _registered = True

@@ -3,8 +3,8 @@
 In eager mode every op of a one-token step is dispatched from Python; for a small model on
 the CPU that is a third of the step. The fast mode compiles the decode step (embedding,
 every block, the head) with torch.compile once per model, and the profiler still sees each
-layer: the blocks' marks become ops of the graph (probe.graph_mark) that call the step's
-observer between kernels. The prefill stays eager -- it runs once, over many tokens, and
+layer: the blocks' marks become ops of the graph (probe.graph_mark) between kernels, whose
+times reach the step's observer. The prefill stays eager -- it runs once, over many tokens, and
 is bound by arithmetic, not by dispatch.
 
 Compiling takes seconds to a minute and happens before a run touches its own cache: a
@@ -26,7 +26,7 @@ from typing import Callable
 import torch
 
 from ..defaults import EXECUTION_MODES as MODES
-from .probe import marks_from_graph
+from .probe import deliver_recorded_marks, marks_from_graph
 
 RECOMPILE_LIMIT = 64  # compiled steps of one model (batch x probe on/off x cache kinds x table sizes)
 _compiled_so_far = 0  # names each model's step function apart in compile logs and profiles
@@ -68,7 +68,13 @@ class CompiledDecode:
     def __call__(self, input_ids: torch.Tensor, cache, observer) -> torch.Tensor:
         # no_grad: frozen weights need it when compiling, and grad mode is guarded
         with marks_from_graph(observer), torch.no_grad():
-            return self._step(self.model, input_ids, cache, observer)
+            try:
+                logits = self._step(self.model, input_ids, cache, observer)
+            except BaseException:
+                deliver_recorded_marks(None)  # a failed step's marks are no one's
+                raise
+        deliver_recorded_marks(observer)
+        return logits
 
     def prepare(self, batch: int, capacity: int, observer, progress: Callable[[str], None] | None = None) -> float:
         """Make sure the step is compiled for a run of this batch and cache capacity: two

@@ -22,6 +22,8 @@ from typing import Callable
 
 import torch
 
+from ..model import cpu_kernels
+
 POINTS = ("start", "mixer", "ffn")  # marked per block
 CLOSING = ("head", "sample")  # marked once per step, after the last block, in this order
 
@@ -30,10 +32,13 @@ class Cancelled(Exception):
     """Raised between layers when the user cancels a run."""
 
 
-# Marks from inside a compiled graph (the fast mode): the graph calls the op below between
-# kernels, and the op hands the mark to the observer of the step now running on this
-# thread. The observer is looked up at run time, not baked into the graph, so one compiled
-# step serves every run.
+# Marks from inside a compiled graph (the fast mode). On the CPU, where our kernels are
+# built, the graph's mark op (kernels/probe_marks.cpp) records the time in C++ and the
+# step's caller hands the records to the observer once the step is done
+# (deliver_recorded_marks). Elsewhere -- a CUDA graph, a machine without the kernels -- the
+# op below calls back into Python, handing each mark to the observer of the step now running
+# on this thread. Either way the observer is found at run time, not baked into the graph, so
+# one compiled step serves every run.
 _running = threading.local()
 _POINT_NAMES = POINTS + CLOSING
 
@@ -67,7 +72,22 @@ torch.library.register_fake("archscope::mark", lambda x, layer, point: torch.emp
 
 
 def graph_mark(x: torch.Tensor, layer: int, point: str) -> torch.Tensor:
-    return torch.ops.archscope.mark.default(x, layer, _POINT_NAMES.index(point))
+    index = _POINT_NAMES.index(point)
+    if x.device.type == "cpu" and cpu_kernels.loaded():
+        return torch.ops.archscope_kernels.probe_mark.default(x, layer, index)
+    return torch.ops.archscope.mark.default(x, layer, index)
+
+
+def deliver_recorded_marks(observer) -> None:
+    """Hand the marks recorded in C++ on this thread since the last call to observer.mark, in
+    the order they were made, with their times (observer None: drop them, as after a step
+    that failed). Nothing to do where the kernels are not loaded: marks came as they were made."""
+    if not cpu_kernels.loaded():
+        return
+    records = torch.ops.archscope_kernels.probe_take_marks()
+    if observer is not None:
+        for layer, point, seconds in records.tolist():
+            observer.mark(int(layer), _POINT_NAMES[int(point)], at=seconds)
 
 
 @dataclass(frozen=True)
@@ -119,9 +139,10 @@ class LayerTimer:
         """A captured step has just been replayed: its marks, head included, are recorded."""
         self._closing.update(self._closing_in_graph)
 
-    def mark(self, layer: int, point: str) -> None:
+    def mark(self, layer: int, point: str, at: float | None = None) -> None:
         """point: "start" | "mixer" | "ffn" of block `layer`, or "head" | "sample" after the
-        last block (layer is then ignored)."""
+        last block (layer is then ignored). at: when a CPU mark was made (time.perf_counter's
+        clock), for a mark recorded inside a compiled step and handed over after it; None: now."""
         if point in CLOSING:
             if self.cuda:
                 event = self._head if point == "head" else self._sample
@@ -129,15 +150,16 @@ class LayerTimer:
                 # captured: recorded only when the graph replays (replayed() says so)
                 (self._closing_in_graph if self._capturing else self._closing)[point] = event
             else:
-                self._closing[point] = time.perf_counter()
+                self._closing[point] = time.perf_counter() if at is None else at
             return
-        self._mark_block(layer, point)
+        self._mark_block(layer, point, at)
 
-    def _mark_block(self, layer: int, point: str) -> None:
-        if self.cancelled is not None and point == "start" and self.cancelled():
+    def _mark_block(self, layer: int, point: str, at: float | None) -> None:
+        # a mark handed over after its step is not a place to stop: the step is done
+        if self.cancelled is not None and point == "start" and at is None and self.cancelled():
             raise Cancelled()
         if not self.cuda:
-            now = time.perf_counter()
+            now = time.perf_counter() if at is None else at
             self._times[layer][POINTS.index(point)] = now
             if point == "ffn" and layer + 1 < self.num_layers:
                 self._times[layer + 1][0] = now  # the next block's start, unless it marks its own
@@ -186,8 +208,8 @@ class CancelCheck:
     def __init__(self, cancelled: Callable[[], bool]):
         self.cancelled = cancelled
 
-    def mark(self, layer: int, point: str) -> None:
-        if point == "start" and self.cancelled():
+    def mark(self, layer: int, point: str, at: float | None = None) -> None:
+        if point == "start" and at is None and self.cancelled():
             raise Cancelled()
 
     def mark_in_graph(self, x: torch.Tensor, layer: int, point: str) -> torch.Tensor:

@@ -4,11 +4,12 @@ the probe still times every layer from inside the graph."""
 import contextlib
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
 
-from app.model import build_model
+from app.model import build_model, cpu_kernels
 from app.runtime.fast import CompiledDecode
 from app.runtime.graphs import GraphDecode
 from app.runtime.probe import CancelCheck, Cancelled, LayerTimer
@@ -201,23 +202,48 @@ def test_an_unknown_mode_is_refused_by_name():
         RunConfig(mode="turbo")
 
 
-def test_graph_marks_keep_their_place_between_kernels():
-    """The mark op hands the mark to the running observer and returns a copy that what
-    follows reads (so a compiler keeps it between the kernels it separates)."""
-    from app.runtime.probe import graph_mark, marks_from_graph
+class MarkObserver:
+    def __init__(self):
+        self.seen = []
 
-    seen = []
+    def mark(self, layer, point, at=None):
+        self.seen.append((layer, point, at))
 
-    class Observer:
-        def mark(self, layer, point):
-            seen.append((layer, point))
 
+@pytest.mark.skipif(not cpu_kernels.loaded(), reason="our CPU kernels cannot be built here")
+def test_cpu_graph_marks_are_recorded_in_the_step_and_handed_over_after_it():
+    """On the CPU a mark op records its time in C++ (on time.perf_counter's clock, so the
+    sampling, marked in Python after the step, is timed against it) and returns a copy that
+    what follows reads (so a compiler keeps it between the kernels it separates); the
+    observer gets the step's marks, in order, once it is done."""
+    from app.runtime.probe import deliver_recorded_marks, graph_mark
+
+    observer = MarkObserver()
     x = torch.ones(3)
-    with marks_from_graph(Observer()):
-        y = graph_mark(x, 2, "mixer")
-    assert seen == [(2, "mixer")] and torch.equal(x, y) and y.data_ptr() != x.data_ptr()
-    graph_mark(x, 2, "ffn")  # no observer running: nothing is told
-    assert seen == [(2, "mixer")]
+    before = time.perf_counter()
+    y = graph_mark(x, 2, "mixer")
+    graph_mark(y, 2, "ffn")
+    after = time.perf_counter()
+    assert torch.equal(x, y) and y.data_ptr() != x.data_ptr()
+    deliver_recorded_marks(observer)
+    (mixer, ffn) = observer.seen
+    assert mixer[:2] == (2, "mixer") and ffn[:2] == (2, "ffn") and before <= mixer[2] <= ffn[2] <= after
+    deliver_recorded_marks(observer)  # each mark is handed over once
+    assert len(observer.seen) == 2
+
+
+def test_graph_marks_call_back_where_they_cannot_be_recorded_in_cpp():
+    """In a CUDA graph, or on a machine without our kernels, the mark op hands each mark to
+    the observer of the step running on this thread as it is made, and returns a copy."""
+    from app.runtime.probe import marks_from_graph
+
+    observer = MarkObserver()
+    x = torch.ones(3)
+    with marks_from_graph(observer):
+        y = torch.ops.archscope.mark.default(x, 2, 1)
+    assert observer.seen == [(2, "mixer", None)] and torch.equal(x, y) and y.data_ptr() != x.data_ptr()
+    torch.ops.archscope.mark.default(x, 2, 2)  # no observer running: nothing is told
+    assert observer.seen == [(2, "mixer", None)]
     assert CancelCheck(lambda: False).mark_in_graph(x, 0, "start") is x
 
 

@@ -19,9 +19,11 @@ class LayerObserver(Protocol):
     Inside a compiled graph (the fast mode) a host call cannot run between two kernels, so
     there the model calls mark_in_graph(x, layer, point) instead: the observer returns the
     hidden state threaded through an op of its own (one the compiler keeps in place, since
-    what follows reads its output), or x itself to mark nothing."""
+    what follows reads its output), or x itself to mark nothing. Marks such an op records
+    (on the CPU, without calling back into Python) reach mark once the step is done, with
+    `at`, the time they were made on time.perf_counter's clock."""
 
-    def mark(self, layer: int, point: str) -> None: ...
+    def mark(self, layer: int, point: str, at: float | None = None) -> None: ...
 
     def mark_in_graph(self, x: torch.Tensor, layer: int, point: str) -> torch.Tensor: ...
 

@@ -55,8 +55,8 @@ class LayerClock:
         self.num_layers = num_layers
         self.marks: dict[tuple[int, str], float] = {}
 
-    def mark(self, layer: int, point: str) -> None:
-        self.marks[(layer, point)] = time.perf_counter()
+    def mark(self, layer: int, point: str, at: float | None = None) -> None:
+        self.marks[(layer, point)] = time.perf_counter() if at is None else at
 
     def mark_in_graph(self, x: torch.Tensor, layer: int, point: str) -> torch.Tensor:
         return x  # eager runs only

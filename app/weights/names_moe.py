@@ -1,5 +1,5 @@
 """Checkpoint names of the mixture-of-experts lineages outside DeepSeek's: Qwen3 MoE,
-gpt-oss, Llama 4 (text) and MiniMax-M2, as transformers' save_pretrained writes them.
+gpt-oss, Llama 4 (text), MiniMax-M2 and Laguna, as transformers' save_pretrained writes them.
 
 All keep the Llama lineage's attention, norm and embedding names; they differ in what the
 feed-forward is called and how the experts are stored. Our experts are stacked [E, out,
@@ -111,4 +111,8 @@ NAME_MAPS = {
     # MiniMax (Mixtral's names): w1 the gate, w3 the up, w2 the down projection.
     "minimax_m2": moe_lineage("block_sparse_moe", "gate",
                               per_expert({"gate_proj": "w1.weight", "up_proj": "w3.weight", "down_proj": "w2.weight"})),
+    # Laguna (Poolside's checkpoints): Qwen3 MoE's per-expert names with one shared_expert, the
+    # router's correction bias kept beside the experts; the softplus gate is self_attn.g_proj
+    "laguna": moe_lineage("mlp", "gate", per_expert(LINEAR_LEAVES),
+                          correction_bias="experts.e_score_correction_bias"),
 }

@@ -19,7 +19,10 @@ def transformers_param_count(config: dict) -> int:
     auto = transformers.AutoModelForImageTextToText if "vision_config" in config else transformers.AutoModelForCausalLM
     with torch.device("meta"):
         model = auto.from_config(hf_config)
-    return sum(parameter.numel() for parameter in model.parameters())
+    # Trained parameters: Laguna keeps its router's score-correction bias as a frozen
+    # nn.Parameter (DeepSeek keeps it as a buffer); set by a balancing rule, not by gradients,
+    # the analysis counts it for neither.
+    return sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)
 
 
 @pytest.mark.parametrize("name", HF_ENTRIES)

@@ -1,5 +1,5 @@
 """Mixture-of-experts entries outside the DeepSeek line: Qwen3 MoE (and Qwen3-Coder), gpt-oss,
-Llama 4, MiniMax-M2 and Grok 2.5, each at the numbers of its published config.json."""
+Llama 4, MiniMax-M2, Grok 2.5 and Laguna XS.2, each at the numbers of its published config.json."""
 
 from __future__ import annotations
 
@@ -94,6 +94,37 @@ _MINIMAX_ACTIVE_NOTE = ("MiniMax does not say how its 10B active is counted: it 
 _MINIMAX_MTP_NOTE = ("The release's three MTP modules (num_mtp_modules) are not built by transformers; they are "
                      "kept as mtp_layers, outside total_params. The 230B headline matches the count without them "
                      "(228.7B; 239.8B with).")
+
+# Laguna XS.2 (poolside/Laguna-XS.2). The keys down to rope_parameters are the published
+# config.json verbatim, as the Hub's copies show it (see the entry's source). Its per-layer
+# lists are not in those copies' visible part; they are as every public reading of the release
+# gives them: layer_types full, then three sliding, ten times (poolside/Laguna-XS.2-INT4's
+# config.json opens "full, sliding, sliding, sliding"; the gallery counts 30 sliding + 10
+# global), 48 query heads on the global layers and 64 on the sliding ones (ollama's
+# x/models/laguna test of the XS config: [48, 64, 64, 64] over that pattern), layer 0 dense and
+# the rest sparse, routed experts scaled by 2.5 (the same test; Modular MAX's LagunaConfig
+# defaults agree).
+_LAGUNA_TYPES = ["full_attention", "sliding_attention", "sliding_attention", "sliding_attention"] * 10
+LAGUNA_XS_2 = {
+    "model_type": "laguna", "vocab_size": 100352, "hidden_size": 2048, "intermediate_size": 8192,
+    "num_hidden_layers": 40, "num_attention_heads": 48, "num_key_value_heads": 8, "head_dim": 128,
+    "max_position_embeddings": 131072, "attention_bias": False, "attention_dropout": 0.0, "rms_norm_eps": 1e-06,
+    "num_experts": 256, "num_experts_per_tok": 8, "moe_intermediate_size": 512,
+    "shared_expert_intermediate_size": 512, "router_aux_loss_coef": 0.0, "bos_token_id": 2, "eos_token_id": [2, 24],
+    "pad_token_id": 9, "tie_word_embeddings": False, "use_cache": True, "torch_dtype": "bfloat16", "gating": True,
+    "sliding_window": 512,
+    "rope_parameters": {
+        "full_attention": {"rope_theta": 500000.0, "rope_type": "yarn", "factor": 32.0,
+                           "original_max_position_embeddings": 4096, "beta_slow": 1.0, "beta_fast": 64.0,
+                           "attention_factor": 1.0, "partial_rotary_factor": 0.5},
+        "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 1.0},
+        "original_max_position_embeddings": 4096,
+    },
+    "layer_types": _LAGUNA_TYPES,
+    "num_attention_heads_per_layer": [48 if kind == "full_attention" else 64 for kind in _LAGUNA_TYPES],
+    "mlp_layer_types": ["dense"] + ["sparse"] * 39,
+    "moe_routed_scaling_factor": 2.5,
+}
 
 ENTRIES = [
     Entry(
@@ -223,5 +254,36 @@ ENTRIES = [
                "not an xAI figure.",
                "attn_temperature_len (a query temperature for long contexts in sglang) is not modelled."),
     ),
+    Entry(
+        slug="laguna-xs.2",
+        title="Laguna XS.2",
+        family="Laguna",
+        source=("https://huggingface.co/poolside/Laguna-XS.2/blob/main/config.json (model_type laguna), read through "
+                "its verbatim copies on the Hub: poolside/Laguna-XS.2-INT4 and MuVeraAI/Laguna-XS.2 config.json "
+                "(every key from vocab_size to rope_parameters, and layer_types opening full, sliding, sliding, "
+                "sliding), and the same file fetched from the Hub in a public agent log (INC4AI's Laguna-XS.2 "
+                "W4A16 run). The per-layer lists and the routed scaling, which those copies cut off, as public "
+                "readings of the XS config give them: ollama/ollama x/models/laguna TestParseConfigLagunaXS "
+                "(num_attention_heads_per_layer [48, 64, 64, 64] over full + 3 sliding, layer 0 dense, "
+                "moe_routed_scaling_factor 2.5); the 30 sliding + 10 global count: the LLM Architecture Gallery "
+                "row. Headline: the model card's 33B total, 3B active"),
+        config=LAGUNA_XS_2,
+        published_total=33e9,
+        published_active=3e9,
+        notes=("Per-layer query heads: 48 on the 10 global layers, 64 on the 30 sliding-window (512) layers; "
+               "8 key/value heads of 128 everywhere, so every layer caches the same 4 KiB per token (bf16).",
+               "Attention output times softplus(x W_g), one gate per head from its own projection (g_proj), "
+               "after per-head RMS QK-norm. Global layers rotate half of each head (64 of 128 channels, YaRN "
+               "x32 from 4096, theta 500k); sliding layers rotate all of it (theta 10k).",
+               "Layer 0 is a dense SwiGLU MLP (8192); layers 1-39 route each token to 8 of 256 experts (512 "
+               "wide) by sigmoid scores with a selection-only correction bias, weights normalized then times "
+               "2.5, plus one shared expert (512).",
+               "The per-layer lists (layer_types, num_attention_heads_per_layer, mlp_layer_types) and "
+               "moe_routed_scaling_factor are not in the verbatim copies' visible part; they are taken from "
+               "public readings of the XS config (see source). moe_router_logit_softcapping is not in any copy "
+               "found: transformers' default, 0 (no cap), is used. The routed scaling does not change the "
+               "counts.",
+               "The router's correction bias (e_score_correction_bias, 256 per MoE layer) is a frozen parameter "
+               "in transformers and a buffer here: balanced by a rule, not trained, it is not counted."),
+    ),
 ]
-

@@ -1,6 +1,8 @@
 """Softmax attention over the sequence's own keys and values: MHA, GQA, MQA, with the
-article's variants (sliding window, chunked local, NoPE, QK-norm, sinks, output gate,
-softcap) and everything the rest of ArchScope asks of it.
+article's variants (sliding window, chunked local, NoPE, QK-norm, sinks, output gates,
+softcap) and everything the rest of ArchScope asks of it. The query-head count is the
+layer's own: a family whose layers differ there (Laguna: 48 on its global layers, 64 on its
+sliding ones) lists them layer by layer like any other field.
 
 Its torch module is `app/model/attention.py`; its canvas colours are `theme.KIND_COLOURS`
 under `canvas_style`.
@@ -39,6 +41,10 @@ class Attention:
     qk_norm: QKNorm | None = None
     sinks: bool = False  # gpt-oss: a learned logit per head that absorbs attention mass
     output_gate: bool = False  # Qwen3-Next: sigmoid gate from the query projection
+    # Laguna: softplus(x W_g) scales the attention output before o_proj, from a projection of
+    # its own (g_proj, no bias): one gate per query head ("head") or per output channel
+    # ("element"); "": none
+    softplus_gate: str = ""
     logit_softcap: float = 0.0  # Gemma 2 / Grok: cap * tanh(scores / cap); 0: none
     query_pre_attn_scalar: float = 0.0  # Gemma: scale = scalar ** -0.5; 0: head_dim
     temperature_tuning: bool = False  # Llama 4 NoPE layers scale queries with position
@@ -82,6 +88,15 @@ class Attention:
         return "MHA" if kv == heads else "MQA" if kv == 1 else "GQA"
 
     @property
+    def softplus_gate_width(self) -> int:
+        """The gate projection's outputs: one per head, one per channel, or none."""
+        return {"": 0, "head": self.num_heads, "element": self.num_heads * self.v_dim}.get(self.softplus_gate, 0)
+
+    @property
+    def gated(self) -> bool:
+        return self.output_gate or bool(self.softplus_gate)
+
+    @property
     def query_key_dim(self) -> int:
         return self.head_dim
 
@@ -99,7 +114,7 @@ class Attention:
         k_width = 0 if self.shared_kv else self.num_kv_heads * self.head_dim
         v_width = 0 if self.shared_kv or self.keys_as_values else self.num_kv_heads * self.v_dim
         out_width = self.num_heads * self.v_dim
-        total = d * (q_width + k_width + v_width) + out_width * d
+        total = d * (q_width + k_width + v_width + self.softplus_gate_width) + out_width * d
         if self.qkv_bias:
             total += q_width + k_width + v_width
         if self.out_bias:
@@ -122,7 +137,8 @@ class Attention:
         kv_width = 0 if self.shared_kv else self.num_kv_heads * (self.head_dim + self.v_dim)
         if self.keys_as_values and not self.shared_kv:
             kv_width -= self.num_kv_heads * self.v_dim
-        return self.params(d) - d * (q_width + kv_width) - self.num_heads * self.v_dim * d
+        return (self.params(d) - d * (q_width + kv_width + self.softplus_gate_width)
+                - self.num_heads * self.v_dim * d)
 
     def per_image_params(self, d: int) -> int:
         return 0
@@ -178,6 +194,9 @@ class Attention:
             check.positive(self, path, "temperature_floor", "temperature_scale")
         check.positive(self, path, "value_scale")
         check.divides(path, "num_kv_heads", self.num_kv_heads, "num_heads", self.num_heads)
+        if self.softplus_gate not in ("", "head", "element"):
+            check.add(at(path, "softplus_gate"), f"expected \"head\", \"element\" or \"\" (none), "
+                      f"found {self.softplus_gate!r}")
         if self.rope is not None:
             check.rope(self.rope, at(path, "rope"), self.head_dim)
         if self.qk_norm is not None:
@@ -234,7 +253,7 @@ class Attention:
             name = "Sliding-window " + grouping
         elif self.chunk_size:
             name = "Chunked " + grouping
-        return ("Gated " + name[0].lower() + name[1:]) if self.output_gate else name
+        return ("Gated " + name[0].lower() + name[1:]) if self.gated else name
 
     def box_lines(self) -> list[str]:
         heads = f"{self.num_heads} heads · {self.num_kv_heads} KV · dim {self.head_dim}"
@@ -259,6 +278,8 @@ class Attention:
             extras.append("sinks")
         if self.output_gate:
             extras.append("output gate")
+        if self.softplus_gate:
+            extras.append("softplus gate per " + ("head" if self.softplus_gate == "head" else "channel"))
         if self.logit_softcap:
             extras.append(f"softcap {self.logit_softcap:g}")
         if self.qkv_bias:
@@ -272,7 +293,7 @@ class Attention:
     def label(self, say_global: bool = False) -> str:
         """A few words for a group header: "sliding-window GQA", "global MHA (NoPE)"."""
         name = self.grouping
-        if self.output_gate:
+        if self.gated:
             name = f"gated {name}"
         if self.sliding_window:
             return f"sliding-window {name}"
@@ -302,7 +323,7 @@ class Attention:
             text += f" chunked {self.chunk_size}"
         if self.rope is None:
             text += " NoPE"
-        if self.output_gate:
+        if self.gated:
             text += " gated"
         if self.sinks:
             text += " sinks"

@@ -55,7 +55,7 @@ _KINDS = {
         "num_heads", "num_kv_heads", "num_key_heads", "num_value_heads", "num_groups", "num_inputs",
         "num_attention_heads", "num_key_value_heads", "n_head", "head_count", "head_count_kv",
         "linear_num_key_heads", "linear_num_value_heads", "mamba_num_heads", "n_groups", "index_n_heads",
-        "altup_num_inputs")),
+        "altup_num_inputs", "num_attention_heads_per_layer")),
     "an expert count": (MAX_EXPERTS, (
         "num_experts", "top_k", "top_k_groups", "num_local_experts", "n_routed_experts", "num_experts_per_tok",
         "n_group", "topk_group", "n_shared_experts", "expert_count", "expert_used_count", "index_topk",

@@ -9,6 +9,7 @@ from collections import Counter
 
 from .analysis import analyze
 from .arch import ArchSpec
+from .mixers import known_mixer
 
 LONG_CONTEXTS = (32_768, 131_072)
 
@@ -29,13 +30,22 @@ def mixer_pattern(spec: ArchSpec) -> str:
         return "-"
     first_attention = next((layer.mixer for layer in spec.layers if layer.attends_to_context), None)
     head = first_attention.headline() if first_attention is not None else ""
-    counts = Counter(m.pattern_label for m in mixers)
+    counts = Counter(_group_label(m, first_attention) for m in mixers)
     if len(counts) == 1:
         return head or next(iter(counts))
     # Layer counts, not a reduced ratio: Gemma 3 27B's 62 layers are 52 sliding + 10
     # global, which "26 : 5" would only obscure.
     mix = " + ".join(f"{count} {label}" for label, count in counts.items())
     return f"{head}, {mix}" if head else mix
+
+
+def _group_label(mixer, first_attention) -> str:
+    """A mixer's pattern label, with its query heads when they differ from those the
+    headline names (Laguna XS.2: "30 sliding 512 (64 heads)" beside 48-head global layers)."""
+    heads = getattr(mixer, "num_heads", None) if known_mixer(mixer).attends_to_context else None
+    if first_attention is None or heads is None or heads == getattr(first_attention, "num_heads", heads):
+        return mixer.pattern_label
+    return f"{mixer.pattern_label} ({heads} heads)"
 
 
 def experts(spec: ArchSpec) -> tuple[int, int, int]:

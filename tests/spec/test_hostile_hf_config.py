@@ -78,6 +78,33 @@ def test_the_cli_refuses_a_billion_layers_at_once_under_a_small_address_space(tm
     assert f"{folder / 'config.json'}: num_hidden_layers: 1,000,000,000 exceeds the bound of 10,000" in line
 
 
+@pytest.mark.parametrize("key, value, expected", [
+    ("num_attention_heads_per_layer", [48] * 39, "num_attention_heads_per_layer: has 39 entries, expected one per "
+     "layer (40)"),
+    ("num_attention_heads_per_layer", [48, 0] + [64] * 38, "num_attention_heads_per_layer: entry 1 must be at "
+     "least 1, found 0"),
+    ("num_attention_heads_per_layer", [2**20] * 40, "num_attention_heads_per_layer: 1,048,576 exceeds the bound "
+     "of 16,384 on a head or group count"),
+    ("num_attention_heads_per_layer", ["48"] * 40, "num_attention_heads_per_layer: expected a list of integers"),
+    ("num_attention_heads_per_layer", [48] * 39 + [60], "layers[39].mixer.num_kv_heads"),
+    ("gating", "per-token", "gating: expected true, false, \"per-head\" or \"per-element\""),
+    ("moe_apply_router_weight_on_input", True, "moe_apply_router_weight_on_input: true is not supported"),
+    ("norm_topk_prob", False, "norm_topk_prob: false is not built"),
+    ("moe_router_logit_softcapping", -1.0, "moe_router_logit_softcapping: must be 0 (none) or positive"),
+    ("moe_routed_scaling_factor", 0, "moe_routed_scaling_factor: must be positive"),
+    ("rope_parameters", {"rope_type": "default", "rope_theta": 10000.0}, "rope_parameters: needs an object for "
+     "layer type"),
+    ("mlp_layer_types", ["dense", "moe"] * 20, "mlp_layer_types: unknown entries ['moe']"),
+    ("layer_types", ["full_attention"] * 40 + ["sliding_attention"], "layer_types: has 41 entries"),
+])
+def test_laguna_keys_are_refused_by_name(key, value, expected):
+    config = dict(catalog.entry("laguna-xs.2").config)
+    config[key] = value
+    with pytest.raises(SpecError) as caught:
+        spec_from_hf_config(config)
+    assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems
+
+
 @pytest.mark.parametrize("name, key, value, expected", [
     ("lfm2.5-1.2b", "conv_L_cache", 2**40, "conv_L_cache: 1,099,511,627,776 exceeds the bound of 1,048,576 on a width"),
     ("lfm2.5-1.2b", "conv_dim", 1024, "conv_dim: 1024 differs from hidden_size 2048"),

@@ -5,8 +5,9 @@ inside the residual (OLMo 2/3's Post-Norm), or both (Gemma 3's sandwich). Gemma 
 parts join where its spec has them: a LAuReL branch beside the mixer, AltUp streams
 around each block, per-layer embeddings into the streams, KV sharing between layers.
 Gemma 4 adds its per-layer embeddings to the one residual stream (it has no AltUp) and
-scales each block's output by a learned scalar. A parallel block (Cohere) runs the mixer and
-the feed-forward on one normed input and adds both to the residual.
+scales each block's output by a learned scalar, and its mixture of experts reads the block's
+un-normed input beside the normed one. A parallel block (Cohere) runs the mixer and the
+feed-forward on one normed input and adds both to the residual.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from torch import nn
 
 from ..spec import ArchSpec, Layer
+from ..spec.ffn import known_ffn
 from ..spec.on_device import kv_sources
 from . import moe
 from .altup import AltUp, AltUpStreams
@@ -46,6 +48,8 @@ class DecoderBlock(nn.Module):
 
         self.mixer = make_mixer(layer.mixer) if layer.mixer is not None else None
         self.ffn = make_ffn(layer.ffn) if layer.ffn is not None else None
+        # Gemma 4's MoE: its router and experts read the block's un-normed input as well
+        self.ffn_reads_residual = layer.ffn is not None and known_ffn(layer.ffn).reads_residual
         self.pre_mixer_norm = norm_if(pre, self.mixer)
         self.post_mixer_norm = norm_if(post, self.mixer)
         # a parallel block's feed-forward reads the mixer's normed input: it has no norm of its own
@@ -82,15 +86,16 @@ class DecoderBlock(nn.Module):
         if layer.parallel:  # x + mixer(norm(x)) + ffn(norm(x)): one norm, one residual sum
             normed = self.pre_mixer_norm(x)
             mixed = marked(step.observer, self.mixer(normed, step, cache), self.index, "mixer")
-            return x + mixed + self.ffn(normed)
+            return x + mixed + self.ffn(normed, *((x,) if self.ffn_reads_residual else ()))
         if self.mixer is not None:
             x = self._residual(x, self.pre_mixer_norm, self.mixer, self.post_mixer_norm, layer.mixer_residual,
                                step, cache)
         x = marked(step.observer, x, self.index, "mixer")
         if self.ffn is not None:
             gate = getattr(self.mixer, "gate_ffn", None)  # a cross-attention layer gates its feed-forward output
-            ffn = self.ffn if gate is None else (lambda h, inner=self.ffn: gate(inner(h), step))
-            x = self._residual(x, self.pre_ffn_norm, ffn, self.post_ffn_norm, layer.ffn_residual)
+            ffn = self.ffn if gate is None else (lambda h, *rest, inner=self.ffn: gate(inner(h, *rest), step))
+            residual = (x,) if self.ffn_reads_residual else ()
+            x = self._residual(x, self.pre_ffn_norm, ffn, self.post_ffn_norm, layer.ffn_residual, *residual)
         return x
 
     def forward(self, x: torch.Tensor, step: Step, cache=None) -> torch.Tensor:

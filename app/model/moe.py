@@ -1,5 +1,8 @@
 """Mixture-of-experts feed-forward: a router sends each token to top_k of num_experts
 routed experts; shared experts (plain, or sigmoid-gated as in Qwen3-Next) see every token.
+Gemma 4 normalizes each branch on its own (branch_norm): the router and the experts read the
+layer's un-normed input, the experts through a pre-norm, and each branch's output is normed
+before the sum.
 
 Routing can be recorded: while recording, each MoE layer adds, on the device, how many
 tokens each expert received; `take_routing_counts` reads every layer's counts in one
@@ -15,6 +18,7 @@ from torch import nn
 from ..spec.ffn import MoE as MoESpec
 from .experts import RoutedExperts
 from .mlp import MLP
+from .norms import make_norm
 from .router import Router
 
 
@@ -29,6 +33,10 @@ class MoE(nn.Module):
         self.experts = RoutedExperts(spec.num_experts, spec.expert, d_model)
         self.shared = MLP(spec.shared, d_model) if spec.shared is not None else None
         self.shared_gate = nn.Linear(d_model, 1, bias=False) if spec.shared is not None and spec.shared_gate else None
+        branch = spec.branch_norm
+        self.experts_pre_norm = make_norm(branch, d_model) if branch is not None else None
+        self.experts_post_norm = make_norm(branch, d_model) if branch is not None else None
+        self.shared_post_norm = make_norm(branch, d_model) if branch is not None and self.shared is not None else None
         self.recording = False
         self.routing_counts: torch.Tensor | None = None  # [E] on the device, since recording (re)started
 
@@ -46,15 +54,28 @@ class MoE(nn.Module):
             self.routing_counts += tokens_per_expert
         return tokens_per_expert
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+        """x: the layer's normed input [..., d]. residual: its un-normed input, which the
+        router and the experts read when the spec has branch norms (the block passes it)."""
         tokens = x.reshape(-1, x.shape[-1])
-        indices, weights = self.router(tokens)
+        routed_input = tokens
+        if self.spec.branch_norm is not None:
+            if residual is None:
+                raise ValueError("an MoE with branch norms reads the layer's un-normed input: pass residual")
+            routed_input = residual.reshape(-1, residual.shape[-1])
+        indices, weights = self.router(routed_input)
         tokens_per_expert = self.count(indices)
-        out = self.experts(tokens, indices, weights, tokens_per_expert, self.spec.router.weight_inputs)
+        if self.experts_pre_norm is not None:
+            routed_input = self.experts_pre_norm(routed_input)
+        out = self.experts(routed_input, indices, weights, tokens_per_expert, self.spec.router.weight_inputs)
+        if self.experts_post_norm is not None:
+            out = self.experts_post_norm(out)
         if self.shared is not None:
             shared = self.shared(tokens)
             if self.shared_gate is not None:
                 shared = shared * torch.sigmoid(self.shared_gate(tokens))
+            if self.shared_post_norm is not None:
+                shared = self.shared_post_norm(shared)
             out = out + shared
         if self.spec.output_scale != 1.0:
             # Grok 2.5's "residual MoE": (shared + routed) / sqrt(2) keeps the sum's scale.

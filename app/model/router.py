@@ -6,7 +6,8 @@ sigmoid scores (DeepSeek V3, Llama 4, MiniMax-M2); a score-correction bias that 
 only the choice, never the weights (DeepSeek V3's auxiliary-loss-free balancing); choice
 limited to the best groups of experts (DeepSeek V3's node-limited routing); weights
 normalized over the chosen experts and multiplied by routed_scaling; a bias on the router
-projection (gpt-oss) and a soft cap on its logits (Grok).
+projection (gpt-oss) and a soft cap on its logits (Grok); Gemma 4's norm of the router's
+input (a learned scale, then 1/sqrt(d)) and a learned scale per expert on the chosen weights.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..spec.ffn import MoE as MoESpec
+from .norms import make_norm
 
 
 class Router(nn.Module):
@@ -29,11 +31,17 @@ class Router(nn.Module):
         # from the experts' load, never by gradient. Checkpoints store it, so it persists.
         bias = torch.zeros(spec.num_experts) if spec.router.score_correction_bias else None
         self.register_buffer("score_correction_bias", bias)
+        # Gemma 4: the input's norm (its weight the checkpoint's router.scale), then 1/sqrt(d)
+        self.input_norm = make_norm(spec.router.input_norm, d_model) if spec.router.input_norm is not None else None
+        self.input_scale = d_model ** -0.5
+        self.per_expert_scale = nn.Parameter(torch.ones(spec.num_experts)) if spec.router.per_expert_scale else None
 
     def scores(self, tokens: torch.Tensor) -> torch.Tensor:
         """Each token's score for each expert [N, E], in float32 whatever the model dtype:
         near-equal scores must order the same way in bf16 as in float32."""
         bias = self.proj.bias.float() if self.proj.bias is not None else None
+        if self.input_norm is not None:
+            tokens = self.input_norm(tokens) * self.input_scale
         logits = F.linear(tokens.float(), self.proj.weight.float(), bias)
         if self.spec.logit_softcap:
             cap = self.spec.logit_softcap
@@ -54,6 +62,8 @@ class Router(nn.Module):
             weights = weights / (weights.sum(dim=-1, keepdim=True) + self.spec.normalize_epsilon)
         if self.spec.routed_scaling != 1.0:
             weights = weights * self.spec.routed_scaling
+        if self.per_expert_scale is not None:
+            weights = weights * self.per_expert_scale.float()[indices]
         return indices, weights
 
     def _keep_best_groups(self, choice: torch.Tensor) -> torch.Tensor:

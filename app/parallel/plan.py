@@ -251,6 +251,9 @@ def _ffn_split(ffn, path: str, tp: int, ep: int, problems: list[str]) -> FfnSpli
     if ffn.kind != "moe":
         problems.append(f"{path}: the {getattr(ffn, 'kind', type(ffn).__name__)} feed-forward has no parallel plan")
         return FfnSplit(getattr(ffn, "kind", "?"), "replicated", 0, 0, 0)
+    if ffn.branch_norm is not None and max(tp, ep) > 1:
+        # Gemma 4: the shared MLP's output is normed whole, before any all-reduce could complete it
+        problems.append(f"{path}.branch_norm: an MoE whose branches are normed apart is not split over ranks yet")
     shared = ffn.shared.intermediate_size if ffn.shared is not None else 0
     if shared and tp > 1:
         _split_over(problems, f"{path}.shared.intermediate_size", shared, tp)

@@ -11,8 +11,8 @@ FEED_FORWARD_TYPES: tuple[type, ...] = (MLP, MoE)
 FFN_KINDS: dict[str, type] = {kind.kind: kind for kind in FEED_FORWARD_TYPES}
 
 # What every feed-forward kind answers for itself, in its own class body.
-FFN_ANSWERS = ("kind", "params", "active_params", "point_kind", "step_cost", "check", "explored",
-               "title", "box_lines", "label", "describe", "canvas_style")
+FFN_ANSWERS = ("kind", "params", "active_params", "reads_residual", "point_kind", "step_cost", "check",
+               "explored", "title", "box_lines", "label", "describe", "canvas_style")
 
 
 def known_ffn(ffn):

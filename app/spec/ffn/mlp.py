@@ -25,6 +25,8 @@ class MLP:
     kind: ClassVar[str] = "mlp"
     canvas_style: ClassVar[str] = "ffn"
     point_kind: ClassVar[str] = "dense MLP"
+    # It reads only its normed input, never the layer's un-normed one (see MoE.branch_norm).
+    reads_residual: ClassVar[bool] = False
     intermediate_size: int
     activation: Activation = "silu"
     gated: bool = True

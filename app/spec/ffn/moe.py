@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from ..checks import Checker, at
 from ..cost import Cost, Step
+from ..parts import Norm, norm_params
 from .mlp import MLP
 
 if TYPE_CHECKING:
@@ -33,6 +34,16 @@ class Router:
     # Added to the chosen weights' sum before normalize_top_k divides by it: DeepSeek V3's
     # 1e-20 guards only against zero; LFM2-MoE's 1e-6 also shrinks the weights a little.
     normalize_epsilon: float = 1e-20
+    # Gemma 4: the router reads its own norm of the token (a learned per-channel scale, the
+    # checkpoint's router.scale) times 1/sqrt(d_model); None: the token as it comes
+    input_norm: Norm | None = None
+    # Gemma 4: each chosen weight, after normalize_top_k, times a learned scale of its expert
+    per_expert_scale: bool = False
+
+    def vector_params(self, d: int, num_experts: int) -> int:
+        """The router's learned values that scale rather than project: its input norm's
+        scale and the per-expert scales."""
+        return norm_params(self.input_norm, d) + (num_experts if self.per_expert_scale else 0)
 
 
 def expected_experts_reached(num_experts: int, top_k: int, assignments_rows: int) -> float:
@@ -57,10 +68,21 @@ class MoE:
     shared: MLP | None = None
     shared_gate: bool = False  # Qwen3-Next: sigmoid(x . w) scales the shared expert
     output_scale: float = 1.0  # Grok 2.5: (shared + routed) / sqrt(2), its "residual MoE"
+    # Gemma 4 (enable_moe_block): the shared MLP (the layer's dense MLP) and the routed experts
+    # are two branches with norms of their own. The layer's pre-norm feeds the shared MLP only;
+    # the router and the experts read the layer's un-normed input, the experts through a
+    # pre-norm of this kind; each branch's output is normed before the two are summed.
+    # None: one normed input for all, the outputs summed as they are.
+    branch_norm: Norm | None = None
+
+    @property
+    def reads_residual(self) -> bool:
+        """Whether the router and experts read the layer's un-normed input (branch_norm)."""
+        return self.branch_norm is not None
 
     # --- the analysis ---
 
-    def _router_params(self, d: int) -> int:
+    def _router_projection_params(self, d: int) -> int:
         # The score-correction bias is not counted: it is updated by a balancing rule, not by
         # gradients, and every reference implementation keeps it as a buffer.
         return d * self.num_experts + (self.num_experts if self.router.bias else 0)
@@ -68,19 +90,30 @@ class MoE:
     def _shared_params(self, d: int) -> int:
         return (self.shared.params(d) if self.shared is not None else 0) + (d if self.shared_gate else 0)
 
+    def _vector_params(self, d: int) -> int:
+        """What scales rather than projects: the router's vectors and the branch norms (the
+        experts' pre- and post-norm, the shared MLP's post-norm)."""
+        branch_norms = (2 + (self.shared is not None)) * norm_params(self.branch_norm, d)
+        return self.router.vector_params(d, self.num_experts) + branch_norms
+
+    def _every_token_params(self, d: int) -> int:
+        """Parameters every token passes through: all but the routed experts."""
+        return self._router_projection_params(d) + self._shared_params(d) + self._vector_params(d)
+
     def params(self, d: int) -> int:
-        return self._router_params(d) + self._shared_params(d) + self.num_experts * self.expert.params(d)
+        return self._every_token_params(d) + self.num_experts * self.expert.params(d)
 
     def active_params(self, d: int) -> int:
         """Parameters a token passes through: its top_k experts, not all."""
-        return self._router_params(d) + self._shared_params(d) + self.top_k * self.expert.params(d)
+        return self._every_token_params(d) + self.top_k * self.expert.params(d)
 
     # --- the roofline ---
 
     def step_cost(self, step: Step, d: int, routed: list[int] | None = None) -> Cost:
         """routed: tokens per expert as a profile measured them (the experts really read);
         None: the number expected under uniform routing."""
-        cost = step.matmul(self._router_params(d), d, self.num_experts)
+        cost = step.matmul(self._router_projection_params(d), d, self.num_experts)
+        cost = cost + Cost(weight_bytes=self._vector_params(d) * step.dtype_bytes)  # read, not multiplied
         if self.router.score_correction_bias:  # a buffer, not a parameter, but read all the same
             cost = cost + Cost(weight_bytes=self.num_experts * step.dtype_bytes)
         if self.shared is not None:
@@ -106,7 +139,11 @@ class MoE:
             check.add(at(path, "shared_gate"), "gates a shared expert, but the MoE has none")
         if self.top_k > self.num_experts > 0:
             check.add(at(path, "top_k"), f"{self.top_k} exceeds num_experts {self.num_experts}")
+        if self.branch_norm is not None:
+            check.norm(self.branch_norm, at(path, "branch_norm"))
         router, router_path = self.router, at(path, "router")
+        if router.input_norm is not None:
+            check.norm(router.input_norm, at(router_path, "input_norm"))
         check.positive(router, router_path, "num_groups", "top_k_groups", "routed_scaling")
         check.non_negative(router, router_path, "logit_softcap", "normalize_epsilon")
         check.divides(router_path, "num_groups", router.num_groups, "num_experts", self.num_experts)
@@ -140,7 +177,9 @@ class MoE:
     def box_lines(self) -> list[str]:
         lines = [f"{self.num_experts} experts · {self.top_k} active",
                  f"{self.expert.activation_title} hidden {self.expert.intermediate_size}"]
-        if self.shared is not None:
+        if self.shared is not None and self.branch_norm is not None:
+            lines.append(f"+ dense MLP {self.shared.intermediate_size}, each branch normed")
+        elif self.shared is not None:
             lines.append(f"+ shared expert {self.shared.intermediate_size}" + (" (gated)" if self.shared_gate else ""))
         else:
             lines.append(f"{self.router.scoring} router" + (f" · {self.router.num_groups} groups"
@@ -152,4 +191,6 @@ class MoE:
 
     def describe(self) -> str:
         shared = f" +{'gated ' if self.shared_gate else ''}shared" if self.shared is not None else ""
+        if self.shared is not None and self.branch_norm is not None:
+            shared = f" +dense {self.shared.intermediate_size}, normed branches"
         return f"MoE {self.top_k}/{self.num_experts}x{self.expert.intermediate_size}{shared}"

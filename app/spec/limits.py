@@ -59,7 +59,7 @@ _KINDS = {
     "an expert count": (MAX_EXPERTS, (
         "num_experts", "top_k", "top_k_groups", "num_local_experts", "n_routed_experts", "num_experts_per_tok",
         "n_group", "topk_group", "n_shared_experts", "expert_count", "expert_used_count", "index_topk",
-        "num_shared_experts")),
+        "num_shared_experts", "top_k_experts")),
     "a position count": (MAX_POSITIONS, (
         "max_context", "learned_positions", "sliding_window", "original_max_position", "temperature_floor",
         "query_position_floor", "tokens_per_image", "max_tiles", "aspect_ratios", "max_position_embeddings",

@@ -68,6 +68,7 @@ SHARED = {
     "LFM2.5 350M": "lfm2.5-350m",
     "LFM2.5 1.2B": "lfm2.5-1.2b",
     "LFM2.5 8B-A1B": "lfm2.5-8b-a1b",
+    "Gemma 4 26B-A4B": "gemma4-26b-a4b",
     "Gemma 4 31B": "gemma4-31b",
     "Gemma 4 12B": "gemma4-12b",
     "Gemma 4 E2B": "gemma4-e2b",
@@ -95,6 +96,10 @@ KNOWN_DIFFERENCES = {
         ("61 MLA", "68.6 KiB"), ("61 MLA", "83.875 KiB"),
         "its lightning indexer caches a 128-value key per token and layer (index_head_dim) beside MLA's 512 + 64 "
         "(DeepSeek's reference code keeps that key in FP8; counted here in bf16 like the rest)"),
+    "Gemma 4 26B-A4B": Known(
+        ("25 sliding-window + 5 global", "210 KiB"), ("25 sliding-window + 5 global", "220 KiB"),
+        "attention_k_eq_v shares a projection, not the cache: the global layers cache keys and values apart, "
+        "2 heads x (512 + 512)"),
     "Gemma 4 31B": Known(
         ("50 sliding-window + 10 global", "840 KiB"), ("50 sliding-window + 10 global", "880 KiB"),
         "attention_k_eq_v shares a projection, not the cache: transformers keeps the global layers' keys "

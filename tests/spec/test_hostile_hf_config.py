@@ -121,3 +121,21 @@ def test_lfm2_keys_are_refused_by_name(name, key, value, expected):
     with pytest.raises(SpecError) as caught:
         spec_from_hf_config(config)
     assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("enable_moe_block", "yes", "enable_moe_block: expected true or false"),
+    ("num_experts", 2**20, "num_experts: 1,048,576 exceeds the bound of 16,384 on an expert count"),
+    ("num_experts", None, "num_experts: missing required key"),
+    ("top_k_experts", 0, "top_k_experts: must be at least 1, found 0"),
+    ("top_k_experts", 2**40, "top_k_experts: 1,099,511,627,776 exceeds the bound of 16,384 on an expert count"),
+    ("top_k_experts", 129, "top_k_experts: 129 exceeds num_experts 128"),
+    ("moe_intermediate_size", 2**40, "moe_intermediate_size: 1,099,511,627,776 exceeds the bound of 1,048,576"),
+    ("moe_intermediate_size", 1.5, "moe_intermediate_size: expected an integer, found 1.5"),
+])
+def test_gemma4_expert_keys_are_refused_by_name(key, value, expected):
+    config = dict(catalog.entry("gemma4-26b-a4b").config)
+    config[key] = value
+    with pytest.raises(SpecError) as caught:
+        spec_from_hf_config(config)
+    assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems

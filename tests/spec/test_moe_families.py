@@ -1,10 +1,13 @@
 """What a user studies in the MoE families beyond DeepSeek: gpt-oss's sliding/full
 alternation with sinks, Llama 4's dense/MoE interleave and iRoPE, Qwen3 MoE's small active
-share, MiniMax-M2's QK-norm over all heads, and Grok 2.5's dense MLP beside the experts."""
+share, MiniMax-M2's QK-norm over all heads, Grok 2.5's and Gemma 4 26B-A4B's dense MLP beside
+the experts."""
+
+import dataclasses
 
 import pytest
 
-from app.spec import catalog
+from app.spec import SpecError, catalog
 from app.spec.ffn import MoE
 from app.spec.analysis import analyze
 from app.spec.hf import hf_config_from_spec, spec_from_hf_config
@@ -116,3 +119,31 @@ def test_grok_2_5_averages_a_dense_mlp_with_two_of_eight_experts():
     assert moe.router.logit_softcap == 30.0
     assert all(layer.norm_placement == "sandwich" and layer.mixer.logit_softcap == 30.0 for layer in spec.layers)
     assert spec.final_logit_softcap == 50.0
+
+
+def test_gemma4_26b_a4b_runs_a_dense_mlp_beside_8_of_128_experts_each_branch_normed():
+    spec = catalog.get("gemma4-26b-a4b")
+    assert all(isinstance(layer.ffn, MoE) for layer in spec.layers)
+    moe, norm = spec.layers[0].ffn, spec.layers[0].norm
+    assert (moe.num_experts, moe.top_k, moe.expert.intermediate_size, moe.shared.intermediate_size) == (128, 8, 704, 2112)
+    assert moe.branch_norm == norm and moe.router.input_norm == norm and moe.router.per_expert_scale
+    assert moe.reads_residual and not moe.shared_gate
+    analysis = analyze(spec)
+    assert analysis.total_params == 25_233_141_760 and analysis.active_params == 3_822_530_560
+    config = hf_config_from_spec(spec)
+    assert config["enable_moe_block"] is True
+    assert (config["num_experts"], config["top_k_experts"], config["moe_intermediate_size"]) == (128, 8, 704)
+    assert config["intermediate_size"] == 2112
+
+
+@pytest.mark.parametrize("change, path", [
+    (lambda moe: dataclasses.replace(moe, router=dataclasses.replace(moe.router, per_expert_scale=False)), "router"),
+    (lambda moe: dataclasses.replace(moe, branch_norm=None), "branch_norm"),
+    (lambda moe: dataclasses.replace(moe, shared_gate=True), "shared"),
+])
+def test_gemma4_writes_only_its_own_mixture_of_experts(change, path):
+    spec = catalog.get("gemma4-26b-a4b", "explore")
+    layers = list(spec.layers)
+    layers[3] = dataclasses.replace(layers[3], ffn=change(layers[3].ffn))
+    with pytest.raises(SpecError, match=rf"layers\[3\]\.ffn\.{path}"):
+        hf_config_from_spec(dataclasses.replace(spec, layers=tuple(layers)))

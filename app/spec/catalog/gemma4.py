@@ -1,10 +1,11 @@
-"""Gemma 4 (text decoder of the multimodal releases): the dense 31B and 12B and the
-on-device E2B and E4B, at the numbers of their published config.json.
+"""Gemma 4 (text decoder of the multimodal releases): the dense 31B and 12B, the
+mixture-of-experts 26B-A4B and the on-device E2B and E4B, at the numbers of their published
+config.json.
 
-The 26B-A4B (a dense MLP beside 128 experts, top 8, in every layer) waits for its
-mixture of experts; its numbers, for the record (google/gemma-4-26B-A4B-it, text_config):
-30 layers, d_model 2816, 16 heads, 8 KV heads (2 on global layers, keys as values),
-head_dim 256 / 512, dense MLP 2112, experts 704 wide, window 1024, vocabulary 262144.
+The 26B-A4B keeps the 31B's local:global attention and runs, in every layer, a dense MLP
+beside 128 experts of which each token takes 8: in the spec an MoE whose shared MLP is the
+dense one and whose two branches have norms of their own (`MoE.branch_norm`; the router's
+own input norm and per-expert scales are `Router.input_norm` and `Router.per_expert_scale`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ def _config(model_type: str, layers: int, d: int, ffn: int, heads: int, kv: int,
     return config | extra
 
 
+_MOE_NOTE = ("Every layer runs a dense GeGLU MLP (2112 wide) beside 128 experts (704 wide), 8 per token. The "
+             "router reads its own RMSNorm of the layer's un-normed input (a learned scale, then 1/sqrt(d)), takes "
+             "the softmax's top 8, renormalizes them and multiplies each by a learned scale of its expert. The "
+             "experts read that un-normed input through a pre-norm of their own, the dense MLP the layer's "
+             "pre-norm; each branch's output is normed before the two are summed and post-normed.")
+
+
 def _on_device(layers: int, d: int, kv: int, shared: int, period: int, double_wide: bool) -> dict:
     return _config("gemma4_text", layers, d, 4 * d, 8, kv, None, 512, 131_072, period, enable_moe_block=False,
                    hidden_size_per_layer_input=256, vocab_size_per_layer_input=262_144,
@@ -66,9 +74,11 @@ def _on_device(layers: int, d: int, kv: int, shared: int, period: int, double_wi
 
 
 # The model card (Google AI for Developers, "Gemma 4 model card") gives 30.7B for the 31B,
-# 5.1B / 8B with embeddings (2.3B / 4.5B effective) for E2B / E4B; the 12B's card is not
-# in reach here, so its headline is its name.
+# 5.1B / 8B with embeddings (2.3B / 4.5B effective) for E2B / E4B, and 25.2B total with 3.8B
+# active for the 26B-A4B (quoted so by its public copies, e.g. the OpenExplorer and Fireworks
+# model pages); the 12B's card is not in reach here, so its headline is its name.
 PUBLISHED_31B, PUBLISHED_E2B, PUBLISHED_E4B, PUBLISHED_12B = 30.7e9, 5.1e9, 8.0e9, 12e9
+PUBLISHED_26B_A4B, PUBLISHED_26B_A4B_ACTIVE = 25.2e9, 3.8e9
 
 ENTRIES = [
     Entry(
@@ -81,6 +91,20 @@ ENTRIES = [
         notes=(_DESIGN_NOTE, _UNIFIED_KV_NOTE + " 16 KV heads on sliding layers, 4 on global ones.",
                "The model card counts 30.7B, within 3% of the text decoder alone; its vision encoder is not "
                "added back (the card gives no split)."),
+    ),
+    Entry(
+        slug="gemma4-26b-a4b", title="Gemma 4 26B-A4B", family="Gemma 4",
+        source="https://huggingface.co/google/gemma-4-26B-A4B-it/blob/main/config.json (text_config; the numbers as "
+               "its public copy in github.com/siwei555/llm-perf-calculator-current, docs/gemma_4/config/"
+               "gemma-4-26B-A4B-it-config.json, gives them); headline: the Gemma 4 model card (25.2B total, 3.8B "
+               "active), as https://huggingface.co/OpenExplorer/gemma-4-26B-A4B-it and "
+               "https://fireworks.ai/models/fireworks/gemma-4-26b-a4b-it quote it",
+        config=_config("gemma4_text", 30, 2816, 2112, 16, 8, 2, 1024, 262_144, 6, enable_moe_block=True,
+                       hidden_size_per_layer_input=0, num_experts=128, top_k_experts=8, moe_intermediate_size=704),
+        published_total=PUBLISHED_26B_A4B, published_active=PUBLISHED_26B_A4B_ACTIVE,
+        notes=(_DESIGN_NOTE, _UNIFIED_KV_NOTE + " 8 KV heads on sliding layers, 2 on global ones.", _MOE_NOTE,
+               "The model card's 25.2B total and 3.8B active are the text decoder's own (the tied embedding counted "
+               "once, as active too); its vision encoder (about 550M) is not in them and not added back."),
     ),
     Entry(
         slug="gemma4-12b", title="Gemma 4 12B", family="Gemma 4",

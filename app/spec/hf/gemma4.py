@@ -9,10 +9,12 @@ AltUp and LAuReL, plus
   whole head);
 - a learned scalar on every block's output (layer_scalar);
 - on E2B/E4B, per-layer embeddings into the one residual stream and KV sharing in the
-  last layers, whose MLPs are twice as wide on E2B (use_double_wide_mlp).
-
-The 26B-A4B's mixture of experts (a dense MLP and the experts side by side) is not read
-yet: such a config is refused naming enable_moe_block.
+  last layers, whose MLPs are twice as wide on E2B (use_double_wide_mlp);
+- on the 26B-A4B (enable_moe_block), a mixture of experts in every layer beside its dense
+  MLP: num_experts experts moe_intermediate_size wide, top_k_experts of them per token, by
+  softmax scores renormalized over the chosen and scaled per expert; the router reads its
+  own norm of the layer's un-normed input, and each branch has norms of its own (the
+  spec's MoE with the dense MLP as its shared MLP and `branch_norm`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from ..arch import ArchSpec
 from ..components import Layer
 from ..errors import Problem, SpecError
-from ..ffn import MLP
+from ..ffn import MLP, MoE, Router
 from ..mixers import Attention
 from ..on_device import PerLayerEmbedding
 from ..parts import Norm, QKNorm, Rope
@@ -88,11 +90,30 @@ def _ropes(r: ConfigReader, head_dim: int) -> tuple[Rope, Rope]:
     return r.rope(head_dim, "full_attention"), r.rope(head_dim, "sliding_attention")
 
 
+def _gemma4_router(norm: Norm) -> Router:
+    """Gemma4TextRouter: softmax over every expert, the top_k renormalized to sum to one and
+    scaled per expert; its input is normed (with a learned scale) and times 1/sqrt(d)."""
+    return Router("softmax", normalize_top_k=True, input_norm=norm, per_expert_scale=True)
+
+
+def _experts(r: ConfigReader, norm: Norm, activation) -> dict:
+    """The MoE fields of an enable_moe_block config but its shared (dense) MLP."""
+    num_experts, top_k = r.int("num_experts"), r.int("top_k_experts")
+    if top_k > num_experts:
+        r.problem("top_k_experts", f"{top_k} exceeds num_experts {num_experts}")
+        top_k = num_experts
+    return dict(num_experts=num_experts, top_k=top_k,
+                expert=MLP(r.int("moe_intermediate_size"), activation, gated=True),
+                router=_gemma4_router(norm), branch_norm=norm)
+
+
 def gemma4_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
     unified = model_type == "gemma4_unified_text"
     r.config = (UNIFIED_DEFAULTS if unified else DEFAULTS) | r.config
-    if r.bool("enable_moe_block", False):
-        r.problem("enable_moe_block", "Gemma 4's mixture of experts (26B-A4B) is not supported yet")
+    moe = r.bool("enable_moe_block", False)
+    if moe and unified:
+        r.problem("enable_moe_block", "gemma4_unified_text has no mixture of experts")
+        moe = False
     if r.config.get("use_bidirectional_attention") == "all":
         r.problem("use_bidirectional_attention", "only causal text attention is supported (None or 'vision')")
     base = read_base(r)
@@ -112,6 +133,7 @@ def gemma4_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
     width = r.int("intermediate_size")
     double_wide = r.bool("use_double_wide_mlp", False)
     ple_width = 0 if unified else (r.int("hidden_size_per_layer_input", 0, minimum=0) or 0)
+    experts = _experts(r, norm, activation) if moe else None
 
     layers = []
     for i in range(n):
@@ -127,7 +149,8 @@ def gemma4_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
         )
         # E2B: the KV-sharing layers, which skip their key/value projections, get twice the MLP
         mlp = MLP(width * (2 if double_wide and shared else 1), activation, gated=True)
-        layers.append(Layer(attention, mlp, norm, "sandwich", scaled_output=True))
+        ffn = mlp if experts is None else MoE(**experts, shared=mlp)
+        layers.append(Layer(attention, ffn, norm, "sandwich", scaled_output=True))
     ple = PerLayerEmbedding(ple_width, r.int("vocab_size_per_layer_input"), activation) if ple_width else None
     return ArchSpec(
         name=model_type, family=FAMILY, model_type=model_type, layers=tuple(layers), final_norm=norm,
@@ -175,12 +198,20 @@ def _write_layers(spec: ArchSpec) -> dict:
     return config
 
 
+def _dense_mlp(ffn):
+    """A layer's dense MLP: the feed-forward itself, or the one beside the experts."""
+    return ffn.shared if isinstance(ffn, MoE) else ffn
+
+
 def gemma4_to_config(spec: ArchSpec) -> dict:
     unified = spec.model_type == "gemma4_unified_text"
     norm = the_one(spec, "norm", lambda layer: layer.norm)
-    for index, layer in enumerate(spec.layers):
-        if not isinstance(layer.ffn, MLP) or not layer.ffn.gated:
-            _refuse(f"layers[{index}].ffn", f"{spec.model_type} layers have a gated MLP")
+    moe = _write_experts(spec, norm)
+    dense = [_dense_mlp(layer.ffn) for layer in spec.layers]
+    for index, mlp in enumerate(dense):
+        if not isinstance(mlp, MLP) or not mlp.gated or mlp.bias or mlp.activation_sparsity:
+            where = f"layers[{index}].ffn" + (".shared" if moe else "")
+            _refuse(where, f"{spec.model_type} layers have a gated MLP without bias")
     if spec.altup is not None:
         _refuse("altup", "Gemma 4 has no AltUp streams")
     if unified and spec.per_layer_embedding is not None:
@@ -190,18 +221,23 @@ def gemma4_to_config(spec: ArchSpec) -> dict:
     if not all(shared[first_shared:]):
         _refuse(f"layers[{shared.index(False, first_shared)}].mixer.shared_kv",
                 "Gemma 4 configs share keys and values in a run of last layers only")
-    own = [layer.ffn.intermediate_size for layer in spec.layers[:first_shared]]
-    width = own[0] if own else spec.layers[0].ffn.intermediate_size
-    sharing_widths = {layer.ffn.intermediate_size for layer in spec.layers[first_shared:]}
+    own = [mlp.intermediate_size for mlp in dense[:first_shared]]
+    width = own[0] if own else dense[0].intermediate_size
+    sharing_widths = {mlp.intermediate_size for mlp in dense[first_shared:]}
     double_wide = bool(sharing_widths) and sharing_widths == {2 * width} and width != 0
-    for index, layer in enumerate(spec.layers):
+    for index, mlp in enumerate(dense):
         expected = 2 * width if double_wide and index >= first_shared else width
-        if layer.ffn.intermediate_size != expected:
-            _refuse(f"layers[{index}].ffn.intermediate_size", f"{layer.ffn.intermediate_size} differs from "
-                    f"{expected}; Gemma 4 configs hold one MLP width (doubled on KV-sharing layers)")
+        if mlp.intermediate_size != expected:
+            where = f"layers[{index}].ffn" + (".shared" if moe else "") + ".intermediate_size"
+            _refuse(where, f"{mlp.intermediate_size} differs from {expected}; Gemma 4 configs hold one MLP width "
+                    "(doubled on KV-sharing layers)")
+    activation = the_one(spec, "activation", lambda layer: _dense_mlp(layer.ffn).activation)
+    if moe and moe["activation"] != activation:
+        _refuse("layers[0].ffn.expert.activation", f"{moe['activation']} differs from the dense MLP's {activation}; "
+                "Gemma 4 configs hold one hidden_activation")
     config = write_base(spec) | _write_layers(spec) | {
         "intermediate_size": width,
-        "hidden_activation": activation_to_hf(the_one(spec, "activation", lambda layer: layer.ffn.activation)),
+        "hidden_activation": activation_to_hf(activation),
         "rms_norm_eps": norm.eps,
         "final_logit_softcapping": spec.final_logit_softcap or None,
         "num_kv_shared_layers": spec.num_layers - first_shared,
@@ -211,9 +247,38 @@ def gemma4_to_config(spec: ArchSpec) -> dict:
     }
     if not unified:
         ple = spec.per_layer_embedding
-        config |= {"enable_moe_block": False, "hidden_size_per_layer_input": ple.width if ple else 0,
+        config |= {"enable_moe_block": moe is not None, "hidden_size_per_layer_input": ple.width if ple else 0,
                    "vocab_size_per_layer_input": ple.vocab_size if ple else spec.vocab_size}
+        if moe is not None:
+            config |= {key: moe[key] for key in ("num_experts", "top_k_experts", "moe_intermediate_size")}
     return config
+
+
+def _write_experts(spec: ArchSpec, norm: Norm) -> dict | None:
+    """The MoE keys of the layers' mixture of experts (and the experts' activation), or None
+    for a dense spec. enable_moe_block puts the one MoE form in every layer."""
+    moes = [isinstance(layer.ffn, MoE) for layer in spec.layers]
+    if not any(moes):
+        return None
+    if spec.model_type == "gemma4_unified_text":
+        _refuse(f"layers[{moes.index(True)}].ffn", "gemma4_unified_text has no mixture of experts")
+    if not all(moes):
+        _refuse(f"layers[{moes.index(False)}].ffn", "enable_moe_block puts a mixture of experts in every layer")
+    for index, layer in enumerate(spec.layers):
+        moe, where = layer.ffn, f"layers[{index}].ffn"
+        if moe.router != _gemma4_router(norm):
+            _refuse(f"{where}.router", "Gemma 4 routes by softmax, renormalized and scaled per expert, from a "
+                    "norm of its input like the layer's")
+        if moe.branch_norm != norm:
+            _refuse(f"{where}.branch_norm", "Gemma 4's dense MLP and experts are normed apart, as the layer is")
+        if moe.shared is None or moe.shared_gate or moe.output_scale != 1.0:
+            _refuse(f"{where}.shared", "Gemma 4's dense MLP runs beside the experts, ungated and unscaled")
+        if not moe.expert.gated or moe.expert.bias or moe.expert.activation_sparsity:
+            _refuse(f"{where}.expert", "Gemma 4's experts are gated MLPs without bias")
+    return {"num_experts": the_one(spec, "num_experts", lambda layer: layer.ffn.num_experts),
+            "top_k_experts": the_one(spec, "top_k", lambda layer: layer.ffn.top_k),
+            "moe_intermediate_size": the_one(spec, "expert width", lambda layer: layer.ffn.expert.intermediate_size),
+            "activation": the_one(spec, "expert activation", lambda layer: layer.ffn.expert.activation)}
 
 
 CONVERTERS = {"gemma4_text": (gemma4_to_spec, gemma4_to_config),

@@ -1,7 +1,8 @@
 """Tensor- and expert-parallel runs on two gloo ranks (CPU) against the single-process model:
 the logits of a prefill and 16 decode steps, each rank's cache bytes, and every collective's
 payload, for a dense GQA entry, an MLA + MoE entry with shared experts and dense first
-layers, and a hybrid with a linear mixer (Gated DeltaNet)."""
+layers, a hybrid with a linear mixer (Gated DeltaNet), and Laguna's per-layer query heads
+under a softplus gate of their own."""
 
 import pytest
 import torch
@@ -23,6 +24,7 @@ RUNS = [
     ("deepseek-v3", 2, 2, 2),  # both
     ("qwen3-next-80b-a3b", 2, 1, 2),  # Gated DeltaNet 3 : 1 gated attention with one KV head
     ("qwen3-next-80b-a3b", 2, 2, 1),
+    ("laguna-xs.2", 2, 1, 2),  # 4 or 8 query heads by layer over one KV head, each with its softplus gate
 ]
 IDS = [f"{name}-tp{tp}-ep{ep}-b{batch}" for name, tp, ep, batch in RUNS]
 

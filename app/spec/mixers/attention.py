@@ -93,7 +93,8 @@ class Attention:
         return {"": 0, "head": self.num_heads, "element": self.num_heads * self.v_dim}.get(self.softplus_gate, 0)
 
     @property
-    def gated(self) -> bool:
+    def gates_output(self) -> bool:
+        """Either output gate (Qwen3-Next's sigmoid, Laguna's softplus) scales what o_proj reads."""
         return self.output_gate or bool(self.softplus_gate)
 
     @property
@@ -253,7 +254,7 @@ class Attention:
             name = "Sliding-window " + grouping
         elif self.chunk_size:
             name = "Chunked " + grouping
-        return ("Gated " + name[0].lower() + name[1:]) if self.gated else name
+        return ("Gated " + name[0].lower() + name[1:]) if self.gates_output else name
 
     def box_lines(self) -> list[str]:
         heads = f"{self.num_heads} heads · {self.num_kv_heads} KV · dim {self.head_dim}"
@@ -293,7 +294,7 @@ class Attention:
     def label(self, say_global: bool = False) -> str:
         """A few words for a group header: "sliding-window GQA", "global MHA (NoPE)"."""
         name = self.grouping
-        if self.gated:
+        if self.gates_output:
             name = f"gated {name}"
         if self.sliding_window:
             return f"sliding-window {name}"
@@ -323,7 +324,7 @@ class Attention:
             text += f" chunked {self.chunk_size}"
         if self.rope is None:
             text += " NoPE"
-        if self.gated:
+        if self.gates_output:
             text += " gated"
         if self.sinks:
             text += " sinks"

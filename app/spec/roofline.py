@@ -178,6 +178,12 @@ def step_cost(spec: ArchSpec, phase: str = "decode", tokens: int = 1, context: i
         # a parallel block's feed-forward reads the mixer's normed input: its one norm is the mixer's
         ffn_norms = Cost() if layer.parallel else norms
         ffn = _ffn_cost(spec, index, ffn_step, routing, ffn_norms + on_device[1]) if layer.ffn is not None else Cost()
+        # Gemma 4's block-output scalar: one value (a buffer) read as the block ends
+        scalar = Cost(weight_bytes=step.dtype_bytes) if layer.scaled_output else Cost()
+        if layer.ffn is not None:
+            ffn = ffn + scalar
+        else:
+            mixer = mixer + scalar
         total = mixer + ffn
         rows.append(CostRow(total.weight_bytes, total.cache_bytes, total.activation_bytes, total.flops,
                             name=f"layer {index}", layer=index, kind="layer",

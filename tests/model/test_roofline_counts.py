@@ -27,8 +27,9 @@ FAMILIES = {
     "Gated DeltaNet": "qwen3-next-80b-a3b",
     "Mamba-2": "nemotron-3-nano-30b-a3b",
     "Gemma 3n": "gemma3n-e2b",
+    "MoE beside a dense MLP, branches normed apart": "gemma4-26b-a4b",
 }
-PROMPT = 40  # tokens: past the explore scale's sliding windows and DSA's top-k
+PROMPT = 72  # tokens: past the explore scale's sliding windows (Gemma 4's: 64) and DSA's top-k
 
 
 def measured_decode_step(spec, batch: int, prompt: int = PROMPT):

@@ -113,7 +113,10 @@ class MoE:
         """routed: tokens per expert as a profile measured them (the experts really read);
         None: the number expected under uniform routing."""
         cost = step.matmul(self._router_projection_params(d), d, self.num_experts)
-        cost = cost + Cost(weight_bytes=self._vector_params(d) * step.dtype_bytes)  # read, not multiplied
+        vectors = self._vector_params(d)
+        if self.router.per_expert_scale:  # gathered: the chosen experts' scales, at most all of them
+            vectors -= self.num_experts - min(self.num_experts, step.rows * self.top_k)
+        cost = cost + Cost(weight_bytes=vectors * step.dtype_bytes)  # read, not multiplied
         if self.router.score_correction_bias:  # a buffer, not a parameter, but read all the same
             cost = cost + Cost(weight_bytes=self.num_experts * step.dtype_bytes)
         if self.shared is not None:

@@ -42,6 +42,10 @@ def test_expert_and_rank_problems():
     all_heads = catalog.get("minimax-m2", "explore")  # QK-norm over all heads at once
     assert plan_problems(all_heads, 2)[0] == ("layers[0].mixer.qk_norm normalizes over all heads together: "
                                               "not split over ranks yet")
+    normed_apart = catalog.get("gemma4-26b-a4b", "explore")  # its dense MLP's output is normed whole
+    for tp, ep in ((2, 1), (1, 2)):
+        assert "layers[0].ffn.branch_norm: an MoE whose branches are normed apart is not split over ranks yet" \
+            in plan_problems(normed_apart, tp, ep)
 
 
 def test_fewer_kv_heads_than_ranks_are_replicated():

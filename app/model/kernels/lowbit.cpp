@@ -75,106 +75,147 @@ inline float as_float(uint16_t half) { return _cvtsh_ss(half); }
 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
 inline __m256 load8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
 
-// sum over groups of offset * (the group's scaled sum of activation codes)
-template <typename Scale>
-float offset_term(const Scale* offset, const float* sums, int64_t groups) {
-  __m256 acc = _mm256_setzero_ps();
-  int64_t g = 0;
-  for (; g + 8 <= groups; g += 8) acc = _mm256_fmadd_ps(load8(offset + g), _mm256_loadu_ps(sums + g), acc);
-  float total = horizontal_sum(acc);
-  for (; g < groups; ++g) total += as_float(offset[g]) * sums[g];
-  return total;
-}
-
 // The eight 32-bit sums of a block's byte products: lane i sums values 4i .. 4i+3.
 inline __m256 block_products(__m256i unsigned_bytes, __m256i signed_bytes) {
   const __m256i pairs = _mm256_maddubs_epi16(unsigned_bytes, signed_bytes);
   return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
 }
 
-template <typename Scale>
-float dot_4bit(const uint8_t* codes, const Scale* scale, const Scale* offset, const int8_t* qx,
-               const float* dx, const float* group_sums, int64_t blocks) {
-  const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  int64_t b = 0;
-  for (; b + 1 < blocks; b += 2) {  // two blocks a turn: two independent accumulators
-    const __m128i p0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + 16 * b));
-    const __m128i p1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + 16 * b + 16));
-    const __m256i c0 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(p0, 4), p0), low_nibbles);
-    const __m256i c1 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(p1, 4), p1), low_nibbles);
-    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + kBlock * b));
-    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + kBlock * b + kBlock));
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(as_float(scale[b]) * dx[b]), block_products(c0, x0), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(as_float(scale[b + 1]) * dx[b + 1]), block_products(c1, x1), acc1);
-  }
-  for (; b < blocks; ++b) {
-    const __m128i p = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + 16 * b));
-    const __m256i c = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(p, 4), p), low_nibbles);
-    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + kBlock * b));
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(as_float(scale[b]) * dx[b]), block_products(c, x), acc0);
-  }
-  const float offsets = offset != nullptr ? offset_term(offset, group_sums, blocks) : 0.f;
-  return horizontal_sum(_mm256_add_ps(acc0, acc1)) + offsets;
+// A 4-bit group's 32 codes from its 16 bytes: value i in byte i's low nibble, i+16 in its high one.
+inline __m256i unpack_4bit(const uint8_t* bytes) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0F));
 }
 
-// Signed weight bytes: vpmaddubsw wants its first operand unsigned, so it takes |w| and the
-// activation carries w's sign.
-template <typename Scale, int Group>
-float dot_8bit(const int8_t* codes, const Scale* scale, const Scale* offset, const int8_t* qx,
-               const float* dx, const float* group_sums, int64_t blocks) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+// The sums of R vectors' eight floats each, in R floats (R <= 4; out[r] for vector r).
+template <int R>
+inline void horizontal_sums(const __m256* v, float* out) {
+  if constexpr (R == 1) {
+    out[0] = horizontal_sum(v[0]);
+  } else {
+    const __m256 zero = _mm256_setzero_ps();
+    // hadd twice leaves, in each 128-bit half, the four vectors' sums over that half
+    const __m256 pairs = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(R > 2 ? v[2] : zero,
+                                                                                  R > 3 ? v[3] : zero));
+    float sums[4];
+    _mm_storeu_ps(sums, _mm_add_ps(_mm256_castps256_ps128(pairs), _mm256_extractf128_ps(pairs, 1)));
+    for (int r = 0; r < R; ++r) out[r] = sums[r];
+  }
+}
+
+// R rows at once against one row of activations: the activation block is loaded once for
+// all R, and their sums are reduced together -- for the narrow matrices of a small model
+// (K = 576: 18 blocks a row) the per-row reduction otherwise costs as much as the products.
+// Reading R rows side by side defeats the hardware prefetcher, which follows one stream at
+// a time: each block's turn asks for its share of the rows a few tiles ahead (`ahead`, the
+// next tiles' bytes, `ahead_step` a block; a prefetch past the matrix's end is harmless).
+template <typename Scale, int R, int Bits, int Group>
+void dot_rows(const uint8_t* const* rows, const Scale* const* scale, const Scale* const* offset,
+              const int8_t* qx, const float* dx, const float* group_sums, int64_t blocks,
+              const uint8_t* ahead, int64_t ahead_step, float* out) {
+  __m256 acc[R], offsets[R];
+  for (int r = 0; r < R; ++r) acc[r] = offsets[r] = _mm256_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
-    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + kBlock * b));
-    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + kBlock * b));
-    const __m256 products = block_products(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-    __m256 factor;
-    if constexpr (Group == 32) {
-      factor = _mm256_set1_ps(as_float(scale[b]) * dx[b]);
-    } else {  // lanes 0-3 hold values 0-15, lanes 4-7 values 16-31
-      factor = _mm256_mul_ps(_mm256_set_m128(_mm_set1_ps(as_float(scale[2 * b + 1])), _mm_set1_ps(as_float(scale[2 * b]))),
-                             _mm256_set1_ps(dx[b]));
+    if (ahead != nullptr) {
+      for (int64_t line = 0; line < ahead_step; line += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + b * ahead_step + line), _MM_HINT_T0);
+      }
     }
-    if (b & 1) acc1 = _mm256_fmadd_ps(factor, products, acc1);
-    else acc0 = _mm256_fmadd_ps(factor, products, acc0);
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + kBlock * b));
+    for (int r = 0; r < R; ++r) {
+      __m256 products;
+      if constexpr (Bits == 4) {
+        products = block_products(unpack_4bit(rows[r] + 16 * b), x);
+      } else {  // vpmaddubsw wants its first operand unsigned: |w|, and x carries w's sign
+        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[r] + kBlock * b));
+        products = block_products(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+      }
+      __m256 factor;
+      if constexpr (Group == 32) {
+        factor = _mm256_set1_ps(as_float(scale[r][b]) * dx[b]);
+      } else {  // lanes 0-3 hold values 0-15, lanes 4-7 values 16-31
+        factor = _mm256_mul_ps(_mm256_set_m128(_mm_set1_ps(as_float(scale[r][2 * b + 1])),
+                                               _mm_set1_ps(as_float(scale[r][2 * b]))),
+                               _mm256_set1_ps(dx[b]));
+      }
+      acc[r] = _mm256_fmadd_ps(factor, products, acc[r]);
+    }
   }
-  const float offsets = offset != nullptr ? offset_term(offset, group_sums, blocks * kBlock / Group) : 0.f;
-  return horizontal_sum(_mm256_add_ps(acc0, acc1)) + offsets;
+  // sum over groups of offset * (the group's scaled sum of activation codes)
+  const int64_t groups = blocks * kBlock / Group;
+  float tails[R] = {};
+  if (offset != nullptr) {
+    int64_t g = 0;
+    for (; g + 8 <= groups; g += 8) {
+      const __m256 sums = _mm256_loadu_ps(group_sums + g);
+      for (int r = 0; r < R; ++r) offsets[r] = _mm256_fmadd_ps(load8(offset[r] + g), sums, offsets[r]);
+    }
+    for (; g < groups; ++g) {
+      for (int r = 0; r < R; ++r) tails[r] += as_float(offset[r][g]) * group_sums[g];
+    }
+    for (int r = 0; r < R; ++r) acc[r] = _mm256_add_ps(acc[r], offsets[r]);
+  }
+  horizontal_sums<R>(acc, out);
+  for (int r = 0; r < R; ++r) out[r] += tails[r];
 }
 
-template <typename Scale>
-void run(const QuantizedActivations& a, int64_t M, int64_t K, int64_t N, const at::Tensor& codes,
-         const at::Tensor& scales, const c10::optional<at::Tensor>& offsets, int64_t bits, int64_t group,
-         float* y) {
-  const int64_t blocks = K / kBlock, groups = K / group;
-  const Scale* scale = reinterpret_cast<const Scale*>(scales.data_ptr());
-  const Scale* offset = offsets.has_value() ? reinterpret_cast<const Scale*>(offsets->data_ptr()) : nullptr;
-  const int64_t row_bytes = bits == 4 ? K / 2 : K;
-  const uint8_t* data = reinterpret_cast<const uint8_t*>(codes.data_ptr());
-  // rows per task: enough weights that a task outweighs handing it to a thread
-  const int64_t grain = std::max<int64_t>(1, 16384 / K);
-  at::parallel_for(0, N, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t n = begin; n < end; ++n) {
-      const uint8_t* row = data + n * row_bytes;
-      const Scale* row_scale = scale + n * groups;
-      const Scale* row_offset = offset != nullptr ? offset + n * groups : nullptr;
+template <typename Scale, int Bits, int Group>
+void run(const QuantizedActivations& a, int64_t M, int64_t K, int64_t N, const uint8_t* data, const Scale* scale,
+         const Scale* offset, float* y) {
+  constexpr int kRows = 4;
+  constexpr int kAhead = 1;  // tiles
+  const int64_t blocks = K / kBlock, groups = K / Group;
+  const int64_t row_bytes = Bits == 4 ? K / 2 : K;
+  // rows per task, a multiple of kRows: enough weights that a task outweighs handing it to a thread
+  const int64_t grain = std::max<int64_t>(kRows, 16384 / K / kRows * kRows);
+  const int64_t tiles = (N + kRows - 1) / kRows;
+  at::parallel_for(0, tiles, std::max<int64_t>(1, grain / kRows), [&](int64_t first, int64_t last) {
+    for (int64_t n = first * kRows; n < std::min(N, last * kRows);) {
+      const int R = std::min<int64_t>(kRows, N - n) == kRows ? kRows : 1;
+      const uint8_t* rows[kRows];
+      const Scale* row_scale[kRows];
+      const Scale* row_offset[kRows];
+      for (int r = 0; r < R; ++r) {
+        rows[r] = data + (n + r) * row_bytes;
+        row_scale[r] = scale + (n + r) * groups;
+        row_offset[r] = offset != nullptr ? offset + (n + r) * groups : nullptr;
+      }
       for (int64_t m = 0; m < M; ++m) {
         const int8_t* qx = a.codes.data() + m * K;
         const float* dx = a.scale.data() + m * blocks;
         // each group's scaled activation sum, for the offsets
-        const float* group_sums = group == 16 ? a.sum16.data() + m * (K / 16) : a.sum32.data() + m * blocks;
-        float value;
-        if (bits == 4) {
-          value = dot_4bit(row, row_scale, row_offset, qx, dx, group_sums, blocks);
-        } else if (group == 16) {
-          value = dot_8bit<Scale, 16>(reinterpret_cast<const int8_t*>(row), row_scale, row_offset, qx, dx, group_sums, blocks);
+        const float* group_sums = Group == 16 ? a.sum16.data() + m * (K / 16) : a.sum32.data() + m * blocks;
+        const Scale* const* offsets = offset != nullptr ? row_offset : nullptr;
+        float out[kRows];
+        if (R == kRows) {
+          // the tiles kAhead on: kRows rows, contiguous, a block's share of them each turn
+          dot_rows<Scale, kRows, Bits, Group>(rows, row_scale, offsets, qx, dx, group_sums, blocks,
+                                              m == 0 ? rows[0] + kAhead * kRows * row_bytes : nullptr,
+                                              kAhead * kRows * row_bytes / blocks, out);
         } else {
-          value = dot_8bit<Scale, 32>(reinterpret_cast<const int8_t*>(row), row_scale, row_offset, qx, dx, group_sums, blocks);
+          dot_rows<Scale, 1, Bits, Group>(rows, row_scale, offsets, qx, dx, group_sums, blocks, nullptr, 0, out);
         }
-        y[m * N + n] = value;
+        for (int r = 0; r < R; ++r) y[m * N + n + r] = out[r];
       }
+      n += R;
     }
   });
+}
+
+template <typename Scale>
+void run_layout(const QuantizedActivations& a, int64_t M, int64_t K, int64_t N, const at::Tensor& codes,
+                const at::Tensor& scales, const c10::optional<at::Tensor>& offsets, int64_t bits, int64_t group,
+                float* y) {
+  const auto* data = reinterpret_cast<const uint8_t*>(codes.data_ptr());
+  const auto* scale = reinterpret_cast<const Scale*>(scales.data_ptr());
+  const auto* offset = offsets.has_value() ? reinterpret_cast<const Scale*>(offsets->data_ptr()) : nullptr;
+  if (bits == 4) {
+    run<Scale, 4, 32>(a, M, K, N, data, scale, offset, y);
+  } else if (group == 16) {
+    run<Scale, 8, 16>(a, M, K, N, data, scale, offset, y);
+  } else {
+    run<Scale, 8, 32>(a, M, K, N, data, scale, offset, y);
+  }
 }
 
 at::Tensor lowbit_linear(const at::Tensor& x, const at::Tensor& codes, const at::Tensor& scales,
@@ -200,9 +241,9 @@ at::Tensor lowbit_linear(const at::Tensor& x, const at::Tensor& codes, const at:
   const QuantizedActivations& a = quantize_activations(x.data_ptr<float>(), M, K);
   at::Tensor y = at::empty({M, N}, x.options());
   if (scales.scalar_type() == at::kHalf) {
-    run<uint16_t>(a, M, K, N, codes, scales, offsets, bits, group, y.data_ptr<float>());
+    run_layout<uint16_t>(a, M, K, N, codes, scales, offsets, bits, group, y.data_ptr<float>());
   } else {
-    run<float>(a, M, K, N, codes, scales, offsets, bits, group, y.data_ptr<float>());
+    run_layout<float>(a, M, K, N, codes, scales, offsets, bits, group, y.data_ptr<float>());
   }
   return y;
 }

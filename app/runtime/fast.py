@@ -96,10 +96,14 @@ class CompiledDecode:
         with torch.no_grad():
             self.model(prompt, cache=scratch, last_only=True)
         token = torch.zeros(batch, 1, dtype=torch.long, device=device)
-        for _ in range(2):
-            self(token, scratch, observer)
-            if hasattr(observer, "resolve"):
-                observer.resolve()
+        # Freezing is decided twice: the option above makes inductor fold what it is given as
+        # constants, but only the global flag, read while dynamo traces, makes dynamo give it
+        # the weights as such (otherwise they stay graph inputs, passed on every call).
+        with torch._inductor.config.patch(freezing=True):
+            for _ in range(2):
+                self(token, scratch, observer)
+                if hasattr(observer, "resolve"):
+                    observer.resolve()
         del scratch
         self.eager_parts = sorted(set(self.eager_parts) | (_graph_breaks() - breaks_before))
         self.ready.add((batch, capacity, type(observer)))

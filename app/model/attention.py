@@ -53,8 +53,8 @@ class Attention(nn.Module):
         self.kv_source: int | None = None
         self.kv_publish_as: int | None = None
         self.sinks = nn.Parameter(torch.zeros(heads)) if spec.sinks else None
-        scalar = spec.query_pre_attn_scalar or head_dim
-        self.scale = scalar**-0.5
+        # Granite gives the scale itself; Gemma a scalar whose inverse root it is; else 1/sqrt(head_dim)
+        self.scale = spec.query_scale or (spec.query_pre_attn_scalar or head_dim) ** -0.5
         self.qkv: PackedLinear | None = None
 
     def pack_for_decode(self) -> None:

@@ -202,6 +202,8 @@ class DecoderModel(nn.Module):
         if self.spec.embedding_scale:
             # Gemma: sqrt(d) rounded to the model dtype, as the published model applies it.
             x = x * torch.tensor(math.sqrt(self.spec.d_model), dtype=x.dtype)
+        if self.spec.embedding_multiplier != 1.0:  # Granite: a published constant
+            x = x * self.spec.embedding_multiplier
         return x
 
     def merge_images(self, x: torch.Tensor, input_ids: torch.Tensor, step: Step, pixel_values=None,

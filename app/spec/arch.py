@@ -28,10 +28,13 @@ class ArchSpec:
     final_norm: Norm = Norm()
     tie_embeddings: bool = False
     embedding_scale: bool = False  # Gemma: embeddings multiplied by sqrt(d_model)
+    embedding_multiplier: float = 1.0  # Granite: embeddings times a published constant (12.0)
     learned_positions: int = 0  # GPT-2: a learned position table of this many rows
     max_context: int = 0  # published maximum context length
     final_logit_softcap: float = 0.0  # 0: none
-    output_logit_scale: float = 1.0  # Grok 2.5: logits times output_multiplier_scale (0.5)
+    # Grok 2.5: logits times output_multiplier_scale (0.5); Cohere2: times logit_scale;
+    # Granite: divided by logits_scaling, so times its reciprocal
+    output_logit_scale: float = 1.0
     mtp_layers: int = 0  # multi-token-prediction modules (DeepSeek V3, GLM-4.5, ...)
     model_type: str = ""  # the Hugging Face model_type this spec converts to
     # Gemma 3n's on-device parts (app/spec/on_device.py); None: absent

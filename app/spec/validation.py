@@ -24,7 +24,7 @@ def validate(spec: ArchSpec) -> list[Problem]:
     check = Checker()
     check.positive(spec, "", "vocab_size", "d_model")
     check.non_negative(spec, "", "learned_positions", "max_context", "mtp_layers", "final_logit_softcap")
-    check.positive(spec, "", "output_logit_scale")
+    check.positive(spec, "", "output_logit_scale", "embedding_multiplier")
     if not spec.name.strip():
         check.add("name", "must not be empty")
     if not spec.layers:

@@ -47,6 +47,9 @@ class Attention:
     softplus_gate: str = ""
     logit_softcap: float = 0.0  # Gemma 2 / Grok: cap * tanh(scores / cap); 0: none
     query_pre_attn_scalar: float = 0.0  # Gemma: scale = scalar ** -0.5; 0: head_dim
+    # Granite: the softmax scale itself, its config's attention_multiplier (1/128 where
+    # 1/sqrt(head_dim) would be 1/11.3); 0: from query_pre_attn_scalar. One of the two, never both.
+    query_scale: float = 0.0
     temperature_tuning: bool = False  # Llama 4 NoPE layers scale queries with position
     # Llama 4's query scale 1 + temperature_scale * log1p(floor((pos + 1) / temperature_floor)),
     # its config's attn_scale and floor_scale; used only when temperature_tuning is set
@@ -190,7 +193,10 @@ class Attention:
     def check(self, check: Checker, path: str) -> None:
         check.positive(self, path, "num_heads", "num_kv_heads", "head_dim")
         check.non_negative(self, path, "value_head_dim", "sliding_window", "chunk_size",
-                           "logit_softcap", "query_pre_attn_scalar")
+                           "logit_softcap", "query_pre_attn_scalar", "query_scale")
+        if self.query_scale and self.query_pre_attn_scalar:
+            check.add(at(path, "query_scale"), f"the softmax scale is given twice: query_scale "
+                      f"{self.query_scale!r} and query_pre_attn_scalar {self.query_pre_attn_scalar!r}; set one")
         if self.temperature_tuning:
             check.positive(self, path, "temperature_floor", "temperature_scale")
         check.positive(self, path, "value_scale")
@@ -221,6 +227,8 @@ class Attention:
             # a scalar of 1 (Gemma 3n: unit scaling, its QK-norm bounds the logits) is no width
             query_pre_attn_scalar=head_dim if self.query_pre_attn_scalar not in (0.0, 1.0)
             else self.query_pre_attn_scalar,
+            # Granite's multiplier is 1 / head_dim (muP): it keeps that proportion to the head
+            query_scale=self.query_scale * self.head_dim / head_dim,
         )
 
     def with_position(self, key: str, eps: float) -> Attention:

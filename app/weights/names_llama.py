@@ -1,5 +1,5 @@
 """The Llama lineage's checkpoint names (Llama, Mistral, Qwen2/3, OLMo 2/3, Gemma 3,
-SmolLM3, Cohere2 -- whose parallel blocks hold only the input_layernorm), and the form of a name map, which every lineage shares.
+SmolLM3, Granite, Cohere2 -- whose parallel blocks hold only the input_layernorm), and the form of a name map, which every lineage shares.
 
 A map entry is our parameter name -> (checkpoint tensor name, transform). The lineage's
 norm names follow the norm placement. Other lineages (MoE, vision, Gemma 3n) build on
@@ -49,4 +49,4 @@ def llama_lineage(spec: ArchSpec, our_names: list[str]) -> NameMap:
 
 
 NAME_MAPS = {t: llama_lineage for t in ("llama", "mistral", "qwen2", "qwen3", "olmo2", "olmo3", "gemma3_text",
-                                        "smollm3", "cohere2")}
+                                        "smollm3", "cohere2", "granite")}

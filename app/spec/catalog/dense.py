@@ -1,5 +1,5 @@
 """Dense entries: GPT-2, Llama 3, OLMo 2, Olmo 3, Gemma 3, Mistral Small 3.1, Phi-4, Qwen3,
-SmolLM2 and SmolLM3, each at the numbers of its published config.json."""
+SmolLM2, SmolLM3 and Granite 4.1, each at the numbers of its published config.json."""
 
 from __future__ import annotations
 
@@ -310,4 +310,41 @@ SMOLLM3 = [
     ),
 ]
 
-ENTRIES = [*GPT2, *LLAMA, *SMOLLM2, *OLMO, *GEMMA3, *MISTRAL, *PHI, *QWEN2, *QWEN3, *SMOLLM3]
+# --- Granite 4.1 ------------------------------------------------------------------------------
+
+GRANITE = [
+    Entry(
+        slug="granite-4.1-30b",
+        title="Granite 4.1 30B",
+        family="Granite",
+        source=("https://huggingface.co/ibm-granite/granite-4.1-30b/blob/main/config.json (architectures "
+                "GraniteForCausalLM, model_type granite), read through two public copies: a Rust test quoting the "
+                "config (test_real_granite_4_1_30b: hidden 4096, MLP 32768, 64 layers, 32 heads, 8 KV heads, "
+                "vocabulary 100352, rope_theta 5e7, rms_norm_eps 1e-5, tied embeddings, attention_multiplier "
+                "0.0078125, embedding_multiplier 12.0, logits_scaling 16.0, residual_multiplier 0.175) and the "
+                "GGUF metadata of ollama.com/library/granite4.1:30b (the same numbers as attention.scale, "
+                "embedding_scale, logit_scale, residual_scale, rope.freq_base; context_length 131072, "
+                "rope.dimension_count 128); SwiGLU, RMSNorm, GQA, RoPE and shared embeddings from IBM's "
+                "Granite 4.1 blog (huggingface.co/blog/ibm-granite/granite-4-1); headline: the model card's "
+                "'30B parameter' model"),
+        config={"model_type": "granite", "vocab_size": 100352, "hidden_size": 4096, "intermediate_size": 32768,
+                "num_hidden_layers": 64, "num_attention_heads": 32, "num_key_value_heads": 8,
+                "max_position_embeddings": 131072, "rms_norm_eps": 1e-5, "rope_theta": 50_000_000.0,
+                "tie_word_embeddings": True, "hidden_act": "silu", "attention_multiplier": 0.0078125,
+                "embedding_multiplier": 12.0, "logits_scaling": 16.0, "residual_multiplier": 0.175},
+        published_total=30e9,  # model card: "a 30B parameter long-context instruct model"
+        headline_tolerance=0.04,
+        notes=("Llama's blocks (GQA 32/8, RoPE, SwiGLU, RMSNorm, tied embeddings) with Granite's four muP "
+               "multipliers: embeddings times 12, the softmax scale 1/128 (1/head_dim, not 1/sqrt(head_dim)), each "
+               "sublayer's output times 0.175 before it joins the residual, logits divided by 16.",
+               "The headline is the name's rounded '30B': the published config counts 28.87B (tied embeddings "
+               "counted once), 3.8% under it, so this entry's check allows 4%. No finer published count was "
+               "found.",
+               "Not found in a public copy, so left at transformers' defaults: attention_bias and mlp_bias (none, "
+               "as in every earlier Granite config), rope_scaling (none; the GGUF metadata lists no rope "
+               "scaling), and the token ids. The context is the GGUF's 131072; IBM's blog describes training "
+               "extended to 512K tokens."),
+    ),
+]
+
+ENTRIES = [*GPT2, *LLAMA, *SMOLLM2, *OLMO, *GEMMA3, *MISTRAL, *PHI, *QWEN2, *QWEN3, *SMOLLM3, *GRANITE]

@@ -22,6 +22,9 @@ class Entry:
     build: Callable[[], ArchSpec] | None = None  # for releases with no transformers model_type
     published_total: float = 0.0  # headline parameter count, for the 3% check
     published_active: float = 0.0  # MoE: published active parameters per token
+    # How near the count must come to the headline: 3%, unless the only published figure is a
+    # name rounded further (Granite 4.1's "30B"), which `notes` then says
+    headline_tolerance: float = 0.03
     # What the headline counts that the text decoder spec does not build. Each is
     # explained in `notes`, and the 3% check adds it back.
     headline_counts_mtp: bool = False  # the headline includes the MTP modules

@@ -75,6 +75,7 @@ SHARED = {
     "Gemma 4 E4B": "gemma4-e4b",
     "Tiny Aya 3.35B": "tiny-aya",
     "Laguna XS.2": "laguna-xs.2",
+    "Granite 4.1 30B": "granite-4.1-30b",
     # not "Command A+ 218B-A25B": the catalog's command-a-plus is the dense Command A standing in
     # for it (no config.json of A+ found), so the two are different models
 }

@@ -139,3 +139,23 @@ def test_gemma4_expert_keys_are_refused_by_name(key, value, expected):
     with pytest.raises(SpecError) as caught:
         spec_from_hf_config(config)
     assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("embedding_multiplier", 0, "embedding_multiplier: must be positive, found 0"),
+    ("embedding_multiplier", "12", "embedding_multiplier: expected a number, found '12'"),
+    ("attention_multiplier", -0.0078125, "attention_multiplier: must be positive, found -0.0078125"),
+    ("attention_multiplier", float("nan"), "attention_multiplier: expected a number, found nan"),
+    ("residual_multiplier", float("inf"), "residual_multiplier: expected a number, found inf"),
+    ("residual_multiplier", None, "residual_multiplier: missing required key"),
+    ("logits_scaling", 0, "logits_scaling: must be positive, found 0"),
+    ("logits_scaling", 1e-320, "logits_scaling: 1e-320 is too small to divide the logits by"),
+    ("attention_bias", "no", "attention_bias: expected true or false"),
+    ("head_dim", 2**40, "head_dim: 1,099,511,627,776 exceeds the bound of 1,048,576 on a width"),
+])
+def test_granite_keys_are_refused_by_name(key, value, expected):
+    config = dict(catalog.entry("granite-4.1-30b").config)
+    config[key] = value
+    with pytest.raises(SpecError) as caught:
+        spec_from_hf_config(config)
+    assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems

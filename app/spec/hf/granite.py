@@ -10,6 +10,8 @@ multiplier) and `output_logit_scale` (the reciprocal of logits_scaling).
 
 from __future__ import annotations
 
+import math
+
 from ..arch import ArchSpec
 from ..components import Layer, ResidualScale
 from ..ffn import MLP
@@ -43,6 +45,10 @@ def granite_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
     kv_heads = r.int("num_key_value_heads", heads)
     head_dim = r.int("head_dim", max(d // heads, 1))  # transformers reads it when present
     multiplier = {key: r.float(key, positive=True) for key in MULTIPLIERS}
+    logit_scale = 1.0 / multiplier["logits_scaling"]
+    if not math.isfinite(logit_scale):  # a subnormal divisor: its reciprocal overflows
+        r.problem("logits_scaling", f"{r.config['logits_scaling']!r} is too small to divide the logits by")
+        logit_scale = 1.0
     norm = Norm("rmsnorm", r.float("rms_norm_eps", positive=True))
     bias = r.bool("attention_bias", False)  # q, k, v and o alike
     mlp = MLP(r.int("intermediate_size"), activation_from_hf(r.str("hidden_act", "silu", HIDDEN_ACTS)), gated=True,
@@ -54,7 +60,7 @@ def granite_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
     return ArchSpec(name=model_type, family=FAMILIES[model_type], model_type=model_type,
                     layers=(layer,) * r.int("num_hidden_layers"), final_norm=norm,
                     embedding_multiplier=multiplier["embedding_multiplier"],
-                    output_logit_scale=1.0 / multiplier["logits_scaling"], **base)
+                    output_logit_scale=logit_scale, **base)
 
 
 def granite_to_config(spec: ArchSpec) -> dict:

@@ -41,6 +41,17 @@ def test_a_parallel_block_draws_one_shared_norm_and_says_the_mlp_reads_it(view):
         assert ffn.lines[0].startswith("parallel")
 
 
+def test_the_embedding_and_head_boxes_name_granites_multipliers(view):
+    """Granite: embeddings times 12, logits divided by 16 (times 1/16)."""
+    from app.ui.canvas.items import BoxItem
+
+    scene = view.arch_scene
+    scene.set_spec(catalog.get("granite-4.1-30b"))
+    boxes = {item.title: item.lines for item in scene.items() if isinstance(item, BoxItem)}
+    assert "times 12" in boxes["Token embedding"]
+    assert "logits times 0.0625" in boxes["Linear output layer"]
+
+
 @pytest.mark.parametrize("name, captions", [
     # a period of single layers taking turns: the counts name their layers
     ("nemotron-3-nano-30b-a3b", ["4 x (3 x Mamba-2 + 3 x MoE (no mixer) + 1 x NoPE GQA) = 28 layers",

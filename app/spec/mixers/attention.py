@@ -291,6 +291,9 @@ class Attention:
             extras.append("softplus gate per " + ("head" if self.softplus_gate == "head" else "channel"))
         if self.logit_softcap:
             extras.append(f"softcap {self.logit_softcap:g}")
+        if self.query_scale:
+            extras.append(f"scale 1/{1 / self.query_scale:g}" if (1 / self.query_scale).is_integer()
+                          else f"scale {self.query_scale:g}")
         if self.qkv_bias:
             extras.append("QKV bias")
         if self.shared_kv:

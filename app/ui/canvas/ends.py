@@ -23,6 +23,8 @@ def embedding_lines(spec: ArchSpec) -> list[str]:
         lines.append(f"+ learned positions ({spec.learned_positions:,})")
     if spec.embedding_scale:
         lines.append("scaled by √d")
+    if spec.embedding_multiplier != 1.0:
+        lines.append(f"times {spec.embedding_multiplier:g}")
     if spec.per_layer_embedding is not None:
         ple = spec.per_layer_embedding
         params = analyze(spec).per_layer_embedding_params
@@ -76,6 +78,8 @@ def _norm_and_head(scene, x: float, norm_top: float) -> tuple[BoxItem, BoxItem]:
     scene.addItem(norm)
     lines = [f"d {spec.d_model:,} → vocab {spec.vocab_size:,}",
              "tied to the embedding" if spec.tie_embeddings else "own weights"]
+    if spec.output_logit_scale != 1.0:
+        lines.append(f"logits times {spec.output_logit_scale:g}")
     if spec.final_logit_softcap:
         lines.append(f"logit softcap {spec.final_logit_softcap:g}")
     if spec.mtp_layers:

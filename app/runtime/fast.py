@@ -25,7 +25,6 @@ from typing import Callable
 
 import torch
 
-from ..defaults import EXECUTION_MODES as MODES
 from .probe import deliver_recorded_marks, marks_from_graph
 
 RECOMPILE_LIMIT = 64  # compiled steps of one model (batch x probe on/off x cache kinds x table sizes)

@@ -14,7 +14,7 @@ from typing import Callable
 
 import torch
 
-from ..defaults import DEFAULT_PROMPT
+from ..defaults import DEFAULT_PROMPT, EXECUTION_MODES
 from ..dtypes import RUN_DTYPE_NAMES
 from ..model import build_model
 from ..model import cpu_kernels
@@ -22,7 +22,7 @@ from ..model.held_bytes import matrix_bytes
 from ..spec import ArchSpec, catalog
 from ..spec.analysis import analyze
 from ..spec.roofline import MatrixBytes, Roofs, predict_step
-from .fast import MODES, CompiledDecode
+from .fast import CompiledDecode
 from .graphs import GraphDecode
 from .generate import Sampling, pick_next
 from .memory import hardware, sample
@@ -57,8 +57,8 @@ class RunConfig:
     mode: str = "eager"  # "fast": the decode step compiled whole, the probe's marks inside (app/runtime/fast.py)
 
     def __post_init__(self):
-        if self.mode not in MODES:
-            raise ValueError(f"mode {self.mode!r}: expected one of {', '.join(MODES)}")
+        if self.mode not in EXECUTION_MODES:
+            raise ValueError(f"mode {self.mode!r}: expected one of {', '.join(EXECUTION_MODES)}")
 
 
 @dataclass

@@ -232,6 +232,28 @@ def test_cpu_graph_marks_are_recorded_in_the_step_and_handed_over_after_it():
     assert len(observer.seen) == 2
 
 
+def test_a_timer_takes_a_steps_recorded_marks_as_it_takes_them_one_by_one():
+    """The step's records go to LayerTimer in one call (take_recorded): the same layer,
+    mixer, feed-forward, head and sampling times as marking each in turn would give."""
+    from app.runtime.probe import LayerTimer, POINTS, CLOSING
+
+    layers = 3
+    records = [[0, 0, 10.0]]
+    for layer in range(layers):
+        records += [[layer, 1, 10.0 + 3 * layer + 1], [layer, 2, 10.0 + 3 * layer + 2.5]]
+    records.append([layers, len(POINTS) + CLOSING.index("head"), 20.0])
+    one_by_one, at_once = LayerTimer(layers, "cpu"), LayerTimer(layers, "cpu")
+    for layer, point, seconds in records:
+        one_by_one.mark(layer, (POINTS + CLOSING)[point], at=seconds)
+    at_once.take_recorded(records)
+    for timer in (one_by_one, at_once):
+        timer.mark(layers, "sample", at=20.5)
+    times = at_once.resolve()
+    assert times == one_by_one.resolve()
+    assert times.mixer_ms == [1000.0, 1500.0, 1500.0] and times.ffn_ms == [1500.0] * 3
+    assert times.head_ms == 1500.0 and times.sample_ms == 500.0
+
+
 def test_graph_marks_call_back_where_they_cannot_be_recorded_in_cpp():
     """In a CUDA graph, or on a machine without our kernels, the mark op hands each mark to
     the observer of the step running on this thread as it is made, and returns a copy."""

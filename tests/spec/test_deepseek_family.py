@@ -10,7 +10,7 @@ from app.spec.analysis import analyze
 from app.spec.ffn import MLP, MoE
 from app.spec.mixers import Attention, MultiHeadLatentAttention
 from app.spec.errors import SpecError
-from app.spec.hf import hf_config_from_spec
+from app.spec.hf import hf_config_from_spec, spec_from_hf_config
 
 BF16 = 2
 
@@ -122,3 +122,51 @@ def test_deepseek_v3_config_cannot_hold_dense_layers_after_moe_ones():
     spec = catalog.get("deepseek-v3", "slice")  # [dense, MoE]
     with pytest.raises(SpecError, match="first_k_dense_replace"):
         hf_config_from_spec(spec.with_layers(reversed(spec.layers)))
+
+
+def test_glm5_is_deepseek_v32_with_an_interleaved_indexer_at_glm_scale():
+    spec = catalog.get("glm-5")
+    assert spec.model_type == "glm_moe_dsa" and spec.mtp_layers == 1
+    assert [type(layer.ffn) for layer in spec.layers] == [MLP] * 3 + [MoE] * 75
+    mla = spec.layers[0].mixer
+    assert (mla.num_heads, mla.q_lora_rank, mla.kv_lora_rank, mla.qk_nope_head_dim, mla.qk_rope_head_dim,
+            mla.v_head_dim) == (64, 2048, 512, 192, 64, 256)
+    assert mla.rope.interleaved and mla.rope.theta == 1_000_000
+    indexer = mla.indexer
+    assert (indexer.num_heads, indexer.head_dim, indexer.top_k, indexer.rope_interleaved) == (32, 128, 2048, True)
+    assert not catalog.get("deepseek-v3.2").layers[0].mixer.indexer.rope_interleaved
+    # the cache: MLA's latent and rope key, and the indexer's key, in every layer
+    assert analyze(spec).kv_bytes_per_token(BF16) == (512 + 64 + 128) * 78 * 2
+    assert catalog.get("glm-5.1") == catalog.get("glm-5")
+
+
+def test_glm5_checkpoint_count_is_the_decoder_plus_its_mtp_layer():
+    """GLM-5.1's checkpoint holds 753,864,139,008 parameters (a public report of its weights),
+    its 76 routers' score-correction biases (256 each) and the MTP layer included."""
+    analysis = analyze(catalog.get("glm-5.1"))
+    assert analysis.total_params + analysis.mtp_params + 76 * 256 == 753_864_139_008
+
+
+def test_glm5_published_config_round_trips():
+    published = catalog.entry("glm-5.1").config
+    spec = catalog.get("glm-5.1")
+    written = hf_config_from_spec(spec)
+    for key, value in published.items():
+        if key in written:
+            assert written[key] == value, key
+    # what is not written back: transformers derives head_dim and qk_head_dim from the MLA
+    # dims, and glm_moe_dsa reads no moe_layer_freq (first_k_dense_replace places the MoE)
+    assert set(published) - set(written) == {"head_dim", "qk_head_dim", "moe_layer_freq"}
+    for scale in ("full", "explore", "slice"):
+        scaled = catalog.get("glm-5.1", scale)
+        assert spec_from_hf_config(hf_config_from_spec(scaled)) == scaled
+
+
+def test_glm5_and_deepseek_v32_do_not_write_each_others_indexer():
+    glm = catalog.get("glm-5")
+    as_v32 = replace(glm, model_type="deepseek_v32")
+    with pytest.raises(SpecError, match="indexer.rope_interleaved"):
+        hf_config_from_spec(as_v32)
+    v32 = catalog.get("deepseek-v3.2")
+    with pytest.raises(SpecError, match="indexer.rope_interleaved"):
+        hf_config_from_spec(replace(v32, model_type="glm_moe_dsa"))

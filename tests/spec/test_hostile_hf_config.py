@@ -159,3 +159,25 @@ def test_granite_keys_are_refused_by_name(key, value, expected):
     with pytest.raises(SpecError) as caught:
         spec_from_hf_config(config)
     assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("indexer_rope_interleave", False, "indexer_rope_interleave: must be true"),
+    ("rope_interleave", False, "rope_interleave: must be true"),
+    ("indexer_types", ["full"] * 3 + ["shared"] * 75, "indexer_types: 75 'shared' entries"),
+    ("indexer_types", ["full"] * 77, "indexer_types: has 77 entries, expected one per layer (78)"),
+    ("indexer_types", ["full"] * 77 + ["sparse"], "indexer_types: unknown entries ['sparse']"),
+    ("index_topk_pattern", "FSSS" * 19 + "FS", "index_topk_pattern: expected only 'F' (full) entries"),
+    ("index_topk_freq", 4, "index_topk_freq: must be 1"),
+    ("index_topk_freq", "4", "index_topk_freq: expected an integer"),
+    ("index_n_heads", 0, "index_n_heads: must be at least 1"),
+    ("index_head_dim", 2**40, "index_head_dim: 1,099,511,627,776 exceeds the bound"),
+    ("index_topk", -1, "index_topk: must be at least 1"),
+    ("q_lora_rank", None, "layers[0].mixer.q_lora_rank"),
+])
+def test_glm_moe_dsa_keys_are_refused_by_name(key, value, expected):
+    config = dict(catalog.entry("glm-5").config)
+    config[key] = value
+    with pytest.raises(SpecError) as caught:
+        spec_from_hf_config(config)
+    assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems

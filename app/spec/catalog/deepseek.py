@@ -1,4 +1,5 @@
-"""DeepSeek-lineage entries: DeepSeek V3/R1/V3.2, Kimi K2, Mistral 3 Large, GLM-4.5/4.7, MiMo-V2-Flash.
+"""DeepSeek-lineage entries: DeepSeek V3/R1/V3.2, Kimi K2, Mistral 3 Large, GLM-4.5/4.7, GLM-5/5.1,
+MiMo-V2-Flash.
 
 Each config is the text decoder's published config.json, trimmed to the keys that
 decide the architecture (tokenizer ids, dtypes and quantization left out).
@@ -83,6 +84,27 @@ GLM_45_AIR = GLM_45 | {
 # zai-org/GLM-4.7 config.json (as reproduced, key for key, by a public converter's test of the
 # "official full config"): GLM-4.5's architecture with a 202,752-token context.
 GLM_47 = GLM_45 | {"max_position_embeddings": 202752}
+
+# zai-org/GLM-5.1 config.json, as dumped verbatim (with the model's weight list) in a public
+# model-report file; the keys that decide the architecture, all of them kept.
+GLM_51 = {
+    "model_type": "glm_moe_dsa", "vocab_size": 154880, "hidden_size": 6144, "intermediate_size": 12288,
+    "moe_intermediate_size": 2048, "num_hidden_layers": 78, "num_attention_heads": 64, "num_key_value_heads": 64,
+    "head_dim": 64, "qk_head_dim": 256, "q_lora_rank": 2048, "kv_lora_rank": 512, "qk_nope_head_dim": 192,
+    "qk_rope_head_dim": 64, "v_head_dim": 256, "index_n_heads": 32, "index_head_dim": 128, "index_topk": 2048,
+    "indexer_rope_interleave": True, "rope_interleave": True, "n_routed_experts": 256, "n_shared_experts": 1,
+    "num_experts_per_tok": 8, "first_k_dense_replace": 3, "moe_layer_freq": 1, "n_group": 1, "topk_group": 1,
+    "norm_topk_prob": True, "routed_scaling_factor": 2.5, "scoring_func": "sigmoid", "topk_method": "noaux_tc",
+    "hidden_act": "silu", "rms_norm_eps": 1e-5, "max_position_embeddings": 202752,
+    "rope_parameters": {"rope_theta": 1000000, "rope_type": "default"}, "attention_bias": False,
+    "tie_word_embeddings": False, "num_nextn_predict_layers": 1,
+}
+
+# zai-org/GLM-5 config.json: no verbatim public copy was found. jd-opensource/xllm's
+# xllm/models/llm/glm5.h reads it (citing huggingface.co/zai-org/GLM-5/blob/main/config.json)
+# and its defaults are GLM-5.1's values key for key (rope_theta 1e6, index 32 x 128 top 2048,
+# indexer_rope_interleave true); GLM-5.1 is the same architecture, retrained.
+GLM_5 = GLM_51
 
 # XiaomiMiMo/MiMo-V2-Flash config.json, in its published key names: the sliding layers'
 # own head counts (swa_*), hybrid_layer_pattern (1: sliding) and moe_layer_freq (1: MoE).
@@ -236,6 +258,45 @@ ENTRIES = [
                "max_position_embeddings (the gallery lists a 128K context).",
                "Like GLM-4.5-Air's, the 12B active leaves out the embedding and output matrices, which "
                "ArchScope counts."),
+    ),
+    Entry(
+        slug="glm-5",
+        title="GLM-5 (744B-A40B, sparse attention)",
+        family="GLM-5",
+        source="zai-org/GLM-5: hyperparameters from the config.json as read by jd-opensource/xllm "
+               "(xllm/models/llm/glm5.h), equal to GLM-5.1's published config.json; counts: Z.ai's model "
+               "card (zai-org/GLM-5 README), 744B total / 40B active",
+        config=GLM_5,
+        published_total=744e9,
+        published_active=40e9,
+        headline_active_excludes="embeddings",
+        notes=("Z.ai's 40B active leaves out the embedding and output matrices (1.9B), which ArchScope counts.",
+               "DeepSeek V3.2's design at GLM scale: MLA (64 heads, q latent 2048, KV latent 512 + 64 rope, "
+               "192 + 64 query/key and 256 value dims per head) with DeepSeek sparse attention (a lightning "
+               "indexer of 32 heads x 128 picks the top 2048 tokens), 3 dense layers, then 75 MoE layers of "
+               "256 experts (top 8, sigmoid router with correction bias) plus one shared.",
+               "Unlike V3.2's, the indexer rotates its rope pairs interleaved, as the MLA does.",
+               "The 744B leaves out the multi-token-prediction layer (layer 78 of the checkpoint, 9.95B), as "
+               "ArchScope does: 743.9B here, plus 9.95B, is GLM-5.1's checkpoint to the parameter (less its "
+               "routers' score-correction biases).",
+               "No verbatim copy of GLM-5's own config.json was found; its values are those a public inference "
+               "engine reads from it, which equal GLM-5.1's published file."),
+    ),
+    Entry(
+        slug="glm-5.1",
+        title="GLM-5.1 (744B-A40B, sparse attention)",
+        family="GLM-5",
+        source="zai-org/GLM-5.1 config.json (verbatim in a public model report that also lists its "
+               "753.9B-parameter checkpoint, MTP layer included); counts: GLM-5's 744B / 40B",
+        config=GLM_51,
+        published_total=744e9,
+        published_active=40e9,
+        headline_active_excludes="embeddings",
+        notes=("GLM-5's architecture unchanged (78 layers, MLA with a 2048-token sparse indexer, 256 experts "
+               "top 8 plus one shared, 202,752-token context); it differs only in training.",
+               "Z.ai quotes no separate size for GLM-5.1; the checkpoint's 753.9B is 744B plus the "
+               "multi-token-prediction layer, which ArchScope leaves out.",
+               "Its 40B active, like GLM-5's, leaves out the embedding and output matrices (1.9B)."),
     ),
     Entry(
         slug="mimo-v2-flash",

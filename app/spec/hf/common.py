@@ -18,7 +18,7 @@ T = TypeVar("T")
 FAMILIES = {
     "gpt2": "GPT-2", "llama": "Llama", "mistral": "Mistral", "qwen2": "Qwen2", "qwen3": "Qwen3", "olmo2": "OLMo 2",
     "olmo3": "Olmo 3", "gemma3_text": "Gemma 3", "smollm3": "SmolLM3", "phi3": "Phi-3", "qwen3_moe": "Qwen3 MoE",
-    "gpt_oss": "gpt-oss", "deepseek_v3": "DeepSeek V3", "deepseek_v32": "DeepSeek V3.2",
+    "gpt_oss": "gpt-oss", "deepseek_v3": "DeepSeek V3", "deepseek_v32": "DeepSeek V3.2", "glm_moe_dsa": "GLM-5",
     "llama4_text": "Llama 4", "glm4_moe": "GLM-4.5", "minimax": "MiniMax-M1", "minimax_m2": "MiniMax-M2",
     "mimo_v2_flash": "MiMo-V2-Flash", "qwen3_next": "Qwen3-Next", "kimi_linear": "Kimi Linear",
     "qwen3_5_text": "Qwen3.5", "qwen3_5_moe_text": "Qwen3.5 MoE",

@@ -25,14 +25,19 @@ from .deepseek_moe import (
 from .reader import ConfigReader, rope_to_parameters
 
 
-def read_mla(r: ConfigReader, model_type: str) -> MultiHeadLatentAttention:
+def read_indexer(r: ConfigReader, default_heads: int, rope_interleaved: bool = False) -> SparseIndexer:
+    """The lightning indexer's keys (index_*), shared by deepseek_v32 and glm_moe_dsa."""
+    return SparseIndexer(num_heads=r.int("index_n_heads", default_heads), head_dim=r.int("index_head_dim", 128),
+                         top_k=r.int("index_topk", 2048), rope_interleaved=rope_interleaved)
+
+
+def read_mla(r: ConfigReader, model_type: str, indexer: SparseIndexer | None = None) -> MultiHeadLatentAttention:
+    """MLA's keys; indexer: the sparse indexer read by the caller (None: dense MLA)."""
     rope_dim = r.int("qk_rope_head_dim")
-    # DeepSeek lays each rope pair out as (2i, 2i+1); V3.2's model always does.
-    interleaved = True if model_type == "deepseek_v32" else r.bool("rope_interleave", True)
-    indexer = None
     if model_type == "deepseek_v32":
-        indexer = SparseIndexer(num_heads=r.int("index_n_heads", 64), head_dim=r.int("index_head_dim", 128),
-                                top_k=r.int("index_topk", 2048))
+        indexer = read_indexer(r, 64)
+    # DeepSeek lays each rope pair out as (2i, 2i+1); the sparse models always do.
+    interleaved = True if indexer is not None else r.bool("rope_interleave", True)
     position_scale = r.sub("llama_4_scaling")  # Mistral Large 3's query scale by position
     return MultiHeadLatentAttention(
         num_heads=r.int("num_attention_heads"),
@@ -68,11 +73,12 @@ def mla_of(layer) -> MultiHeadLatentAttention:
 
 
 
-def deepseek_to_config(spec: ArchSpec) -> dict:
+def write_mla(spec: ArchSpec) -> tuple[MultiHeadLatentAttention, dict]:
+    """The one MLA of spec and the keys that write it (the base and feed-forward keys too)."""
     mla = the_one(spec, "attention", mla_of)
     if mla.rope is None:
         raise spec_problem("layers[0].mixer.rope", f"{spec.model_type} always rotates the rope channels")
-    config = write_base(spec) | write_ffn(spec) | {
+    return mla, write_base(spec) | write_ffn(spec) | {
         "num_attention_heads": mla.num_heads,
         "num_key_value_heads": mla.num_heads,
         "q_lora_rank": mla.q_lora_rank or None,
@@ -83,6 +89,10 @@ def deepseek_to_config(spec: ArchSpec) -> dict:
         "attention_bias": mla.qkv_bias,
         "rope_parameters": rope_to_parameters(mla.rope, mla.qk_rope_head_dim),
     }
+
+
+def deepseek_to_config(spec: ArchSpec) -> dict:
+    mla, config = write_mla(spec)
     if mla.query_position_scale:
         config["llama_4_scaling"] = {"beta": mla.query_position_scale,
                                      "original_max_position_embeddings": mla.query_position_floor}
@@ -92,6 +102,9 @@ def deepseek_to_config(spec: ArchSpec) -> dict:
                            "(q_lora_rank), which the indexer reads")
         if not mla.rope.interleaved:
             raise spec_problem("layers[0].mixer.rope.interleaved", "deepseek_v32 always interleaves rope pairs")
+        if mla.indexer.rope_interleaved:
+            raise spec_problem("layers[0].mixer.indexer.rope_interleaved", "deepseek_v32's indexer always "
+                               "splits rope halves; glm_moe_dsa's interleaves")
         config.update(mlp_layer_types=mlp_layer_types(spec), index_n_heads=mla.indexer.num_heads,
                       index_head_dim=mla.indexer.head_dim, index_topk=mla.indexer.top_k)
     else:

@@ -1,5 +1,5 @@
 """Multi-head latent attention (DeepSeek V2/V3, Kimi K2, Mistral Large 3) and DeepSeek
-V3.2's sparse indexer, with everything the rest of ArchScope asks of them.
+V3.2's sparse indexer (GLM-5's too), with everything the rest of ArchScope asks of them.
 
 Its torch module is `app/model/mla.py`.
 """
@@ -20,13 +20,16 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class SparseIndexer:
     """DeepSeek sparse attention's lightning indexer: cheap ReLU scores pick the top-k
-    cached tokens each query attends to (DeepSeek V3.2). Its queries come from the MLA
-    query latent, its single key head is LayerNorm-ed, and RoPE (half-split, never
-    interleaved) turns the first qk_rope_head_dim channels of each indexer head."""
+    cached tokens each query attends to (DeepSeek V3.2, GLM-5). Its queries come from the
+    MLA query latent, its single key head is LayerNorm-ed, and RoPE turns the first
+    qk_rope_head_dim channels of each indexer head, with MLA's angles."""
 
     num_heads: int
     head_dim: int
     top_k: int
+    # How the indexer lays out its rope pairs: DeepSeek V3.2 splits halves (i, i + D/2) even
+    # though its MLA interleaves; GLM-5 (glm_moe_dsa) interleaves (2i, 2i+1), as its MLA does.
+    rope_interleaved: bool = False
 
 
 @dataclass(frozen=True)

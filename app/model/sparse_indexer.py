@@ -1,5 +1,6 @@
 """DeepSeek sparse attention's lightning indexer (DeepSeek-V3.2): a cheap scorer that picks,
-for every query, the top-k past tokens the main attention may look at.
+for every query, the top-k past tokens the main attention may look at. GLM-5 uses
+the same indexer with its rope pairs interleaved.
 
 Its score of key token s for query token t is a weighted sum over a few small heads,
     I(t, s) = sum_h w(t, h) * ReLU(q(t, h) . k(s) / sqrt(head_dim)),
@@ -66,12 +67,13 @@ class LightningIndexer(nn.Module):
         keys = self.k_norm(self.k_proj(x))  # [B, T, D]: one key head for all indexer heads
         if rope is not None:
             cos, sin = step.rotary[rope]
-            if rope.interleaved:
-                # The indexer rotates half-split, unlike MLA's interleaved pairs: the same
-                # angles, one per pair, laid out as two halves.
+            # (an interleaved indexer under half-split MLA rope is refused by the spec's check)
+            if rope.interleaved and not spec.rope_interleaved:
+                # DeepSeek V3.2's indexer rotates half-split, unlike its MLA's interleaved
+                # pairs: the same angles, one per pair, laid out as two halves.
                 cos, sin = (torch.cat((table[..., 0::2], table[..., 0::2]), dim=-1) for table in (cos, sin))
-            queries = apply_rope(queries.transpose(1, 2), cos, sin).transpose(1, 2)
-            keys = apply_rope(keys, cos, sin)
+            queries = apply_rope(queries.transpose(1, 2), cos, sin, spec.rope_interleaved).transpose(1, 2)
+            keys = apply_rope(keys, cos, sin, spec.rope_interleaved)
         if cache is not None:
             keys = cache.update_index_keys(keys, step.cache_start(), step.positions)
         # Scored in float32 whatever the model dtype: the top-k choice is sensitive to rounding.

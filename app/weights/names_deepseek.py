@@ -55,4 +55,4 @@ def deepseek_lineage(spec: ArchSpec, our_names: list[str]) -> NameMap:
 
 
 NAME_MAPS = {model_type: deepseek_lineage
-             for model_type in ("deepseek_v3", "deepseek_v32", "glm4_moe", "mimo_v2_flash")}
+             for model_type in ("deepseek_v3", "deepseek_v32", "glm4_moe", "glm_moe_dsa", "mimo_v2_flash")}

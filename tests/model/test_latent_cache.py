@@ -10,7 +10,7 @@ from app.model.latent_cache import LatentCache
 from app.spec import catalog
 from app.spec.analysis import analyze
 
-LATENT_ENTRIES = [name for name in ("deepseek-v3", "deepseek-v3.2", "kimi-k2") if name in catalog.names()]
+LATENT_ENTRIES = [name for name in ("deepseek-v3", "deepseek-v3.2", "kimi-k2", "glm-5") if name in catalog.names()]
 
 
 @pytest.mark.parametrize("name", LATENT_ENTRIES)

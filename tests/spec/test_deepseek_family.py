@@ -170,3 +170,13 @@ def test_glm5_and_deepseek_v32_do_not_write_each_others_indexer():
     v32 = catalog.get("deepseek-v3.2")
     with pytest.raises(SpecError, match="indexer.rope_interleaved"):
         hf_config_from_spec(replace(v32, model_type="glm_moe_dsa"))
+
+
+def test_an_interleaved_indexer_under_half_split_mla_rope_is_refused():
+    spec = catalog.get("glm-5")
+    mla = spec.layers[0].mixer
+    half_split = replace(mla, rope=replace(mla.rope, interleaved=False))
+    edited = replace(spec, layers=tuple(replace(layer, mixer=half_split) for layer in spec.layers))
+    assert any(str(problem).startswith("layers[0].mixer.indexer.rope_interleaved")
+               for problem in edited.validate())
+    assert not spec.validate()

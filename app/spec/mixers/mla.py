@@ -178,6 +178,10 @@ class MultiHeadLatentAttention:
             if self.indexer.head_dim < self.qk_rope_head_dim:  # it rotates its first rope channels
                 check.add(at(index_path, "head_dim"), f"{self.indexer.head_dim} is smaller than "
                           f"qk_rope_head_dim {self.qk_rope_head_dim}")
+            if self.indexer.rope_interleaved and self.rope is not None and not self.rope.interleaved:
+                # (GLM-5's indexer interleaves as its MLA does; no model pairs the two the other way)
+                check.add(at(index_path, "rope_interleaved"), "an interleaved indexer needs MLA's rope "
+                          "interleaved too")
 
     def explored(self, shrink: Shrinker) -> MultiHeadLatentAttention:
         rope_dim = max(8, self.qk_rope_head_dim // 4)

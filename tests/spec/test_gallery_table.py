@@ -57,6 +57,8 @@ SHARED = {
     "GLM-4.5 355B": "glm-4.5",
     "GLM-4.5-Air": "glm-4.5-air",
     "GLM-4.7 355B": "glm-4.7",
+    "GLM-5 744B": "glm-5",
+    "GLM-5.1": "glm-5.1",  # not GLM-5.2: its IndexShare layers reuse another layer's top-k (not modelled)
     "INTELLECT-3": "intellect-3",
     "Xiaomi MiMo-V2-Flash 309B": "mimo-v2-flash",
     "Qwen3 Next 80B-A3B": "qwen3-next-80b-a3b",
@@ -97,6 +99,13 @@ KNOWN_DIFFERENCES = {
         ("61 MLA", "68.6 KiB"), ("61 MLA", "83.875 KiB"),
         "its lightning indexer caches a 128-value key per token and layer (index_head_dim) beside MLA's 512 + 64 "
         "(DeepSeek's reference code keeps that key in FP8; counted here in bf16 like the rest)"),
+    "GLM-5 744B": Known(
+        ("78 MLA", "87.8 KiB"), ("78 MLA", "107.25 KiB"),
+        "as DeepSeek V3.2's: every layer's lightning indexer caches a 128-value key per token (index_head_dim) "
+        "beside MLA's 512 + 64, 78 x (512 + 64 + 128) x 2 bytes"),
+    "GLM-5.1": Known(
+        ("78 MLA", "87.8 KiB"), ("78 MLA", "107.25 KiB"),
+        "GLM-5's architecture: the indexer's 128-value key per token and layer beside MLA's 512 + 64"),
     "Gemma 4 26B-A4B": Known(
         ("25 sliding-window + 5 global", "210 KiB"), ("25 sliding-window + 5 global", "220 KiB"),
         "attention_k_eq_v shares a projection, not the cache: the global layers cache keys and values apart, "

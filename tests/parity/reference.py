@@ -54,6 +54,24 @@ def reference_pair(reference, directory: Path, vocab_size: int, seq_len: int):
     return reference, ours, input_ids
 
 
+def tiny_checkpoints(configs: dict, seq_len: int):
+    """The two module fixtures of a parity file over tiny configs: `checkpoint`, one per
+    config (transformers' perturbed model saved as safetensors, its folder, the config), and
+    `pair`, reference_pair on it. In the file: checkpoint, pair = tiny_checkpoints(TINY, SEQ_LEN)."""
+
+    @pytest.fixture(scope="module", params=sorted(configs))
+    def checkpoint(request, tmp_path_factory):
+        directory = tmp_path_factory.mktemp(request.param)
+        return save_reference(configs[request.param], directory), directory, configs[request.param]
+
+    @pytest.fixture(scope="module")
+    def pair(checkpoint):
+        reference, directory, config = checkpoint
+        return reference_pair(reference, directory, config["vocab_size"], seq_len)
+
+    return checkpoint, pair
+
+
 def reference_logits(model, input_ids):
     with torch.no_grad():
         return model(input_ids=input_ids, use_cache=False).logits

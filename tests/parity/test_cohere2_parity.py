@@ -18,8 +18,7 @@ from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this
     TOLERANCE,
     assert_prefill_then_decode_matches,
     reference_logits,
-    reference_pair,
-    save_reference,
+    tiny_checkpoints,
 )
 
 SEQ_LEN = 11
@@ -39,17 +38,7 @@ TINY = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(TINY))
-def checkpoint(request, tmp_path_factory):
-    directory = tmp_path_factory.mktemp(request.param)
-    reference = save_reference(TINY[request.param], directory)
-    return reference, directory, TINY[request.param]
-
-
-@pytest.fixture(scope="module")
-def pair(checkpoint):
-    reference, directory, config = checkpoint
-    return reference_pair(reference, directory, config["vocab_size"], SEQ_LEN)
+checkpoint, pair = tiny_checkpoints(TINY, SEQ_LEN)
 
 
 def test_a_one_token_prompt_then_decode_matches(pair):

@@ -54,6 +54,22 @@ def reference_pair(reference, directory: Path, vocab_size: int, seq_len: int):
     return reference, ours, input_ids
 
 
+def assert_cache_holds_what_the_analysis_counts(ours, input_ids, prefill: int) -> None:
+    """A prompt of `prefill` tokens, then the rest one by one: before each step, every
+    layer's cache holds the bytes the analysis predicts at that length."""
+    from app.spec.analysis import analyze
+
+    batch, length = input_ids.shape
+    rows = analyze(ours.spec).layers
+    element = ours.embed_tokens.weight.element_size()
+    cache = ours.new_cache(batch=batch, max_len=length)
+    with torch.no_grad():
+        ours(input_ids[:, :prefill], cache=cache)
+        for seen in range(prefill, length):
+            assert cache.layer_nbytes() == [batch * row.kv_bytes_at(seen, element) for row in rows]
+            ours(input_ids[:, seen:seen + 1], cache=cache)
+
+
 def tiny_checkpoints(configs: dict, seq_len: int):
     """The two module fixtures of a parity file over tiny configs: `checkpoint`, one per
     config (transformers' perturbed model saved as safetensors, its folder, the config), and

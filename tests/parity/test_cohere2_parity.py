@@ -16,6 +16,7 @@ from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this
     test_prefill_then_decode_matches,
     test_token_by_token_through_the_cache_matches,
     TOLERANCE,
+    assert_cache_holds_what_the_analysis_counts,
     assert_prefill_then_decode_matches,
     reference_logits,
     tiny_checkpoints,
@@ -89,20 +90,8 @@ def test_every_checkpoint_tensor_is_used(checkpoint):
 
 def test_the_cache_holds_what_the_analysis_counts(pair):
     """Sliding layers stop at their window, global ones keep every token."""
-    import torch
-
-    from app.spec.analysis import analyze
-
     _, ours, input_ids = pair
-    batch, length = input_ids.shape
-    rows = analyze(ours.spec).layers
-    element = ours.embed_tokens.weight.element_size()
-    cache = ours.new_cache(batch=batch, max_len=length)
-    with torch.no_grad():
-        ours(input_ids[:, :PREFILL], cache=cache)
-        for seen in range(PREFILL, length):
-            assert cache.layer_nbytes() == [batch * row.kv_bytes_at(seen, element) for row in rows]
-            ours(input_ids[:, seen:seen + 1], cache=cache)
+    assert_cache_holds_what_the_analysis_counts(ours, input_ids, PREFILL)
 
 
 def test_a_serial_block_would_fail_the_tolerance(pair):

@@ -170,7 +170,7 @@ class LayerTimer:
                 self._closing[CLOSING[point - len(POINTS)]] = seconds
                 continue
             times[layer][point] = seconds
-            if point == 2 and layer < last:
+            if POINTS[point] == "ffn" and layer < last:
                 times[layer + 1][0] = seconds  # the next block's start, unless it marks its own
 
     def _mark_block(self, layer: int, point: str, at: float | None) -> None:

@@ -56,7 +56,7 @@ def reference_pair(reference, directory: Path, vocab_size: int, seq_len: int):
 
 def assert_cache_holds_what_the_analysis_counts(ours, input_ids, prefill: int) -> None:
     """A prompt of `prefill` tokens, then the rest one by one: before each step, every
-    layer's cache holds the bytes the analysis predicts at that length."""
+    layer's cache holds the bytes the analysis predicts at that length. Returns the cache."""
     from app.spec.analysis import analyze
 
     batch, length = input_ids.shape
@@ -68,6 +68,34 @@ def assert_cache_holds_what_the_analysis_counts(ours, input_ids, prefill: int) -
         for seen in range(prefill, length):
             assert cache.layer_nbytes() == [batch * row.kv_bytes_at(seen, element) for row in rows]
             ours(input_ids[:, seen:seen + 1], cache=cache)
+    return cache
+
+
+def assert_every_checkpoint_tensor_is_used(directory: Path, extra_names=None) -> set[str]:
+    """The name map of the model that `directory`'s config.json describes consumes the whole
+    checkpoint there: nothing it holds is silently dropped, nothing it lacks is asked for.
+    extra_names(spec): names loaded beside the parameters (a router's bias buffers). Returns
+    the checkpoint's tensor names."""
+    import json
+
+    from safetensors import safe_open
+
+    from app.model.build import construct
+    from app.spec.hf import spec_from_hf_config
+    from app.weights.name_maps import NAME_MAPS
+
+    config = json.loads((directory / "config.json").read_text())
+    spec = spec_from_hf_config(config)
+    ours = [name for name, _ in construct(spec, "meta").named_parameters()]
+    ours += extra_names(spec) if extra_names is not None else []
+    used = set()
+    for theirs, _ in NAME_MAPS[config["model_type"]](spec, ours).values():
+        used.update(theirs if isinstance(theirs, tuple) else (theirs,))  # a tensor split or stacked
+    with safe_open(directory / "model.safetensors", "pt") as file:
+        stored = set(file.keys())
+    assert stored - used == set()
+    assert used - stored == set()
+    return stored
 
 
 def tiny_checkpoints(configs: dict, seq_len: int):

@@ -16,6 +16,7 @@ from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this
     test_prefill_then_decode_matches,
     test_token_by_token_through_the_cache_matches,
     TOLERANCE,
+    assert_every_checkpoint_tensor_is_used,
     assert_cache_holds_what_the_analysis_counts,
     assert_prefill_then_decode_matches,
     reference_logits,
@@ -69,23 +70,8 @@ def test_the_spec_has_parallel_blocks_sliding_rope_and_global_nope(pair):
 def test_every_checkpoint_tensor_is_used(checkpoint):
     """The name map consumes the whole checkpoint: the one input_layernorm per layer, the
     projections, the final norm, and the head where it is not tied."""
-    import json
-
-    from safetensors import safe_open
-
-    from app.model.build import construct
-    from app.spec.hf import spec_from_hf_config
-    from app.weights.name_maps import NAME_MAPS
-
-    _, directory, config = checkpoint
-    spec = spec_from_hf_config(json.loads((directory / "config.json").read_text()))
-    model = construct(spec, "meta")
-    name_map = NAME_MAPS[config["model_type"]](spec, [name for name, _ in model.named_parameters()])
-    used = {theirs for theirs, _ in name_map.values()}
-    with safe_open(directory / "model.safetensors", "pt") as file:
-        stored = set(file.keys())
-    assert stored - used == set()
-    assert used - stored == set()
+    _, directory, _ = checkpoint
+    assert_every_checkpoint_tensor_is_used(directory)
 
 
 def test_the_cache_holds_what_the_analysis_counts(pair):

@@ -20,6 +20,7 @@ from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this
     test_prefill_then_decode_matches,
     test_token_by_token_through_the_cache_matches,
     TOLERANCE,
+    assert_every_checkpoint_tensor_is_used,
     assert_cache_holds_what_the_analysis_counts,
     assert_prefill_then_decode_matches,
     reference_logits,
@@ -85,28 +86,11 @@ def test_the_spec_has_the_configs_head_counts_layer_by_layer(pair, checkpoint):
 def test_every_checkpoint_tensor_is_used(checkpoint):
     """The name map consumes the whole checkpoint: the gate projections, the per-expert
     tensors, the shared expert, the router and its correction bias."""
-    import json
-
-    from safetensors import safe_open
-
-    from app.model.build import construct
-    from app.spec.hf import spec_from_hf_config
-    from app.weights.name_maps import NAME_MAPS
     from app.weights.names_moe import router_bias_buffers
 
-    _, directory, config = checkpoint
-    spec = spec_from_hf_config(json.loads((directory / "config.json").read_text()))
-    model = construct(spec, "meta")
-    ours = [name for name, _ in model.named_parameters()] + router_bias_buffers(spec)
-    name_map = NAME_MAPS[config["model_type"]](spec, ours)
-    used = set()
-    for theirs, _ in name_map.values():
-        used.update(theirs if isinstance(theirs, tuple) else (theirs,))
-    with safe_open(directory / "model.safetensors", "pt") as file:
-        stored = set(file.keys())
+    _, directory, _ = checkpoint
+    stored = assert_every_checkpoint_tensor_is_used(directory, router_bias_buffers)
     assert any(".self_attn.g_proj." in name for name in stored)
-    assert stored - used == set()
-    assert used - stored == set()
 
 
 def test_the_cache_holds_what_the_analysis_counts(pair):

@@ -16,6 +16,8 @@ from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this
     test_one_forward_matches,
     test_prefill_then_decode_matches,
     test_token_by_token_through_the_cache_matches,
+    assert_cache_holds_what_the_analysis_counts,
+    assert_every_checkpoint_tensor_is_used,
     assert_prefill_then_decode_matches,
     reference_pair,
     save_reference,
@@ -79,44 +81,16 @@ def test_a_one_token_prompt_then_decode_matches(pair):
 def test_every_checkpoint_tensor_is_used(checkpoint):
     """The name map consumes the whole checkpoint (expert biases included): nothing it
     holds is silently dropped, nothing it lacks is asked for."""
-    import json
-
-    from safetensors import safe_open
-
-    from app.model.build import construct
-    from app.spec.hf import spec_from_hf_config
-    from app.weights.name_maps import NAME_MAPS
-
-    _, directory, config = checkpoint
-    spec = spec_from_hf_config(json.loads((directory / "config.json").read_text()))
-    model = construct(spec, "meta")
-    name_map = NAME_MAPS[config["model_type"]](spec, [name for name, _ in model.named_parameters()])
-    used = set()
-    for theirs, _ in name_map.values():
-        used.update(theirs if isinstance(theirs, tuple) else (theirs,))
-    with safe_open(directory / "model.safetensors", "pt") as file:
-        stored = set(file.keys())
-    assert stored - used == set()
-    assert used - stored == set()
+    _, directory, _ = checkpoint
+    assert_every_checkpoint_tensor_is_used(directory)
 
 
 def test_the_cache_holds_what_the_analysis_counts(pair):
     """After a prefill and a few steps: attention layers their keys and values per token,
     convolution layers their window of `kernel` values per channel, at any length."""
-    import torch
-
-    from app.spec.analysis import analyze
-
     _, ours, input_ids = pair
-    batch, length = input_ids.shape
-    rows = analyze(ours.spec).layers
-    element = ours.embed_tokens.weight.element_size()
-    cache = ours.new_cache(batch=batch, max_len=length)
-    with torch.no_grad():
-        ours(input_ids[:, :PREFILL], cache=cache)
-        for seen in range(PREFILL, length):
-            assert cache.layer_nbytes() == [batch * row.kv_bytes_at(seen, element) for row in rows]
-            ours(input_ids[:, seen:seen + 1], cache=cache)
+    cache = assert_cache_holds_what_the_analysis_counts(ours, input_ids, PREFILL)
+    batch, element = input_ids.shape[0], ours.embed_tokens.weight.element_size()
     convs = [i for i, layer in enumerate(ours.spec.layers) if layer.mixer_kind == "gated_short_conv"]
     kernel = ours.spec.layers[convs[0]].mixer.kernel
     assert all(cache.layer_nbytes()[i] == batch * ours.spec.d_model * kernel * element for i in convs)

@@ -16,6 +16,7 @@ from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this
     test_one_forward_matches,
     test_prefill_then_decode_matches,
     test_token_by_token_through_the_cache_matches,
+    assert_every_checkpoint_tensor_is_used,
     assert_prefill_then_decode_matches,
     reference_pair,
     save_reference,
@@ -80,22 +81,5 @@ def test_a_prefill_ending_inside_a_chunk_matches(pair):
 
 def test_every_checkpoint_tensor_is_used(checkpoint):
     """The name map consumes the whole checkpoint: nothing it holds is silently dropped."""
-    import json
-
-    from safetensors import safe_open
-
-    from app.model.build import construct
-    from app.spec.hf import spec_from_hf_config
-    from app.weights.name_maps import NAME_MAPS
-
     _, directory, _ = checkpoint
-    spec = spec_from_hf_config(json.loads((directory / "config.json").read_text()))
-    model = construct(spec, "meta")
-    name_map = NAME_MAPS["nemotron_h"](spec, [name for name, _ in model.named_parameters()])
-    used = set()
-    for theirs, _ in name_map.values():
-        used.update(theirs if isinstance(theirs, tuple) else (theirs,))
-    with safe_open(directory / "model.safetensors", "pt") as file:
-        stored = set(file.keys())
-    assert stored - used == set()
-    assert used - stored == set()
+    assert_every_checkpoint_tensor_is_used(directory)

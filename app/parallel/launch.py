@@ -6,7 +6,9 @@ GPUs, one GPU per rank.
 
 Rank 0 gathers every rank's record of the run and hands it back as its return value, which
 the agent returns here. A rank that fails stops the others (the agent watches them all) and
-raises RankFailed here, naming the rank and its error.
+raises RankFailed here, naming the rank and its error. A run can be cancelled and followed
+step by step from here (app/parallel/control.py): the ranks stop together at their next step
+boundary, and Cancelled is raised here once they have all ended.
 """
 
 from __future__ import annotations
@@ -21,8 +23,12 @@ from contextlib import contextmanager
 import torch
 import torch.distributed as dist
 
+from ..runtime.probe import Cancelled
 from .comm import Comm
+from .control import RankControl, RunControl, RunStopped
 from .run import ParallelJob, run_rank
+
+STOPPED = "stopped"  # what rank 0 hands back for a cancelled run
 
 
 def backend_for(device: str) -> str:
@@ -42,13 +48,17 @@ def init_from_environment(device: str = "cpu") -> Comm:
     return Comm()
 
 
-def _run_jobs(jobs: list[ParallelJob]) -> list[list[dict]] | None:
+def _run_jobs(jobs: list[ParallelJob], control: RankControl | None = None) -> list[list[dict]] | str | None:
     """One rank's part of `run_local` (torchrun's agent calls it in each child): every job in
-    turn, then rank 0 gathers the records -- by job, then by rank -- and returns them."""
+    turn, then rank 0 gathers the records -- by job, then by rank -- and returns them
+    (STOPPED when the run was cancelled)."""
     torch.set_num_threads(max(job.threads for job in jobs))
     comm = init_from_environment(jobs[0].device)
     try:
-        results = [run_rank(job, comm) for job in jobs]
+        try:
+            results = [run_rank(job, comm, control) for job in jobs]
+        except RunStopped:
+            return STOPPED if comm.rank == 0 else None
         gathered = [None] * comm.world_size if comm.rank == 0 else None
         dist.gather_object(results, gathered, dst=0)
         if comm.rank != 0:
@@ -110,15 +120,24 @@ def _failure_lines(error) -> list[str]:
     return lines or [str(error)]
 
 
-def run_local(jobs: ParallelJob | list[ParallelJob]) -> list[dict] | list[list[dict]]:
+def run_local(jobs: ParallelJob | list[ParallelJob], cancel: threading.Event | None = None,
+              on_step=None) -> list[dict] | list[list[dict]]:
     """Run a job (or several, one after the other in the same ranks: starting ranks costs
     seconds) on the ranks its plan spans, each a child process of this one started by
     torchrun's agent. Every rank's record (`run_rank`'s) in rank order -- for each job,
-    when given a list. A failing rank raises RankFailed here."""
+    when given a list. A failing rank raises RankFailed here.
+
+    cancel: set it (from any thread) to stop the ranks at their next step boundary; this
+    then raises Cancelled once every rank has ended. on_step(done, total): called from a
+    watcher thread as rank 0 finishes each step of all the jobs."""
     several = isinstance(jobs, (list, tuple))
     jobs = list(jobs) if several else [jobs]
     sizes = {max(job.tp, job.ep) for job in jobs}
     if len(sizes) != 1:
         raise ValueError(f"jobs run together must span as many ranks; these span {sorted(sizes)}")
-    by_job = launch(_run_jobs, (jobs,), sizes.pop())
+    total = sum(job.decode_steps + 1 for job in jobs)
+    with RunControl(total, cancel, on_step) as control:
+        by_job = launch(_run_jobs, (jobs, control.ranks), sizes.pop())
+    if by_job == STOPPED:
+        raise Cancelled()
     return by_job if several else by_job[0]

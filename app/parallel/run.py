@@ -22,6 +22,7 @@ from ..runtime.memory import sample
 from ..spec import ArchSpec
 from .build import build_share
 from .comm import Comm
+from .control import RankControl
 from .plan import plan_for
 
 
@@ -78,12 +79,14 @@ class LayerClock:
 
 
 @torch.no_grad()
-def run_rank(job: ParallelJob, comm: Comm) -> dict:
+def run_rank(job: ParallelJob, comm: Comm, control: RankControl | None = None) -> dict:
     """This rank's steps: {"rank", "steps": [{"phase", "tokens" (fed in), "seq_len" (after the
     step), "wall_ms", "layer_ms", "mixer_ms", "ffn_ms", "head_ms", "sample_ms", "collectives":
     [CollectiveRecord as a dict], "kv_bytes": [per layer], "memory" (app/runtime/memory.sample),
     "routing": {layer: tokens per expert this rank routed}, "next_tokens": [batch],
-    "logits" (rank 0, keep_logits): [batch, tokens, vocab] float32}]}."""
+    "logits" (rank 0, keep_logits): [batch, tokens, vocab] float32}]}. With a control, every
+    rank reads its stop flag together before each step (RunStopped when it is set) and rank 0
+    counts each step done."""
     dtype = getattr(torch, job.dtype)
     plan = plan_for(job.spec, job.tp, job.ep)
     model = build_share(plan, comm, device=job.device, dtype=dtype, seed=job.seed)
@@ -93,13 +96,17 @@ def run_rank(job: ParallelJob, comm: Comm) -> dict:
     clock = LayerClock(len(model.layers))
     generator = torch.Generator().manual_seed(job.sampling.seed) if job.sampling.temperature > 0 else None
     comm.take()  # nothing from building counts
-    # The ranks finish building at different times: start the first step together, so that
-    # its first collective does not count the wait for the slowest rank's build.
-    dist.barrier(group=comm.group)
     model.record_routing(True)
     steps = []
     tokens = prompt
     for index in range(job.decode_steps + 1):
+        # The ranks finish building at different times: the first step starts together, so
+        # that its first collective does not count the wait for the slowest rank's build.
+        # (Reading the stop flag is itself a collective: it keeps the ranks in step.)
+        if control is not None:
+            control.check(comm.group)
+        elif index == 0:
+            dist.barrier(group=comm.group)
         began = time.perf_counter()
         logits = model(tokens, cache=cache, observer=clock)
         picked = time.perf_counter()
@@ -114,6 +121,8 @@ def run_rank(job: ParallelJob, comm: Comm) -> dict:
         if comm.rank == 0 and job.keep_logits:
             step["logits"] = logits.float().cpu()
         steps.append(step)
+        if control is not None and comm.rank == 0:
+            control.step_done()
         if index == job.decode_steps:
             break
         if job.forced is not None:

@@ -5,12 +5,11 @@ the communication's, and the bytes sent beside the plan's prediction."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections import defaultdict
 
 from .dtypes import BYTES_PER_VALUE
-from .parallel.plan import ParallelPlan, PlanError, plan_for, plan_problems
+from .parallel.plan import ParallelPlan, plan_for
 from .parallel.snapshot import layer_communication
 from .spec.spec_file import load_spec
 from .terminal import printable, table
@@ -33,48 +32,26 @@ def _refused_options(args) -> list[str]:
     return refused
 
 
-def _device(requested: str, world_size: int) -> str:
-    """cuda when asked (or, for auto, when there is a GPU for every rank), else cpu."""
-    import torch
-
-    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if requested == "cuda" and gpus < world_size:
-        raise ValueError(f"--device cuda: {world_size} ranks need {world_size} GPUs (one each), found {gpus}; "
-                         f"--device cpu runs them on gloo")
-    return "cuda" if requested == "cuda" or (requested == "auto" and gpus >= world_size) else "cpu"
-
-
 def cmd_parallel_profile(args) -> int:
-    from .parallel.launch import RankFailed, backend_for, run_local
-    from .parallel.run import ParallelJob
-    from .parallel.snapshot import parallel_snapshot
+    from .parallel.launch import RankFailed
+    from .parallel.profile import profile_parallel
     from .profile_cli import default_out, run_lines, say
     from .runtime.export import export
     from .runtime.generate import Sampling
-    from .runtime.memory import hardware
-    from .runtime.snapshot import byte_tokens
 
     refused = _refused_options(args)
     if refused:
         raise ValueError(f"--tp/--ep: not with {', '.join(refused)}")
     spec = load_spec(args.arch, args.scale)
-    problems = plan_problems(spec, args.tp, args.ep)
-    if problems:
-        raise PlanError([f"{spec.name} does not split as --tp {args.tp} --ep {args.ep} asks:", *problems])
-    world_size = max(args.tp, args.ep)
-    device = _device(args.device, world_size)
-    threads = args.threads or max(1, (os.cpu_count() or 1) // world_size)
-    prompt = tuple(byte_tokens(args.prompt, spec.vocab_size))
-    job = ParallelJob(spec, args.tp, args.ep, (prompt,) * args.batch, args.max_new_tokens - 1, seed=args.seed,
-                      device=device, dtype=args.dtype, threads=threads,
-                      sampling=Sampling(args.temperature, args.top_k, args.top_p, args.seed), keep_logits=False)
-    say(f"starting {world_size} ranks ({backend_for(device)}, {threads} thread{'s' if threads != 1 else ''} each)")
     try:
-        ranks = run_local(job)
+        snapshot = profile_parallel(
+            spec, args.tp, args.ep, prompt_text=args.prompt, scale=args.scale, batch=args.batch,
+            max_new_tokens=args.max_new_tokens, seed=args.seed, dtype=args.dtype, device_request=args.device,
+            threads=args.threads, sampling=Sampling(args.temperature, args.top_k, args.top_p, args.seed),
+            on_start=say)
     except RankFailed as error:
         print("\n".join(f"archscope: {printable(line)}" for line in str(error).splitlines()), file=sys.stderr)
         return 1
-    snapshot = parallel_snapshot(job, ranks, hardware(device), args.prompt, args.scale, backend_for(device))
     out = args.out or default_out(f"{spec.name}-tp{args.tp}-ep{args.ep}")
     written = export(snapshot, out, args.csv, args.trace)
     plan = plan_for(spec, args.tp, args.ep)

@@ -5,7 +5,8 @@ back through signals carrying plain data -- progress, loaded, steps (coalesced t
 ~30 emissions a second), finished, calibrated, failed, cancelled. Any exception,
 out-of-memory included, becomes `failed(message)`; the thread stays usable afterwards. A
 run on a device (and thread count) never calibrated first measures its roofs, quickly
-(app/runtime/calibrate.py).
+(app/runtime/calibrate.py). A parallel run (`parallel_run`) starts its ranks as child
+processes; cancel reaches them too.
 """
 
 from __future__ import annotations
@@ -141,6 +142,49 @@ class Worker(QObject):
             self._fail("the run failed", error)
             return
         self._flush()
+        self.finished.emit(snapshot.to_dict())
+
+    @Slot(dict)
+    def parallel_run(self, settings: dict) -> None:
+        """A tensor- and expert-parallel run (app/parallel/profile.py): settings "spec" (the
+        spec document at the run's scale), "scale" (its name, for the snapshot), "tp", "ep",
+        "prompt", "max_new_tokens", optional "batch", "seed", "dtype", "device", "temperature",
+        "top_k", "top_p". The ranks are child processes that build their own shares; cancel
+        reaches them through the same flag as a run's, and they stop together at their next
+        step. progress("ranks", done, total) per step; finished(snapshot) with its "ranks"."""
+        from .parallel.launch import RankFailed
+        from .parallel.plan import PlanError
+        from .parallel.profile import profile_parallel, threads_per_rank
+
+        self._cancel.clear()
+        # The ranks build their own models: the worker's goes first, so that a full-size
+        # model is never held here beside its shares in the ranks.
+        self._release()
+        try:
+            spec = spec_from_dict(settings["spec"])
+            world_size = max(settings["tp"], settings["ep"])
+            sampling = Sampling(**{key: settings[key] for key in ("temperature", "top_k", "top_p", "seed")
+                                   if key in settings})
+            snapshot = profile_parallel(
+                spec, settings["tp"], settings["ep"], prompt_text=settings["prompt"], scale=settings["scale"],
+                batch=settings.get("batch", 1), max_new_tokens=settings["max_new_tokens"],
+                seed=settings.get("seed", 0), dtype=settings.get("dtype", "float32"),
+                device_request=settings.get("device", "auto"),
+                # one core fewer for the window, as leave_a_core_for_the_window does for a run
+                threads=threads_per_rank(world_size, max(1, (os.cpu_count() or 1) - 1)),
+                sampling=sampling, cancel=self._cancel,
+                on_step=lambda done, total: self.progress.emit("ranks", done, total),
+                on_start=lambda line: self.progress.emit(line, 0, 0))
+        except Cancelled:
+            self.cancelled.emit()
+            return
+        except (PlanError, RankFailed) as error:
+            # their text names the field or the rank: it is the message, without a traceback
+            self.failed.emit(f"the parallel run failed: {error}")
+            return
+        except Exception as error:  # noqa: BLE001
+            self._fail("the parallel run failed", error)
+            return
         self.finished.emit(snapshot.to_dict())
 
     @Slot(dict)
@@ -306,6 +350,7 @@ class WorkerHandle(QObject):
 
     load_requested = Signal(dict)
     run_requested = Signal(dict)
+    parallel_run_requested = Signal(dict)
     sweep_requested = Signal(dict)
     calibrate_requested = Signal(dict)
     batch_sweep_requested = Signal(dict)
@@ -329,6 +374,7 @@ class WorkerHandle(QObject):
         self.worker.moveToThread(self.thread)
         self.load_requested.connect(self.worker.load)
         self.run_requested.connect(self.worker.run)
+        self.parallel_run_requested.connect(self.worker.parallel_run)
         self.sweep_requested.connect(self.worker.sweep)
         self.calibrate_requested.connect(self.worker.calibrate)
         self.batch_sweep_requested.connect(self.worker.batch_sweep)
@@ -343,6 +389,9 @@ class WorkerHandle(QObject):
 
     def run(self, settings: dict) -> None:
         self.run_requested.emit(settings)
+
+    def parallel_run(self, settings: dict) -> None:
+        self.parallel_run_requested.emit(settings)
 
     def sweep(self, settings: dict) -> None:
         self.sweep_requested.emit(settings)

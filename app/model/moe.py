@@ -2,7 +2,10 @@
 routed experts; shared experts (plain, or sigmoid-gated as in Qwen3-Next) see every token.
 Gemma 4 normalizes each branch on its own (branch_norm): the router and the experts read the
 layer's un-normed input, the experts through a pre-norm, and each branch's output is normed
-before the sum.
+before the sum. Nemotron 3 Super and Ultra's LatentMoE (latent_size) run the routed experts in
+a narrower width: the router picks them from the full token, the token is projected down to
+the latent, the experts' weighted sum is taken there and projected back up, and the shared
+expert reads the full token.
 
 Routing can be recorded: while recording, each MoE layer adds, on the device, how many
 tokens each expert received; `take_routing_counts` reads every layer's counts in one
@@ -19,6 +22,7 @@ from ..spec.ffn import MoE as MoESpec
 from .experts import RoutedExperts
 from .mlp import MLP
 from .norms import make_norm
+from .packing import store_input_major
 from .router import Router
 
 
@@ -30,7 +34,11 @@ class MoE(nn.Module):
         super().__init__()
         self.spec = spec
         self.router = Router(spec, d_model)
-        self.experts = RoutedExperts(spec.num_experts, spec.expert, d_model)
+        latent = spec.latent_size
+        # transformers' fc1_latent_proj and fc2_latent_proj
+        self.latent_down = nn.Linear(d_model, latent, bias=spec.latent_bias) if latent else None
+        self.latent_up = nn.Linear(latent, d_model, bias=spec.latent_bias) if latent else None
+        self.experts = RoutedExperts(spec.num_experts, spec.expert, spec.expert_width(d_model))
         self.shared = MLP(spec.shared, d_model) if spec.shared is not None else None
         self.shared_gate = nn.Linear(d_model, 1, bias=False) if spec.shared is not None and spec.shared_gate else None
         branch = spec.branch_norm
@@ -67,7 +75,13 @@ class MoE(nn.Module):
         tokens_per_expert = self.count(indices)
         if self.experts_pre_norm is not None:
             routed_input = self.experts_pre_norm(routed_input)
+        if self.latent_down is not None:
+            routed_input = self.latent_down(routed_input)
         out = self.experts(routed_input, indices, weights, tokens_per_expert, self.spec.router.weight_inputs)
+        if self.latent_up is not None:
+            # after the weighted sum, as the reference does: one up-projection per token, not
+            # one per chosen expert (the same product, a bias added once)
+            out = self.latent_up(out)
         if self.experts_post_norm is not None:
             out = self.experts_post_norm(out)
         if self.shared is not None:
@@ -81,6 +95,14 @@ class MoE(nn.Module):
             # Grok 2.5's "residual MoE": (shared + routed) / sqrt(2) keeps the sum's scale.
             out = out * self.spec.output_scale
         return out.view(x.shape)
+
+
+    def pack_for_decode(self) -> None:
+        """The latent projections input-major, as every other matrix a decode step streams
+        (app/model/packing.py); the shared expert packs itself."""
+        for linear in (self.latent_down, self.latent_up):
+            if linear is not None:
+                store_input_major(linear)
 
 
 def moe_layers(model: nn.Module) -> dict[int, MoE]:

@@ -34,7 +34,7 @@ def plan_slice(full: ArchSpec, budget_bytes: int, dtype_bytes: int) -> SlicePlan
     for index, (layer, row) in enumerate(zip(distinct.layers, analysis.layers)):
         if layer.ffn_kind == "moe" and row.params * dtype_bytes > share:
             moe = layer.ffn
-            expert_bytes = moe.expert.params(full.d_model) * dtype_bytes
+            expert_bytes = moe.expert_params(full.d_model) * dtype_bytes
             rest_bytes = row.params * dtype_bytes - moe.num_experts * expert_bytes
             kept = max(moe.top_k, min(moe.num_experts, (share - rest_bytes) // expert_bytes))
             groups, router = moe.router.num_groups, moe.router

@@ -16,8 +16,10 @@ def at(path: str, name: str) -> str:
 
 
 class Checker:
-    def __init__(self):
+    def __init__(self, d_model: int = 0):
         self.problems: list[Problem] = []
+        # the model's width, for the rules that compare a part's width with it (0: unknown)
+        self.d_model = d_model if isinstance(d_model, int) else 0
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))

@@ -21,7 +21,7 @@ def validate(spec: ArchSpec) -> list[Problem]:
     bounds = size_problems(spec)
     if bounds:  # the rules below multiply and compare sizes: only bounded ones
         return bounds
-    check = Checker()
+    check = Checker(spec.d_model)
     check.positive(spec, "", "vocab_size", "d_model")
     check.non_negative(spec, "", "learned_positions", "max_context", "mtp_layers", "final_logit_softcap")
     check.positive(spec, "", "output_logit_scale", "embedding_multiplier")

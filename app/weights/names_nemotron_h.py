@@ -12,6 +12,7 @@ Inside the sublayers:
 - MoE: the router is `gate` (with its e_score_correction_bias), the shared expert
   `shared_experts`; each routed expert is saved on its own (experts.N.up_proj.weight,
   experts.N.down_proj.weight: non-gated experts), stacked by the loader into our [E, out, in].
+  Super and Ultra's latent projections are `fc1_latent_proj` (down) and `fc2_latent_proj` (up).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ PREFIX = "backbone"  # transformers renames it to "model." as it loads; the file
 MAMBA_NAMES = {"conv": "conv1d"}
 # Our path inside a feed-forward -> the checkpoint's, by leading module.
 FFN_NAMES = {"router.proj": "gate", "router.score_correction_bias": "gate.e_score_correction_bias",
-             "shared": "shared_experts"}
+             "shared": "shared_experts", "latent_down": "fc1_latent_proj", "latent_up": "fc2_latent_proj"}
 
 
 def _inside(rest: str, names: dict) -> str:

@@ -67,6 +67,8 @@ SHARED = {
     "Qwen3.6 27B": "qwen3.6-27b",
     "Kimi Linear 48B-A3B": "kimi-linear-48b-a3b",
     "Nemotron 3 Nano 30B-A3B": "nemotron-3-nano-30b-a3b",
+    "Nemotron 3 Super 120B-A12B": "nemotron-3-super-120b-a12b",
+    "Nemotron 3 Ultra 550B-A55B": "nemotron-3-ultra-550b-a55b",
     "LFM2.5 350M": "lfm2.5-350m",
     "LFM2.5 1.2B": "lfm2.5-1.2b",
     "LFM2.5 8B-A1B": "lfm2.5-8b-a1b",

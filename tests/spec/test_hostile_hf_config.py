@@ -181,3 +181,24 @@ def test_glm_moe_dsa_keys_are_refused_by_name(key, value, expected):
     with pytest.raises(SpecError) as caught:
         spec_from_hf_config(config)
     assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("moe_latent_size", 0, "moe_latent_size: must be at least 1, found 0"),
+    ("moe_latent_size", -1024, "moe_latent_size: must be at least 1, found -1,024"),
+    ("moe_latent_size", 8192, "moe_latent_size: 8192 exceeds hidden_size 4096"),
+    ("moe_latent_size", 2**40, "moe_latent_size: 1,099,511,627,776 exceeds the bound of 1,048,576 on a width"),
+    ("moe_latent_size", 1024.5, "moe_latent_size: expected an integer, found 1024.5"),
+    ("moe_latent_size", "1024", "moe_latent_size: expected an integer"),
+    ("num_nextn_predict_layers", -1, "num_nextn_predict_layers: must be at least 0, found -1"),
+    ("num_nextn_predict_layers", 10**6, "num_nextn_predict_layers: 1,000,000 exceeds the bound of 10,000"),
+    ("layers_block_type", ["mamba", "moe", "ssm"], "layers_block_type: unknown entries ['ssm']"),
+])
+def test_nemotron_3_latent_moe_keys_are_refused_by_name(key, value, expected):
+    config = dict(catalog.entry("nemotron-3-super-120b-a12b").config)
+    if key == "layers_block_type":
+        del config["hybrid_override_pattern"], config["num_hidden_layers"]
+    config[key] = value
+    with pytest.raises(SpecError) as caught:
+        spec_from_hf_config(config)
+    assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems

@@ -18,8 +18,8 @@ from app.spec.mixers import (
     MultiHeadLatentAttention,
 )
 
-HYBRIDS = ["qwen3-next-80b-a3b", "kimi-linear-48b-a3b", "nemotron-3-nano-30b-a3b", "minimax-m1", "lfm2.5-1.2b",
-           "lfm2.5-350m", "lfm2.5-8b-a1b"]
+HYBRIDS = ["qwen3-next-80b-a3b", "kimi-linear-48b-a3b", "nemotron-3-nano-30b-a3b", "nemotron-3-super-120b-a12b",
+           "nemotron-3-ultra-550b-a55b", "minimax-m1", "lfm2.5-1.2b", "lfm2.5-350m", "lfm2.5-8b-a1b"]
 LFM2_ATTENTION_LAYERS = {"lfm2.5-1.2b": [2, 5, 8, 10, 12, 14], "lfm2.5-350m": [2, 5, 8, 10, 12, 14],
                          "lfm2.5-8b-a1b": [2, 6, 10, 14, 18, 21]}
 
@@ -61,6 +61,56 @@ def test_nemotron_3_nano_layers_follow_its_published_pattern_string():
     moe = next(layer.ffn for layer in spec.layers if isinstance(layer.ffn, MoE))
     assert moe.expert.activation == "relu2" and not moe.expert.gated and moe.shared is not None
     assert moe.router.scoring == "sigmoid" and moe.router.routed_scaling == 2.5
+
+
+@pytest.mark.parametrize("name, width, latent, mamba, attention_at", [
+    ("nemotron-3-super-120b-a12b", 4096, 1024, 40, [7, 16, 25, 36, 47, 58, 69, 78]),
+    ("nemotron-3-ultra-550b-a55b", 8192, 2048, 48, [7, 14, 23, 32, 39, 48, 57, 64, 73, 82, 89, 98]),
+])
+def test_nemotron_3_super_and_ultra_route_to_experts_in_a_latent(name, width, latent, mamba, attention_at):
+    spec = catalog.get(name)
+    assert [i for i, layer in enumerate(spec.layers) if isinstance(layer.mixer, Attention)] == attention_at
+    assert sum(isinstance(layer.mixer, Mamba2) for layer in spec.layers) == mamba
+    moes = [layer.ffn for layer in spec.layers if isinstance(layer.ffn, MoE)]
+    assert len(moes) == mamba and len(set(moes)) == 1  # every MoE block alike
+    moe = moes[0]
+    assert (moe.num_experts, moe.top_k, moe.latent_size, moe.latent_bias) == (512, 22, latent, False)
+    assert moe.router.routed_scaling == 5.0 and moe.shared.intermediate_size == 2 * moe.expert.intermediate_size
+    # the router reads the full token, the experts the latent: down, up and E experts at the latent width
+    experts = 512 * 2 * latent * moe.expert.intermediate_size
+    shared = 2 * width * moe.shared.intermediate_size
+    assert moe.params(width) == width * 512 + 2 * width * latent + shared + experts
+    assert moe.active_params(width) == width * 512 + 2 * width * latent + shared + experts * 22 // 512
+    assert "experts in latent %d" % latent in moe.box_lines() and f"in latent {latent}" in moe.describe()
+    assert spec.mtp_layers == 1 and analyze(spec).mtp_params > 0  # the MTP head, counted apart
+
+
+def test_nemotron_3_super_counts_its_checkpoint_without_the_mtp_head():
+    """The BF16 safetensors hold 123,611,012,096 weights, 2,942,324,736 of them the MTP head;
+    ArchScope's total is the rest, and its active count per token 12,770,216,960."""
+    analysis = analyze(catalog.get("nemotron-3-super-120b-a12b"))
+    assert analysis.total_params == 123_611_012_096 - 2_942_324_736
+    assert analysis.active_params == 12_770_216_960
+
+
+def test_nemotron_3_ultra_reads_nvidias_block_names():
+    """Ultra's config lists its blocks as mamba / moe / attention, which read as transformers' names."""
+    config = catalog.entry("nemotron-3-ultra-550b-a55b").config
+    assert set(config["layers_block_type"]) == {"mamba", "moe", "attention"}
+    renamed = dict(config, layers_block_type=[{"mamba": "linear_attention", "attention": "full_attention"}.get(t, t)
+                                              for t in config["layers_block_type"]])
+    assert spec_from_hf_config(renamed) == catalog.get("nemotron-3-ultra-550b-a55b")
+
+
+def test_a_nemotron_config_without_a_latent_stays_as_it_was():
+    """Nano has no moe_latent_size (or null): experts at d_model, no latent key written back."""
+    nano = catalog.get("nemotron-3-nano-30b-a3b")
+    assert all(layer.ffn.latent_size == 0 for layer in nano.layers if isinstance(layer.ffn, MoE))
+    config = hf_config_from_spec(nano)
+    assert "moe_latent_size" not in config and "num_nextn_predict_layers" not in config
+    assert spec_from_hf_config(dict(config, moe_latent_size=None)) == nano
+    moe = next(layer.ffn for layer in nano.layers if isinstance(layer.ffn, MoE))
+    assert not any("latent" in line for line in moe.box_lines())
 
 
 def test_kimi_linear_full_layers_are_nope_mla_and_the_rest_kimi_delta_attention():

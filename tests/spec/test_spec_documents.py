@@ -140,3 +140,27 @@ def test_a_shared_expert_gate_needs_a_shared_expert():
     document["layers"][0]["ffn"]["shared_gate"] = True
     with pytest.raises(SpecError, match=r"layers\[0\]\.ffn\.shared_gate: gates a shared expert, but the MoE has none"):
         spec_from_dict(document)
+
+
+@pytest.mark.parametrize("latent, bias, expected", [
+    (300, False, r"layers\[1\]\.ffn\.latent_size: 300 exceeds d_model 256"),
+    (-64, False, r"layers\[1\]\.ffn\.latent_size: must be zero or positive, found -64"),
+    (64.5, False, r"layers\[1\]\.ffn\.latent_size: expected"),
+    ("64", False, r"layers\[1\]\.ffn\.latent_size: expected"),
+    (0, True, r"layers\[1\]\.ffn\.latent_bias: biases latent projections, but the MoE has no latent_size"),
+])
+def test_a_hostile_latent_moe_is_refused_at_its_field(latent, bias, expected):
+    """Nemotron 3 Super's latent: wider than the token, negative, not an integer, or biases
+    without a latent -- each named at its field path (layer 1 is an MoE block)."""
+    document = spec_to_dict(catalog.get("nemotron-3-super-120b-a12b", "explore"))
+    assert document["layers"][1]["ffn"]["latent_size"] == 64
+    document["layers"][1]["ffn"]["latent_size"] = latent
+    document["layers"][1]["ffn"]["latent_bias"] = bias
+    with pytest.raises(SpecError, match=expected):
+        spec_from_dict(document)
+
+
+def test_a_latent_as_wide_as_the_token_is_allowed():
+    document = spec_to_dict(catalog.get("nemotron-3-super-120b-a12b", "explore"))
+    document["layers"][1]["ffn"]["latent_size"] = 256
+    assert spec_from_dict(document).layers[1].ffn.latent_size == 256

@@ -1,11 +1,22 @@
 """Hybrid entries, where most layers keep a constant-size state instead of a growing
 KV cache: Qwen3-Next and Qwen3.5 / 3.6 (Gated DeltaNet), Kimi Linear (Kimi Delta Attention), Nemotron 3
-Nano (Mamba-2), MiniMax-M1 (lightning attention) and LFM2.5 (gated short convolutions),
-each at its published config.json (LFM2.5: as far as one could be read; see its entries)."""
+Nano, Super and Ultra (Mamba-2; Super and Ultra with a latent MoE), MiniMax-M1 (lightning attention)
+and LFM2.5 (gated short convolutions), each at its published config.json (LFM2.5 and Nemotron 3
+Ultra: as far as one could be read; see their entries)."""
 
 from __future__ import annotations
 
 from .entry import Entry
+
+# Nemotron 3 Ultra's 108 blocks as its config.json lists them (NVIDIA's own names, which
+# transformers reads as linear_attention and full_attention): attention at these 12 places,
+# Mamba-2 and MoE taking turns everywhere else, starting with Mamba-2 -- 48 of each.
+_ULTRA_ATTENTION = (7, 14, 23, 32, 39, 48, 57, 64, 73, 82, 89, 98)
+_ULTRA_BLOCKS = [
+    "attention" if index in _ULTRA_ATTENTION
+    else ("mamba", "moe")[(index - sum(a < index for a in _ULTRA_ATTENTION)) % 2]
+    for index in range(108)
+]
 
 ENTRIES = [
     Entry(
@@ -160,6 +171,78 @@ ENTRIES = [
         headline_active_excludes="input_embedding",
         notes=("Model card: 31.6B total, about 3.2B active per token, 3.6B counting the embeddings; "
                "the 3.2B leaves out the input embedding table, which ArchScope counts (3.58B).",),
+    ),
+    Entry(
+        slug="nemotron-3-super-120b-a12b",
+        title="NVIDIA Nemotron 3 Super 120B-A12B",
+        family="Nemotron 3",
+        source="nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-BF16 config.json, as quoted whole in public code (the "
+               "NVFP4 release's copy, the same but for its quantization_config); '120B total, 12B active' from "
+               "research.nvidia.com/labs/nemotron/Nemotron-3-Super and the tech report; the BF16 safetensors "
+               "headers (123,611,012,096 weights, 2,942,324,736 of them the MTP head) as a public "
+               "parameter-count test quotes them",
+        # 88 single-sublayer blocks: 40 Mamba-2 (M), 40 latent MoE (E), 8 attention (*). Each
+        # MoE routes from the full 4096-wide token to 22 of 512 experts that work in a
+        # 1024-wide latent; the shared expert reads the full token. One MTP head (*E).
+        config={"model_type": "nemotron_h", "vocab_size": 131072, "hidden_size": 4096, "num_hidden_layers": 88,
+                "hybrid_override_pattern": "MEMEMEM*EMEMEMEM*EMEMEMEM*EMEMEMEMEM*EMEMEMEMEM*EMEMEMEMEM*"
+                                           "EMEMEMEMEM*EMEMEMEM*EMEMEMEME",
+                "num_attention_heads": 32, "num_key_value_heads": 2, "head_dim": 128, "attention_bias": False,
+                "mamba_num_heads": 128, "mamba_head_dim": 64, "ssm_state_size": 128, "n_groups": 8,
+                "conv_kernel": 4, "expand": 2, "chunk_size": 128, "use_conv_bias": True, "mamba_proj_bias": False,
+                "use_bias": False, "mamba_hidden_act": "silu", "time_step_min": 0.001, "time_step_max": 0.1,
+                "time_step_floor": 0.0001, "intermediate_size": 2688, "mlp_hidden_act": "relu2", "mlp_bias": False,
+                "n_routed_experts": 512, "num_experts_per_tok": 22, "moe_intermediate_size": 2688,
+                "moe_latent_size": 1024, "n_shared_experts": 1, "moe_shared_expert_intermediate_size": 5376,
+                "moe_shared_expert_overlap": False, "norm_topk_prob": True, "routed_scaling_factor": 5.0,
+                "n_group": 1, "topk_group": 1, "layer_norm_epsilon": 1e-5, "num_nextn_predict_layers": 1,
+                "mtp_hybrid_override_pattern": "*E", "max_position_embeddings": 262144,
+                "tie_word_embeddings": False},
+        published_total=120e9,
+        published_active=12e9,
+        headline_active_excludes="input_embedding",
+        notes=("NVIDIA: 120B total, 12B active, both round. ArchScope counts 120.67B without the multi-token-"
+               "prediction head (1 attention + 1 latent MoE block, 2.94B in the checkpoint; transformers does "
+               "not build it either) and 12.77B active per token with both embedding tables, 12.23B without "
+               "the input embedding, which the family's Nano card leaves out of its active count too.",),
+    ),
+    Entry(
+        slug="nemotron-3-ultra-550b-a55b",
+        title="NVIDIA Nemotron 3 Ultra 550B-A55B",
+        family="Nemotron 3",
+        source="Assembled, no config.json of nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16 having been found in "
+               "a public copy: widths, heads, Mamba-2 and expert sizes, top-k and latent from the Nemotron 3 "
+               "Ultra tech report's Table 1 (2026-06-03; NVIDIA-NeMo/Nemotron skills/nemotron-ultra/paper/"
+               "architecture.md); the block order (attention at 7, 14, 23, ..., 98) from public serving code "
+               "that checks the published config; vocabulary, untied head, context, routed scaling 5.0, dense "
+               "width 5120 and the MTP head from public summaries of that config.json; '550B total / 55B "
+               "active' from the tech report",
+        # 108 single-sublayer blocks: 48 Mamba-2, 48 latent MoE, 12 attention. Each MoE routes
+        # from the full 8192-wide token to 22 of 512 experts working in a 2048-wide latent.
+        config={"model_type": "nemotron_h", "vocab_size": 131072, "hidden_size": 8192,
+                "layers_block_type": _ULTRA_BLOCKS,
+                "num_attention_heads": 64, "num_key_value_heads": 2, "head_dim": 128, "attention_bias": False,
+                "mamba_num_heads": 256, "mamba_head_dim": 64, "ssm_state_size": 128, "n_groups": 8,
+                "conv_kernel": 4, "expand": 2, "chunk_size": 128, "use_conv_bias": True, "mamba_proj_bias": False,
+                "use_bias": False, "mamba_hidden_act": "silu", "time_step_min": 0.001, "time_step_max": 0.1,
+                "time_step_floor": 0.0001, "intermediate_size": 5120, "mlp_hidden_act": "relu2", "mlp_bias": False,
+                "n_routed_experts": 512, "num_experts_per_tok": 22, "moe_intermediate_size": 5120,
+                "moe_latent_size": 2048, "n_shared_experts": 1, "moe_shared_expert_intermediate_size": 10240,
+                "moe_shared_expert_overlap": False, "norm_topk_prob": True, "routed_scaling_factor": 5.0,
+                "n_group": 1, "topk_group": 1, "layer_norm_epsilon": 1e-5, "num_nextn_predict_layers": 1,
+                "mtp_layers_block_type": ["attention", "moe"], "max_position_embeddings": 262144,
+                "tie_word_embeddings": False},
+        published_total=550e9,
+        published_active=55e9,
+        headline_active_excludes="input_embedding",
+        notes=("Not read from a config.json: the numbers come from the sources named above. Unknown, and "
+               "taken from Super's config (they change no parameter count): layer_norm_epsilon, the Mamba-2 "
+               "conv bias and time-step range, the chunk size. The dense intermediate_size names no layer "
+               "(every block is Mamba-2, attention or MoE).",
+               "The tech report: 550B total, 55B active. ArchScope counts 549.3B without the multi-token-"
+               "prediction head (1 attention + 1 latent MoE block, about 11.2B, which the checkpoint's 561B "
+               "includes) and 56.0B active per token with both embedding tables, 54.9B without the input "
+               "embedding, as the family's Nano card counts.",),
     ),
     Entry(
         slug="minimax-m1",

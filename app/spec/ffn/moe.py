@@ -74,11 +74,33 @@ class MoE:
     # pre-norm of this kind; each branch's output is normed before the two are summed.
     # None: one normed input for all, the outputs summed as they are.
     branch_norm: Norm | None = None
+    # Nemotron 3 Super / Ultra's LatentMoE (moe_latent_size): the routed experts work at this
+    # width. Each token is projected down to it before the experts and their weighted sum back
+    # up to d_model after them (fc1_latent_proj, fc2_latent_proj); the router and the shared
+    # expert read the full token. 0: no latent, the experts work at d_model.
+    latent_size: int = 0
+    latent_bias: bool = False  # biases on the two latent projections (transformers: mlp_bias)
 
     @property
     def reads_residual(self) -> bool:
         """Whether the router and experts read the layer's un-normed input (branch_norm)."""
         return self.branch_norm is not None
+
+    def expert_width(self, d: int) -> int:
+        """The width the routed experts read and write: the latent, or the token's own."""
+        return self.latent_size or d
+
+    def expert_params(self, d: int) -> int:
+        """One routed expert's parameters, at the width it works in."""
+        return self.expert.params(self.expert_width(d))
+
+    def _latent_params(self, d: int) -> tuple[int, int]:
+        """(down, up) projections' parameters, biases included; (0, 0) without a latent."""
+        latent = self.latent_size
+        if not latent:
+            return 0, 0
+        bias = self.latent_bias
+        return d * latent + (latent if bias else 0), latent * d + (d if bias else 0)
 
     # --- the analysis ---
 
@@ -98,14 +120,15 @@ class MoE:
 
     def _every_token_params(self, d: int) -> int:
         """Parameters every token passes through: all but the routed experts."""
-        return self._router_projection_params(d) + self._shared_params(d) + self._vector_params(d)
+        return (self._router_projection_params(d) + self._shared_params(d) + self._vector_params(d)
+                + sum(self._latent_params(d)))
 
     def params(self, d: int) -> int:
-        return self._every_token_params(d) + self.num_experts * self.expert.params(d)
+        return self._every_token_params(d) + self.num_experts * self.expert_params(d)
 
     def active_params(self, d: int) -> int:
         """Parameters a token passes through: its top_k experts, not all."""
-        return self._every_token_params(d) + self.top_k * self.expert.params(d)
+        return self._every_token_params(d) + self.top_k * self.expert_params(d)
 
     # --- the roofline ---
 
@@ -121,15 +144,20 @@ class MoE:
             cost = cost + Cost(weight_bytes=self.num_experts * step.dtype_bytes)
         if self.shared is not None:
             cost = cost + step.matmul(self._shared_params(d), d, d)
+        width = self.expert_width(d)
+        if self.latent_size:  # every token down to the latent, and its experts' weighted sum back up
+            down, up = self._latent_params(d)
+            cost = cost + step.matmul(down, d, width) + step.matmul(up, width, d)
         reached = (sum(1 for count in routed if count) if routed is not None
                    else expected_experts_reached(self.num_experts, self.top_k, step.rows))
-        expert = self.expert.params(d)
+        expert = self.expert_params(d)
         assignments = step.rows * self.top_k
         # low-bit experts (a GGUF file's, kept in their bits) at their real bytes per weight:
         # the layer's feed-forward average, which the experts all but make up
         element = step.dtype_bytes if step.matrix_bytes is None else step.matrix_bytes
         return cost + Cost(weight_bytes=round(reached * expert * element), flops=2 * assignments * expert,
-                           activation_bytes=assignments * (2 * d + self.expert.intermediate_size) * step.dtype_bytes)
+                           activation_bytes=assignments * (2 * width + self.expert.intermediate_size)
+                           * step.dtype_bytes)
 
     # --- validation and explore scale ---
 
@@ -144,6 +172,12 @@ class MoE:
             check.add(at(path, "top_k"), f"{self.top_k} exceeds num_experts {self.num_experts}")
         if self.branch_norm is not None:
             check.norm(self.branch_norm, at(path, "branch_norm"))
+        check.non_negative(self, path, "latent_size")
+        if isinstance(self.latent_size, int) and check.d_model > 0 and self.latent_size > check.d_model:
+            # a latent wider than the token would widen, not compress, what the experts read
+            check.add(at(path, "latent_size"), f"{self.latent_size} exceeds d_model {check.d_model}")
+        if self.latent_bias and not self.latent_size:
+            check.add(at(path, "latent_bias"), "biases latent projections, but the MoE has no latent_size")
         router, router_path = self.router, at(path, "router")
         if router.input_norm is not None:
             check.norm(router.input_norm, at(router_path, "input_norm"))
@@ -169,10 +203,12 @@ class MoE:
         top_groups = max(1, min(groups, round(router.top_k_groups * groups / router.num_groups)))
         while top_groups * experts // groups < top_k:
             top_groups += 1
+        # the latent keeps its share of the width (Super: 1024 of 4096 -> 64 of 256)
+        latent = min(shrink.width, shrink.multiple(self.latent_size * shrink.ratio)) if self.latent_size else 0
         return replace(
             self, num_experts=experts, top_k=top_k, expert=self.expert.explored(shrink),
             shared=self.shared.explored(shrink) if self.shared is not None else None,
-            router=replace(router, num_groups=groups, top_k_groups=top_groups),
+            router=replace(router, num_groups=groups, top_k_groups=top_groups), latent_size=latent,
         )
 
     # --- words ---
@@ -180,6 +216,8 @@ class MoE:
     def box_lines(self) -> list[str]:
         lines = [f"{self.num_experts} experts · {self.top_k} active",
                  f"{self.expert.activation_title} hidden {self.expert.intermediate_size}"]
+        if self.latent_size:  # the width the experts work in, between the down and up projections
+            lines.append(f"experts in latent {self.latent_size}")
         if self.shared is not None and self.branch_norm is not None:
             lines.append(f"+ dense MLP {self.shared.intermediate_size}, each branch normed")
         elif self.shared is not None:
@@ -196,4 +234,5 @@ class MoE:
         shared = f" +{'gated ' if self.shared_gate else ''}shared" if self.shared is not None else ""
         if self.shared is not None and self.branch_norm is not None:
             shared = f" +dense {self.shared.intermediate_size}, normed branches"
-        return f"MoE {self.top_k}/{self.num_experts}x{self.expert.intermediate_size}{shared}"
+        latent = f" in latent {self.latent_size}" if self.latent_size else ""
+        return f"MoE {self.top_k}/{self.num_experts}x{self.expert.intermediate_size}{latent}{shared}"

@@ -14,6 +14,9 @@ from .reader import ConfigReader
 
 # hybrid_override_pattern letters and transformers' block names
 BLOCKS = {"M": "linear_attention", "*": "full_attention", "-": "mlp", "E": "moe"}
+# The block names NVIDIA's own configs write (Nemotron 3 Ultra's layers_block_type), which
+# transformers reads as its own (configuration_utils._LEGACY_LAYER_TYPE_REMAP)
+LEGACY_BLOCKS = {"mamba": "linear_attention", "attention": "full_attention"}
 
 
 def nemotron_h_block_types(r: ConfigReader) -> list[str]:
@@ -28,7 +31,8 @@ def nemotron_h_block_types(r: ConfigReader) -> list[str]:
     if not isinstance(value, list) or not value:
         r.problem(key, "missing; expected hybrid_override_pattern or a list of block types")
         return ["linear_attention"]
-    return r.str_list(key, len(value), tuple(BLOCKS.values())) or ["linear_attention"]
+    names = r.str_list(key, len(value), (*BLOCKS.values(), *LEGACY_BLOCKS))
+    return [LEGACY_BLOCKS.get(name, name) for name in names] if names else ["linear_attention"]
 
 
 def nemotron_h_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
@@ -37,8 +41,10 @@ def nemotron_h_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
     if r.has("num_hidden_layers") and r.int("num_hidden_layers") != len(types):
         r.problem("num_hidden_layers", f"{r.config['num_hidden_layers']} disagrees with the {len(types)} "
                                        "layers of the block pattern")
-    if r.has("moe_latent_size"):
-        r.problem("moe_latent_size", "latent MoE projections are not supported")
+    # Nemotron 3 Super / Ultra: the routed experts work in a latent this wide (null: none)
+    latent = r.int("moe_latent_size", 0)
+    if latent > base["d_model"]:
+        r.problem("moe_latent_size", f"{latent} exceeds hidden_size {base['d_model']}: a latent narrows the token")
     norm = Norm("rmsnorm", r.float(key_of(r, "layer_norm_epsilon", "norm_eps"), 1e-5, positive=True))
     r.str("mamba_hidden_act", "silu", ("silu",))
     mamba = Mamba2(
@@ -62,11 +68,15 @@ def nemotron_h_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
         router=Router("sigmoid", normalize_top_k=r.bool("norm_topk_prob", True), num_groups=r.int("n_group", 1),
                       top_k_groups=r.int("topk_group", 1), score_correction_bias=True,
                       routed_scaling=r.float("routed_scaling_factor", 1.0, positive=True)),
-        shared=MLP(r.int("moe_shared_expert_intermediate_size", 7688), activation, gated=False, bias=bias))
+        shared=MLP(r.int("moe_shared_expert_intermediate_size", 7688), activation, gated=False, bias=bias),
+        latent_size=latent, latent_bias=bias and bool(latent))
     blocks = {"linear_attention": Layer(mamba, None, norm), "full_attention": Layer(attention, None, norm),
               "mlp": Layer(None, mlp, norm), "moe": Layer(None, moe, norm)}
+    # Super / Ultra's multi-token-prediction head (an attention and an MoE block, which
+    # transformers does not build): counted apart as mtp_params, never run
+    mtp = r.int("num_nextn_predict_layers", 0, minimum=0)
     return ArchSpec(name=model_type, family=FAMILIES[model_type], model_type=model_type,
-                    layers=tuple(blocks[t] for t in types), final_norm=norm, **base)
+                    layers=tuple(blocks[t] for t in types), final_norm=norm, mtp_layers=mtp, **base)
 
 
 def nemotron_h_block(layer: Layer) -> str:
@@ -85,6 +95,8 @@ def nemotron_h_to_config(spec: ArchSpec) -> dict:
     where = {kind: [i for i, t in enumerate(types) if t == kind] for kind in BLOCKS.values()}
     norm = the_one(spec, "norm", lambda layer: layer.norm)
     config = write_base(spec) | {"layers_block_type": types, "layer_norm_epsilon": norm.eps}
+    if spec.mtp_layers:
+        config["num_nextn_predict_layers"] = spec.mtp_layers
     if where["linear_attention"]:
         mamba = the_one(spec, "Mamba-2", lambda layer: layer.mixer, where["linear_attention"])
         config.update(mamba_num_heads=mamba.num_heads, mamba_head_dim=mamba.head_dim, ssm_state_size=mamba.state_size,
@@ -111,6 +123,11 @@ def nemotron_h_to_config(spec: ArchSpec) -> dict:
                       norm_topk_prob=moe.router.normalize_top_k, n_group=moe.router.num_groups,
                       topk_group=moe.router.top_k_groups, routed_scaling_factor=moe.router.routed_scaling)
         config.setdefault("mlp_bias", moe.shared.bias)
+        if moe.latent_size:
+            config["moe_latent_size"] = moe.latent_size
+            if moe.latent_bias != config["mlp_bias"]:
+                raise SpecError([Problem(f"layers[{where['moe'][0]}].ffn.latent_bias", "nemotron_h biases the "
+                                         "latent projections as it does its MLPs (mlp_bias)")])
         activations.update({moe.expert.activation, moe.shared.activation})
     if len(activations) > 1:
         raise SpecError([Problem("layers", f"nemotron_h uses one MLP activation, found {sorted(activations)}")])

@@ -9,10 +9,16 @@ The ranks: one group of `max(tp, ep)` ranks. Tensor parallelism splits every mix
 feed-forward that it can over all of them (tp == the group) or none (tp == 1); expert
 parallelism places the routed experts of every MoE layer over all of them (ep == the group)
 or keeps each expert whole on every rank (ep == 1). Between sublayers every rank holds the
-whole hidden state, so what a rank does not split it computes whole (replicated): the
-embedding, the output head, norms, routers and the mixers this version does not split
-(Kimi Delta Attention, Mamba-2, lightning attention, LFM2's gated short convolution,
-cross-attention).
+whole hidden state, so what a rank does not split it computes whole (replicated): norms,
+routers and the mixers this version does not split (Kimi Delta Attention, Mamba-2,
+lightning attention, LFM2's gated short convolution, cross-attention).
+
+The vocabulary is split too under tensor parallelism (Megatron-LM's vocabulary-parallel
+embedding and head): each rank holds a block of ceil(vocab / tp) rows of the embedding and
+of the output head (the last block shorter where the vocabulary does not divide). A rank
+looks up only its own tokens, zeros for the rest, and an all-reduce sums the embedding; the
+head's logits for the rank's block are all-gathered into the whole vocabulary, every rank's
+block padded to the same length (all-gather's rule), which is what each rank sends.
 
 Where a layer has fewer key/value heads than ranks (Qwen3-Next's 2 over 8, or one at explore
 scale), each key/value head is kept on tp / num_kv_heads ranks, as Megatron-LM and vLLM do:
@@ -29,6 +35,9 @@ from ..spec import ArchSpec
 from ..spec.analysis import analyze
 
 COUNT_BYTES = 8  # an MoE layer's tokens-per-expert counts travel as int64
+# The `layer` of the embedding's and the head's collectives: before the first block and
+# after the last, as the probe numbers the head (app/model/step.py's "head" mark).
+EMBEDDING_LAYER = -1
 
 
 @dataclass(frozen=True)
@@ -81,8 +90,9 @@ class Payload:
     rank puts in: the tensor it all-reduces, its whole send buffer of an all-to-all (the rows
     it keeps included), its share of an all-gather."""
 
-    layer: int
-    label: str  # "mixer", "ffn", "ffn.counts", "ffn.dispatch", "ffn.combine", "ffn.gather", "ffn.shared"
+    layer: int  # EMBEDDING_LAYER for the embedding's, num_layers for the head's
+    label: str  # "embedding", "mixer", "ffn", "ffn.counts", "ffn.dispatch", "ffn.combine", "ffn.gather",
+    # "ffn.shared", "head"
     op: str  # "all_reduce" | "all_to_all" | "all_gather"
     rank_bytes: tuple[int, ...] | None  # per rank; None where the routing decides (an all-to-all's return)
     total_bytes: int  # summed over the ranks: exact in every case
@@ -94,12 +104,26 @@ class ParallelPlan:
     tp: int
     ep: int
     layers: tuple[LayerPlan, ...]
-    # The first version keeps the embedding and the output head whole on every rank.
-    vocabulary: str = "replicated"
 
     @property
     def world_size(self) -> int:
         return max(self.tp, self.ep)
+
+    @property
+    def vocabulary(self) -> str:
+        """How the embedding and the output head lie over the ranks."""
+        return "vocabulary-parallel" if self.tp > 1 else "replicated"
+
+    @property
+    def vocab_block(self) -> int:
+        """The embedding and head rows each rank holds (the last rank's fewer where the
+        vocabulary does not divide): the whole vocabulary when they are replicated."""
+        return -(-self.spec.vocab_size // self.tp)
+
+    def vocab_rows(self, rank: int) -> range:
+        """The vocabulary rows of rank `rank`'s embedding and head."""
+        block = self.vocab_block
+        return range(min(rank * block, self.spec.vocab_size), min((rank + 1) * block, self.spec.vocab_size))
 
     def kv_bytes_at(self, context_len: int, dtype_bytes: int, batch: int = 1) -> list[int]:
         """Per layer, the cache and state bytes one rank holds at this context: the analysis'
@@ -122,6 +146,9 @@ class ParallelPlan:
             return Payload(layer, label, op, (size,) * world, size * world)
 
         found = []
+        vocabulary_parallel = self.vocabulary != "replicated"
+        if vocabulary_parallel:  # each rank's looked-up rows, zeros for the others' tokens, summed
+            found.append(every_rank(EMBEDDING_LAYER, "embedding", "all_reduce", hidden))
         for layer in self.layers:
             if layer.mixer is not None and layer.mixer.reduces:
                 found.append(every_rank(layer.index, "mixer", "all_reduce", hidden))
@@ -142,12 +169,17 @@ class ParallelPlan:
                 found.append(every_rank(layer.index, "ffn.gather", "all_gather", max(shares) * row_bytes))
                 if ffn.shared_intermediate_per_rank and self.tp > 1:
                     found.append(every_rank(layer.index, "ffn.shared", "all_reduce", hidden))
+        if vocabulary_parallel:  # the logits of each rank's block, padded to vocab_block
+            found.append(every_rank(self.spec.num_layers, "head", "all_gather", rows * self.vocab_block * dtype_bytes))
         return found
 
     def describe(self) -> list[str]:
         """A line per layer: how its mixer and feed-forward split."""
+        vocabulary = self.vocabulary
+        if vocabulary != "replicated":
+            vocabulary += f" ({self.vocab_block} of {self.spec.vocab_size} rows per rank)"
         lines = [f"{self.spec.name}: tp {self.tp}, ep {self.ep} over {self.world_size} ranks; "
-                 f"embedding and head {self.vocabulary}"]
+                 f"embedding and head {vocabulary}"]
         for layer in self.layers:
             parts = []
             mixer = layer.mixer

@@ -11,8 +11,10 @@ short convolution too), so its recurrent state is split as well. The module's sp
 replaced by one with the rank's head counts, so the caches it makes (`new_cache`) hold the
 rank's heads only. Mixtures of experts become `ParallelMoE` (`app/parallel/moe.py`).
 
-The embedding, the output head, norms and the mixers the plan leaves "replicated" stay
-whole: every rank computes them on the same hidden state.
+The embedding and the output head keep the rank's block of the vocabulary
+(`VocabParallelEmbedding`, `VocabParallelHead`; a tied pair shares the one block). Norms
+and the mixers the plan leaves "replicated" stay whole: every rank computes them on the
+same hidden state.
 
 After cutting, the decode layout is packed again (`DecoderModel.pack_for_decode`).
 """
@@ -27,7 +29,7 @@ from torch import nn
 
 from .comm import Comm
 from .moe import ParallelMoE, keep_rows, sliced
-from .plan import FfnSplit, MixerSplit, ParallelPlan
+from .plan import EMBEDDING_LAYER, FfnSplit, MixerSplit, ParallelPlan
 
 
 class RowParallelLinear(nn.Linear):
@@ -44,6 +46,59 @@ class RowParallelLinear(nn.Linear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.comm.all_reduce(F.linear(x, self.weight), self.layer, self.label)
         return out if self.bias is None else out + self.bias
+
+
+class VocabParallelEmbedding(nn.Embedding):
+    """The rank's block of embedding rows: its own tokens looked up, zeros for the others',
+    then summed over the ranks, so every rank ends with every token's row."""
+
+    def __init__(self, embedding: nn.Embedding, rows: range, comm: Comm):
+        nn.Module.__init__(self)
+        self.weight = sliced(embedding.weight, slice(rows.start, rows.stop))
+        self.num_embeddings, self.embedding_dim = embedding.num_embeddings, embedding.embedding_dim
+        self.padding_idx, self.max_norm = embedding.padding_idx, None
+        self.first, self.comm = rows.start, comm
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        local = input_ids - self.first
+        own = (local >= 0) & (local < self.weight.shape[0])
+        rows = F.embedding(local.clamp(0, self.weight.shape[0] - 1), self.weight)
+        rows = rows * own.unsqueeze(-1).to(rows.dtype)
+        return self.comm.all_reduce(rows, EMBEDDING_LAYER, "embedding")
+
+
+class VocabParallelHead(nn.Linear):
+    """The rank's block of the output head's rows: the logits of its block of the
+    vocabulary, all-gathered into the whole. Every rank's block is padded to `block` rows
+    (all-gather takes equal parts) and the padding cut after."""
+
+    def __init__(self, head: nn.Linear, rows: range, block: int, comm: Comm, layer: int,
+                 weight: nn.Parameter | None = None):
+        nn.Module.__init__(self)
+        self.weight = weight if weight is not None else sliced(head.weight, slice(rows.start, rows.stop))
+        self.bias = None
+        self.out_features, self.in_features = head.out_features, head.in_features
+        self.block, self.comm, self.layer = block, comm, layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        own = F.linear(x, self.weight)
+        short = self.block - own.shape[-1]
+        if short:
+            own = F.pad(own, (0, short))
+        parts = self.comm.all_gather(own.reshape(1, -1), self.layer, "head")  # [ranks, tokens * block]
+        logits = parts.view(parts.shape[0], *own.shape).movedim(0, -2).flatten(-2)
+        return logits[..., :self.out_features]
+
+
+@torch.no_grad()
+def shard_vocabulary(model, plan: ParallelPlan, rank: int, comm: Comm) -> None:
+    """The embedding's and the head's blocks of the vocabulary; a tied head reads the
+    embedding's block."""
+    rows = plan.vocab_rows(rank)
+    model.embed_tokens = VocabParallelEmbedding(model.embed_tokens, rows, comm)
+    tied = model.spec.tie_embeddings
+    model.lm_head = VocabParallelHead(model.lm_head, rows, plan.vocab_block, comm, plan.spec.num_layers,
+                                      weight=model.embed_tokens.weight if tied else None)
 
 
 def _heads(first: int, count: int, width: int) -> slice:
@@ -143,6 +198,8 @@ def shard_model(model, plan: ParallelPlan, comm: Comm, pack: bool = True) -> Non
     if model.spec != plan.spec:
         raise ValueError(f"the model is not the plan's architecture ({plan.spec.name})")
     rank = comm.rank
+    if plan.vocabulary != "replicated":
+        shard_vocabulary(model, plan, rank, comm)
     for block, layer in zip(model.layers, plan.layers):
         if layer.mixer is not None and layer.mixer.how != "replicated":
             MIXER_SHARDS[layer.mixer.kind](block.mixer, layer.mixer, rank, comm, layer.index)

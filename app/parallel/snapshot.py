@@ -80,6 +80,7 @@ def parallel_snapshot(job: ParallelJob, ranks: list[dict], hardware: dict, promp
                 "index": index, "phase": step["phase"], "seq_len": step["seq_len"],
                 "wall_ms": round(step["wall_ms"], 4), "layer_ms": _rounded(step["layer_ms"]),
                 "mixer_ms": _rounded(step["mixer_ms"]), "ffn_ms": _rounded(step["ffn_ms"]),
+                "head_ms": round(step["head_ms"], 4),
                 "collectives": predicted_collectives(plan, step["collectives"], rank, batch, step["tokens"], element),
                 "kv_bytes": list(step["kv_bytes"]), "memory": dict(step["memory"]),
                 "routing": {str(layer): counts for layer, counts in step["routing"].items()}})
@@ -102,11 +103,14 @@ def parallel_snapshot(job: ParallelJob, ranks: list[dict], hardware: dict, promp
 def layer_communication(rank_step: dict, num_layers: int) -> dict[str, list]:
     """One rank's step ("ranks.per_rank[r].steps[i]") per layer: "compute_ms" (the block's
     time less its collectives'), "comm_ms", "bytes" it sent and "predicted_bytes" (None for a
-    layer where some payload depends on the routing)."""
+    layer where some payload depends on the routing). The vocabulary-parallel embedding's and
+    head's collectives belong to no block and are left out."""
     comm_ms, sent = [0.0] * num_layers, [0] * num_layers
     predicted: list[int | None] = [0] * num_layers
     for record in rank_step["collectives"]:
         layer = record["layer"]
+        if not 0 <= layer < num_layers:  # the embedding's and the head's: outside the blocks
+            continue
         comm_ms[layer] += record["ms"]
         sent[layer] += record["bytes"]
         if record["predicted_bytes"] is None or predicted[layer] is None:

@@ -108,6 +108,22 @@ def _layer_slices(events: list[dict], pid: int, index: int, start_us: float, lay
     return layer_start
 
 
+def _vocabulary_slices(events: list[dict], pid: int, step_start_us: float, head: tuple[int, float, float] | None,
+                       collectives: list[dict] | None) -> None:
+    """A vocabulary-parallel rank's embedding all-reduce, where the step starts (before the
+    first block), and its head's all-gather, ending where the head (tid, start, end) ends."""
+    for record in collectives or ():
+        if record["label"] == "embedding":
+            tid, at = 0, step_start_us
+        elif record["label"] == "head" and head is not None:
+            tid, at = head[0], head[2] - record["ms"] * 1e3
+        else:
+            continue
+        events.append({"ph": "X", "pid": pid, "tid": tid, "name": f"{record['op']} {record['label']}", "ts": at,
+                       "dur": record["ms"] * 1e3,
+                       "args": {"bytes": record["bytes"], "predicted_bytes": record.get("predicted_bytes")}})
+
+
 def _run_process(snapshot: ProfileSnapshot, name: str, rank_steps: list[dict] | None) -> list[dict]:
     """The run's own steps as one process (rank_steps: rank 0's collectives, step by step)."""
     pid = 1
@@ -139,6 +155,8 @@ def _run_process(snapshot: ProfileSnapshot, name: str, rank_steps: list[dict] | 
         if step.layer_ms:  # the head starts where the last layer ended, the sampling where the head did
             events.append({"ph": "X", "pid": pid, "tid": head_tid, "name": f"head {step.index}", "ts": layers_end,
                            "dur": step.head_ms * 1e3})
+            head_end = layers_end + step.head_ms * 1e3
+            _vocabulary_slices(events, pid, clock_us, (head_tid, layers_end, head_end), collectives)
             events.append({"ph": "X", "pid": pid, "tid": sample_tid, "name": f"sample {step.index}",
                            "ts": layers_end + step.head_ms * 1e3, "dur": step.sample_ms * 1e3})
         events.append({"ph": "C", "pid": pid, "name": "KV cache bytes", "ts": clock_us,
@@ -162,8 +180,11 @@ def _rank_process(snapshot: ProfileSnapshot, pid: int, name: str, steps: list[di
         events.append({"ph": "X", "pid": pid, "tid": 0, "name": f"{step['phase']} {index}", "ts": clock_us,
                        "dur": step["wall_ms"] * 1e3})
         if step["layer_ms"]:
-            _layer_slices(events, pid, index, clock_us, step["layer_ms"], step.get("mixer_ms") or step["layer_ms"],
-                          step.get("ffn_ms") or [0.0] * layers, step["kv_bytes"], step["collectives"])
+            layers_end = _layer_slices(events, pid, index, clock_us, step["layer_ms"],
+                                       step.get("mixer_ms") or step["layer_ms"], step.get("ffn_ms") or [0.0] * layers,
+                                       step["kv_bytes"], step["collectives"])
+            head_end = layers_end + step.get("head_ms", 0.0) * 1e3
+            _vocabulary_slices(events, pid, clock_us, (0, layers_end, head_end), step["collectives"])
         events.append({"ph": "C", "pid": pid, "name": "KV cache bytes", "ts": clock_us,
                        "args": {"measured": sum(step["kv_bytes"])}})
         if step.get("memory"):

@@ -160,9 +160,9 @@ def _ranks_problems(section: dict, num_steps: int, layers: int) -> list[str]:
                     problems.append(f"{where}.{key}: expected {layers} entries (one per layer) or none, "
                                     f"found {len(step[key])}")
             for number, record in enumerate(step["collectives"]):
-                if record["layer"] >= layers:
-                    problems.append(f"{where}.collectives[{number}].layer: expected a layer index below {layers}, "
-                                    f"found {record['layer']}")
+                if record["layer"] > layers:  # (layers itself: the head's, as the probe numbers it)
+                    problems.append(f"{where}.collectives[{number}].layer: expected a layer index up to {layers} "
+                                    f"(the head), found {record['layer']}")
             for layer in step.get("routing", {}):
                 if int(layer) >= layers:
                     problems.append(f"{where}.routing.{layer}: expected a layer index below {layers}")

@@ -93,6 +93,16 @@ def test_the_trace_has_a_process_per_rank_with_its_collectives(run):
         assert any(event["name"] == "all_reduce mixer" for event in slices)
         assert any(event["name"] == "all_reduce ffn" and event["args"]["bytes"] == event["args"]["predicted_bytes"]
                    for event in slices)
+        # the vocabulary-parallel embedding's all-reduce and the head's all-gather, once a step
+        for name in ("all_reduce embedding", "all_gather head"):
+            found = [event for event in slices if event["name"] == name]
+            assert len(found) == NEW_TOKENS
+            assert all(event["args"]["bytes"] == event["args"]["predicted_bytes"] > 0 for event in found)
+    heads = [event for event in events if event["pid"] == 1 and event["name"].startswith("head ")]
+    gathers = [event for event in events if event["pid"] == 1 and event["name"] == "all_gather head"]
+    for head, gather in zip(heads, gathers):  # inside the head's slice, on its track
+        assert gather["tid"] == head["tid"]
+        assert head["ts"] - 1e-3 <= gather["ts"] and gather["ts"] + gather["dur"] <= head["ts"] + head["dur"] + 1e-3
 
 
 def test_a_rank_whose_lists_disagree_with_the_layers_is_named(run):
@@ -102,7 +112,7 @@ def test_a_rank_whose_lists_disagree_with_the_layers_is_named(run):
     del document["ranks"]["per_rank"][0]["steps"][-1]
     problems = "\n".join(snapshot_problems(document))
     assert "ranks.per_rank[1].steps[2].kv_bytes: expected 4 entries (one per layer), found 3" in problems
-    assert "ranks.per_rank[1].steps[0].collectives[0].layer: expected a layer index below 4" in problems
+    assert "ranks.per_rank[1].steps[0].collectives[0].layer: expected a layer index up to 4 (the head), found 99" in problems
     assert f"ranks.per_rank[0].steps: expected {NEW_TOKENS} steps" in problems
 
 

@@ -2,10 +2,13 @@
 the logits of a prefill and 16 decode steps, each rank's cache bytes, and every collective's
 payload, for a dense GQA entry, an MLA + MoE entry with shared experts and dense first
 layers, a hybrid with a linear mixer (Gated DeltaNet), and Laguna's per-layer query heads
-under a softplus gate of their own."""
+under a softplus gate of their own. Under tensor parallelism the embedding and the head are
+split by vocabulary rows too, also where the vocabulary does not divide."""
 
 import pytest
 import torch
+
+from dataclasses import replace
 
 from app.model import build_model
 from app.parallel.launch import run_local
@@ -25,8 +28,16 @@ RUNS = [
     ("qwen3-next-80b-a3b", 2, 1, 2),  # Gated DeltaNet 3 : 1 gated attention with one KV head
     ("qwen3-next-80b-a3b", 2, 2, 1),
     ("laguna-xs.2", 2, 1, 2),  # 4 or 8 query heads by layer over one KV head, each with its softplus gate
+    ("qwen3-0.6b vocab 8191", 2, 1, 1),  # a tied vocabulary in blocks of 4096 and 4095 rows
 ]
 IDS = [f"{name}-tp{tp}-ep{ep}-b{batch}" for name, tp, ep, batch in RUNS]
+
+
+def explore_spec(name: str):
+    """The explore-scale entry, "name vocab N" with its vocabulary resized to N."""
+    entry, _, vocab = name.partition(" vocab ")
+    spec = catalog.get(entry, "explore")
+    return replace(spec, vocab_size=int(vocab)) if vocab else spec
 
 
 def tokens_for(spec, batch: int):
@@ -53,22 +64,34 @@ def single_process_logits(spec, prompt, forced) -> list[torch.Tensor]:
         torch.set_num_threads(threads)
 
 
+PROGRESS = []  # the (done, total) calls the runs' watcher made, in order
+
+
 @pytest.fixture(scope="module")
 def runs():
     """Every run's ranks, from one start of two ranks (starting them costs seconds)."""
+    PROGRESS.clear()
     jobs = []
     for name, tp, ep, batch in RUNS:
-        spec = catalog.get(name, "explore")
+        spec = explore_spec(name)
         prompt, forced = tokens_for(spec, batch)
         jobs.append(ParallelJob(spec, tp, ep, tuple(map(tuple, prompt.tolist())), DECODE_STEPS,
                                 forced=tuple(map(tuple, forced.tolist()))))
-    return dict(zip(IDS, run_local(jobs)))
+    return dict(zip(IDS, run_local(jobs, on_step=lambda done, total: PROGRESS.append((done, total)))))
+
+
+def test_progress_counts_every_step_of_every_job_once(runs):
+    total = len(RUNS) * (DECODE_STEPS + 1)
+    assert PROGRESS and PROGRESS[-1] == (total, total)
+    counts = [done for done, _ in PROGRESS]
+    assert counts == sorted(set(counts)), "progress went back or repeated"
+    assert {reported for _, reported in PROGRESS} == {total}
 
 
 @pytest.mark.parametrize("run", RUNS, ids=IDS)
 def test_logits_equal_the_single_process_model(runs, run):
     name, tp, ep, batch = run
-    spec = catalog.get(name, "explore")
+    spec = explore_spec(name)
     expected = single_process_logits(spec, *tokens_for(spec, batch))
     steps = runs[IDS[RUNS.index(run)]][0]["steps"]
     assert [step["phase"] for step in steps] == ["prefill"] + ["decode"] * DECODE_STEPS
@@ -82,7 +105,7 @@ def test_logits_equal_the_single_process_model(runs, run):
 @pytest.mark.parametrize("run", RUNS, ids=IDS)
 def test_each_rank_caches_its_share_as_predicted(runs, run):
     name, tp, ep, batch = run
-    plan = plan_for(catalog.get(name, "explore"), tp, ep)
+    plan = plan_for(explore_spec(name), tp, ep)
     for ranked in runs[IDS[RUNS.index(run)]]:
         for index, step in enumerate(ranked["steps"]):
             seen = PROMPT_TOKENS + index
@@ -92,7 +115,7 @@ def test_each_rank_caches_its_share_as_predicted(runs, run):
 @pytest.mark.parametrize("run", RUNS, ids=IDS)
 def test_every_collective_carries_the_predicted_payload(runs, run):
     name, tp, ep, batch = run
-    plan = plan_for(catalog.get(name, "explore"), tp, ep)
+    plan = plan_for(explore_spec(name), tp, ep)
     ranks = runs[IDS[RUNS.index(run)]]
     for index in range(DECODE_STEPS + 1):
         predicted = plan.payloads(batch, PROMPT_TOKENS if index == 0 else 1, ELEMENT)

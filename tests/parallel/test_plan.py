@@ -71,9 +71,25 @@ def test_cache_shares_add_up_to_the_analysis_where_heads_split_evenly(name):
 def test_payloads_of_a_tensor_parallel_step():
     spec = catalog.get("qwen3-0.6b", "explore")
     payloads = plan_for(spec, 2).payloads(batch=3, tokens=5, dtype_bytes=4)
-    assert [(p.layer, p.label, p.op) for p in payloads] == [
-        (i, label, "all_reduce") for i in range(spec.num_layers) for label in ("mixer", "ffn")]
-    assert all(p.rank_bytes == (3 * 5 * 256 * 4,) * 2 for p in payloads)
+    layers = spec.num_layers
+    assert [(p.layer, p.label, p.op) for p in payloads] == [(-1, "embedding", "all_reduce")] + [
+        (i, label, "all_reduce") for i in range(layers) for label in ("mixer", "ffn")] + [
+        (layers, "head", "all_gather")]
+    assert all(p.rank_bytes == (3 * 5 * 256 * 4,) * 2 for p in payloads[:-1])
+    assert payloads[-1].rank_bytes == (3 * 5 * spec.vocab_size // 2 * 4,) * 2  # each rank's logits
+
+
+def test_the_vocabulary_splits_in_blocks_the_last_one_shorter():
+    spec = replace(catalog.get("qwen3-0.6b", "explore"), vocab_size=8191)
+    plan = plan_for(spec, 2)
+    assert plan.vocab_block == 4096
+    assert [plan.vocab_rows(rank) for rank in (0, 1)] == [range(0, 4096), range(4096, 8191)]
+    head = plan.payloads(batch=1, tokens=1, dtype_bytes=2)[-1]
+    assert head.rank_bytes == (4096 * 2,) * 2  # the short block is padded: all-gather takes equal parts
+    assert "vocabulary-parallel (4096 of 8191 rows per rank)" in plan.describe()[0]
+    experts_only = plan_for(catalog.get("deepseek-v3", "explore"), 1, 2)
+    assert experts_only.vocabulary == "replicated"
+    assert not any(p.label in ("embedding", "head") for p in experts_only.payloads(1, 1, 4))
 
 
 def test_payloads_of_an_expert_parallel_step():

@@ -27,3 +27,22 @@ def test_a_slice_that_fits_is_left_whole():
     plan = plan_slice(full, budget_bytes=64 * GIB, dtype_bytes=2)
     assert plan.notes == [] and plan.spec.layers == (full.layers[0],)
     assert plan.counts == [48]
+
+
+
+def test_a_latent_moe_slice_keeps_as_many_experts_as_fit_at_their_latent_width():
+    """Nemotron 3 Super's experts are 1024 wide, not 4096: counted at the model's width they
+    would seem four times larger and a quarter as many would be kept as the budget holds."""
+    full = catalog.get("nemotron-3-super-120b-a12b")
+    budget = 4 * GIB
+    plan = plan_slice(full, budget_bytes=budget, dtype_bytes=2)
+    assert plan.counts == [40, 40, 8]  # Mamba-2, latent MoE, attention
+    assert plan.spec.validate() == []
+    assert analyze(plan.spec).total_params * 2 <= budget
+    moe = plan.spec.layers[1].ffn
+    assert moe.latent_size == 1024 and moe.top_k < moe.num_experts < 512
+    # the layer's share of the budget, less what is not a routed expert, in whole experts
+    whole = analyze(plan_slice(full, budget_bytes=10**15, dtype_bytes=2).spec)
+    share = (budget - (whole.total_params - sum(row.params for row in whole.layers)) * 2) // 3
+    rest = whole.layers[1].params - 512 * 2 * 1024 * 2688
+    assert moe.num_experts == (share - rest * 2) // (2 * 1024 * 2688 * 2)

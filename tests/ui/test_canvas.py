@@ -52,6 +52,20 @@ def test_the_embedding_and_head_boxes_name_granites_multipliers(view):
     assert "logits times 0.0625" in boxes["Linear output layer"]
 
 
+@pytest.mark.parametrize("name, latent", [("nemotron-3-super-120b-a12b", 1024), ("nemotron-3-ultra-550b-a55b", 2048),
+                                          ("nemotron-3-nano-30b-a3b", 0)])
+def test_a_latent_moe_box_shows_the_latent_width(view, name, latent):
+    """Nemotron 3 Super / Ultra: every MoE box says its experts work in the latent; Nano's says nothing of one."""
+    scene = view.arch_scene
+    scene.set_spec(catalog.get(name))
+    boxes = [item for item in scene.slot_items if item.slot == "ffn" and item.title == "Mixture of experts"]
+    assert boxes
+    for box in boxes:
+        assert box.lines[0] == ("512 experts · 22 active" if latent else "128 experts · 6 active")
+        assert (f"experts in latent {latent}" in box.lines) == bool(latent)
+        assert not latent or box.lines.index(f"experts in latent {latent}") == 2  # under the experts' width
+
+
 @pytest.mark.parametrize("name, captions", [
     # a period of single layers taking turns: the counts name their layers
     ("nemotron-3-nano-30b-a3b", ["4 x (3 x Mamba-2 + 3 x MoE (no mixer) + 1 x NoPE GQA) = 28 layers",

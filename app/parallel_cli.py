@@ -10,7 +10,7 @@ from collections import defaultdict
 
 from .dtypes import BYTES_PER_VALUE
 from .parallel.plan import ParallelPlan, plan_for
-from .parallel.snapshot import layer_communication
+from .parallel.communication import layer_communication
 from .spec.spec_file import load_spec
 from .terminal import printable, table
 from .units import human_bytes

@@ -99,23 +99,3 @@ def parallel_snapshot(job: ParallelJob, ranks: list[dict], hardware: dict, promp
                                "threads_per_rank": job.threads, "plan": plan.describe(), "per_rank": per_rank}
     return snapshot
 
-
-def layer_communication(rank_step: dict, num_layers: int) -> dict[str, list]:
-    """One rank's step ("ranks.per_rank[r].steps[i]") per layer: "compute_ms" (the block's
-    time less its collectives'), "comm_ms", "bytes" it sent and "predicted_bytes" (None for a
-    layer where some payload depends on the routing). The vocabulary-parallel embedding's and
-    head's collectives belong to no block and are left out."""
-    comm_ms, sent = [0.0] * num_layers, [0] * num_layers
-    predicted: list[int | None] = [0] * num_layers
-    for record in rank_step["collectives"]:
-        layer = record["layer"]
-        if not 0 <= layer < num_layers:  # the embedding's and the head's: outside the blocks
-            continue
-        comm_ms[layer] += record["ms"]
-        sent[layer] += record["bytes"]
-        if record["predicted_bytes"] is None or predicted[layer] is None:
-            predicted[layer] = None
-        else:
-            predicted[layer] += record["predicted_bytes"]
-    compute = [max(0.0, total - comm) for total, comm in zip(rank_step["layer_ms"], comm_ms)]
-    return {"compute_ms": compute, "comm_ms": comm_ms, "bytes": sent, "predicted_bytes": predicted}

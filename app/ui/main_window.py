@@ -153,8 +153,8 @@ class MainWindow(QMainWindow):
 
     def _place_plot_docks(self) -> None:
         """The plots below the canvas in two columns of tabs (latency, the sweeps and the
-        roofline | KV, routing, memory and throughput); the streaming text under the run
-        panel."""
+        roofline | KV, routing, memory, throughput and a parallel run's ranks); the streaming
+        text under the run panel."""
         docks = {title: self._dock(title, widget, Qt.BottomDockWidgetArea, name)
                  for title, widget, name in self.dashboard.docks()}
         text = docks.pop("Output text", None)
@@ -166,7 +166,7 @@ class MainWindow(QMainWindow):
         # Two columns, not three: each dock is then wide enough to set its two plots side
         # by side at their full height (see PlotView.arrange).
         columns = [["Layer latency", "Context sweep", "Batch sweep", "Roofline"],
-                   ["KV cache", "Expert routing", "Memory", "Throughput"]]
+                   ["KV cache", "Expert routing", "Memory", "Throughput", "Ranks"]]
         heads = [docks[column[0]] for column in columns if column[0] in docks]
         for left, right in zip(heads, heads[1:]):
             self.splitDockWidget(left, right, Qt.Horizontal)

@@ -14,7 +14,7 @@ from app.runtime.sweep import context_sweep
 from app.ui.dashboard import BatchSweepRecord, RunRecord, SweepRecord
 
 DOCK_TITLES = ["Layer latency", "Memory", "KV cache", "Expert routing", "Throughput", "Output text", "Context sweep",
-               "Roofline", "Batch sweep"]
+               "Roofline", "Batch sweep", "Ranks"]
 
 
 @pytest.fixture(scope="module")

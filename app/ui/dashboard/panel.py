@@ -14,6 +14,7 @@ from .kv import KvView
 from .latency import LatencyView
 from .memory import MemoryView
 from .output_text import OutputText
+from .ranks import RanksView
 from .record import BatchSweepRecord, RunRecord, SweepRecord
 from .roofline import RooflineView
 from .routing import RoutingView
@@ -37,10 +38,11 @@ class Dashboard(QObject):
         self.sweep = SweepView()
         self.roofline = RooflineView()
         self.batch_sweep = BatchSweepView()
+        self.ranks = RanksView()
         self.views = (self.latency, self.memory, self.kv, self.routing, self.throughput, self.text, self.sweep,
-                      self.roofline, self.batch_sweep)
+                      self.roofline, self.batch_sweep, self.ranks)
         self.plots = (self.latency, self.memory, self.kv, self.routing, self.throughput, self.sweep, self.roofline,
-                      self.batch_sweep)
+                      self.batch_sweep, self.ranks)
         self.sweeps = (self.sweep, self.batch_sweep)  # shown from their own records, not from a run's
         self.record: RunRecord | None = None
         self.overlay_record: RunRecord | None = None

@@ -62,6 +62,9 @@ class RunRecord:
         # The snapshot's "run" section (batch, prompt tokens, the roofs used): known once the
         # run has ended or its snapshot is opened; None while it streams.
         self.run: dict | None = None
+        # A parallel run's "ranks" section (app/parallel/snapshot.py): every rank's steps, known
+        # once the run has ended or its snapshot is opened; None for a run on one process.
+        self.ranks: dict | None = None
         self._spec: ArchSpec | None | bool = False  # False: not parsed yet (see spec())
         spec_layers = (self.model.get("spec") or {}).get("layers") or []
         self._spec_layers: list[dict] = [layer if isinstance(layer, dict) else {} for layer in spec_layers]
@@ -139,6 +142,7 @@ class RunRecord:
         run = doc.get("run") or {}
         record = cls(doc.get("model") or {}, label, run.get("batch"), run.get("scale"))
         record.run = dict(run)
+        record.ranks = doc.get("ranks")
         for step in doc.get("steps") or []:
             record.add_step(step)
         record.text = run.get("completion", "") or ""

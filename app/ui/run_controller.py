@@ -95,6 +95,10 @@ def run_status(document: dict) -> str:
     parts = [f"{len(steps)} steps; {speed}, prefill {summary['prefill_ms']:.0f} ms"]
     if "threads" in run:
         parts.append(threads_text(run["threads"]))
+    ranks = document.get("ranks")
+    if ranks:  # short: the step's shares come after it on the one status line
+        parts.append(f"{ranks['world_size']} ranks on {ranks['backend']} (tp {ranks['tp']}, ep {ranks['ep']}), "
+                     f"rank 0's figures")
     if execution_text(run):
         parts.append(execution_text(run))
     shares = decode_step_time(snapshot.steps).shares()
@@ -143,6 +147,7 @@ class RunController(QObject):
         self.refresh_timer.timeout.connect(self.refresh)
 
         panel.runRequested.connect(lambda load, settings: self.start("run", load, settings))
+        panel.parallelRunRequested.connect(self.start_parallel)
         panel.sweepRequested.connect(lambda load, settings: self.start("sweep", load, settings))
         panel.batchSweepRequested.connect(lambda load, settings: self.start("batch sweep", load, settings))
         panel.stopRequested.connect(self.stop)
@@ -182,6 +187,19 @@ class RunController(QObject):
         self._requested = key
         self.status.emit("Loading the model…")
         self.worker.load(load)
+
+    def start_parallel(self, settings: dict) -> None:
+        """A tensor- or expert-parallel run (the worker's parallel_run): its ranks build their
+        own models, so nothing is loaded first, and the worker lets go of the model it held.
+        The steps come at the end, with the snapshot: the progress bar counts them meanwhile."""
+        if self.busy:
+            return
+        self._set_busy(True)
+        self.loaded_request, self.model_info, self.pending = None, None, None
+        self.record = None  # the finished snapshot makes the run's record
+        name = settings["spec"].get("name", "the model")
+        self.status.emit(f"Running {name} over tensor parallel {settings['tp']}, expert parallel {settings['ep']}…")
+        self.worker.parallel_run(settings)
 
     def calibrate(self) -> None:
         """Measure the run panel's device in full and save its roofs (a run measures an
@@ -286,6 +304,8 @@ class RunController(QObject):
         self._set_busy(False)
         self.panel.show_progress("generated", len(document["steps"]), len(document["steps"]))
         self.status.emit(self.canvas_note() + run_status(document))
+        if document.get("ranks"):
+            self.resultShown.emit(self.dashboard.ranks.object_name)
 
     def canvas_note(self) -> str:
         """A warning that the canvas draws another architecture than the run shown, whose
@@ -452,6 +472,8 @@ class RunController(QObject):
         if document.get("batch_sweep"):
             self._show_batch_sweep(document)
         self.tint(self.record)
+        if document.get("ranks"):
+            self.resultShown.emit(self.dashboard.ranks.object_name)
 
     def compare_snapshot(self, path: str | Path | None) -> None:
         """Overlay a saved run on the plots (None removes it)."""

@@ -1,5 +1,6 @@
 """The run panel: what to run (model source, device, dtype), how (prompt, tokens, sampling,
-probe), the Run / Sweep / Batch sweep / Stop buttons and the progress of the work in flight.
+probe, ranks), the Run / Sweep / Batch sweep / Stop buttons and the progress of the work in
+flight.
 
 It only gathers and checks the user's choices; the main window turns them into worker
 requests. A field that cannot work (an empty path, a folder that does not exist) is
@@ -32,6 +33,10 @@ from PySide6.QtWidgets import (
 from ..gpus import nvidia_gpus
 from ..defaults import DEFAULT_BATCH_SWEEP, DEFAULT_PROMPT, DEFAULT_SWEEP
 from ..dtypes import RUN_DTYPE_NAMES
+from ..parallel.plan import plan_problems
+from ..spec import ArchSpec
+from ..spec.scale import explore
+from ..spec.serialize import spec_from_dict, spec_to_dict
 
 CANVAS = "canvas"
 SOURCES = [
@@ -46,6 +51,17 @@ NEEDS_LOCATION = {"directory": "folder", "gguf": "GGUF file", "hub": "repository
 SCALES = [("explore", "explore scale (≤ 60M parameters)"),
           ("slice", "slice (published widths, a layer per kind)"),
           ("as drawn", "as drawn (full size)")]
+MAX_RANKS = 8
+MAX_PROBLEMS_SHOWN = 4  # of a split that does not divide: the rest are the same rule, layer after layer
+NOT_YET_PARALLEL = ("A parallel run builds random weights for the architecture on the canvas, at explore scale or "
+                    "as drawn;\nnot yet real weights, the slice scale, Fast mode, an image or the sweeps.")
+TENSOR_PARALLEL_TIP = ("Tensor parallel: split every layer over this many ranks -- attention and Gated DeltaNet by "
+                       "heads, MLA's up-projections by heads,\nMLPs by columns then rows -- with an all-reduce "
+                       "after each. 1: no split.\nThe ranks are local processes started as torchrun does: gloo on "
+                       "the CPU, or one GPU each (NCCL).\n" + NOT_YET_PARALLEL)
+EXPERT_PARALLEL_TIP = ("Expert parallel: place each MoE layer's routed experts over this many ranks, the tokens "
+                       "exchanged all-to-all. 1: no split.\nThe ranks are local processes started as torchrun "
+                       "does: gloo on the CPU, or one GPU each (NCCL).\n" + NOT_YET_PARALLEL)
 
 
 def positive_ints(text: str, field: str, too_few: str) -> list[int]:
@@ -62,6 +78,7 @@ def positive_ints(text: str, field: str, too_few: str) -> list[int]:
 
 class RunPanel(QWidget):
     runRequested = Signal(dict, dict)  # load request, run settings
+    parallelRunRequested = Signal(dict)  # a parallel run's settings (the worker's parallel_run)
     sweepRequested = Signal(dict, dict)  # load request, sweep settings
     batchSweepRequested = Signal(dict, dict)  # load request, batch sweep settings
     stopRequested = Signal()
@@ -70,6 +87,7 @@ class RunPanel(QWidget):
         """canvas_spec: the spec document of the architecture on the canvas, asked at Run."""
         super().__init__(parent)
         self.canvas_spec = canvas_spec
+        self._plan_problems_shown = ""  # the last split problem shown, taken away when the split is fixed
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
 
@@ -93,6 +111,7 @@ class RunPanel(QWidget):
         self.scale = QComboBox()
         for key, text in SCALES:
             self.scale.addItem(text, key)
+        self.scale.currentIndexChanged.connect(self._parallel_changed)
         self.scale.setToolTip("Explore scale keeps the layer pattern and shrinks widths so it runs anywhere; "
                               "its times are of the stand-in. Slice runs one layer of each kind at the published "
                               "widths (experts trimmed to fit memory) and extrapolates to the whole model: the way "
@@ -174,6 +193,20 @@ class RunPanel(QWidget):
         mode_row.addWidget(self.mode, 1)
         mode_row.addWidget(self.probe)
         form.addRow("Mode", mode_row)
+        self.tensor_parallel = _spin(1, MAX_RANKS, 1, TENSOR_PARALLEL_TIP)
+        self.tensor_parallel.setAccessibleName("Tensor parallel")
+        self.expert_parallel = _spin(1, MAX_RANKS, 1, EXPERT_PARALLEL_TIP)
+        self.expert_parallel.setAccessibleName("Expert parallel")
+        parallel_row = QHBoxLayout()
+        for label, spin in (("tensor", self.tensor_parallel), ("expert", self.expert_parallel)):
+            name = QLabel(label)
+            name.setToolTip(spin.toolTip())
+            parallel_row.addWidget(name)
+            parallel_row.addWidget(spin, 1)
+            spin.valueChanged.connect(self._parallel_changed)
+        self.parallel_label = QLabel("Parallel")
+        self.parallel_label.setToolTip("Ranks a run is split over: tensor parallel and expert parallel")
+        form.addRow(self.parallel_label, parallel_row)
         self.contexts = QLineEdit(", ".join(str(c) for c in DEFAULT_SWEEP))
         self.contexts.setToolTip("Context lengths for a sweep, comma-separated")
         self.batches = QLineEdit(", ".join(str(b) for b in DEFAULT_BATCH_SWEEP))
@@ -248,6 +281,7 @@ class RunPanel(QWidget):
         self.weights.setEnabled(key == "gguf" or key.startswith("embedded:"))
         self.chat.setEnabled(key != CANVAS)
         self.stop_at_eos.setEnabled(key != CANVAS)
+        self._parallel_changed()
 
     def _browse(self) -> None:
         if self.source_key() == "directory":
@@ -305,6 +339,89 @@ class RunPanel(QWidget):
             "seed": self.seed.value(), "image": self.image_path(),
         }
 
+    # --- parallel runs --------------------------------------------------------------------------
+
+    def parallel_possible(self) -> bool:
+        """Whether the choices allow a parallel run: random weights for the canvas, at explore
+        scale or as drawn."""
+        return self.source_key() == CANVAS and self.scale.currentData() != "slice"
+
+    def ranks(self) -> tuple[int, int]:
+        """(tensor parallel, expert parallel) as the run will use them: (1, 1) where a parallel
+        run is not possible."""
+        if not self.parallel_possible():
+            return 1, 1
+        return self.tensor_parallel.value(), self.expert_parallel.value()
+
+    def is_parallel(self) -> bool:
+        return max(self.ranks()) > 1
+
+    def parallel_spec(self) -> tuple[ArchSpec, str]:
+        """The canvas architecture at the run's scale, with that scale's name in a snapshot."""
+        drawn = spec_from_dict(self.canvas_spec())
+        return (explore(drawn), "explore") if self.scale.currentData() == "explore" else (drawn, "full")
+
+    def plan_problems(self) -> list[str]:
+        """Why the canvas does not split over the ranks asked for, each naming its field
+        (empty when it does, or when no split is asked for)."""
+        tp, ep = self.ranks()
+        if max(tp, ep) == 1:
+            return []
+        spec, _scale = self.parallel_spec()
+        return plan_problems(spec, tp, ep)
+
+    def plan_problems_text(self, problems: list[str]) -> str:
+        """The problems under a line naming the two fields, the first few of a long list."""
+        tp, ep = self.ranks()
+        shown = problems[:MAX_PROBLEMS_SHOWN]
+        more = len(problems) - len(shown)
+        return "\n".join([f"Tensor parallel {tp}, expert parallel {ep}: the canvas architecture does not split:",
+                          *shown] + ([f"(and {more} more)"] if more > 0 else []))
+
+    def parallel_settings(self) -> dict:
+        """The worker's parallel_run settings; ValueError naming the field that cannot work
+        (a split that does not divide, a choice a parallel run does not take yet)."""
+        tp, ep = self.ranks()
+        mode = self.mode.currentData()
+        if mode != "eager":
+            raise ValueError(f"Mode: a parallel run (tensor {tp}, expert {ep}) runs eager; {self.mode.currentText()} "
+                             f"is not supported yet")
+        if self.image.text().strip():
+            raise ValueError(f"Image: a parallel run (tensor {tp}, expert {ep}) takes no image yet; empty the field")
+        problems = self.plan_problems()
+        if problems:
+            raise ValueError(self.plan_problems_text(problems))
+        spec, scale = self.parallel_spec()
+        return {"spec": spec_to_dict(spec), "scale": scale, "tp": tp, "ep": ep, "prompt": self.prompt.toPlainText(),
+                "max_new_tokens": self.max_new_tokens.value(), "device": self.device.currentData(),
+                "dtype": self.dtype.currentText(), "temperature": self.temperature.value(),
+                "top_k": self.top_k.value(), "top_p": self.top_p.value(), "seed": self.seed.value()}
+
+    def _parallel_changed(self) -> None:
+        """The ranks' fields follow the source and scale; a split asked for is checked at
+        once, so that a count that does not divide is named before Run is pressed."""
+        possible = self.parallel_possible()
+        for widget in (self.tensor_parallel, self.expert_parallel, self.parallel_label):
+            widget.setEnabled(possible)
+        self._enable_sweeps()
+        problems = []
+        if self.is_parallel():
+            try:
+                problems = self.plan_problems()
+            except Exception as error:  # noqa: BLE001 - a drawing mid-edit: Run names it
+                problems = [f"the canvas architecture cannot be read: {error}"]
+        if problems:
+            self.show_error(self.plan_problems_text(problems))
+            self._plan_problems_shown = self.message.text()
+        elif self._plan_problems_shown and self.message.text() == self._plan_problems_shown:
+            self.show_message("")  # the problem went with the count that caused it
+
+    def _enable_sweeps(self) -> None:
+        """The sweeps run on one process: off while a parallel run is chosen (or work is in flight)."""
+        allowed = self.run_button.isEnabled() and not self.is_parallel()
+        for button in (self.sweep_button, self.batch_sweep_button):
+            button.setEnabled(allowed)
+
     def sweep_settings(self) -> dict:
         contexts = positive_ints(self.contexts.text(), "Sweep at",
                                  "give at least one context length of 1 token or more")
@@ -318,6 +435,17 @@ class RunPanel(QWidget):
     # --- requests -------------------------------------------------------------------------------
 
     def request_run(self) -> None:
+        if self.is_parallel():
+            if not self.run_button.isEnabled():
+                return  # already busy
+            try:
+                settings = self.parallel_settings()
+            except ValueError as problem:
+                self.show_error(str(problem))
+                return
+            self.show_message("")
+            self.parallelRunRequested.emit(settings)
+            return
         self._request(self.runRequested, self.run_settings)
 
     def request_sweep(self) -> None:
@@ -329,6 +457,11 @@ class RunPanel(QWidget):
     def _request(self, signal, settings) -> None:
         if not self.run_button.isEnabled():
             return  # already busy
+        if signal is not self.runRequested and self.is_parallel():
+            tp, ep = self.ranks()
+            self.show_error(f"Parallel: the sweeps run on one process; set tensor and expert parallel to 1 "
+                            f"(now {tp} and {ep})")
+            return
         try:
             request, chosen = self.load_request(), settings()
         except ValueError as problem:
@@ -341,8 +474,7 @@ class RunPanel(QWidget):
 
     def set_busy(self, busy: bool) -> None:
         self.run_button.setEnabled(not busy)
-        self.sweep_button.setEnabled(not busy)
-        self.batch_sweep_button.setEnabled(not busy)
+        self._enable_sweeps()
         self.stop_button.setEnabled(busy)
         if not busy:
             self.progress.setRange(0, 1)

@@ -20,7 +20,7 @@ GROUP_WIDTH = 0.8  # of one layer's (or expert's) slot, shared by its ranks' bar
 RANK_COLOUR_KINDS = ("attention", "linear", "ffn", "mla", "sliding", "moe", "position", "embedding")
 LEGEND_ROOM = 2.0  # the time scale over the tallest group: the legend's rows and the share labels above the bars
 SHARE_POINT_SIZE = 8  # a point below the axes', as the legends: the labels sit over the data
-NO_RANKS = "no parallel run: set tensor or expert parallel above 1 (Run panel)"
+NO_RANKS = "no parallel run:\nset tensor or expert parallel above 1 in the Run panel"
 
 
 def rank_colours(rank: int) -> tuple[str, str]:
@@ -80,6 +80,7 @@ class RanksView(PlotView):
             return
         self.figures = figures = rank_figures(record.ranks)
         self.note.set("")
+        self._axis_values(True)
         self._bars_for(len(figures.ranks))
         self._show_times(figures)
         self._show_shares(figures)
@@ -174,7 +175,14 @@ class RanksView(PlotView):
         hold_range(self.experts_plot, "y", max(max(counts, default=0) for counts in totals) * LEGEND_HEADROOM)
         self.experts_plot.setXRange(-0.5, experts - 0.5, padding=0)
 
+    def _axis_values(self, shown: bool) -> None:
+        """An empty plot shows no tick values: "0 ... 1 ms" under "no parallel run" is noise."""
+        for plot in (self.times_plot, self.experts_plot):
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setStyle(showValues=shown)
+
     def _empty(self, note: str) -> None:
+        self._axis_values(False)
         self.figures = None
         for bar in self.compute_bars + self.comm_bars + self.expert_bars:
             bar.setOpts(x=[], height=[])

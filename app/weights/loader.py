@@ -30,35 +30,52 @@ def fill_parameters(model: nn.Module, name_map: NameMap, read: Callable[[str], t
     buffers the map lists (a router's score-correction bias) load like parameters."""
     parameters = dict(model.named_parameters())  # tied weights appear once
     parameters.update((name, buffer) for name, buffer in model.named_buffers() if name in name_map)
+    shapes = {name: parameter.shape for name, parameter in parameters.items()}
+    for ours, tensor in mapped_tensors(name_map, shapes, read, has, origin, progress):
+        parameters[ours].copy_(tensor)
+
+
+def mapped_tensors(name_map: NameMap, shapes: dict[str, torch.Size], read: Callable[[str], torch.Tensor],
+                   has: Callable[[str], bool], origin: str, progress: Progress | None = None,
+                   wanted: Callable[[str], bool] = lambda ours: True):
+    """(our name, the checkpoint's tensor as our parameter holds it) for each of our
+    parameters `shapes` lists that `wanted` asks for, one at a time: its tensors read
+    through the map (stacked where it names several, transformed where it says so) and
+    checked against the shape. Every tensor the map needs is checked present first, so a
+    missing one is named before anything is read."""
     missing = []
     for ours, (theirs, _) in name_map.items():
-        if ours in parameters:
+        if ours in shapes:
             names = theirs if isinstance(theirs, tuple) else (theirs,)
-            shape = list(parameters[ours].shape)[1:] if isinstance(theirs, tuple) else list(parameters[ours].shape)
+            shape = list(shapes[ours])[1:] if isinstance(theirs, tuple) else list(shapes[ours])
             missing += [f"{name} (expected shape {shape})" for name in names if not has(name)]
     if missing:
         shown = "; ".join(missing[:5]) + (f"; and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise WeightsError(f"{origin}: missing tensors: {shown}")
-    for done, (ours, parameter) in enumerate(parameters.items(), start=1):
-        theirs, transform = name_map[ours]
-        if isinstance(theirs, tuple):
-            parts = [read(name) for name in theirs]
-            for name, part in zip(theirs, parts):
-                if part.shape != parts[0].shape:
-                    raise WeightsError(f"{origin}: tensor {name} has shape {list(part.shape)}, expected "
-                                       f"{list(parts[0].shape)} like {theirs[0]}")
-            tensor = torch.stack(parts)
-            theirs = f"{theirs[0]} ... {theirs[-1]} (stacked)"
-        else:
-            tensor = read(theirs)
-        if transform is not None:
-            tensor = transform(tensor)
-        if tuple(tensor.shape) != tuple(parameter.shape):
-            raise WeightsError(f"{origin}: tensor {theirs} has shape {list(tensor.shape)}, expected "
-                               f"{list(parameter.shape)}")
-        parameter.copy_(tensor)
+    for done, (ours, shape) in enumerate(shapes.items(), start=1):
+        if wanted(ours):
+            yield ours, _mapped_tensor(name_map[ours], shape, read, origin)
         if progress is not None:
-            progress(done, len(parameters))
+            progress(done, len(shapes))
+
+
+def _mapped_tensor(entry, shape: torch.Size, read: Callable[[str], torch.Tensor], origin: str) -> torch.Tensor:
+    theirs, transform = entry
+    if isinstance(theirs, tuple):
+        parts = [read(name) for name in theirs]
+        for name, part in zip(theirs, parts):
+            if part.shape != parts[0].shape:
+                raise WeightsError(f"{origin}: tensor {name} has shape {list(part.shape)}, expected "
+                                   f"{list(parts[0].shape)} like {theirs[0]}")
+        tensor = torch.stack(parts)
+        theirs = f"{theirs[0]} ... {theirs[-1]} (stacked)"
+    else:
+        tensor = read(theirs)
+    if transform is not None:
+        tensor = transform(tensor)
+    if tuple(tensor.shape) != tuple(shape):
+        raise WeightsError(f"{origin}: tensor {theirs} has shape {list(tensor.shape)}, expected {list(shape)}")
+    return tensor
 
 
 def check_shape(file: GGUFFile, info: TensorInfo, parameter: torch.Tensor) -> None:

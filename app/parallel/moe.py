@@ -71,11 +71,20 @@ def keep_rows(linear: nn.Linear, rows: slice | torch.Tensor) -> None:
 @torch.no_grad()
 def keep_columns(linear: nn.Linear, columns: slice, rank: int) -> None:
     """Keep these input features: the output becomes a partial sum over ranks, so the bias
-    stays on rank 0 only (zero elsewhere) and the sum adds it once."""
+    stays on rank 0 only and the sum adds it once."""
     linear.weight = sliced(linear.weight, (slice(None), columns))
-    if linear.bias is not None and rank != 0:
-        linear.bias.zero_()
+    if rank != 0:
+        linear.bias = None
     linear.in_features = linear.weight.shape[1]
+
+
+def _without_bias(linear: nn.Linear) -> nn.Linear:
+    """The same weight, no bias: a copy of the module, the original left as it was."""
+    bare = nn.Linear.__new__(nn.Linear)
+    nn.Module.__init__(bare)
+    bare.in_features, bare.out_features = linear.in_features, linear.out_features
+    bare.weight, bare.bias = linear.weight, None
+    return bare
 
 
 def _stacked(tensor: torch.Tensor | None, index) -> nn.Parameter | None:
@@ -88,8 +97,13 @@ class ParallelMoE(MoE):
 
     def __init__(self, moe: MoE, split: FfnSplit, tp: int, comm: Comm, layer: int):
         nn.Module.__init__(self)
+        if moe.spec.branch_norm is not None:
+            raise ValueError("an MoE whose branches are normed apart is not split over ranks (the plan refuses it)")
         self.spec, self.router, self.experts = moe.spec, moe.router, moe.experts
         self.shared, self.shared_gate = moe.shared, moe.shared_gate
+        self.experts_pre_norm = self.experts_post_norm = self.shared_post_norm = None
+        # A latent MoE's projections, whole on every rank (MoE.forward's order)
+        self.latent_down, self.latent_up = moe.latent_down, moe.latent_up
         self.recording, self.routing_counts = moe.recording, moe.routing_counts
         self.split, self.tp, self.comm, self.layer = split, tp, comm, layer
         rank = comm.rank
@@ -107,8 +121,10 @@ class ParallelMoE(MoE):
             experts.down_proj = _stacked(experts.down_proj, (slice(None), slice(None), hidden))
             for name in ("gate_bias", "up_bias"):
                 setattr(experts, name, _stacked(getattr(experts, name), (slice(None), hidden)))
-            if experts.down_bias is not None and rank != 0:
-                experts.down_bias.zero_()
+            if rank != 0:  # the experts' outputs are partial sums: the bias is added once, on rank 0
+                experts.down_bias = None
+                if self.latent_up is not None:  # (the latent up-projection is linear in them)
+                    self.latent_up = _without_bias(self.latent_up)
         if self.shared is not None and tp > 1:
             width = split.shared_intermediate_per_rank
             hidden = slice(rank * width, (rank + 1) * width)
@@ -126,6 +142,8 @@ class ParallelMoE(MoE):
         first = sum(shares[:rank])
         own = tokens[first:first + shares[rank]]
         indices, weights = self.router(own)
+        if self.latent_down is not None:  # the tokens travel to the experts in the latent
+            own = self.latent_down(own)
         counts = self.count(indices)
         top_k = indices.shape[1]
         order = indices.reshape(-1).argsort(stable=True)  # assignments by expert, so by the expert's rank
@@ -157,6 +175,8 @@ class ParallelMoE(MoE):
         if not weight_inputs:
             returned = returned * scale
         summed = torch.zeros_like(own).index_add_(0, token_of, returned)
+        if self.latent_up is not None:
+            summed = self.latent_up(summed)
         # 4. every rank's tokens, in blocks of equal rows (the last ones padded)
         block = max(shares)
         padded = summed if summed.shape[0] == block else torch.cat(
@@ -170,7 +190,10 @@ class ParallelMoE(MoE):
             out = self._expert_parallel(tokens)
         else:
             indices, weights = self.router(tokens)
-            out = self.experts(tokens, indices, weights, self.count(indices), self.spec.router.weight_inputs)
+            routed = self.latent_down(tokens) if self.latent_down is not None else tokens
+            out = self.experts(routed, indices, weights, self.count(indices), self.spec.router.weight_inputs)
+            if self.latent_up is not None:
+                out = self.latent_up(out)
         if self.shared is not None:
             shared = self.shared(tokens)
             if self.shared_gate is not None:

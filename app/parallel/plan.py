@@ -71,6 +71,9 @@ class FfnSplit:
     experts_per_rank: int  # routed experts a rank holds (0: a dense MLP)
     shared_intermediate_per_rank: int  # the shared experts' hidden width on a rank (0: none)
     top_k: int = 0
+    # the width a token reaches the routed experts at: the latent of a latent MoE (Nemotron 3
+    # Super), which its all-to-all sends; 0 for the hidden width
+    latent_size: int = 0
 
     @property
     def reduces(self) -> bool:
@@ -159,12 +162,13 @@ class ParallelPlan:
                 found.append(every_rank(layer.index, "ffn", "all_reduce", hidden))
             elif ffn.how == "experts":
                 row_bytes = self.spec.d_model * dtype_bytes
+                sent_bytes = (ffn.latent_size or self.spec.d_model) * dtype_bytes  # a token on its way to an expert
                 shares = token_shares(rows, world)
-                routed = rows * ffn.top_k * row_bytes
+                routed = rows * ffn.top_k * sent_bytes
                 experts = ffn.experts_per_rank * world
                 found.append(every_rank(layer.index, "ffn.counts", "all_to_all", experts * COUNT_BYTES))
                 found.append(Payload(layer.index, "ffn.dispatch", "all_to_all",
-                                     tuple(share * ffn.top_k * row_bytes for share in shares), routed))
+                                     tuple(share * ffn.top_k * sent_bytes for share in shares), routed))
                 found.append(Payload(layer.index, "ffn.combine", "all_to_all", None, routed))
                 found.append(every_rank(layer.index, "ffn.gather", "all_gather", max(shares) * row_bytes))
                 if ffn.shared_intermediate_per_rank and self.tp > 1:
@@ -195,7 +199,9 @@ class ParallelPlan:
             if ffn is not None:
                 text = f"{ffn.kind} {ffn.how}"
                 if ffn.experts_per_rank:
-                    text += f" ({ffn.experts_per_rank} experts x {ffn.intermediate_per_rank} per rank"
+                    text += f" ({ffn.experts_per_rank} experts x {ffn.intermediate_per_rank}"
+                    text += f" in latent {ffn.latent_size}" if ffn.latent_size else ""
+                    text += " per rank"
                     text += f", shared {ffn.shared_intermediate_per_rank})" if ffn.shared_intermediate_per_rank else ")"
                 else:
                     text += f" ({ffn.intermediate_per_rank} per rank)"
@@ -290,14 +296,15 @@ def _ffn_split(ffn, path: str, tp: int, ep: int, problems: list[str]) -> FfnSpli
     if shared and tp > 1:
         _split_over(problems, f"{path}.shared.intermediate_size", shared, tp)
     shared_per_rank = shared // tp if tp > 1 else shared
+    # a latent MoE's down- and up-projections stay whole on every rank, around the experts
     if ep > 1:
         _split_over(problems, f"{path}.num_experts", ffn.num_experts, ep)
         return FfnSplit(ffn.kind, "experts", ffn.expert.intermediate_size, ffn.num_experts // ep, shared_per_rank,
-                        ffn.top_k)
+                        ffn.top_k, ffn.latent_size)
     if tp > 1:
         _split_over(problems, f"{path}.expert.intermediate_size", ffn.expert.intermediate_size, tp)
         return FfnSplit(ffn.kind, "expert columns", ffn.expert.intermediate_size // tp, ffn.num_experts,
-                        shared_per_rank, ffn.top_k)
+                        shared_per_rank, ffn.top_k, ffn.latent_size)
     return FfnSplit(ffn.kind, "replicated", ffn.expert.intermediate_size, ffn.num_experts, shared, ffn.top_k)
 
 

@@ -2,7 +2,8 @@
 the logits of a prefill and 16 decode steps, each rank's cache bytes, and every collective's
 payload, for a dense GQA entry, an MLA + MoE entry with shared experts and dense first
 layers, a hybrid with a linear mixer (Gated DeltaNet), and Laguna's per-layer query heads
-under a softplus gate of their own. Under tensor parallelism the embedding and the head are
+under a softplus gate of their own, biased experts (gpt-oss) and a latent MoE (Nemotron 3
+Super). Under tensor parallelism the embedding and the head are
 split by vocabulary rows too, also where the vocabulary does not divide."""
 
 import pytest
@@ -29,15 +30,25 @@ RUNS = [
     ("qwen3-next-80b-a3b", 2, 2, 1),
     ("laguna-xs.2", 2, 1, 2),  # 4 or 8 query heads by layer over one KV head, each with its softplus gate
     ("qwen3-0.6b vocab 8191", 2, 1, 1),  # a tied vocabulary in blocks of 4096 and 4095 rows
+    ("gpt-oss-20b", 2, 1, 2),  # biased experts split by columns: each bias added once, on rank 0
+    ("nemotron-3-super-120b-a12b biased latent", 2, 1, 2),  # experts in a latent between biased projections
+    ("nemotron-3-super-120b-a12b", 1, 2, 2),  # tokens sent to the experts in the latent
 ]
 IDS = [f"{name}-tp{tp}-ep{ep}-b{batch}" for name, tp, ep, batch in RUNS]
 
 
 def explore_spec(name: str):
-    """The explore-scale entry, "name vocab N" with its vocabulary resized to N."""
-    entry, _, vocab = name.partition(" vocab ")
+    """The explore-scale entry; "name vocab N" with its vocabulary resized to N, "name
+    biased latent" with biases on its latent MoE's projections."""
+    entry, _, vocab = name.removesuffix(" biased latent").partition(" vocab ")
     spec = catalog.get(entry, "explore")
-    return replace(spec, vocab_size=int(vocab)) if vocab else spec
+    if vocab:
+        spec = replace(spec, vocab_size=int(vocab))
+    if name.endswith(" biased latent"):
+        spec = replace(spec, layers=tuple(
+            replace(layer, ffn=replace(layer.ffn, latent_bias=True)) if layer.ffn_kind == "moe" else layer
+            for layer in spec.layers))
+    return spec
 
 
 def tokens_for(spec, batch: int):

@@ -1,5 +1,6 @@
-"""Building only one rank's share of a random-weight model, its values those of
-`build_model`'s whole model of the same seed.
+"""Building only one rank's share of a model: random weights, its values those of
+`build_model`'s whole model of the same seed (`build_share`), or a checkpoint's, each rank
+reading the tensors of its share from the shared files (`load_share`).
 
 The model is made with its large weights on "meta" (no memory: build_model's own way,
 app/model/build.py), cut into the rank's share there (the slices note where they came from:
@@ -9,6 +10,11 @@ weight of the whole model in turn: a rank keeps the numbers that fall in its sli
 the rest go. So a rank holds its share and one chunk of numbers, never the whole model; it
 still draws the whole model's numbers (the CPU generator cannot skip ahead), which costs
 time in proportion to the whole model, not memory.
+
+A checkpoint is read the same way, one whole tensor at a time through the family's name map
+(app/weights/loader.mapped_tensors), each rank keeping its slices of it. A tensor of which
+the rank holds nothing (a bias only rank 0 adds) is not read at all; experts stored one
+tensor each are read as the whole layer's stack, then sliced.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import torch
 
 from ..model.build import FILL_CHUNK, INIT_STD, LargeInRunDtype, construct, is_matrix, materialize
 from ..model.decoder import DecoderModel
+from ..weights.errors import WeightsError
 from .comm import Comm
 from .moe import noting_slices
 from .plan import ParallelPlan
@@ -109,5 +116,68 @@ def build_share(plan: ParallelPlan, comm: Comm, device: torch.device | str = "cp
     for name, parameter in model.named_parameters():
         if name.rsplit(".", 1)[-1] in ("bias", "sinks"):
             parameter.zero_()  # as initialize does (a column-split bias is zero off rank 0 anyway)
+    model.eval().pack_for_decode()
+    return model
+
+
+def _slice_chains(taken: list) -> dict[int, tuple[torch.Tensor, list]]:
+    """For each slice taken while sharding, {id(slice): (the whole tensor it comes from, the
+    indices from the whole down to it)} -- a slice of a slice included."""
+    parents = {id(part): (source, index) for part, source, index in taken}
+    chains = {}
+    for part, _, _ in taken:
+        indices, source = [], part
+        while id(source) in parents:
+            source, index = parents[id(source)]
+            indices.insert(0, index)
+        chains[id(part)] = (source, indices)
+    return chains
+
+
+@torch.no_grad()
+def load_share(plan: ParallelPlan, comm: Comm, directory, device: torch.device | str = "cpu",
+               dtype: torch.dtype = torch.float32) -> DecoderModel:
+    """Rank comm.rank's share of the checkpoint in `directory` (a Hugging Face model
+    directory whose config gives plan.spec), sharded as `shard_model` cuts it, its values
+    read from the files: never the whole model in memory, one of its tensors at a time."""
+    from pathlib import Path
+
+    from ..weights.loader import mapped_tensors
+    from ..weights.name_maps import NAME_MAPS
+    from ..weights.published_names import with_published_names
+    from ..weights.safetensors_dir import SafetensorsDirectory, dequantizing, read_config
+
+    directory = Path(directory)
+    spec = plan.spec
+    if spec.model_type not in NAME_MAPS:
+        raise WeightsError(f"{directory / 'config.json'}: loading weights of model_type {spec.model_type!r} is not "
+                           f"supported yet; supported: {', '.join(sorted(NAME_MAPS))}")
+    tensors = dequantizing(SafetensorsDirectory(directory), read_config(directory), directory / "config.json", dtype)
+    with LargeInRunDtype(dtype):
+        model = construct(spec, device)
+    whole = dict(model.named_parameters())  # (a tied weight once)
+    names = list(whole)
+    name_map = with_published_names(NAME_MAPS[spec.model_type](spec, names), tensors.__contains__)
+    whole.update((name, buffer) for name, buffer in model.named_buffers() if name in name_map)
+    with noting_slices() as taken:
+        shard_model(model, plan, comm, pack=False)
+    made = materialize(model, device, dtype)
+    # where each whole tensor's values go on this rank: kept whole, or sliced (index chain)
+    destinations: dict[int, list[tuple[torch.Tensor, list]]] = {}
+    for name, tensor in whole.items():
+        if id(tensor) in made:
+            destinations.setdefault(id(tensor), []).append((made[id(tensor)], []))
+    for part_id, (source, indices) in _slice_chains(taken).items():
+        if part_id in made:  # (a slice later replaced by another is not in the share)
+            destinations.setdefault(id(source), []).append((made[part_id], indices))
+    shapes = {name: tensor.shape for name, tensor in whole.items()}
+    wanted = {name for name, tensor in whole.items() if id(tensor) in destinations}
+    for name, values in mapped_tensors(name_map, shapes, tensors.get, tensors.__contains__, str(directory),
+                                       wanted=wanted.__contains__):
+        for target, indices in destinations[id(whole[name])]:
+            part = values
+            for index in indices:
+                part = part[index]
+            target.copy_(part)
     model.eval().pack_for_decode()
     return model

@@ -3,8 +3,9 @@ prompt and decode, recording for every step the per-layer time, each collective 
 operation, payload bytes, milliseconds), the bytes the rank's cache holds, its memory and
 the tokens its MoE layers routed.
 
-Every rank builds only its share (app/parallel/build.py), its weights those of the
-single-process model of the same seed (build_model's), sliced. All ranks see the same
+Every rank builds only its share (app/parallel/build.py): its weights those of the
+single-process model of the same seed (build_model's), sliced, or its slices of a
+checkpoint's, read from the files all ranks share. All ranks see the same
 tokens; the logits, computed whole on every rank (the same on all), are kept by rank 0 only,
 and every rank picks the same next token from them.
 """
@@ -20,7 +21,7 @@ import torch.distributed as dist
 from ..runtime.generate import Sampling, pick_next
 from ..runtime.memory import sample
 from ..spec import ArchSpec
-from .build import build_share
+from .build import build_share, load_share
 from .comm import Comm
 from .control import RankControl
 from .plan import plan_for
@@ -44,6 +45,9 @@ class ParallelJob:
     # generator of the same seed, so all pick the same token
     sampling: Sampling = Sampling()
     keep_logits: bool = True  # rank 0 returns each step's logits (the parity tests read them)
+    # a Hugging Face model directory (config.json + safetensors) whose config gives `spec`: each
+    # rank reads its share of the weights from it; None: random weights of `seed`
+    checkpoint: str | None = None
 
 
 class LayerClock:
@@ -89,7 +93,10 @@ def run_rank(job: ParallelJob, comm: Comm, control: RankControl | None = None) -
     counts each step done."""
     dtype = getattr(torch, job.dtype)
     plan = plan_for(job.spec, job.tp, job.ep)
-    model = build_share(plan, comm, device=job.device, dtype=dtype, seed=job.seed)
+    if job.checkpoint is not None:
+        model = load_share(plan, comm, job.checkpoint, device=job.device, dtype=dtype)
+    else:
+        model = build_share(plan, comm, device=job.device, dtype=dtype, seed=job.seed)
     prompt = torch.tensor(job.prompt, dtype=torch.long, device=job.device)
     batch = prompt.shape[0]
     cache = model.new_cache(batch, prompt.shape[1] + job.decode_steps)

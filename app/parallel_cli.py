@@ -1,5 +1,6 @@
 """`archscope profile --tp N --ep M`: a tensor- and expert-parallel run of a catalog entry
-with random weights, its ranks started by torchrun's launcher on this machine (gloo on the
+with random weights (--arch) or of a local checkpoint's real weights (--model DIR), its ranks
+started by torchrun's launcher on this machine (gloo on the
 CPU, NCCL on GPUs), written as one snapshot, and per layer and rank the compute time beside
 the communication's, and the bytes sent beside the plan's prediction."""
 
@@ -23,7 +24,6 @@ def wants_parallel(args) -> bool:
 def _refused_options(args) -> list[str]:
     """The options a parallel run does not take (yet), as the user spelled them."""
     refused = [option for option, given in (
-        ("--model (a parallel run builds random weights from --arch)", not args.arch),
         ("--scale slice", args.scale == "slice"),
         ("--image", args.image is not None), ("--mode fast", args.mode == "fast"), ("--sweep", bool(args.sweep)),
         ("--batch-sweep", bool(args.batch_sweep)),
@@ -34,7 +34,7 @@ def _refused_options(args) -> list[str]:
 
 def cmd_parallel_profile(args) -> int:
     from .parallel.launch import RankFailed
-    from .parallel.profile import profile_parallel
+    from .parallel.profile import checkpoint_spec, profile_parallel
     from .profile_cli import default_out, run_lines, say
     from .runtime.export import export
     from .runtime.generate import Sampling
@@ -42,13 +42,16 @@ def cmd_parallel_profile(args) -> int:
     refused = _refused_options(args)
     if refused:
         raise ValueError(f"--tp/--ep: not with {', '.join(refused)}")
-    spec = load_spec(args.arch, args.scale)
+    if args.model:  # real weights: each rank reads its share of the directory's safetensors
+        spec, scale, checkpoint = checkpoint_spec(args.model), "real weights", args.model
+    else:
+        spec, scale, checkpoint = load_spec(args.arch, args.scale), args.scale, None
     try:
         snapshot = profile_parallel(
-            spec, args.tp, args.ep, prompt_text=args.prompt, scale=args.scale, batch=args.batch,
+            spec, args.tp, args.ep, prompt_text=args.prompt, scale=scale, batch=args.batch,
             max_new_tokens=args.max_new_tokens, seed=args.seed, dtype=args.dtype, device_request=args.device,
             threads=args.threads, sampling=Sampling(args.temperature, args.top_k, args.top_p, args.seed),
-            on_start=say)
+            on_start=say, checkpoint=checkpoint)
     except RankFailed as error:
         print("\n".join(f"archscope: {printable(line)}" for line in str(error).splitlines()), file=sys.stderr)
         return 1

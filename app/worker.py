@@ -149,7 +149,8 @@ class Worker(QObject):
         """A tensor- and expert-parallel run (app/parallel/profile.py): settings "spec" (the
         spec document at the run's scale), "scale" (its name, for the snapshot), "tp", "ep",
         "prompt", "max_new_tokens", optional "batch", "seed", "dtype", "device", "temperature",
-        "top_k", "top_p". The ranks are child processes that build their own shares; cancel
+        "top_k", "top_p", "checkpoint" (a Hugging Face folder whose config gives the spec: each rank
+        reads its share of the weights). The ranks are child processes that build their own shares; cancel
         reaches them through the same flag as a run's, and they stop together at their next
         step. progress("ranks", done, total) per step; finished(snapshot) with its "ranks"."""
         from .parallel.launch import RankFailed
@@ -174,7 +175,7 @@ class Worker(QObject):
                 threads=threads_per_rank(world_size, max(1, (os.cpu_count() or 1) - 1)),
                 sampling=sampling, cancel=self._cancel,
                 on_step=lambda done, total: self.progress.emit("ranks", done, total),
-                on_start=lambda line: self.progress.emit(line, 0, 0))
+                on_start=lambda line: self.progress.emit(line, 0, 0), checkpoint=settings.get("checkpoint"))
         except Cancelled:
             self.cancelled.emit()
             return

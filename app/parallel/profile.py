@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -15,6 +16,11 @@ from ..runtime.generate import Sampling
 from ..runtime.memory import hardware
 from ..runtime.snapshot import ProfileSnapshot, byte_tokens
 from ..spec import ArchSpec
+from ..spec.errors import SpecError
+from ..spec.hf import spec_from_hf_config
+from ..weights.errors import WeightsError
+from ..weights.safetensors_dir import read_config
+from ..weights.tokenizer import tokenizer_from_directory
 from .launch import backend_for, run_local
 from .plan import PlanError, plan_problems
 from .run import ParallelJob
@@ -46,10 +52,14 @@ def profile_parallel(spec: ArchSpec, tp: int, ep: int, *, prompt_text: str, scal
                      max_new_tokens: int, seed: int = 0, dtype: str = "float32", device_request: str = "auto",
                      threads: int | None = None, sampling: Sampling = Sampling(),
                      cancel: threading.Event | None = None, on_step: Callable[[int, int], None] | None = None,
-                     on_start: Callable[[str], None] | None = None) -> ProfileSnapshot:
+                     on_start: Callable[[str], None] | None = None,
+                     checkpoint: str | None = None) -> ProfileSnapshot:
     """Run `spec` (random weights of `seed`) split over max(tp, ep) local ranks and return
     the snapshot with its "ranks" section. scale: the catalog scale the spec is at, for the
     snapshot. threads: torch threads per rank (None: an equal share of the cores).
+    checkpoint: a Hugging Face model directory whose config gives `spec` (checkpoint_spec):
+    each rank reads its share of its weights, and its tokenizer, where it has one, reads
+    the prompt and writes the completion.
 
     PlanError (every field that does not split) before any rank starts; RankFailed naming
     each rank that raised; Cancelled when `cancel` was set (the ranks stop together at their
@@ -61,12 +71,30 @@ def profile_parallel(spec: ArchSpec, tp: int, ep: int, *, prompt_text: str, scal
     world_size = max(tp, ep)
     device = parallel_device(device_request, world_size)
     threads = threads or threads_per_rank(world_size)
-    prompt = tuple(byte_tokens(prompt_text, spec.vocab_size))
+    tokenizer = tokenizer_from_directory(Path(checkpoint)) if checkpoint is not None else None
+    prompt = tuple(tokenizer.encode(prompt_text) if tokenizer is not None else byte_tokens(prompt_text, spec.vocab_size))
     # the prefill makes the first new token; each decode step one more
     job = ParallelJob(spec, tp, ep, (prompt,) * batch, max_new_tokens - 1, seed=seed, device=device, dtype=dtype,
-                      threads=threads, sampling=sampling, keep_logits=False)
+                      threads=threads, sampling=sampling, keep_logits=False, checkpoint=checkpoint)
     backend = backend_for(device)
     if on_start is not None:
         on_start(starting_line(world_size, backend, threads))
     ranks = run_local(job, cancel=cancel, on_step=on_step)
-    return parallel_snapshot(job, ranks, hardware(device), prompt_text, scale, backend)
+    completion = ""
+    if tokenizer is not None:  # the first sequence's new tokens (every row runs the same prompt)
+        completion = tokenizer.decode([step["next_tokens"][0] for step in ranks[0]["steps"]])
+    return parallel_snapshot(job, ranks, hardware(device), prompt_text, scale, backend, completion)
+
+
+def checkpoint_spec(directory: str | Path) -> ArchSpec:
+    """The spec a Hugging Face model directory's config.json gives; WeightsError naming the
+    file when it is not one a parallel run can read (GGUF files, Hub ids: not yet)."""
+    path = Path(directory)
+    if not path.is_dir():
+        raise WeightsError(f"{directory}: a parallel run reads a local Hugging Face model directory "
+                           "(config.json + safetensors); GGUF files, embedded models and Hub ids not yet")
+    config = read_config(path)
+    try:
+        return spec_from_hf_config(config, name=path.name)
+    except SpecError as error:
+        raise WeightsError(f"{path / 'config.json'}: {error}") from None

@@ -55,10 +55,11 @@ def _global_routing(plan: ParallelPlan, ranks: list[dict], index: int) -> dict[s
 
 
 def parallel_snapshot(job: ParallelJob, ranks: list[dict], hardware: dict, prompt: str, scale: str,
-                      backend: str) -> ProfileSnapshot:
+                      backend: str, completion: str = "") -> ProfileSnapshot:
     """The snapshot of `job`, whose ranks returned `ranks` (run_rank's records, in rank
     order). prompt: the text its prompt tokens stand for; scale: the catalog scale of the
-    spec; backend: the process group's ("gloo", "nccl")."""
+    spec ("real weights" for a checkpoint); backend: the process group's ("gloo", "nccl");
+    completion: the new tokens as text, where a tokenizer could say it."""
     plan = plan_for(job.spec, job.tp, job.ep)
     element = BYTES_PER_VALUE[job.dtype]
     batch = len(job.prompt)
@@ -85,12 +86,13 @@ def parallel_snapshot(job: ParallelJob, ranks: list[dict], hardware: dict, promp
                 "kv_bytes": list(step["kv_bytes"]), "memory": dict(step["memory"]),
                 "routing": {str(layer): counts for layer, counts in step["routing"].items()}})
         per_rank.append({"rank": rank, "steps": rank_steps})
-    # A parallel run has no tokenizer (random weights) and so no end of text: every step runs.
+    # A parallel run does not stop at the end of text: every step runs.
     run = {"prompt_tokens": len(job.prompt[0]), "new_tokens": len(steps), "batch": batch,
            "max_new_tokens": job.decode_steps + 1, "sampling": asdict(job.sampling), "mode": "eager",
            "probe": True, "stop_at_eos": False, "scale": scale, "threads": job.threads, "prompt": prompt,
-           "completion": "", "roofs": None}
-    model = model_section(plan.spec, plan.spec.name, f"random weights, seed {job.seed}", job.dtype, job.device)
+           "completion": completion, "roofs": None}
+    source = job.checkpoint or f"random weights, seed {job.seed}"
+    model = model_section(plan.spec, plan.spec.name, source, job.dtype, job.device)
     threads = f"{job.threads} torch thread{'s' if job.threads != 1 else ''}"
     notes = [f"{plan.world_size} ranks on {backend} (tp {plan.tp}, ep {plan.ep}), {threads} each: the steps are "
              f"rank 0's, every rank's are under \"ranks\"; KV predicted is one rank's share of the analysis'"]

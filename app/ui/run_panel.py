@@ -9,6 +9,7 @@ named in the panel before anything is sent.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Callable
 
@@ -35,6 +36,7 @@ from ..defaults import DEFAULT_BATCH_SWEEP, DEFAULT_PROMPT, DEFAULT_SWEEP
 from ..dtypes import RUN_DTYPE_NAMES
 from ..parallel.plan import plan_problems
 from ..spec import ArchSpec
+from ..spec.hf import spec_from_hf_config
 from ..spec.scale import explore
 from ..spec.serialize import spec_from_dict, spec_to_dict
 
@@ -53,8 +55,9 @@ SCALES = [("explore", "explore scale (≤ 60M parameters)"),
           ("as drawn", "as drawn (full size)")]
 MAX_RANKS = 8
 MAX_PROBLEMS_SHOWN = 4  # of a split that does not divide: the rest are the same rule, layer after layer
-NOT_YET_PARALLEL = ("A parallel run builds random weights for the architecture on the canvas, at explore scale or "
-                    "as drawn;\nnot yet real weights, the slice scale, Fast mode, an image or the sweeps.")
+NOT_YET_PARALLEL = ("A parallel run builds random weights for the architecture on the canvas (at explore scale or "
+                    "as drawn),\nor reads a local Hugging Face folder's weights, each rank its share;\nnot yet GGUF "
+                    "files, Hub ids, the slice scale, Fast mode, an image or the sweeps.")
 TENSOR_PARALLEL_TIP = ("Tensor parallel: split every layer over this many ranks -- attention and Gated DeltaNet by "
                        "heads, MLA's up-projections by heads,\nMLPs by columns then rows -- with an all-reduce "
                        "after each. 1: no split.\nThe ranks are local processes started as torchrun does: gloo on "
@@ -62,6 +65,20 @@ TENSOR_PARALLEL_TIP = ("Tensor parallel: split every layer over this many ranks 
 EXPERT_PARALLEL_TIP = ("Expert parallel: place each MoE layer's routed experts over this many ranks, the tokens "
                        "exchanged all-to-all. 1: no split.\nThe ranks are local processes started as torchrun "
                        "does: gloo on the CPU, or one GPU each (NCCL).\n" + NOT_YET_PARALLEL)
+
+
+def folder_spec(location: str) -> ArchSpec:
+    """The architecture a Hugging Face folder's config.json gives (read here, without
+    torch: the plan is checked before any rank starts); ValueError naming the field or file."""
+    if not location:
+        raise ValueError("Folder: enter the folder to load")
+    config_path = Path(location) / "config.json"
+    if not config_path.is_file():
+        raise ValueError(f"Folder: {location} has no config.json (expected a Hugging Face model folder)")
+    try:
+        return spec_from_hf_config(json.loads(config_path.read_text(encoding="utf-8")), name=Path(location).name)
+    except (ValueError, RecursionError) as error:  # SpecError and bad JSON are ValueErrors
+        raise ValueError(f"{config_path}: {error}") from None
 
 
 def positive_ints(text: str, field: str, too_few: str) -> list[int]:
@@ -343,8 +360,9 @@ class RunPanel(QWidget):
 
     def parallel_possible(self) -> bool:
         """Whether the choices allow a parallel run: random weights for the canvas, at explore
-        scale or as drawn."""
-        return self.source_key() == CANVAS and self.scale.currentData() != "slice"
+        scale or as drawn, or a local Hugging Face folder's weights."""
+        key = self.source_key()
+        return (key == CANVAS and self.scale.currentData() != "slice") or key == "directory"
 
     def ranks(self) -> tuple[int, int]:
         """(tensor parallel, expert parallel) as the run will use them: (1, 1) where a parallel
@@ -357,7 +375,10 @@ class RunPanel(QWidget):
         return max(self.ranks()) > 1
 
     def parallel_spec(self) -> tuple[ArchSpec, str]:
-        """The canvas architecture at the run's scale, with that scale's name in a snapshot."""
+        """The canvas architecture at the run's scale, with that scale's name in a snapshot;
+        or the folder's, from its config.json (ValueError naming the field or file)."""
+        if self.source_key() == "directory":
+            return folder_spec(self.location.text().strip()), "real weights"
         drawn = spec_from_dict(self.canvas_spec())
         return (explore(drawn), "explore") if self.scale.currentData() == "explore" else (drawn, "full")
 
@@ -375,7 +396,8 @@ class RunPanel(QWidget):
         tp, ep = self.ranks()
         shown = problems[:MAX_PROBLEMS_SHOWN]
         more = len(problems) - len(shown)
-        return "\n".join([f"Tensor parallel {tp}, expert parallel {ep}: the canvas architecture does not split:",
+        what = "the folder's model" if self.source_key() == "directory" else "the canvas architecture"
+        return "\n".join([f"Tensor parallel {tp}, expert parallel {ep}: {what} does not split:",
                           *shown] + ([f"(and {more} more)"] if more > 0 else []))
 
     def parallel_settings(self) -> dict:
@@ -392,7 +414,9 @@ class RunPanel(QWidget):
         if problems:
             raise ValueError(self.plan_problems_text(problems))
         spec, scale = self.parallel_spec()
-        return {"spec": spec_to_dict(spec), "scale": scale, "tp": tp, "ep": ep, "prompt": self.prompt.toPlainText(),
+        checkpoint = {"checkpoint": self.location.text().strip()} if self.source_key() == "directory" else {}
+        return {**checkpoint, "spec": spec_to_dict(spec), "scale": scale, "tp": tp, "ep": ep,
+                "prompt": self.prompt.toPlainText(),
                 "max_new_tokens": self.max_new_tokens.value(), "device": self.device.currentData(),
                 "dtype": self.dtype.currentText(), "temperature": self.temperature.value(),
                 "top_k": self.top_k.value(), "top_p": self.top_p.value(), "seed": self.seed.value()}
@@ -408,8 +432,9 @@ class RunPanel(QWidget):
         if self.is_parallel():
             try:
                 problems = self.plan_problems()
-            except Exception as error:  # noqa: BLE001 - a drawing mid-edit: Run names it
-                problems = [f"the canvas architecture cannot be read: {error}"]
+            except Exception as error:  # noqa: BLE001 - a drawing mid-edit, a folder half typed: Run names it
+                problems = [str(error) if self.source_key() == "directory"
+                            else f"the canvas architecture cannot be read: {error}"]
         if problems:
             self.show_error(self.plan_problems_text(problems))
             self._plan_problems_shown = self.message.text()

@@ -107,3 +107,38 @@ def test_a_model_type_without_a_name_map_is_refused_by_name(tmp_path, checkpoint
     plan = plan_for(replace(spec_of(checkpoints["qwen3"]), model_type="no_such_family"), 1)
     with pytest.raises(WeightsError, match="model_type 'no_such_family' is not supported"):
         load_share(plan, comm=None, directory=checkpoints["qwen3"])
+
+
+def test_the_cli_splits_a_checkpoint_and_its_tokenizer_reads_and_writes_the_text(checkpoints, tmp_path, capsys):
+    import json
+    import shutil
+
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    from app.cli import main
+
+    directory = tmp_path / "qwen3-tiny"
+    shutil.copytree(checkpoints["qwen3"], directory)
+    words = {f"w{index}": index for index in range(TINY["qwen3"]["vocab_size"])}
+    backend = Tokenizer(models.WordLevel(words, unk_token="w0"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    backend.save(str(directory / "tokenizer.json"))
+    out = tmp_path / "run.json"
+    assert main(["profile", "--model", str(directory), "--tp", "2", "--max-new-tokens", "3", "--prompt",
+                 "w5 w17 w90", "--out", str(out)]) == 0
+    document = json.loads(out.read_text())
+    assert document["model"]["source"] == str(directory)
+    assert document["run"]["scale"] == "real weights"
+    assert document["run"]["prompt_tokens"] == 3  # the tokenizer's three words, not the prompt's 10 bytes
+    completion = document["run"]["completion"].split()
+    assert len(completion) == 3 and all(word in words for word in completion)
+    assert "payloads: " in capsys.readouterr().out
+
+
+def test_the_cli_names_what_a_parallel_run_cannot_read(tmp_path, capsys):
+    from app.cli import main
+
+    weights = tmp_path / "model.gguf"
+    weights.write_bytes(b"GGUF")
+    assert main(["profile", "--model", str(weights), "--tp", "2"]) == 2
+    assert "a parallel run reads a local Hugging Face model directory" in capsys.readouterr().err

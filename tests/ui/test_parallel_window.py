@@ -28,10 +28,10 @@ def panel(qtbot):
 
 # --- the run panel ------------------------------------------------------------------------------
 
-def test_ranks_are_asked_for_random_weights_of_the_canvas_only(panel):
+def test_ranks_are_asked_for_random_weights_of_the_canvas_or_a_local_folder(panel):
     assert panel.tensor_parallel.value() == panel.expert_parallel.value() == 1
     assert panel.tensor_parallel.maximum() == 8 and "gloo" in panel.tensor_parallel.toolTip()
-    assert "not yet real weights" in panel.expert_parallel.toolTip()
+    assert "not yet GGUF files" in panel.expert_parallel.toolTip()
     assert panel.tensor_parallel.isEnabled()
     panel.set_source("embedded:gemma3-270m")
     assert not panel.tensor_parallel.isEnabled() and not panel.expert_parallel.isEnabled()
@@ -56,6 +56,31 @@ def test_a_tp2_run_sends_the_explore_spec_to_the_parallel_run_and_turns_the_swee
     assert (settings["tp"], settings["ep"], settings["max_new_tokens"]) == (2, 1, 3)
     panel.tensor_parallel.setValue(1)
     assert panel.sweep_button.isEnabled()
+
+
+def test_a_local_folder_splits_its_own_config_and_the_ranks_read_its_weights(panel, tmp_path):
+    import json
+
+    from app.spec.hf import hf_config_from_spec
+
+    folder = tmp_path / "tiny-qwen3"
+    folder.mkdir()
+    spec = explore(catalog.get("qwen3-0.6b"))
+    (folder / "config.json").write_text(json.dumps(hf_config_from_spec(spec)))
+    sent = []
+    panel.parallelRunRequested.connect(sent.append)
+    panel.set_source("directory", str(folder))
+    assert panel.tensor_parallel.isEnabled()
+    panel.tensor_parallel.setValue(3)  # checked against the folder's config, before any rank starts
+    assert panel.message.text().startswith("Tensor parallel 3, expert parallel 1: the folder's model does not split:")
+    panel.tensor_parallel.setValue(2)
+    panel.request_run()
+    (settings,), = [sent]
+    assert settings["checkpoint"] == str(folder) and settings["scale"] == "real weights"
+    assert settings["spec"]["layers"] == spec_to_dict(spec)["layers"]
+    panel.set_source("directory", str(tmp_path / "missing"))
+    panel.request_run()
+    assert len(sent) == 1 and "has no config.json" in panel.message.text()
 
 
 def test_a_split_that_does_not_divide_is_named_at_once_and_blocks_run(panel):

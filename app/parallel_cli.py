@@ -11,7 +11,7 @@ from collections import defaultdict
 
 from .dtypes import BYTES_PER_VALUE
 from .parallel.plan import ParallelPlan, plan_for
-from .parallel.communication import layer_communication
+from .parallel.communication import layer_communication, vocabulary_communication
 from .spec.spec_file import load_spec
 from .terminal import printable, table
 from .units import human_bytes
@@ -129,12 +129,17 @@ def parallel_lines(snapshot, plan: ParallelPlan) -> list[str]:
     and every rank's cache came out as predicted."""
     section = snapshot.extra["ranks"]
     per_rank = section["per_rank"]
-    shares = []
+    num_layers = plan.spec.num_layers
+    shares, vocabulary = [], []
     for ranked in per_rank:
         phase, steps = _timed_steps(ranked["steps"])
-        comm = sum(record["ms"] for step in steps for record in step["collectives"])
+        comm = sum(sum(layer_communication(step, num_layers)["comm_ms"]) for step in steps)
         layers = sum(sum(step["layer_ms"]) for step in steps)
         shares.append(f"rank {ranked['rank']} {100 * comm / layers:.0f}%" if layers else f"rank {ranked['rank']} -")
+        outside = [vocabulary_communication(step) for step in steps]
+        if outside and outside[0]:
+            vocabulary.append(f"rank {ranked['rank']} " + " + ".join(
+                f"{label} {_mean(found[label]['ms'] for found in outside):.3f} ms" for label in outside[0]))
     # each rank's payload against the plan's figure for it; an all-to-all's return, which
     # the routing splits, by the ranks' total
     exact = exact_as_predicted = routed = routed_as_predicted = 0
@@ -157,8 +162,10 @@ def parallel_lines(snapshot, plan: ParallelPlan) -> list[str]:
     kv_ok = all(step["kv_bytes"] == snapshot.steps[index].kv_bytes_predicted
                 for ranked in per_rank for index, step in enumerate(ranked["steps"]))
     phase = _timed_steps(per_rank[0]["steps"])[0]
-    return [section["plan"][0],
-            f"communication: {', '.join(shares)} of the layers' {phase} time ({section['backend']})",
-            payloads,
-            "KV cache: every rank holds the plan's share at every step" if kv_ok
-            else "KV cache: some rank's cache differs from the plan's share (see ranks.per_rank[*].steps[*].kv_bytes)"]
+    lines = [section["plan"][0],
+             f"communication: {', '.join(shares)} of the layers' {phase} time ({section['backend']})"]
+    if vocabulary:
+        lines.append(f"vocabulary-parallel embedding all-reduce and head all-gather, outside the layers, a {phase} "
+                     f"step: {', '.join(vocabulary)}")
+    return lines + [payloads, "KV cache: every rank holds the plan's share at every step" if kv_ok else
+                    "KV cache: some rank's cache differs from the plan's share (see ranks.per_rank[*].steps[*].kv_bytes)"]

@@ -33,6 +33,8 @@ def per_layer(step: dict, num_layers: int) -> tuple[list[float], list[float], li
     """(compute ms, communication ms, bytes sent) per layer of one step of one rank."""
     comm_ms, sent = [0.0] * num_layers, [0] * num_layers
     for record in step["collectives"]:
+        if not 0 <= record["layer"] < num_layers:  # the vocabulary-parallel embedding's and head's
+            continue
         comm_ms[record["layer"]] += record["ms"]
         sent[record["layer"]] += record["payload_bytes"]
     compute = [total - comm for total, comm in zip(step["layer_ms"], comm_ms)]
@@ -44,12 +46,31 @@ def predicted_bytes(plan, batch: int, tokens: int, rank: int) -> tuple[list[int]
     total (routing-dependent) rather than exact."""
     sent, estimated = [0] * plan.spec.num_layers, [False] * plan.spec.num_layers
     for payload in plan.payloads(batch, tokens, ELEMENT):
+        if not 0 <= payload.layer < plan.spec.num_layers:
+            continue
         if payload.rank_bytes is None:
             sent[payload.layer] += payload.total_bytes // plan.world_size
             estimated[payload.layer] = True
         else:
             sent[payload.layer] += payload.rank_bytes[rank]
     return sent, estimated
+
+
+def vocabulary_line(plan, ranks: list[dict], phase: str, batch: int, tokens: int) -> str:
+    """The vocabulary-parallel embedding's all-reduce and head's all-gather, per rank: mean
+    ms, and bytes sent / predicted; empty where the vocabulary is replicated."""
+    predicted = {p.label: p.rank_bytes for p in plan.payloads(batch, tokens, ELEMENT) if p.label in ("embedding", "head")}
+    if not predicted:
+        return ""
+    cells = []
+    for ranked in ranks:
+        steps = [step for step in ranked["steps"] if step["phase"] == phase]
+        for label in ("embedding", "head"):
+            records = [r for step in steps for r in step["collectives"] if r["label"] == label]
+            ms = sum(r["ms"] for r in records) / len(steps)
+            sent = round(sum(r["payload_bytes"] for r in records) / len(steps))
+            cells.append(f"r{ranked['rank']} {label} {ms:.2f} ms {sent} / {predicted[label][ranked['rank']]} B")
+    return "  vocabulary: " + ", ".join(cells)
 
 
 def report(plan, ranks: list[dict], batch: int, prompt_tokens: int) -> None:
@@ -77,6 +98,9 @@ def report(plan, ranks: list[dict], batch: int, prompt_tokens: int) -> None:
                 mark = "~" if estimated else " "
                 cells.append(f"{compute:14.2f}  {comm:7.2f}  {sent:10d} / {mark}{predicted:<10d}")
             print(f"  {layer:5d} | " + " | ".join(cells))
+        vocabulary = vocabulary_line(plan, ranks, phase, batch, tokens)
+        if vocabulary:
+            print(vocabulary)
         totals = [sum(c[1] for c in column) / max(1e-9, sum(c[0] + c[1] for c in column)) for column in columns]
         print("  communication share of the layers' time: " + ", ".join(f"rank {r}: {share:.0%}"
                                                                        for r, share in enumerate(totals)))

@@ -24,3 +24,13 @@ def layer_communication(rank_step: dict, num_layers: int) -> dict[str, list]:
             predicted[layer] += record["predicted_bytes"]
     compute = [max(0.0, total - comm) for total, comm in zip(rank_step["layer_ms"], comm_ms)]
     return {"compute_ms": compute, "comm_ms": comm_ms, "bytes": sent, "predicted_bytes": predicted}
+
+
+VOCABULARY_LABELS = ("embedding", "head")  # plan.Payload's labels of the vocabulary-parallel collectives
+
+
+def vocabulary_communication(rank_step: dict) -> dict[str, dict]:
+    """One rank's step: its vocabulary-parallel embedding's and head's collectives, by label,
+    each {"ms", "bytes", "predicted_bytes"}; empty where the vocabulary is replicated."""
+    return {record["label"]: {key: record.get(key) for key in ("ms", "bytes", "predicted_bytes")}
+            for record in rank_step["collectives"] if record["label"] in VOCABULARY_LABELS}

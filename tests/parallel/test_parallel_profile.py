@@ -81,6 +81,15 @@ def test_the_cli_prints_compute_and_communication_per_rank(run):
                       for step in ranked["steps"])
     assert f"payloads: {collectives} of {collectives} as the plan predicts\n" in out
     assert "KV cache: every rank holds the plan's share at every step" in out
+    # the share counts the collectives inside the layers only, as the table's columns do; the
+    # vocabulary's, outside them, have a line of their own
+    for ranked in run["snapshot"]["ranks"]["per_rank"]:
+        decode = [step for step in ranked["steps"] if step["phase"] == "decode"]
+        comm = sum(record["ms"] for step in decode for record in step["collectives"]
+                   if 0 <= record["layer"] < len(step["layer_ms"]))
+        share = 100 * comm / sum(sum(step["layer_ms"]) for step in decode)
+        assert f"rank {ranked['rank']} {share:.0f}%" in out.split("communication: ")[1].splitlines()[0]
+    assert "vocabulary-parallel embedding all-reduce and head all-gather, outside the layers" in out
 
 
 def test_the_trace_has_a_process_per_rank_with_its_collectives(run):

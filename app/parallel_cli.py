@@ -11,7 +11,7 @@ from collections import defaultdict
 
 from .dtypes import BYTES_PER_VALUE
 from .parallel.plan import ParallelPlan, plan_for
-from .parallel.communication import layer_communication, vocabulary_communication
+from .parallel.communication import layer_communication, timed_steps, vocabulary_communication
 from .spec.spec_file import load_spec
 from .terminal import printable, table
 from .units import human_bytes
@@ -68,11 +68,6 @@ def cmd_parallel_profile(args) -> int:
     return 0
 
 
-def _timed_steps(steps: list[dict]) -> tuple[str, list[dict]]:
-    decode = [step for step in steps if step["phase"] == "decode"]
-    return ("decode", decode) if decode else ("prefill", [step for step in steps if step["phase"] == "prefill"])
-
-
 def _mean(values) -> float:
     values = list(values)
     return sum(values) / len(values) if values else 0.0
@@ -100,8 +95,8 @@ def rank_table(snapshot, plan: ParallelPlan) -> str:
     sent together beside the plan's prediction, and one rank's cache beside its share."""
     ranks = snapshot.extra["ranks"]["per_rank"]
     num_layers = plan.spec.num_layers
-    phase, _ = _timed_steps(ranks[0]["steps"])
-    means = [_mean_layers(_timed_steps(ranked["steps"])[1], num_layers) for ranked in ranks]
+    phase, _ = timed_steps(ranks[0]["steps"])
+    means = [_mean_layers(timed_steps(ranked["steps"])[1], num_layers) for ranked in ranks]
     tokens = 1 if phase == "decode" else snapshot.run["prompt_tokens"]
     predicted = predicted_totals(plan, snapshot.run["batch"], tokens, BYTES_PER_VALUE[snapshot.model["dtype"]])
     last = snapshot.steps[-1]
@@ -132,7 +127,7 @@ def parallel_lines(snapshot, plan: ParallelPlan) -> list[str]:
     num_layers = plan.spec.num_layers
     shares, vocabulary = [], []
     for ranked in per_rank:
-        phase, steps = _timed_steps(ranked["steps"])
+        phase, steps = timed_steps(ranked["steps"])
         comm = sum(sum(layer_communication(step, num_layers)["comm_ms"]) for step in steps)
         layers = sum(sum(step["layer_ms"]) for step in steps)
         shares.append(f"rank {ranked['rank']} {100 * comm / layers:.0f}%" if layers else f"rank {ranked['rank']} -")
@@ -161,7 +156,7 @@ def parallel_lines(snapshot, plan: ParallelPlan) -> list[str]:
                      f"as predicted in total over the ranks")
     kv_ok = all(step["kv_bytes"] == snapshot.steps[index].kv_bytes_predicted
                 for ranked in per_rank for index, step in enumerate(ranked["steps"]))
-    phase = _timed_steps(per_rank[0]["steps"])[0]
+    phase = timed_steps(per_rank[0]["steps"])[0]
     lines = [section["plan"][0],
              f"communication: {', '.join(shares)} of the layers' {phase} time ({section['backend']})"]
     if vocabulary:

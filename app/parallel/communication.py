@@ -5,6 +5,13 @@ it (app.ui never imports torch, and app/parallel/snapshot.py names the torch-sid
 from __future__ import annotations
 
 
+def timed_steps(steps: list[dict]) -> tuple[str, list[dict]]:
+    """The steps a rank's figures are the mean of, with their phase: the decode steps, or
+    the prefill where none ran (a one-token run)."""
+    decode = [step for step in steps if step["phase"] == "decode"]
+    return ("decode", decode) if decode else ("prefill", [step for step in steps if step["phase"] == "prefill"])
+
+
 def layer_communication(rank_step: dict, num_layers: int) -> dict[str, list]:
     """One rank's step ("ranks.per_rank[r].steps[i]") per layer: "compute_ms" (the block's
     time less its collectives'), "comm_ms", "bytes" it sent and "predicted_bytes" (None for a

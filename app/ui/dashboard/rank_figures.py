@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...parallel.communication import layer_communication
+from ...parallel.communication import layer_communication, timed_steps
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,6 @@ class RankFigures:
                     summed[expert] += tokens
             totals.append(summed)
         return totals
-
-
-def timed_steps(steps: list[dict]) -> tuple[str, list[dict]]:
-    """The decode steps, or the prefill where none ran (a one-token run), with their phase."""
-    decode = [step for step in steps if step["phase"] == "decode"]
-    return ("decode", decode) if decode else ("prefill", [step for step in steps if step["phase"] == "prefill"])
 
 
 def _mean(values: list[float]) -> float:

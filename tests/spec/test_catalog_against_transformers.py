@@ -60,3 +60,26 @@ def test_published_headline_within_three_percent(name):
     if entry.published_active:
         active = entry.active_comparable_to_headline(analysis)
         assert active == pytest.approx(entry.published_active, rel=0.03)
+
+
+@pytest.mark.parametrize("name", [name for name in catalog.names() if (catalog.entry(name).config or {}).get("model_type")
+                                  == "llama4_text"])
+def test_llama4_configs_come_out_with_their_published_interleave_step(name):
+    published = catalog.entry(name).config
+    written = hf_config_from_spec(catalog.get(name))
+    assert written["interleave_moe_layer_step"] == published["interleave_moe_layer_step"]
+    assert "moe_layers" not in written  # the step says it, as the published config does
+    assert spec_from_hf_config(written) == catalog.get(name)
+
+
+def test_a_moe_placement_no_step_gives_is_written_as_a_list():
+    from dataclasses import replace
+
+    spec = catalog.get("llama4-maverick", "explore")
+    dense, moe = spec.layers[0].ffn, spec.layers[1].ffn
+    placed = [False, True, True, False, False, True, False, True]  # no step gives this
+    layers = tuple(replace(layer, ffn=moe if sparse else dense) for layer, sparse in zip(spec.layers, placed))
+    odd = replace(spec, layers=layers)
+    written = hf_config_from_spec(odd)
+    assert written["moe_layers"] == [i for i, layer in enumerate(layers) if layer.ffn_kind == "moe"]
+    assert spec_from_hf_config(written) == odd

@@ -78,9 +78,7 @@ def llama4_text_to_config(spec: ArchSpec) -> dict:
         "rms_norm_eps": the_one(spec, "norm", lambda layer: layer.norm).eps,
         "attention_bias": the_one(spec, "attention bias", lambda layer: layer.mixer.qkv_bias),
         "no_rope_layers": [int(i in with_rope) for i in range(spec.num_layers)],
-        "moe_layers": sparse,
-        "interleave_moe_layer_step": 1,  # moe_layers, written above, takes precedence
-    }
+    } | _moe_placement(spec.num_layers, sparse)
     if with_rope:
         rope = the_one(spec, "rope", lambda l: l.mixer.rope, with_rope)
         if not rope.interleaved:
@@ -104,6 +102,17 @@ def llama4_text_to_config(spec: ArchSpec) -> dict:
     mlp = spec.layers[sparse[0]].ffn.expert if sparse else spec.layers[0].ffn
     config["hidden_act"] = activation_to_hf(mlp.activation)
     return config
+
+
+def _moe_placement(num_layers: int, sparse: list[int]) -> dict:
+    """Where the MoE layers are, as the published configs say it: the interleave step that
+    places them (Maverick's 2, Scout's 1), or the explicit list where no step does (which
+    transformers then reads instead of the step)."""
+    flags = [i in sparse for i in range(num_layers)]
+    for step in range(1, num_layers + 1):
+        if sparse and interleaved(num_layers, step) == flags:
+            return {"interleave_moe_layer_step": step}
+    return {"moe_layers": sparse, "interleave_moe_layer_step": 1}
 
 
 CONVERTERS = {"llama4_text": (llama4_text_to_spec, llama4_text_to_config)}

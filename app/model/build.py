@@ -22,6 +22,7 @@ from .kimi_delta import KimiDeltaAttention
 from .lightning import LightningAttention
 from .mamba2 import Mamba2
 from .mla import MultiHeadLatentAttention
+from .mlstm import MLSTM
 from .mlp import MLP
 from .moe import MoE
 from .multimodal import CrossAttentionDecoderModel, VisionDecoderModel
@@ -40,6 +41,7 @@ MIXER_MODULES: dict[str, type[nn.Module]] = {
     "lightning": LightningAttention,
     "gated_short_conv": GatedShortConv,
     "cross_attention": CrossAttention,
+    "mlstm": MLSTM,
 }
 FFN_MODULES: dict[str, type[nn.Module]] = {"mlp": MLP, "moe": MoE}
 

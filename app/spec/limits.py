@@ -38,7 +38,7 @@ MAX_NESTING = 64
 _KINDS = {
     "a layer count": (MAX_LAYERS, (
         "num_layers", "num_hidden_layers", "n_layer", "block_count", "mtp_layers", "num_nextn_predict_layers",
-        "num_global_layers", "num_dense_layers")),
+        "num_global_layers", "num_dense_layers", "num_blocks")),
     "a vocabulary size": (MAX_VOCABULARY, (
         "vocab_size", "extra_token_rows", "image_token_id", "image_token_index", "vocab_size_per_layer_input")),
     "a width": (MAX_WIDTH, (
@@ -50,7 +50,8 @@ _KINDS = {
         "linear_key_head_dim", "linear_value_head_dim", "linear_conv_kernel_dim", "ssm_state_size",
         "mamba_head_dim", "mamba_d_conv", "conv_L_cache", "index_head_dim", "mamba_chunk_size",
         "expert_feed_forward_length", "key_length", "value_length", "dimension_count", "channels", "kernel",
-        "conv_dim", "block_ff_dim", "block_multiple_of", "latent_size", "moe_latent_size")),
+        "conv_dim", "block_ff_dim", "block_multiple_of", "latent_size", "moe_latent_size", "embedding_dim",
+        "qk_head_dim", "ffn_round_up_to_multiple_of")),
     "a head or group count": (MAX_HEADS, (
         "num_heads", "num_kv_heads", "num_key_heads", "num_value_heads", "num_groups", "num_inputs",
         "num_attention_heads", "num_key_value_heads", "n_head", "head_count", "head_count_kv",

@@ -55,6 +55,8 @@ PALETTE: tuple[PaletteItem, ...] = (
                 "Linear attention with per-head decay (MiniMax-M1)"),
     PaletteItem("gated_short_conv", "Gated short conv", "linear", SLOT_MIXER,
                 "Double-gated short convolution, a 3-token window as its only state (LFM2)"),
+    PaletteItem("mlstm", "mLSTM", "linear", SLOT_MIXER,
+                "Matrix-memory LSTM with exponential, soft-capped gates (xLSTM 7B)"),
     PaletteItem("no_mixer", "No mixer", "linear", SLOT_MIXER, "Feed-forward-only block (Nemotron-H)"),
     PaletteItem("swiglu", "SwiGLU", "ffn", SLOT_FFN, "Gated feed-forward with SiLU (Llama, Qwen)"),
     PaletteItem("geglu", "GeGLU", "ffn", SLOT_FFN, "Gated feed-forward with GELU (Gemma)"),

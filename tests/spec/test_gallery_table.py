@@ -80,6 +80,7 @@ SHARED = {
     "Tiny Aya 3.35B": "tiny-aya",
     "Laguna XS.2": "laguna-xs.2",
     "Granite 4.1 30B": "granite-4.1-30b",
+    "xLSTM 7B": "xlstm-7b",
     # not "Command A+ 218B-A25B": the catalog's command-a-plus is the dense Command A standing in
     # for it (no config.json of A+ found), so the two are different models
 }
@@ -138,6 +139,7 @@ TERMS = {
     "gated attention": "global",
     "sliding-window": "local", "chunked": "local",
     "DeltaNet": "linear", "Kimi Delta Attention": "linear", "Mamba-2": "linear", "LIV conv": "linear",
+    "mLSTM": "linear",
     "MoE": "ffn only",
 }
 UNCOUNTED = {"MoE FFNs"}  # LFM2.5 8B-A1B: MoE feed-forward layers beside the mixers, no count of their own

@@ -202,3 +202,31 @@ def test_nemotron_3_latent_moe_keys_are_refused_by_name(key, value, expected):
     with pytest.raises(SpecError) as caught:
         spec_from_hf_config(config)
     assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("num_heads", 3, "qk_dim_factor: width 2048 is not divisible by num_heads 3"),
+    ("num_heads", 2**40, "num_heads: 1,099,511,627,776 exceeds the bound"),
+    ("qk_dim_factor", 0.3, "qk_dim_factor: hidden_size 4096 x 0.3 = 1228.8 is not a positive multiple of 64"),
+    ("qk_dim_factor", -0.5, "qk_dim_factor: must be positive"),
+    ("v_dim_factor", float("nan"), "v_dim_factor: expected a number, found nan"),
+    ("v_dim_factor", 1e300, "v_dim_factor: hidden_size 4096 x 1e+300 = 4.096e+303 exceeds the bound of 1,048,576"),
+    ("ffn_proj_factor", 1e6, "ffn_proj_factor: hidden_size 4096 x 1e+06 = 4.096e+09 exceeds the bound"),
+    ("gate_soft_cap", 0, "gate_soft_cap: must be positive"),
+    ("output_logit_soft_cap", "30", "output_logit_soft_cap: expected a number"),
+    ("use_bias", True, "use_bias: true; ArchScope's RMSNorm has no additive term"),
+    ("weight_mode", "fused", "weight_mode:"),
+    ("hidden_size", 2048, "embedding_dim: 4096 differs from hidden_size 2048"),
+    ("num_hidden_layers", 16, "num_hidden_layers: 16 is fewer than num_blocks 32"),
+    ("num_blocks", 10**6, "num_blocks: 1,000,000 exceeds the bound of 10,000 on a layer count"),
+    ("ffn_proj_factor", float("inf"), "ffn_proj_factor: expected a number, found inf"),
+    ("ffn_round_up_to_multiple_of", 0, "ffn_round_up_to_multiple_of: must be at least 1"),
+    ("chunk_size", -64, "chunk_size: must be at least 1"),
+    ("eps", 0, "eps: must be positive"),
+])
+def test_xlstm_keys_are_refused_by_name(key, value, expected):
+    config = dict(catalog.entry("xlstm-7b").config)
+    config[key] = value
+    with pytest.raises(SpecError) as caught:
+        spec_from_hf_config(config)
+    assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems

@@ -52,6 +52,19 @@ def test_the_embedding_and_head_boxes_name_granites_multipliers(view):
     assert "logits times 0.0625" in boxes["Linear output layer"]
 
 
+def test_an_mlstm_box_names_its_heads_memory_and_gate_cap(view):
+    """xLSTM 7B: every mixer box is an mLSTM saying its heads' widths, the gates' cap and the
+    constant state; nothing of attention or a cache."""
+    scene = view.arch_scene
+    scene.set_spec(catalog.get("xlstm-7b"))
+    boxes = [item for item in scene.slot_items if item.slot == "mixer"]
+    assert boxes
+    for box in boxes:
+        assert box.title == "mLSTM"
+        assert box.lines == ["8 heads · qk 256 / v 512", "exp. input gate · gates capped ±15",
+                             "matrix memory · constant state"]
+
+
 @pytest.mark.parametrize("name, latent", [("nemotron-3-super-120b-a12b", 1024), ("nemotron-3-ultra-550b-a55b", 2048),
                                           ("nemotron-3-nano-30b-a3b", 0)])
 def test_a_latent_moe_box_shows_the_latent_width(view, name, latent):

@@ -1,8 +1,8 @@
 """Hybrid entries, where most layers keep a constant-size state instead of a growing
 KV cache: Qwen3-Next and Qwen3.5 / 3.6 (Gated DeltaNet), Kimi Linear (Kimi Delta Attention), Nemotron 3
-Nano, Super and Ultra (Mamba-2; Super and Ultra with a latent MoE), MiniMax-M1 (lightning attention)
-and LFM2.5 (gated short convolutions), each at its published config.json (LFM2.5 and Nemotron 3
-Ultra: as far as one could be read; see their entries)."""
+Nano, Super and Ultra (Mamba-2; Super and Ultra with a latent MoE), MiniMax-M1 (lightning attention),
+LFM2.5 (gated short convolutions) and xLSTM 7B (mLSTM blocks only, no attention at all), each at its
+published config.json (LFM2.5 and Nemotron 3 Ultra: as far as one could be read; see their entries)."""
 
 from __future__ import annotations
 
@@ -340,5 +340,36 @@ ENTRIES = [
                "every other number is LFM2-8B-A1B's published config, which the card says LFM2.5 keeps.",
                "Model card: 8.3B total and 1.5B active, LFM2-8B-A1B's figures. With the 124,928-row tied table "
                "ArchScope counts 8.46B total and 1.68B active per token (1.42B without the embedding lookup).",),
+    ),
+    Entry(
+        slug="xlstm-7b",
+        title="xLSTM 7B",
+        family="xLSTM",
+        source="NX-AI/xLSTM-7b config.json as first published (commit f52774c, "
+               "huggingface.co/NX-AI/xLSTM-7b/raw/f52774cf035729106d92a7c566584262e9726b79/config.json); its "
+               "later revision (#5, bb54ae8) only renames the kernel choices (chunkwise_kernel, step_kernel) and "
+               "drops the _name_or_path, transformers_version and backend-name keys",
+        # 32 blocks, each an mLSTM (8 heads; queries and keys 2048 wide, values 4096; per head a
+        # 256 x 512 matrix memory) then a SwiGLU of 4096 x 2.667 rounded up to 10944. No attention,
+        # no KV cache: every layer keeps a constant state. The older keys (add_post_blocks_norm,
+        # cell_norm_eps, head_dim, ...) are the xlstm package's; transformers ignores them.
+        config={"add_embedding_dropout": False, "add_forward_backend_padding": False, "add_out_norm": True,
+                "add_post_blocks_norm": True, "add_post_norm": False, "add_qk_norm": False,
+                "architectures": ["xLSTMForCausalLM"], "bos_token_id": 0, "cell_norm_eps": 1e-06,
+                "embedding_dim": 4096, "eos_token_id": 2, "ffn_proj_factor": 2.667,
+                "ffn_round_up_to_multiple_of": 64, "force_bos_token_insert": True,
+                "forward_backend_name": "chunkwise--triton_limit_chunk", "gate_soft_cap": 15.0, "head_dim": 512,
+                "igate_bias_init_range": -10.0, "mlstm_round_up_to_multiple_of": 64, "model_type": "xlstm",
+                "norm_eps": 1e-06, "norm_reduction_force_float32": True, "num_blocks": 32, "num_heads": 8,
+                "output_logit_soft_cap": 30.0, "pad_token_id": 1, "qk_dim_factor": 0.5, "return_last_states": True,
+                "step_backend_name": "triton_fused", "tie_word_embeddings": False, "torch_dtype": "float32",
+                "transformers_version": "4.47.0.dev0", "use_bias": False, "use_cache": True, "v_dim_factor": 1.0,
+                "vocab_size": 50304},
+        published_total=7e9,
+        notes=("The headline is the name's '7B'; ArchScope counts 6.87B, as transformers builds it (both "
+               "embedding tables untied, 0.41B together).",
+               "Recurrent throughout: no KV cache grows with the context. Each layer keeps 8 heads x (256 x 512 "
+               "memory + 256 normalizer + 1 stabilizer) values, 1.05M, whatever the context length.",
+               "The config names no context length (the model was trained at 8,192 tokens).",),
     ),
 ]

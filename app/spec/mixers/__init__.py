@@ -18,6 +18,7 @@ from .kimi_delta import KimiDeltaAttention
 from .lightning import LightningAttention
 from .mamba2 import Mamba2
 from .mla import MultiHeadLatentAttention, SparseIndexer
+from .mlstm import MLSTM
 
 Mixer = (
     Attention
@@ -28,6 +29,7 @@ Mixer = (
     | LightningAttention
     | GatedShortConv
     | CrossAttention
+    | MLSTM
 )
 MIXER_TYPES: tuple[type, ...] = (
     Attention,
@@ -38,6 +40,7 @@ MIXER_TYPES: tuple[type, ...] = (
     LightningAttention,
     GatedShortConv,
     CrossAttention,
+    MLSTM,
 )
 MIXER_KINDS: dict[str, type] = {kind.kind: kind for kind in MIXER_TYPES}
 
@@ -69,5 +72,5 @@ def known_mixer(mixer):
 
 
 __all__ = ["Attention", "CrossAttention", "GatedDeltaNet", "GatedShortConv", "KimiDeltaAttention", "LightningAttention",
-           "Mamba2", "MultiHeadLatentAttention", "SparseIndexer", "Mixer", "MIXER_TYPES", "MIXER_KINDS", "MIXER_ANSWERS",
-           "known_mixer"]
+           "Mamba2", "MLSTM", "MultiHeadLatentAttention", "SparseIndexer", "Mixer", "MIXER_TYPES", "MIXER_KINDS",
+           "MIXER_ANSWERS", "known_mixer"]

@@ -26,6 +26,7 @@ FAMILIES = {
     "DSA": "deepseek-v3.2",
     "Gated DeltaNet": "qwen3-next-80b-a3b",
     "Mamba-2": "nemotron-3-nano-30b-a3b",
+    "mLSTM": "xlstm-7b",
     "latent MoE": "nemotron-3-super-120b-a12b",
     "Gemma 3n": "gemma3n-e2b",
     "MoE beside a dense MLP, branches normed apart": "gemma4-26b-a4b",

@@ -41,6 +41,24 @@ def test_a_layer_field_past_its_bound_is_named_at_its_path():
         spec_from_dict(document)
 
 
+@pytest.mark.parametrize("field, value, expected", [
+    ("num_heads", 0, "layers[1].mixer.num_heads: must be positive, found 0"),
+    ("qk_head_dim", 2**40, "layers[1].mixer.qk_head_dim: 1,099,511,627,776 exceeds the bound of 1,048,576"),
+    ("v_head_dim", -4, "layers[1].mixer.v_head_dim: must be positive, found -4"),
+    ("gate_soft_cap", -15.0, "layers[1].mixer.gate_soft_cap: must be zero or positive, found -15.0"),
+    ("gate_soft_cap", float("inf"), "layers[1].mixer.gate_soft_cap: must be a finite number, found inf"),
+    ("eps", 0.0, "layers[1].mixer.eps: must be positive, found 0.0"),
+    ("chunk_size", 0, "layers[1].mixer.chunk_size: must be positive, found 0"),
+])
+def test_an_mlstm_field_is_refused_at_its_path(field, value, expected):
+    """xLSTM 7B's mixer: each field's rule, named where the document breaks it."""
+    document = _document("xlstm-7b")
+    document["layers"][1]["mixer"][field] = value
+    with pytest.raises(SpecError) as caught:
+        spec_from_dict(document)
+    assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems
+
+
 def test_too_many_layers_are_refused_before_any_is_decoded():
     document = _document()
     document["layers"] = [document["layers"][0]] * (MAX_LAYERS + 1)

@@ -125,6 +125,10 @@ class Analysis:
     per_layer_embedding_params: int = 0
     stream_params: int = 0
     vision: VisionAnalysis | None = None  # the image path of a multimodal spec
+    # LongCat-Flash-Lite's hashed n-gram tables (looked up, a row per table and token: in the
+    # total, not in what a token computes) and their projections to d_model (computed: both)
+    ngram_table_params: int = 0
+    ngram_projection_params: int = 0
 
     @property
     def vision_params(self) -> int:
@@ -135,21 +139,25 @@ class Analysis:
         """Outside the decoder layers. A vision front-end counts whole, in total and
         active alike: an image passes through all of it."""
         return (self.embedding_params + self.head_params + self.final_norm_params
-                + self.per_layer_embedding_params + self.stream_params + self.vision_params)
+                + self.per_layer_embedding_params + self.stream_params + self.vision_params
+                + self.ngram_projection_params)
 
     @property
     def total_params(self) -> int:
-        return self._model_level_params + sum(row.params for row in self.layers)
+        return self._model_level_params + self.ngram_table_params + sum(row.params for row in self.layers)
 
     @property
     def active_params(self) -> int:
-        """Parameters a token passes through: routed experts count top_k times, not all."""
+        """Parameters a token passes through: routed experts count top_k times, not all (with
+        zero experts, the real ones among them); of the n-gram tables only their projections,
+        a table row being a lookup as the token embedding's is (the token embedding itself is
+        counted, as it is for every model here)."""
         return self._model_level_params + sum(row.active_params for row in self.layers)
 
     @property
     def non_embedding_params(self) -> int:
         return (self.total_params - self.embedding_params - self.head_params - self.per_layer_embedding_params
-                - self.vision_params)
+                - self.vision_params - self.ngram_table_params)
 
     @property
     def accelerator_params(self) -> int:
@@ -232,5 +240,8 @@ def analyze(spec: ArchSpec) -> Analysis:
     cross_kv = sum(known_mixer(layer.mixer).per_image_params(d) for layer in spec.layers
                    if layer.mixer is not None)
     vision = analyze_vision(spec.vision, d, cross_kv) if spec.vision is not None else None
+    ngram = spec.ngram_embedding
     return Analysis(spec, tuple(rows), embedding, head, norm_params(spec.final_norm, d), mtp,
-                    per_layer_embedding_params=ple_table, stream_params=stream_params(spec), vision=vision)
+                    per_layer_embedding_params=ple_table, stream_params=stream_params(spec), vision=vision,
+                    ngram_table_params=ngram.table_params(spec.vocab_size, d) if ngram is not None else 0,
+                    ngram_projection_params=ngram.projection_params(d) if ngram is not None else 0)

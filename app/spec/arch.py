@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from . import validation
 from .components import Layer
+from .ngram_embedding import NgramEmbedding
 from .on_device import AltUp, MatFormer, PerLayerEmbedding
 from .parts import Norm
 from .vision import VisionFrontEnd
@@ -42,6 +43,8 @@ class ArchSpec:
     altup: AltUp | None = None
     matformer: MatFormer | None = None
     vision: VisionFrontEnd | None = None  # a multimodal model's image path; None: text only
+    # LongCat-Flash-Lite's hashed n-gram tables beside the token embedding; None: absent
+    ngram_embedding: NgramEmbedding | None = None
     family: str = field(default="", compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)
 

@@ -123,6 +123,7 @@ def explore(spec: ArchSpec) -> ArchSpec:
         mtp_layers=min(spec.mtp_layers, 1),
         vision=explore_vision(spec.vision, spec.vocab_size, min(spec.vocab_size, EXPLORE_VOCAB))
         if spec.vision is not None else None,
+        ngram_embedding=spec.ngram_embedding.explored(shrink.ratio) if spec.ngram_embedding is not None else None,
     )
     return replace(small, **on_device.shrunk(small, shrink.ratio, _multiple))
 

@@ -45,6 +45,10 @@ def validate(spec: ArchSpec) -> list[Problem]:
             _check_part(check, layer.mixer, MIXER_TYPES, "mixer", f"{path}.mixer")
         if layer.ffn is not None:
             _check_part(check, layer.ffn, FEED_FORWARD_TYPES, "feed-forward", f"{path}.ffn")
+        if getattr(layer.ffn, "shortcut", False):
+            _check_shortcut(check, spec, index, path)
+    if spec.ngram_embedding is not None:
+        spec.ngram_embedding.check(check, "ngram_embedding", spec.vocab_size)
     check.problems.extend(on_device.problems(spec))
     if spec.vision is not None:
         for path, message in vision_problems(spec.vision):
@@ -69,6 +73,18 @@ def _check_parallel(check: Checker, layer, path: str) -> None:
             or layer.laurel_rank:
         check.add(where, "a parallel block adds both outputs to the plain residual: no residual weights, "
                   "normed residual or LAuReL branch")
+
+
+def _check_shortcut(check: Checker, spec: ArchSpec, index: int, path: str) -> None:
+    """A shortcut MoE's output joins at the end of the next layer: there must be one, and
+    the MoE must read this layer's own normed input (Pre-Norm, not a parallel block)."""
+    where = f"{path}.ffn.shortcut"
+    if index == len(spec.layers) - 1:
+        check.add(where, "joins the residual after the next layer, but this is the last layer")
+    layer = spec.layers[index]
+    if layer.parallel or layer.norm_placement != "pre" or layer.residual_from_norm or layer.ffn_residual is not None:
+        check.add(where, "a shortcut MoE reads its layer's Pre-Norm input and joins a plain residual sum: "
+                  "no parallel block, post-norm or weighted residual")
 
 
 def _check_part(check: Checker, part, kinds: tuple[type, ...], what: str, path: str) -> None:

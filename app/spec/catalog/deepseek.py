@@ -122,6 +122,22 @@ MIMO_V2_FLASH = {
     "max_position_embeddings": 262144, "attention_bias": False, "hidden_act": "silu", "tie_word_embeddings": False,
 }
 
+# meituan-longcat/LongCat-Flash-Lite config.json (model_type longcat_flash_ngram, Meituan's remote
+# code). Its keys as two public copies show them: the FP8 re-upload models123/LongCat-Flash-Lite-FP8
+# (the file verbatim, a quantization_config added) and Intel/LongCat-Flash-Lite-int4-AutoRound;
+# the tail they cut off (vocab, zero experts, rope theta, eps, scaling) from a subset "verified
+# against the HF repo @ main" in a public engine's test fixture. No copy showed rope_scaling.
+LONGCAT_FLASH_LITE = {
+    "model_type": "longcat_flash_ngram", "attention_bias": False, "bos_token_id": 1, "eos_token_id": 2,
+    "emb_neighbor_num": 4, "emb_split_num": 4, "expert_ffn_hidden_size": 1024, "ffn_hidden_size": 6144,
+    "hidden_size": 3072, "kv_lora_rank": 512, "max_position_embeddings": 327680, "mla_scale_kv_lora": True,
+    "mla_scale_q_lora": True, "moe_topk": 12, "n_routed_experts": 256, "ngram_vocab_size_ratio": 78,
+    "num_attention_heads": 32, "num_layers": 14, "q_lora_rank": 1536, "qk_nope_head_dim": 128,
+    "qk_rope_head_dim": 64, "v_head_dim": 128, "routed_scaling_factor": 6.0, "vocab_size": 131072,
+    "zero_expert_num": 128, "zero_expert_type": "identity", "rope_theta": 5000000.0, "rms_norm_eps": 1e-5,
+    "hidden_act": "silu",
+}
+
 ENTRIES = [
     Entry(
         slug="deepseek-v3",
@@ -310,5 +326,35 @@ ENTRIES = [
                "(4 kv heads); the first layer is global and dense.",
                "Query/key heads of 192 with RoPE on a third of them, value heads of 128 scaled by 0.707; "
                "256 experts (top 8), no shared expert."),
+    ),
+    Entry(
+        slug="longcat-flash-lite",
+        title="LongCat-Flash-Lite (68.5B-A3B, N-gram embedding)",
+        family="LongCat-Flash",
+        source="meituan-longcat/LongCat-Flash-Lite config.json (keys from its public FP8 and int4 re-uploads "
+               "and an engine's fixture verified against the repo); counts: Meituan's model card, 68.5B total, "
+               "about 3B activated (2.9B to 4.5B by routing)",
+        config=LONGCAT_FLASH_LITE,
+        published_total=68.5e9,
+        notes=("14 published layers, each two MLA sublayers with a dense SwiGLU MLP (6144) after each, and a "
+               "shortcut-connected MoE: it reads the first MLP's normed input and joins after the second. "
+               "ArchScope draws the 28 sublayers as 28 layers (the first of each pair holds the MoE, its "
+               "dense MLP as the shared expert), as transformers' longcat_flash numbers its caches.",
+               "256 experts plus 128 zero (identity) experts share 12 routing slots: a token computes 0 to 12 "
+               "real experts. Active counts the 8 a token computes under uniform routing, the share the "
+               "router's bias steers to; the card's 2.9B (no real expert) and 4.5B (twelve) bracket it.",
+               "The card's \"approximately 3B activated\" is not checked: less the token embedding (0.4B) "
+               "ArchScope's 4.39B is 3.99B, the uniform 8 real experts; 3B would be about one real expert "
+               "per token, which the card does not state (LongCat-Flash's published 27B average is the "
+               "uniform 8 of 12, which ArchScope's count of that model would match).",
+               "Over 30B of the 68.5B are the N-gram embedding: 12 hashed tables (2..4-grams, 4 splits) of "
+               "78 x the vocabulary in rows of 256, each row projected to 3072 and added to the token's "
+               "embedding. A table row is looked up, not computed: the tables count in the total, not in "
+               "the active figure; their projections count in both.",
+               "No reference implementation: transformers 5.18 has longcat_flash (the layers, zero experts, "
+               "the scaled MLA latents: checked against it) but not the N-gram embedding, which follows "
+               "Meituan's modeling_longcat_ngram.py and is checked only as equal to a no-cache recompute.",
+               "The config copies found do not show rope_scaling (the card's 256k context is reached by YaRN); "
+               "RoPE theta 5e6 without scaling is read, which changes no count or cache size."),
     ),
 ]

@@ -80,6 +80,26 @@ class MoE:
     # expert read the full token. 0: no latent, the experts work at d_model.
     latent_size: int = 0
     latent_bias: bool = False  # biases on the two latent projections (transformers: mlp_bias)
+    # LongCat-Flash's zero-computation experts (zero_expert_num): routing slots past
+    # num_experts whose "expert" is the identity, the token times its weight. They hold no
+    # parameters but compete for the top_k slots, so a token computes fewer real experts.
+    zero_experts: int = 0
+    # LongCat-Flash's shortcut-connected MoE (ScMoE): the routed experts read this layer's
+    # normed input, but their weighted sum joins the residual at the end of the *next* layer,
+    # after its attention and MLP, so their all-to-all overlaps that layer's compute. The
+    # shared MLP (LongCat's first dense MLP) joins here, as any shared expert does.
+    shortcut: bool = False
+
+    @property
+    def routing_slots(self) -> int:
+        """What the router scores: the real experts and the zero experts after them."""
+        return self.num_experts + self.zero_experts
+
+    @property
+    def expected_routed_experts(self) -> float:
+        """Real experts a token computes when its top_k land uniformly over the slots: the
+        share LongCat's router bias steers towards (for zero experts, top_k * E / (E + Z))."""
+        return self.top_k * self.num_experts / self.routing_slots if self.routing_slots else 0.0
 
     @property
     def reads_residual(self) -> bool:
@@ -107,7 +127,8 @@ class MoE:
     def _router_projection_params(self, d: int) -> int:
         # The score-correction bias is not counted: it is updated by a balancing rule, not by
         # gradients, and every reference implementation keeps it as a buffer.
-        return d * self.num_experts + (self.num_experts if self.router.bias else 0)
+        slots = self.routing_slots  # the zero experts are scored like the others
+        return d * slots + (slots if self.router.bias else 0)
 
     def _shared_params(self, d: int) -> int:
         return (self.shared.params(d) if self.shared is not None else 0) + (d if self.shared_gate else 0)
@@ -127,7 +148,11 @@ class MoE:
         return self._every_token_params(d) + self.num_experts * self.expert_params(d)
 
     def active_params(self, d: int) -> int:
-        """Parameters a token passes through: its top_k experts, not all."""
+        """Parameters a token passes through: its top_k experts, not all. With zero experts,
+        the real experts among the top_k under uniform routing (LongCat-Flash-Lite: 8 of 12);
+        a token that draws only zero experts computes none, one that draws none of them 12."""
+        if self.zero_experts:
+            return self._every_token_params(d) + round(self.expected_routed_experts * self.expert_params(d))
         return self._every_token_params(d) + self.top_k * self.expert_params(d)
 
     # --- the roofline ---
@@ -135,29 +160,31 @@ class MoE:
     def step_cost(self, step: Step, d: int, routed: list[int] | None = None) -> Cost:
         """routed: tokens per expert as a profile measured them (the experts really read);
         None: the number expected under uniform routing."""
-        cost = step.matmul(self._router_projection_params(d), d, self.num_experts)
+        cost = step.matmul(self._router_projection_params(d), d, self.routing_slots)
         vectors = self._vector_params(d)
         if self.router.per_expert_scale:  # gathered: the chosen experts' scales, at most all of them
             vectors -= self.num_experts - min(self.num_experts, step.rows * self.top_k)
         cost = cost + Cost(weight_bytes=vectors * step.dtype_bytes)  # read, not multiplied
         if self.router.score_correction_bias:  # a buffer, not a parameter, but read all the same
-            cost = cost + Cost(weight_bytes=self.num_experts * step.dtype_bytes)
+            cost = cost + Cost(weight_bytes=self.routing_slots * step.dtype_bytes)
         if self.shared is not None:
             cost = cost + step.matmul(self._shared_params(d), d, d)
         width = self.expert_width(d)
         if self.latent_size:  # every token down to the latent, and its experts' weighted sum back up
             down, up = self._latent_params(d)
             cost = cost + step.matmul(down, d, width) + step.matmul(up, width, d)
+        # A zero expert reads no weights and multiplies nothing: only the real experts' share
+        # of the slots reaches weights (each real expert is missed by a token with 1 - k/(E+Z)).
         reached = (sum(1 for count in routed if count) if routed is not None
-                   else expected_experts_reached(self.num_experts, self.top_k, step.rows))
+                   else self.num_experts * (1.0 - (1.0 - self.top_k / self.routing_slots) ** step.rows))
         expert = self.expert_params(d)
-        assignments = step.rows * self.top_k
+        assignments = (sum(routed) if routed is not None else step.rows * self.expected_routed_experts)
         # low-bit experts (a GGUF file's, kept in their bits) at their real bytes per weight:
         # the layer's feed-forward average, which the experts all but make up
         element = step.dtype_bytes if step.matrix_bytes is None else step.matrix_bytes
-        return cost + Cost(weight_bytes=round(reached * expert * element), flops=2 * assignments * expert,
-                           activation_bytes=assignments * (2 * width + self.expert.intermediate_size)
-                           * step.dtype_bytes)
+        return cost + Cost(weight_bytes=round(reached * expert * element), flops=round(2 * assignments * expert),
+                           activation_bytes=round(assignments * (2 * width + self.expert.intermediate_size)
+                                                  * step.dtype_bytes))
 
     # --- validation and explore scale ---
 
@@ -168,8 +195,18 @@ class MoE:
             self.shared.check(check, at(path, "shared"))
         elif self.shared_gate:
             check.add(at(path, "shared_gate"), "gates a shared expert, but the MoE has none")
-        if self.top_k > self.num_experts > 0:
-            check.add(at(path, "top_k"), f"{self.top_k} exceeds num_experts {self.num_experts}")
+        check.non_negative(self, path, "zero_experts")
+        if isinstance(self.zero_experts, int) and self.top_k > self.routing_slots > 0:
+            slots = f" + zero_experts {self.zero_experts}" if self.zero_experts else ""
+            check.add(at(path, "top_k"), f"{self.top_k} exceeds num_experts {self.num_experts}{slots}")
+        if self.zero_experts and self.router.num_groups > 1:
+            # no published model groups zero experts; where they would fall is undefined
+            check.add(at(path, "zero_experts"), "zero experts with grouped routing (router.num_groups > 1)")
+        if self.zero_experts and (self.latent_size or self.router.weight_inputs):
+            check.add(at(path, "zero_experts"), "a zero expert returns the token itself: it has no latent "
+                      "width and no input to weigh")
+        if self.shortcut and self.branch_norm is not None:
+            check.add(at(path, "shortcut"), "a shortcut MoE reads the layer's normed input, not branch norms")
         if self.branch_norm is not None:
             check.norm(self.branch_norm, at(path, "branch_norm"))
         check.non_negative(self, path, "latent_size")
@@ -205,20 +242,27 @@ class MoE:
             top_groups += 1
         # the latent keeps its share of the width (Super: 1024 of 4096 -> 64 of 256)
         latent = min(shrink.width, shrink.multiple(self.latent_size * shrink.ratio)) if self.latent_size else 0
+        # zero experts keep their share of the slots (LongCat-Flash-Lite: 128 per 256 real)
+        zero = max(1, round(self.zero_experts * experts / self.num_experts)) if self.zero_experts else 0
         return replace(
             self, num_experts=experts, top_k=top_k, expert=self.expert.explored(shrink),
             shared=self.shared.explored(shrink) if self.shared is not None else None,
             router=replace(router, num_groups=groups, top_k_groups=top_groups), latent_size=latent,
+            zero_experts=zero,
         )
 
     # --- words ---
 
     def box_lines(self) -> list[str]:
-        lines = [f"{self.num_experts} experts · {self.top_k} active",
+        zero = f" + {self.zero_experts} zero experts" if self.zero_experts else ""
+        lines = [f"{self.num_experts} experts{zero} · {self.top_k} active",
                  f"{self.expert.activation_title} hidden {self.expert.intermediate_size}"]
         if self.latent_size:  # the width the experts work in, between the down and up projections
             lines.append(f"experts in latent {self.latent_size}")
-        if self.shared is not None and self.branch_norm is not None:
+        if self.shortcut:
+            dense = f"dense MLP {self.shared.intermediate_size} now, " if self.shared is not None else ""
+            lines.append(f"shortcut: {dense}experts after the next layer")
+        elif self.shared is not None and self.branch_norm is not None:
             lines.append(f"+ dense MLP {self.shared.intermediate_size}, each branch normed")
         elif self.shared is not None:
             lines.append(f"+ shared expert {self.shared.intermediate_size}" + (" (gated)" if self.shared_gate else ""))
@@ -235,4 +279,6 @@ class MoE:
         if self.shared is not None and self.branch_norm is not None:
             shared = f" +dense {self.shared.intermediate_size}, normed branches"
         latent = f" in latent {self.latent_size}" if self.latent_size else ""
-        return f"MoE {self.top_k}/{self.num_experts}x{self.expert.intermediate_size}{latent}{shared}"
+        zero = f" +{self.zero_experts} zero" if self.zero_experts else ""
+        shortcut = " shortcut" if self.shortcut else ""
+        return f"MoE {self.top_k}/{self.num_experts}{zero}x{self.expert.intermediate_size}{latent}{shared}{shortcut}"

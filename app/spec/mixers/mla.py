@@ -57,6 +57,10 @@ class MultiHeadLatentAttention:
     # 1 + query_position_scale * log(1 + floor(pos / query_position_floor)); 0: off
     query_position_scale: float = 0.0
     query_position_floor: int = 8192
+    # LongCat-Flash (mla_scale_q_lora, mla_scale_kv_lora): queries times sqrt(d_model /
+    # q_lora_rank) and the normed KV latent times sqrt(d_model / kv_lora_rank), so the
+    # low-rank paths keep a width-independent scale. The latent is cached scaled.
+    latent_scale: bool = False
 
     # --- derived facts ---
 
@@ -170,6 +174,8 @@ class MultiHeadLatentAttention:
         check.positive(self, path, "query_position_floor")
         if self.rope is not None:
             check.rope(self.rope, at(path, "rope"), self.qk_rope_head_dim)
+        if self.latent_scale and not self.q_lora_rank:  # sqrt(d / q_lora_rank) needs a query latent
+            check.add(at(path, "latent_scale"), "scales by sqrt(d_model / q_lora_rank): needs q_lora_rank > 0")
         if self.indexer is not None:
             index_path = at(path, "indexer")
             check.positive(self.indexer, index_path, "num_heads", "head_dim", "top_k")
@@ -232,6 +238,8 @@ class MultiHeadLatentAttention:
         extras = ["NoPE" if self.rope is None else f"RoPE θ {theta_text(self.rope.theta)}"]
         if self.indexer is not None:
             extras.append(f"sparse top-{self.indexer.top_k}")
+        if self.latent_scale:
+            extras.append("latents scaled")
         lines.append(" · ".join(extras))
         return lines
 

@@ -48,6 +48,8 @@ class DecoderBlock(nn.Module):
 
         self.mixer = make_mixer(layer.mixer) if layer.mixer is not None else None
         self.ffn = make_ffn(layer.ffn) if layer.ffn is not None else None
+        # LongCat's shortcut MoE: its routed sum joins the residual at the end of the next block
+        self.ffn_shortcut = bool(getattr(layer.ffn, "shortcut", False))
         # Gemma 4's MoE: its router and experts read the block's un-normed input as well
         self.ffn_reads_residual = layer.ffn is not None and known_ffn(layer.ffn).reads_residual
         self.pre_mixer_norm = norm_if(pre, self.mixer)
@@ -91,7 +93,14 @@ class DecoderBlock(nn.Module):
             x = self._residual(x, self.pre_mixer_norm, self.mixer, self.post_mixer_norm, layer.mixer_residual,
                                step, cache)
         x = marked(step.observer, x, self.index, "mixer")
-        if self.ffn is not None:
+        if self.ffn is not None and self.ffn_shortcut:
+            # LongCat-Flash: the experts and the dense MLP read one normed input; the dense MLP
+            # joins now, the experts' sum waits for the next block (step.shortcut)
+            normed = self.pre_ffn_norm(x)
+            step.shortcut = self.ffn.routed(normed)
+            if self.ffn.shared is not None:
+                x = x + self.ffn.shared_part(normed)
+        elif self.ffn is not None:
             gate = getattr(self.mixer, "gate_ffn", None)  # a cross-attention layer gates its feed-forward output
             ffn = self.ffn if gate is None else (lambda h, *rest, inner=self.ffn: gate(inner(h, *rest), step))
             residual = (x,) if self.ffn_reads_residual else ()
@@ -101,8 +110,12 @@ class DecoderBlock(nn.Module):
     def forward(self, x: torch.Tensor, step: Step, cache=None) -> torch.Tensor:
         """x: [B, T, d], or the AltUp streams [N, B, T, d] when the model has them."""
         x = marked(step.observer, x, self.index, "start")
+        # the previous block's shortcut MoE output, added after this block's sublayers
+        arriving, step.shortcut = getattr(step, "shortcut", None), None
         if self.altup is None:
             x = self._sublayers(x, step, cache)
+            if arriving is not None:
+                x = x + arriving
             if self.per_layer_input is not None:  # Gemma 4: into the one residual stream
                 x = x + self.per_layer_input(x, step.per_layer_inputs[:, :, self.index])
         else:
@@ -124,6 +137,10 @@ class DecoderModel(nn.Module):
         super().__init__()
         self.spec = spec
         d = spec.d_model
+        if spec.ngram_embedding is not None:
+            # its module is not written yet: building without it would run another model
+            raise NotImplementedError("ngram_embedding (LongCat-Flash-Lite's N-gram embedding) has no torch "
+                                      "module yet; the spec is analysed, not built")
         self.embed_tokens = nn.Embedding(spec.vocab_size, d)
         self.embed_positions = nn.Embedding(spec.learned_positions, d) if spec.learned_positions else None
         self.layers = nn.ModuleList(DecoderBlock(index, layer, d, make_mixer, make_ffn, spec)

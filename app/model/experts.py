@@ -110,11 +110,24 @@ class RoutedExperts(nn.Module):
         return project(self.down_proj, self.down_bias, hidden)
 
     def forward(self, tokens: torch.Tensor, indices: torch.Tensor, weights: torch.Tensor,
-                tokens_per_expert: torch.Tensor, weight_inputs: bool = False) -> torch.Tensor:
+                tokens_per_expert: torch.Tensor, weight_inputs: bool = False,
+                skip_past_experts: bool = False) -> torch.Tensor:
         """Sum over each token's chosen experts of weight * expert(token), for tokens [N, d],
         indices and weights [N, top_k], tokens_per_expert [E] (the bincount of indices).
-        weight_inputs (Llama 4): the weight scales the expert's input instead of its output."""
+        weight_inputs (Llama 4): the weight scales the expert's input instead of its output.
+        skip_past_experts: assignments to index E (LongCat's zero experts, which MoE sums
+        itself) are not run and give 0; tokens_per_expert does not count them."""
         def run(routed: torch.Tensor, expert_of: torch.Tensor) -> torch.Tensor:
+            if not skip_past_experts:
+                return run_experts(routed, expert_of)
+            # Sorted last, past every counted slice: no dispatch path reads their rows as an
+            # expert's, and the clamp keeps a gather in bounds; their outputs are then zeroed.
+            real = expert_of < self.num_experts
+            outputs = run_experts(routed, expert_of.clamp(max=self.num_experts - 1))
+            return torch.where(real.unsqueeze(-1), outputs, torch.zeros((), dtype=outputs.dtype,
+                                                                       device=outputs.device))
+
+        def run_experts(routed: torch.Tensor, expert_of: torch.Tensor) -> torch.Tensor:
             if self._grouped_gemm_fits(routed):
                 return self._grouped(routed, expert_of, tokens_per_expert)
             if torch.compiler.is_compiling() or _capturing(routed):

@@ -60,6 +60,9 @@ class MultiHeadLatentAttention(nn.Module):
         if spec.indexer is not None:
             self.indexer = LightningIndexer(spec.indexer, d_model, spec.q_lora_rank or d_model)
         self.scale = softmax_scale(spec)
+        # LongCat-Flash: sqrt(d / rank) on the queries and on the normed KV latent (cached so)
+        self.query_scale = (d_model / spec.q_lora_rank) ** 0.5 if spec.latent_scale else 1.0
+        self.latent_scale = (d_model / spec.kv_lora_rank) ** 0.5 if spec.latent_scale else 1.0
 
     def new_cache(self, batch: int, max_len: int, dtype: torch.dtype, device) -> LatentCache:
         spec = self.spec
@@ -84,6 +87,9 @@ class MultiHeadLatentAttention(nn.Module):
         q_nope, q_rope = q.split([spec.qk_nope_head_dim, spec.qk_rope_head_dim], dim=-1)
         latent, k_rope = self.kv_down_proj(x).split([spec.kv_lora_rank, spec.qk_rope_head_dim], dim=-1)
         latent = self.kv_norm(latent)  # [B, T, kv_lora_rank]
+        if self.latent_scale != 1.0:
+            q_nope, q_rope = q_nope * self.query_scale, q_rope * self.query_scale
+            latent = latent * self.latent_scale
         if spec.rope is not None:
             q_rope, k_rope = self._rotate(q_rope, step), self._rotate(k_rope, step)
         if spec.query_position_scale:

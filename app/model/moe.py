@@ -53,8 +53,11 @@ class MoE(nn.Module):
         counts while recording."""
         # Counted by a scatter, not bincount: on CUDA bincount reads the largest index on the host.
         flat = indices.reshape(-1)
-        tokens_per_expert = torch.zeros(self.spec.num_experts, dtype=torch.long, device=flat.device)
+        # zero experts (LongCat) are counted in slots past the real ones, then left out: they hold
+        # no weights, and the routing record and the experts' dispatch are about weights
+        tokens_per_expert = torch.zeros(self.spec.routing_slots, dtype=torch.long, device=flat.device)
         tokens_per_expert.scatter_add_(0, flat, torch.ones_like(flat))
+        tokens_per_expert = tokens_per_expert[:self.spec.num_experts]
         if self.recording:
             # Added in place into one buffer (made when recording starts), which a captured
             # step (a CUDA graph) keeps adding into at every replay and a compiled step
@@ -65,6 +68,26 @@ class MoE(nn.Module):
     def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
         """x: the layer's normed input [..., d]. residual: its un-normed input, which the
         router and the experts read when the spec has branch norms (the block passes it)."""
+        out = self.routed(x, residual)
+        if self.shared is not None:
+            out = out + self.shared_part(x)
+        if self.spec.output_scale != 1.0:
+            # Grok 2.5's "residual MoE": (shared + routed) / sqrt(2) keeps the sum's scale.
+            out = out * self.spec.output_scale
+        return out
+
+    def shared_part(self, x: torch.Tensor) -> torch.Tensor:
+        """The shared expert's output (gated, normed) for the normed input x [..., d]."""
+        shared = self.shared(x)
+        if self.shared_gate is not None:
+            shared = shared * torch.sigmoid(self.shared_gate(x))
+        if self.shared_post_norm is not None:
+            shared = self.shared_post_norm(shared)
+        return shared
+
+    def routed(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+        """The routed experts' weighted sum [..., d] (with zero experts' tokens among it); a
+        shortcut MoE's block adds it after the next layer."""
         tokens = x.reshape(-1, x.shape[-1])
         routed_input = tokens
         if self.spec.branch_norm is not None:
@@ -73,27 +96,29 @@ class MoE(nn.Module):
             routed_input = residual.reshape(-1, residual.shape[-1])
         indices, weights = self.router(routed_input)
         tokens_per_expert = self.count(indices)
+        identity = None
+        if self.spec.zero_experts:
+            # LongCat's zero experts return the token itself, times its weight: summed here, and
+            # their slots all given the one index past the real experts, weight 0, which sorts them
+            # after every real assignment: the experts' dispatch skips them (RoutedExperts' skip)
+            zero = indices >= self.spec.num_experts
+            identity = (weights * zero).sum(-1, keepdim=True).to(routed_input.dtype) * routed_input
+            indices = indices.masked_fill(zero, self.spec.num_experts)
+            weights = weights.masked_fill(zero, 0.0)
         if self.experts_pre_norm is not None:
             routed_input = self.experts_pre_norm(routed_input)
         if self.latent_down is not None:
             routed_input = self.latent_down(routed_input)
-        out = self.experts(routed_input, indices, weights, tokens_per_expert, self.spec.router.weight_inputs)
+        out = self.experts(routed_input, indices, weights, tokens_per_expert, self.spec.router.weight_inputs,
+                           skip_past_experts=identity is not None)
+        if identity is not None:
+            out = out + identity
         if self.latent_up is not None:
             # after the weighted sum, as the reference does: one up-projection per token, not
             # one per chosen expert (the same product, a bias added once)
             out = self.latent_up(out)
         if self.experts_post_norm is not None:
             out = self.experts_post_norm(out)
-        if self.shared is not None:
-            shared = self.shared(tokens)
-            if self.shared_gate is not None:
-                shared = shared * torch.sigmoid(self.shared_gate(tokens))
-            if self.shared_post_norm is not None:
-                shared = self.shared_post_norm(shared)
-            out = out + shared
-        if self.spec.output_scale != 1.0:
-            # Grok 2.5's "residual MoE": (shared + routed) / sqrt(2) keeps the sum's scale.
-            out = out * self.spec.output_scale
         return out.view(x.shape)
 
 

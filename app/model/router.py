@@ -24,12 +24,13 @@ class Router(nn.Module):
     def __init__(self, spec: MoESpec, d_model: int):
         super().__init__()
         self.spec = spec.router
-        self.num_experts = spec.num_experts
+        # LongCat's zero experts are scored and chosen like the others, after the real ones
+        self.num_experts = spec.routing_slots
         self.top_k = spec.top_k
-        self.proj = nn.Linear(d_model, spec.num_experts, bias=spec.router.bias)
+        self.proj = nn.Linear(d_model, spec.routing_slots, bias=spec.router.bias)
         # A buffer, not a parameter: the published models adjust it between training steps
         # from the experts' load, never by gradient. Checkpoints store it, so it persists.
-        bias = torch.zeros(spec.num_experts) if spec.router.score_correction_bias else None
+        bias = torch.zeros(spec.routing_slots) if spec.router.score_correction_bias else None
         self.register_buffer("score_correction_bias", bias)
         # Gemma 4: the input's norm (its weight the checkpoint's router.scale), then 1/sqrt(d)
         self.input_norm = make_norm(spec.router.input_norm, d_model) if spec.router.input_norm is not None else None

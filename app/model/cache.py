@@ -134,22 +134,59 @@ class RecurrentState:
         self.seen = 0
 
 
-class ModelCache:
-    """One cache per layer (None for a layer that keeps nothing) and the next position."""
+class TokenHistory:
+    """The last `length` token ids of each row, which an N-gram embedding (LongCat-Flash-Lite)
+    hashes with the next tokens: position p lives in slot p % length. A step reads the slots
+    of the `length` positions before its first, then writes its own, so a replayable step
+    (positions on the device) reads and writes the same way, and the buffer never grows.
+    Token ids, not activations: int64 whatever the model's dtype."""
 
-    def __init__(self, layers: list, max_len: int):
+    def __init__(self, batch: int, length: int, device: torch.device | str):
+        self.length = length
+        self.ids = torch.zeros(batch, length, dtype=torch.long, device=device)
+
+    def before(self, positions: torch.Tensor) -> torch.Tensor:
+        """The ids at the `length` positions before positions[0], oldest first [B, length];
+        0 before the sequence starts, which hashes as the reference's shift fills in there."""
+        earlier = positions[:1] - self.length + torch.arange(self.length, device=positions.device)
+        held = self.ids.index_select(1, earlier % self.length)
+        return torch.where(earlier >= 0, held, torch.zeros((), dtype=held.dtype, device=held.device))
+
+    def write(self, input_ids: torch.Tensor, positions: torch.Tensor) -> None:
+        kept = min(input_ids.shape[1], self.length)
+        self.ids.index_copy_(1, positions[-kept:] % self.length, input_ids[:, -kept:])
+
+    def nbytes(self) -> int:
+        # held whole from the first step on: the analysis counts the `length` ids as a constant
+        return self.ids.nbytes
+
+    def capacity_nbytes(self) -> int:
+        return self.ids.nbytes
+
+    def reset(self) -> None:
+        self.ids.zero_()
+
+
+class ModelCache:
+    """One cache per layer (None for a layer that keeps nothing) and the next position;
+    `tokens`: the token ids an N-gram embedding keeps (None for every other model)."""
+
+    def __init__(self, layers: list, max_len: int, tokens: TokenHistory | None = None):
         self.layers = layers
         self.max_len = max_len
         self.position = 0
+        self.tokens = tokens
 
     def nbytes(self) -> int:
-        return sum(self.layer_nbytes())
+        """The layers' caches and states, and the token ids of an N-gram embedding."""
+        return sum(self.layer_nbytes()) + (self.tokens.nbytes() if self.tokens is not None else 0)
 
     def layer_nbytes(self) -> list[int]:
         return [layer.nbytes() if layer is not None else 0 for layer in self.layers]
 
     def capacity_nbytes(self) -> int:
-        return sum(layer.capacity_nbytes() for layer in self.layers if layer is not None)
+        return (sum(layer.capacity_nbytes() for layer in self.layers if layer is not None)
+                + (self.tokens.capacity_nbytes() if self.tokens is not None else 0))
 
     # A replayed step (a CUDA graph) writes the caches on the device only; its runner keeps
     # the host's account of how many tokens they hold.
@@ -167,3 +204,5 @@ class ModelCache:
         for layer in self.layers:
             if layer is not None:
                 layer.reset()
+        if self.tokens is not None:
+            self.tokens.reset()

@@ -25,6 +25,7 @@ from .altup import AltUp, AltUpStreams
 from .cache import ModelCache
 from .laurel import Laurel
 from .memory_fit import require_cache
+from .ngram_embedding import NgramEmbedding
 from .norms import make_norm
 from .packing import store_input_major
 from .lowbit import LowBitEmbedding
@@ -137,11 +138,10 @@ class DecoderModel(nn.Module):
         super().__init__()
         self.spec = spec
         d = spec.d_model
-        if spec.ngram_embedding is not None:
-            # its module is not written yet: building without it would run another model
-            raise NotImplementedError("ngram_embedding (LongCat-Flash-Lite's N-gram embedding) has no torch "
-                                      "module yet; the spec is analysed, not built")
         self.embed_tokens = nn.Embedding(spec.vocab_size, d)
+        # LongCat-Flash-Lite: hashed n-gram tables added to the token embedding
+        self.ngram_embeddings = NgramEmbedding(spec.ngram_embedding, spec.vocab_size, d) \
+            if spec.ngram_embedding is not None else None
         self.embed_positions = nn.Embedding(spec.learned_positions, d) if spec.learned_positions else None
         self.layers = nn.ModuleList(DecoderBlock(index, layer, d, make_mixer, make_ffn, spec)
                                     for index, layer in enumerate(spec.layers))
@@ -212,7 +212,8 @@ class DecoderModel(nn.Module):
         layers = [block.mixer.new_cache(batch, max_len, dtype, device)
                   if block.mixer is not None and hasattr(block.mixer, "new_cache") else None
                   for block in self.layers]
-        return ModelCache(layers, max_len)
+        tokens = self.ngram_embeddings.new_history(batch, device) if self.ngram_embeddings is not None else None
+        return ModelCache(layers, max_len, tokens)
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         x = self.embed_tokens(input_ids)
@@ -256,6 +257,8 @@ class DecoderModel(nn.Module):
             start = cache.position if cache is not None else 0
             positions = torch.arange(start, start + length, device=input_ids.device)
         x = self.embed(input_ids)
+        if self.ngram_embeddings is not None:
+            x = self.ngram_embeddings(x, input_ids, cache.tokens if cache is not None else None, positions)
         if self.embed_positions is not None:
             if start is not None and start + length > self.spec.learned_positions:
                 raise ValueError(f"position {start + length - 1} exceeds the {self.spec.learned_positions} "

@@ -66,6 +66,9 @@ def layer_norm_count(layer: Layer) -> int:
 # --- cache and state --------------------------------------------------------------------
 
 
+TOKEN_ID_BYTES = 8  # an int64 token id, as torch and the reference keep them
+
+
 def kv_values_per_token(mixer) -> int:
     """Values a layer appends to its cache for each token (none when it reuses another's,
     none without a mixer)."""
@@ -129,6 +132,9 @@ class Analysis:
     # total, not in what a token computes) and their projections to d_model (computed: both)
     ngram_table_params: int = 0
     ngram_projection_params: int = 0
+    # and the token ids its cache keeps to hash the next token's n-grams (the last N-1):
+    # int64 ids whatever the model's dtype, constant from the first token on
+    context_token_bytes: int = 0
 
     @property
     def vision_params(self) -> int:
@@ -183,11 +189,11 @@ class Analysis:
 
     def kv_bytes_at(self, context_len: int, dtype_bytes: int = 2) -> int:
         """Cache and state bytes held at this context length: sliding layers stop at their
-        window, recurrent layers hold their constant state."""
-        return sum(row.kv_bytes_at(context_len, dtype_bytes) for row in self.layers)
+        window, recurrent layers hold their constant state; an N-gram embedding's token ids."""
+        return sum(row.kv_bytes_at(context_len, dtype_bytes) for row in self.layers) + self.context_token_bytes
 
     def state_bytes(self, dtype_bytes: int = 2) -> int:
-        return sum(row.state_values for row in self.layers) * dtype_bytes
+        return sum(row.state_values for row in self.layers) * dtype_bytes + self.context_token_bytes
 
     def flops_per_token(self, context_len: int = 0) -> int:
         """Forward FLOPs for one token at this context: 2 per active weight (the
@@ -244,4 +250,5 @@ def analyze(spec: ArchSpec) -> Analysis:
     return Analysis(spec, tuple(rows), embedding, head, norm_params(spec.final_norm, d), mtp,
                     per_layer_embedding_params=ple_table, stream_params=stream_params(spec), vision=vision,
                     ngram_table_params=ngram.table_params(spec.vocab_size, d) if ngram is not None else 0,
-                    ngram_projection_params=ngram.projection_params(d) if ngram is not None else 0)
+                    ngram_projection_params=ngram.projection_params(d) if ngram is not None else 0,
+                    context_token_bytes=ngram.context_tokens() * TOKEN_ID_BYTES if ngram is not None else 0)

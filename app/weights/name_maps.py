@@ -13,6 +13,7 @@ from .names_kimi_linear import NAME_MAPS as KIMI_LINEAR_LINEAGE
 from .names_lfm2 import NAME_MAPS as LFM2_LINEAGE
 from .names_llama import NAME_MAPS as LLAMA_LINEAGE
 from .names_llama import NameMap, Transform
+from .names_longcat import NAME_MAPS as LONGCAT_LINEAGE
 from .names_minimax import NAME_MAPS as MINIMAX_LINEAGE
 from .names_moe import NAME_MAPS as MOE_LINEAGES
 from .names_nemotron_h import NAME_MAPS as NEMOTRON_H_LINEAGE
@@ -25,4 +26,4 @@ __all__ = ["NAME_MAPS", "NameMap", "Transform"]
 
 NAME_MAPS = {**GPT2_LINEAGE, **LLAMA_LINEAGE, **DEEPSEEK_LINEAGE, **MOE_LINEAGES, **NEMOTRON_H_LINEAGE,
              **MINIMAX_LINEAGE, **KIMI_LINEAR_LINEAGE, **QWEN3_NEXT_LINEAGE, **QWEN3_5_LINEAGE, **LFM2_LINEAGE,
-             **GEMMA3N_LINEAGE, **GEMMA4_LINEAGE, **VISION_LINEAGES, **XLSTM_LINEAGE}
+             **GEMMA3N_LINEAGE, **GEMMA4_LINEAGE, **VISION_LINEAGES, **XLSTM_LINEAGE, **LONGCAT_LINEAGE}

@@ -40,6 +40,10 @@ def longcat_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
     if r.has("qk_head_dim") and r.config["qk_head_dim"] != nope + rope_dim:
         r.problem("qk_head_dim", f"expected qk_nope_head_dim + qk_rope_head_dim = {nope + rope_dim}, found "
                   f"{r.config['qk_head_dim']!r}")
+    if r.has("head_dim") and r.config["head_dim"] != rope_dim:
+        # transformers sizes its rotary table by head_dim: any other width rotates another model
+        r.problem("head_dim", f"LongCat rotates the qk_rope_head_dim ({rope_dim}) channels of each head; "
+                  f"found head_dim {r.config['head_dim']!r}")
     scale_q, scale_kv = r.bool("mla_scale_q_lora", True), r.bool("mla_scale_kv_lora", True)
     if scale_q != scale_kv:
         r.problem("mla_scale_kv_lora", "scales the KV latent without the query latent, or the other way: "
@@ -53,6 +57,11 @@ def longcat_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
         rope=replace(r.rope(rope_dim, default_theta=10_000_000.0), interleaved=True),
         qkv_bias=r.bool("attention_bias", False), latent_scale=scale_q,
     )
+    if r.bool("router_bias", False):
+        # Meituan's router and transformers' both make the logits from the classifier's weight
+        # alone (F.linear without its bias): a bias would be stored and never read
+        r.problem("router_bias", "LongCat's router ignores a classifier bias (its logits use the weight "
+                  "alone); ArchScope reads only configs without one")
     activation = read_activation(r)
     norm = read_norm(r, 1e-5)
     dense = MLP(r.int("ffn_hidden_size"), activation)
@@ -62,7 +71,7 @@ def longcat_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
         # softmax over real and zero experts alike, weights not renormalized, times the scale
         router=Router(scoring="softmax", normalize_top_k=False, score_correction_bias=True,
                       routed_scaling=r.float("routed_scaling_factor", 1.0, positive=True),
-                      bias=r.bool("router_bias", False)),
+                      bias=False),
         shared=dense, zero_experts=r.int("zero_expert_num", 0, minimum=0), shortcut=True,
     )
     ngram = None
@@ -110,22 +119,22 @@ def longcat_to_config(spec: ArchSpec) -> dict:
         raise _problem("layers[0].mixer.rope", f"{spec.model_type} rotates interleaved rope pairs")
     router = moe.router
     if router.scoring != "softmax" or router.normalize_top_k or router.num_groups != 1 or \
-            not router.score_correction_bias:
+            not router.score_correction_bias or router.bias:
         raise _problem("layers[0].ffn.router", f"{spec.model_type} routes by softmax, unnormalized, ungrouped, "
-                       "with a score-correction bias")
+                       "with a score-correction bias and no logit bias")
     config = {
         "model_type": spec.model_type, "vocab_size": spec.vocab_size, "hidden_size": spec.d_model,
         "num_layers": spec.num_layers // 2, "max_position_embeddings": spec.max_context,
         "tie_word_embeddings": spec.tie_embeddings,
         "num_attention_heads": mla.num_heads, "num_key_value_heads": mla.num_heads,
         "q_lora_rank": mla.q_lora_rank, "kv_lora_rank": mla.kv_lora_rank, "qk_nope_head_dim": mla.qk_nope_head_dim,
-        "qk_rope_head_dim": mla.qk_rope_head_dim, "v_head_dim": mla.v_head_dim, "attention_bias": mla.qkv_bias,
+        "qk_rope_head_dim": mla.qk_rope_head_dim, "head_dim": mla.qk_rope_head_dim, "v_head_dim": mla.v_head_dim, "attention_bias": mla.qkv_bias,
         "mla_scale_q_lora": mla.latent_scale, "mla_scale_kv_lora": mla.latent_scale,
         "rope_parameters": rope_to_parameters(mla.rope, mla.qk_rope_head_dim),
         "hidden_act": activation_to_hf(moe.expert.activation), "rms_norm_eps": first.norm.eps,
         "ffn_hidden_size": moe.shared.intermediate_size, "expert_ffn_hidden_size": moe.expert.intermediate_size,
         "n_routed_experts": moe.num_experts, "zero_expert_num": moe.zero_experts, "zero_expert_type": "identity",
-        "moe_topk": moe.top_k, "routed_scaling_factor": router.routed_scaling, "router_bias": router.bias,
+        "moe_topk": moe.top_k, "routed_scaling_factor": router.routed_scaling, "router_bias": False,
     }
     ngram = spec.ngram_embedding
     if spec.model_type == "longcat_flash_ngram":

@@ -32,7 +32,7 @@ class SweepPoint:
 def context_sweep(session, contexts: list[int], decode_steps: int = 4, probe: bool = True,
                   cancelled=lambda: False, on_point=None) -> list[SweepPoint]:
     model, spec = session.model, session.spec
-    rows = analyze(spec).layers
+    analysis = analyze(spec)
     element = model.dtype.itemsize
     limit = spec.learned_positions or 0
     generator = torch.Generator().manual_seed(0)
@@ -63,7 +63,7 @@ def context_sweep(session, contexts: list[int], decode_steps: int = 4, probe: bo
             decode_ms=round(statistics.median(step_ms), 4),
             layer_ms=[round(statistics.median(column), 4) for column in zip(*layer_ms)],
             kv_bytes=cache.nbytes(),
-            kv_bytes_predicted=sum(row.kv_bytes_at(held, element) for row in rows),
+            kv_bytes_predicted=analysis.kv_bytes_at(held, element),  # with an N-gram model's token ids
         )
         points.append(point)
         if on_point is not None:

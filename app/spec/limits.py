@@ -51,16 +51,18 @@ _KINDS = {
         "mamba_head_dim", "mamba_d_conv", "conv_L_cache", "index_head_dim", "mamba_chunk_size",
         "expert_feed_forward_length", "key_length", "value_length", "dimension_count", "channels", "kernel",
         "conv_dim", "block_ff_dim", "block_multiple_of", "latent_size", "moe_latent_size", "embedding_dim",
-        "qk_head_dim", "ffn_round_up_to_multiple_of")),
+        "qk_head_dim", "ffn_round_up_to_multiple_of", "ffn_hidden_size", "expert_ffn_hidden_size")),
     "a head or group count": (MAX_HEADS, (
         "num_heads", "num_kv_heads", "num_key_heads", "num_value_heads", "num_groups", "num_inputs",
         "num_attention_heads", "num_key_value_heads", "n_head", "head_count", "head_count_kv",
         "linear_num_key_heads", "linear_num_value_heads", "mamba_num_heads", "n_groups", "index_n_heads",
-        "altup_num_inputs", "num_attention_heads_per_layer")),
+        "altup_num_inputs", "num_attention_heads_per_layer",
+        # LongCat-Flash-Lite's n-gram orders and hashed splits (4 and 4 published)
+        "emb_neighbor_num", "emb_split_num", "orders", "splits")),
     "an expert count": (MAX_EXPERTS, (
         "num_experts", "top_k", "top_k_groups", "num_local_experts", "n_routed_experts", "num_experts_per_tok",
         "n_group", "topk_group", "n_shared_experts", "expert_count", "expert_used_count", "index_topk",
-        "num_shared_experts", "top_k_experts")),
+        "num_shared_experts", "top_k_experts", "zero_expert_num", "zero_experts", "moe_topk")),
     "a position count": (MAX_POSITIONS, (
         "max_context", "learned_positions", "sliding_window", "original_max_position", "temperature_floor",
         "query_position_floor", "tokens_per_image", "max_tiles", "aspect_ratios", "max_position_embeddings",

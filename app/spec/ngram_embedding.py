@@ -67,6 +67,13 @@ class NgramEmbedding:
         if self.orders >= 2 and self.splits >= 1 and check.d_model > 0 and self.width(check.d_model) < 1:
             check.add(f"{path}.splits", f"{self.tables} tables share d_model {check.d_model}: each row would "
                       "have no width")
+        if self.orders >= 2 and self.splits >= 1 and self.table_ratio >= 1 and vocab_size >= 1:
+            # the hash sums up to N-1 ids times powers below the rows, in int64 as the reference
+            # does: a sum past 2**63 would wrap and pick rows the model never trained
+            largest = (vocab_size - 1) * (1 + (self.orders - 1) * (self.table_ratio * vocab_size + 2 * self.tables - 2))
+            if largest >= 2**63:
+                check.add(f"{path}.table_ratio", f"{self.table_ratio} x vocab {vocab_size} rows: the n-gram hash "
+                          f"reaches about 2**{largest.bit_length() - 1}, past int64")
         if not isinstance(self.boundary_token, int) or not 0 <= self.boundary_token < max(vocab_size, 1):
             check.add(f"{path}.boundary_token", f"{self.boundary_token!r} is not a token id below vocab_size "
                       f"{vocab_size}")

@@ -43,7 +43,7 @@ def decode_at_contexts(session, contexts: list[int], steps: int = 3, roofs: Roof
     would not fit, and probe.Cancelled between layers once `cancelled()` is true."""
     model, spec, device = session.model, session.spec, session.device
     element = model.dtype.itemsize
-    rows = analyze(spec).layers
+    analysis = analyze(spec)
     generator = torch.Generator().manual_seed(0)
     points = []
     for context in sorted(contexts):
@@ -67,7 +67,7 @@ def decode_at_contexts(session, contexts: list[int], steps: int = 3, roofs: Roof
         points.append(DecodePoint(
             context_len=context, tokens_held=held, step_ms=round(step_ms, 4),
             layer_ms=[round(ms, 4) for ms in layer_ms],
-            kv_bytes=cache.nbytes(), kv_bytes_predicted=sum(row.kv_bytes_at(held, element) for row in rows),
+            kv_bytes=cache.nbytes(), kv_bytes_predicted=analysis.kv_bytes_at(held, element),
             layer_ms_predicted=[round(ms, 5) for ms in predicted]))
         del cache
     return points

@@ -230,3 +230,33 @@ def test_xlstm_keys_are_refused_by_name(key, value, expected):
     with pytest.raises(SpecError) as caught:
         spec_from_hf_config(config)
     assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("emb_neighbor_num", 1, "ngram_embedding.orders: 1: the n-grams start at 2 tokens"),
+    ("emb_neighbor_num", 10**9, "emb_neighbor_num: 1,000,000,000 exceeds the bound of 16,384"),
+    ("emb_split_num", 0, "emb_split_num: must be at least 1"),
+    ("emb_split_num", 2000, "ngram_embedding.splits: 6000 tables share d_model 3072"),
+    ("ngram_vocab_size_ratio", 2**31 - 1, "ngram_embedding.table_ratio: 2147483647 x vocab 131072 rows: the n-gram "
+                                          "hash reaches about 2**"),
+    ("ngram_vocab_size_ratio", 78.5, "ngram_vocab_size_ratio: expected an integer"),
+    ("eos_token_id", [2, 3], "eos_token_id: the n-grams restart at one end-of-sequence id"),
+    ("eos_token_id", 10**6, "ngram_embedding.boundary_token: 1000000 is not a token id below vocab_size 131072"),
+    ("zero_expert_num", -1, "zero_expert_num: must be at least 0"),
+    ("zero_expert_num", 2**20, "zero_expert_num: 1,048,576 exceeds the bound of 16,384"),
+    ("zero_expert_type", "copy", "zero_expert_type:"),
+    ("router_bias", True, "router_bias: LongCat's router ignores a classifier bias"),
+    ("head_dim", 128, "head_dim: LongCat rotates the qk_rope_head_dim (64) channels"),
+    ("mla_scale_kv_lora", False, "mla_scale_kv_lora: scales the KV latent without the query latent"),
+    ("num_hidden_layers", 30, "num_hidden_layers: 30 is not 2 x num_layers (28)"),
+    ("moe_topk", 10**6, "moe_topk: 1,000,000 exceeds the bound of 16,384"),
+    ("expert_ffn_hidden_size", 2**40, "expert_ffn_hidden_size: 1,099,511,627,776 exceeds the bound of 1,048,576"),
+])
+def test_longcat_keys_are_refused_by_name(key, value, expected):
+    """LongCat-Flash-Lite's new keys: the zero experts, the N-gram embedding (whose table
+    count and hash must stay in bounds before any table is listed), the router and RoPE."""
+    config = dict(catalog.entry("longcat-flash-lite").config)
+    config[key] = value
+    with pytest.raises(SpecError) as caught:
+        spec_from_hf_config(config)
+    assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems

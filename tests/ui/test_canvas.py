@@ -245,3 +245,20 @@ def test_a_tint_repaints_the_boxes_under_their_cached_text(view, qtbot, monkeypa
     after = view.viewport().grab().toImage().pixelColor(spot)
     assert after != before and after.red() > after.blue()  # the heat colour shows in the box
     assert laid_out == []  # the text came from the cache: no wrapping and eliding per tint
+
+
+def test_longcat_boxes_name_the_zero_experts_the_shortcut_and_the_ngram_tables(view):
+    """LongCat-Flash-Lite: each MoE box says its 128 zero experts beside the 256 real ones and
+    that the experts join after the next layer while the dense MLP joins now; the embedding
+    box names the hashed n-gram tables."""
+    from app.ui.canvas.items import BoxItem
+
+    scene = view.arch_scene
+    scene.set_spec(catalog.get("longcat-flash-lite"))
+    moe = [item for item in scene.slot_items if item.slot == "ffn" and item.title == "Mixture of experts"]
+    assert moe
+    for box in moe:
+        assert box.lines == ["256 experts + 128 zero experts · 12 active", "SwiGLU hidden 1024",
+                             "shortcut: dense MLP 6144 now, experts after the next layer"]
+    embedding = next(item for item in scene.items() if isinstance(item, BoxItem) and item.title == "Token embedding")
+    assert embedding.lines[-3:] == ["+ N-gram embedding:", "12 hashed tables · 2..4-grams", "78 x vocab rows each"]

@@ -327,4 +327,39 @@ ENTRIES = [
                "Query/key heads of 192 with RoPE on a third of them, value heads of 128 scaled by 0.707; "
                "256 experts (top 8), no shared expert."),
     ),
+    Entry(
+        slug="longcat-flash-lite",
+        title="LongCat-Flash-Lite (68.5B-A3B, N-gram embedding)",
+        family="LongCat-Flash",
+        source="meituan-longcat/LongCat-Flash-Lite config.json (keys from its public FP8 and int4 re-uploads "
+               "and an engine's fixture verified against the repo); counts: Meituan's model card, 68.5B total, "
+               "about 3B activated (2.9B to 4.5B by routing)",
+        config=LONGCAT_FLASH_LITE,
+        published_total=68.5e9,
+        notes=("14 published layers, each two MLA sublayers with a dense SwiGLU MLP (6144) after each, and a "
+               "shortcut-connected MoE: it reads the first MLP's normed input and joins after the second. "
+               "ArchScope draws the 28 sublayers as 28 layers (the first of each pair holds the MoE, its "
+               "dense MLP as the shared expert), as transformers' longcat_flash numbers its caches.",
+               "256 experts plus 128 zero (identity) experts share 12 routing slots: a token computes 0 to 12 "
+               "real experts. Active counts the 8 a token computes under uniform routing, the share the "
+               "router's bias steers to; the card's 2.9B (no real expert) and 4.5B (twelve) bracket it.",
+               "The card's \"approximately 3B activated\" is not checked: less the token embedding (0.4B) "
+               "ArchScope's 4.39B is 3.99B, the uniform 8 real experts; 3B would be about one real expert "
+               "per token, which the card does not state.",
+               "Over 30B of the 68.5B are the N-gram embedding: 12 hashed tables (2..4-grams, 4 splits) of "
+               "78 x the vocabulary in rows of 256, each row projected to 3072 and added to the token's "
+               "embedding, the sum divided by 13. A table row is looked up, not computed: the tables count "
+               "in the total, not in the active figure; their projections count in both. Its cache keeps "
+               "the last 3 token ids (24 bytes a sequence, counted in the state).",
+               "Checked against transformers 5.18's longcat_flash (which has no N-gram embedding): the "
+               "trunk's modules -- scaled MLA latents, zero experts, the shortcut MoE -- give its logits on "
+               "tiny random checkpoints, and the trunk at this size counts what transformers' model holds "
+               "less the zero experts' gate/up weights it allocates and never reads (14 x 128 x 2 x 1024 x "
+               "3072). Not checked against any reference run: the N-gram embedding, written from Meituan's "
+               "modeling_longcat_ngram.py and tested by hand-worked hashes and cached steps equal to a "
+               "recompute; and the loading of Meituan's own checkpoint (the name map is checked on "
+               "transformers' save_pretrained, whose names Meituan's follow).",
+               "The config copies found do not show rope_scaling (the card's 256k context is reached by YaRN); "
+               "RoPE theta 5e6 without scaling is read, which changes no count or cache size."),
+    ),
 ]

@@ -32,6 +32,8 @@ def embedding_lines(spec: ArchSpec) -> list[str]:
                      "(can stay off the accelerator)")
     if spec.altup is not None:
         lines.append(f"AltUp: {spec.altup.num_inputs} residual streams")
+    if spec.ngram_embedding is not None:  # LongCat-Flash-Lite: hashed n-gram rows added to the token's
+        lines += ["+ N-gram embedding:", *spec.ngram_embedding.box_lines(spec.vocab_size)]
     return lines
 
 

@@ -292,6 +292,12 @@ def _ffn_split(ffn, path: str, tp: int, ep: int, problems: list[str]) -> FfnSpli
     if ffn.branch_norm is not None and max(tp, ep) > 1:
         # Gemma 4: the shared MLP's output is normed whole, before any all-reduce could complete it
         problems.append(f"{path}.branch_norm: an MoE whose branches are normed apart is not split over ranks yet")
+    if ffn.zero_experts and max(tp, ep) > 1:
+        # LongCat: identity slots take part of each token's top-k; the split dispatches real experts only
+        problems.append(f"{path}.zero_experts: an MoE with zero (identity) experts is not split over ranks yet")
+    if ffn.shortcut and max(tp, ep) > 1:
+        # LongCat: the routed sum joins the residual after the next layer, outside this layer's reduction
+        problems.append(f"{path}.shortcut: a shortcut-connected MoE is not split over ranks yet")
     shared = ffn.shared.intermediate_size if ffn.shared is not None else 0
     if shared and tp > 1:
         _split_over(problems, f"{path}.shared.intermediate_size", shared, tp)
@@ -320,6 +326,8 @@ def _plan(spec: ArchSpec, tp: int, ep: int) -> tuple[ParallelPlan | None, list[s
     if ep > 1 and not any(layer.ffn_kind == "moe" for layer in spec.layers):
         problems.append(f"ep {ep}: {spec.name} has no mixture-of-experts layer to place over ranks")
     world = max(tp, ep)
+    if spec.ngram_embedding is not None and world > 1:
+        problems.append("ngram_embedding: the N-gram tables and their token history are not split over ranks yet")
     layers = []
     for index, layer in enumerate(spec.layers):
         path = f"layers[{index}]"

@@ -130,3 +130,11 @@ def test_the_plan_imports_no_torch():
     loaded = subprocess.run([sys.executable, "-c", "import sys, app.parallel.plan; print('torch' in sys.modules)"],
                             capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "False"
+
+
+def test_longcat_parts_no_plan_splits_yet_are_refused_by_name():
+    problems = plan_problems(catalog.get("longcat-flash-lite", "explore"), 2, 2)
+    assert "layers[0].ffn.shortcut: a shortcut-connected MoE is not split over ranks yet" in problems
+    assert "layers[0].ffn.zero_experts: an MoE with zero (identity) experts is not split over ranks yet" in problems
+    assert "ngram_embedding: the N-gram tables and their token history are not split over ranks yet" in problems
+    assert plan_problems(catalog.get("longcat-flash-lite", "explore"), 1, 1) == []

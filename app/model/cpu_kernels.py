@@ -4,6 +4,9 @@ through them like any other op:
 - `archscope_kernels::lowbit_linear` (kernels/lowbit.cpp), products with GGUF's low-bit
   matrices as stored. torch's own low-bit CPU kernels were measured slower than float32 on
   the AVX2 development machine (an int4 2048 x 2048 product 11.5 ms against 0.47 ms).
+- `archscope_kernels::decode_linear` (kernels/decode_linear.cpp), a decode step's products
+  with float32 or bfloat16 matrices, read at the speed they stream from memory (torch's BLAS
+  reads the small matrices of a small model at about half of it).
 - `archscope_kernels::decode_attention` (kernels/attention.cpp), one decode step's
   attention in float32, without the fixed cost of torch's flash kernel.
 - `archscope_kernels::probe_mark` / `probe_take_marks` (kernels/probe_marks.cpp): the
@@ -83,6 +86,10 @@ def _load() -> None:
     @torch.library.register_fake("archscope_kernels::lowbit_linear")
     def _shape(x, codes, scales, offsets, bits, group):
         return x.new_empty(x.shape[0], codes.shape[0])
+
+    @torch.library.register_fake("archscope_kernels::decode_linear")
+    def _linear_shape(x, weight, bias):
+        return x.new_empty(x.shape[0], weight.shape[0])
 
     @torch.library.register_fake("archscope_kernels::decode_attention")
     def _attention_shape(q, k, v, visible, scale):

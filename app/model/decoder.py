@@ -27,7 +27,7 @@ from .laurel import Laurel
 from .memory_fit import require_cache
 from .ngram_embedding import NgramEmbedding
 from .norms import make_norm
-from .packing import store_input_major
+from .packing import store_input_major, use_decode_linears
 from .lowbit import LowBitEmbedding
 from .per_layer_embedding import PerLayerEmbedding, PerLayerInput
 from .rope import RotaryTable
@@ -187,6 +187,7 @@ class DecoderModel(nn.Module):
             if module is not self and hasattr(module, "pack_for_decode"):
                 module.pack_for_decode()
         store_input_major(self.lm_head)
+        use_decode_linears(self)
 
     def rotary_tables(self) -> dict:
         """One cos/sin table per distinct Rope (Gemma 3 has two), made on first use."""

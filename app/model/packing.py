@@ -18,7 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import cpu_kernels
 from .lowbit import PackedLowBit, can_pack
+
+DECODE_ROWS = 4  # the rows of activations our decode kernel takes: a decode step's batch
 
 
 def input_major(tensor: torch.Tensor) -> torch.Tensor:
@@ -29,6 +32,40 @@ def input_major(tensor: torch.Tensor) -> torch.Tensor:
     if tensor.device.type == "cpu" and tensor.dtype != torch.float32:
         return tensor.contiguous()
     return tensor.t().contiguous().t()
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """x W^T + b, as F.linear; a decode step's few rows of float32 or bfloat16 on the CPU go
+    through our kernel (app/model/kernels/decode_linear.cpp) where it is loaded, which reads
+    either layout at the speed the matrix streams from memory."""
+    if _kernel_computes(x, weight):
+        rows = x.reshape(-1, x.shape[-1])
+        out = torch.ops.archscope_kernels.decode_linear(rows, weight, bias)
+        return out.view(*x.shape[:-1], weight.shape[0])
+    return F.linear(x, weight, bias)
+
+
+def _kernel_computes(x: torch.Tensor, weight: torch.Tensor) -> bool:
+    return (cpu_kernels.loaded() and x.device.type == "cpu" and x.dtype in (torch.float32, torch.bfloat16)
+            and weight.dtype == x.dtype and x.numel() <= DECODE_ROWS * x.shape[-1] and x.numel() > 0
+            and x.is_contiguous() and (weight.is_contiguous() or weight.t().is_contiguous()))
+
+
+class DecodeLinear(nn.Linear):
+    """An nn.Linear whose product goes through `linear` above: what `pack_for_decode` makes
+    of every plain nn.Linear of a model (by class, in place: the same parameters, names and
+    state; only the forward differs)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return linear(x, self.weight, self.bias)
+
+
+def use_decode_linears(model: nn.Module) -> None:
+    """Every plain nn.Linear of the model computes through `linear` (subclasses keep their
+    own forward: a tensor-parallel shard's all-reduce, a low-bit matrix)."""
+    for module in model.modules():
+        if type(module) is nn.Linear:
+            module.__class__ = DecodeLinear
 
 
 @torch.no_grad()
@@ -86,7 +123,7 @@ class PackedLinear:
         return True
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return F.linear(x, self.weight, self.bias).split(self.sizes, dim=-1)
+        return linear(x, self.weight, self.bias).split(self.sizes, dim=-1)
 
 
 def packed_or_none(owner: nn.Module, name: str) -> PackedLinear | PackedLowBit | None:

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..model.packing import linear
 from .comm import Comm
 from .moe import ParallelMoE, keep_rows, sliced
 from .plan import EMBEDDING_LAYER, FfnSplit, MixerSplit, ParallelPlan
@@ -44,7 +45,7 @@ class RowParallelLinear(nn.Linear):
         self.comm, self.layer, self.label = comm, layer, label
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.comm.all_reduce(F.linear(x, self.weight), self.layer, self.label)
+        out = self.comm.all_reduce(linear(x, self.weight), self.layer, self.label)
         return out if self.bias is None else out + self.bias
 
 
@@ -81,7 +82,7 @@ class VocabParallelHead(nn.Linear):
         self.block, self.comm, self.layer = block, comm, layer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        own = F.linear(x, self.weight)
+        own = linear(x, self.weight)
         short = self.block - own.shape[-1]
         if short:
             own = F.pad(own, (0, short))

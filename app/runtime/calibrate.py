@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from ..model import cpu_kernels
 from ..spec.roofline import Roofs
 from .probe import Cancelled
 from .roofs_file import SavedRoofs, find_roofs, save_roofs
@@ -111,7 +112,8 @@ def calibrate(device: str | torch.device = "auto", dtypes: tuple[str, ...] | Non
     if unknown:
         raise ValueError(f"calibrate: unknown dtype {unknown[0]!r}; expected one of {', '.join(DTYPES)}")
     read_dtypes = [dtype for dtype in READ_DTYPES if dtype in computed_dtypes(device)]
-    total = 2 * len(read_dtypes) + len(dtypes)
+    reads_per_dtype = 3 if device.type == "cpu" and cpu_kernels.loaded() else 2  # (+ our decode kernel's)
+    total = reads_per_dtype * len(read_dtypes) + len(dtypes)
     done = 0
 
     def step_done() -> None:
@@ -200,7 +202,8 @@ def _best_seconds(device: torch.device, work: Callable[[], object], repeats: int
 
 
 def _read_rates(device: torch.device, dtype: torch.dtype, quick: bool, check, step_done):
-    """(kind, bytes/s) for a matrix-vector product and a sum over READ_BYTES of `dtype`."""
+    """(kind, bytes/s) for a matrix-vector product (torch's; on the CPU also our decode
+    kernel's, where it is loaded) and a sum over READ_BYTES of `dtype`."""
     check()
     total_bytes = READ_BYTES[device.type, quick]
     if device.type == "cuda":
@@ -215,6 +218,18 @@ def _read_rates(device: torch.device, dtype: torch.dtype, quick: bool, check, st
     try:
         yield "matrix-vector", read_bytes / _best_seconds(device, lambda: F.linear(vector, weight), repeats)
         step_done()
+        if device.type == "cpu" and cpu_kernels.loaded():
+            # the decode product a layer runs on the CPU (app/model/kernels/decode_linear.cpp):
+            # it reads faster than torch's BLAS, and the roof is the fastest reader
+            check()
+            kernel = torch.ops.archscope_kernels.decode_linear
+            # both layouts the model keeps: row-major, and input-major (the same storage seen
+            # transposed, [columns, rows] read by an input of `rows` values)
+            along_rows = torch.ones(1, rows, dtype=dtype, device=device)
+            seconds = min(_best_seconds(device, lambda: kernel(vector, weight, None), repeats),
+                          _best_seconds(device, lambda: kernel(along_rows, weight.t(), None), repeats))
+            yield "decode kernel", read_bytes / seconds
+            step_done()
         check()
         yield "sum", read_bytes / _best_seconds(device, weight.sum, repeats)
         step_done()

@@ -39,9 +39,16 @@ def lowbit_linear_flops(x, codes, *args, **kwargs) -> int:
     return 2 * x.shape[0] * x.shape[1] * codes.shape[0]
 
 
+def decode_linear_flops(x, weight, *args, **kwargs) -> int:
+    """Our decode product with a float matrix (app/model/kernels/decode_linear.cpp): x [M, K]
+    times [N, K]."""
+    return 2 * x.shape[0] * x.shape[1] * weight.shape[0]
+
+
 # Our own operators (app/model/kernels), by name: they are registered only where built.
 OWN_OPERATOR_FLOPS = {"archscope_kernels::decode_attention": cpu_flash_attention_flops,
-                      "archscope_kernels::lowbit_linear": lowbit_linear_flops}
+                      "archscope_kernels::lowbit_linear": lowbit_linear_flops,
+                      "archscope_kernels::decode_linear": decode_linear_flops}
 
 
 @dataclass

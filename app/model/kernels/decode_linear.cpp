@@ -1,0 +1,194 @@
+// A decode step's products with float32 or bfloat16 weights on an x86 CPU with AVX2:
+// y = x W^T + b for the one row (or the few rows) of activations a decode step has.
+//
+// Such a product streams the whole matrix from memory once and does two FLOPs per weight,
+// so its speed is the speed the matrix is read at. torch's CPU BLAS reads the small
+// matrices of a small model well below that (a 576 x 1536 float32 matrix at 12 GB/s against
+// 21 GB/s for a large one on a 2-core EPYC), and bfloat16 ones slower still. Both layouts
+// the model keeps (app/model/packing.py) are read as one contiguous stream per thread:
+//   - row-major [N, K] (bfloat16 on the CPU): each thread takes whole rows, four at a time,
+//     and sums their products with x (the layout of app/model/kernels/lowbit.cpp);
+//   - input-major, [K, N] contiguous seen as [N, K] (float32): each thread takes a block of
+//     the K input rows and adds x[k] times each row into a partial y of its own; the
+//     partials are summed at the end. Splitting K rather than N keeps every thread's stream
+//     contiguous: split by columns, a thread would read half of every row and the other half
+//     would be prefetched for nothing.
+// Sums are in float32 whatever the weights; y comes back in x's dtype.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/util/BFloat16.h>
+#include <torch/library.h>
+#include <immintrin.h>
+
+#include "avx2.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace {
+
+constexpr int64_t kMaxRows = 4;  // rows of x: a decode step's batch; larger is a prefill (torch's GEMM)
+
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load8(const c10::BFloat16* p) {  // bfloat16 is float32's top half
+  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+inline float load1(const float* p) { return *p; }
+inline float load1(const c10::BFloat16* p) { return static_cast<float>(*p); }
+
+// Row-major: R rows of W (contiguous from `rows`, K apart) against the M rows of x. The next
+// tile's rows are prefetched a share a step, since four streams side by side hide the access
+// pattern from the hardware prefetcher (as in lowbit.cpp).
+template <typename W, int R>
+void dot_rows(const W* rows, const float* x, int64_t M, int64_t K, bool prefetch, float* out /* [M][R] */) {
+  __m256 acc[kMaxRows][R];
+  for (int64_t m = 0; m < M; ++m)
+    for (int r = 0; r < R; ++r) acc[m][r] = _mm256_setzero_ps();
+  const char* ahead = reinterpret_cast<const char*>(rows + R * K);
+  const int64_t ahead_step = R * 8 * static_cast<int64_t>(sizeof(W));  // the next tile's bytes per 8 columns
+  int64_t k = 0;
+  for (; k + 8 <= K; k += 8) {
+    if (prefetch) {
+      for (int64_t line = 0; line < ahead_step; line += 64) _mm_prefetch(ahead + k / 8 * ahead_step + line, _MM_HINT_T0);
+    }
+    __m256 w[R];
+    for (int r = 0; r < R; ++r) w[r] = load8(rows + r * K + k);
+    for (int64_t m = 0; m < M; ++m) {
+      const __m256 xv = _mm256_loadu_ps(x + m * K + k);
+      for (int r = 0; r < R; ++r) acc[m][r] = _mm256_fmadd_ps(w[r], xv, acc[m][r]);
+    }
+  }
+  for (int64_t m = 0; m < M; ++m) {
+    for (int r = 0; r < R; ++r) {
+      float sum = horizontal_sum(acc[m][r]);
+      for (int64_t t = k; t < K; ++t) sum += load1(rows + r * K + t) * x[m * K + t];
+      out[m * R + r] = sum;
+    }
+  }
+}
+
+template <typename W>
+void row_major(const W* weight, const float* x, int64_t M, int64_t K, int64_t N, float* y) {
+  constexpr int kRows = 4;
+  const int64_t tiles = (N + kRows - 1) / kRows;
+  // a task of about 32 KB of weights outweighs handing it to a thread
+  const int64_t grain = std::max<int64_t>(1, 32768 / (K * static_cast<int64_t>(sizeof(W)) * kRows));
+  at::parallel_for(0, tiles, grain, [&](int64_t first, int64_t last) {
+    float out[kMaxRows * kRows];
+    for (int64_t tile = first; tile < last; ++tile) {
+      const int64_t n = tile * kRows;
+      if (n + kRows <= N) {
+        dot_rows<W, kRows>(weight + n * K, x, M, K, tile + 1 < last, out);
+        for (int64_t m = 0; m < M; ++m)
+          for (int r = 0; r < kRows; ++r) y[m * N + n + r] = out[m * kRows + r];
+      } else {
+        for (int64_t row = n; row < N; ++row) {
+          dot_rows<W, 1>(weight + row * K, x, M, K, false, out);
+          for (int64_t m = 0; m < M; ++m) y[m * N + row] = out[m];
+        }
+      }
+    }
+  });
+}
+
+// Input-major: y[m] += x[m][k] * Wt[k] for the thread's block of k, four input rows a pass
+// (one load and store of the partial y per four rows of weights).
+template <typename W>
+void add_rows(const W* rows, const float* x, int64_t M, int64_t K, int64_t N, int64_t k_first, int64_t k_last,
+              float* partial /* [M][N] */) {
+  int64_t k = k_first;
+  for (; k + 4 <= k_last; k += 4) {
+    const W* w0 = rows + k * N;
+    for (int64_t m = 0; m < M; ++m) {
+      const __m256 x0 = _mm256_set1_ps(x[m * K + k]), x1 = _mm256_set1_ps(x[m * K + k + 1]);
+      const __m256 x2 = _mm256_set1_ps(x[m * K + k + 2]), x3 = _mm256_set1_ps(x[m * K + k + 3]);
+      float* out = partial + m * N;
+      int64_t n = 0;
+      for (; n + 8 <= N; n += 8) {
+        __m256 acc = _mm256_loadu_ps(out + n);
+        acc = _mm256_fmadd_ps(load8(w0 + n), x0, acc);
+        acc = _mm256_fmadd_ps(load8(w0 + N + n), x1, acc);
+        acc = _mm256_fmadd_ps(load8(w0 + 2 * N + n), x2, acc);
+        acc = _mm256_fmadd_ps(load8(w0 + 3 * N + n), x3, acc);
+        _mm256_storeu_ps(out + n, acc);
+      }
+      for (; n < N; ++n) {
+        out[n] += load1(w0 + n) * x[m * K + k] + load1(w0 + N + n) * x[m * K + k + 1] +
+                  load1(w0 + 2 * N + n) * x[m * K + k + 2] + load1(w0 + 3 * N + n) * x[m * K + k + 3];
+      }
+    }
+  }
+  for (; k < k_last; ++k) {
+    for (int64_t m = 0; m < M; ++m) {
+      const float xk = x[m * K + k];
+      for (int64_t n = 0; n < N; ++n) partial[m * N + n] += load1(rows + k * N + n) * xk;
+    }
+  }
+}
+
+template <typename W>
+void input_major(const W* rows, const float* x, int64_t M, int64_t K, int64_t N, float* y) {
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), K / 16));
+  // one partial y per block of K; the first is y itself
+  thread_local std::vector<float> mine;
+  std::vector<float>& scratch = mine;  // the caller's, by reference: a thread_local named in the lambda is that thread's
+  scratch.assign((threads - 1) * M * N, 0.f);
+  std::fill(y, y + M * N, 0.f);
+  const int64_t block = (K + threads - 1) / threads;
+  at::parallel_for(0, threads, 1, [&](int64_t first, int64_t last) {
+    for (int64_t part = first; part < last; ++part) {
+      float* partial = part == 0 ? y : scratch.data() + (part - 1) * M * N;
+      add_rows(rows, x, M, K, N, part * block, std::min(K, (part + 1) * block), partial);
+    }
+  });
+  for (int64_t part = 1; part < threads; ++part) {
+    const float* partial = scratch.data() + (part - 1) * M * N;
+    for (int64_t i = 0; i < M * N; ++i) y[i] += partial[i];
+  }
+}
+
+template <typename W>
+void product(const at::Tensor& weight, const float* x, int64_t M, int64_t K, int64_t N, float* y) {
+  const auto* data = reinterpret_cast<const W*>(weight.data_ptr());
+  if (weight.is_contiguous()) {
+    row_major<W>(data, x, M, K, N, y);
+  } else {
+    input_major<W>(data, x, M, K, N, y);
+  }
+}
+
+at::Tensor decode_linear(const at::Tensor& x, const at::Tensor& weight, const c10::optional<at::Tensor>& bias) {
+  TORCH_CHECK(x.dim() == 2 && x.is_contiguous() && x.device().is_cpu(),
+              "decode_linear: x must be a contiguous CPU matrix [M, K]");
+  TORCH_CHECK(x.size(0) >= 1 && x.size(0) <= kMaxRows, "decode_linear: x has ", x.size(0), " rows; at most ",
+              kMaxRows, " (a decode step's batch)");
+  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16,
+              "decode_linear: x must be float32 or bfloat16");
+  TORCH_CHECK(weight.dim() == 2 && weight.scalar_type() == x.scalar_type() && weight.size(1) == x.size(1),
+              "decode_linear: weight must be [N, ", x.size(1), "] in x's dtype");
+  TORCH_CHECK(weight.is_contiguous() || weight.t().is_contiguous(),
+              "decode_linear: weight must be row-major [N, K] or input-major ([K, N] contiguous, seen as [N, K])");
+  const int64_t M = x.size(0), K = x.size(1), N = weight.size(0);
+  if (bias.has_value()) {
+    TORCH_CHECK(bias->dim() == 1 && bias->size(0) == N && bias->scalar_type() == x.scalar_type(),
+                "decode_linear: bias must be [", N, "] in x's dtype");
+  }
+  const at::Tensor x32 = x.scalar_type() == at::kFloat ? x : x.to(at::kFloat);
+  at::Tensor y = at::empty({M, N}, x.options().dtype(at::kFloat));
+  if (x.scalar_type() == at::kFloat) {
+    product<float>(weight, x32.data_ptr<float>(), M, K, N, y.data_ptr<float>());
+  } else {
+    product<c10::BFloat16>(weight, x32.data_ptr<float>(), M, K, N, y.data_ptr<float>());
+  }
+  if (bias.has_value()) y.add_(*bias);
+  return x.scalar_type() == at::kFloat ? y : y.to(x.scalar_type());
+}
+
+}  // namespace
+
+TORCH_LIBRARY_FRAGMENT(archscope_kernels, m) {
+  m.def("decode_linear(Tensor x, Tensor weight, Tensor? bias) -> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(archscope_kernels, CPU, m) { m.impl("decode_linear", &decode_linear); }

@@ -70,8 +70,8 @@ def memory_bandwidth_matvec(device: str, megabytes: int = 256, repeats: int = 7)
     products = [lambda: matrix @ vector]
     if matrix.device.type == "cpu" and cpu_kernels.loaded():
         # our decode kernel reads a matrix faster than torch's BLAS: the ceiling is the faster
-        # of the two, so that no measured decode can pass it
-        # in both layouts the model keeps: row-major, and input-major (the transposed view)
+        # of the two, in both layouts the model keeps (row-major; input-major, the transposed
+        # view), so that a decode using either is measured against what the machine can do
         row = vector.view(1, -1)
         products.append(lambda: torch.ops.archscope_kernels.decode_linear(row, matrix, None))
         products.append(lambda: torch.ops.archscope_kernels.decode_linear(row, matrix.t(), None))

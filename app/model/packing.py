@@ -1,5 +1,8 @@
 """The weight layout a one-token decode step wants: matrices stored input-major, and the
 linears that read the same input (q/k/v; gate/up) backed by one matrix that one matmul reads.
+On the CPU, where our kernels are loaded, a decode step's products go through our own
+(`linear`, kernels/decode_linear.cpp), which reads either layout as one stream per thread;
+the layout below is what torch's BLAS wants where it computes them (a prefill, a GPU).
 
 A decode step multiplies a single row vector by every weight matrix, so it runs at the
 speed the matrices stream from memory. nn.Linear stores [out, in] row-major, which makes

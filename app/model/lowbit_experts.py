@@ -73,8 +73,12 @@ class LowBitExperts(nn.Module):
         self.gate_proj, self.up_proj, self.down_proj = gate_proj, up_proj, down_proj
 
     def forward(self, tokens: torch.Tensor, indices: torch.Tensor, weights: torch.Tensor,
-                tokens_per_expert: torch.Tensor, weight_inputs: bool = False) -> torch.Tensor:
-        """As RoutedExperts.forward: the weighted sum of each token's chosen experts."""
+                tokens_per_expert: torch.Tensor, weight_inputs: bool = False,
+                skip_past_experts: bool = False) -> torch.Tensor:
+        """As RoutedExperts.forward: the weighted sum of each token's chosen experts. Zero
+        experts (skip_past_experts, LongCat's) come from no GGUF file this loads: refused."""
+        if skip_past_experts:
+            raise ValueError("low-bit experts do not run beside zero (identity) experts: load the weights expanded")
         def run(routed: torch.Tensor, expert_of: torch.Tensor) -> torch.Tensor:
             def project(matrix: LowBitLinear, inputs: torch.Tensor) -> torch.Tensor:
                 grouped = grouped_lowbit_operator if torch.compiler.is_compiling() else grouped_lowbit_linear

@@ -64,8 +64,15 @@ def _base_layer(spec: ArchSpec) -> Layer:
                  lambda layer: True):
         found = next((layer for layer in spec.layers if test(layer)), None)
         if found is not None:
-            return found
+            return dataclasses.replace(found, ffn=_in_own_layer(found.ffn)) if found.ffn is not None else found
     raise Refused("the model has no layers to model a group on")
+
+
+def _in_own_layer(ffn):
+    """The feed-forward joining the residual in its own layer: LongCat's shortcut MoE joins
+    after the next layer, which a group added at the end does not have, so the group's
+    layers take the same experts without the shortcut."""
+    return dataclasses.replace(ffn, shortcut=False) if getattr(ffn, "shortcut", False) else ffn
 
 
 def _global_attention(spec: ArchSpec, base: Layer):
@@ -87,7 +94,7 @@ def _first(spec: ArchSpec, part: str, test):
 def _feed_forward(spec: ArchSpec, base: Layer, key: str):
     """The model's own dense MLP or MoE, else the one a palette drop derives."""
     own = _first(spec, "ffn", lambda ffn: ffn.kind == ("moe" if key == "moe" else "mlp"))
-    return own if own is not None else apply_drop(key, SLOT_FFN, spec, base).ffn
+    return _in_own_layer(own) if own is not None else apply_drop(key, SLOT_FFN, spec, base).ffn
 
 
 def templates_for(spec: ArchSpec) -> list[GroupTemplate]:

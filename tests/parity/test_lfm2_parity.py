@@ -19,8 +19,7 @@ from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this
     assert_cache_holds_what_the_analysis_counts,
     assert_every_checkpoint_tensor_is_used,
     assert_prefill_then_decode_matches,
-    reference_pair,
-    save_reference,
+    tiny_checkpoints,
 )
 
 SEQ_LEN = 11
@@ -53,24 +52,13 @@ TINY = {
 CONV_SCALE = 20.0
 
 
-@pytest.fixture(scope="module", params=sorted(TINY))
-def checkpoint(request, tmp_path_factory):
-    import torch
-
-    directory = tmp_path_factory.mktemp(request.param)
-    reference = save_reference(TINY[request.param], directory)
-    with torch.no_grad():
-        for name, parameter in reference.named_parameters():
-            if name.endswith("conv.conv.weight"):
-                parameter.mul_(CONV_SCALE)
-    reference.save_pretrained(directory, safe_serialization=True)
-    return reference, directory, TINY[request.param]
+def sharpen(reference, name: str) -> None:
+    for parameter_name, parameter in reference.named_parameters():
+        if parameter_name.endswith("conv.conv.weight"):
+            parameter.mul_(CONV_SCALE)
 
 
-@pytest.fixture(scope="module")
-def pair(checkpoint):
-    reference, directory, config = checkpoint
-    return reference_pair(reference, directory, config["vocab_size"], SEQ_LEN)
+checkpoint, pair = tiny_checkpoints(TINY, SEQ_LEN, sharpen)
 
 
 def test_a_one_token_prompt_then_decode_matches(pair):

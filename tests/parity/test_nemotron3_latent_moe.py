@@ -25,8 +25,7 @@ from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this
     assert_every_checkpoint_tensor_is_used,
     assert_prefill_then_decode_matches,
     reference_logits,
-    reference_pair,
-    save_reference,
+    tiny_checkpoints,
 )
 
 SEQ_LEN = 11
@@ -61,25 +60,14 @@ TINY = {
 ROUTED_SCALE = {"fc1_latent_proj": 3.0, "experts.up_proj": 3.0, "experts.down_proj": 3.0, "fc2_latent_proj": 3.0}
 
 
-@pytest.fixture(scope="module", params=sorted(TINY))
-def checkpoint(request, tmp_path_factory):
-    import torch
-
-    directory = tmp_path_factory.mktemp(request.param)
-    reference = save_reference(TINY[request.param], directory)
-    with torch.no_grad():
-        for name, parameter in reference.named_parameters():
-            for part, scale in ROUTED_SCALE.items():
-                if f"mixer.{part}" in name:
-                    parameter.mul_(scale)
-    reference.save_pretrained(directory, safe_serialization=True)
-    return reference, directory, TINY[request.param]
+def sharpen(reference, name: str) -> None:
+    for parameter_name, parameter in reference.named_parameters():
+        for part, scale in ROUTED_SCALE.items():
+            if f"mixer.{part}" in parameter_name:
+                parameter.mul_(scale)
 
 
-@pytest.fixture(scope="module")
-def pair(checkpoint):
-    reference, directory, config = checkpoint
-    return reference_pair(reference, directory, config["vocab_size"], SEQ_LEN)
+checkpoint, pair = tiny_checkpoints(TINY, SEQ_LEN, sharpen)
 
 
 def test_the_experts_work_in_the_latent(pair, checkpoint):

@@ -10,16 +10,13 @@ conv bias, a single group and a dt floor (time_step_min) high enough
 that the clamp acts on many tokens.
 """
 
-import pytest
-
 from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this module's pair
     test_one_forward_matches,
     test_prefill_then_decode_matches,
     test_token_by_token_through_the_cache_matches,
     assert_every_checkpoint_tensor_is_used,
     assert_prefill_then_decode_matches,
-    reference_pair,
-    save_reference,
+    tiny_checkpoints,
 )
 
 SEQ_LEN = 13
@@ -51,27 +48,16 @@ TINY = {
 SHARPEN = {"grouped": dict(dt_shift=3.0, conv_scale=5.0), "biased": dict(dt_shift=0.0, conv_scale=5.0)}
 
 
-@pytest.fixture(scope="module", params=sorted(TINY))
-def checkpoint(request, tmp_path_factory):
-    import torch
-
-    directory = tmp_path_factory.mktemp(request.param)
-    reference = save_reference(TINY[request.param], directory)
-    sharpen = SHARPEN[request.param]
-    with torch.no_grad():
-        for name, parameter in reference.named_parameters():
-            if name.endswith("mixer.dt_bias"):
-                parameter.add_(sharpen["dt_shift"])
-            elif name.endswith("mixer.conv1d.weight"):
-                parameter.mul_(sharpen["conv_scale"])
-    reference.save_pretrained(directory, safe_serialization=True)
-    return reference, directory, TINY[request.param]
+def sharpen(reference, name: str) -> None:
+    shift = SHARPEN[name]
+    for parameter_name, parameter in reference.named_parameters():
+        if parameter_name.endswith("mixer.dt_bias"):
+            parameter.add_(shift["dt_shift"])
+        elif parameter_name.endswith("mixer.conv1d.weight"):
+            parameter.mul_(shift["conv_scale"])
 
 
-@pytest.fixture(scope="module")
-def pair(checkpoint):
-    reference, directory, config = checkpoint
-    return reference_pair(reference, directory, config["vocab_size"], SEQ_LEN)
+checkpoint, pair = tiny_checkpoints(TINY, SEQ_LEN, sharpen)
 
 
 

@@ -11,8 +11,6 @@ epsilons, the feed-forward's factor and rounding, tied or untied head; the secon
 gates at 3 and its logits at 5, tight enough to act.
 """
 
-import pytest
-
 from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this module's pair
     test_one_forward_matches,
     test_prefill_then_decode_matches,
@@ -22,8 +20,7 @@ from .reference import (  # noqa: F401 -- test_*: the shared checks, run on this
     assert_every_checkpoint_tensor_is_used,
     assert_prefill_then_decode_matches,
     reference_logits,
-    reference_pair,
-    save_reference,
+    tiny_checkpoints,
 )
 
 SEQ_LEN = 11
@@ -56,19 +53,7 @@ def sharpen_gates(reference) -> None:
                 parameter.copy_(torch.randn(parameter.shape, generator=generator) * scale)
 
 
-@pytest.fixture(scope="module", params=sorted(TINY))
-def checkpoint(request, tmp_path_factory):
-    directory = tmp_path_factory.mktemp(request.param)
-    reference = save_reference(TINY[request.param], directory)
-    sharpen_gates(reference)
-    reference.save_pretrained(directory, safe_serialization=True)
-    return reference, directory, TINY[request.param]
-
-
-@pytest.fixture(scope="module")
-def pair(checkpoint):
-    reference, directory, config = checkpoint
-    return reference_pair(reference, directory, config["vocab_size"], SEQ_LEN)
+checkpoint, pair = tiny_checkpoints(TINY, SEQ_LEN, lambda reference, name: sharpen_gates(reference))
 
 
 def test_a_prefill_of_whole_chunks_matches(pair):

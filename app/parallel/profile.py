@@ -16,10 +16,8 @@ from ..runtime.generate import Sampling
 from ..runtime.memory import hardware
 from ..runtime.snapshot import ProfileSnapshot, byte_tokens
 from ..spec import ArchSpec
-from ..spec.errors import SpecError
-from ..spec.hf import spec_from_hf_config
+from ..spec.spec_file import spec_from_file
 from ..weights.errors import WeightsError
-from ..weights.safetensors_dir import read_config
 from ..weights.tokenizer import tokenizer_from_directory
 from .launch import backend_for, run_local
 from .plan import PlanError, plan_problems
@@ -87,14 +85,13 @@ def profile_parallel(spec: ArchSpec, tp: int, ep: int, *, prompt_text: str, scal
 
 
 def checkpoint_spec(directory: str | Path) -> ArchSpec:
-    """The spec a Hugging Face model directory's config.json gives; WeightsError naming the
-    file when it is not one a parallel run can read (GGUF files, Hub ids: not yet)."""
+    """The spec a Hugging Face model directory's config.json gives (spec_from_file's reading);
+    WeightsError naming the path when it is not a directory a parallel run can read (GGUF
+    files, Hub ids: not yet), or has no config.json."""
     path = Path(directory)
     if not path.is_dir():
         raise WeightsError(f"{directory}: a parallel run reads a local Hugging Face model directory "
                            "(config.json + safetensors); GGUF files, embedded models and Hub ids not yet")
-    config = read_config(path)
-    try:
-        return spec_from_hf_config(config, name=path.name)
-    except SpecError as error:
-        raise WeightsError(f"{path / 'config.json'}: {error}") from None
+    if not (path / "config.json").is_file():
+        raise WeightsError(f"{path}: no config.json (expected a Hugging Face model directory)")
+    return spec_from_file(path / "config.json").spec  # (a SpecError names the file and field)

@@ -9,7 +9,6 @@ named in the panel before anything is sent.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
@@ -36,7 +35,7 @@ from ..defaults import DEFAULT_BATCH_SWEEP, DEFAULT_PROMPT, DEFAULT_SWEEP
 from ..dtypes import RUN_DTYPE_NAMES
 from ..parallel.plan import plan_problems
 from ..spec import ArchSpec
-from ..spec.hf import spec_from_hf_config
+from ..spec.spec_file import spec_from_file
 from ..spec.scale import explore
 from ..spec.serialize import spec_from_dict, spec_to_dict
 
@@ -75,10 +74,7 @@ def folder_spec(location: str) -> ArchSpec:
     config_path = Path(location) / "config.json"
     if not config_path.is_file():
         raise ValueError(f"Folder: {location} has no config.json (expected a Hugging Face model folder)")
-    try:
-        return spec_from_hf_config(json.loads(config_path.read_text(encoding="utf-8")), name=Path(location).name)
-    except (ValueError, RecursionError) as error:  # SpecError and bad JSON are ValueErrors
-        raise ValueError(f"{config_path}: {error}") from None
+    return spec_from_file(config_path).spec  # (a SpecError, a ValueError, names the file and field)
 
 
 def positive_ints(text: str, field: str, too_few: str) -> list[int]:

@@ -48,6 +48,7 @@ SHARED = {
     "Llama 4 Maverick": "llama4-maverick",
     "MiniMax M2 230B": "minimax-m2",
     "MiniMax M2.5 230B": "minimax-m2.5",
+    "MiniMax M2.7 230B": "minimax-m2.7",
     "Grok 2.5 270B": "grok-2.5",
     "DeepSeek V3": "deepseek-v3",
     "DeepSeek R1": "deepseek-r1",

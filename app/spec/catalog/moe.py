@@ -89,6 +89,8 @@ MINIMAX_M2 = {
     "qk_norm_type": "per_layer", "attn_type_list": [1] * 62, "use_mtp": True, "num_mtp_modules": 3,
     "mtp_transformer_layers": 1, "hidden_act": "silu", "tie_word_embeddings": False,
 }
+# MiniMax-M2.7: M2's config.json but the context (see the entry's source).
+MINIMAX_M2_7 = MINIMAX_M2 | {"max_position_embeddings": 204800}
 _MINIMAX_ACTIVE_NOTE = ("MiniMax does not say how its 10B active is counted: it matches the count without the two "
                         "embedding tables (9.8B), not with them (11.0B).")
 _MINIMAX_MTP_NOTE = ("The release's three MTP modules (num_mtp_modules) are not built by transformers; they are "
@@ -238,6 +240,23 @@ ENTRIES = [
                "dropped partial RoPE; the readings of the config itself say RoPE still covers 64 of 128 "
                "channels, which is what this entry keeps. The vocabulary (200,064) is M2's, not checked "
                "separately.",
+               _MINIMAX_ACTIVE_NOTE, _MINIMAX_MTP_NOTE),
+    ),
+    Entry(
+        slug="minimax-m2.7",
+        title="MiniMax-M2.7",
+        family="MiniMax-M2",
+        source="MiniMaxAI/MiniMax-M2.7 config.json, through copies of it in public code: a cost-model script's "
+               "MiniMax_M2_7 dict (\"from https://huggingface.co/MiniMaxAI/MiniMax-M2.7/resolve/main/config.json\"), "
+               "a serving engine's \"official config\" test fixture and its checkpoint check (_MINIMAX_M2_FIXED_FIELDS), "
+               "and a transformers-family audit that stored the file (MiniMaxAI__MiniMax-M2.7_config.json): M2's "
+               "keys and values but max_position_embeddings 204,800 (M2's 196,608). Headline: the model card's "
+               "230B total, 10B active; the gallery's 62 GQA layers, 248 KiB of KV per token",
+        config=MINIMAX_M2_7,
+        published_total=230e9,
+        published_active=10e9,
+        headline_active_excludes="embeddings",
+        notes=("MiniMax-M2's architecture; the config differs only in the context (204,800 positions).",
                _MINIMAX_ACTIVE_NOTE, _MINIMAX_MTP_NOTE),
     ),
     Entry(

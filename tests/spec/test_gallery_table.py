@@ -40,6 +40,7 @@ SHARED = {
     "Qwen3 8B": "qwen3-8b",
     "Qwen3 32B": "qwen3-32b",
     "SmolLM3 3B": "smollm3-3b",
+    "Nanbeige 4.1 3B": "nanbeige-4.1-3b",
     "Qwen3 30B-A3B": "qwen3-30b-a3b",
     "Qwen3 235B-A22B": "qwen3-235b-a22b",
     "Qwen3 Coder Flash 30B-A3B": "qwen3-coder-30b-a3b",

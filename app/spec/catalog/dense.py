@@ -347,4 +347,36 @@ GRANITE = [
     ),
 ]
 
-ENTRIES = [*GPT2, *LLAMA, *SMOLLM2, *OLMO, *GEMMA3, *MISTRAL, *PHI, *QWEN2, *QWEN3, *SMOLLM3, *GRANITE]
+# --- Nanbeige 4.1 ----------------------------------------------------------------------------
+
+NANBEIGE = [
+    Entry(
+        slug="nanbeige-4.1-3b",
+        title="Nanbeige4.1 3B",
+        family="Nanbeige",
+        source=("Nanbeige/Nanbeige4.1-3B config.json (model_type llama), through its verbatim copy in "
+                "mlx-community/Nanbeige4.1-3B-heretic-4bit config.json (an MLX quantisation of it, fetched in a "
+                "public agent log: every architectural key, its quantization block aside) and the same numbers "
+                "in a public MLX benchmark's CONFIGS[\"Nanbeige/Nanbeige4.1-3B\"] and the model card of "
+                "mlboydaisuke/Nanbeige4.1-3B-CoreAI (32 layers, 20 / 4 heads of 128, hidden 2560, SwiGLU 10496, "
+                "vocabulary 166144 untied, RMSNorm 1e-5, theta 7e7, 262,144 positions, 3.93B total). "
+                "Headline: that 3.93B (BF16 weights of 7.87 GB, andrevp/Nanbeige4.1-3B-MLX-4bit's card); "
+                "the gallery's 32 GQA layers and 64 KiB"),
+        config={"model_type": "llama", "vocab_size": 166144, "hidden_size": 2560, "intermediate_size": 10496,
+                "num_hidden_layers": 32, "num_attention_heads": 20, "num_key_value_heads": 4, "head_dim": 128,
+                "max_position_embeddings": 262144, "rms_norm_eps": 1e-5, "rope_theta": 70000000,
+                "rope_scaling": None, "tie_word_embeddings": False, "hidden_act": "silu", "attention_bias": False,
+                "mlp_bias": False},
+        published_total=3.93e9,
+        notes=("A plain Llama: GQA with 20 query and 4 KV heads of 128, SwiGLU, RMSNorm, no QK-norm or biases; "
+               "RoPE theta 7e7 for a 262,144-token context without scaling. Built on Nanbeige4-3B-Base.",
+               "The name's 3B is the non-embedding backbone (3.08B here); the 166,144-row embedding and the "
+               "untied head add 0.85B. No total stated by Nanbeige was found: 3.93B is what public "
+               "conversions of the checkpoint report.",
+               "One public fixture (FastFlowLM's NPU config, as a test quotes it) gives intermediate_size 10752; "
+               "the copied config.json, two other readings and the 3.93B total (10752 would give 3.996B) say "
+               "10496, which this entry keeps."),
+    ),
+]
+
+ENTRIES = [*GPT2, *LLAMA, *SMOLLM2, *OLMO, *GEMMA3, *MISTRAL, *PHI, *QWEN2, *QWEN3, *SMOLLM3, *GRANITE, *NANBEIGE]

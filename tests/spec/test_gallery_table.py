@@ -69,6 +69,7 @@ SHARED = {
     "Qwen3.6 27B": "qwen3.6-27b",
     "Kimi Linear 48B-A3B": "kimi-linear-48b-a3b",
     "Nemotron 3 Nano 30B-A3B": "nemotron-3-nano-30b-a3b",
+    "Nemotron 3 Nano 4B": "nemotron-3-nano-4b",
     "Nemotron 3 Super 120B-A12B": "nemotron-3-super-120b-a12b",
     "Nemotron 3 Ultra 550B-A55B": "nemotron-3-ultra-550b-a55b",
     "LFM2.5 350M": "lfm2.5-350m",
@@ -142,14 +143,14 @@ KNOWN_DIFFERENCES = {
 
 # The gallery's layer-mix words, as the kinds ArchScope's mixers answer to: attention over the
 # whole context, over a window or chunk, or a constant-size recurrent state; "ffn only" is a
-# layer without a mixer (Nemotron-H's MoE layers).
+# layer without a mixer (Nemotron-H's MoE and MLP layers).
 TERMS = {
     "GQA": "global", "MHA": "global", "MLA": "global", "global": "global", "full GQA": "global",
     "gated attention": "global",
     "sliding-window": "local", "chunked": "local",
     "DeltaNet": "linear", "Kimi Delta Attention": "linear", "Mamba-2": "linear", "LIV conv": "linear",
     "mLSTM": "linear",
-    "MoE": "ffn only",
+    "MoE": "ffn only", "FFN": "ffn only",
 }
 UNCOUNTED = {"MoE FFNs"}  # LFM2.5 8B-A1B: MoE feed-forward layers beside the mixers, no count of their own
 UNITS = {"B": 1 / 1024, "KiB": 1, "MiB": 1024}

@@ -173,6 +173,35 @@ ENTRIES = [
                "the 3.2B leaves out the input embedding table, which ArchScope counts (3.58B).",),
     ),
     Entry(
+        slug="nemotron-3-nano-4b",
+        title="NVIDIA Nemotron 3 Nano 4B",
+        family="Nemotron 3",
+        source="nvidia/NVIDIA-Nemotron-3-Nano-4B-BF16 config.json, read through public code that quotes it: a "
+               "Rust engine's full_config_from_json_nano_4b test (every key below but the context and "
+               "norm epsilon key), an MLC port's test of the HF config (max_position_embeddings 262144, "
+               "rms 1e-5), a serving test's metadata check (the same pattern and widths; 263 tensors) and "
+               "NeMo Safe Synthesizer's config signature and block list; a GGUF of it agrees on 42 blocks, width "
+               "3136, 40 heads, vocabulary 131072, state 128, kernel 4, 8 groups. Headline: the BF16 "
+               "model.safetensors at revision dfaf35de (7,947,142,640 bytes less its 28,968-byte header and "
+               "8-byte length: 3,973,556,832 bf16 weights), as a public smoke-test report gives it",
+        # 42 single-sublayer blocks: 21 Mamba-2 (M), 17 relu2 MLPs (-), 4 attention (*); no MoE.
+        config={"model_type": "nemotron_h", "vocab_size": 131072, "hidden_size": 3136, "num_hidden_layers": 42,
+                "hybrid_override_pattern": "M-M-M-MM-M-M*-M-M*-M-M-M*-M-M-MM*-MMM-M-M-",
+                "num_attention_heads": 40, "num_key_value_heads": 8, "head_dim": 128, "attention_bias": False,
+                "mamba_num_heads": 96, "mamba_head_dim": 80, "ssm_state_size": 128, "n_groups": 8,
+                "conv_kernel": 4, "chunk_size": 256, "use_conv_bias": True, "mamba_proj_bias": False,
+                "use_bias": False, "mamba_hidden_act": "silu", "time_step_min": 0.001, "time_step_max": 0.1,
+                "intermediate_size": 12544, "mlp_hidden_act": "relu2", "mlp_bias": False,
+                "layer_norm_epsilon": 1e-5, "max_position_embeddings": 262144, "tie_word_embeddings": False},
+        published_total=3_973_556_832,
+        notes=("Nemotron Nano 9B v2 compressed (Nemotron Elastic) to a dense hybrid: 21 Mamba-2 blocks of 96 "
+               "heads x 80 (7680 wide, not 2 x 3136), 17 squared-ReLU MLPs of 12544 and only four NoPE GQA "
+               "blocks (40 query, 8 KV heads of 128), so the KV cache is 4 x 2 x 8 x 128 values a token.",
+               "The copies quoted do not show the norm epsilon's key or time_step_floor; the epsilon is 1e-5 "
+               "in every reading and is written under the family's layer_norm_epsilon; neither changes a count.",
+               "The count equals the checkpoint's weights exactly (3,973,556,832, BF16 safetensors header)."),
+    ),
+    Entry(
         slug="nemotron-3-super-120b-a12b",
         title="NVIDIA Nemotron 3 Super 120B-A12B",
         family="Nemotron 3",

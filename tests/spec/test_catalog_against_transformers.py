@@ -29,6 +29,24 @@ def transformers_param_count(config: dict) -> int:
     return sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)
 
 
+@pytest.mark.parametrize("name", ["kimi-k2.5", "kimi-k2.6"])
+def test_kimi_k25_decoder_equals_transformers_kimi_k25_text_model(name):
+    """The catalog stores K2.5's text_config (deepseek_v3, counted above); here the release's own
+    form: transformers' kimi_k25 model built from the wrapper our converter writes, its vision
+    tower and projector left out of the count."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from app.spec.hf.deepseek import kimi_k25_to_config
+
+    spec = catalog.get(name)
+    hf_config = transformers.AutoConfig.for_model(**kimi_k25_to_config(spec))
+    with torch.device("meta"):
+        model = transformers.AutoModelForImageTextToText.from_config(hf_config)
+    decoder = sum(parameter.numel() for key, parameter in model.named_parameters()
+                  if not key.startswith(("model.vision_tower.", "model.mm_projector.")))
+    assert decoder == analyze(spec).total_params
+
+
 @pytest.mark.parametrize("name", META_ENTRIES)
 def test_total_params_equal_transformers_meta_model(name):
     spec = catalog.get(name)

@@ -180,3 +180,43 @@ def test_an_interleaved_indexer_under_half_split_mla_rope_is_refused():
     assert any(str(problem).startswith("layers[0].mixer.indexer.rope_interleaved")
                for problem in edited.validate())
     assert not spec.validate()
+
+
+def kimi_k25_release(text_config: dict, tied: bool = False) -> dict:
+    """A kimi_k25 config.json as Moonshot publishes it: the decoder under text_config with
+    model_type kimi_k2, a MoonViT vision_config beside it."""
+    return {"model_type": "kimi_k25", "architectures": ["KimiK25ForConditionalGeneration"],
+            "tie_word_embeddings": tied, "text_config": dict(text_config, model_type="kimi_k2"),
+            "vision_config": {"patch_size": 14, "num_hidden_layers": 27, "hidden_size": 1152}}
+
+
+@pytest.mark.parametrize("name", ["kimi-k2.5", "kimi-k2.6"])
+def test_kimi_k25_release_reads_as_its_deepseek_v3_text_config(name):
+    """Kimi K2.5's decoder is transformers' deepseek_v3 unchanged (its kimi_k25 module builds the
+    text model with AutoModel from text_config), so the parity of tests/parity/test_mla_parity.py
+    covers it; what is K2.5's own is the wrapper, read here to the same spec as its text_config."""
+    text = catalog.entry(name).config
+    spec = catalog.get(name)
+    assert spec.model_type == "deepseek_v3" and spec.layers == catalog.get("kimi-k2-thinking").layers
+    wrapped = spec_from_hf_config(kimi_k25_release(text))
+    assert wrapped == spec_from_hf_config(text)
+    # the wrapper's flag ties the head (the text model has none of its own): tied by default
+    assert spec_from_hf_config(kimi_k25_release(text, tied=True)).tie_embeddings
+    released = kimi_k25_release(text)
+    del released["tie_word_embeddings"]
+    assert spec_from_hf_config(released).tie_embeddings
+    assert analyze(spec).kv_bytes_per_token(BF16) == 61 * (512 + 64) * BF16  # the gallery's 68.6 KiB
+
+
+def test_kimi_k25_written_back_is_the_wrapper_around_deepseek_v3():
+    from app.spec.hf.deepseek import kimi_k25_to_config
+
+    for scale in ("full", "explore", "slice"):
+        spec = catalog.get("kimi-k2.5", scale)
+        written = kimi_k25_to_config(spec)
+        assert written["model_type"] == "kimi_k25" and written["text_config"]["model_type"] == "deepseek_v3"
+        assert spec_from_hf_config(written) == spec
+    with pytest.raises(SpecError, match="kimi_k25 wraps a deepseek_v3"):
+        kimi_k25_to_config(catalog.get("glm-5", "slice"))
+    with pytest.raises(SpecError, match="text_config"):
+        spec_from_hf_config({"model_type": "kimi_k25"})

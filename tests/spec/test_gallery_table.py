@@ -55,6 +55,8 @@ SHARED = {
     "DeepSeek R1": "deepseek-r1",
     "DeepSeek V3.2": "deepseek-v3.2",  # the catalog reads V3.2-Exp's config.json: the same architecture
     "Kimi K2": "kimi-k2",  # gallery links K2-Base, the catalog K2-Instruct: one architecture
+    "Kimi K2.5": "kimi-k2.5",  # the text decoder of the kimi_k25 release
+    "Kimi K2.6": "kimi-k2.6",
     "Mistral Large 3": "mistral-3-large",
     "GLM-4.5 355B": "glm-4.5",
     "GLM-4.5-Air": "glm-4.5-air",

@@ -45,6 +45,17 @@ KIMI_K2_THINKING = KIMI_K2 | {
     "rope_scaling": KIMI_K2["rope_scaling"] | {"factor": 64.0},
 }
 
+# moonshotai/Kimi-K2.5 and Kimi-K2.6 config.json, text_config (the release's model_type is
+# kimi_k25: a MoonViT vision encoder before this decoder; its text_config says kimi_k2, which
+# transformers reads as deepseek_v3). No verbatim public copy of either file was found: the
+# decoder is K2 Thinking's, key for key, as the model cards' architecture tables give it
+# (1T total, 32B active, 61 layers with 1 dense, 7168 wide, 64 MLA heads, 384 experts top 8
+# plus 1 shared of 2048, 160K vocabulary, 256K context) and as NVIDIA TensorRT-LLM's bundled
+# Kimi-K2.5 config repeats it (262144 positions, rope theta 50000, routed scaling 2.827,
+# sigmoid noaux_tc routing); the YaRN factor 64 (256K / 4096) and rms_norm_eps 1e-6 are
+# K2 Thinking's, not seen in a K2.5 file.
+KIMI_K25 = KIMI_K2_THINKING
+
 # mistralai/Mistral-Large-3-675B-Instruct-2512 ships a Mistral-format params.json; its
 # text part under DeepSeek-V3 key names, as vLLM's Mistral adapter maps it (dim ->
 # hidden_size, moe.expert_hidden_dim -> moe_intermediate_size, yarn.beta/alpha ->
@@ -196,6 +207,39 @@ ENTRIES = [
         published_active=32e9,
         notes=("The Kimi K2 architecture (DeepSeek V3, stored as deepseek_v3) with a 256K context "
                "(YaRN factor 64); the release ships INT4 expert weights, which do not change the count.",),
+    ),
+    Entry(
+        slug="kimi-k2.5",
+        title="Kimi K2.5 (1T-A32B, multimodal)",
+        family="Kimi K2",
+        source="moonshotai/Kimi-K2.5 (model_type kimi_k25): its text decoder as the model card's architecture "
+               "table and a public engine's bundled K2.5 config give it, equal to Kimi K2 Thinking's config.json "
+               "(no verbatim copy of K2.5's config.json found); counts: the card's 1T total / 32B active",
+        config=KIMI_K25,
+        published_total=1.0e12,
+        published_active=32e9,
+        notes=("K2 continually pretrained on about 15T mixed vision and text tokens: the text decoder is Kimi K2's "
+               "DeepSeek V3 architecture (61 MLA layers, 1 dense then 384 experts top 8 plus one shared) with a "
+               "256K context; its MoonViT vision encoder (about 400M, the card's figure) is not built here.",
+               "The release's config.json is a kimi_k25 wrapper whose text_config says kimi_k2; ArchScope reads "
+               "either form as this deepseek_v3 decoder, as transformers' kimi_k25 does.",
+               "No public copy of its config.json was found: every width is K2 Thinking's, which the card's table "
+               "and a public engine's bundled K2.5 config repeat; the YaRN factor 64 and rms_norm_eps 1e-6 are "
+               "K2 Thinking's values, not read from a K2.5 file."),
+    ),
+    Entry(
+        slug="kimi-k2.6",
+        title="Kimi K2.6 (1T-A32B, multimodal)",
+        family="Kimi K2",
+        source="moonshotai/Kimi-K2.6 (model_type kimi_k25, transformers' kimi_k25 docstring checkpoint): "
+               "its text decoder as Kimi K2.5's (see kimi-k2.5); counts: 1T total / 32B active",
+        config=KIMI_K25,
+        published_total=1.0e12,
+        published_active=32e9,
+        notes=("Kimi K2.5's architecture (the kimi_k25 wrapper around K2's DeepSeek V3 decoder, 256K context); "
+               "it differs in training. Its vision encoder is not built here.",
+               "No public copy of its config.json was found: the numbers are K2.5's (K2 Thinking's decoder), "
+               "which transformers' kimi_k25 module, documented against this checkpoint, builds unchanged."),
     ),
     Entry(
         slug="mistral-3-large",

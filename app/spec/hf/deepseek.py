@@ -1,6 +1,7 @@
 """DeepSeek V3 (model_type deepseek_v3, also Kimi K2's, whose config is this one with model_type kimi_k2)
 and DeepSeek V3.2 (deepseek_v32, which adds the lightning indexer of DeepSeek sparse
-attention): multi-head latent attention over the DeepSeek MoE (deepseek_moe.py)."""
+attention): multi-head latent attention over the DeepSeek MoE (deepseek_moe.py). Kimi K2.5's
+multimodal config (kimi_k25) wraps a DeepSeek V3 text_config, read as deepseek_v3."""
 
 from __future__ import annotations
 
@@ -114,7 +115,27 @@ def deepseek_to_config(spec: ArchSpec) -> dict:
     return config
 
 
+def kimi_k25_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
+    """Kimi K2.5 / K2.6: a vision front-end (not built here) before a text decoder whose
+    text_config is DeepSeek V3's (model_type kimi_k2, which transformers reads as deepseek_v3):
+    the spec is that decoder's, a deepseek_v3 spec."""
+    if not isinstance(r.config.get("text_config"), dict):
+        r.problem("text_config", "kimi_k25 keeps its decoder's keys in text_config; missing")
+    spec = deepseek_to_spec(r.sub("text_config"), "deepseek_v3")
+    # The wrapper holds the output head: its own flag ties it (Kimi_K25Config's default: tied)
+    return replace(spec, tie_embeddings=r.bool("tie_word_embeddings", True))
+
+
+def kimi_k25_to_config(spec: ArchSpec) -> dict:
+    """The kimi_k25 form of a DeepSeek V3 spec (its text_config), as transformers' Kimi_K25Config reads it."""
+    if spec.model_type != "deepseek_v3":
+        raise spec_problem("model_type", f"kimi_k25 wraps a deepseek_v3 decoder, found {spec.model_type}")
+    return {"model_type": "kimi_k25", "text_config": deepseek_to_config(spec),
+            "tie_word_embeddings": spec.tie_embeddings}
+
+
 CONVERTERS = {
     "deepseek_v3": (deepseek_to_spec, deepseek_to_config),
     "deepseek_v32": (deepseek_to_spec, deepseek_to_config),
+    "kimi_k25": (kimi_k25_to_spec, kimi_k25_to_config),
 }

@@ -28,3 +28,9 @@ def first_k(num_layers: int, k: int) -> list[bool]:
 def interleaved(num_layers: int, step: int) -> list[bool]:
     """True every `step`-th layer counting from 1 (Llama 4: MoE on odd layers, step 2)."""
     return [step > 0 and (i + 1) % step == 0 for i in range(num_layers)]
+
+
+def kth_interval(flags: list[bool]) -> int | None:
+    """The k for which every_kth gives these flags (a config's `full_attention_interval`,
+    `no_rope_layer_interval`, or, for local/global, `sliding_window_pattern`), or None."""
+    return next((k for k in range(1, len(flags) + 1) if every_kth(len(flags), k) == list(flags)), None)

@@ -18,7 +18,7 @@ from ..errors import Problem, SpecError
 from ..ffn import MLP
 from ..mixers import Attention
 from ..parts import Norm
-from ..patterns import local_global
+from ..patterns import kth_interval, local_global
 from .common import (
     FAMILIES,
     LAYER_TYPES,
@@ -97,9 +97,12 @@ def cohere2_to_config(spec: ArchSpec) -> dict:
     with_rope = [i for i, layer in enumerate(spec.layers) if layer.mixer.rope is not None]
     head_dim = the_one(spec, "head_dim", lambda layer: layer.mixer.head_dim)
     rope = the_one(spec, "rope", lambda layer: layer.mixer.rope, with_rope) if with_rope else None
-    return write_base(spec) | {
+    # the older key the published configs also carry: every pattern-th layer is global
+    pattern = kth_interval([not s for s in sliding])
+    return write_base(spec) | ({"sliding_window_pattern": pattern} if pattern else {}) | {
         "num_attention_heads": the_one(spec, "num_heads", lambda layer: layer.mixer.num_heads),
         "num_key_value_heads": the_one(spec, "num_kv_heads", lambda layer: layer.mixer.num_kv_heads),
+        "head_dim": head_dim,
         "intermediate_size": mlp.intermediate_size,
         "hidden_act": activation_to_hf(mlp.activation),
         "layer_norm_eps": norm.eps,

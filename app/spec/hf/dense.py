@@ -14,7 +14,7 @@ from ..errors import Problem, SpecError
 from ..ffn import MLP
 from ..mixers import Attention
 from ..parts import Norm, Rope
-from ..patterns import every_kth, local_global
+from ..patterns import every_kth, kth_interval, local_global
 from .common import (
     FAMILIES,
     HIDDEN_ACTS,
@@ -175,6 +175,13 @@ def sliding_to_config(spec: ArchSpec, traits: Traits, sliding: list[bool]) -> di
     config = {"layer_types": [LAYER_TYPES[s] for s in sliding], "sliding_window": window}
     if traits.sliding_switch:
         config["use_sliding_window"] = bool(windows)
+    # The older keys the published configs also carry, where the layers follow their rule
+    # (layer_types, written above, is what transformers reads first).
+    if spec.model_type == "gemma3_text" and (period := kth_interval([not s for s in sliding])):
+        config["sliding_window_pattern"] = period
+    if spec.model_type in ("qwen2", "qwen3") and sliding == [i >= (first := sliding.index(True) if windows else
+                                                                   spec.num_layers) for i in range(spec.num_layers)]:
+        config["max_window_layers"] = first
     return config
 
 
@@ -227,7 +234,14 @@ def llama_like_to_config(spec: ArchSpec) -> dict:
     if traits.windows != "none":
         config.update(sliding_to_config(spec, traits, sliding))
     if traits.nope_layers:
-        config["no_rope_layers"] = [int(layer.mixer.rope is not None) for layer in spec.layers]
+        nope = [layer.mixer.rope is None for layer in spec.layers]
+        config["no_rope_layers"] = [int(not flag) for flag in nope]
+        if interval := kth_interval(nope):
+            config["no_rope_layer_interval"] = interval
+    if spec.model_type == "phi3":
+        # Phi-3's long-context RoPE starts from this length; with no scaling it is the context
+        config["original_max_position_embeddings"] = spec.max_context
+        config["attention_bias"] = False
     config.update(rope_to_config(spec, traits, sliding))
     if traits.gemma:
         scalar = the_one(spec, "query_pre_attn_scalar", lambda l: l.mixer.query_pre_attn_scalar)

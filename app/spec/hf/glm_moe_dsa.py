@@ -63,6 +63,10 @@ def glm_moe_dsa_to_config(spec: ArchSpec) -> dict:
         raise spec_problem("layers[0].mixer.query_position_scale", "glm_moe_dsa has no query scale by position")
     return config | {
         "first_k_dense_replace": first_dense_count(spec),
+        "moe_layer_freq": 1,
+        # as published: the rotated part of a head, and a whole query/key head
+        "head_dim": mla.qk_rope_head_dim,
+        "qk_head_dim": mla.qk_nope_head_dim + mla.qk_rope_head_dim,
         "rope_interleave": True,
         "indexer_rope_interleave": True,
         "index_n_heads": mla.indexer.num_heads,

@@ -69,6 +69,8 @@ def gpt_oss_to_config(spec: ArchSpec) -> dict:
         "num_experts_per_tok": moe.top_k,
         "intermediate_size": moe.expert.intermediate_size,
         "swiglu_limit": 7.0,
+        # as published: transformers' gpt_oss ignores it (its experts' clamped GLU is fixed)
+        "hidden_act": "silu",
     }
 
 

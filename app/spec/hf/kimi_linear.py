@@ -105,7 +105,11 @@ def kimi_linear_to_config(spec: ArchSpec) -> dict:
         config.update(num_experts=moe.num_experts, num_experts_per_token=moe.top_k, moe_intermediate_size=width,
                       num_shared_experts=moe.shared.intermediate_size // width,
                       moe_renormalize=moe.router.normalize_top_k, num_expert_group=moe.router.num_groups,
-                      topk_group=moe.router.top_k_groups, routed_scaling_factor=moe.router.routed_scaling)
+                      topk_group=moe.router.top_k_groups, routed_scaling_factor=moe.router.routed_scaling,
+                      moe_router_activation_func=moe.router.scoring, moe_layer_freq=1)
+        if dense == list(range(len(dense))):  # the older key the published config also carries
+            config["first_k_dense_replace"] = len(dense)
+    config["num_nextn_predict_layers"] = spec.mtp_layers
     return config
 
 

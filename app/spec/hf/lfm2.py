@@ -104,6 +104,7 @@ def lfm2_to_config(spec: ArchSpec) -> dict:
     config = write_base(spec) | {
         "layer_types": ["full_attention" if i in attends else "conv" for i in range(spec.num_layers)],
         "norm_eps": norm.eps,
+        "tie_embedding": spec.tie_embeddings,  # the published configs' older name of tie_word_embeddings
     }
     if attends:
         attention = the_one(spec, "attention", lambda layer: layer.mixer, attends)
@@ -122,7 +123,7 @@ def lfm2_to_config(spec: ArchSpec) -> dict:
         if conv.channels != spec.d_model:
             reject(f"layers[{convs[0]}].mixer.channels", f"{conv.channels} differs from d_model {spec.d_model}; "
                    f"{spec.model_type} convolves the model's own width")
-        config.update(conv_L_cache=conv.kernel, conv_bias=conv.bias)
+        config.update(conv_L_cache=conv.kernel, conv_bias=conv.bias, conv_dim=conv.channels)
     config.update(_feed_forwards(spec) if moe_type else _dense_mlp(spec))
     return config
 

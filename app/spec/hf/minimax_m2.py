@@ -81,7 +81,10 @@ def minimax_m2_to_config(spec: ArchSpec) -> dict:
         "hidden_act": activation_to_hf(moe.expert.activation),
         "use_mtp": bool(spec.mtp_layers),
         "num_mtp_modules": spec.mtp_layers,
-    }
+        # as published: every layer softmax attention (1), no shared expert, one layer per MTP module
+        "attn_type_list": [1] * spec.num_layers,
+        "shared_intermediate_size": 0,
+    } | ({"mtp_transformer_layers": 1} if spec.mtp_layers else {})
 
 
 CONVERTERS = {"minimax_m2": (minimax_m2_to_spec, minimax_m2_to_config)}

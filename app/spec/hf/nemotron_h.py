@@ -94,7 +94,10 @@ def nemotron_h_to_config(spec: ArchSpec) -> dict:
                                  f"{spec.layers[index].ffn_kind}")])
     where = {kind: [i for i, t in enumerate(types) if t == kind] for kind in BLOCKS.values()}
     norm = the_one(spec, "norm", lambda layer: layer.norm)
-    config = write_base(spec) | {"layers_block_type": types, "layer_norm_epsilon": norm.eps}
+    letters = {name: letter for letter, name in BLOCKS.items()}
+    config = write_base(spec) | {"layers_block_type": types, "layer_norm_epsilon": norm.eps,
+                                 # the same layers in the older form the published configs carry
+                                 "hybrid_override_pattern": "".join(letters[t] for t in types)}
     if spec.mtp_layers:
         config["num_nextn_predict_layers"] = spec.mtp_layers
     if where["linear_attention"]:
@@ -102,14 +105,14 @@ def nemotron_h_to_config(spec: ArchSpec) -> dict:
         config.update(mamba_num_heads=mamba.num_heads, mamba_head_dim=mamba.head_dim, ssm_state_size=mamba.state_size,
                       n_groups=mamba.num_groups, conv_kernel=mamba.conv_kernel, use_conv_bias=mamba.conv_bias,
                       use_bias=mamba.proj_bias, mamba_proj_bias=mamba.proj_bias, chunk_size=mamba.chunk_size,
-                      time_step_min=mamba.dt_min)
+                      time_step_min=mamba.dt_min, mamba_hidden_act="silu")
     if where["full_attention"]:
         attention = the_one(spec, "attention", lambda layer: layer.mixer, where["full_attention"])
         if attention != Attention(attention.num_heads, attention.num_kv_heads, attention.head_dim):
             raise SpecError([Problem(f"layers[{where['full_attention'][0]}].mixer",
                                      "nemotron_h attention is plain NoPE GQA without bias, norms or windows")])
         config.update(num_attention_heads=attention.num_heads, num_key_value_heads=attention.num_kv_heads,
-                      head_dim=attention.head_dim)
+                      head_dim=attention.head_dim, attention_bias=False)
     activations = set()
     if where["mlp"]:
         mlp = the_one(spec, "MLP", lambda layer: layer.ffn, where["mlp"])

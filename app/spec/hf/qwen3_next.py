@@ -10,7 +10,7 @@ from ..components import Layer
 from ..ffn import MLP, MoE, Router
 from ..mixers import Attention, GatedDeltaNet
 from ..parts import Norm, QKNorm, Rope
-from ..patterns import every_kth
+from ..patterns import every_kth, kth_interval
 from .common import FAMILIES, MIXER_TYPES, index_list, layers_of, only_kinds, read_base, the_one, write_base
 from .reader import ConfigReader, rope_to_parameters
 
@@ -46,7 +46,9 @@ def write_hybrid_mixers(spec: ArchSpec) -> dict:
     norm = the_one(spec, "norm", lambda layer: layer.norm)
     attention = the_one(spec, "full attention", lambda layer: layer.mixer, full)
     deltanet = the_one(spec, "Gated DeltaNet", lambda layer: layer.mixer, linear)
-    return {
+    # the older key the published configs also carry, where an interval gives the layers
+    interval = kth_interval([i in full for i in range(spec.num_layers)])
+    return ({"full_attention_interval": interval} if interval else {}) | {
         "rms_norm_eps": norm.eps,
         "hidden_act": "silu",
         "layer_types": [MIXER_TYPES[i in full] for i in range(spec.num_layers)],

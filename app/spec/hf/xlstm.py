@@ -139,7 +139,8 @@ def xlstm_to_config(spec: ArchSpec) -> dict:
               "num_hidden_layers": spec.num_layers, "num_blocks": spec.num_layers, "num_heads": mixer.num_heads,
               "use_bias": False, "weight_mode": "single", "norm_eps": norm.eps, "eps": mixer.eps,
               "chunk_size": mixer.chunk_size, "gate_soft_cap": mixer.gate_soft_cap,
-              "output_logit_soft_cap": spec.final_logit_softcap, "tie_word_embeddings": False}
+              "output_logit_soft_cap": spec.final_logit_softcap, "tie_word_embeddings": False,
+              "add_out_norm": True}
     for key, width in (("qk_dim_factor", mixer.num_heads * mixer.qk_head_dim),
                        ("v_dim_factor", mixer.num_heads * mixer.v_head_dim)):
         if width % CACHE_MULTIPLE or int(d * (width / d)) != width:

@@ -149,6 +149,7 @@ def rope_mismatches(published: dict, written: dict) -> list[str]:
         for kind, rope in kinds.items():
             ours = written_ropes.get(kind, {}) if kind else written_ropes
             for key, value in rope.items():
+                key = "rope_type" if key == "type" else key  # the older name
                 default = 1.0 if key == "partial_rotary_factor" else ABSENT
                 if not same(value, ours.get(key, default)):
                     problems.append(f"rope_parameters {kind}.{key}: {value!r} published, {ours.get(key)!r} written")

@@ -113,6 +113,8 @@ NAME_MAPS = {
                               per_expert({"gate_proj": "w1.weight", "up_proj": "w3.weight", "down_proj": "w2.weight"})),
     # Laguna (Poolside's checkpoints): Qwen3 MoE's per-expert names with one shared_expert, the
     # router's correction bias kept beside the experts; the softplus gate is self_attn.g_proj
+    # Mellum (JetBrains' Mellum2): Qwen3 MoE's names, layer for layer
+    "mellum": moe_lineage("mlp", "gate", per_expert(LINEAR_LEAVES)),
     "laguna": moe_lineage("mlp", "gate", per_expert(LINEAR_LEAVES),
                           correction_bias="experts.e_score_correction_bias"),
 }

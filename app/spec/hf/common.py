@@ -9,7 +9,7 @@ from typing import Any, Callable, TypeVar
 from ..arch import ArchSpec
 from ..errors import Problem, SpecError
 from ..mixers import Attention
-from ..parts import Norm, QKNorm
+from ..parts import Norm, QKNorm, Rope
 from .reader import ConfigReader
 
 T = TypeVar("T")
@@ -24,7 +24,7 @@ FAMILIES = {
     "qwen3_5_text": "Qwen3.5", "qwen3_5_moe_text": "Qwen3.5 MoE",
     "nemotron_h": "Nemotron 3", "lfm2": "LFM2", "lfm2_moe": "LFM2 MoE", "gemma3": "Gemma 3",
     "mllama": "Llama 3.2 Vision", "gemma4_text": "Gemma 4", "gemma4_unified_text": "Gemma 4", "cohere2": "Cohere2",
-    "laguna": "Laguna", "granite": "Granite",
+    "laguna": "Laguna", "granite": "Granite", "mellum": "Mellum",
 }
 
 
@@ -127,6 +127,24 @@ def only_kinds(spec: ArchSpec, mixers: tuple, ffns: tuple) -> None:
 
 # the layer types of an attention-only model's layer_types list
 LAYER_TYPES = ("full_attention", "sliding_attention")
+
+
+def ropes_by_layer_type(r: ConfigReader, head_dim: int, types: list[str],
+                        defaults: dict[str, Rope]) -> dict[str, Rope]:
+    """The rope of each layer type the model uses, from a `rope_parameters` keyed by layer
+    type (Laguna, Mellum); `defaults` (the configuration class's) when the config has none."""
+    if r.config.get("rope_parameters") is None:
+        return dict(defaults)
+    params = r.config["rope_parameters"]
+    ropes = {}
+    for kind in sorted(set(types)):
+        if not isinstance(params, dict) or not isinstance(params.get(kind), dict):
+            r.problem("rope_parameters", f"needs an object for layer type {kind!r} ({r.config.get('model_type')} "
+                      "keys its RoPE by layer type)")
+            ropes[kind] = Rope(theta=10_000.0, rotary_dim=head_dim)
+        else:
+            ropes[kind] = r.rope(head_dim, kind)
+    return ropes
 
 
 def read_heads(r: ConfigReader, d: int, default_head_dim: int | None = None) -> tuple[int, int, int]:

@@ -34,6 +34,7 @@ from .common import (
     only_kinds,
     read_base,
     reject,
+    ropes_by_layer_type,
     the_one,
     write_base,
 )
@@ -53,23 +54,6 @@ def _gating(r: ConfigReader) -> str:
     return "head"
 
 
-def _ropes(r: ConfigReader, head_dim: int, types: list[str]) -> dict[str, Rope]:
-    """The rope of each layer type the model uses."""
-    if r.config.get("rope_parameters") is None:  # LagunaConfig's defaults
-        return {"full_attention": Rope(theta=500_000.0, rotary_dim=int(head_dim * 0.5)),
-                "sliding_attention": Rope(theta=10_000.0, rotary_dim=head_dim)}
-    params = r.config["rope_parameters"]
-    ropes = {}
-    for kind in sorted(set(types)):
-        if not isinstance(params, dict) or not isinstance(params.get(kind), dict):
-            r.problem("rope_parameters", f"needs an object for layer type {kind!r} (Laguna keys its RoPE by "
-                      "layer type)")
-            ropes[kind] = Rope(theta=10_000.0, rotary_dim=head_dim)
-        else:
-            ropes[kind] = r.rope(head_dim, kind)
-    return ropes
-
-
 def laguna_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
     base = read_base(r)
     n = r.int("num_hidden_layers")
@@ -86,7 +70,10 @@ def laguna_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
     window = r.int("sliding_window", 512, minimum=0)
     if not window and "sliding_attention" in types:
         r.problem("sliding_window", "the layer pattern has sliding layers, so a window is required")
-    ropes = _ropes(r, head_dim, types)
+    # LagunaConfig's defaults when the config has none
+    ropes = ropes_by_layer_type(r, head_dim, types, {
+        "full_attention": Rope(theta=500_000.0, rotary_dim=int(head_dim * 0.5)),
+        "sliding_attention": Rope(theta=10_000.0, rotary_dim=head_dim)})
     norm = Norm("rmsnorm", r.float("rms_norm_eps", 1e-6, positive=True))
     bias = r.bool("attention_bias", False)
     gate = _gating(r)

@@ -81,12 +81,15 @@ class CatalogBrowser(QWidget):
         layout.addLayout(grid)
         self.list = QListWidget()
         self.list.setAlternatingRowColors(True)
+        # a title wider than the dock ends in "…" (the tooltip has it whole), not cut mid-letter
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.ElideRight)
         layout.addWidget(self.list, 1)
         for name in catalog.names():
             title, _, detail = _entry_summary(name)
             item = QListWidgetItem(title)
             item.setData(Qt.UserRole, name)
-            item.setToolTip(f"{name}\n{detail}")
+            item.setToolTip(f"{title}\n{name}\n{detail}")
             self.list.addItem(item)
         self.search.textChanged.connect(self.refilter)
         self.list.itemActivated.connect(lambda item: self.entryActivated.emit(item.data(Qt.UserRole)))

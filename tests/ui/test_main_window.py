@@ -110,12 +110,24 @@ def test_catalog_filters(window):
     browser.filters["MLA"].setChecked(True)
     assert set(browser.visible_names()) >= {"deepseek-v3", "kimi-k2", "kimi-linear-48b-a3b"}
     assert "llama3-8b" not in browser.visible_names()
-    browser.filters["linear attention"].setChecked(True)
-    assert browser.visible_names() == ["kimi-linear-48b-a3b"]
+    browser.filters["linear attention"].setChecked(True)  # both: the MLA + linear-attention hybrids
+    assert "kimi-linear-48b-a3b" in browser.visible_names()
+    assert not {"deepseek-v3", "kimi-k2", "qwen3-next-80b-a3b"} & set(browser.visible_names())
     browser.filters["MLA"].setChecked(False)
     browser.filters["linear attention"].setChecked(False)
     browser.search.setText("gemma")
     assert browser.visible_names() and all(name.startswith("gemma") for name in browser.visible_names())
+
+
+def test_a_long_catalog_title_is_elided_and_whole_in_its_tooltip(window):
+    from PySide6.QtCore import Qt
+
+    browser = window.browser
+    assert browser.list.textElideMode() == Qt.ElideRight
+    assert browser.list.horizontalScrollBarPolicy() == Qt.ScrollBarAlwaysOff
+    for i in range(browser.list.count()):
+        item = browser.list.item(i)
+        assert item.toolTip().splitlines()[:2] == [item.text(), item.data(Qt.UserRole)]
 
 
 def test_compare_highlights_exactly_the_fields_that_differ(window):

@@ -1,5 +1,5 @@
 """Checkpoint names of the DeepSeek lineage: DeepSeek V3 (and Kimi K2, Mistral Large 3 in
-DeepSeek names), DeepSeek V3.2, GLM-4.5 and MiMo-V2-Flash.
+DeepSeek names), DeepSeek V3.2, GLM-4.5, MiMo-V2-Flash and Mistral Small 4 (mistral4).
 
 They keep the Llama lineage's layout (model.layers.N.self_attn / mlp, input_layernorm,
 post_attention_layernorm); what differs is inside the attention -- MLA's low-rank
@@ -55,4 +55,5 @@ def deepseek_lineage(spec: ArchSpec, our_names: list[str]) -> NameMap:
 
 
 NAME_MAPS = {model_type: deepseek_lineage
-             for model_type in ("deepseek_v3", "deepseek_v32", "glm4_moe", "glm_moe_dsa", "mimo_v2_flash")}
+             for model_type in ("deepseek_v3", "deepseek_v32", "glm4_moe", "glm_moe_dsa", "mimo_v2_flash",
+                               "mistral4")}

@@ -14,6 +14,10 @@ HF_ENTRIES = [name for name in catalog.names() if catalog.get(name).model_type i
 META_ENTRIES = [name for name in HF_ENTRIES if catalog.get(name).model_type not in NO_TRANSFORMERS_MODEL]
 
 
+# transformers 5.18 builds these causal LMs by class only (no AutoModelForCausalLM entry)
+NO_AUTO_CAUSAL_LM = {"mistral4": "Mistral4ForCausalLM"}
+
+
 def transformers_param_count(config: dict) -> int:
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
@@ -22,7 +26,10 @@ def transformers_param_count(config: dict) -> int:
     # would build mllama's text decoder alone).
     auto = transformers.AutoModelForImageTextToText if "vision_config" in config else transformers.AutoModelForCausalLM
     with torch.device("meta"):
-        model = auto.from_config(hf_config)
+        if config["model_type"] in NO_AUTO_CAUSAL_LM:
+            model = getattr(transformers, NO_AUTO_CAUSAL_LM[config["model_type"]])(hf_config)
+        else:
+            model = auto.from_config(hf_config)
     # Trained parameters: Laguna keeps its router's score-correction bias as a frozen
     # nn.Parameter (DeepSeek keeps it as a buffer); set by a balancing rule, not by gradients,
     # the analysis counts it for neither.

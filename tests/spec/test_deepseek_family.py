@@ -220,3 +220,42 @@ def test_kimi_k25_written_back_is_the_wrapper_around_deepseek_v3():
         kimi_k25_to_config(catalog.get("glm-5", "slice"))
     with pytest.raises(SpecError, match="text_config"):
         spec_from_hf_config({"model_type": "kimi_k25"})
+
+
+def test_mistral_small_4_is_mla_and_moe_throughout_with_a_softmax_router_and_query_scale():
+    spec = catalog.get("mistral-small-4")
+    assert spec.model_type == "mistral4" and spec.num_layers == 36
+    assert all(isinstance(layer.ffn, MoE) for layer in spec.layers)  # first_k_dense_replace 0
+    moe = spec.layers[0].ffn
+    assert (moe.num_experts, moe.top_k, moe.shared.intermediate_size) == (128, 4, 2048)
+    assert moe.router.scoring == "softmax" and not moe.router.score_correction_bias
+    mla = spec.layers[0].mixer
+    assert (mla.num_heads, mla.q_lora_rank, mla.kv_lora_rank, mla.qk_nope_head_dim, mla.qk_rope_head_dim,
+            mla.v_head_dim) == (32, 1024, 256, 64, 64, 128)
+    # partial_rotary_factor 0.5 is of the whole query head: all 64 rope channels turn
+    assert mla.rope.rotary_dim == 64 and mla.rope.interleaved
+    assert (mla.query_position_scale, mla.query_position_floor) == (0.1, 8192)
+    assert analyze(spec).kv_bytes_per_token(BF16) == 36 * (256 + 64) * BF16  # the gallery's 22.5 KiB
+
+
+def test_mistral_small_4_release_reads_through_its_mistral3_wrapper():
+    text = catalog.entry("mistral-small-4").config
+    release = {"model_type": "mistral3", "architectures": ["Mistral3ForConditionalGeneration"],
+               "text_config": text, "vision_config": {"model_type": "pixtral", "hidden_size": 1024}}
+    assert spec_from_hf_config(release) == catalog.get("mistral-small-4")
+
+
+def test_mistral4_refuses_what_its_config_cannot_say():
+    spec = catalog.get("mistral-small-4", "slice")
+    sigmoid = spec.with_layers(replace(layer, ffn=replace(layer.ffn, router=replace(
+        layer.ffn.router, scoring="sigmoid", score_correction_bias=True))) for layer in spec.layers)
+    with pytest.raises(SpecError, match="softmax"):
+        hf_config_from_spec(sigmoid)
+    moved = spec.with_layers(replace(layer, mixer=replace(layer.mixer, query_position_floor=4096))
+                             for layer in spec.layers)
+    with pytest.raises(SpecError, match="query_position_floor"):
+        hf_config_from_spec(moved)
+    bad = dict(catalog.entry("mistral-small-4").config)
+    bad["rope_parameters"] = dict(bad["rope_parameters"], partial_rotary_factor=0.25)
+    with pytest.raises(SpecError, match="partial_rotary_factor"):
+        spec_from_hf_config(bad)

@@ -58,6 +58,7 @@ SHARED = {
     "Kimi K2.5": "kimi-k2.5",  # the text decoder of the kimi_k25 release
     "Kimi K2.6": "kimi-k2.6",
     "Mistral Large 3": "mistral-3-large",
+    "Mistral Small 4": "mistral-small-4",  # the mistral4 text decoder of the mistral3 release
     "GLM-4.5 355B": "glm-4.5",
     "GLM-4.5-Air": "glm-4.5-air",
     "GLM-4.7 355B": "glm-4.7",

@@ -1,5 +1,5 @@
-"""DeepSeek-lineage entries: DeepSeek V3/R1/V3.2, Kimi K2, Mistral 3 Large, GLM-4.5/4.7, GLM-5/5.1,
-MiMo-V2-Flash.
+"""DeepSeek-lineage entries: DeepSeek V3/R1/V3.2, Kimi K2/K2.5/K2.6, Mistral 3 Large, Mistral Small 4,
+GLM-4.5/4.7, GLM-5/5.1, MiMo-V2-Flash.
 
 Each config is the text decoder's published config.json, trimmed to the keys that
 decide the architecture (tokenizer ids, dtypes and quantization left out).
@@ -72,6 +72,28 @@ MISTRAL_LARGE_3 = {
     "rope_scaling": {"type": "yarn", "factor": 36, "beta_fast": 32, "beta_slow": 1, "mscale": 1.0,
                      "mscale_all_dim": 1.0, "original_max_position_embeddings": 8192},
     "llama_4_scaling": {"beta": 0.1, "original_max_position_embeddings": 8192},
+    "attention_bias": False, "tie_word_embeddings": False,
+}
+
+# mistralai/Mistral-Small-4-119B-2603 config.json, text_config (the release is a mistral3 wrapper,
+# Mistral3ForConditionalGeneration, around this mistral4 decoder and a Pixtral vision encoder). No
+# verbatim public copy was found: the values are transformers 5.18's Mistral4Config defaults, which
+# its docstring documents against this checkpoint, and agree with everything public about it (the
+# card's 128 experts, 4 active, one shared; 119B total; the gallery's 36 MLA layers and 22.5 KiB
+# per token, 36 x (256 + 64) x 2 bytes; a public Mistral-format converter's rope_parameters for
+# Small 4: YaRN with mscale and mscale_all_dim 1.0 and llama_4_scaling_beta). Unknown: the
+# published max_position_embeddings (the card says a 256K context; 1,048,576 is the class default).
+MISTRAL_SMALL_4 = {
+    "model_type": "mistral4", "vocab_size": 131072, "hidden_size": 4096, "intermediate_size": 12288,
+    "moe_intermediate_size": 2048, "num_hidden_layers": 36, "num_attention_heads": 32, "num_key_value_heads": 32,
+    "n_shared_experts": 1, "n_routed_experts": 128, "num_experts_per_tok": 4, "routed_scaling_factor": 1.0,
+    "n_group": 1, "topk_group": 1, "first_k_dense_replace": 0, "norm_topk_prob": True,
+    "kv_lora_rank": 256, "q_lora_rank": 1024, "qk_rope_head_dim": 64, "qk_nope_head_dim": 64, "v_head_dim": 128,
+    "hidden_act": "silu", "max_position_embeddings": 1048576, "rms_norm_eps": 1e-6, "rope_interleave": True,
+    "rope_parameters": {"type": "yarn", "rope_theta": 10000.0, "factor": 128.0,
+                        "original_max_position_embeddings": 8192, "max_position_embeddings": 1048576,
+                        "beta_fast": 32.0, "beta_slow": 1.0, "mscale_all_dim": 1.0, "mscale": 1.0,
+                        "llama_4_scaling_beta": 0.1, "partial_rotary_factor": 0.5},
     "attention_bias": False, "tie_word_embeddings": False,
 }
 
@@ -255,6 +277,28 @@ ENTRIES = [
                "The 675B headline includes the 2.5B vision encoder of the model card, not built here.",
                "Its YaRN runs with apply_scale false (no attention rescaling), which transformers' DeepSeek V3 "
                "module does not model."),
+    ),
+    Entry(
+        slug="mistral-small-4",
+        title="Mistral Small 4 (119B-A6B, multimodal)",
+        family="Mistral Small 4",
+        source="mistralai/Mistral-Small-4-119B-2603: its mistral4 text decoder as transformers 5.18's "
+               "Mistral4Config defaults give it (documented against this checkpoint; no verbatim copy of the "
+               "config.json found); counts: Mistral's card, 119B total, 6B active (8B with embeddings)",
+        config=MISTRAL_SMALL_4,
+        published_total=119e9,
+        notes=("DeepSeek V3's design at a smaller size: 36 MLA layers (32 heads, query latent 1024, KV latent 256 "
+               "+ 64 rope, 64 + 64 query/key and 128 value dims per head), every layer an MoE of 128 experts "
+               "(top 4) plus one shared; no dense layers.",
+               "What differs from DeepSeek V3 (transformers' mistral4): the router is a plain softmax without "
+               "score-correction bias, and queries are scaled by Llama 4's 1 + 0.1 log(1 + floor(position / "
+               "8192)) beyond the YaRN original length.",
+               "The card's active figures are not checked: the config gives 5.56B per token without the "
+               "embedding and output matrices (1.07B), 6.63B with them, against the card's 6B and 8B; the "
+               "vision encoder of the multimodal release is not built here.",
+               "No public copy of its config.json was found: the numbers are transformers' Mistral4Config "
+               "defaults, documented against this checkpoint; the gallery's 36 MLA layers and 22.5 KiB per token "
+               "agree. Unknown: the published max_position_embeddings (the card: a 256K context)."),
     ),
     Entry(
         slug="glm-4.5",

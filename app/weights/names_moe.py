@@ -117,4 +117,8 @@ NAME_MAPS = {
     "mellum": moe_lineage("mlp", "gate", per_expert(LINEAR_LEAVES)),
     "laguna": moe_lineage("mlp", "gate", per_expert(LINEAR_LEAVES),
                           correction_bias="experts.e_score_correction_bias"),
+    # Cohere2 MoE (Command A+): the router as mlp.gate, the shared experts as one
+    # mlp.shared_experts MLP; per-expert names, or transformers 5's fused gate_up_proj and
+    # down_proj, which the loader reads in their place (published_names.FUSED_EXPERTS)
+    "cohere2_moe": moe_lineage("mlp", "gate", per_expert(LINEAR_LEAVES), shared="shared_experts"),
 }

@@ -77,3 +77,5 @@ def _load_converters() -> None:
             _CONVERTERS.update(module.CONVERTERS)
         from . import mistral4
         _CONVERTERS.update(mistral4.CONVERTERS)
+        from . import cohere2_moe
+        _CONVERTERS.update(cohere2_moe.CONVERTERS)

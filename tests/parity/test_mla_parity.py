@@ -51,6 +51,11 @@ TINY = {
                          index_head_dim=16, index_topk=5),
     "glm4_moe": dict(MOE, model_type="glm4_moe", num_attention_heads=4, num_key_value_heads=2, head_dim=12,
                      n_shared_experts=1, first_k_dense_replace=1, use_qk_norm=True, attention_bias=True),
+    # Sarvam 30B's shape (catalog sarvam-30b): QK-norm and RoPE over the whole head, no bias, groups
+    "glm4_moe-full-rope": dict(MOE, model_type="glm4_moe", num_attention_heads=4, num_key_value_heads=1,
+                               head_dim=10, partial_rotary_factor=1.0, n_shared_experts=1, first_k_dense_replace=1,
+                               use_qk_norm=True, attention_bias=False, n_group=3, topk_group=2,
+                               routed_scaling_factor=2.5),
     "mimo_v2_flash": dict(MOE, model_type="mimo_v2_flash", num_hidden_layers=3, num_attention_heads=4,
                           num_key_value_heads=1, head_dim=12, v_head_dim=8, sliding_window=4,
                           layer_types=["sliding_attention", "full_attention", "sliding_attention"],

@@ -259,3 +259,29 @@ def test_mistral4_refuses_what_its_config_cannot_say():
     bad["rope_parameters"] = dict(bad["rope_parameters"], partial_rotary_factor=0.25)
     with pytest.raises(SpecError, match="partial_rotary_factor"):
         spec_from_hf_config(bad)
+
+
+def test_sarvam_105b_is_deepseek_v3_without_a_query_latent():
+    spec = catalog.get("sarvam-105b")
+    assert spec.model_type == "deepseek_v3" and spec.num_layers == 32
+    assert [type(layer.ffn) for layer in spec.layers] == [MLP] + [MoE] * 31
+    mla = spec.layers[0].mixer
+    assert (mla.num_heads, mla.q_lora_rank, mla.kv_lora_rank, mla.qk_nope_head_dim, mla.qk_rope_head_dim,
+            mla.v_head_dim) == (64, 0, 512, 128, 64, 128)
+    router = spec.layers[1].ffn.router
+    assert router.scoring == "sigmoid" and router.score_correction_bias
+    assert (router.num_groups, router.top_k_groups, router.routed_scaling) == (16, 2, 2.5)
+    assert analyze(spec).kv_bytes_per_token(BF16) == 32 * (512 + 64) * BF16  # the gallery's 36 KiB
+
+
+def test_sarvam_30b_is_qk_norm_gqa_over_deepseeks_router():
+    spec = catalog.get("sarvam-30b")
+    assert spec.model_type == "glm4_moe" and spec.num_layers == 19
+    attention = spec.layers[0].mixer
+    assert (attention.num_heads, attention.num_kv_heads, attention.head_dim) == (64, 4, 64)
+    assert attention.rope.rotary_dim == 64 and attention.qk_norm.scope == "head" and not attention.qkv_bias
+    moe = spec.layers[1].ffn
+    assert (moe.num_experts, moe.top_k, moe.expert.intermediate_size, moe.shared.intermediate_size) == (128, 6, 1024,
+                                                                                                       1024)
+    assert moe.router.scoring == "sigmoid" and moe.router.score_correction_bias
+    assert analyze(spec).kv_bytes_per_token(BF16) == 19 * 2 * 4 * 64 * BF16  # the gallery's 19 KiB

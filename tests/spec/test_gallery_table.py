@@ -59,6 +59,8 @@ SHARED = {
     "Kimi K2.6": "kimi-k2.6",
     "Mistral Large 3": "mistral-3-large",
     "Mistral Small 4": "mistral-small-4",  # the mistral4 text decoder of the mistral3 release
+    "Sarvam 105B": "sarvam-105b",  # sarvam_mla, stored as the deepseek_v3 it is
+    "Sarvam 30B": "sarvam-30b",  # sarvam_moe, stored as glm4_moe (full rope, QK-norm, no bias)
     "GLM-4.5 355B": "glm-4.5",
     "GLM-4.5-Air": "glm-4.5-air",
     "GLM-4.7 355B": "glm-4.7",
@@ -89,7 +91,6 @@ SHARED = {
     "xLSTM 7B": "xlstm-7b",
     "LongCat-Flash-Lite 68.5B-A3B": "longcat-flash-lite",
     "JetBrains Mellum2 Thinking 12B-A2.5B": "mellum2-12b-a2.5b",
-    "Arcee AI Trinity Large 400B": "trinity-large",
     # not "Command A+ 218B-A25B": the catalog's command-a-plus is the dense Command A standing in
     # for it (no config.json of A+ found), so the two are different models
 }

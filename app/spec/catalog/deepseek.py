@@ -1,5 +1,5 @@
 """DeepSeek-lineage entries: DeepSeek V3/R1/V3.2, Kimi K2/K2.5/K2.6, Mistral 3 Large, Mistral Small 4,
-GLM-4.5/4.7, GLM-5/5.1, MiMo-V2-Flash.
+GLM-4.5/4.7, GLM-5/5.1, Sarvam 105B/30B, MiMo-V2-Flash.
 
 Each config is the text decoder's published config.json, trimmed to the keys that
 decide the architecture (tokenizer ids, dtypes and quantization left out).
@@ -95,6 +95,45 @@ MISTRAL_SMALL_4 = {
                         "beta_fast": 32.0, "beta_slow": 1.0, "mscale_all_dim": 1.0, "mscale": 1.0,
                         "llama_4_scaling_beta": 0.1, "partial_rotary_factor": 0.5},
     "attention_bias": False, "tie_word_embeddings": False,
+}
+
+# sarvamai/sarvam-105b config.json (model_type sarvam_mla, Sarvam's remote code) under DeepSeek V3's key
+# names: transformers' port of sarvam_mla (a modular file, not in 5.18) is DeepSeek V3's modules
+# unchanged, its configuration DeepseekV3Config renaming num_experts -> n_routed_experts and
+# num_shared_experts -> n_shared_experts, and reading rope type "deepseek_yarn" as yarn. No verbatim copy
+# of the file was found: the values are those the port documents against this checkpoint (its defaults:
+# 32 layers, 64 heads, no query latent, KV latent 512 + 64, 128 experts top 8 in 16 groups keeping 2,
+# routed scaling 2.5, one shared, one dense layer of 16384) and that vLLM's config class for it mirrors
+# (131072 positions; YaRN factor 40 over 4096, beta 32 / 1, mscale 1.0 and 1.0; rope theta 10000).
+SARVAM_105B = {
+    "model_type": "deepseek_v3", "vocab_size": 262144, "hidden_size": 4096, "intermediate_size": 16384,
+    "moe_intermediate_size": 2048, "num_hidden_layers": 32, "num_attention_heads": 64, "num_key_value_heads": 64,
+    "n_shared_experts": 1, "n_routed_experts": 128, "num_experts_per_tok": 8, "routed_scaling_factor": 2.5,
+    "n_group": 16, "topk_group": 2, "first_k_dense_replace": 1, "norm_topk_prob": True, "scoring_func": "sigmoid",
+    "topk_method": "noaux_tc", "kv_lora_rank": 512, "q_lora_rank": None, "qk_rope_head_dim": 64,
+    "qk_nope_head_dim": 128, "v_head_dim": 128, "hidden_act": "silu", "max_position_embeddings": 131072,
+    "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+    "rope_scaling": {"type": "yarn", "factor": 40, "beta_fast": 32, "beta_slow": 1, "mscale": 1.0,
+                     "mscale_all_dim": 1.0, "original_max_position_embeddings": 4096},
+    "attention_bias": False, "tie_word_embeddings": False,
+}
+
+# sarvamai/sarvam-30b config.json (model_type sarvam_moe, Sarvam's remote code) under GLM-4.5's key names:
+# transformers' port of sarvam_moe (not in 5.18) builds Qwen3's attention (per-head QK RMSNorm, RoPE over
+# the whole head, no bias) before DeepSeek V3's router (sigmoid scores, a selection-only correction bias,
+# group-limited top-k, normalized, routed scaling), one shared expert and dense first layers -- exactly
+# transformers' glm4_moe with partial_rotary_factor 1, use_qk_norm and no attention bias. No verbatim copy
+# of the file was found: the values are the port's defaults, documented against sarvamai/sarvam-30b-fp8
+# (19 layers, 64 query heads, 4 kv heads of 64, 128 experts of 1024 top 6 plus one shared, one dense layer
+# of 8192, routed scaling 2.5, 131072 positions); its rope theta is the class default (10000), unconfirmed.
+SARVAM_30B = {
+    "model_type": "glm4_moe", "vocab_size": 262144, "hidden_size": 4096, "intermediate_size": 8192,
+    "moe_intermediate_size": 1024, "num_hidden_layers": 19, "num_attention_heads": 64, "num_key_value_heads": 4,
+    "head_dim": 64, "n_routed_experts": 128, "n_shared_experts": 1, "num_experts_per_tok": 6,
+    "first_k_dense_replace": 1, "routed_scaling_factor": 2.5, "n_group": 1, "topk_group": 1, "norm_topk_prob": True,
+    "partial_rotary_factor": 1.0, "rope_theta": 10000.0, "rope_scaling": None, "max_position_embeddings": 131072,
+    "rms_norm_eps": 1e-6, "attention_bias": False, "use_qk_norm": True, "hidden_act": "silu",
+    "num_nextn_predict_layers": 0, "tie_word_embeddings": False,
 }
 
 # zai-org/GLM-4.5 config.json
@@ -401,6 +440,53 @@ ENTRIES = [
                "Z.ai quotes no separate size for GLM-5.1; the checkpoint's 753.9B is 744B plus the "
                "multi-token-prediction layer, which ArchScope leaves out.",
                "Its 40B active, like GLM-5's, leaves out the embedding and output matrices (1.9B)."),
+    ),
+    Entry(
+        slug="sarvam-105b",
+        title="Sarvam 105B (106B-A10B)",
+        family="Sarvam",
+        source="sarvamai/sarvam-105b (model_type sarvam_mla): its hyperparameters as transformers' sarvam_mla port "
+               "documents them against this checkpoint and vLLM's config class for it mirrors them, in DeepSeek "
+               "V3's key names (no verbatim copy of the config.json found); counts: 106B total / 10.3B active "
+               "(Sarvam's figures as a public model survey quotes them)",
+        config=SARVAM_105B,
+        published_total=106e9,
+        published_active=10.3e9,
+        headline_active_excludes="embeddings",
+        notes=("DeepSeek V3's architecture at 4096 wide: 32 MLA layers (64 heads, no query latent, a normed KV "
+               "latent of 512 plus a 64-wide rope key; 128 + 64 query/key and 128 value dims per head), one dense "
+               "layer, then 128 experts (top 8 in 16 groups, 2 kept; sigmoid router with correction bias) plus "
+               "one shared; a 262,144-token vocabulary.",
+               "Stored as deepseek_v3: transformers' port of sarvam_mla (not in 5.18) is DeepSeek V3's modules "
+               "unchanged, so transformers' deepseek_v3 is its reference (its count and parity tests). Sarvam's "
+               "own config keys (num_experts, num_shared_experts, rope type deepseek_yarn) are not read.",
+               "The 10.3B active leaves out the embedding and output matrices (2.15B), which ArchScope counts.",
+               "No public copy of its config.json was found: the numbers are the port's documented defaults and "
+               "vLLM's mirror of the file. Unknown: whether n_group 16 / topk_group 2 are the published values "
+               "(they change no count or cache size) and the published max_position_embeddings (131072 here)."),
+    ),
+    Entry(
+        slug="sarvam-30b",
+        title="Sarvam 30B (32B-A2.4B)",
+        family="Sarvam",
+        source="sarvamai/sarvam-30b (model_type sarvam_moe): its hyperparameters as transformers' sarvam_moe port "
+               "documents them against sarvamai/sarvam-30b-fp8, in GLM-4.5's key names (no verbatim copy of the "
+               "config.json found); counts: 32B total / 2.4B active (Sarvam's figures as a public model survey "
+               "quotes them; the name says 30B)",
+        config=SARVAM_30B,
+        published_total=32e9,
+        published_active=2.4e9,
+        headline_active_excludes="embeddings",
+        notes=("19 GQA layers (64 query heads, 4 kv heads of 64, per-head QK RMSNorm, RoPE over the whole head), "
+               "one dense layer of 8192, then 128 experts of 1024 (top 6; sigmoid router with correction bias) "
+               "plus one shared; a 262,144-token vocabulary and untied output.",
+               "Stored as glm4_moe: transformers' port of sarvam_moe (not in 5.18) composes Qwen3's attention with "
+               "DeepSeek V3's router and shared expert, which is transformers' glm4_moe with the rope over the "
+               "whole head, QK-norm and no attention bias; that is its reference here (count and parity tests).",
+               "The 2.4B active leaves out the embedding and output matrices (2.15B), which ArchScope counts.",
+               "No public copy of its config.json was found: the numbers are the port's documented defaults. "
+               "Unknown: the rope theta (10000, the class default, is used; it changes no count) and the published "
+               "max_position_embeddings (131072 here; a survey lists a 64K context)."),
     ),
     Entry(
         slug="mimo-v2-flash",

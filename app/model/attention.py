@@ -1,7 +1,7 @@
 """Softmax attention: MHA, GQA and MQA, with the options the catalog uses -- QK-norm per
 head or over all heads, partial RoPE or none, sliding windows and chunks, biases, a
-sigmoid output gate (Qwen3-Next), a softplus output gate per head or per channel from a
-projection of its own (Laguna), learned sinks (gpt-oss), logit soft-capping and keys
+sigmoid output gate (Qwen3-Next), a softplus (Laguna) or sigmoid (Trinity, Step 3.5) output
+gate per head or per channel from a projection of its own, learned sinks (gpt-oss), logit soft-capping and keys
 that double as values (Gemma 4's global layers)."""
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ class Attention(nn.Module):
         own_values = own_kv and not spec.keys_as_values
         self.v_proj = nn.Linear(d_model, kv_heads * v_dim, bias=spec.qkv_bias) if own_values else None
         self.o_proj = nn.Linear(heads * v_dim, d_model, bias=spec.out_bias)
-        # Laguna's gate reads the layer's input, not the queries: a projection of its own
-        self.g_proj = nn.Linear(d_model, spec.softplus_gate_width, bias=False) if spec.softplus_gate else None
+        # Laguna's, Trinity's and Step's gates read the layer's input, not the queries: a
+        # projection of their own
+        self.g_proj = nn.Linear(d_model, spec.gate_projection_width, bias=False) if spec.projected_gate else None
         self.q_norm = self.k_norm = self.v_norm = None
         if spec.qk_norm is not None:
             per_head = spec.qk_norm.scope == "head"
@@ -89,15 +90,17 @@ class Attention(nn.Module):
         if gate is not None:
             out = out * torch.sigmoid(gate)
         if self.g_proj is not None:
-            out = self._softplus_gated(out, x)
+            out = self._projected_gate(out, x)
         return self.o_proj(out)
 
-    def _softplus_gated(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Laguna: the attention output [B, T, H * Dv] times softplus(x W_g), one gate per head
-        (broadcast over the head's channels) or one per channel."""
+    def _projected_gate(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The attention output [B, T, H * Dv] times softplus(x W_g) (Laguna) or sigmoid(x W_g)
+        (Trinity, Step 3.5), one gate per head (broadcast over the head's channels) or one per
+        channel."""
         spec = self.spec
-        gate = F.softplus(self.g_proj(x).float()).to(out.dtype)
-        if spec.softplus_gate == "element":
+        logits = self.g_proj(x)
+        gate = F.softplus(logits.float()).to(out.dtype) if spec.softplus_gate else torch.sigmoid(logits)
+        if spec.projected_gate == "element":
             return out * gate
         batch, length, _ = out.shape
         heads = out.view(batch, length, spec.num_heads, spec.v_dim) * gate.unsqueeze(-1)

@@ -123,7 +123,7 @@ def shard_attention(module, split: MixerSplit, rank: int, comm: Comm, layer: int
     if module.sinks is not None:
         module.sinks = sliced(module.sinks, slice(first, first + heads))
     if module.g_proj is not None:  # Laguna's softplus gate: one row per head, or per output channel
-        keep_rows(module.g_proj, _heads(first, heads, spec.softplus_gate_width // spec.num_heads))
+        keep_rows(module.g_proj, _heads(first, heads, spec.gate_projection_width // spec.num_heads))
     module.o_proj = RowParallelLinear(module.o_proj, _heads(first, heads, spec.v_dim), comm, layer, "mixer")
     module.spec = replace(spec, num_heads=heads, num_kv_heads=kv_heads)
     module.qkv = None

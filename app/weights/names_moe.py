@@ -104,6 +104,25 @@ def moe_lineage(ffn: str, router: str, experts: ExpertNames, shared: str = "shar
 
 LINEAR_LEAVES = {"gate_proj": "gate_proj.weight", "up_proj": "up_proj.weight", "down_proj": "down_proj.weight"}
 
+
+def _afmoe(spec: ArchSpec, our_names: list[str]) -> NameMap:
+    """AFMoE (Arcee's Trinity): Qwen3 MoE's per-expert names, the router under router.gate with
+    its expert_bias beside the experts, the shared MLP as shared_experts; the attention's sigmoid
+    gate is self_attn.gate_proj and the norms after the mixer and around the MLP are
+    post_attention_layernorm, pre_mlp_layernorm and post_mlp_layernorm."""
+    mapping = moe_lineage("mlp", "router.gate", per_expert(LINEAR_LEAVES), shared="shared_experts",
+                          correction_bias="expert_bias")(spec, our_names)
+    renamed = {".self_attn.g_proj.": ".self_attn.gate_proj.",
+               ".pre_feedforward_layernorm.": ".pre_mlp_layernorm.",
+               ".post_feedforward_layernorm.": ".post_mlp_layernorm."}
+    for ours, (theirs, transform) in mapping.items():
+        if isinstance(theirs, str):
+            for old, new in renamed.items():
+                theirs = theirs.replace(old, new)
+            mapping[ours] = (theirs, transform)
+    return mapping
+
+
 NAME_MAPS = {
     "qwen3_moe": moe_lineage("mlp", "gate", per_expert(LINEAR_LEAVES)),
     "gpt_oss": moe_lineage("mlp", "router", fused_gate_up(interleaved=True, biases=True)),
@@ -113,6 +132,7 @@ NAME_MAPS = {
                               per_expert({"gate_proj": "w1.weight", "up_proj": "w3.weight", "down_proj": "w2.weight"})),
     # Laguna (Poolside's checkpoints): Qwen3 MoE's per-expert names with one shared_expert, the
     # router's correction bias kept beside the experts; the softplus gate is self_attn.g_proj
+    "afmoe": _afmoe,
     # Mellum (JetBrains' Mellum2): Qwen3 MoE's names, layer for layer
     "mellum": moe_lineage("mlp", "gate", per_expert(LINEAR_LEAVES)),
     "laguna": moe_lineage("mlp", "gate", per_expert(LINEAR_LEAVES),

@@ -79,7 +79,7 @@ def test_the_spec_has_the_configs_head_counts_layer_by_layer(pair, checkpoint):
         attention = block.mixer
         assert attention.q_proj.out_features == layer.mixer.num_heads * layer.mixer.head_dim
         assert attention.o_proj.in_features == layer.mixer.num_heads * layer.mixer.head_dim
-        assert attention.g_proj.out_features == layer.mixer.softplus_gate_width
+        assert attention.g_proj.out_features == layer.mixer.gate_projection_width
         assert row.params == sum(p.numel() for p in block.parameters())
 
 

@@ -42,6 +42,8 @@ NOT_THE_NETWORK = frozenset({
     "time_step_min", "time_step_max", "time_step_floor", "time_step_limit",
     # Nemotron 3: how the shared expert is scheduled beside the routed ones on a GPU
     "moe_shared_expert_overlap",
+    # AFMoE (Trinity): whether the experts run as one grouped matmul
+    "use_grouped_mm",
 })
 
 # model_type (or slug) -> {field: why the published value is not written back}

@@ -91,6 +91,7 @@ SHARED = {
     "xLSTM 7B": "xlstm-7b",
     "LongCat-Flash-Lite 68.5B-A3B": "longcat-flash-lite",
     "JetBrains Mellum2 Thinking 12B-A2.5B": "mellum2-12b-a2.5b",
+    "Arcee AI Trinity Large 400B": "trinity-large",
     # not "Command A+ 218B-A25B": the catalog's command-a-plus is the dense Command A standing in
     # for it (no config.json of A+ found), so the two are different models
 }

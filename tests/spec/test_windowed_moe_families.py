@@ -43,3 +43,49 @@ def test_mellum_refuses_a_shared_expert_when_written():
         dataclasses.replace(layer, ffn=dataclasses.replace(moe, shared=moe.expert)) for layer in spec.layers))
     with pytest.raises(SpecError, match="no shared expert"):
         hf_config_from_spec(edited)
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("score_func", "softmax", "score_func: 'softmax' is not built"),
+    ("route_norm", False, "route_norm: False is not built"),
+    ("n_group", 8, "n_group: 8 is not built"),
+    ("route_scale", 0, "route_scale: must be positive"),
+    ("num_dense_layers", 61, "num_dense_layers: 61 is more than the 60 layers"),
+    ("global_attn_every_n_layers", 0, "global_attn_every_n_layers: must be at least 1"),
+    ("layer_types", ["sliding_attention"] * 59, "layer_types: has 59 entries, expected one per layer (60)"),
+    ("sliding_window", 0, "sliding_window: the layer pattern has sliding layers, so a window is required"),
+    ("mup_enabled", "yes", "mup_enabled: expected true or false"),
+    ("num_shared_experts", -1, "num_shared_experts: must be at least 0"),
+])
+def test_afmoe_keys_are_refused_by_name(key, value, expected):
+    _refused("trinity-large", key, value, expected)
+
+
+def test_afmoe_refuses_what_it_cannot_write():
+    """A shared MLP that is not a whole number of experts wide, dense layers after MoE ones,
+    and a global layer with RoPE are refused when written, naming the layer."""
+    spec = catalog.get("trinity-large", "explore")
+    first_moe = next(i for i, layer in enumerate(spec.layers) if layer.ffn_kind == "moe")
+    moe = spec.layers[first_moe].ffn
+    odd_shared = dataclasses.replace(moe, shared=dataclasses.replace(moe.shared, intermediate_size=moe.expert.intermediate_size + 1))
+    layers = list(spec.layers)
+    for i in range(first_moe, len(layers)):
+        layers[i] = dataclasses.replace(layers[i], ffn=odd_shared)
+    with pytest.raises(SpecError, match="whole number of experts"):
+        hf_config_from_spec(dataclasses.replace(spec, layers=tuple(layers)))
+    layers = list(spec.layers)
+    layers[-1] = dataclasses.replace(layers[-1], ffn=spec.layers[0].ffn)
+    with pytest.raises(SpecError, match="dense layers come first"):
+        hf_config_from_spec(dataclasses.replace(spec, layers=tuple(layers)))
+    rope = next(layer.mixer.rope for layer in spec.layers if layer.mixer.rope is not None)
+    layers = [dataclasses.replace(layer, mixer=dataclasses.replace(layer.mixer, rope=rope)) for layer in spec.layers]
+    with pytest.raises(SpecError, match="none on the global ones"):
+        hf_config_from_spec(dataclasses.replace(spec, layers=tuple(layers)))
+
+
+def test_one_projected_gate_at_most():
+    spec = catalog.get("trinity-large", "explore")
+    layer = spec.layers[0]
+    edited = dataclasses.replace(layer, mixer=dataclasses.replace(layer.mixer, softplus_gate="head"))
+    problems = dataclasses.replace(spec, layers=(edited, *spec.layers[1:])).validate()
+    assert [p for p in problems if p.path == "layers[0].mixer.sigmoid_gate"], problems

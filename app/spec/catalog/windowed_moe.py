@@ -29,6 +29,25 @@ MELLUM2_12B_A2_5B = {
     "mlp_layer_types": ["sparse"] * 28,
 }
 
+# Trinity Large (arcee-ai/Trinity-Large-Base). No verbatim copy of its config.json was found.
+# The widths, depths, expert counts and window are the Large config as an AWS Neuron port of
+# Trinity tests it (LARGE_OVERRIDES over its verbatim copy of Trinity-Nano-Preview's
+# config.json), and agree with the model card (256 experts with 1 shared, 4 active, 6 dense
+# layers); every other key is that Nano config.json's, which the port applies to Large
+# unchanged -- so rope_theta, max_position_embeddings, route_scale, rms_norm_eps and
+# mup_enabled are the Nano's, not verified for Large (none of them changes a count).
+TRINITY_LARGE = {
+    "architectures": ["AfmoeForCausalLM"], "model_type": "afmoe", "vocab_size": 200192, "hidden_size": 3072,
+    "intermediate_size": 12288, "moe_intermediate_size": 3072, "num_hidden_layers": 60, "num_dense_layers": 6,
+    "num_attention_heads": 48, "num_key_value_heads": 8, "head_dim": 128, "hidden_act": "silu",
+    "max_position_embeddings": 131072, "initializer_range": 0.02, "rms_norm_eps": 1e-05, "attention_dropout": 0.0,
+    "tie_word_embeddings": False, "use_cache": True, "dtype": "bfloat16",
+    "num_experts": 256, "num_experts_per_tok": 4, "num_shared_experts": 1, "route_norm": True, "route_scale": 2.826,
+    "score_func": "sigmoid", "n_group": 1, "topk_group": 1, "num_expert_groups": 1, "num_limited_groups": 1,
+    "use_grouped_mm": True, "global_attn_every_n_layers": 4, "sliding_window": 4096, "mup_enabled": True,
+    "rope_theta": 10000, "rope_scaling": None,
+}
+
 ENTRIES = [
     Entry(
         slug="mellum2-12b-a2.5b",
@@ -58,3 +77,41 @@ ENTRIES = [
                "as here."),
     ),
 ]
+
+ENTRIES.append(
+    Entry(
+        slug="trinity-large",
+        title="Trinity Large",
+        family="Trinity",
+        source=("arcee-ai/Trinity-Large-Base (model_type afmoe; https://huggingface.co/arcee-ai/Trinity-Large-Base/"
+                "blob/main/config.json, no verbatim copy found): hidden_size 3072, intermediate_size 12288, "
+                "moe_intermediate_size 3072, 48 heads, 8 key/value heads, 6 dense layers, 256 experts, top-4, 60 "
+                "layers, sliding_window 4096 as an AWS Neuron (NxDI) port of Trinity sets them for Large in its "
+                "tests (LARGE_OVERRIDES); every other key from that port's verbatim copy of "
+                "arcee-ai/Trinity-Nano-Preview's config.json (head_dim 128, vocab 200192, one shared expert, "
+                "global_attn_every_n_layers 4, mup_enabled, sigmoid routing, route_scale 2.826, rope_theta 10000). "
+                "The Trinity-Large-Preview model card: ~398B total, ~13B active, 256 experts (1 shared), 4 active, 6 "
+                "dense layers; the technical report (arXiv 2602.17004): 400B total, 13B active, gated attention, "
+                "interleaved local/global attention, sandwich norm, sigmoid routing. The 45 sliding + 15 global "
+                "count: the LLM Architecture Gallery row"),
+        config=TRINITY_LARGE,
+        published_total=400e9,
+        published_active=13e9,
+        notes=("No verbatim copy of Trinity-Large-Base's config.json was found: its widths and counts are an "
+               "inference port's reading of it, and agree with the model card and the gallery (see source). "
+               "rope_theta (10000), max_position_embeddings (131072), route_scale (2.826), rms_norm_eps and "
+               "mup_enabled are Trinity Nano's published values, unverified for Large; none changes a count.",
+               "60 layers, three sliding-window (4096) layers with RoPE then a global one without (NoPE): 45 "
+               "sliding + 15 global, every one GQA with 48 query and 8 key/value heads of 128 (4 KiB per token "
+               "and layer in bf16), per-head RMS QK-norm, and the attention output times sigmoid(x W_g), one gate "
+               "per channel from a projection of its own (gate_proj) -- Qwen3-Next's output gate, with the gate "
+               "weights in their own matrix instead of interleaved into q_proj.",
+               "RMSNorm before and after both sublayers (a sandwich, as Gemma 3's); the embeddings times "
+               "sqrt(3072) (mup_enabled).",
+               "Layers 0-5 are dense SwiGLU MLPs (12288); layers 6-59 route each token to 4 of 256 experts (3072 "
+               "wide) by sigmoid scores with a selection-only expert bias, the chosen scores normalized then "
+               "times route_scale, plus one shared expert (3072).",
+               "The router's expert_bias (256 per MoE layer) is a frozen parameter in transformers and a buffer "
+               "here: set by a balancing rule (SMEBU), not trained, it is not counted."),
+    ),
+)

@@ -45,6 +45,10 @@ class Attention:
     # its own (g_proj, no bias): one gate per query head ("head") or per output channel
     # ("element"); "": none
     softplus_gate: str = ""
+    # AFMoE (Trinity) and Step 3.5: sigmoid(x W_g) in the same place, from a projection of its
+    # own (gate_proj / g_proj, no bias): per channel (Trinity) or per head (Step); "": none.
+    # Qwen3-Next's output_gate is the same sigmoid per channel, its W_g interleaved into q_proj.
+    sigmoid_gate: str = ""
     logit_softcap: float = 0.0  # Gemma 2 / Grok: cap * tanh(scores / cap); 0: none
     query_pre_attn_scalar: float = 0.0  # Gemma: scale = scalar ** -0.5; 0: head_dim
     # Granite: the softmax scale itself, its config's attention_multiplier (1/128 where
@@ -91,14 +95,21 @@ class Attention:
         return "MHA" if kv == heads else "MQA" if kv == 1 else "GQA"
 
     @property
-    def softplus_gate_width(self) -> int:
+    def projected_gate(self) -> str:
+        """The granularity of the gate that has a projection of its own (softplus or
+        sigmoid): "head", "element", or "" when there is none."""
+        return self.softplus_gate or self.sigmoid_gate
+
+    @property
+    def gate_projection_width(self) -> int:
         """The gate projection's outputs: one per head, one per channel, or none."""
-        return {"": 0, "head": self.num_heads, "element": self.num_heads * self.v_dim}.get(self.softplus_gate, 0)
+        return {"": 0, "head": self.num_heads, "element": self.num_heads * self.v_dim}.get(self.projected_gate, 0)
 
     @property
     def gates_output(self) -> bool:
-        """Either output gate (Qwen3-Next's sigmoid, Laguna's softplus) scales what o_proj reads."""
-        return self.output_gate or bool(self.softplus_gate)
+        """An output gate (Qwen3-Next's sigmoid from the query projection, Laguna's softplus or
+        Trinity's and Step's sigmoid from a projection of its own) scales what o_proj reads."""
+        return self.output_gate or bool(self.projected_gate)
 
     @property
     def query_key_dim(self) -> int:
@@ -118,7 +129,7 @@ class Attention:
         k_width = 0 if self.shared_kv else self.num_kv_heads * self.head_dim
         v_width = 0 if self.shared_kv or self.keys_as_values else self.num_kv_heads * self.v_dim
         out_width = self.num_heads * self.v_dim
-        total = d * (q_width + k_width + v_width + self.softplus_gate_width) + out_width * d
+        total = d * (q_width + k_width + v_width + self.gate_projection_width) + out_width * d
         if self.qkv_bias:
             total += q_width + k_width + v_width
         if self.out_bias:
@@ -141,7 +152,7 @@ class Attention:
         kv_width = 0 if self.shared_kv else self.num_kv_heads * (self.head_dim + self.v_dim)
         if self.keys_as_values and not self.shared_kv:
             kv_width -= self.num_kv_heads * self.v_dim
-        return (self.params(d) - d * (q_width + kv_width + self.softplus_gate_width)
+        return (self.params(d) - d * (q_width + kv_width + self.gate_projection_width)
                 - self.num_heads * self.v_dim * d)
 
     def per_image_params(self, d: int) -> int:
@@ -201,9 +212,13 @@ class Attention:
             check.positive(self, path, "temperature_floor", "temperature_scale")
         check.positive(self, path, "value_scale")
         check.divides(path, "num_kv_heads", self.num_kv_heads, "num_heads", self.num_heads)
-        if self.softplus_gate not in ("", "head", "element"):
-            check.add(at(path, "softplus_gate"), f"expected \"head\", \"element\" or \"\" (none), "
-                      f"found {self.softplus_gate!r}")
+        for field in ("softplus_gate", "sigmoid_gate"):
+            if getattr(self, field) not in ("", "head", "element"):
+                check.add(at(path, field), f"expected \"head\", \"element\" or \"\" (none), "
+                          f"found {getattr(self, field)!r}")
+        if self.softplus_gate and self.sigmoid_gate:
+            check.add(at(path, "sigmoid_gate"), f"one projected gate at most: softplus_gate is "
+                      f"{self.softplus_gate!r} already")
         if self.rope is not None:
             check.rope(self.rope, at(path, "rope"), self.head_dim)
         if self.qk_norm is not None:
@@ -287,8 +302,9 @@ class Attention:
             extras.append("sinks")
         if self.output_gate:
             extras.append("output gate")
-        if self.softplus_gate:
-            extras.append("softplus gate per " + ("head" if self.softplus_gate == "head" else "channel"))
+        if self.projected_gate:
+            function = "softplus" if self.softplus_gate else "sigmoid"
+            extras.append(f"{function} gate per " + ("head" if self.projected_gate == "head" else "channel"))
         if self.logit_softcap:
             extras.append(f"softcap {self.logit_softcap:g}")
         if self.query_scale:

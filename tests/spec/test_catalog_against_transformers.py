@@ -7,7 +7,10 @@ from app.spec import catalog
 from app.spec.analysis import analyze
 from app.spec.hf import hf_config_from_spec, spec_from_hf_config, supported_model_types
 
-from app.spec.hf.longcat_flash import NO_TRANSFORMERS_MODEL
+from app.spec.hf import bailing, longcat_flash
+
+# model types transformers has no model of (remote code only): Meituan's N-gram LongCat, Ling 2.5
+NO_TRANSFORMERS_MODEL = longcat_flash.NO_TRANSFORMERS_MODEL + bailing.NO_TRANSFORMERS_MODEL
 
 HF_ENTRIES = [name for name in catalog.names() if catalog.get(name).model_type in supported_model_types()]
 # a model transformers does not build is compared where it can be, in its parity test

@@ -21,10 +21,10 @@ SCALES: tuple[str, ...] = ("full", "explore", "slice")
 
 
 def _entries() -> dict[str, Entry]:
-    from . import cohere2, deepseek, dense, gemma3n, gemma4, hybrid, moe, vision, windowed_moe
+    from . import cohere2, deepseek, dense, gemma3n, gemma4, hybrid, ling, moe, vision, windowed_moe
 
     table: dict[str, Entry] = {}
-    for module in (dense, moe, deepseek, hybrid, gemma3n, gemma4, cohere2, vision, windowed_moe):
+    for module in (dense, moe, deepseek, hybrid, ling, gemma3n, gemma4, cohere2, vision, windowed_moe):
         for entry in module.ENTRIES:
             assert entry.slug not in table, f"duplicate catalog slug {entry.slug}"
             table[entry.slug] = entry

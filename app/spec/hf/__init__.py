@@ -79,3 +79,5 @@ def _load_converters() -> None:
         _CONVERTERS.update(mistral4.CONVERTERS)
         from . import cohere2_moe
         _CONVERTERS.update(cohere2_moe.CONVERTERS)
+        from . import bailing
+        _CONVERTERS.update(bailing.CONVERTERS)

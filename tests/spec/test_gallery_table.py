@@ -73,6 +73,8 @@ SHARED = {
     "Qwen3.6 35B-A3B": "qwen3.6-35b-a3b",
     "Qwen3.6 27B": "qwen3.6-27b",
     "Kimi Linear 48B-A3B": "kimi-linear-48b-a3b",
+    "Ling 2.5 1T": "ling-2.5-1t",
+    "Ling 2.6 1T": "ling-2.6-1t",
     "Nemotron 3 Nano 30B-A3B": "nemotron-3-nano-30b-a3b",
     "Nemotron 3 Nano 4B": "nemotron-3-nano-4b",
     "Nemotron 3 Super 120B-A12B": "nemotron-3-super-120b-a12b",
@@ -146,6 +148,10 @@ KNOWN_DIFFERENCES = {
         ("35 sliding-window + 7 global", "84 KiB"), ("35 sliding-window + 7 global", "56 KiB"),
         "num_kv_shared_layers 18: only the first 24 layers cache (20 sliding x 2 x 512, 4 global x 2 x 1024 "
         "values; attention_k_eq_v is false)"),
+    "Ling 2.6 1T": Known(
+        ("10 MLA + 70 Lightning Attention + 1 MTP layer", "11.2 KiB"), ("10 MLA + 70 Lightning Attention", "11.25 KiB"),
+        "the multi-token-prediction layer is kept as mtp_layers beside the 80 decoder layers, as for every model "
+        "of the catalog (it drafts tokens; decoding without it caches 10 x (512 + 64) values per token)"),
 }
 
 # The gallery's layer-mix words, as the kinds ArchScope's mixers answer to: attention over the
@@ -156,6 +162,7 @@ TERMS = {
     "gated attention": "global",
     "sliding-window": "local", "chunked": "local",
     "DeltaNet": "linear", "Kimi Delta Attention": "linear", "Mamba-2": "linear", "LIV conv": "linear",
+    "Lightning Attention": "linear",
     "mLSTM": "linear",
     "MoE": "ffn only", "FFN": "ffn only",
 }
@@ -183,10 +190,11 @@ def parse_mix(text: str) -> dict[str, int]:
 
 
 def parse_kib(text: str) -> tuple[float, float]:
-    """(KiB, half a unit of the last digit the gallery prints, in KiB)."""
+    """(KiB, half a unit of the last digit the gallery prints, in KiB). Exactly half a unit
+    is within it (Ling's 11.25 KiB printed 11.2, rounded half to even), float error aside."""
     number, unit = text.split()
     decimals = len(number.partition(".")[2])
-    return float(number) * UNITS[unit], 0.5 * 10 ** -decimals * UNITS[unit]
+    return float(number) * UNITS[unit], 0.5 * 10 ** -decimals * UNITS[unit] * (1 + 1e-9)
 
 
 def layer_kind(mixer) -> str:

@@ -98,7 +98,7 @@ def test_a_serial_block_would_fail_the_tolerance(pair):
     assert drift > 20 * TOLERANCE
 
 
-@pytest.mark.parametrize("name", ["tiny-aya", "command-a-plus"])
+@pytest.mark.parametrize("name", ["tiny-aya", "command-a"])
 def test_the_published_config_converts_both_ways(name):
     """spec from the catalog's config.json, and back: every published field the format
     holds comes back as published, and transformers builds the published config with the

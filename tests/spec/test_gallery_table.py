@@ -94,8 +94,7 @@ SHARED = {
     "LongCat-Flash-Lite 68.5B-A3B": "longcat-flash-lite",
     "JetBrains Mellum2 Thinking 12B-A2.5B": "mellum2-12b-a2.5b",
     "Arcee AI Trinity Large 400B": "trinity-large",
-    # not "Command A+ 218B-A25B": the catalog's command-a-plus is the dense Command A standing in
-    # for it (no config.json of A+ found), so the two are different models
+    "Command A+ 218B-A25B": "command-a-plus",  # its cohere2_moe text decoder
 }
 
 
@@ -164,6 +163,7 @@ TERMS = {
     "DeltaNet": "linear", "Kimi Delta Attention": "linear", "Mamba-2": "linear", "LIV conv": "linear",
     "Lightning Attention": "linear",
     "mLSTM": "linear",
+    "global GQA/MoE": "global",  # Command A+'s global layers, each with its mixture of experts
     "MoE": "ffn only", "FFN": "ffn only",
 }
 UNCOUNTED = {"MoE FFNs"}  # LFM2.5 8B-A1B: MoE feed-forward layers beside the mixers, no count of their own

@@ -200,10 +200,9 @@ def cohere2_moe_to_config(spec: ArchSpec) -> dict:
     if any(dense):
         config["prefix_dense_intermediate_size"] = the_one(
             spec, "dense MLP", lambda layer: layer.ffn, [i for i, d in enumerate(dense) if d]).intermediate_size
-    if norm.kind == "rmsnorm":
-        config["rms_norm_eps"] = norm.eps
-    else:
-        config["layer_norm_eps"] = norm.eps
+    # rms_norm_eps null (as Command A+ publishes it) picks the LayerNorm
+    config |= {"rms_norm_eps": norm.eps} if norm.kind == "rmsnorm" else {"layer_norm_eps": norm.eps,
+                                                                         "rms_norm_eps": None}
     return config
 
 

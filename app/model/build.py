@@ -13,6 +13,7 @@ from torch.overrides import TorchFunctionMode
 
 from ..spec import ArchSpec, SpecError
 from .attention import Attention
+from .cca import CompressedConvAttention
 from .cross_attention import CrossAttention
 from .decoder import DecoderModel
 from .memory_fit import require_build, require_load
@@ -42,6 +43,7 @@ MIXER_MODULES: dict[str, type[nn.Module]] = {
     "gated_short_conv": GatedShortConv,
     "cross_attention": CrossAttention,
     "mlstm": MLSTM,
+    "cca": CompressedConvAttention,
 }
 FFN_MODULES: dict[str, type[nn.Module]] = {"mlp": MLP, "moe": MoE}
 

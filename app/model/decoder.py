@@ -26,7 +26,7 @@ from .cache import ModelCache
 from .laurel import Laurel
 from .memory_fit import require_cache
 from .ngram_embedding import NgramEmbedding
-from .norms import make_norm
+from .norms import ResidualScaling, make_norm
 from .packing import store_input_major, use_decode_linears
 from .lowbit import LowBitEmbedding
 from .per_layer_embedding import PerLayerEmbedding, PerLayerInput
@@ -67,15 +67,23 @@ class DecoderBlock(nn.Module):
             if ple is not None else None
         # Gemma 4's layer_scalar, loaded from the checkpoint (1 in a random-weight build)
         self.register_buffer("output_scale", torch.ones(1) if layer.scaled_output else None)
+        # ZAYA1: learned scales and biases on each sublayer's residual sum
+        self.mixer_residual_scale = ResidualScaling(d_model) \
+            if layer.learned_residual and self.mixer is not None else None
+        self.ffn_residual_scale = ResidualScaling(d_model) if layer.learned_residual and self.ffn is not None else None
+        # ZAYA1's MoE router reads (and leaves) a state in the step
+        self.ffn_takes_step = getattr(getattr(layer.ffn, "router", None), "mlp_width", 0) > 0
 
-    def _residual(self, x, pre, sublayer, post, weights, *args):
+    def _residual(self, x, pre, sublayer, post, weights, *args, learned=None):
         normed = pre(x) if pre is not None else x
         out = sublayer(normed, *args)
         if post is not None:
             out = post(out)
         # MiniMax-01/M1 carry the normalized input in the residual and weight both terms.
         base = normed if self.layer.residual_from_norm else x
-        if weights is None:
+        if learned is not None:
+            out = learned(out, base)
+        elif weights is None:
             out = base + out
         else:
             out = weights.alpha * base + weights.beta * out
@@ -92,7 +100,7 @@ class DecoderBlock(nn.Module):
             return x + mixed + self.ffn(normed, *((x,) if self.ffn_reads_residual else ()))
         if self.mixer is not None:
             x = self._residual(x, self.pre_mixer_norm, self.mixer, self.post_mixer_norm, layer.mixer_residual,
-                               step, cache)
+                               step, cache, learned=self.mixer_residual_scale)
         x = marked(step.observer, x, self.index, "mixer")
         if self.ffn is not None and self.ffn_shortcut:
             # LongCat-Flash: the experts and the dense MLP read one normed input; the dense MLP
@@ -104,8 +112,11 @@ class DecoderBlock(nn.Module):
         elif self.ffn is not None:
             gate = getattr(self.mixer, "gate_ffn", None)  # a cross-attention layer gates its feed-forward output
             ffn = self.ffn if gate is None else (lambda h, *rest, inner=self.ffn: gate(inner(h, *rest), step))
+            if self.ffn_takes_step:
+                ffn = (lambda h, *rest, inner=ffn: inner(h, *rest, step=step))
             residual = (x,) if self.ffn_reads_residual else ()
-            x = self._residual(x, self.pre_ffn_norm, ffn, self.post_ffn_norm, layer.ffn_residual, *residual)
+            x = self._residual(x, self.pre_ffn_norm, ffn, self.post_ffn_norm, layer.ffn_residual, *residual,
+                               learned=self.ffn_residual_scale)
         return x
 
     def forward(self, x: torch.Tensor, step: Step, cache=None) -> torch.Tensor:
@@ -143,6 +154,8 @@ class DecoderModel(nn.Module):
         self.ngram_embeddings = NgramEmbedding(spec.ngram_embedding, spec.vocab_size, d) \
             if spec.ngram_embedding is not None else None
         self.embed_positions = nn.Embedding(spec.learned_positions, d) if spec.learned_positions else None
+        self.input_scale = nn.Parameter(torch.ones(d)) if spec.embedding_affine else None
+        self.input_bias = nn.Parameter(torch.zeros(d)) if spec.embedding_affine else None
         self.layers = nn.ModuleList(DecoderBlock(index, layer, d, make_mixer, make_ffn, spec)
                                     for index, layer in enumerate(spec.layers))
         for index, source in enumerate(kv_sources(spec)):
@@ -223,6 +236,8 @@ class DecoderModel(nn.Module):
             x = x * torch.tensor(math.sqrt(self.spec.d_model), dtype=x.dtype)
         if self.spec.embedding_multiplier != 1.0:  # Granite: a published constant
             x = x * self.spec.embedding_multiplier
+        if self.input_scale is not None:  # ZAYA1: a learned bias, then a learned scale
+            x = (x + self.input_bias) * self.input_scale
         return x
 
     def merge_images(self, x: torch.Tensor, input_ids: torch.Tensor, step: Step, pixel_values=None,

@@ -65,10 +65,11 @@ class MoE(nn.Module):
             self.routing_counts += tokens_per_expert
         return tokens_per_expert
 
-    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None, step=None) -> torch.Tensor:
         """x: the layer's normed input [..., d]. residual: its un-normed input, which the
-        router and the experts read when the spec has branch norms (the block passes it)."""
-        out = self.routed(x, residual)
+        router and the experts read when the spec has branch norms (the block passes it).
+        step: the forward's shared state, where an MLP router's depth state travels."""
+        out = self.routed(x, residual, step)
         if self.shared is not None:
             out = out + self.shared_part(x)
         if self.spec.output_scale != 1.0:
@@ -85,7 +86,7 @@ class MoE(nn.Module):
             shared = self.shared_post_norm(shared)
         return shared
 
-    def routed(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+    def routed(self, x: torch.Tensor, residual: torch.Tensor | None = None, step=None) -> torch.Tensor:
         """The routed experts' weighted sum [..., d] (with zero experts' tokens among it); a
         shortcut MoE's block adds it after the next layer."""
         tokens = x.reshape(-1, x.shape[-1])
@@ -94,23 +95,27 @@ class MoE(nn.Module):
             if residual is None:
                 raise ValueError("an MoE with branch norms reads the layer's un-normed input: pass residual")
             routed_input = residual.reshape(-1, residual.shape[-1])
-        indices, weights = self.router(routed_input)
+        indices, weights = self.router(routed_input, step)
         tokens_per_expert = self.count(indices)
         identity = None
-        if self.spec.zero_experts:
-            # LongCat's zero experts return the token itself, times its weight: summed here, and
-            # their slots all given the one index past the real experts, weight 0, which sorts them
-            # after every real assignment: the experts' dispatch skips them (RoutedExperts' skip)
-            zero = indices >= self.spec.num_experts
-            identity = (weights * zero).sum(-1, keepdim=True).to(routed_input.dtype) * routed_input
-            indices = indices.masked_fill(zero, self.spec.num_experts)
-            weights = weights.masked_fill(zero, 0.0)
+        beyond = self.spec.zero_experts or self.spec.skip_experts
+        if beyond:
+            # LongCat's zero experts return the token itself, times its weight: summed here;
+            # ZAYA1's skip experts return nothing. Their slots all get the one index past the
+            # real experts, weight 0, which sorts them after every real assignment: the experts'
+            # dispatch skips them (RoutedExperts' skip)
+            past = indices >= self.spec.num_experts
+            if self.spec.zero_experts:
+                zero = past & (indices < self.spec.num_experts + self.spec.zero_experts)
+                identity = (weights * zero).sum(-1, keepdim=True).to(routed_input.dtype) * routed_input
+            indices = indices.masked_fill(past, self.spec.num_experts)
+            weights = weights.masked_fill(past, 0.0)
         if self.experts_pre_norm is not None:
             routed_input = self.experts_pre_norm(routed_input)
         if self.latent_down is not None:
             routed_input = self.latent_down(routed_input)
         out = self.experts(routed_input, indices, weights, tokens_per_expert, self.spec.router.weight_inputs,
-                           skip_past_experts=identity is not None)
+                           skip_past_experts=bool(beyond))
         if identity is not None:
             out = out + identity
         if self.latent_up is not None:

@@ -1,5 +1,6 @@
 """Normalization layers: RMSNorm (optionally (1 + w), Gemma and Qwen3-Next), LayerNorm,
-and the weightless L2 norm of Llama 4's QK-norm."""
+and the weightless L2 norm of Llama 4's QK-norm; and ZAYA1's learned residual scaling, which
+scales what the norms leave."""
 
 from __future__ import annotations
 
@@ -37,6 +38,21 @@ class L2Norm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.rms_norm(x.float(), x.shape[-1:], None, self.eps).to(x.dtype)
+
+
+class ResidualScaling(nn.Module):
+    """ZAYA1's residual sum: (out + out_bias) * out_scale + (x + residual_bias) * residual_scale,
+    each a learned vector, starting as the plain sum x + out."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.out_scale = nn.Parameter(torch.ones(width))
+        self.out_bias = nn.Parameter(torch.zeros(width))
+        self.residual_scale = nn.Parameter(torch.ones(width))
+        self.residual_bias = nn.Parameter(torch.zeros(width))
+
+    def forward(self, out: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        return (out + self.out_bias) * self.out_scale + (residual + self.residual_bias) * self.residual_scale
 
 
 def make_norm(norm: Norm, width: int) -> nn.Module:

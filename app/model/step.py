@@ -77,6 +77,8 @@ class Step:
     per_layer_inputs: torch.Tensor | None = None  # [B, T, layers, width]
     # LongCat-Flash: a shortcut MoE's routed sum [B, T, d], on its way to the next block's end
     shortcut: torch.Tensor | None = None
+    # ZAYA1: an MLP router's state [N, width], on its way to the next MoE layer's router
+    router_state: torch.Tensor | None = None
     # positions[0] on the host, where the caller knows it: the caches slice by it, and
     # reading it back from a GPU tensor would make every layer of every step wait.
     start: int | None = None

@@ -31,9 +31,10 @@ def ffn_params(ffn, d: int) -> tuple[int, int]:
 
 def on_device_layer_params(spec: ArchSpec, layer: Layer) -> int:
     """A layer's share of Gemma 3n's parts: LAuReL, the AltUp predict/correct
-    coefficients and router, and the gate that mixes in its per-layer embedding."""
+    coefficients and router, and the gate that mixes in its per-layer embedding; and
+    ZAYA1's learned residual scales and biases."""
     d = spec.d_model
-    total = 0
+    total = layer.learned_residual_params_per_width * d
     if layer.laurel_rank:
         total += 2 * d * layer.laurel_rank + norm_params(layer.norm, d)
     if spec.altup is not None:
@@ -48,9 +49,9 @@ def on_device_layer_params(spec: ArchSpec, layer: Layer) -> int:
 def stream_params(spec: ArchSpec) -> int:
     """Model-level parts of Gemma 3n besides the tables: the projection of the token
     embedding into per-layer inputs (and its norm), and AltUp's projections into and out
-    of the extra streams."""
+    of the extra streams; ZAYA1's learned scale and bias of the embedding."""
     d = spec.d_model
-    total = 0
+    total = 2 * d if spec.embedding_affine else 0
     if spec.per_layer_embedding is not None:
         width = spec.per_layer_embedding.width
         total += d * spec.num_layers * width + norm_params(spec.final_norm, width)

@@ -30,6 +30,8 @@ class ArchSpec:
     tie_embeddings: bool = False
     embedding_scale: bool = False  # Gemma: embeddings multiplied by sqrt(d_model)
     embedding_multiplier: float = 1.0  # Granite: embeddings times a published constant (12.0)
+    # ZAYA1: the embedding plus a learned bias, times a learned scale (two d_model vectors)
+    embedding_affine: bool = False
     learned_positions: int = 0  # GPT-2: a learned position table of this many rows
     max_context: int = 0  # published maximum context length
     final_logit_softcap: float = 0.0  # 0: none

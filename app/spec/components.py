@@ -53,6 +53,14 @@ class Layer:
     # as a buffer, not a parameter, so the parameter counts leave it out as transformers does.
     scaled_output: bool = False
     parallel: bool = False
+    # ZAYA1's residual scaling: each sublayer's sum is (out + b_out) * s_out + (x + b_x) * s_x,
+    # four learned vectors of d_model per sublayer, in place of x + out
+    learned_residual: bool = False
+
+    @property
+    def learned_residual_params_per_width(self) -> int:
+        """Learned residual vectors per d_model channel: four per sublayer, or none."""
+        return 4 * ((self.mixer is not None) + (self.ffn is not None)) if self.learned_residual else 0
 
     @property
     def norm_count(self) -> int:

@@ -46,6 +46,9 @@ PALETTE: tuple[PaletteItem, ...] = (
                 "Local attention over the last tokens only (Gemma 3: 1024)"),
     PaletteItem("gated", "Gated attention", "attention", SLOT_MIXER,
                 "Attention with a sigmoid output gate (Qwen3-Next)"),
+    PaletteItem("cca", "CCA", "attention", SLOT_MIXER,
+                "Compressed convolutional attention: GQA in half the width, queries and keys convolved "
+                "over the last tokens (ZAYA1)"),
     PaletteItem("gated_deltanet", "Gated DeltaNet", "linear", SLOT_MIXER,
                 "Linear attention with a delta-rule state (Qwen3-Next)"),
     PaletteItem("kimi_delta", "Kimi Delta Attention", "linear", SLOT_MIXER,
@@ -98,6 +101,9 @@ def _reference_attention(spec: ArchSpec, layer: Layer) -> Attention:
     mixer = layer.mixer
     if layer.mixer_kind == "mla":
         heads, head_dim, theta = mixer.attention_heads()
+    elif layer.mixer_kind == "cca":  # ZAYA1: its heads, grouping and rotation, without the convolutions
+        return Attention(num_heads=mixer.num_heads, num_kv_heads=mixer.num_kv_heads, head_dim=mixer.head_dim,
+                         rope=mixer.rope)
     else:
         head_dim = 128 if spec.d_model >= 2048 else 64
         heads = max(1, spec.d_model // head_dim)

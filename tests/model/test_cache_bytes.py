@@ -9,9 +9,12 @@ from app.spec.analysis import analyze
 
 WINDOWED = [name for name in ("gemma3-270m", "gemma3-27b", "olmo3-7b", "gpt2-small", "llama3-8b", "gemma3n-e2b")
             if name in catalog.names()]
+# ZAYA1's CCA: keys and values per token beside a constant state (the q/k convolutions' history,
+# the previous token's delayed values)
+CONVOLVED = [name for name in ("zaya1-8b",) if name in catalog.names()]
 
 
-@pytest.mark.parametrize("name", WINDOWED)
+@pytest.mark.parametrize("name", WINDOWED + CONVOLVED)
 @torch.no_grad()
 def test_layer_bytes_equal_the_analysis_at_every_length(name):
     spec = catalog.get(name, "explore")

@@ -91,6 +91,7 @@ SHARED = {
     "Laguna XS.2": "laguna-xs.2",
     "Granite 4.1 30B": "granite-4.1-30b",
     "xLSTM 7B": "xlstm-7b",
+    "ZAYA1-8B": "zaya1-8b",
     "LongCat-Flash-Lite 68.5B-A3B": "longcat-flash-lite",
     "JetBrains Mellum2 Thinking 12B-A2.5B": "mellum2-12b-a2.5b",
     "Arcee AI Trinity Large 400B": "trinity-large",
@@ -163,10 +164,13 @@ TERMS = {
     "DeltaNet": "linear", "Kimi Delta Attention": "linear", "Mamba-2": "linear", "LIV conv": "linear",
     "Lightning Attention": "linear",
     "mLSTM": "linear",
+    "CCA/GQA attention": "global",  # ZAYA1's compressed convolutional attention, over the whole context
     "global GQA/MoE": "global",  # Command A+'s global layers, each with its mixture of experts
     "MoE": "ffn only", "FFN": "ffn only",
 }
-UNCOUNTED = {"MoE FFNs"}  # LFM2.5 8B-A1B: MoE feed-forward layers beside the mixers, no count of their own
+# MoE feed-forward layers beside the mixers, no count of their own: LFM2.5 8B-A1B's; ZAYA1-8B's, which
+# Zyphra's first config listed as layers of their own (80) and transformers' 40 layers each hold
+UNCOUNTED = {"MoE FFNs", "top-1 MoE FFN entries"}
 UNITS = {"B": 1 / 1024, "KiB": 1, "MiB": 1024}
 
 
@@ -184,6 +188,8 @@ def parse_mix(text: str) -> dict[str, int]:
         if part in UNCOUNTED:
             continue
         count, term = re.fullmatch(r"(\d+) (.+)", part).groups()
+        if term in UNCOUNTED:
+            continue
         kind = TERMS[term]  # an unknown word fails here, by name
         mix[kind] = mix.get(kind, 0) + int(count)
     return mix

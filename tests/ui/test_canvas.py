@@ -65,6 +65,28 @@ def test_an_mlstm_box_names_its_heads_memory_and_gate_cap(view):
                              "matrix memory · constant state"]
 
 
+def test_a_cca_box_names_its_heads_convolutions_and_norms_and_the_moe_its_router(view):
+    """ZAYA1-8B: every mixer box is a CCA saying its GQA heads, its partial RoPE, its q/k
+    convolutions and L2 QK-norm; every MoE box its skip slot and MLP router."""
+    scene = view.arch_scene
+    scene.set_spec(catalog.get("zaya1-8b"))
+    mixers = [item for item in scene.slot_items if item.slot == "mixer"]
+    ffns = [item for item in scene.slot_items if item.slot == "ffn"]
+    assert mixers and ffns
+    for box in mixers:
+        assert box.title == "Compressed convolutional attention"
+        assert box.lines == ["8 heads · 2 KV · dim 128", "partial RoPE 64/128",
+                             "q/k conv 2+2 · L2 QK-norm · key temperature"]
+    assert all(box.lines[0] == "16 experts + 1 skip · 1 active" for box in ffns)
+    assert all(box.lines[-1].startswith("MLP router 256") for box in ffns)
+
+
+def test_dropping_cca_from_the_palette_makes_a_cca_layer():
+    spec = catalog.get("llama3-8b", "explore")
+    edited, _ = drop_edit("cca", "mixer", spec, [0])
+    assert edited.layers[0].mixer_kind == "cca" and not edited.validate()
+
+
 @pytest.mark.parametrize("name, latent", [("nemotron-3-super-120b-a12b", 1024), ("nemotron-3-ultra-550b-a55b", 2048),
                                           ("nemotron-3-nano-30b-a3b", 0)])
 def test_a_latent_moe_box_shows_the_latent_width(view, name, latent):

@@ -305,4 +305,48 @@ ENTRIES = [
                "The router's correction bias (e_score_correction_bias, 256 per MoE layer) is a frozen parameter "
                "in transformers and a buffer here: balanced by a rule, not trained, it is not counted."),
     ),
+    Entry(
+        slug="zaya1-8b",
+        title="ZAYA1-8B",
+        family="ZAYA1",
+        source="Zyphra/ZAYA1-8B config.json in transformers' form (ZayaConfig, the checkpoint its docstring names), "
+               "its key set as SGLang's native-format ZAYA1 test pins it (test/srt/models zaya native checkpoint "
+               "test, 'mirroring the pinned Zyphra/ZAYA1-8B config.json') and its values ZayaConfig's defaults "
+               "(transformers 5.18 models/zaya/configuration_zaya.py); each agrees with Zyphra's first, "
+               "Megatron-style config.json of the same checkpoint (hidden_size 2048, 8 heads, 2 query groups, "
+               "kv_channels 128, 16 experts, moe_router_topk 1, ffn_hidden_size 4096 = gate + up of 2048, "
+               "norm_epsilon 1e-05, rope_theta 5000000, partial_rotary_factor 0.5, max_position_embeddings "
+               "131072, num_hidden_layers 80 counting attention and MoE apart) and vocab_size 262272 as "
+               "Zyphra's converted bundles state it; counts from the model card (huggingface.co/Zyphra/ZAYA1-8B: "
+               "'760M active parameters and 8.4B total')",
+        # 40 layers, each a CCA (8 query heads x 128 over 2 key/value heads: attention in 1024
+        # of the 2048 channels, q/k convolved over 3 tokens) then a top-1 MoE of 16 SwiGLU experts
+        # of 2048 plus a skip slot, chosen by ZAYA1's MLP router (256 wide, its state carried from
+        # layer to layer); learned scales and biases on every residual sum and on the embedding.
+        config={"architectures": ["ZayaForCausalLM"], "model_type": "zaya", "vocab_size": 262272,
+                "hidden_size": 2048, "num_hidden_layers": 40, "num_attention_heads": 8, "num_key_value_heads": 2,
+                "head_dim": 128, "hidden_act": "silu", "moe_intermediate_size": 2048, "num_experts": 16,
+                "num_experts_per_tok": 1, "router_hidden_size": 256, "cca_time0": 2, "cca_time1": 2,
+                "rms_norm_eps": 1e-05, "max_position_embeddings": 131072, "layer_types": ["hybrid"] * 40,
+                "rope_parameters": {
+                    "hybrid": {"rope_type": "default", "rope_theta": 5000000.0, "partial_rotary_factor": 0.5},
+                    "hybrid_sliding": {"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5}},
+                "sliding_window": None, "attention_bias": False, "lm_head_bias": False, "tie_word_embeddings": True,
+                "pad_token_id": 0, "bos_token_id": 2, "eos_token_id": 106},
+        published_total=8.4e9,
+        published_active=760e6,
+        # the card's counts leave out the (tied) embedding table, 262272 x 2048 = 0.54B
+        headline_extra_params=-262272 * 2048,
+        headline_active_excludes="embeddings",
+        notes=("ArchScope counts 8.84B, equal to transformers' model; Zyphra's 8.4B and 760M active leave out the "
+               "tied 262,272 x 2,048 embedding (0.54B): without it 8.30B total (the ZAYA1-base card says 8.3B) "
+               "and 0.75B active per token (one expert of 16 in each of 40 layers).",
+               "The gallery counts 40 CCA and 40 MoE entries: Zyphra's first config listed them as 80 layers; "
+               "transformers' and ArchScope's 40 layers each hold one of both.",
+               "KV cache 1 KiB per token and layer in bfloat16 (2 key/value heads x 128, keys and values), 40 KiB "
+               "over 40 layers; beside it each layer keeps a constant 2,688 values: the convolutions' last 2 "
+               "inputs of 1,280 query/key channels and the previous token's 128 delayed value channels.",
+               "The skip expert (a 17th routing slot whose output is nothing) holds no parameters; the active count "
+               "counts one expert per token, as Zyphra's does.",),
+    ),
 ]

@@ -40,10 +40,21 @@ class Router:
     # Gemma 4: each chosen weight, after normalize_top_k, times a learned scale of its expert
     per_expert_scale: bool = False
 
+    # ZAYA1: a small network instead of one projection. The token goes down to mlp_width (with
+    # a bias), then an RMSNorm (mlp_norm_eps), two GELU layers of that width (with biases) and
+    # a projection to the slots (without one); 0: one linear projection of the token.
+    mlp_width: int = 0
+    mlp_norm_eps: float = 1e-5
+    # ZAYA1's depth mixing ("EDA"): the down-projected token plus the previous MoE layer's
+    # router state (its down-projection plus what it received) times a learned vector. The
+    # first MoE layer has none to receive.
+    depth_state: bool = False
+
     def vector_params(self, d: int, num_experts: int) -> int:
         """The router's learned values that scale rather than project: its input norm's
-        scale and the per-expert scales."""
-        return norm_params(self.input_norm, d) + (num_experts if self.per_expert_scale else 0)
+        scale and the per-expert scales; an MLP router's norm and depth-state scale."""
+        mlp = (self.mlp_width * (1 + self.depth_state)) if self.mlp_width else 0
+        return norm_params(self.input_norm, d) + (num_experts if self.per_expert_scale else 0) + mlp
 
 
 def expected_experts_reached(num_experts: int, top_k: int, assignments_rows: int) -> float:
@@ -89,11 +100,14 @@ class MoE:
     # after its attention and MLP, so their all-to-all overlaps that layer's compute. The
     # shared MLP (LongCat's first dense MLP) joins here, as any shared expert does.
     shortcut: bool = False
+    # ZAYA1's skip expert: routing slots after the real and zero experts whose output is
+    # nothing, so a token that picks one passes the feed-forward by. No parameters.
+    skip_experts: int = 0
 
     @property
     def routing_slots(self) -> int:
-        """What the router scores: the real experts and the zero experts after them."""
-        return self.num_experts + self.zero_experts
+        """What the router scores: the real experts, then the zero and skip experts."""
+        return self.num_experts + self.zero_experts + self.skip_experts
 
     @property
     def expected_routed_experts(self) -> float:
@@ -127,7 +141,10 @@ class MoE:
     def _router_projection_params(self, d: int) -> int:
         # The score-correction bias is not counted: it is updated by a balancing rule, not by
         # gradients, and every reference implementation keeps it as a buffer.
-        slots = self.routing_slots  # the zero experts are scored like the others
+        slots = self.routing_slots  # the zero and skip experts are scored like the others
+        width = self.router.mlp_width
+        if width:  # down (biased), two square layers (biased), out to the slots
+            return d * width + width + 2 * (width * width + width) + width * slots
         return d * slots + (slots if self.router.bias else 0)
 
     def _shared_params(self, d: int) -> int:
@@ -195,7 +212,7 @@ class MoE:
             self.shared.check(check, at(path, "shared"))
         elif self.shared_gate:
             check.add(at(path, "shared_gate"), "gates a shared expert, but the MoE has none")
-        check.non_negative(self, path, "zero_experts")
+        check.non_negative(self, path, "zero_experts", "skip_experts")
         if isinstance(self.zero_experts, int) and self.top_k > self.routing_slots > 0:
             slots = f" + zero_experts {self.zero_experts}" if self.zero_experts else ""
             check.add(at(path, "top_k"), f"{self.top_k} exceeds num_experts {self.num_experts}{slots}")
@@ -219,7 +236,11 @@ class MoE:
         if router.input_norm is not None:
             check.norm(router.input_norm, at(router_path, "input_norm"))
         check.positive(router, router_path, "num_groups", "top_k_groups", "routed_scaling")
-        check.non_negative(router, router_path, "logit_softcap", "normalize_epsilon")
+        check.non_negative(router, router_path, "logit_softcap", "normalize_epsilon", "mlp_width")
+        if router.mlp_width:
+            check.positive(router, router_path, "mlp_norm_eps")
+        elif router.depth_state:
+            check.add(at(router_path, "depth_state"), "carries an MLP router's state, but mlp_width is 0")
         check.divides(router_path, "num_groups", router.num_groups, "num_experts", self.num_experts)
         if router.top_k_groups > router.num_groups > 0:
             check.add(at(router_path, "top_k_groups"),
@@ -244,10 +265,14 @@ class MoE:
         latent = min(shrink.width, shrink.multiple(self.latent_size * shrink.ratio)) if self.latent_size else 0
         # zero experts keep their share of the slots (LongCat-Flash-Lite: 128 per 256 real)
         zero = max(1, round(self.zero_experts * experts / self.num_experts)) if self.zero_experts else 0
+        # an MLP router keeps its share of the width (ZAYA1: 256 of 2048)
+        mlp_width = (min(shrink.width, shrink.multiple(router.mlp_width * shrink.ratio))
+                     if router.mlp_width else 0)
         return replace(
             self, num_experts=experts, top_k=top_k, expert=self.expert.explored(shrink),
             shared=self.shared.explored(shrink) if self.shared is not None else None,
-            router=replace(router, num_groups=groups, top_k_groups=top_groups), latent_size=latent,
+            router=replace(router, num_groups=groups, top_k_groups=top_groups, mlp_width=mlp_width),
+            latent_size=latent,
             zero_experts=zero,
         )
 
@@ -255,6 +280,7 @@ class MoE:
 
     def box_lines(self) -> list[str]:
         zero = f" + {self.zero_experts} zero experts" if self.zero_experts else ""
+        zero += f" + {self.skip_experts} skip" if self.skip_experts else ""
         lines = [f"{self.num_experts} experts{zero} · {self.top_k} active",
                  f"{self.expert.activation_title} hidden {self.expert.intermediate_size}"]
         if self.latent_size:  # the width the experts work in, between the down and up projections
@@ -266,6 +292,8 @@ class MoE:
             lines.append(f"+ dense MLP {self.shared.intermediate_size}, each branch normed")
         elif self.shared is not None:
             lines.append(f"+ shared expert {self.shared.intermediate_size}" + (" (gated)" if self.shared_gate else ""))
+        elif self.router.mlp_width:
+            lines.append(f"MLP router {self.router.mlp_width}" + (" · depth state" if self.router.depth_state else ""))
         else:
             lines.append(f"{self.router.scoring} router" + (f" · {self.router.num_groups} groups"
                                                              if self.router.num_groups > 1 else ""))
@@ -280,5 +308,6 @@ class MoE:
             shared = f" +dense {self.shared.intermediate_size}, normed branches"
         latent = f" in latent {self.latent_size}" if self.latent_size else ""
         zero = f" +{self.zero_experts} zero" if self.zero_experts else ""
+        zero += f" +{self.skip_experts} skip" if self.skip_experts else ""
         shortcut = " shortcut" if self.shortcut else ""
         return f"MoE {self.top_k}/{self.num_experts}{zero}x{self.expert.intermediate_size}{latent}{shared}{shortcut}"

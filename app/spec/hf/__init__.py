@@ -75,6 +75,8 @@ def _load_converters() -> None:
                        qwen3_next, qwen3_5, kimi_linear, nemotron_h, lfm2, minimax, gemma3n, gemma4, cohere2, laguna,
                        granite, longcat_flash, mellum, vision, xlstm):
             _CONVERTERS.update(module.CONVERTERS)
+        from . import zaya
+        _CONVERTERS.update(zaya.CONVERTERS)
         from . import mistral4
         _CONVERTERS.update(mistral4.CONVERTERS)
         from . import cohere2_moe

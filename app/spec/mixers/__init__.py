@@ -11,6 +11,7 @@ says what it still lacks.
 from __future__ import annotations
 
 from .attention import Attention
+from .cca import CompressedConvAttention
 from .cross_attention import CrossAttention
 from .gated_deltanet import GatedDeltaNet
 from .gated_short_conv import GatedShortConv
@@ -30,6 +31,7 @@ Mixer = (
     | GatedShortConv
     | CrossAttention
     | MLSTM
+    | CompressedConvAttention
 )
 MIXER_TYPES: tuple[type, ...] = (
     Attention,
@@ -41,6 +43,7 @@ MIXER_TYPES: tuple[type, ...] = (
     GatedShortConv,
     CrossAttention,
     MLSTM,
+    CompressedConvAttention,
 )
 MIXER_KINDS: dict[str, type] = {kind.kind: kind for kind in MIXER_TYPES}
 
@@ -71,6 +74,6 @@ def known_mixer(mixer):
     return mixer
 
 
-__all__ = ["Attention", "CrossAttention", "GatedDeltaNet", "GatedShortConv", "KimiDeltaAttention", "LightningAttention",
+__all__ = ["Attention", "CompressedConvAttention", "CrossAttention", "GatedDeltaNet", "GatedShortConv", "KimiDeltaAttention", "LightningAttention",
            "Mamba2", "MLSTM", "MultiHeadLatentAttention", "SparseIndexer", "Mixer", "MIXER_TYPES", "MIXER_KINDS",
            "MIXER_ANSWERS", "known_mixer"]

@@ -61,6 +61,7 @@ UNWRITTEN: dict[str, dict[str, str]] = {
     "llama4-scout": {"intermediate_size_mlp": _UNUSED_DENSE_WIDTH + " (Scout's every layer is MoE)"},
     "qwen3_moe": {"intermediate_size": _UNUSED_DENSE_WIDTH},
     "qwen3_next": {"intermediate_size": _UNUSED_DENSE_WIDTH},
+    "mistral-small-4": {"intermediate_size": _UNUSED_DENSE_WIDTH + " (first_k_dense_replace 0)"},
     "qwen2.5-0.5b": {"sliding_window": "published 32768 with use_sliding_window false: no layer slides, so the "
                                        "spec holds no window and null is written"},
     "nemotron_h": {

@@ -137,6 +137,10 @@ NAME_MAPS = {
     "mellum": moe_lineage("mlp", "gate", per_expert(LINEAR_LEAVES)),
     "laguna": moe_lineage("mlp", "gate", per_expert(LINEAR_LEAVES),
                           correction_bias="experts.e_score_correction_bias"),
+    # Hy3 (Tencent's names, which transformers' hy_v3 renames on loading and back on saving): the
+    # router under router.gate, its correction bias as expert_bias, the shared expert as shared_mlp
+    "hy_v3": moe_lineage("mlp", "router.gate", per_expert(LINEAR_LEAVES), shared="shared_mlp",
+                         correction_bias="expert_bias"),
     # Cohere2 MoE (Command A+): the router as mlp.gate, the shared experts as one
     # mlp.shared_experts MLP; per-expert names, or transformers 5's fused gate_up_proj and
     # down_proj, which the loader reads in their place (published_names.FUSED_EXPERTS)

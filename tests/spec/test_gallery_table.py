@@ -50,6 +50,7 @@ SHARED = {
     "MiniMax M2 230B": "minimax-m2",
     "MiniMax M2.5 230B": "minimax-m2.5",
     "MiniMax M2.7 230B": "minimax-m2.7",
+    "Tencent Hy3-preview 295B-A21B": "hy3-preview",
     "Grok 2.5 270B": "grok-2.5",
     "DeepSeek V3": "deepseek-v3",
     "DeepSeek R1": "deepseek-r1",
@@ -148,6 +149,11 @@ KNOWN_DIFFERENCES = {
         ("35 sliding-window + 7 global", "84 KiB"), ("35 sliding-window + 7 global", "56 KiB"),
         "num_kv_shared_layers 18: only the first 24 layers cache (20 sliding x 2 x 512, 4 global x 2 x 1024 "
         "values; attention_k_eq_v is false)"),
+    "Tencent Hy3-preview 295B-A21B": Known(
+        ("80 GQA + 1 MTP layer", "320 KiB"), ("80 GQA", "320 KiB"),
+        "num_nextn_predict_layers 1: the multi-token-prediction block is kept as mtp_layers beside the 80 decoder "
+        "layers (transformers' hy_v3 does not build it); the 320 KiB, 80 x 2 x 8 x 128 x 2 bytes, leaves it out "
+        "in both"),
     "Ling 2.6 1T": Known(
         ("10 MLA + 70 Lightning Attention + 1 MTP layer", "11.2 KiB"), ("10 MLA + 70 Lightning Attention", "11.25 KiB"),
         "the multi-token-prediction layer is kept as mtp_layers beside the 80 decoder layers, as for every model "

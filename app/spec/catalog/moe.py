@@ -91,6 +91,16 @@ MINIMAX_M2 = {
 }
 # MiniMax-M2.7: M2's config.json but the context (see the entry's source).
 MINIMAX_M2_7 = MINIMAX_M2 | {"max_position_embeddings": 204800}
+# tencent/Hy3-preview config.json (model_type hy_v3), in its published keys; see the entry's source.
+HY3_PREVIEW = {
+    "model_type": "hy_v3", "vocab_size": 120832, "hidden_size": 4096, "intermediate_size": 13312,
+    "num_hidden_layers": 80, "num_attention_heads": 64, "num_key_value_heads": 8, "head_dim": 128,
+    "qk_norm": True, "hidden_act": "silu", "rms_norm_eps": 1e-5, "max_position_embeddings": 262144,
+    "rope_parameters": {"rope_type": "default", "rope_theta": 11158840.0}, "first_k_dense_replace": 1,
+    "num_experts": 192, "num_experts_per_tok": 8, "num_shared_experts": 1, "moe_intermediate_size": 1536,
+    "expert_hidden_dim": 1536, "moe_router_use_sigmoid": True, "moe_router_enable_expert_bias": True,
+    "route_norm": True, "router_scaling_factor": 2.826, "num_nextn_predict_layers": 1, "tie_word_embeddings": False,
+}
 _MINIMAX_ACTIVE_NOTE = ("MiniMax does not say how its 10B active is counted: it matches the count without the two "
                         "embedding tables (9.8B), not with them (11.0B).")
 _MINIMAX_MTP_NOTE = ("The release's three MTP modules (num_mtp_modules) are not built by transformers; they are "
@@ -258,6 +268,31 @@ ENTRIES = [
         headline_active_excludes="embeddings",
         notes=("MiniMax-M2's architecture; the config differs only in the context (204,800 positions).",
                _MINIMAX_ACTIVE_NOTE, _MINIMAX_MTP_NOTE),
+    ),
+    Entry(
+        slug="hy3-preview",
+        title="Tencent Hy3-preview (295B-A21B)",
+        family="Hy3",
+        source="tencent/Hy3-preview config.json, through transformers 5.18's hy_v3 (HYV3Config, documented as "
+               "tencent/Hy3-preview's configuration: its defaults are every number below but the context) and the "
+               "released tencent/Hy3 config.json as public code quotes it (a serving profile's required config "
+               "predicates, an engine's parse_hy3 test, a write-up of the file): the same values key for key, "
+               "max_position_embeddings 262144 and the routing flags (moe_router_use_sigmoid, "
+               "moe_router_enable_expert_bias, route_norm). Headline: the model card's 295B total, 21B active "
+               "and 3.8B of MTP; the gallery's 80 GQA layers + 1 MTP layer, 320 KiB",
+        config=HY3_PREVIEW,
+        published_total=295e9,
+        published_active=21e9,
+        notes=("GQA (64 query, 8 KV heads of 128) with per-head QK-norm and full RoPE at theta 11,158,840; a "
+               "dense SwiGLU first layer (13312), then 79 MoE layers of 192 experts of 1536, top 8 by sigmoid "
+               "score plus a selection-only bias, renormalised and scaled by 2.826, beside one shared expert.",
+               "The multi-token-prediction layer (num_nextn_predict_layers 1, a full attention + MoE block, "
+               "3.75B) is kept as mtp_layers, outside total_params, as transformers' hy_v3 leaves it unbuilt; "
+               "the card's 295B and the gallery's 80 layers leave it out too.",
+               "Checked against the released tencent/Hy3's BF16 index (597,572,342,272 bytes): 295.03B + 3.75B "
+               "MTP in bf16 plus 80 float32 expert_bias vectors of 192 is that size to the byte. No index of "
+               "the preview was found.",
+               "Active: 20.68B per token with both embedding tables (the card: 21B)."),
     ),
     Entry(
         slug="grok-2.5",

@@ -83,3 +83,5 @@ def _load_converters() -> None:
         _CONVERTERS.update(cohere2_moe.CONVERTERS)
         from . import bailing
         _CONVERTERS.update(bailing.CONVERTERS)
+        from . import hy_v3
+        _CONVERTERS.update(hy_v3.CONVERTERS)

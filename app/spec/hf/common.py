@@ -25,6 +25,7 @@ FAMILIES = {
     "nemotron_h": "Nemotron 3", "lfm2": "LFM2", "lfm2_moe": "LFM2 MoE", "gemma3": "Gemma 3",
     "mllama": "Llama 3.2 Vision", "gemma4_text": "Gemma 4", "gemma4_unified_text": "Gemma 4", "cohere2": "Cohere2",
     "laguna": "Laguna", "granite": "Granite", "mellum": "Mellum", "afmoe": "Trinity", "mistral4": "Mistral Small 4",
+    "hy_v3": "Hy3",
 }
 
 

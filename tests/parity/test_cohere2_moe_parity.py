@@ -232,3 +232,50 @@ def test_hostile_keys_are_refused_by_name(key, value, expected):
 
     with pytest.raises(SpecError, match=expected):
         spec_from_hf_config(dict(TINY["command-a-plus"]) | {key: value})
+
+
+def test_the_release_layout_loads(checkpoint, tmp_path):
+    """Command A+'s release is a cohere2_vision model: the decoder under model.language_model.
+    beside a vision tower and projector left unread, its config the text_config of the
+    wrapper's. Its experts are read here in transformers 5's fused layout (gate_up_proj
+    [E, 2I, d] and down_proj [E, d, I] per layer), the other form the loader accepts."""
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    from app.weights import load_pretrained
+
+    from .reference import assert_one_forward_matches
+
+    reference, directory, config = checkpoint
+    stored = load_file(directory / "model.safetensors")
+    tensors = {}
+    for name, tensor in stored.items():
+        stem, expert, leaf = name.partition(".experts.")
+        if expert and leaf.split(".")[0] != "0":
+            continue  # gathered with expert 0 below
+        if expert:
+            count = config["num_experts"]
+            stacked = {part: torch.stack([stored[f"{stem}.experts.{e}.{part}.weight"] for e in range(count)])
+                       for part in ("gate_proj", "up_proj", "down_proj")}
+            if leaf.startswith("0.gate_proj"):
+                tensors[f"{stem}.experts.gate_up_proj"] = torch.cat([stacked["gate_proj"], stacked["up_proj"]], dim=1)
+                tensors[f"{stem}.experts.down_proj"] = stacked["down_proj"]
+            continue
+        tensors[name] = tensor
+    tensors = {"model.language_model." + name.removeprefix("model.") if name.startswith("model.") else name: tensor
+               for name, tensor in tensors.items()}
+    tensors["model.vision_tower.embeddings.patch_embedding.weight"] = torch.zeros(3, 2)
+    tensors["model.multi_modal_projector.linear_1.weight"] = torch.zeros(2, 2)
+    save_file(tensors, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    text_config = json.loads((directory / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "cohere2_vision", "text_config": text_config,
+                                                      "tie_word_embeddings": True,
+                                                      "vision_config": {"model_type": "siglip_vision_model"}}))
+    for extra in directory.iterdir():
+        if extra.name not in ("config.json", "model.safetensors"):
+            (tmp_path / extra.name).write_bytes(extra.read_bytes())
+    assert any(name.endswith("experts.gate_up_proj") for name in tensors)
+    ours = load_pretrained(tmp_path).model
+    input_ids = torch.randint(0, config["vocab_size"], (2, 9), generator=torch.Generator().manual_seed(2))
+    assert_one_forward_matches(reference, ours, input_ids)

@@ -69,6 +69,7 @@ SHARED = {
     "GLM-5.1": "glm-5.1",  # not GLM-5.2: its IndexShare layers reuse another layer's top-k (not modelled)
     "INTELLECT-3": "intellect-3",
     "Xiaomi MiMo-V2-Flash 309B": "mimo-v2-flash",
+    "Xiaomi MiMo-V2.5 310B": "mimo-v2.5",
     "Qwen3 Next 80B-A3B": "qwen3-next-80b-a3b",
     "Qwen3.5 397B": "qwen3.5-397b-a17b",
     "Qwen3.6 35B-A3B": "qwen3.6-35b-a3b",
@@ -112,6 +113,11 @@ KNOWN_DIFFERENCES = {
         ("40 sliding-window + 8 global", "144 KiB"), ("39 sliding-window + 9 global", "217.5 KiB"),
         "config.json's hybrid_layer_pattern has 9 full layers (0, then every sixth from 5) and 39 sliding ones "
         "with 8 KV heads (swa_num_key_value_heads; 4 on full layers), keys 192 and values 128 wide"),
+    "Xiaomi MiMo-V2.5 310B": Known(
+        ("39 sliding-window + 9 global", "144 KiB"), ("39 sliding-window + 9 global", "217.5 KiB"),
+        "MiMo-V2-Flash's backbone: the 39 sliding layers cache 8 KV heads (the V2.5 config.json's "
+        "swa_num_key_value_heads), the 9 global ones V2-Flash's 4, keys 192 and values 128 wide: "
+        "39 x 8 x 320 + 9 x 4 x 320 values; 144 KiB would be 48 layers x 4 heads x (192 + 192)"),
     "DeepSeek V3.2": Known(
         ("61 MLA", "68.6 KiB"), ("61 MLA", "83.875 KiB"),
         "its lightning indexer caches a 128-value key per token and layer (index_head_dim) beside MLA's 512 + 64 "

@@ -194,6 +194,11 @@ MIMO_V2_FLASH = {
     "max_position_embeddings": 262144, "attention_bias": False, "hidden_act": "silu", "tie_word_embeddings": False,
 }
 
+# XiaomiMiMo/MiMo-V2.5: MiMo-V2-Flash's backbone (the model card), its config read as far as public
+# copies go (see the entry's source); RoPE and norm scalars as two public ports' V2.5 fixtures give them.
+MIMO_V2_5 = MIMO_V2_FLASH | {"rope_theta": 10000000, "partial_rotary_factor": 0.5, "layernorm_epsilon": 1e-6,
+                             "max_position_embeddings": 1048576}
+
 # meituan-longcat/LongCat-Flash-Lite config.json (model_type longcat_flash_ngram, Meituan's remote
 # code). Its keys as two public copies show them: the FP8 re-upload models123/LongCat-Flash-Lite-FP8
 # (the file verbatim, a quantization_config added) and Intel/LongCat-Flash-Lite-int4-AutoRound;
@@ -500,6 +505,37 @@ ENTRIES = [
                "(4 kv heads); the first layer is global and dense.",
                "Query/key heads of 192 with RoPE on a third of them, value heads of 128 scaled by 0.707; "
                "256 experts (top 8), no shared expert."),
+    ),
+    Entry(
+        slug="mimo-v2.5",
+        title="MiMo-V2.5 (310B-A15B, omnimodal)",
+        family="MiMo-V2-Flash",
+        source="XiaomiMiMo/MiMo-V2.5 config.json (model_type mimo_v2, Xiaomi's remote code; text part), as far as "
+               "its copies could be read: the part of MuVeraAI/MiMo-V2.5's config.json (a duplicate of the "
+               "release) that a public index shows -- hidden_size 4096, head_dim 192, 64 sliding-window heads "
+               "with 8 KV heads of 192 / 128, attention_value_scale 0.707, sinks on the sliding layers only, "
+               "the hybrid_layer_pattern opening 0, 1, 1 -- and the model card: built on the MiMo-V2-Flash "
+               "backbone, 5:1 sliding:global with a 128-token window, 310B total / 15B activated, a 729M-param "
+               "ViT, a 261M-param audio encoder and three MTP modules of 329M together, up to 1M tokens. "
+               "Everything else is MiMo-V2-Flash's config.json (see mimo-v2-flash), but RoPE theta 1e7, the "
+               "rotary half and RMSNorm eps 1e-6, which two public ports' V2.5 fixtures (an MLX test's "
+               "minimalMiMoV25Config and a runtime's \"release's shape at miniature dimensions\") agree on",
+        config=MIMO_V2_5,
+        published_total=310e9,
+        published_active=15e9,
+        headline_extra_params=0.729e9 + 0.261e9 + 0.329e9,
+        notes=("MiMo-V2-Flash's text decoder (48 layers: 9 global with 4 KV heads, 39 sliding-window with 8 KV "
+               "heads and sinks; 256 experts, top 8, no shared expert) inside an omnimodal model; the vision and "
+               "audio encoders and the three MTP modules are not built here. The 310B headline adds them back "
+               "from the model card: 308.78B + 0.729B + 0.261B + 0.329B = 310.10B.",
+               "Not read from a verbatim copy of the release's config.json (see source): the expert and dense "
+               "widths, vocabulary and the absence of a shared expert are V2-Flash's (the card's 310B and 15B "
+               "leave no room for another expert's width: with a shared expert of 2048 the text decoder alone "
+               "would be 310.0B and 16.6B active); the exact context (1,048,576 here, the card's \"up to 1M\"), "
+               "RoPE theta, rotary fraction and norm epsilon change no count or cache size.",
+               "The release stores q, k and v as one fused projection (attention_projection_layout fused_qkv); "
+               "ArchScope's name map reads transformers' separate ones, so Xiaomi's own checkpoint does not load "
+               "as it is."),
     ),
     Entry(
         slug="longcat-flash-lite",

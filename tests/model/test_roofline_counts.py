@@ -30,9 +30,11 @@ FAMILIES = {
     "latent MoE": "nemotron-3-super-120b-a12b",
     "Gemma 3n": "gemma3n-e2b",
     "MoE beside a dense MLP, branches normed apart": "gemma4-26b-a4b",
-    "lightning attention (Ling's: QK-norm, RoPE, group norm) beside MLA": "ling-2.5-1t",
+    "parallel block, MoE and shared experts averaged": "command-a-plus",
 }
 PROMPT = 72  # tokens: past the explore scale's sliding windows (Gemma 4's: 64) and DSA's top-k
+# entries whose explore-scale window is wider: a prompt past it (Command A+'s: 256)
+PROMPTS = {"command-a-plus": 264}
 
 
 def measured_decode_step(spec, batch: int, prompt: int = PROMPT):
@@ -56,8 +58,9 @@ def measured_decode_step(spec, batch: int, prompt: int = PROMPT):
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_the_roofline_counts_what_a_decode_step_reads(family, batch):
     spec = catalog.get(FAMILIES[family], "explore")
-    counts, routing = measured_decode_step(spec, batch)
-    rows = step_cost(spec, "decode", tokens=1, context=PROMPT, batch=batch, dtype_bytes=4, routing=routing)
+    prompt = PROMPTS.get(FAMILIES[family], PROMPT)
+    counts, routing = measured_decode_step(spec, batch, prompt)
+    rows = step_cost(spec, "decode", tokens=1, context=prompt, batch=batch, dtype_bytes=4, routing=routing)
     for row in rows[:spec.num_layers]:
         seen = counts[row.name]
         where = f"{FAMILIES[family]} {row.name} ({row.mixer_kind}, {row.ffn_kind}) at batch {batch}"

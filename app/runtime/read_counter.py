@@ -142,18 +142,24 @@ class ReadCounter(TorchDispatchMode):
 
 
 def cache_tensors(cache) -> list[torch.Tensor]:
-    """The tensors that hold tokens or state (a ring's slot bookkeeping is not among them)."""
+    """The tensors that hold tokens or state (a ring's slot bookkeeping is not among them),
+    also inside a layer's cache made of caches (ZAYA1's CCA: keys and values, and a state)."""
     found = []
-    for layer in cache.layers:
-        if layer is None:
-            continue
-        for name, value in vars(layer).items():
+
+    def held(part) -> None:
+        for name, value in vars(part).items():
             if name == "slot_positions":
                 continue
             if isinstance(value, torch.Tensor):
                 found.append(value)
             elif isinstance(value, dict):
                 found.extend(v for v in value.values() if isinstance(v, torch.Tensor))
+            elif hasattr(value, "nbytes") and hasattr(value, "__dict__"):  # a cache within the cache
+                held(value)
+
+    for layer in cache.layers:
+        if layer is not None:
+            held(layer)
     return found
 
 

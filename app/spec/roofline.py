@@ -184,6 +184,10 @@ def step_cost(spec: ArchSpec, phase: str = "decode", tokens: int = 1, context: i
             ffn = ffn + scalar
         else:
             mixer = mixer + scalar
+        if layer.learned_residual:  # ZAYA1: each sublayer's residual sum reads its four vectors
+            vectors = Cost(weight_bytes=4 * spec.d_model * step.dtype_bytes)
+            mixer = mixer + vectors if layer.mixer is not None else mixer
+            ffn = ffn + vectors if layer.ffn is not None else ffn
         total = mixer + ffn
         rows.append(CostRow(total.weight_bytes, total.cache_bytes, total.activation_bytes, total.flops,
                             name=f"layer {index}", layer=index, kind="layer",

@@ -30,6 +30,7 @@ FAMILIES = {
     "latent MoE": "nemotron-3-super-120b-a12b",
     "Gemma 3n": "gemma3n-e2b",
     "MoE beside a dense MLP, branches normed apart": "gemma4-26b-a4b",
+    "CCA, MLP router with a skip slot, learned residual scales": "zaya1-8b",
     "parallel block, MoE and shared experts averaged": "command-a-plus",
 }
 PROMPT = 72  # tokens: past the explore scale's sliding windows (Gemma 4's: 64) and DSA's top-k

@@ -21,6 +21,10 @@ PUBLISHED_PREFIXES = (
     # model.language_model; its vision and audio towers (model.vision_tower, model.visual,
     # model.audio_tower) are left unread.
     ("model.", "model.language_model."),
+    # moonshotai/Kimi-K2.5 and K2.6 (kimi_k25), mistralai/Mistral-Small-4 (mistral3 around mistral4): the
+    # decoder is a causal LM of its own, language_model, its head inside it.
+    ("model.", "language_model.model."),
+    ("lm_head.", "language_model.lm_head."),
 )
 
 # Checkpoints written in transformers 5's own layout (Qwen/Qwen3.5-*, Qwen3.6-* MoE) keep a
@@ -65,6 +69,8 @@ def with_published_names(name_map: NameMap, has: Callable[[str], bool]) -> NameM
             theirs = _held(theirs, has) or theirs
         elif transform is None and (fused := _fused(theirs, has)) is not None:
             theirs, transform = fused
+        else:  # tensors stacked from several (experts one by one): each under its published prefix
+            theirs = tuple(_held(name, has) or name for name in theirs)
         resolved[ours] = (theirs, transform)
     return resolved
 

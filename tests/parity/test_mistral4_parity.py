@@ -148,3 +148,27 @@ def test_the_softmax_router_is_what_routes(pair):
             for router in routers:
                 router.spec = replace(router.spec, scoring="softmax")
     assert (sigmoid - reference_logits(reference, input_ids)).abs().max() > 100 * TOLERANCE
+
+
+def test_a_release_nesting_the_decoder_as_language_model_loads(checkpoint, tmp_path):
+    """Mistral Small 4's release (a mistral3 wrapper) keeps the decoder as language_model.model.*
+    and its head as language_model.lm_head, with the config under text_config: the same tensors
+    under those names, beside a vision tower left unread, give the same logits."""
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    from app.weights import load_pretrained
+
+    reference, directory, config = checkpoint
+    tensors = {"language_model." + name: tensor for name, tensor in
+               load_file(directory / "model.safetensors").items()}
+    tensors["vision_tower.patch_conv.weight"] = torch.zeros(4, 3, 2, 2)
+    save_file(tensors, tmp_path / "model.safetensors")
+    release = {"model_type": "mistral3", "architectures": ["Mistral3ForConditionalGeneration"],
+               "text_config": reference.config.to_dict(), "vision_config": {"model_type": "pixtral"}}
+    (tmp_path / "config.json").write_text(json.dumps(release))
+    ours = load_pretrained(tmp_path).model
+    input_ids = torch.randint(0, config["vocab_size"], (2, SEQ_LEN), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(ours(input_ids), reference_logits(reference, input_ids), atol=TOLERANCE, rtol=0)

@@ -135,3 +135,30 @@ def test_the_indexer_selection_changes_the_output(pair):
             for indexer in indexers:
                 indexer.spec = replace(indexer.spec, top_k=TINY["deepseek_v32"]["index_topk"])
     assert (dense - reference_logits(reference, input_ids)).abs().max() > 100 * TOLERANCE
+
+
+def test_a_kimi_k25_release_loads_through_its_text_config(tmp_path):
+    """Kimi K2.5 / K2.6 publish a kimi_k25 wrapper: the DeepSeek V3 decoder's keys under
+    text_config (model_type kimi_k2), its tensors as language_model.model.* and
+    language_model.lm_head, beside a vision tower and projector left unread."""
+    from safetensors.torch import load_file, save_file
+
+    from app.weights import load_pretrained
+
+    saved = tmp_path / "saved"
+    reference = save_reference(TINY["deepseek_v3"], saved)
+    tensors = {"language_model." + name: tensor for name, tensor in load_file(saved / "model.safetensors").items()}
+    tensors["vision_tower.patch_embed.proj.weight"] = torch.zeros(4, 3, 2, 2)
+    tensors["mm_projector.proj.0.weight"] = torch.zeros(4, 4)
+    release = tmp_path / "release"
+    release.mkdir()
+    save_file(tensors, release / "model.safetensors")
+    text_config = dict(TINY["deepseek_v3"], model_type="kimi_k2")
+    (release / "config.json").write_text(json.dumps({
+        "model_type": "kimi_k25", "architectures": ["KimiK25ForConditionalGeneration"],
+        "tie_word_embeddings": False, "text_config": text_config, "vision_config": {"patch_size": 14}}))
+    ours = load_pretrained(release).model
+    input_ids = torch.randint(0, TINY["deepseek_v3"]["vocab_size"], (2, SEQ_LEN),
+                              generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(ours(input_ids), reference_logits(reference, input_ids), atol=TOLERANCE, rtol=0)

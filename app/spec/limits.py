@@ -51,7 +51,8 @@ _KINDS = {
         "mamba_head_dim", "mamba_d_conv", "conv_L_cache", "index_head_dim", "mamba_chunk_size",
         "expert_feed_forward_length", "key_length", "value_length", "dimension_count", "channels", "kernel",
         "conv_dim", "block_ff_dim", "block_multiple_of", "latent_size", "moe_latent_size", "embedding_dim",
-        "qk_head_dim", "ffn_round_up_to_multiple_of", "ffn_hidden_size", "expert_ffn_hidden_size")),
+        "qk_head_dim", "ffn_round_up_to_multiple_of", "ffn_hidden_size", "expert_ffn_hidden_size",
+        "router_hidden_size", "cca_time0", "cca_time1")),
     "a head or group count": (MAX_HEADS, (
         "num_heads", "num_kv_heads", "num_key_heads", "num_value_heads", "num_groups", "num_inputs",
         "num_attention_heads", "num_key_value_heads", "n_head", "head_count", "head_count_kv",

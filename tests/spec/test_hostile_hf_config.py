@@ -260,3 +260,25 @@ def test_longcat_keys_are_refused_by_name(key, value, expected):
     with pytest.raises(SpecError) as caught:
         spec_from_hf_config(config)
     assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("cca_time0", 10**7, "cca_time0: 10,000,000 exceeds the bound"),
+    ("cca_time1", 0, "cca_time1: must be at least 1"),
+    ("router_hidden_size", 10**9, "router_hidden_size: 1,000,000,000 exceeds the bound"),
+    ("num_experts_per_tok", 2, "num_experts_per_tok: 2; transformers' ZAYA supports top-1 routing only"),
+    ("num_key_value_heads", 3, "num_attention_heads: 8 is not a multiple of num_key_value_heads 3"),
+    ("layer_types", ["hybrid_sliding"] * 40, "sliding_window: the layer pattern has sliding layers"),
+    ("layer_types", ["full_attention"] * 40, "layer_types: unknown entries ['full_attention']"),
+    ("rope_parameters", {"hybrid": 5}, "rope_parameters: needs an object for layer type 'hybrid'"),
+    ("lm_head_bias", True, "lm_head_bias: true is not built"),
+    ("hidden_act", "gelu", "hidden_act: expected one of silu"),
+    # Zyphra's first, Megatron-style config of the same checkpoint (80 layers) is not misread as 80 CCA layers
+    ("ffn_hidden_size", 4096, "ffn_hidden_size: a key of Zyphra's first, Megatron-style ZAYA1 config"),
+])
+def test_zaya_keys_are_refused_by_name(key, value, expected):
+    config = dict(catalog.entry("zaya1-8b").config)
+    config[key] = value
+    with pytest.raises(SpecError) as caught:
+        spec_from_hf_config(config)
+    assert any(str(problem).startswith(expected) for problem in caught.value.problems), caught.value.problems

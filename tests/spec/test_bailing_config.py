@@ -62,16 +62,16 @@ def test_what_the_published_code_does_not_build_is_refused_by_name(change, key):
 
 
 def test_a_stack_the_group_rule_cannot_place_round_trips_through_layer_types():
-    explore = catalog.get("ling-2.5-1t", "explore")
+    explore = catalog.get("ling-2.5", "explore")
     written = hf_config_from_spec(explore)
     assert "layer_types" in written and spec_from_hf_config(written) == explore
-    assert "layer_types" not in hf_config_from_spec(catalog.get("ling-2.5-1t"))
+    assert "layer_types" not in hf_config_from_spec(catalog.get("ling-2.5"))
 
 
 def test_only_the_mla_layers_cache_per_token():
     """10 MLA layers x (512 + 64) latent values x 2 bytes = 11.25 KiB (the gallery: 11.2 KiB);
     each lightning layer holds a 64 x 128 x 128 state whatever the length."""
-    spec = catalog.get("ling-2.5-1t")
+    spec = catalog.get("ling-2.5")
     analysis = analyze(spec)
     assert analysis.kv_bytes_per_token(2) == 10 * 576 * 2
     assert analysis.state_bytes(2) == 70 * 64 * 128 * 128 * 2

@@ -199,6 +199,14 @@ MIMO_V2_FLASH = {
 MIMO_V2_5 = MIMO_V2_FLASH | {"rope_theta": 10000000, "partial_rotary_factor": 0.5, "layernorm_epsilon": 1e-6,
                              "max_position_embeddings": 1048576}
 
+# XiaomiMiMo/MiMo-V2.5-Pro: the model card's sizes over MiMo-V2.5's config; what the card does not
+# give is V2.5's (see the entry's notes). Global attention every seventh layer: 60 sliding + 10 global.
+MIMO_V2_5_PRO = MIMO_V2_5 | {
+    "hidden_size": 6144, "num_hidden_layers": 70, "num_attention_heads": 128, "num_key_value_heads": 8,
+    "swa_num_attention_heads": 128, "swa_num_key_value_heads": 16, "n_routed_experts": 384,
+    "hybrid_layer_pattern": [0 if (i + 1) % 7 == 0 else 1 for i in range(70)], "moe_layer_freq": [0] + [1] * 69,
+}
+
 # meituan-longcat/LongCat-Flash-Lite config.json (model_type longcat_flash_ngram, Meituan's remote
 # code). Its keys as two public copies show them: the FP8 re-upload models123/LongCat-Flash-Lite-FP8
 # (the file verbatim, a quantization_config added) and Intel/LongCat-Flash-Lite-int4-AutoRound;
@@ -536,6 +544,34 @@ ENTRIES = [
                "The release stores q, k and v as one fused projection (attention_projection_layout fused_qkv); "
                "ArchScope's name map reads transformers' separate ones, so Xiaomi's own checkpoint does not load "
                "as it is."),
+    ),
+    Entry(
+        slug="mimo-v2.5-pro",
+        title="MiMo-V2.5-Pro (1.02T-A42B)",
+        family="MiMo-V2-Flash",
+        source="Assembled, no copy of XiaomiMiMo/MiMo-V2.5-Pro's config.json having been found: 70 layers (1 dense, "
+               "69 MoE), 384 routed experts, top 8, hidden size 6144, 128 query and 8 KV heads, query/key heads "
+               "of 192 and value heads of 128, 60 sliding-window + 10 global layers, 1.02T total / 42B active "
+               "and a 1M-token context from the model card as a public review quotes it (A. Maier, \"Xiaomi at "
+               "the Trillion-Parameter Table\") and SGLang's MiMo-V2.5 cookbook (1.02T / 42B, text only, 3 MTP "
+               "layers); the gallery row (6:1 sliding-window/global, 60 + 10). Everything else is MiMo-V2.5's "
+               "(see mimo-v2.5), as the notes list",
+        config=MIMO_V2_5_PRO,
+        published_total=1.02e12,
+        published_active=42e9,
+        notes=("MiMo-V2.5's design at 1.5x the width and 70 layers: sliding-window layers (window 128, sinks) "
+               "beside global ones, 192-wide query/key and 128-wide value heads, 384 experts without a shared "
+               "one; text only. Its three MTP layers are not built here.",
+               "Unknown, and taken from the V2 family: the expert width (2048: with it the count is 1022.2B "
+               "total and 42.8B active against 1.02T and 42B; 1536 would give 0.77T, 2560 1.27T), the dense "
+               "layer's 16384, the vocabulary (152,576), the 128-token window, RoPE and norm scalars, and the "
+               "sliding layers' KV heads: 16, twice the global layers' 8, the rule of V2-Flash, V2.5 and "
+               "transformers' mimo_v2_flash, whose form this entry takes (the card gives one figure, 8). With 8 "
+               "there too the counts would be 1021.2B and 41.9B and the cache 350 KiB a token, not 650 KiB: the "
+               "gallery's figure, a hint that the release says 8; mimo_v2_flash cannot hold that, so it would "
+               "need a model type of its own.",
+               "Which 10 layers are global is not known either: every seventh here (6, 13, ..., 69); the "
+               "placement changes no count or cache size."),
     ),
     Entry(
         slug="longcat-flash-lite",

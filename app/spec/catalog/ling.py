@@ -57,7 +57,7 @@ _ASSUMED = ("Not read from the release's config.json (none could be read here): 
 
 ENTRIES = [
     Entry(
-        slug="ling-2.5-1t",
+        slug="ling-2.5",
         title="Ling 2.5 1T",
         family="Ling 2.5",
         source="inclusionAI/Ling-2.5-1T: Ling-1T's config.json values for the trunk, the hybrid keys from the "
@@ -74,7 +74,7 @@ ENTRIES = [
                _NOT_CHECKED, _ASSUMED),
     ),
     Entry(
-        slug="ling-2.6-1t",
+        slug="ling-2.6",
         title="Ling 2.6 1T",
         family="Ling 2.5",
         source="inclusionAI/Ling-2.6-1T: Ling 2.5's architecture (the tech report, arXiv 2606.15079, and the "

@@ -70,6 +70,7 @@ SHARED = {
     "INTELLECT-3": "intellect-3",
     "Xiaomi MiMo-V2-Flash 309B": "mimo-v2-flash",
     "Xiaomi MiMo-V2.5 310B": "mimo-v2.5",
+    "Xiaomi MiMo-V2.5-Pro 1.02T": "mimo-v2.5-pro",
     "Qwen3 Next 80B-A3B": "qwen3-next-80b-a3b",
     "Qwen3.5 397B": "qwen3.5-397b-a17b",
     "Qwen3.6 35B-A3B": "qwen3.6-35b-a3b",
@@ -118,6 +119,11 @@ KNOWN_DIFFERENCES = {
         "MiMo-V2-Flash's backbone: the 39 sliding layers cache 8 KV heads (the V2.5 config.json's "
         "swa_num_key_value_heads), the 9 global ones V2-Flash's 4, keys 192 and values 128 wide: "
         "39 x 8 x 320 + 9 x 4 x 320 values; 144 KiB would be 48 layers x 4 heads x (192 + 192)"),
+    "Xiaomi MiMo-V2.5-Pro 1.02T": Known(
+        ("60 sliding-window + 10 global", "350 KiB"), ("60 sliding-window + 10 global", "650 KiB"),
+        "no config.json of the Pro was found: the entry gives its 60 sliding layers twice the global layers' 8 KV "
+        "heads, as V2-Flash, V2.5 and transformers' mimo_v2_flash do (10 x 8 x 320 + 60 x 16 x 320 values); the "
+        "gallery's 350 KiB is 8 heads on all 70 layers, which may be what the release says (see the entry's notes)"),
     "DeepSeek V3.2": Known(
         ("61 MLA", "68.6 KiB"), ("61 MLA", "83.875 KiB"),
         "its lightning indexer caches a 128-value key per token and layer (index_head_dim) beside MLA's 512 + 64 "

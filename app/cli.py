@@ -38,7 +38,8 @@ def cmd_catalog(args) -> int:
         experts = f"{row['experts']} ({row['experts_active']}/{row['experts_shared']})" if row["experts"] else "-"
         cells.append([
             row["name"], row["family"], str(row["layers"]), str(row["d_model"]),
-            f"{row['heads']}/{row['kv_heads']}", row["attention"], experts,
+            f"{row['heads']}/{row['kv_heads']}" if row["heads"] else "-",  # no layer attends (xLSTM)
+            row["attention"], experts,
             human_count(row["total_params"]), human_count(row["active_params"]),
             human_bytes(row["kv_bytes_per_token"]),
             *(human_bytes(row[f"kv_bytes_at_{n // 1024}k"]) for n in LONG_CONTEXTS),

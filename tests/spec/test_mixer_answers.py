@@ -63,6 +63,8 @@ def test_every_kind_is_in_the_catalog_and_answers_with_whole_numbers_and_words()
         # (and so may an attention whose projections look back a few tokens: ZAYA1's CCA convolves
         # its queries and keys), but never a layer that neither attends nor recurs
         assert bool(mixer.position_kind) == mixer.attends_to_context
+        if mixer.attends_to_context:  # the catalog's attention column starts with it
+            assert isinstance(mixer.headline(), str) and mixer.headline()
         if mixer.recurrent:
             assert mixer.state_values() > 0
         elif mixer.state_values() > 0:

@@ -199,6 +199,8 @@ class CompressedConvAttention:
             text += f" sliding {self.sliding_window}"
         return text
 
+    headline = describe  # the catalog's attention column
+
     @property
     def pattern_label(self) -> str:
         return f"CCA sliding {self.sliding_window}" if self.sliding_window else "CCA"

@@ -345,8 +345,9 @@ ENTRIES = [
         title="ZAYA1-8B",
         family="ZAYA1",
         source="Zyphra/ZAYA1-8B config.json in transformers' form (ZayaConfig, the checkpoint its docstring names), "
-               "its key set as SGLang's native-format ZAYA1 test pins it (test/srt/models zaya native checkpoint "
-               "test, 'mirroring the pinned Zyphra/ZAYA1-8B config.json') and its values ZayaConfig's defaults "
+               "its key set as an SGLang CPU test of ZAYA1's native checkpoint format pins it ('mirroring the pinned "
+               "Zyphra/ZAYA1-8B config.json'; public code found by searching for the zaya model_type, its file "
+               "path not recorded) and its values ZayaConfig's defaults "
                "(transformers 5.18 models/zaya/configuration_zaya.py); each agrees with Zyphra's first, "
                "Megatron-style config.json of the same checkpoint (hidden_size 2048, 8 heads, 2 query groups, "
                "kv_channels 128, 16 experts, moe_router_topk 1, ffn_hidden_size 4096 = gate + up of 2048, "

@@ -74,7 +74,11 @@ def hy_v3_to_config(spec: ArchSpec) -> dict:
             or router.num_groups != 1 or router.top_k_groups != 1:
         raise spec_problem("layers[1].ffn.router", "hy_v3 routes by sigmoid scores with the correction bias, "
                            "renormalises the chosen weights and has no expert groups")
-    return write_base(spec) | {
+    dense_prefix = {}
+    dense = [i for i, layer in enumerate(spec.layers) if not isinstance(layer.ffn, MoE)]
+    if dense == list(range(len(dense))):  # Tencent's configs say first_k_dense_replace
+        dense_prefix = {"first_k_dense_replace": len(dense)}
+    return write_base(spec) | dense_prefix | {
         "hidden_act": ffn["hidden_act"],
         "intermediate_size": ffn["intermediate_size"],
         "moe_intermediate_size": ffn["moe_intermediate_size"],
@@ -85,6 +89,13 @@ def hy_v3_to_config(spec: ArchSpec) -> dict:
         "rms_norm_eps": ffn["rms_norm_eps"],
         "num_nextn_predict_layers": ffn["num_nextn_predict_layers"],
         "mlp_layer_types": mlp_layer_types(spec),
+        # the published config's own names for what transformers' hy_v3 always builds (it reads
+        # mlp_layer_types and none of these), written back so the release's keys come back
+        "qk_norm": True,
+        "moe_router_use_sigmoid": True,
+        "moe_router_enable_expert_bias": True,
+        "route_norm": True,
+        "expert_hidden_dim": ffn["moe_intermediate_size"],
         "num_attention_heads": attention.num_heads,
         "num_key_value_heads": attention.num_kv_heads,
         "head_dim": attention.head_dim,

@@ -19,6 +19,9 @@ META_ENTRIES = [name for name in HF_ENTRIES if catalog.get(name).model_type not 
 
 # transformers 5.18 builds these causal LMs by class only (no AutoModelForCausalLM entry)
 NO_AUTO_CAUSAL_LM = {"mistral4": "Mistral4ForCausalLM"}
+# and these text decoders by their base-model class only (no causal-LM class at all): Step 3.5's is
+# Step3p7TextModel (models/step3p7); the count adds the untied output head it lacks
+TEXT_MODEL_ONLY = {"step3p5": "Step3p7TextModel"}
 
 
 def transformers_param_count(config: dict) -> int:
@@ -31,6 +34,10 @@ def transformers_param_count(config: dict) -> int:
     with torch.device("meta"):
         if config["model_type"] in NO_AUTO_CAUSAL_LM:
             model = getattr(transformers, NO_AUTO_CAUSAL_LM[config["model_type"]])(hf_config)
+        elif config["model_type"] in TEXT_MODEL_ONLY:
+            model = getattr(transformers, TEXT_MODEL_ONLY[config["model_type"]])(hf_config)
+            head = 0 if config["tie_word_embeddings"] else config["vocab_size"] * config["hidden_size"]
+            return head + sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)
         else:
             model = auto.from_config(hf_config)
     # Trained parameters: Laguna keeps its router's score-correction bias as a frozen

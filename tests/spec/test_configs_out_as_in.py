@@ -54,6 +54,7 @@ _REMOTE_CODE = ("the published config is the release's own modeling code's; tran
                 "written")
 _MTP_LAYERS = "the MTP block's layers; like every catalog entry, the spec leaves MTP modules out of the network"
 UNWRITTEN: dict[str, dict[str, str]] = {
+    "step3p5": {"num_nextn_predict_layers": "the count of " + _MTP_LAYERS},
     "llama4_text": {
         "attn_temperature_tuning": "published as 4; transformers 5 accepts only a bool and the value acts as "
                                    "on/off, so it is written as true",
@@ -138,7 +139,9 @@ def rope_mismatches(published: dict, written: dict) -> list[str]:
     ropes = rope_dicts(written)
     thetas = {rope.get("rope_theta") for rope in ropes}
     for field in ("rope_theta", "rope_local_base_freq", "swa_rope_theta"):
-        if field in published and not any(same(published[field], theta) for theta in thetas):
+        # found in rope_parameters, or written back in the published layout (Step 3.5's lists)
+        if field in published and not same(published[field], written.get(field, ABSENT)) and not any(
+                same(published[field], theta) for theta in thetas):
             problems.append(f"{field} {published[field]} not among the written thetas {sorted(thetas)}")
     scaling = published.get("rope_scaling")
     if isinstance(scaling, dict):

@@ -98,6 +98,7 @@ SHARED = {
     "LongCat-Flash-Lite 68.5B-A3B": "longcat-flash-lite",
     "JetBrains Mellum2 Thinking 12B-A2.5B": "mellum2-12b-a2.5b",
     "Arcee AI Trinity Large 400B": "trinity-large",
+    "Step 3.5 Flash 196B": "step-3.5-flash",
     "Command A+ 218B-A25B": "command-a-plus",  # its cohere2_moe text decoder
 }
 
@@ -110,6 +111,10 @@ class Known:
 
 
 KNOWN_DIFFERENCES = {
+    "Step 3.5 Flash 196B": Known(
+        ("36 sliding-window + 12 global", "192 KiB"), ("33 sliding-window + 12 global", "180 KiB"),
+        "the gallery counts the 3 MTP layers (sliding-window, num_nextn_predict_layers) with the 45 decoder "
+        "layers; like every catalog entry's MTP modules they are left out: 45 x 8 heads x (128 + 128) x 2 bytes"),
     "Xiaomi MiMo-V2-Flash 309B": Known(
         ("40 sliding-window + 8 global", "144 KiB"), ("39 sliding-window + 9 global", "217.5 KiB"),
         "config.json's hybrid_layer_pattern has 9 full layers (0, then every sixth from 5) and 39 sliding ones "

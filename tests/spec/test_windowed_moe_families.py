@@ -89,3 +89,33 @@ def test_one_projected_gate_at_most():
     edited = dataclasses.replace(layer, mixer=dataclasses.replace(layer.mixer, softplus_gate="head"))
     problems = dataclasses.replace(spec, layers=(edited, *spec.layers[1:])).validate()
     assert [p for p in problems if p.path == "layers[0].mixer.sigmoid_gate"], problems
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("use_head_wise_attn_gate", False, "use_head_wise_attn_gate: False is not built"),
+    ("zero_centered", False, "zero_centered: False is not built"),
+    ("moe_router_activation", "softmax", "moe_router_activation: 'softmax' is not built"),
+    ("sink", True, "sink: True is not built"),
+    ("swiglu_limits", [0.0] * 43 + [7.0, 7.0], "swiglu_limits: SwiGLU clamps are not built here"),
+    ("rope_theta", [1e4] * 44, "rope_theta: expected a positive number or one per layer (45, or 48 with the MTP "
+     "layers)"),
+    ("partial_rotary_factors", [0.5] * 47 + [-1.0], "partial_rotary_factors: expected a positive number"),
+    ("layer_types", ["global"] * 45, "layer_types: expected one of full_attention, sliding_attention per layer"),
+    ("moe_layers_enum", "3,x", "moe_layers_enum: expected layer numbers separated by commas"),
+    ("yarn_only_types", ["sliding_attention"], "yarn_only_types: transformers' Step 3.5 scales the full layers'"),
+    ("attention_other_setting", {"num_attention_heads": 96, "num_attention_groups": 4},
+     "attention_other_setting.num_attention_groups: the sliding layers' key/value heads"),
+    ("sliding_window", 0, "sliding_window: the layer pattern has sliding layers, so a window is required"),
+])
+def test_step3p5_keys_are_refused_by_name(key, value, expected):
+    _refused("step-3.5-flash", key, value, expected)
+
+
+def test_step3p5_reads_its_lists_padded_with_the_mtp_layers():
+    """The release pads its per-layer lists with the MTP layers' entries: they are cut off."""
+    config = dict(catalog.entry("step-3.5-flash").config)
+    config["layer_types"] = config["layer_types"] + ["sliding_attention"] * 3
+    config["rope_theta"] = config["rope_theta"] + [1e4] * 3
+    config["partial_rotary_factors"] = config["partial_rotary_factors"] + [1.0] * 3
+    config["moe_layers_enum"] += ",45,46,47"
+    assert spec_from_hf_config(config) == spec_from_hf_config(catalog.entry("step-3.5-flash").config)

@@ -115,3 +115,72 @@ ENTRIES.append(
                "here: set by a balancing rule (SMEBU), not trained, it is not counted."),
     ),
 )
+
+# Step 3.5 Flash (stepfun-ai/Step-3.5-Flash). No verbatim copy of its config.json was found.
+# The keys are those of the release's own configuration class (configuration_step3p5.py) as two
+# public ports mirror it with Step 3.5 Flash's values as defaults, cross-checked with the model
+# card; layer_types full every fourth layer from 0 and moe_layers_enum 3-44 as transformers'
+# Step3p7TextConfig documents the text decoder Step 3.7 Flash shares. The per-layer RoPE lists
+# are written out from the ports' per-type values (5e6 and half the head on full layers, 1e4
+# and the whole head on sliding ones). rope_scaling is left out: not known for Step 3.5.
+_STEP_TYPES = ["full_attention" if i % 4 == 0 else "sliding_attention" for i in range(45)]
+STEP_3_5_FLASH = {
+    "architectures": ["Step3p5ForCausalLM"], "model_type": "step3p5", "vocab_size": 128896, "hidden_size": 4096,
+    "intermediate_size": 11264, "num_hidden_layers": 45, "num_attention_heads": 64, "num_attention_groups": 8,
+    "head_dim": 128, "hidden_act": "silu", "max_position_embeddings": 262144, "max_seq_len": 262144,
+    "rms_norm_eps": 1e-05, "tie_word_embeddings": False, "use_qk_norm": True, "zero_centered": True,
+    "use_moe": True, "moe_num_experts": 288, "moe_top_k": 8, "moe_intermediate_size": 1280, "share_expert_dim": 1280,
+    "moe_layers_enum": ",".join(str(i) for i in range(3, 45)), "norm_expert_weight": True,
+    "moe_router_activation": "sigmoid", "moe_router_scaling_factor": 3.0, "use_moe_router_bias": True,
+    "need_fp32_gate": True, "att_impl_type": "GQA", "use_head_wise_attn_gate": True, "sliding_window": 512,
+    "layer_types": _STEP_TYPES,
+    "attention_other_setting": {"attention_type": "sliding_attention", "num_attention_heads": 96,
+                                "num_attention_groups": 8, "head_dim": 128},
+    "rope_theta": [5000000.0 if kind == "full_attention" else 10000.0 for kind in _STEP_TYPES],
+    "partial_rotary_factors": [0.5 if kind == "full_attention" else 1.0 for kind in _STEP_TYPES],
+    "yarn_only_types": ["full_attention"], "num_nextn_predict_layers": 3, "sink": False,
+}
+
+ENTRIES.append(
+    Entry(
+        slug="step-3.5-flash",
+        title="Step 3.5 Flash",
+        family="Step 3.5",
+        source=("stepfun-ai/Step-3.5-Flash (model_type step3p5; https://huggingface.co/stepfun-ai/Step-3.5-Flash/"
+                "blob/main/config.json, no verbatim copy found): the release's configuration_step3p5.py as two "
+                "public ports mirror it with the Flash values as defaults -- ROCm ATOM's Step3p5Config "
+                "('Mirrors the HF-hosted configuration_step3p5.py'; vocab 128896, 45 layers, 64 heads / 96 on "
+                "sliding layers, 8 groups, head_dim 128, 11264 dense, 288 experts top-8 of 1280, shared 1280, "
+                "router scaling 3.0, sliding_window 512, 262144 positions, zero-centered norms, head-wise gate) and "
+                "sgl-jax's (the same, rope_theta 5e6, 3 MTP layers); sgl-jax's Step 3.5 tests (full layers "
+                "theta 5e6 with partial_rotary_factor 0.5, sliding 1e4 with 1.0); transformers' Step3p7TextConfig "
+                "(model_type step3p5: full attention every fourth layer from 0, layers 3-44 sparse). Model card "
+                "(stepfun-ai/Step-3.5-Flash README): 45 layers, 4096 wide, vocab 128896, 196.81B total (196B "
+                "backbone + 0.81B head), ~11B active, 288 routed + 1 shared expert, top-8, 256K context, an MTP "
+                "head. The 36 sliding + 12 global count: the LLM Architecture Gallery row"),
+        config=STEP_3_5_FLASH,
+        published_total=196.81e9,
+        published_active=11e9,
+        headline_active_excludes="embeddings",
+        notes=("No verbatim copy of Step-3.5-Flash's config.json was found: its numbers are the release's "
+               "configuration class as public ports mirror it, checked against the model card (see source). "
+               "Unknown: rope_scaling (none is built) and swiglu_limits (transformers clamps the SwiGLU where "
+               "they are set -- Step 3.7 Flash sets them on its last two layers; none is built here).",
+               "45 layers: a global layer then three sliding-window (512) ones: 12 global with 64 query heads, "
+               "33 sliding with 96, over 8 key/value heads of 128 everywhere (4 KiB per token and layer in bf16). "
+               "The gallery's 36 sliding + 12 global counts the 3 MTP layers (sliding) as well.",
+               "Per-head zero-centered RMS QK-norm and a sigmoid gate per head from a projection of its own "
+               "(g_proj), as Trinity's gate but one per head. Global layers rotate half of each head (theta 5M), "
+               "sliding ones all of it (theta 10k). Every norm is zero-centered, (1 + w).",
+               "Layers 0-2 are dense SwiGLU MLPs (11264); layers 3-44 route each token to 8 of 288 experts (1280 "
+               "wide) by sigmoid scores with a selection-only bias, weights normalized then times 3.0, plus one "
+               "shared expert (1280).",
+               "The 196.81B headline is the model card's (196B backbone + 0.81B head); the three MTP layers "
+               "(num_nextn_predict_layers) are left out of the network, like every catalog entry's MTP modules. "
+               "StepFun does not say how its ~11B active is counted: it matches the count without the two "
+               "embedding tables (0.53B each).",
+               "transformers implements the text decoder (models/step3p7, Step3p7TextModel) without a causal-LM "
+               "head class of its own: the parity test runs it with our head's weights, and no checkpoint name "
+               "map is kept (Step 3.5's checkpoints name their tensors in the release's own code)."),
+    ),
+)

@@ -69,11 +69,11 @@ def _load_converters() -> None:
     if not _CONVERTERS:
         from . import (afmoe, cohere2, deepseek, dense, gemma3n, gemma4, glm4_moe, glm_moe_dsa, gpt_oss, granite, kimi_linear,
                        laguna, lfm2, llama4, longcat_flash, mellum, mimo, minimax, minimax_m2, nemotron_h, qwen3_5, qwen3_moe, qwen3_next,
-                       vision, xlstm)
+                       step3p5, vision, xlstm)
 
         for module in (afmoe, dense, qwen3_moe, gpt_oss, llama4, minimax_m2, deepseek, glm4_moe, glm_moe_dsa, mimo,
                        qwen3_next, qwen3_5, kimi_linear, nemotron_h, lfm2, minimax, gemma3n, gemma4, cohere2, laguna,
-                       granite, longcat_flash, mellum, vision, xlstm):
+                       granite, longcat_flash, mellum, step3p5, vision, xlstm):
             _CONVERTERS.update(module.CONVERTERS)
         from . import zaya
         _CONVERTERS.update(zaya.CONVERTERS)

@@ -24,7 +24,7 @@ FAMILIES = {
     "qwen3_5_text": "Qwen3.5", "qwen3_5_moe_text": "Qwen3.5 MoE",
     "nemotron_h": "Nemotron 3", "lfm2": "LFM2", "lfm2_moe": "LFM2 MoE", "gemma3": "Gemma 3",
     "mllama": "Llama 3.2 Vision", "gemma4_text": "Gemma 4", "gemma4_unified_text": "Gemma 4", "cohere2": "Cohere2",
-    "laguna": "Laguna", "granite": "Granite", "mellum": "Mellum", "afmoe": "Trinity", "mistral4": "Mistral Small 4",
+    "laguna": "Laguna", "granite": "Granite", "mellum": "Mellum", "afmoe": "Trinity", "step3p5": "Step 3.5", "mistral4": "Mistral Small 4",
     "hy_v3": "Hy3",
 }
 

@@ -14,6 +14,7 @@ from torch.overrides import TorchFunctionMode
 from ..spec import ArchSpec, SpecError
 from .attention import Attention
 from .cca import CompressedConvAttention
+from .compressed_attention import CompressedAttention
 from .cross_attention import CrossAttention
 from .decoder import DecoderModel
 from .memory_fit import require_build, require_load
@@ -43,6 +44,7 @@ MIXER_MODULES: dict[str, type[nn.Module]] = {
     "gated_short_conv": GatedShortConv,
     "cross_attention": CrossAttention,
     "mlstm": MLSTM,
+    "compressed_attention": CompressedAttention,
     "cca": CompressedConvAttention,
 }
 FFN_MODULES: dict[str, type[nn.Module]] = {"mlp": MLP, "moe": MoE}

@@ -23,6 +23,7 @@ from ..spec.on_device import kv_sources
 from . import moe
 from .altup import AltUp, AltUpStreams
 from .cache import ModelCache
+from .hyper_connections import HyperConnection, HyperHead
 from .laurel import Laurel
 from .memory_fit import require_cache
 from .ngram_embedding import NgramEmbedding
@@ -63,6 +64,16 @@ class DecoderBlock(nn.Module):
         altup = spec.altup if spec is not None else None
         ple = spec.per_layer_embedding if spec is not None else None
         self.altup = AltUp(altup, d_model, layer.norm) if altup is not None else None
+        # DeepSeek V4: the residual as several streams, around each sublayer; and its first
+        # layers' fixed table of experts per token id (tid2eid), which their router reads
+        streams = spec.hyper_connections if spec is not None else None
+        self.mixer_streams = HyperConnection(streams, d_model, layer.norm.eps) \
+            if streams is not None and self.mixer is not None else None
+        self.ffn_streams = HyperConnection(streams, d_model, layer.norm.eps) \
+            if streams is not None and self.ffn is not None else None
+        hashed = getattr(getattr(layer.ffn, "router", None), "hash_routed", False)
+        self.register_buffer("token_experts", torch.zeros(spec.vocab_size, layer.ffn.top_k, dtype=torch.long)
+                             if hashed else None)
         self.per_layer_input = PerLayerInput(d_model, ple.width, ple.activation, layer.norm) \
             if ple is not None else None
         # Gemma 4's layer_scalar, loaded from the checkpoint (1 in a random-weight build)
@@ -119,9 +130,26 @@ class DecoderBlock(nn.Module):
                                learned=self.ffn_residual_scale)
         return x
 
+    def _through_streams(self, x: torch.Tensor, step: Step, cache) -> torch.Tensor:
+        """DeepSeek V4's block on the streams x [B, T, n, d]: each sublayer reads their
+        collapse and refills them (app/model/hyper_connections.py)."""
+        if self.mixer is not None:
+            collapsed, post, comb = self.mixer_streams(x)
+            x = HyperConnection.refill(x, self.mixer(self.pre_mixer_norm(collapsed), step, cache), post, comb)
+        x = marked(step.observer, x, self.index, "mixer")
+        if self.ffn is not None:
+            if self.token_experts is not None:
+                step.hashed_experts = self.token_experts[step.input_ids.reshape(-1)]
+            collapsed, post, comb = self.ffn_streams(x)
+            x = HyperConnection.refill(x, self.ffn(self.pre_ffn_norm(collapsed), step=step), post, comb)
+        return x
+
     def forward(self, x: torch.Tensor, step: Step, cache=None) -> torch.Tensor:
-        """x: [B, T, d], or the AltUp streams [N, B, T, d] when the model has them."""
+        """x: [B, T, d], or the AltUp streams [N, B, T, d] when the model has them (V4's
+        hyper-connection streams [B, T, n, d])."""
         x = marked(step.observer, x, self.index, "start")
+        if self.mixer_streams is not None or self.ffn_streams is not None:
+            return marked(step.observer, self._through_streams(x, step, cache), self.index, "ffn")
         # the previous block's shortcut MoE output, added after this block's sublayers
         arriving, step.shortcut = getattr(step, "shortcut", None), None
         if self.altup is None:
@@ -166,6 +194,8 @@ class DecoderModel(nn.Module):
         self.per_layer_embedding = PerLayerEmbedding(spec.per_layer_embedding, d, spec.num_layers, norm) \
             if spec.per_layer_embedding is not None else None
         self.altup_streams = AltUpStreams(spec.altup.num_inputs, d) if spec.altup is not None else None
+        self.hyper_head = HyperHead(spec.hyper_connections, d, norm.eps) if spec.hyper_connections is not None \
+            else None
         self.final_norm = make_norm(spec.final_norm, d)
         self.lm_head = nn.Linear(d, spec.vocab_size, bias=False)
         self.tie_weights()
@@ -288,12 +318,17 @@ class DecoderModel(nn.Module):
             step.per_layer_inputs = self.per_layer_embedding(input_ids, x)
         if self.altup_streams is not None:
             x = self.altup_streams.spread(x)
+        if self.hyper_head is not None:
+            x = self.hyper_head.spread(x)
+            step.input_ids = input_ids  # a hash-routed layer's experts are the token's
         for index, block in enumerate(self.layers):
             x = block(x, step, cache.layers[index] if cache is not None else None)
         if cache is not None and start is not None:
             cache.advance(start + length)  # the host's account; a replayable step's caller keeps it
         if not head:
             return None
+        if self.hyper_head is not None:  # before last_only: the streams are the third axis from the end
+            x = self.hyper_head(x)
         if last_only:
             x = x[..., -1:, :]
         if self.altup_streams is not None:

@@ -74,7 +74,8 @@ class RoutedExperts(nn.Module):
         check_activation(spec.activation, spec.gated)
         self.num_experts = num_experts
         self.gated = spec.gated
-        self.activation = gated_activation(spec.activation) if spec.gated else ACTIVATIONS[spec.activation]
+        self.activation = gated_activation(spec.activation, spec.swiglu_limit) if spec.gated \
+            else ACTIVATIONS[spec.activation]
         width = spec.intermediate_size
 
         def stacked(*shape: int, wanted: bool = True) -> nn.Parameter | None:

@@ -69,7 +69,8 @@ class LowBitExperts(nn.Module):
             raise ValueError(f"low-bit experts hold no biases and a gate exactly when the MLP is gated ({spec})")
         self.num_experts = num_experts
         self.gated = spec.gated
-        self.activation = gated_activation(spec.activation) if spec.gated else ACTIVATIONS[spec.activation]
+        self.activation = gated_activation(spec.activation, spec.swiglu_limit) if spec.gated \
+            else ACTIVATIONS[spec.activation]
         self.gate_proj, self.up_proj, self.down_proj = gate_proj, up_proj, down_proj
 
     def forward(self, tokens: torch.Tensor, indices: torch.Tensor, weights: torch.Tensor,

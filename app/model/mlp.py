@@ -37,11 +37,15 @@ def swiglu_oss(gate: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
     return (up + 1) * gate * torch.sigmoid(gate * SWIGLU_OSS_ALPHA)
 
 
-def gated_activation(name: str):
-    """act(gate) * up for a gated MLP; gpt-oss's activation combines the halves its own way."""
+def gated_activation(name: str, limit: float = 0.0):
+    """act(gate) * up for a gated MLP; gpt-oss's activation combines the halves its own way.
+    limit (DeepSeek V4's swiglu_limit): the gate clamped above, the up projection to
+    [-limit, limit], before the product."""
     if name == "swiglu_oss":
         return swiglu_oss
     activation = ACTIVATIONS[name]
+    if limit:
+        return lambda gate, up: activation(gate.clamp(max=limit)) * up.clamp(-limit, limit)
     return lambda gate, up: activation(gate) * up
 
 
@@ -69,7 +73,8 @@ class MLP(nn.Module):
     def __init__(self, spec: MLPSpec, d_model: int):
         super().__init__()
         check_activation(spec.activation, spec.gated)
-        self.activation = gated_activation(spec.activation) if spec.gated else ACTIVATIONS[spec.activation]
+        self.activation = gated_activation(spec.activation, spec.swiglu_limit) if spec.gated \
+            else ACTIVATIONS[spec.activation]
         self.gate_proj = nn.Linear(d_model, spec.intermediate_size, bias=spec.bias) if spec.gated else None
         self.up_proj = nn.Linear(d_model, spec.intermediate_size, bias=spec.bias)
         self.down_proj = nn.Linear(spec.intermediate_size, d_model, bias=spec.bias)

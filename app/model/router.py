@@ -75,15 +75,22 @@ class Router(nn.Module):
             logits = torch.tanh(logits / cap) * cap
         if self.spec.scoring == "softmax":
             return torch.softmax(logits, dim=-1)
+        if self.spec.scoring == "sqrtsoftplus":  # DeepSeek V4
+            return F.softplus(logits).sqrt()
         return torch.sigmoid(logits)
 
     def forward(self, tokens: torch.Tensor, step=None) -> tuple[torch.Tensor, torch.Tensor]:
         """(expert indices [N, top_k], their weights [N, top_k] in float32) for tokens [N, d]."""
         scores = self.scores(tokens, step)
-        choice = scores if self.score_correction_bias is None else scores + self.score_correction_bias.float()
-        if self.spec.num_groups > 1:
-            choice = self._keep_best_groups(choice)
-        indices = choice.topk(self.top_k, dim=-1).indices
+        if self.spec.hash_routed:
+            # DeepSeek V4's first layers: the token id's row of a fixed table chooses (the
+            # block looked it up: app/model/decoder.py), the learned scores only weigh
+            indices = step.hashed_experts
+        else:
+            choice = scores if self.score_correction_bias is None else scores + self.score_correction_bias.float()
+            if self.spec.num_groups > 1:
+                choice = self._keep_best_groups(choice)
+            indices = choice.topk(self.top_k, dim=-1).indices
         weights = scores.gather(-1, indices)  # the corrected scores choose; the raw scores weigh
         if self.spec.normalize_top_k:
             weights = weights / (weights.sum(dim=-1, keepdim=True) + self.spec.normalize_epsilon)

@@ -29,6 +29,11 @@ def ffn_params(ffn, d: int) -> tuple[int, int]:
     return ffn.params(d), ffn.active_params(d)
 
 
+def hyper_connection_layer_params(spec: ArchSpec) -> int:
+    """A layer's two maps of DeepSeek V4's hyper-connections (0 without them)."""
+    return spec.hyper_connections.layer_params(spec.d_model) if spec.hyper_connections is not None else 0
+
+
 def on_device_layer_params(spec: ArchSpec, layer: Layer) -> int:
     """A layer's share of Gemma 3n's parts: LAuReL, the AltUp predict/correct
     coefficients and router, and the gate that mixes in its per-layer embedding; and
@@ -57,6 +62,8 @@ def stream_params(spec: ArchSpec) -> int:
         total += d * spec.num_layers * width + norm_params(spec.final_norm, width)
     if spec.altup is not None:
         total += 2 * (spec.altup.num_inputs - 1) * d * d
+    if spec.hyper_connections is not None:  # the final collapse of the streams
+        total += spec.hyper_connections.head_params(d)
     return total
 
 
@@ -79,6 +86,19 @@ def kv_values_per_token(mixer) -> int:
 def cache_window(mixer) -> int:
     """Tokens a layer keeps at most; 0 when it keeps them all."""
     return 0 if mixer is None else known_mixer(mixer).cache_window
+
+
+POOLING_FIELDS = ("entry_values", "entry_tokens", "pending_values", "carried_values")
+
+
+def pooling(mixer) -> dict:
+    """A layer that pools its past into entries (DeepSeek V4's CSA/HCA): values per entry,
+    tokens per entry, values kept per token of the window not yet pooled, and values carried
+    from the last closed window into the next entry; {} for every other layer."""
+    if mixer is None or not hasattr(known_mixer(mixer), "compressed_entry"):
+        return {}
+    values, rate = mixer.compressed_entry()
+    return dict(zip(POOLING_FIELDS, (values, rate, mixer.pending_values(), mixer.overlap_values())))
 
 
 def state_values(mixer) -> int:
@@ -107,13 +127,28 @@ class LayerRow:
     kv_values_per_token: int  # appended per token, until `window` tokens are held
     window: int  # 0: unbounded
     state_values: int  # constant, whatever the context
+    # DeepSeek V4's pooled entries: `entry_values` cached per `entry_tokens` tokens, without
+    # bound, beside the window; and, per token of the window not yet pooled, `pending_values`
+    entry_values: int = 0
+    entry_tokens: int = 0
+    pending_values: int = 0
+    carried_values: int = 0  # held once the first entry is pooled
 
-    def kv_bytes_per_token(self, dtype_bytes: int = 2) -> int:
-        return self.kv_values_per_token * dtype_bytes
+    def kv_bytes_per_token(self, dtype_bytes: int = 2) -> float:
+        """Bytes a token adds while the window fills: its own, and its share of a pooled
+        entry (a fraction of one, for a layer that pools)."""
+        pooled = self.entry_values / self.entry_tokens if self.entry_tokens else 0
+        own = self.kv_values_per_token * dtype_bytes
+        return own + pooled * dtype_bytes if pooled else own
 
     def kv_bytes_at(self, context_len: int, dtype_bytes: int = 2) -> int:
         tokens = min(context_len, self.window) if self.window else context_len
-        return (tokens * self.kv_values_per_token + self.state_values) * dtype_bytes
+        values = tokens * self.kv_values_per_token + self.state_values
+        if self.entry_tokens:
+            entries, pending = divmod(context_len, self.entry_tokens)
+            values += entries * self.entry_values + pending * self.pending_values
+            values += self.carried_values if entries else 0
+        return values * dtype_bytes
 
 
 @dataclass(frozen=True)
@@ -208,6 +243,9 @@ class Analysis:
             matmul += 2 * self.spec.vocab_size * self.spec.d_model
         features = self.spec.vision.encoder.features_per_image if self.spec.vision is not None else 0
         attention = sum(attention_flops_per_token(layer.mixer, context_len, features) for layer in self.spec.layers)
+        streams = self.spec.hyper_connections
+        if streams is not None:  # the streams' collapse, spread and mix around every sublayer
+            attention += self.spec.num_layers * streams.stream_flops_per_token(self.spec.d_model)
         return matmul + attention
 
 
@@ -224,7 +262,8 @@ def analyze(spec: ArchSpec) -> Analysis:
     d = spec.d_model
     rows = []
     for index, layer in enumerate(spec.layers):
-        norms = layer_norm_count(layer) * norm_params(layer.norm, d) + on_device_layer_params(spec, layer)
+        norms = (layer_norm_count(layer) * norm_params(layer.norm, d) + on_device_layer_params(spec, layer)
+                 + hyper_connection_layer_params(spec))
         mixer = mixer_params(layer.mixer, d) if layer.mixer is not None else 0
         ffn_total, ffn_active = ffn_params(layer.ffn, d) if layer.ffn is not None else (0, 0)
         rows.append(LayerRow(
@@ -236,6 +275,7 @@ def analyze(spec: ArchSpec) -> Analysis:
             kv_values_per_token=kv_values_per_token(layer.mixer),
             window=cache_window(layer.mixer),
             state_values=state_values(layer.mixer),
+            **pooling(layer.mixer),
         ))
     extra_rows = spec.vision.extra_token_rows if spec.vision is not None else 0
     embedding = (spec.vocab_size + spec.learned_positions + extra_rows) * d

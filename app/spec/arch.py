@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from . import validation
 from .components import Layer
+from .hyper_connections import HyperConnections
 from .ngram_embedding import NgramEmbedding
 from .on_device import AltUp, MatFormer, PerLayerEmbedding
 from .parts import Norm
@@ -47,6 +48,9 @@ class ArchSpec:
     vision: VisionFrontEnd | None = None  # a multimodal model's image path; None: text only
     # LongCat-Flash-Lite's hashed n-gram tables beside the token embedding; None: absent
     ngram_embedding: NgramEmbedding | None = None
+    # DeepSeek V4's manifold-constrained hyper-connections: several residual streams per
+    # token, mixed around every sublayer; None: the one ordinary residual
+    hyper_connections: HyperConnections | None = None
     family: str = field(default="", compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)
 

@@ -49,6 +49,8 @@ def validate(spec: ArchSpec) -> list[Problem]:
             _check_shortcut(check, spec, index, path)
     if spec.ngram_embedding is not None:
         spec.ngram_embedding.check(check, "ngram_embedding", spec.vocab_size)
+    if spec.hyper_connections is not None:
+        spec.hyper_connections.check(check, "hyper_connections")
     check.problems.extend(on_device.problems(spec))
     if spec.vision is not None:
         for path, message in vision_problems(spec.vision):

@@ -6,6 +6,7 @@ map, by model_type. Each lineage keeps its names in a module of its own (names_*
 from __future__ import annotations
 
 from .names_deepseek import NAME_MAPS as DEEPSEEK_LINEAGE
+from .names_deepseek_v4 import NAME_MAPS as DEEPSEEK_V4_NAMES
 from .names_gemma3n import NAME_MAPS as GEMMA3N_LINEAGE
 from .names_gemma4 import NAME_MAPS as GEMMA4_LINEAGE
 from .names_gpt2 import NAME_MAPS as GPT2_LINEAGE
@@ -29,3 +30,4 @@ NAME_MAPS = {**GPT2_LINEAGE, **LLAMA_LINEAGE, **DEEPSEEK_LINEAGE, **MOE_LINEAGES
              **MINIMAX_LINEAGE, **KIMI_LINEAR_LINEAGE, **QWEN3_NEXT_LINEAGE, **QWEN3_5_LINEAGE, **LFM2_LINEAGE,
              **GEMMA3N_LINEAGE, **GEMMA4_LINEAGE, **VISION_LINEAGES, **XLSTM_LINEAGE, **LONGCAT_LINEAGE,
              **ZAYA_LINEAGE}
+NAME_MAPS |= DEEPSEEK_V4_NAMES

@@ -55,6 +55,8 @@ SHARED = {
     "DeepSeek V3": "deepseek-v3",
     "DeepSeek R1": "deepseek-r1",
     "DeepSeek V3.2": "deepseek-v3.2",  # the catalog reads V3.2-Exp's config.json: the same architecture
+    "DeepSeek V4-Pro": "deepseek-v4-pro",
+    "DeepSeek V4-Flash": "deepseek-v4-flash",
     "Kimi K2": "kimi-k2",  # gallery links K2-Base, the catalog K2-Instruct: one architecture
     "Kimi K2.5": "kimi-k2.5",  # the text decoder of the kimi_k25 release
     "Kimi K2.6": "kimi-k2.6",
@@ -115,6 +117,18 @@ KNOWN_DIFFERENCES = {
         ("36 sliding-window + 12 global", "192 KiB"), ("33 sliding-window + 12 global", "180 KiB"),
         "the gallery counts the 3 MTP layers (sliding-window, num_nextn_predict_layers) with the 45 decoder "
         "layers; like every catalog entry's MTP modules they are left out: 45 x 8 heads x (128 + 128) x 2 bytes"),
+    "DeepSeek V4-Pro": Known(
+        ("61 CSA/HCA", "7.7 KiB"), ("61 CSA/HCA", "70.617 KiB"),
+        "the gallery counts only the pooled entries' share per token (30 CSA layers x 512 / 4 + 31 HCA x 512 / "
+        "128 values, 7.74 KiB); each layer also caches its window's 512-value key-value head for the last 128 "
+        "tokens (61 x 512 values while it fills, 61 KiB) and each CSA layer its indexer's 128-value key per "
+        "entry (30 x 128 / 4 values, 1.9 KiB): 70.617 KiB a token while the windows fill, 9.6 KiB past them"),
+    "DeepSeek V4-Flash": Known(
+        ("43 CSA/HCA", "5.4 KiB"), ("2 sliding-window + 41 CSA/HCA", "49.719 KiB"),
+        "config.json's compress_ratios start 0, 0: layers 0 and 1 keep their 128-token window alone, then 21 CSA "
+        "and 20 HCA layers; the gallery counts only the pooled entries' share (21 x 512 / 4 + 20 x 512 / 128 "
+        "values, 5.4 KiB), not the 43 windows' 512-value key-value head (43 KiB while they fill) nor the CSA "
+        "indexers' keys (21 x 128 / 4 values, 1.3 KiB)"),
     "Xiaomi MiMo-V2-Flash 309B": Known(
         ("40 sliding-window + 8 global", "144 KiB"), ("39 sliding-window + 9 global", "217.5 KiB"),
         "config.json's hybrid_layer_pattern has 9 full layers (0, then every sixth from 5) and 39 sliding ones "
@@ -187,6 +201,7 @@ TERMS = {
     "DeltaNet": "linear", "Kimi Delta Attention": "linear", "Mamba-2": "linear", "LIV conv": "linear",
     "Lightning Attention": "linear",
     "mLSTM": "linear",
+    "CSA/HCA": "global",  # DeepSeek V4: a window and entries pooled from the whole context
     "CCA/GQA attention": "global",  # ZAYA1's compressed convolutional attention, over the whole context
     "global GQA/MoE": "global",  # Command A+'s global layers, each with its mixture of experts
     "MoE": "ffn only", "FFN": "ffn only",

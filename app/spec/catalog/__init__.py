@@ -28,6 +28,10 @@ def _entries() -> dict[str, Entry]:
         for entry in module.ENTRIES:
             assert entry.slug not in table, f"duplicate catalog slug {entry.slug}"
             table[entry.slug] = entry
+    from . import deepseek_v4
+    for entry in deepseek_v4.ENTRIES:
+        assert entry.slug not in table, f"duplicate catalog slug {entry.slug}"
+        table[entry.slug] = entry
     return table
 
 

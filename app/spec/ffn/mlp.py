@@ -34,6 +34,9 @@ class MLP:
     # Gemma 3n's first layers: gate values below mean + std * Phi^-1(sparsity) (over each
     # token's gate) are cut to zero before the activation -- a Gaussian top-k; 0: off
     activation_sparsity: float = 0.0
+    # DeepSeek V4 (swiglu_limit): the gate clamped from above and the up projection to
+    # [-limit, limit] before the product; 0: no clamp
+    swiglu_limit: float = 0.0
 
     # --- the analysis ---
 
@@ -56,6 +59,9 @@ class MLP:
 
     def check(self, check: Checker, path: str) -> None:
         check.positive(self, path, "intermediate_size")
+        check.non_negative(self, path, "swiglu_limit")
+        if self.swiglu_limit and not (self.gated and self.activation == "silu"):
+            check.add(f"{path}.swiglu_limit", "clamps a SwiGLU's gate and up projections: needs gated silu")
 
     def explored(self, shrink: Shrinker) -> MLP:
         return replace(self, intermediate_size=shrink.multiple(self.intermediate_size * shrink.ratio))

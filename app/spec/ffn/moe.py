@@ -22,7 +22,8 @@ class Router:
     that only affects selection (aux-loss-free balancing), group-limited top-k,
     normalized weights times routed_scaling."""
 
-    scoring: Literal["softmax", "sigmoid"] = "softmax"
+    # DeepSeek V4: "sqrtsoftplus", sqrt(softplus(logit))
+    scoring: Literal["softmax", "sigmoid", "sqrtsoftplus"] = "softmax"
     normalize_top_k: bool = True
     num_groups: int = 1
     top_k_groups: int = 1
@@ -39,6 +40,9 @@ class Router:
     input_norm: Norm | None = None
     # Gemma 4: each chosen weight, after normalize_top_k, times a learned scale of its expert
     per_expert_scale: bool = False
+    # DeepSeek V4's first layers (num_hash_layers): a fixed table of top_k experts per token
+    # id (tid2eid, a buffer the checkpoint holds) chooses; the learned scores only weigh
+    hash_routed: bool = False
 
     # ZAYA1: a small network instead of one projection. The token goes down to mlp_width (with
     # a bias), then an RMSNorm (mlp_norm_eps), two GELU layers of that width (with biases) and

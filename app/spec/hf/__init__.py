@@ -79,6 +79,8 @@ def _load_converters() -> None:
         _CONVERTERS.update(zaya.CONVERTERS)
         from . import mistral4
         _CONVERTERS.update(mistral4.CONVERTERS)
+        from . import deepseek_v4
+        _CONVERTERS.update(deepseek_v4.CONVERTERS)
         from . import cohere2_moe
         _CONVERTERS.update(cohere2_moe.CONVERTERS)
         from . import bailing

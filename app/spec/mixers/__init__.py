@@ -20,6 +20,7 @@ from .lightning import LightningAttention
 from .mamba2 import Mamba2
 from .mla import MultiHeadLatentAttention, SparseIndexer
 from .mlstm import MLSTM
+from .compressed import CompressedAttention, CompressedIndexer
 
 Mixer = (
     Attention
@@ -32,6 +33,7 @@ Mixer = (
     | CrossAttention
     | MLSTM
     | CompressedConvAttention
+    | CompressedAttention
 )
 MIXER_TYPES: tuple[type, ...] = (
     Attention,
@@ -44,6 +46,7 @@ MIXER_TYPES: tuple[type, ...] = (
     CrossAttention,
     MLSTM,
     CompressedConvAttention,
+    CompressedAttention,
 )
 MIXER_KINDS: dict[str, type] = {kind.kind: kind for kind in MIXER_TYPES}
 
@@ -76,4 +79,4 @@ def known_mixer(mixer):
 
 __all__ = ["Attention", "CompressedConvAttention", "CrossAttention", "GatedDeltaNet", "GatedShortConv", "KimiDeltaAttention", "LightningAttention",
            "Mamba2", "MLSTM", "MultiHeadLatentAttention", "SparseIndexer", "Mixer", "MIXER_TYPES", "MIXER_KINDS",
-           "MIXER_ANSWERS", "known_mixer"]
+           "MIXER_ANSWERS", "known_mixer", "CompressedAttention", "CompressedIndexer"]

@@ -37,7 +37,7 @@ from .common import (
     the_one,
     write_base,
 )
-from .reader import ConfigReader
+from .reader import ConfigReader, rope_to_parameters
 
 # Switches transformers' Step 3.5 builds one way only: (key, the value it builds).
 FIXED = (("use_head_wise_attn_gate", True), ("use_qk_norm", True), ("zero_centered", True),
@@ -112,8 +112,12 @@ def step3p5_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
     if scaled_types not in (["full_attention"], None):
         r.problem("yarn_only_types", f"transformers' Step 3.5 scales the full layers' RoPE only; found "
                   f"{brief(scaled_types)}")
-    scaling = r.rope(head_dim, default_theta=1.0, theta_key="rope_scaling_theta").scaling \
-        if isinstance(r.config.get("rope_scaling"), dict) else None
+    scaling = None
+    if isinstance(r.config.get("rope_scaling"), dict):
+        # rope_scaling read on its own: the theta is per layer (rope_theta, above)
+        alone = ConfigReader({"rope_scaling": r.config["rope_scaling"], "max_position_embeddings": base["max_context"]})
+        alone.problems = r.problems
+        scaling = alone.rope(head_dim).scaling
     eps = r.float("rms_norm_eps", 1e-5, positive=True)
     norm = Norm("rmsnorm", eps, unit_offset=True)
 
@@ -191,8 +195,6 @@ def step3p5_to_config(spec: ArchSpec) -> dict:
     scaling = the_one(spec, "full layers' rope scaling", lambda layer: layer.mixer.rope.scaling, full) \
         if full else None
     if scaling is not None:
-        from .reader import rope_to_parameters
-
         params = rope_to_parameters(Rope(theta=1.0, rotary_dim=head_dim, scaling=scaling), head_dim)
         config["rope_scaling"] = {key: value for key, value in params.items() if key != "rope_theta"}
     moe_layers = [i for i, layer in enumerate(spec.layers) if isinstance(layer.ffn, MoE)]

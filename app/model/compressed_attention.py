@@ -97,7 +97,7 @@ class Pooler(nn.Module):
         pooled = (kv * gate.softmax(dim=2, dtype=torch.float32).to(kv.dtype)).sum(dim=2)
         pooled = self.norm(pooled)
         positions = (torch.arange(windows, device=x.device) + first) * rate
-        table.ensure(int(positions[-1]) + 1)
+        table.ensure((first + windows) * rate)  # from host counts: no read of a device tensor
         cos, sin = table.gather(positions, pooled.dtype)
         state["entries"] = first + windows
         return rope_last(pooled, cos, sin)

@@ -149,8 +149,16 @@ def test_the_fast_mode_on_the_gpu_generates_the_eager_tokens_with_per_layer_time
         assert sum(step.layer_ms) + step.head_ms + step.sample_ms <= step.wall_ms
 
 
+# Families whose one-token step cannot be replayed from a graph, and why; a run of them in the
+# fast mode goes on eagerly and says so (the test below checks they say it)
+NOT_CAPTURED = {
+    "deepseek-v4-flash": "DeepSeek V4's pooled cache grows as windows close, which the host decides: the step "
+                         "has no replayable form yet",
+}
+
+
 @pytest.mark.parametrize("name", [name for name in one_entry_per_family()
-                                  if catalog.get(name, "explore").vision is None])
+                                  if catalog.get(name, "explore").vision is None and name not in NOT_CAPTURED])
 @torch.no_grad()
 def test_a_cuda_graph_of_the_step_computes_the_eager_step_for_every_family(name):
     """Prefill, then 16 steps replayed from one graph captured before the prefill: the
@@ -180,3 +188,14 @@ def test_a_cuda_graph_of_the_step_computes_the_eager_step_for_every_family(name)
         assert times.head_ms > 0 and times.sample_ms >= 0
         token = expected[:, -1:].argmax(-1)
     assert replayed.layer_nbytes() == reference.layer_nbytes()
+
+
+@pytest.mark.parametrize("name", sorted(NOT_CAPTURED))
+@torch.no_grad()
+def test_a_step_that_cannot_be_captured_says_why(name):
+    from app.runtime.graphs import CaptureError
+
+    spec = catalog.get(name, "explore")
+    model = build_model(spec, "cuda", torch.float32, seed=0)
+    with pytest.raises(CaptureError, match="replayable"):
+        GraphDecode(model).capture(2, model.new_cache(2, 16), LayerTimer(spec.num_layers, "cuda"))

@@ -79,6 +79,10 @@ class Step:
     shortcut: torch.Tensor | None = None
     # ZAYA1: an MLP router's state [N, width], on its way to the next MoE layer's router
     router_state: torch.Tensor | None = None
+    # DeepSeek V4: the forward's token ids [B, T], and a hash-routed layer's experts for them
+    # [B x T, top_k], looked up by its block from its token-to-experts table
+    input_ids: torch.Tensor | None = None
+    hashed_experts: torch.Tensor | None = None
     # positions[0] on the host, where the caller knows it: the caches slice by it, and
     # reading it back from a GPU tensor would make every layer of every step wait.
     start: int | None = None

@@ -46,6 +46,14 @@ class HyperConnections:
         n = self.streams
         return 2 * 2 * d * (n + n + n * n)
 
+    # --- words: the canvas's embedding and head boxes ---
+
+    def embedding_lines(self) -> list[str]:
+        return [f"mHC: {self.streams} residual streams, mixed around", "each sublayer (Sinkhorn-projected)"]
+
+    def head_line(self) -> str:
+        return f"after the {self.streams} mHC streams collapse to one"
+
     def check(self, check: Checker, path: str) -> None:
         check.positive(self, path, "streams", "sinkhorn_iters", "eps")
         for name in ("streams", "sinkhorn_iters"):

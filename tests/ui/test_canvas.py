@@ -284,3 +284,22 @@ def test_longcat_boxes_name_the_zero_experts_the_shortcut_and_the_ngram_tables(v
                              "shortcut: dense MLP 6144 now, experts after the next layer"]
     embedding = next(item for item in scene.items() if isinstance(item, BoxItem) and item.title == "Token embedding")
     assert embedding.lines[-3:] == ["+ N-gram embedding:", "12 hashed tables · 2..4-grams", "78 x vocab rows each"]
+
+
+def test_deepseek_v4_boxes_name_the_hash_routed_layers_and_the_residual_streams(view):
+    """DeepSeek V4-Pro: its first three MoE layers choose experts by a table of token ids and
+    say so, the learned ones do not; the embedding box names the four mHC streams and the head
+    box their collapse."""
+    from app.ui.canvas.items import BoxItem
+
+    scene = view.arch_scene
+    spec = catalog.get("deepseek-v4-pro")
+    scene.set_spec(spec)
+    hashed = [layer.ffn.router.hash_routed for layer in spec.layers]
+    assert hashed[:3] == [True] * 3 and not any(hashed[3:])
+    moe = [item for item in scene.slot_items if item.slot == "ffn" and item.title == "Mixture of experts"]
+    said = ["hash-routed: experts looked up by token id" in box.lines for box in moe]
+    assert True in said and False in said  # the groups of hash-routed layers, and the others
+    boxes = {item.title: item for item in scene.items() if isinstance(item, BoxItem)}
+    assert "mHC: 4 residual streams, mixed around" in boxes["Token embedding"].lines
+    assert "after the 4 mHC streams collapse to one" in boxes["Linear output layer"].lines

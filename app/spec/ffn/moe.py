@@ -301,6 +301,8 @@ class MoE:
         else:
             lines.append(f"{self.router.scoring} router" + (f" · {self.router.num_groups} groups"
                                                              if self.router.num_groups > 1 else ""))
+        if self.router.hash_routed:  # DeepSeek V4's first layers: a fixed table, no learned choice
+            lines.append("hash-routed: experts looked up by token id")
         return lines
 
     def label(self) -> str:

@@ -34,6 +34,8 @@ def embedding_lines(spec: ArchSpec) -> list[str]:
         lines.append(f"AltUp: {spec.altup.num_inputs} residual streams")
     if spec.ngram_embedding is not None:  # LongCat-Flash-Lite: hashed n-gram rows added to the token's
         lines += ["+ N-gram embedding:", *spec.ngram_embedding.box_lines(spec.vocab_size)]
+    if spec.hyper_connections is not None:  # DeepSeek V4: the residual is several streams
+        lines += spec.hyper_connections.embedding_lines()
     return lines
 
 
@@ -86,6 +88,8 @@ def _norm_and_head(scene, x: float, norm_top: float) -> tuple[BoxItem, BoxItem]:
         lines.append(f"logit softcap {spec.final_logit_softcap:g}")
     if spec.mtp_layers:
         lines.append(f"+ {spec.mtp_layers} MTP module" + ("s" if spec.mtp_layers > 1 else ""))
+    if spec.hyper_connections is not None:
+        lines.append(spec.hyper_connections.head_line())
     height = box_height_for("Linear output layer", lines, END_WIDTH)
     head_rect = QRectF(x, norm_rect.top() - 16 - height, END_WIDTH, height)
     head = BoxItem(head_rect, "embedding", "Linear output layer", lines)

@@ -49,6 +49,9 @@ PALETTE: tuple[PaletteItem, ...] = (
     PaletteItem("cca", "CCA", "attention", SLOT_MIXER,
                 "Compressed convolutional attention: GQA in half the width, queries and keys convolved "
                 "over the last tokens (ZAYA1)"),
+    PaletteItem("compressed_attention", "CSA / HCA", "attention", SLOT_MIXER,
+                "Compressed attention: a 128-token window on one shared key-value head beside entries pooled "
+                "every few tokens and picked by an indexer (CSA) or every 128 (HCA) (DeepSeek V4)"),
     PaletteItem("gated_deltanet", "Gated DeltaNet", "linear", SLOT_MIXER,
                 "Linear attention with a delta-rule state (Qwen3-Next)"),
     PaletteItem("kimi_delta", "Kimi Delta Attention", "linear", SLOT_MIXER,

@@ -87,6 +87,24 @@ def test_dropping_cca_from_the_palette_makes_a_cca_layer():
     assert edited.layers[0].mixer_kind == "cca" and not edited.validate()
 
 
+def test_dropping_csa_hca_from_the_palette_makes_a_layer_that_generates():
+    """DeepSeek V4's compressed attention from the palette onto a Llama layer: a valid spec whose
+    model decodes through its pooled cache."""
+    import torch
+
+    from app.model import build_model
+
+    spec = catalog.get("llama3-8b", "explore")
+    edited, _ = drop_edit("compressed_attention", "mixer", spec, [0])
+    assert edited.layers[0].mixer_kind == "compressed_attention" and not edited.validate()
+    model = build_model(edited, seed=0)
+    with torch.no_grad():
+        cache = model.new_cache(1, 24)
+        model(torch.arange(16).unsqueeze(0), cache=cache)
+        logits = model(torch.tensor([[16]]), cache=cache)
+    assert torch.isfinite(logits).all()
+
+
 @pytest.mark.parametrize("name, latent", [("nemotron-3-super-120b-a12b", 1024), ("nemotron-3-ultra-550b-a55b", 2048),
                                           ("nemotron-3-nano-30b-a3b", 0)])
 def test_a_latent_moe_box_shows_the_latent_width(view, name, latent):

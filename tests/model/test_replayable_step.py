@@ -8,7 +8,7 @@ import torch
 from app.model import build_model
 from app.spec import catalog
 
-from ..runtime.test_fast_mode import TOLERANCE, one_entry_per_family
+from ..runtime.test_fast_mode import NOT_REPLAYABLE, TOLERANCE, one_entry_per_family
 
 
 def _prefilled(model, spec, capacity, batch=2, prompt_len=6):
@@ -22,7 +22,7 @@ def _prefilled(model, spec, capacity, batch=2, prompt_len=6):
 
 
 @pytest.mark.parametrize("name", [name for name in one_entry_per_family()
-                                  if catalog.get(name, "explore").vision is None])
+                                  if catalog.get(name, "explore").vision is None and name not in NOT_REPLAYABLE])
 def test_replayable_step_equals_the_ordinary_step_for_every_family(name):
     """Prefill, then 16 steps: one at a host position, one at a device position over the
     whole cache buffer (slots not yet written masked, sliding windows and latent caches
@@ -41,6 +41,16 @@ def test_replayable_step_equals_the_ordinary_step_for_every_family(name):
             torch.testing.assert_close(got, expected, rtol=0, atol=TOLERANCE.get(name, 1e-5))
             token = expected[:, -1:].argmax(-1)
     assert replayed.layer_nbytes() == reference.layer_nbytes()  # the host's account kept by advance
+
+
+@pytest.mark.parametrize("name", sorted(NOT_REPLAYABLE))
+def test_a_family_without_a_replayable_step_says_so(name):
+    spec = catalog.get(name, "explore")
+    model = build_model(spec, torch.device("cpu"), torch.float32, seed=0)
+    with torch.no_grad():
+        token, _, replayed = _prefilled(model, spec, 6 + 4)
+        with pytest.raises(NotImplementedError, match="replayable"):
+            model(token, cache=replayed, position=torch.tensor([replayed.position]))
 
 
 # Compiling takes 15-90 s a model here: `make test` traces a sliding window and a hybrid

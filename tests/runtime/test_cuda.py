@@ -11,7 +11,7 @@ from app.runtime.probe import LayerTimer
 from app.runtime.session import RunConfig, Session
 from app.spec import catalog
 
-from .test_fast_mode import TOLERANCE, one_entry_per_family
+from .test_fast_mode import NOT_REPLAYABLE as NOT_CAPTURED, TOLERANCE, one_entry_per_family
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -148,13 +148,6 @@ def test_the_fast_mode_on_the_gpu_generates_the_eager_tokens_with_per_layer_time
         assert len(step.layer_ms) == session.spec.num_layers and min(step.layer_ms) > 0
         assert sum(step.layer_ms) + step.head_ms + step.sample_ms <= step.wall_ms
 
-
-# Families whose one-token step cannot be replayed from a graph, and why; a run of them in the
-# fast mode goes on eagerly and says so (the test below checks they say it)
-NOT_CAPTURED = {
-    "deepseek-v4-flash": "DeepSeek V4's pooled cache grows as windows close, which the host decides: the step "
-                         "has no replayable form yet",
-}
 
 
 @pytest.mark.parametrize("name", [name for name in one_entry_per_family()

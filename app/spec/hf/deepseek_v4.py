@@ -93,7 +93,6 @@ def _require(r: ConfigReader, key: str, expected, found, why: str) -> None:
 
 def deepseek_v4_to_spec(r: ConfigReader, model_type: str) -> ArchSpec:
     n = r.int("num_hidden_layers")
-    d = r.int("hidden_size")
     heads, head_dim = r.int("num_attention_heads"), r.int("head_dim", 512)
     _require(r, "num_key_value_heads", 1, r.int("num_key_value_heads", 1), "V4's one key-value head is also "
              "its value")
@@ -179,7 +178,7 @@ def deepseek_v4_to_config(spec: ArchSpec) -> dict:
         if compressed else Rope(160_000.0, rotary, interleaved=True)
     for path, rope in (("main", main), ("compress", compress)):
         if not rope.interleaved or rope.frequency_dim:
-            raise spec_problem(f"layers[0].mixer.rope", f"deepseek_v4's {path} rope is interleaved, plain")
+            raise spec_problem("layers[0].mixer.rope", f"deepseek_v4's {path} rope is interleaved, plain")
     if main.scaling is not None:
         raise spec_problem(f"layers[{window_layers[0]}].mixer.rope.scaling", "deepseek_v4 scales only the "
                            "compressed layers' rope")

@@ -180,7 +180,7 @@ def differences(slug: str) -> dict[str, str]:
     for field, value in published.items():
         if field in NOT_THE_NETWORK or field in ROPE_FIELDS:
             continue
-        if field in ("text_config",) and isinstance(value, dict):
+        if field == "text_config" and isinstance(value, dict):
             inner = {key: item for key, item in value.items() if key not in NOT_THE_NETWORK and key not in ROPE_FIELDS}
             for key, item in inner.items():
                 if not same(item, written[field].get(key, ABSENT)):

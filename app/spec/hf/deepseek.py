@@ -16,6 +16,7 @@ from .deepseek_moe import (
     build_spec,
     first_dense_count,
     mlp_layer_types,
+    moe_indices,
     read_activation,
     read_moe,
     read_moe_layers,
@@ -108,9 +109,9 @@ def deepseek_to_config(spec: ArchSpec) -> dict:
                                "splits rope halves; glm_moe_dsa's interleaves")
         config.update(mlp_layer_types=mlp_layer_types(spec), index_n_heads=mla.indexer.num_heads,
                       index_head_dim=mla.indexer.head_dim, index_topk=mla.indexer.top_k)
-        dense = [i for i, kind in enumerate(config["mlp_layer_types"]) if kind == "dense"]
-        if dense == list(range(len(dense))):  # the older keys the published config also carries
-            config.update(first_k_dense_replace=len(dense), moe_layer_freq=1)
+        dense_layers, _ = moe_indices(spec)
+        if dense_layers == list(range(len(dense_layers))):  # the older keys the published config also carries
+            config.update(first_k_dense_replace=len(dense_layers), moe_layer_freq=1)
     else:
         if mla.indexer is not None:
             raise spec_problem("layers[0].mixer.indexer", "deepseek_v3 has no sparse indexer; use deepseek_v32")

@@ -179,8 +179,8 @@ def sliding_to_config(spec: ArchSpec, traits: Traits, sliding: list[bool]) -> di
     # (layer_types, written above, is what transformers reads first).
     if spec.model_type == "gemma3_text" and (period := kth_interval([not s for s in sliding])):
         config["sliding_window_pattern"] = period
-    if spec.model_type in ("qwen2", "qwen3") and sliding == [i >= (first := sliding.index(True) if windows else
-                                                                   spec.num_layers) for i in range(spec.num_layers)]:
+    first = windows[0] if windows else spec.num_layers
+    if spec.model_type in ("qwen2", "qwen3") and sliding == [i >= first for i in range(spec.num_layers)]:
         config["max_window_layers"] = first
     return config
 

@@ -61,7 +61,7 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::
                                        visible->is_contiguous()),
               "decode_attention: visible must be ", L, " contiguous booleans");
   const bool* shown = visible.has_value() ? visible->data_ptr<bool>() : nullptr;
-  at::Tensor out = at::zeros({B, H, G, Dv}, q.options());
+  at::Tensor out = at::empty({B, H, G, Dv}, q.options());  // each row zeroed where it is summed
   const float* qd = q.data_ptr<float>();
   const float* kd = k.data_ptr<float>();
   const float* vd = v.data_ptr<float>();
@@ -83,10 +83,11 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::
                                                    : -INFINITY;
           top = std::max(top, scores[l]);
         }
+        float* row = od + ((b * H + h) * G + g) * Dv;
+        std::fill(row, row + Dv, 0.f);
         if (top == -INFINITY) continue;  // nothing visible: zeros (a padded row)
         float total = 0.f;
         for (int64_t l = 0; l < L; ++l) total += scores[l] = std::exp(scores[l] - top);
-        float* row = od + ((b * H + h) * G + g) * Dv;
         const float inverse = 1.f / total;
         for (int64_t l = 0; l < L; ++l) {
           if (scores[l] != 0.f) add_scaled(row, values + l * v.stride(2), scores[l] * inverse, Dv);

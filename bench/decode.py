@@ -10,8 +10,11 @@ app does (a Session, the per-layer probe on) in each mode asked for.
 The fraction of the limit: the bytes one decode step reads from weights and cache --
 counted by watching every op of a real step (app/runtime/read_counter.py), not estimated --
 times tokens/s, over the read bandwidth a large float32 matrix-vector product reaches on
-the same machine in the same run (decode's own access pattern): the fastest of torch's and
-our kernel's, the best of readings taken before the first model and after each.
+the same machine (decode's own access pattern; the fastest of torch's and our kernel's),
+read just before and just after that very run, the higher of the two. A shared machine's
+bandwidth moves by a third and more from minute to minute (this project's 2-core VM read
+27-51 GB/s within one run), so a decode is compared with the ceiling of its own moment,
+not with the best ceiling of the whole run. The best fraction of the repeats is printed.
 
     .venv/bin/python bench/decode.py [--models embedded:smollm2-135m qwen3-0.6b] [--mode eager fast]
                                      [--dtype float32] [--new-tokens 64] [--quick] [--threads N]
@@ -46,7 +49,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' GGUF loading bars wo
 import torch  # noqa: E402
 import transformers  # noqa: E402
 
-from side_by_side import memory_bandwidth_matvec, same_real_weights, same_weights, timed  # bench/, beside this
+from side_by_side import MatvecCeiling, same_real_weights, same_weights, timed  # bench/, beside this
 
 from app.defaults import EXECUTION_MODES
 from app.runtime.read_counter import count_step
@@ -149,10 +152,13 @@ def _rss_bytes() -> int:
 
 
 def bench_model(name: str, modes: list[str], device: str, dtype: torch.dtype, prompt_len: int, new_tokens: int,
-                repeats: int, weights: str = "dequantize", others: dict[str, Callable[[], float]] | None = None) -> dict:
+                repeats: int, weights: str = "dequantize", others: dict[str, Callable[[], float]] | None = None,
+                ceiling: MatvecCeiling | None = None) -> dict:
     """Best tokens/s of each mode and of transformers, and of each of `others` (a run
     returning its tokens/s), the runs alternating so that a busy moment of a shared machine
-    falls on all of them."""
+    falls on all of them. With a ceiling: "MODE of limit", the best over the repeats of a
+    run's bytes read per second over the ceiling read beside it (the higher reading, just
+    before or just after), and "readings", every ceiling reading."""
     others = others or {}
     if name.startswith("embedded:"):
         spec, reference, ours, prompt = same_real_weights(name, device, dtype, prompt_len, weights)
@@ -175,16 +181,27 @@ def bench_model(name: str, modes: list[str], device: str, dtype: torch.dtype, pr
         run_ours(mode)  # warm-up (and, for fast, compiling)
     run_reference()
     rates = {name: [] for name in [*modes, *others]}
+    beside = {mode: [] for mode in modes}  # the ceiling at each of a mode's runs
+    readings = []
     reference_s = []
     for _ in range(repeats):
         for mode in modes:
+            before = ceiling.read() if ceiling else 0.0
             rates[mode].append(run_ours(mode))
+            after = ceiling.read() if ceiling else 0.0
+            beside[mode].append(max(before, after))
+            readings += [before, after]
         for other, run in others.items():
             rates[other].append(run())
         reference_s.append(timed(run_reference, device))
     result = {name: max(values) for name, values in rates.items()}
     result["transformers"] = new_tokens / min(reference_s)
     result["step_bytes"] = decode_step_bytes(ours, prompt, new_tokens)
+    if ceiling:
+        for mode in modes:
+            result[f"{mode} of limit"] = max(rate * result["step_bytes"] / limit
+                                             for rate, limit in zip(rates[mode], beside[mode]))
+        result["readings"] = readings
     return result
 
 
@@ -256,32 +273,27 @@ def main() -> None:
     from app.model import cpu_kernels
 
     cpu_kernels.unavailable()  # loaded before the ceiling is measured: it takes the faster product
-    # The ceiling is the fastest read seen in this run: measured before the first model and
-    # after each, since a shared machine's bandwidth moves by a third from minute to minute
-    # (a ceiling measured once can fall below what a decode then reaches)
-    readings = [memory_bandwidth_matvec(args.device)]
-    print("read bandwidth: a 256 MiB float32 matrix-vector product, the fastest of torch's and our kernel's "
-          "in either layout, measured before the first model and after each; a row's limit is the best so far")
+    ceiling = MatvecCeiling(args.device)
+    print("of limit: a run's bytes per second over the read bandwidth of a 256 MiB float32 matrix-vector product "
+          "(the fastest of torch's and our kernel's in either layout), read just before and after that run; "
+          "best of the repeats. GB/s: the range of those readings")
     columns = [f"{mode} tok/s" for mode in args.mode] + ["transformers", "llama.cpp"] + \
         [f"{mode}/tf" for mode in args.mode] + [f"{mode}/llama" for mode in args.mode] + \
-        [f"{mode} of limit" for mode in args.mode] + ["limit GB/s"]
+        [f"{mode} of limit" for mode in args.mode] + ["GB/s"]
     print(f"{'model':<24}" + "".join(f"{column:>15}" for column in columns) + f"{'MB/step':>10}")
     for name in args.models:
         llama_run = llama_cpp_run(name, threads, args.prompt_tokens, args.new_tokens) if args.device == "cpu" else None
         result = bench_model(name, args.mode, args.device, DTYPES[args.dtype], args.prompt_tokens, args.new_tokens,
-                             args.repeats, others={"llama.cpp": llama_run} if llama_run else None)
+                             args.repeats, others={"llama.cpp": llama_run} if llama_run else None, ceiling=ceiling)
         llama = result.get("llama.cpp")
         cells = [f"{result[mode]:.1f}" for mode in args.mode]
         cells += [f"{result['transformers']:.1f}", f"{llama:.1f}" if llama else "-"]
         cells += [f"{result[mode] / result['transformers']:.2f}x" for mode in args.mode]
         cells += [f"{result[mode] / llama:.2f}x" if llama else "-" for mode in args.mode]
-        readings.append(memory_bandwidth_matvec(args.device))
-        bandwidth = max(readings)
-        cells += [f"{result[mode] * result['step_bytes'] / bandwidth:.2f}" for mode in args.mode]
-        cells.append(f"{bandwidth / 1e9:.1f}")
+        cells += [f"{result[f'{mode} of limit']:.2f}" for mode in args.mode]
+        cells.append(f"{min(result['readings']) / 1e9:.0f}-{max(result['readings']) / 1e9:.0f}")
         print(f"{name:<24}" + "".join(f"{cell:>15}" for cell in cells) + f"{result['step_bytes'] / 1e6:>10.0f}",
               flush=True)
-    print(f"read bandwidth readings: {', '.join(f'{reading / 1e9:.1f}' for reading in readings)} GB/s")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,13 @@
 Also prints how much of each decode step the per-layer times account for: their sum over
 the step's wall time less the head and the sampling (the target: within 10% of 1).
 
-Alternates probe-on and probe-off generations on the same session (same weights, prompt
-and cache sizes) and compares the best of each. The targets (on/off): >= 0.90 in eager
-mode, >= 0.95 in fast mode, where the marks are ops inside the compiled step.
+Runs probe-on and probe-off generations in pairs on the same session (same weights, prompt
+and cache sizes), the two of a pair back to back and their order swapped from one pair to
+the next. On a shared machine whose speed drifts by 10% and more between minutes, the two
+runs of a pair share a moment, so the verdict is the median of the pairs' on/off ratios
+(printed with their range), not the best of each side, which may come from different
+moments. The targets (median on/off): >= 0.90 in eager mode, >= 0.95 in fast mode, where
+the marks are ops inside the compiled step.
 
     .venv/bin/python bench/probe_overhead.py [--models embedded:smollm2-135m embedded:gemma3-270m]
                                              [--arch gemma3-27b:explore ...] [--mode eager|fast]
@@ -14,6 +18,7 @@ mode, >= 0.95 in fast mode, where the marks are ops inside the compiled step.
 from __future__ import annotations
 
 import argparse
+import statistics
 
 import torch
 
@@ -39,25 +44,29 @@ def main() -> None:
     parser.add_argument("--arch", nargs="*", default=[], help="catalog NAME:SCALE with random weights")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--new-tokens", type=int, default=48)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=9, help="pairs of runs, probe on and off")
     parser.add_argument("--mode", choices=EXECUTION_MODES, default="eager")
     args = parser.parse_args()
     sessions = [(source, lambda s=source: Session.from_source(s, device=args.device)) for source in args.models]
     sessions += [(name, lambda n=name: Session.from_arch(n.partition(":")[0], n.partition(":")[2] or "explore",
                                                          device=args.device)) for name in args.arch]
-    print(f"{'model':<26} {'probe on tok/s':>15} {'probe off tok/s':>16} {'on/off':>7} {'layers/rest':>12}")
+    print(f"{'model':<26} {'best on tok/s':>14} {'best off tok/s':>15} {'median on/off':>14} {'range':>12} "
+          f"{'layers/rest':>12}")
     for label, make in sessions:
         session = make()
         for probe in (True, False):  # warm-up (and, in fast mode, compiling both steps)
             measured(session, probe, args.new_tokens, args.mode)
         on, off, covered = [], [], []
-        for _ in range(args.repeats):
-            rate, share = measured(session, True, args.new_tokens, args.mode)
-            on.append(rate), covered.append(share)
-            off.append(measured(session, False, args.new_tokens, args.mode)[0])
-        share = covered[on.index(max(on))]  # of the best probed run
-        print(f"{label:<26} {max(on):>15.1f} {max(off):>16.1f} {max(on) / max(off):>6.2f}x {share:>12.2f} "
-              f"({session.device}, {args.mode}, {torch.get_num_threads()} threads)", flush=True)
+        for pair in range(args.repeats):
+            for probe in (True, False) if pair % 2 == 0 else (False, True):
+                rate, share = measured(session, probe, args.new_tokens, args.mode)
+                (on if probe else off).append(rate)
+                if probe:
+                    covered.append(share)
+        ratios = [a / b for a, b in zip(on, off)]
+        print(f"{label:<26} {max(on):>14.1f} {max(off):>15.1f} {statistics.median(ratios):>13.2f}x "
+              f"{f'{min(ratios):.2f}-{max(ratios):.2f}':>12} {statistics.median(covered):>12.2f} "
+              f"({session.device}, {args.mode}, {torch.get_num_threads()} threads, {args.repeats} pairs)", flush=True)
 
 
 if __name__ == "__main__":

@@ -59,21 +59,29 @@ def same_real_weights(source: str, device: str, dtype: torch.dtype, prompt_len: 
     return loaded.spec, reference, loaded.model, prompt.to(device)
 
 
-def memory_bandwidth_matvec(device: str, megabytes: int = 256, repeats: int = 7) -> float:
-    """Bytes per second a large float32 matrix-vector product reads, best of a few (torch's, and
-    our decode kernel's where it is loaded): the ceiling a weight-streaming decode can
-    approach, by decode's own access pattern."""
-    side = int((megabytes * 2**20 // 4) ** 0.5)
-    matrix = torch.empty(side, side, dtype=torch.float32, device=device).normal_()
-    vector = torch.empty(side, dtype=torch.float32, device=device).normal_()
-    matrix @ vector  # first touch
-    products = [lambda: matrix @ vector]
-    if matrix.device.type == "cpu" and cpu_kernels.loaded():
-        # our decode kernel reads a matrix faster than torch's BLAS: the ceiling is the faster
-        # of the two, in both layouts the model keeps (row-major; input-major, the transposed
-        # view), so that a decode using either is measured against what the machine can do
-        row = vector.view(1, -1)
-        products.append(lambda: torch.ops.archscope_kernels.decode_linear(row, matrix, None))
-        products.append(lambda: torch.ops.archscope_kernels.decode_linear(row, matrix.t(), None))
-    best = min(timed(product, device) for product in products for _ in range(repeats))
-    return matrix.nbytes / best
+class MatvecCeiling:
+    """The bytes per second a large float32 matrix-vector product reads, best of a few (torch's,
+    and our decode kernel's where it is loaded, in both layouts the model keeps): the ceiling a
+    weight-streaming decode can approach, by decode's own access pattern. The matrix is made
+    once, so a reading can be taken beside every timed run (`read()`, a fraction of a second)."""
+
+    def __init__(self, device: str, megabytes: int = 256, repeats: int = 7):
+        side = int((megabytes * 2**20 // 4) ** 0.5)
+        self.device, self.repeats = device, repeats
+        self.matrix = torch.empty(side, side, dtype=torch.float32, device=device).normal_()
+        vector = torch.empty(side, dtype=torch.float32, device=device).normal_()
+        self.matrix @ vector  # first touch
+        self.products = [lambda: self.matrix @ vector]
+        if self.matrix.device.type == "cpu" and cpu_kernels.loaded():
+            # our decode kernel reads a matrix faster than torch's BLAS: the ceiling is the
+            # faster of the two, in both layouts the model keeps (row-major; input-major, the
+            # transposed view), so that a decode using either is measured against what the
+            # machine can do
+            row = vector.view(1, -1)
+            self.products.append(lambda: torch.ops.archscope_kernels.decode_linear(row, self.matrix, None))
+            self.products.append(lambda: torch.ops.archscope_kernels.decode_linear(row, self.matrix.t(), None))
+
+    def read(self) -> float:
+        best = min(timed(product, self.device) for product in self.products for _ in range(self.repeats))
+        return self.matrix.nbytes / best
+

@@ -187,10 +187,11 @@ class Attention(nn.Module):
 
     def _kernel_attends(self, q, k, v, mask: torch.Tensor | None) -> bool:
         """Whether our decode-attention kernel computes this step: plain softmax attention in
-        float32 on the CPU, rows with a contiguous last dimension, a mask (if any) that every
-        row shares."""
+        float32 or bfloat16 on the CPU, rows with a contiguous last dimension, a mask (if any)
+        that every row shares."""
         return (self.sinks is None and not self.spec.logit_softcap and cpu_kernels.loaded()
-                and q.device.type == "cpu" and q.dtype == torch.float32
+                and q.device.type == "cpu" and q.dtype in (torch.float32, torch.bfloat16)
+                and k.dtype == q.dtype and v.dtype == q.dtype
                 and q.stride(-1) == 1 and k.stride(-1) == 1 and v.stride(-1) == 1
                 and (mask is None or mask.numel() == k.shape[2]))
 

@@ -19,6 +19,10 @@ class Sampling:
 def pick_next(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator | None) -> torch.Tensor:
     """Next token ids [B, 1] from the last position's logits [B, vocab]."""
     if sampling.temperature <= 0:
+        if logits.device.type == "cpu":
+            # torch's CPU argmax over bfloat16 takes 3x as long as the exact widening and a
+            # float32 argmax (177 against 61 us over SmolLM2's 49,152 logits, 2-core EPYC)
+            logits = logits.float()
         return logits.argmax(dim=-1, keepdim=True)
     logits = logits.float() / sampling.temperature
     if sampling.top_k:

@@ -44,7 +44,7 @@ timeout 120 python3 bench/roofline.py --device cuda --dtype bfloat16 --models --
 
 section probe overhead on cuda
 timeout 70 python3 bench/probe_overhead.py --models --arch qwen3-0.6b:full gemma3-1b:full deepseek-v3:explore \
-    --device cuda --new-tokens 64 2>&1 | tail -12
+    --device cuda --new-tokens 64 --repeats 3 2>&1 | tail -12
 
 section decode vs transformers on cuda, bfloat16, eager and fast
 timeout 200 python3 bench/decode.py --device cuda --dtype bfloat16 --models qwen3-0.6b llama3-8b deepseek-v3:explore \
@@ -52,7 +52,7 @@ timeout 200 python3 bench/decode.py --device cuda --dtype bfloat16 --models qwen
 
 section probe overhead in fast mode on cuda
 timeout 120 python3 bench/probe_overhead.py --models --arch qwen3-0.6b:full deepseek-v3:explore --mode fast \
-    --device cuda --new-tokens 64 2>&1 | tail -8
+    --device cuda --new-tokens 64 --repeats 3 2>&1 | tail -8
 
 section MoE decode on cuda, bfloat16: grouped GEMM vs the per-expert loop, ours vs transformers
 timeout 150 python3 bench/moe.py --device cuda --dtype bfloat16 \

@@ -25,6 +25,7 @@ from typing import Callable
 
 import torch
 
+from ..model.cache import SlidingWindowCache
 from .probe import deliver_recorded_marks, marks_from_graph
 
 RECOMPILE_LIMIT = 64  # compiled steps of one model (batch x probe on/off x cache kinds x table sizes)
@@ -81,7 +82,8 @@ class CompiledDecode:
 
     def prepare(self, batch: int, capacity: int, observer, progress: Callable[[str], None] | None = None) -> float:
         """Make sure the step is compiled for a run of this batch and cache capacity: two
-        decode steps on a scratch cache, freed before the run makes its own (skipped for a
+        decode steps on a scratch cache (two more past the sliding window, where the run will
+        fill one), freed before the run makes its own (skipped for a
         batch and capacity done before). Returns the seconds spent compiling (0 when a
         graph made earlier served: sizes are symbols, so a new capacity rarely needs one);
         raises what compiling raised."""
@@ -90,12 +92,24 @@ class CompiledDecode:
         if progress is not None and (batch, type(observer)) not in {key[::2] for key in self.ready}:
             progress("Compiling the decode step for fast mode (once per model and batch)")
         start = time.perf_counter()
-        breaks_before, graphs_before = _graph_breaks(), _compiled_graphs()
+        breaks_before, graphs_before = _graph_breaks(), compiled_graph_count()
         for table in self.model.rotary_tables().values():
             table.ensure(capacity)  # grown now: a table growing mid-run would change the graph
+        # Two steps early in a scratch cache; where a sliding window fills before the run ends,
+        # two more past it: once the ring is full a step sees all of it, a contiguous view the
+        # first graph was traced without, and compiling that graph mid-run would stall the run.
+        full_window = max(_sliding_windows(self.model.new_cache(batch, capacity), capacity), default=0)
+        for past in sorted({min(2, capacity - 2), full_window} - {0}):
+            self._warm(batch, capacity, past, observer)
+        self.eager_parts = sorted(set(self.eager_parts) | (_graph_breaks() - breaks_before))
+        self.ready.add((batch, capacity, type(observer)))
+        return time.perf_counter() - start if compiled_graph_count() > graphs_before else 0.0
+
+    def _warm(self, batch: int, capacity: int, past: int, observer) -> None:
+        """Two compiled steps on a scratch cache that holds `past` tokens."""
         device = self.model.device
         scratch = self.model.new_cache(batch, capacity)
-        prompt = torch.zeros(batch, min(2, capacity - 2), dtype=torch.long, device=device)
+        prompt = torch.zeros(batch, past, dtype=torch.long, device=device)
         with torch.no_grad():
             self.model(prompt, cache=scratch, last_only=True)
         token = torch.zeros(batch, 1, dtype=torch.long, device=device)
@@ -107,10 +121,14 @@ class CompiledDecode:
                 self(token, scratch, observer)
                 if hasattr(observer, "resolve"):
                     observer.resolve()
-        del scratch
-        self.eager_parts = sorted(set(self.eager_parts) | (_graph_breaks() - breaks_before))
-        self.ready.add((batch, capacity, type(observer)))
-        return time.perf_counter() - start if _compiled_graphs() > graphs_before else 0.0
+
+
+def _sliding_windows(cache, capacity: int) -> set[int]:
+    """The windows of the cache's ring buffers (a layer's own, or one it holds beside other
+    state) that a run of this capacity fills, with two steps to spare after them."""
+    rings = [part for layer in cache.layers if layer is not None
+             for part in (layer, *vars(layer).values()) if isinstance(part, SlidingWindowCache)]
+    return {ring.window for ring in rings if ring.window + 2 < capacity}
 
 
 def _step(model, input_ids, cache, observer):
@@ -141,7 +159,9 @@ def _guards_on_inputs_and(run_state: set[str]) -> Callable[[list], list[bool]]:
     return keep
 
 
-def _compiled_graphs() -> int:
+def compiled_graph_count() -> int:
+    """The graphs torch.compile has made so far in this process: one more after a step
+    compiles (or recompiles)."""
     from torch._dynamo.utils import counters
 
     return counters["stats"]["unique_graphs"]

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from app.model import build_model, cpu_kernels
-from app.runtime.fast import CompiledDecode
+from app.runtime.fast import CompiledDecode, compiled_graph_count
 from app.runtime.graphs import GraphDecode
 from app.runtime.probe import CancelCheck, Cancelled, LayerTimer
 from app.runtime.session import RunConfig, Session
@@ -67,11 +67,16 @@ def test_fast_logits_equal_eager_for_every_family(name):
     spec = through_every_kind(catalog.get(name, "explore"))
     model = build_model(spec, torch.device("cpu"), torch.float32, seed=0)
     prompt = torch.randint(0, spec.vocab_size, (2, 6), generator=torch.Generator().manual_seed(1))
-    capacity = prompt.shape[1] + 16
+    # sized as a run sizes its cache: the prompt and 17 new tokens (the prefill's and the 16
+    # steps'), the last never fed back, so no step writes the last slot. (A step that does
+    # sees the whole buffer as its keys, a contiguous view the graph was not traced for, and
+    # compiles once more.)
+    capacity = prompt.shape[1] + 17
     with torch.no_grad():
         fast = CompiledDecode(model)
         fast.prepare(2, capacity, LayerTimer(spec.num_layers, "cpu"))
         assert fast.eager_parts == []  # the whole step is one graph
+        graphs = compiled_graph_count()
         eager_cache, fast_cache = model.new_cache(2, capacity), model.new_cache(2, capacity)
         token = model(prompt, cache=eager_cache, last_only=True)[:, -1:].argmax(-1)
         model(prompt, cache=fast_cache, last_only=True)
@@ -85,6 +90,7 @@ def test_fast_logits_equal_eager_for_every_family(name):
             assert times.head_ms > 0  # marked inside the graph, after the last block
             token = expected[:, -1:].argmax(-1)
     assert fast_cache.position == eager_cache.position
+    assert compiled_graph_count() == graphs  # the graph prepare() made served every step: none recompiled
 
 
 def test_a_compiled_step_follows_what_its_modules_change_between_steps():

@@ -63,8 +63,8 @@ class CompiledDecode:
         # they declare in RUN_STATE (routing being recorded, rotary tables grown for a longer
         # context); only those, and the step's inputs, stay guarded.
         self._step = torch.compile(_own_step_function(f"decode_step_{_compiled_so_far}"), dynamic=True,
-                                   options={"freezing": True, "cpp_wrapper": True, "cpp.weight_prepack": False, "size_asserts": False,
-                                            "alignment_asserts": False,
+                                   options={"freezing": True, "cpp_wrapper": True, "cpp.weight_prepack": False,
+                                            "size_asserts": False, "alignment_asserts": False,
                                             "guard_filter_fn": _guards_on_inputs_and(_run_state(model))})
         self.ready: set[tuple] = set()  # (batch, capacity, observer type) already compiled
         self.eager_parts: list[str] = []  # why parts of the step run outside the graph
@@ -127,7 +127,7 @@ def _sliding_windows(cache, capacity: int) -> set[int]:
     """The windows of the cache's ring buffers (a layer's own, or one it holds beside other
     state) that a run of this capacity fills, with two steps to spare after them."""
     rings = [part for layer in cache.layers if layer is not None
-             for part in (layer, *vars(layer).values()) if isinstance(part, SlidingWindowCache)]
+             for part in (layer, *getattr(layer, "__dict__", {}).values()) if isinstance(part, SlidingWindowCache)]
     return {ring.window for ring in rings if ring.window + 2 < capacity}
 
 

@@ -98,15 +98,17 @@ class CompiledDecode:
         # Two steps early in a scratch cache; where a sliding window fills before the run ends,
         # two more past it: once the ring is full a step sees all of it, a contiguous view the
         # first graph was traced without, and compiling that graph mid-run would stall the run.
-        full_window = max(_sliding_windows(self.model.new_cache(batch, capacity), capacity), default=0)
-        for past in sorted({min(2, capacity - 2), full_window} - {0}):
-            self._warm(batch, capacity, past, observer)
+        early = min(2, capacity - 2)
+        full_window = max(self._warm(batch, capacity, early, observer), default=0)
+        if full_window > early:
+            self._warm(batch, capacity, full_window, observer)
         self.eager_parts = sorted(set(self.eager_parts) | (_graph_breaks() - breaks_before))
         self.ready.add((batch, capacity, type(observer)))
         return time.perf_counter() - start if compiled_graph_count() > graphs_before else 0.0
 
-    def _warm(self, batch: int, capacity: int, past: int, observer) -> None:
-        """Two compiled steps on a scratch cache that holds `past` tokens."""
+    def _warm(self, batch: int, capacity: int, past: int, observer) -> set[int]:
+        """Two compiled steps on a scratch cache that holds `past` tokens; returns the windows
+        of its ring buffers that a run of this capacity fills."""
         device = self.model.device
         scratch = self.model.new_cache(batch, capacity)
         prompt = torch.zeros(batch, past, dtype=torch.long, device=device)
@@ -121,6 +123,7 @@ class CompiledDecode:
                 self(token, scratch, observer)
                 if hasattr(observer, "resolve"):
                     observer.resolve()
+        return _sliding_windows(scratch, capacity)
 
 
 def _sliding_windows(cache, capacity: int) -> set[int]:

@@ -104,6 +104,10 @@ class Pooler(nn.Module):
 
 
 class CompressedAttention(nn.Module):
+    # why no one compiled graph serves this layer's decode steps (app/runtime/fast.py)
+    NO_SINGLE_GRAPH = ("DeepSeek V4's pooled cache grows by concatenation as its windows close, so its decode "
+                       "steps keep changing shape")
+
     def __init__(self, spec: CompressedSpec, d_model: int):
         super().__init__()
         self.spec = spec

@@ -10,7 +10,9 @@ is bound by arithmetic, not by dispatch.
 Compiling takes seconds to a minute and happens before a run touches its own cache: a
 scratch cache of the run's batch and capacity takes two decode steps, so the graph is
 built (shapes that grow with the context, such as the cache's visible length, are traced
-as symbols, so one graph serves every step and every later run). A part the compiler
+as symbols, so one graph serves every step and every later run). A run's own steps never
+compile: one that no prepared graph serves raises NeedsAnotherGraph before it runs, and the
+run goes on eagerly (app/runtime/session.py) rather than stall. A part the compiler
 cannot take (an op with a host read, such as the loop over experts) runs eagerly between
 compiled parts; `CompiledDecode.eager_parts` names why. Where compiling fails altogether
 (no C++ compiler for the CPU backend, say) the run goes on in eager mode and says why.
@@ -30,6 +32,12 @@ from .probe import deliver_recorded_marks, marks_from_graph
 
 RECOMPILE_LIMIT = 64  # compiled steps of one model (batch x probe on/off x cache kinds x table sizes)
 _compiled_so_far = 0  # names each model's step function apart in compile logs and profiles
+
+
+class NeedsAnotherGraph(RuntimeError):
+    """A step of a run needed a graph prepare() did not compile: raised before the step
+    runs (its cache untouched), so the caller can take that step, and the rest, eagerly
+    rather than stall for a compile in the middle of the run."""
 
 
 class CompiledDecode:
@@ -76,6 +84,22 @@ class CompiledDecode:
         self.eager_parts: list[str] = []  # why parts of the step run outside the graph
 
     def __call__(self, input_ids: torch.Tensor, cache, observer) -> torch.Tensor:
+        """One step with the graphs prepare() made; raises NeedsAnotherGraph, before the step
+        runs, where none serves it (a cache whose structure changes as it fills, such as
+        DeepSeek V4's pooled one, which grows by concatenation)."""
+        try:
+            with torch.compiler.set_stance("fail_on_recompile"):
+                return self.run_compiling_as_needed(input_ids, cache, observer)
+        except RuntimeError as error:
+            if "fail_on_recompile" not in str(error):
+                raise
+            # the first failed guard, without the source line torch quotes after it
+            failed = [line.strip(" -").split("  #")[0].strip() for line in str(error).splitlines()[2:3]]
+            raise NeedsAnotherGraph(f"the step at position {cache.position} needs a graph of its own"
+                                    + "".join(f" ({guard[:200]})" for guard in failed if guard)) from None
+
+    def run_compiling_as_needed(self, input_ids: torch.Tensor, cache, observer) -> torch.Tensor:
+        """One step, compiling a graph first where none serves it (seconds to minutes)."""
         # no_grad: frozen weights need it when compiling, and grad mode is guarded
         with marks_from_graph(observer), torch.no_grad():
             try:
@@ -92,9 +116,14 @@ class CompiledDecode:
         fill one), freed before the run makes its own (skipped for a
         batch and capacity done before). Returns the seconds spent compiling (0 when a
         graph made earlier served: sizes are symbols, so a new capacity rarely needs one);
-        raises what compiling raised."""
+        raises what compiling raised, or NeedsAnotherGraph at once for a model with a layer
+        that says no single graph serves its steps (NO_SINGLE_GRAPH)."""
         if (batch, capacity, type(observer)) in self.ready:
             return 0.0
+        refusals = sorted({module.NO_SINGLE_GRAPH for module in self.model.modules()
+                           if hasattr(module, "NO_SINGLE_GRAPH")})
+        if refusals:  # said before minutes of compiling, not found after them
+            raise NeedsAnotherGraph(refusals[0])
         if progress is not None and (batch, type(observer)) not in {key[::2] for key in self.ready}:
             progress("Compiling the decode step for fast mode (once per model and batch)")
         start = time.perf_counter()
@@ -126,7 +155,7 @@ class CompiledDecode:
         # the weights as such (otherwise they stay graph inputs, passed on every call).
         with torch._inductor.config.patch(freezing=True):
             for _ in range(2):
-                self(token, scratch, observer)
+                self.run_compiling_as_needed(token, scratch, observer)
                 if hasattr(observer, "resolve"):
                     observer.resolve()
         return _sliding_windows(scratch, capacity)

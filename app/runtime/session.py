@@ -22,7 +22,7 @@ from ..model.held_bytes import matrix_bytes
 from ..spec import ArchSpec, catalog
 from ..spec.analysis import analyze
 from ..spec.roofline import MatrixBytes, Roofs, predict_step
-from .fast import CompiledDecode
+from .fast import CompiledDecode, NeedsAnotherGraph
 from .graphs import GraphDecode
 from .generate import Sampling, pick_next
 from .memory import hardware, sample
@@ -262,8 +262,14 @@ class Session:
                 else:
                     if cancelled():  # a compiled step looks at the flag only as it starts
                         raise Cancelled()
-                    logits = decode(token_input, cache, observer) if decode is not self.model \
-                        else self.model(token_input, cache=cache, observer=observer)
+                    if decode is not self.model:
+                        try:
+                            logits = decode(token_input, cache, observer)
+                        except NeedsAnotherGraph as error:  # compiling now would stall the run
+                            decode = self.model
+                            mode_notes.append(f"fast mode: from step {index} on the run is eager: {error}")
+                    if decode is self.model:
+                        logits = self.model(token_input, cache=cache, observer=observer)
                 token = pick_next(logits[:, -1], config.sampling, generator)
                 observer.mark(self.spec.num_layers, "sample")
                 token_ids = token[:, 0].tolist()  # the one synchronization of the step

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from app.model import build_model, cpu_kernels
-from app.runtime.fast import CompiledDecode, compiled_graph_count
+from app.runtime.fast import CompiledDecode, NeedsAnotherGraph, compiled_graph_count
 from app.runtime.graphs import GraphDecode
 from app.runtime.probe import CancelCheck, Cancelled, LayerTimer
 from app.runtime.session import RunConfig, Session
@@ -49,7 +49,11 @@ def through_every_kind(spec):
 # two rotary tables, chunked attention and NoPE with MoE, MLA with shared experts, Gated
 # DeltaNet, Mamba-2, attention sinks -- and `make test-compiled` every family's entry.
 EVERY_RUN = {"gpt2-small", "gemma3-270m", "llama4-maverick", "deepseek-v3", "qwen3-next-80b-a3b",
-             "nemotron-3-nano-30b-a3b", "gpt-oss-20b"}
+             "nemotron-3-nano-30b-a3b", "gpt-oss-20b", "deepseek-v4-flash"}
+# Families the CPU fast mode refuses before compiling (a layer's NO_SINGLE_GRAPH), and why;
+# their runs are eager and say so. (Compiled, DeepSeek V4's step needed a new graph at nearly
+# every step: at explore scale 213 s for the first two, then another at the run's first step.)
+NO_SINGLE_GRAPH = {"deepseek-v4-flash": "DeepSeek V4's pooled cache grows by concatenation"}
 # Gemma 3n's activation sparsity keeps the gate values above a cutoff of mean + 1.645 std
 # per token: the compiled reduction's last bits move that cutoff, and with it the logits
 # by up to 5e-5 after 16 steps (measured: 4.9e-5; every other family within 2.1e-6).
@@ -72,6 +76,10 @@ def test_fast_logits_equal_eager_for_every_family(name):
     # sees the whole buffer as its keys, a contiguous view the graph was not traced for, and
     # compiles once more.)
     capacity = prompt.shape[1] + 17
+    if name in NO_SINGLE_GRAPH:  # refused before any compiling, saying why
+        with pytest.raises(NeedsAnotherGraph, match=NO_SINGLE_GRAPH[name]):
+            CompiledDecode(model).prepare(2, capacity, LayerTimer(spec.num_layers, "cpu"))
+        return
     with torch.no_grad():
         fast = CompiledDecode(model)
         fast.prepare(2, capacity, LayerTimer(spec.num_layers, "cpu"))
@@ -97,13 +105,17 @@ def test_a_compiled_step_follows_what_its_modules_change_between_steps():
     """The compiled step does not re-check the model's module attributes before each call,
     only those the modules declare as run state: routing recorded after steps that did not
     record it reaches the compiled step (a stale graph would count nothing), and so do
-    rotary tables grown for a longer context than the step was compiled for."""
+    rotary tables grown for a longer context than the step was compiled for. Such a change
+    needs another graph: a run's step refuses it (NeedsAnotherGraph), and compiles it where
+    asked to."""
     spec = through_every_kind(catalog.get("qwen3-30b-a3b", "explore"))
     model = build_model(spec, torch.device("cpu"), torch.float32, seed=0)
     no_probe = CancelCheck(lambda: False)
     fast = CompiledDecode(model)
     fast.prepare(1, 40, no_probe)  # compiled while routing is not recorded, tables of 256 positions
-    steps = {"eager": lambda ids, cache: model(ids, cache=cache), "fast": lambda ids, cache: fast(ids, cache, no_probe)}
+    steps = {"eager": lambda ids, cache: model(ids, cache=cache),
+             "fast": lambda ids, cache: fast.run_compiling_as_needed(ids, cache, no_probe),
+             "run's": lambda ids, cache: fast(ids, cache, no_probe)}
 
     def one_step(step, prompt_length: int, capacity: int):
         prompt = torch.randint(0, spec.vocab_size, (1, prompt_length), generator=torch.Generator().manual_seed(2))
@@ -118,6 +130,9 @@ def test_a_compiled_step_follows_what_its_modules_change_between_steps():
             model.record_routing(False)
         return logits, routes
 
+    with pytest.raises(NeedsAnotherGraph, match="recording == False"):  # before anything ran
+        one_step(steps["run's"], 8, 40)
+    model.record_routing(False)
     for prompt_length, capacity in ((8, 40), (300, 320)):
         eager_logits, eager_routes = one_step(steps["eager"], prompt_length, capacity)
         fast_logits, fast_routes = one_step(steps["fast"], prompt_length, capacity)
@@ -161,6 +176,53 @@ def test_a_fast_run_without_the_probe_and_its_cancel(session):
 
     with pytest.raises(Cancelled):
         session.run(RunConfig(max_new_tokens=6, stop_at_eos=False, mode="fast", probe=False), cancelled=cancelled)
+
+
+def test_a_step_no_prepared_graph_serves_is_refused_before_it_runs(session):
+    """A prepared step does not compile in the middle of a run (a stall of a minute and more):
+    where no graph serves a step -- here a batch prepare() was not asked for -- it says so
+    before anything runs, and the cache is as it was."""
+    session.run(RunConfig(max_new_tokens=4, stop_at_eos=False, mode="fast"))  # prepared for batch 1
+    model = session.model
+    cache = model.new_cache(2, 12)
+    model(torch.zeros(2, 3, dtype=torch.long), cache=cache, last_only=True)
+    graphs = compiled_graph_count()
+    with pytest.raises(NeedsAnotherGraph, match="the step at position 3 needs a graph of its own"):
+        session.fast_step(torch.zeros(2, 1, dtype=torch.long), cache, LayerTimer(session.spec.num_layers, "cpu"))
+    assert cache.position == 3 and compiled_graph_count() == graphs
+
+
+def test_a_run_whose_step_needs_another_graph_goes_on_eagerly_and_says_from_where(session, monkeypatch):
+    """DeepSeek V4's pooled cache changes its structure as windows close, so its steps keep
+    needing new graphs: from the first step no graph serves, the run is eager -- the same
+    tokens -- and a note says from which step and why."""
+    eager = session.run(RunConfig(max_new_tokens=8, stop_at_eos=False))
+    calls = []
+    compiled = CompiledDecode.__call__
+
+    def from_the_fourth(self, input_ids, cache, observer):
+        calls.append(cache.position)
+        if len(calls) >= 4:
+            raise NeedsAnotherGraph(f"the step at position {cache.position} needs a graph of its own")
+        return compiled(self, input_ids, cache, observer)
+
+    monkeypatch.setattr(CompiledDecode, "__call__", from_the_fourth)
+    snapshot = session.run(RunConfig(max_new_tokens=8, stop_at_eos=False, mode="fast"))
+    assert [step.tokens for step in snapshot.steps] == [step.tokens for step in eager.steps]
+    assert len(calls) == 4  # the rest of the run does not try the compiled step again
+    assert snapshot.run["mode"] == "eager"
+    assert any(note.startswith("fast mode: from step 4 on the run is eager: the step at position")
+               for note in snapshot.notes)
+    assert all(len(step.layer_ms) == session.spec.num_layers for step in snapshot.steps)
+
+
+def test_a_fast_run_of_deepseek_v4_is_eager_and_says_why_without_compiling():
+    session = Session.from_arch("deepseek-v4-flash", "explore", device="cpu")
+    graphs = compiled_graph_count()
+    snapshot = session.run(RunConfig(max_new_tokens=3, stop_at_eos=False, mode="fast"))
+    assert snapshot.run["mode"] == "eager" and compiled_graph_count() == graphs
+    assert any(note.startswith("fast mode unavailable, this run is eager: NeedsAnotherGraph: DeepSeek V4's pooled "
+                               "cache grows by concatenation") for note in snapshot.notes)
 
 
 def test_a_compiler_failure_runs_eagerly_and_says_why(monkeypatch):

@@ -24,9 +24,9 @@ def _sinkhorn(comb: torch.Tensor, iters: int, eps: float) -> torch.Tensor:
     return comb
 
 
-# One operator, opaque to torch.compile: traced inline, V4's 20 iterations around each of
-# 2 x 43 sublayers unrolled into a graph that took the compiler over 25 minutes at explore
-# scale on a 2-core EPYC (224 s for 7 layers at 2 iterations). Eager and compiled steps run
+# One operator, opaque to torch.compile, so the compiler does not unroll V4's 20 iterations
+# around both sublayers of every layer: inline, they added 28 s to compiling a 2-layer
+# explore V4 (70 s against 42 s at 2 iterations, 2-core EPYC). Eager and compiled steps run
 # the same ops in the same order, so their numbers are equal. A plain library op, not
 # torch.library.custom_op, whose wrapper costs about 20 us more a call.
 _LIBRARY = torch.library.Library("archscope", "FRAGMENT")

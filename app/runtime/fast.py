@@ -53,7 +53,8 @@ class CompiledDecode:
         # SmolLM2) are constants of its graph, not symbols: as symbols each one was a
         # Python-evaluated guard before every step, 150 us of a 6.5 ms low-bit SmolLM2 step
         # (2-core EPYC). None changes from step to step (test_fast_mode asserts that no step
-        # recompiles); one that did would recompile, and fail at RECOMPILE_LIMIT, not run wrong.
+        # recompiles); one that did would need another graph, which a run's step refuses
+        # (NeedsAnotherGraph: the run goes on eagerly), so it could stall or mislead no run.
         torch._dynamo.config.specialize_float = True
         self.model = model
         _compiled_so_far += 1

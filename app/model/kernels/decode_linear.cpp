@@ -84,30 +84,32 @@ void row_major(const W* weight, const float* x, int64_t M, int64_t K, int64_t N,
   });
 }
 
-// Input-major: y[m] += x[m][k] * Wt[k] for the thread's block of k, four input rows a pass
-// (one load and store of the partial y per four rows of weights).
+// Input-major: y[m] += x[m][k] * Wt[k] for the thread's block of k, P input rows a pass: one
+// load and store of the partial y per P rows of weights, and P streams read side by side.
+// Eight rows a pass rather than four: SmolLM2's float32 layer products 1.11-1.23x faster
+// (576 x 576 1.36x, 1536 x 576 1.27x; rows as long as a 3072-wide matrix's within 5% either
+// way), measured side by side on the 2-core EPYC. Prefetching the rows 16 KB on gained
+// nothing further; writing the leftover rows as a one-row pass of this loop (a template)
+// made the whole 12% slower, so they stay a plain loop.
 template <typename W>
 void add_rows(const W* rows, const float* x, int64_t M, int64_t K, int64_t N, int64_t k_first, int64_t k_last,
               float* partial /* [M][N] */) {
+  constexpr int P = 8;
   int64_t k = k_first;
-  for (; k + 4 <= k_last; k += 4) {
-    const W* w0 = rows + k * N;
+  for (; k + P <= k_last; k += P) {
+    const W* w = rows + k * N;
     for (int64_t m = 0; m < M; ++m) {
-      const __m256 x0 = _mm256_set1_ps(x[m * K + k]), x1 = _mm256_set1_ps(x[m * K + k + 1]);
-      const __m256 x2 = _mm256_set1_ps(x[m * K + k + 2]), x3 = _mm256_set1_ps(x[m * K + k + 3]);
+      __m256 xs[P];
+      for (int r = 0; r < P; ++r) xs[r] = _mm256_set1_ps(x[m * K + k + r]);
       float* out = partial + m * N;
       int64_t n = 0;
       for (; n + 8 <= N; n += 8) {
         __m256 acc = _mm256_loadu_ps(out + n);
-        acc = _mm256_fmadd_ps(load8(w0 + n), x0, acc);
-        acc = _mm256_fmadd_ps(load8(w0 + N + n), x1, acc);
-        acc = _mm256_fmadd_ps(load8(w0 + 2 * N + n), x2, acc);
-        acc = _mm256_fmadd_ps(load8(w0 + 3 * N + n), x3, acc);
+        for (int r = 0; r < P; ++r) acc = _mm256_fmadd_ps(load8(w + r * N + n), xs[r], acc);
         _mm256_storeu_ps(out + n, acc);
       }
       for (; n < N; ++n) {
-        out[n] += load1(w0 + n) * x[m * K + k] + load1(w0 + N + n) * x[m * K + k + 1] +
-                  load1(w0 + 2 * N + n) * x[m * K + k + 2] + load1(w0 + 3 * N + n) * x[m * K + k + 3];
+        for (int r = 0; r < P; ++r) out[n] += load1(w + r * N + n) * x[m * K + k + r];
       }
     }
   }

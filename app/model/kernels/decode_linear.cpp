@@ -128,8 +128,8 @@ void row_major(const W* weight, const float* x, int64_t K, int64_t N, float* y) 
 // Input-major: y[m] += x[m][k] * Wt[k] for the thread's block of k, P input rows a pass: one
 // load and store of the partial y per P rows of weights, and P streams read side by side.
 // Eight rows a pass rather than four: SmolLM2's float32 layer products 1.11-1.23x faster
-// (576 x 576 1.36x, 1536 x 576 1.27x; rows as long as a 3072-wide matrix's within 5% either
-// way), measured side by side on the 2-core EPYC. Prefetching the rows 16 KB on gained
+// (out x in: 576 x 576 1.36x, 576 x 1536 1.27x; rows as long as a 3072 x 576 matrix's within
+// 5% either way), measured side by side on the 2-core EPYC. Prefetching the rows 16 KB on gained
 // nothing further; writing the leftover rows as a one-row pass of this loop (a template)
 // made the whole 12% slower, so they stay a plain loop.
 template <typename W>

@@ -28,9 +28,8 @@ import time
 from collections import defaultdict
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-
 from side_by_side import MatvecCeiling  # bench/, beside this
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from app.model import cpu_kernels
 from app.runtime.session import DTYPES, Session

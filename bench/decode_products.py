@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from collections import defaultdict
+from functools import partial
 
 import torch
-from side_by_side import MatvecCeiling  # bench/, beside this
+from side_by_side import MatvecCeiling, timed  # bench/, beside this
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from app.model import cpu_kernels
@@ -61,12 +61,10 @@ def step_products(session: Session) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return products.calls
 
 
-def seconds(calls) -> float:
+def replay(calls) -> None:
     product = torch.ops.archscope_kernels.decode_linear
-    start = time.perf_counter()
     for x, weight in calls:
         product(x, weight, None)
-    return time.perf_counter() - start
 
 
 def layout(weight: torch.Tensor) -> str:
@@ -108,7 +106,7 @@ def main() -> None:
                 fractions, times = [], []
                 for _ in range(args.repeats):
                     before = ceiling.read()
-                    took = min(seconds(group) for _ in range(3))
+                    took = min(timed(partial(replay, group), "cpu") for _ in range(3))
                     fractions.append(nbytes / took / max(before, ceiling.read()))
                     times.append(took)
                 took = statistics.median(times)
